@@ -1,0 +1,67 @@
+import { spawn } from 'node:child_process';
+
+export interface ExecOptions {
+  cwd?: string;
+  /** Extra environment, merged over process.env. */
+  env?: Record<string, string | undefined>;
+  /** Written to the child's stdin, then stdin is closed. The way secrets reach a child. */
+  input?: string;
+  /** Do not echo the child's output to the log. */
+  silent?: boolean;
+  /** Resolve with the exit code instead of throwing on a non-zero one. */
+  allowFailure?: boolean;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a program with an argv array (never a shell string). */
+export type Exec = (file: string, args: readonly string[], opts?: ExecOptions) => Promise<ExecResult>;
+
+export class ExecError extends Error {
+  override name = 'ExecError';
+  constructor(
+    readonly file: string,
+    readonly args: readonly string[],
+    readonly result: ExecResult,
+  ) {
+    const tail = (result.stderr || result.stdout).trim().split('\n').slice(-5).join('\n');
+    super(`${file} ${args[0] ?? ''} failed with exit code ${result.exitCode}${tail ? `: ${tail}` : ''}`);
+  }
+}
+
+export const exec: Exec = (file, args, opts = {}) =>
+  new Promise((resolve, reject) => {
+    const child = spawn(file, [...args], {
+      cwd: opts.cwd,
+      env: opts.env ? { ...process.env, ...opts.env } : process.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => {
+      out.push(d);
+      if (!opts.silent) process.stdout.write(d);
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      err.push(d);
+      if (!opts.silent) process.stderr.write(d);
+    });
+    child.on('error', (e: NodeJS.ErrnoException) =>
+      reject(e.code === 'ENOENT' ? new Error(`${file} was not found on PATH`) : e),
+    );
+    child.on('close', (code) => {
+      const result = {
+        exitCode: code ?? 1,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      };
+      if (result.exitCode !== 0 && !opts.allowFailure) reject(new ExecError(file, args, result));
+      else resolve(result);
+    });
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(opts.input ?? '');
+  });

@@ -1,0 +1,249 @@
+/**
+ * Runs a bundled action the way the GitHub Actions runner does: inputs as INPUT_*
+ * (from `with`, then action.yml defaults), the file commands (GITHUB_OUTPUT, GITHUB_ENV,
+ * GITHUB_STEP_SUMMARY, GITHUB_STATE, GITHUB_PATH), RUNNER_TEMP, RUNNER_TOOL_CACHE, the
+ * GITHUB_* context variables and an event payload file, and the stdout workflow
+ * commands (::error::, ::warning::, ::add-mask::, ::group::, ::debug::).
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface RunOptions {
+  /** Top-level folder of the action, e.g. 'build-push-ecr'. */
+  action: string;
+  with?: Record<string, string | number | boolean>;
+  /** Extra environment (AWS_*, endpoints...). Wins over the defaults made here. */
+  env?: Record<string, string | undefined>;
+  eventName?: string;
+  event?: unknown;
+  /** GITHUB_WORKSPACE and the step's working directory. */
+  workspace?: string;
+  /** Node binary; the runner uses node24 (DEPLOY_ACTIONS_TEST_NODE may point at one). */
+  node?: string;
+  /** Extra argv after the bundle path (the exec credential plugin mode uses this). */
+  args?: string[];
+  /** Kill the action after this many ms. */
+  timeoutMs?: number;
+  /** Reuse a runner directory (tool cache and temp survive between steps of one job). */
+  runnerDir?: string;
+}
+
+export interface Annotation {
+  level: 'error' | 'warning' | 'notice' | 'debug';
+  message: string;
+  props: Record<string, string>;
+}
+
+export interface RunResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  /** stdout with workflow commands removed and masked values replaced by ***, as the log shows it. */
+  log: string;
+  outputs: Record<string, string>;
+  env: Record<string, string>;
+  state: Record<string, string>;
+  path: string[];
+  summary: string;
+  annotations: Annotation[];
+  masks: string[];
+  groups: string[];
+  durationMs: number;
+  runnerDir: string;
+}
+
+export interface ActionMetadata {
+  name: string;
+  inputs: Record<string, { description?: string; required?: boolean; default?: string }>;
+  outputs: Record<string, { description?: string }>;
+  runs: { using: string; main: string; post?: string };
+  branding?: { icon?: string; color?: string };
+}
+
+export function readActionMetadata(action: string): ActionMetadata {
+  return parseYaml(readFileSync(join(repoRoot, action, 'action.yml'), 'utf8')) as ActionMetadata;
+}
+
+/** Parses a GITHUB_OUTPUT-style file: `name=value` lines and `name<<DELIM` heredocs. */
+export function parseFileCommand(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line === '') continue;
+    const heredoc = /^([^=<]+)<<(.+)$/.exec(line);
+    if (heredoc) {
+      const [, name, delim] = heredoc;
+      const body: string[] = [];
+      for (i++; i < lines.length && lines[i] !== delim; i++) body.push(lines[i]!);
+      out[name!] = body.join('\n');
+      continue;
+    }
+    const eq = line.indexOf('=');
+    if (eq > 0) out[line.slice(0, eq)] = line.slice(eq + 1);
+  }
+  return out;
+}
+
+function unescapeData(s: string): string {
+  return s.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%');
+}
+function unescapeProp(s: string): string {
+  return unescapeData(s).replace(/%3A/g, ':').replace(/%2C/g, ',');
+}
+
+interface Parsed {
+  log: string;
+  annotations: Annotation[];
+  masks: string[];
+  groups: string[];
+}
+
+export function parseWorkflowCommands(stdout: string): Parsed {
+  const annotations: Annotation[] = [];
+  const masks: string[] = [];
+  const groups: string[] = [];
+  const logLines: string[] = [];
+  for (const line of stdout.split('\n')) {
+    const m = /^::([a-z-]+)( [^:]*)?::(.*)$/.exec(line);
+    if (!m) {
+      logLines.push(line);
+      continue;
+    }
+    const [, cmd, rawProps, rawData] = m;
+    const data = unescapeData(rawData ?? '');
+    const props: Record<string, string> = {};
+    for (const kv of (rawProps ?? '').trim().split(',')) {
+      const eq = kv.indexOf('=');
+      if (eq > 0) props[kv.slice(0, eq)] = unescapeProp(kv.slice(eq + 1));
+    }
+    if (cmd === 'add-mask') masks.push(data);
+    else if (cmd === 'group') groups.push(data);
+    else if (cmd === 'error' || cmd === 'warning' || cmd === 'notice' || cmd === 'debug') {
+      annotations.push({ level: cmd, message: data, props });
+      if (cmd !== 'debug') logLines.push(`${cmd === 'error' ? 'Error' : cmd === 'warning' ? 'Warning' : 'Notice'}: ${data}`);
+    }
+  }
+  let log = logLines.join('\n');
+  for (const secret of masks) if (secret) log = log.split(secret).join('***');
+  return { log, annotations, masks, groups };
+}
+
+export function newRunnerDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'da-runner-'));
+  for (const d of ['temp', 'tool-cache', 'files', 'workspace', 'home']) mkdirSync(join(dir, d), { recursive: true });
+  return dir;
+}
+
+export async function runActionBundle(opts: RunOptions): Promise<RunResult> {
+  const meta = readActionMetadata(opts.action);
+  if (!/^node\d+$/.test(meta.runs.using)) throw new Error(`${opts.action}: runs.using ${meta.runs.using} is not a node runtime`);
+  const main = resolve(repoRoot, opts.action, meta.runs.main);
+  if (!existsSync(main)) throw new Error(`${opts.action}: bundle ${main} does not exist (run pnpm build)`);
+
+  const runnerDir = opts.runnerDir ?? newRunnerDir();
+  const stamp = `${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+  const files = {
+    GITHUB_OUTPUT: join(runnerDir, 'files', `output-${stamp}`),
+    GITHUB_ENV: join(runnerDir, 'files', `env-${stamp}`),
+    GITHUB_STATE: join(runnerDir, 'files', `state-${stamp}`),
+    GITHUB_PATH: join(runnerDir, 'files', `path-${stamp}`),
+    GITHUB_STEP_SUMMARY: join(runnerDir, 'files', `summary-${stamp}`),
+  };
+  for (const f of Object.values(files)) writeFileSync(f, '');
+  const eventPath = join(runnerDir, 'files', `event-${stamp}.json`);
+  writeFileSync(eventPath, JSON.stringify(opts.event ?? {}));
+  const workspace = opts.workspace ?? join(runnerDir, 'workspace');
+
+  const inputEnv: Record<string, string> = {};
+  for (const [name, spec] of Object.entries(meta.inputs ?? {})) {
+    if (spec.default !== undefined) inputEnv[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = String(spec.default);
+  }
+  for (const [name, value] of Object.entries(opts.with ?? {})) {
+    if (!(name in (meta.inputs ?? {}))) throw new Error(`${opts.action}: unexpected input '${name}' (not in action.yml)`);
+    inputEnv[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = String(value);
+  }
+
+  const baseEnv: Record<string, string | undefined> = {
+    PATH: process.env.PATH,
+    HOME: join(runnerDir, 'home'),
+    LANG: 'C.UTF-8',
+    CI: 'true',
+    GITHUB_ACTIONS: 'true',
+    RUNNER_OS: 'Linux',
+    RUNNER_ARCH: 'X64',
+    RUNNER_NAME: 'deploy-actions-harness',
+    RUNNER_TEMP: join(runnerDir, 'temp'),
+    RUNNER_TOOL_CACHE: join(runnerDir, 'tool-cache'),
+    GITHUB_WORKSPACE: workspace,
+    GITHUB_EVENT_NAME: opts.eventName ?? 'push',
+    GITHUB_EVENT_PATH: eventPath,
+    GITHUB_REPOSITORY: 'acme/sample-service',
+    GITHUB_REPOSITORY_OWNER: 'acme',
+    GITHUB_SHA: '0123456789abcdef0123456789abcdef01234567',
+    GITHUB_REF: 'refs/heads/main',
+    GITHUB_REF_NAME: 'main',
+    GITHUB_REF_TYPE: 'branch',
+    GITHUB_RUN_ID: '1000',
+    GITHUB_RUN_NUMBER: '42',
+    GITHUB_RUN_ATTEMPT: '1',
+    GITHUB_ACTOR: 'octocat',
+    GITHUB_WORKFLOW: 'deploy',
+    GITHUB_JOB: 'deploy',
+    GITHUB_ACTION: opts.action,
+    GITHUB_SERVER_URL: 'https://github.com',
+    GITHUB_API_URL: 'https://api.github.com',
+    ...files,
+    ...inputEnv,
+    ...opts.env,
+  };
+  const env = Object.fromEntries(Object.entries(baseEnv).filter(([, v]) => v !== undefined)) as Record<string, string>;
+
+  const node = opts.node ?? process.env.DEPLOY_ACTIONS_TEST_NODE ?? process.execPath;
+  const started = Date.now();
+  const { exitCode, stdout, stderr } = await new Promise<{ exitCode: number; stdout: string; stderr: string }>(
+    (resolvePromise, reject) => {
+      const child = spawn(node, [main, ...(opts.args ?? [])], { cwd: workspace, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      child.stdout.on('data', (d: Buffer) => out.push(d));
+      child.stderr.on('data', (d: Buffer) => err.push(d));
+      const timer = opts.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs) : undefined;
+      child.on('error', reject);
+      child.on('close', (code) => {
+        if (timer) clearTimeout(timer);
+        resolvePromise({
+          exitCode: code ?? 1,
+          stdout: Buffer.concat(out).toString('utf8'),
+          stderr: Buffer.concat(err).toString('utf8'),
+        });
+      });
+    },
+  );
+  const parsed = parseWorkflowCommands(stdout);
+  const pathFile = readFileSync(files.GITHUB_PATH, 'utf8');
+  return {
+    exitCode,
+    stdout,
+    stderr,
+    ...parsed,
+    outputs: parseFileCommand(readFileSync(files.GITHUB_OUTPUT, 'utf8')),
+    env: parseFileCommand(readFileSync(files.GITHUB_ENV, 'utf8')),
+    state: parseFileCommand(readFileSync(files.GITHUB_STATE, 'utf8')),
+    path: pathFile.split('\n').filter(Boolean),
+    summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8'),
+    durationMs: Date.now() - started,
+    runnerDir,
+  };
+}
+
+/** The error annotations' messages, for assertions. */
+export function errorsOf(r: RunResult): string[] {
+  return r.annotations.filter((a) => a.level === 'error').map((a) => a.message);
+}
