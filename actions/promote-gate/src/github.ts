@@ -1,0 +1,194 @@
+import { Octokit } from '@octokit/core';
+import { UserError, retry, type Sleep } from '@deploy-actions/action-kit';
+
+export interface Deployment {
+  id: number;
+  sha: string;
+  ref: string;
+  environment: string;
+  payload: unknown;
+  created_at: string;
+  production_environment?: boolean;
+  transient_environment?: boolean;
+}
+
+export interface DeploymentStatus {
+  id: number;
+  state: string;
+  created_at: string;
+  environment?: string;
+  description?: string | null;
+  log_url?: string;
+  environment_url?: string;
+}
+
+export interface CreateDeployment {
+  ref: string;
+  environment: string;
+  description: string;
+  payload: Record<string, unknown>;
+  production_environment: boolean;
+  transient_environment: boolean;
+}
+
+export interface CreateStatus {
+  state: 'success' | 'error' | 'failure' | 'inactive' | 'in_progress' | 'queued' | 'pending';
+  description: string;
+  log_url?: string;
+  environment_url?: string;
+}
+
+/** The part of the GitHub deployments API promote-gate uses. */
+export interface DeploymentsApi {
+  /** Deployments of `sha` to `environment`, newest first (all pages). */
+  list(query: { environment: string; sha: string }): Promise<Deployment[]>;
+  /** Statuses of a deployment, newest first (the first 100). */
+  statuses(deploymentId: number): Promise<DeploymentStatus[]>;
+  create(body: CreateDeployment): Promise<Deployment>;
+  createStatus(deploymentId: number, body: CreateStatus): Promise<DeploymentStatus>;
+}
+
+interface HttpErrorShape {
+  status?: number;
+  message?: string;
+  response?: { headers?: Record<string, string | undefined>; data?: unknown };
+}
+
+/** 5xx, 429 and rate-limit 403s are worth another attempt. Network failures surface as status 500. */
+export function isRetryableGithubError(err: unknown): boolean {
+  const e = err as HttpErrorShape;
+  const status = typeof e?.status === 'number' ? e.status : 0;
+  if (status >= 500 || status === 429) return true;
+  if (status === 403) {
+    const h = e.response?.headers ?? {};
+    return h['retry-after'] !== undefined || h['x-ratelimit-remaining'] === '0' || /rate limit/i.test(e.message ?? '');
+  }
+  return false;
+}
+
+export type Permission = 'read' | 'write';
+
+/** Maps an HTTP error of a deployments call to a UserError naming what is missing. */
+export function githubUserError(err: unknown, what: string, need: Permission, repository: string): unknown {
+  const e = err as HttpErrorShape;
+  const said = e?.message ? `: ${e.message.split('\n')[0]}` : '';
+  if (e?.status === 401) {
+    return new UserError(`GitHub rejected the token while trying to ${what} (401${said}); check the github-token input`);
+  }
+  if (e?.status === 403 && !isRetryableGithubError(err)) {
+    return new UserError(
+      `GitHub refused to ${what} in ${repository} (403${said}): the token needs the 'deployments: ${need}' permission (add 'permissions: deployments: ${need}' to the job)`,
+    );
+  }
+  if (e?.status === 404) {
+    return new UserError(
+      `GitHub answered 404 to ${what} in ${repository}${said}: the repository is not visible to the token or it lacks the 'deployments: ${need}' permission (add 'permissions: deployments: ${need}' to the job)`,
+    );
+  }
+  return err;
+}
+
+export interface OctokitDeploymentsOptions {
+  token: string;
+  apiUrl: string;
+  owner: string;
+  repo: string;
+  /** The permission the caller's mode needs, named in errors. */
+  need: Permission;
+  sleep?: Sleep;
+  random?: () => number;
+  attempts?: number;
+  onRetry?: (message: string) => void;
+}
+
+/** The deployments API over @octokit/core (baseUrl = GITHUB_API_URL), with our retry policy. */
+export function octokitDeployments(opts: OctokitDeploymentsOptions): DeploymentsApi {
+  const octokit = new Octokit({ auth: opts.token, baseUrl: opts.apiUrl, userAgent: 'deploy-actions-promote-gate' });
+  const { owner, repo } = opts;
+  const repository = `${owner}/${repo}`;
+  const call = async <T>(what: string, fn: () => Promise<{ data: unknown }>): Promise<T> => {
+    try {
+      const res = await retry(() => fn(), {
+        attempts: opts.attempts ?? 5,
+        baseMs: 1000,
+        maxMs: 20_000,
+        retryable: isRetryableGithubError,
+        sleep: opts.sleep,
+        random: opts.random,
+        onRetry: (err, attempt, delay) =>
+          opts.onRetry?.(`GitHub API failed to ${what} (${(err as HttpErrorShape).status ?? ''} ${(err as Error).message}); attempt ${attempt + 1} in ${delay} ms`),
+      });
+      return res.data as T;
+    } catch (err) {
+      throw githubUserError(err, what, opts.need, repository);
+    }
+  };
+  return {
+    async list({ environment, sha }) {
+      const out: Deployment[] = [];
+      for (let page = 1; page <= 20; page++) {
+        const batch = await call<Deployment[]>(`list ${environment} deployments`, () =>
+          octokit.request('GET /repos/{owner}/{repo}/deployments', { owner, repo, environment, sha, per_page: 100, page }),
+        );
+        out.push(...batch);
+        if (batch.length < 100) break;
+      }
+      return out;
+    },
+    statuses: (id) =>
+      call<DeploymentStatus[]>(`list the statuses of deployment ${id}`, () =>
+        octokit.request('GET /repos/{owner}/{repo}/deployments/{deployment_id}/statuses', {
+          owner,
+          repo,
+          deployment_id: id,
+          per_page: 100,
+        }),
+      ),
+    create: (body) =>
+      call<Deployment>(`create a ${body.environment} deployment`, () =>
+        octokit.request('POST /repos/{owner}/{repo}/deployments', {
+          owner,
+          repo,
+          ref: body.ref,
+          task: 'deploy',
+          auto_merge: false,
+          required_contexts: [],
+          payload: body.payload,
+          environment: body.environment,
+          description: body.description,
+          production_environment: body.production_environment,
+          transient_environment: body.transient_environment,
+        }),
+      ),
+    createStatus: (id, body) =>
+      call<DeploymentStatus>(`create a status on deployment ${id}`, () =>
+        octokit.request('POST /repos/{owner}/{repo}/deployments/{deployment_id}/statuses', {
+          owner,
+          repo,
+          deployment_id: id,
+          state: body.state,
+          description: body.description,
+          ...(body.log_url ? { log_url: body.log_url } : {}),
+          ...(body.environment_url ? { environment_url: body.environment_url } : {}),
+        }),
+      ),
+  };
+}
+
+/** The payload object of a deployment (GitHub returns what was sent: an object or a JSON string). */
+export function payloadOf(d: Deployment): Record<string, unknown> {
+  let p = d.payload;
+  if (typeof p === 'string') {
+    try {
+      p = JSON.parse(p);
+    } catch {
+      return {};
+    }
+  }
+  return p && typeof p === 'object' && !Array.isArray(p) ? (p as Record<string, unknown>) : {};
+}
+
+/** Newest first by creation time, then id. */
+export function newestFirst<T extends { id: number; created_at: string }>(items: readonly T[]): T[] {
+  return [...items].sort((a, b) => (b.created_at === a.created_at ? b.id - a.id : b.created_at < a.created_at ? -1 : 1));
+}

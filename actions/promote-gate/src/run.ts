@@ -1,0 +1,111 @@
+import * as core from '@actions/core';
+import type { ECRClient } from '@aws-sdk/client-ecr';
+import { UserError, table, type ActionIO, type Outputs } from '@deploy-actions/action-kit';
+import { makeEcrClient, type AwsCallOptions } from '@deploy-actions/aws';
+import { recordPromotion, verifyPromotion, type Check } from './gate';
+import { octokitDeployments, type DeploymentsApi } from './github';
+import type { Inputs } from './inputs';
+
+export interface Deps {
+  io: ActionIO;
+  github?: DeploymentsApi;
+  ecr?: ECRClient;
+  aws?: AwsCallOptions;
+  /** Publishes outputs before a refusal is thrown (runAction only publishes on success). */
+  setOutputs(outputs: Outputs): void;
+}
+
+export function realDeps(io: ActionIO, inputs: Inputs): Deps {
+  const onRetry = (m: string) => io.warning(m);
+  return {
+    io,
+    ...(inputs.evidence.includes('github')
+      ? {
+          github: octokitDeployments({
+            token: inputs.token,
+            apiUrl: inputs.apiUrl,
+            owner: inputs.owner,
+            repo: inputs.repo,
+            need: inputs.mode === 'record' ? 'write' : 'read',
+            onRetry,
+          }),
+        }
+      : {}),
+    ...(inputs.evidence.includes('ecr') ? { ecr: makeEcrClient(inputs.region) } : {}),
+    aws: { onRetry },
+    setOutputs: (outputs) => {
+      for (const [name, value] of Object.entries(outputs)) core.setOutput(name, String(value));
+    },
+  };
+}
+
+function evidenceJson(inputs: Inputs, checks: Check[], environment: string): string {
+  return JSON.stringify({
+    mode: inputs.mode,
+    environment,
+    ...(inputs.mode === 'verify' ? { target: inputs.targetEnvironment } : {}),
+    ref: inputs.ref,
+    sha: inputs.sha,
+    digest: inputs.digest,
+    repository: inputs.repository,
+    checks,
+  });
+}
+
+function summary(title: string, inputs: Inputs, checks: Check[]): string {
+  return (
+    `### ${title}\n\n` +
+    table(['Image', 'Commit', 'Ref'], [[`${inputs.repository}@${inputs.digest}`, inputs.sha, inputs.ref]]) +
+    '\n' +
+    table(['Check', 'Result', 'Detail'], checks.map((c) => [c.source, c.ok ? 'pass' : 'FAIL', c.detail]))
+  );
+}
+
+export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
+  const { io } = deps;
+  if (inputs.token) io.setSecret(inputs.token);
+  const gateDeps = {
+    ...(deps.github ? { github: deps.github } : {}),
+    ...(deps.ecr ? { ecr: deps.ecr } : {}),
+    ...(deps.aws ? { aws: deps.aws } : {}),
+    info: (m: string) => io.info(m),
+  };
+  const env = inputs.evidenceEnvironment;
+
+  if (inputs.mode === 'verify') {
+    io.info(`Verifying ${inputs.repository}@${inputs.digest} (commit ${inputs.sha}, ${inputs.ref}) for ${inputs.targetEnvironment}: requires ${inputs.evidence.join(' + ')} evidence from ${env}`);
+    const result = await io.group(`Verify ${env} evidence for ${inputs.targetEnvironment}`, () => verifyPromotion(inputs, gateDeps));
+    for (const c of result.checks) io.info(`${c.ok ? 'pass' : 'FAIL'} ${c.source}: ${c.detail}`);
+    const outputs: Outputs = {
+      verified: result.verified,
+      evidence: evidenceJson(inputs, result.checks, env),
+      'deployment-id': result.deploymentId ?? '',
+      tag: inputs.evidence.includes('ecr') ? inputs.tag : '',
+      'tag-result': '',
+      digest: inputs.digest,
+      repository: inputs.repository,
+    };
+    await io.summary(summary(`Promotion to ${inputs.targetEnvironment}: ${result.verified ? 'verified' : 'REFUSED'}`, inputs, result.checks));
+    if (!result.verified) {
+      const missing = result.checks.filter((c) => !c.ok).map((c) => c.detail);
+      const message = `Promotion of ${inputs.repository}@${inputs.digest} to ${inputs.targetEnvironment} refused: ${missing.join('; ')}`;
+      io.error(message, { title: 'promote-gate refused' });
+      deps.setOutputs(outputs);
+      throw new UserError(message);
+    }
+    return outputs;
+  }
+
+  io.info(`Recording ${inputs.repository}@${inputs.digest} (commit ${inputs.sha}) as validated in ${env} (${inputs.evidence.join(' + ')})`);
+  const result = await io.group(`Record ${env} evidence`, () => recordPromotion(inputs, gateDeps));
+  await io.summary(summary(`Recorded evidence in ${env}`, inputs, result.checks));
+  return {
+    verified: true,
+    evidence: evidenceJson(inputs, result.checks, env),
+    'deployment-id': result.deploymentId ?? '',
+    tag: inputs.evidence.includes('ecr') ? inputs.tag : '',
+    'tag-result': result.tagResult ?? '',
+    digest: inputs.digest,
+    repository: inputs.repository,
+  };
+}
