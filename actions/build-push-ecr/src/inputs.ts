@@ -1,0 +1,115 @@
+import { existsSync, statSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { InputError, type Inputs as RawInputs } from '@deploy-actions/action-kit';
+import { validateTag } from './tags';
+
+export const BUILDERS = ['auto', 'buildx', 'docker'] as const;
+export const MUTABILITY = ['IMMUTABLE', 'MUTABLE'] as const;
+
+export interface Inputs {
+  repository: string;
+  registryId?: string;
+  region: string;
+  context: string;
+  dockerfile: string;
+  buildArgs: Array<[string, string]>;
+  labels: Array<[string, string]>;
+  target?: string;
+  platforms: string[];
+  builder: (typeof BUILDERS)[number];
+  tagSemver: boolean;
+  tagBranch: boolean;
+  tagRunNumber: boolean;
+  tagTimestamp: boolean;
+  extraTags: string[];
+  createRepository: boolean;
+  tagMutability: (typeof MUTABILITY)[number];
+  scanOnPush: boolean;
+  untaggedExpiryDays: number;
+  skipExisting: boolean;
+  cacheRef?: string;
+  provenance: boolean;
+  sbom: boolean;
+}
+
+/**
+ * ECR repository names: 2-256 characters, lowercase letters, digits and ._-/ separators,
+ * each path component starting and ending with a letter or digit.
+ */
+const ECR_REPOSITORY = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/;
+
+export function validateRepositoryName(name: string, input = 'repository'): string {
+  if (name.length < 2 || name.length > 256 || !ECR_REPOSITORY.test(name)) {
+    throw new InputError(
+      input,
+      'must be an ECR repository name: 2-256 lowercase letters, digits and . _ - / separators, e.g. team/orders-api',
+      name,
+    );
+  }
+  return name;
+}
+
+export function getInputs(i: RawInputs, env: NodeJS.ProcessEnv = process.env): Inputs {
+  const repository = validateRepositoryName(i.required('repository'));
+  const registryId = i.string('registry-id') || undefined;
+  if (registryId && !/^\d{12}$/.test(registryId)) throw new InputError('registry-id', 'must be a 12-digit AWS account id', registryId);
+  const region = i.string('aws-region') || env.AWS_REGION || env.AWS_DEFAULT_REGION || '';
+  if (!region) throw new InputError('aws-region', 'is required when AWS_REGION is not set (e.g. eu-west-1)');
+  if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) throw new InputError('aws-region', 'must be an AWS region like eu-west-1', region);
+
+  const workspace = env.GITHUB_WORKSPACE || process.cwd();
+  const context = resolve(workspace, i.string('context', '.'));
+  if (!existsSync(context) || !statSync(context).isDirectory()) {
+    throw new InputError('context', 'must be an existing directory', i.string('context', '.'));
+  }
+  const dockerfileInput = i.string('dockerfile');
+  const dockerfile = dockerfileInput
+    ? isAbsolute(dockerfileInput)
+      ? dockerfileInput
+      : resolve(workspace, dockerfileInput)
+    : join(context, 'Dockerfile');
+  if (!existsSync(dockerfile) || !statSync(dockerfile).isFile()) {
+    throw new InputError('dockerfile', 'must name an existing file', dockerfileInput || join(i.string('context', '.'), 'Dockerfile'));
+  }
+
+  const platforms = i.list('platforms');
+  for (const p of platforms) if (!PLATFORM.test(p)) throw new InputError('platforms', 'must be os/arch[/variant] entries like linux/amd64', p);
+  const builder = i.oneOf('builder', BUILDERS, 'auto');
+  if (builder === 'docker' && platforms.length > 0) {
+    throw new InputError('platforms', "needs docker buildx; it cannot be used with builder 'docker'");
+  }
+  const extraTags = i.list('extra-tags');
+  for (const t of extraTags) validateTag(t, 'extra-tags');
+
+  const cacheRef = i.string('cache-ref') || undefined;
+  if (cacheRef && !/^[a-z0-9.:-]+(\/[a-z0-9._-]+)+(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?$/.test(cacheRef)) {
+    throw new InputError('cache-ref', 'must be an image reference like 1234.dkr.ecr.eu-west-1.amazonaws.com/app-cache:main', cacheRef);
+  }
+
+  return {
+    repository,
+    registryId,
+    region,
+    context,
+    dockerfile,
+    buildArgs: i.keyValues('build-args'),
+    labels: i.keyValues('labels'),
+    target: i.string('target') || undefined,
+    platforms,
+    builder,
+    tagSemver: i.bool('tag-semver', true),
+    tagBranch: i.bool('tag-branch', false),
+    tagRunNumber: i.bool('tag-run-number', false),
+    tagTimestamp: i.bool('tag-timestamp', false),
+    extraTags,
+    createRepository: i.bool('create-repository', true),
+    tagMutability: i.oneOf('image-tag-mutability', MUTABILITY, 'IMMUTABLE'),
+    scanOnPush: i.bool('scan-on-push', true),
+    untaggedExpiryDays: i.int('untagged-expiry-days', 14, { min: 0, max: 3650 }),
+    skipExisting: i.bool('skip-existing', true),
+    cacheRef,
+    provenance: i.bool('provenance', false),
+    sbom: i.bool('sbom', false),
+  };
+}

@@ -1,0 +1,309 @@
+import { mkdtempSync, readFileSync, rmSync, existsSync, symlinkSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  BatchGetImageCommand,
+  CreateRepositoryCommand,
+  DescribeRepositoriesCommand,
+  GetAuthorizationTokenCommand,
+  PutLifecyclePolicyCommand,
+  type ECRClient,
+  type Repository,
+} from '@aws-sdk/client-ecr';
+import {
+  UserError,
+  exec as realExec,
+  githubContext,
+  realSleep,
+  table,
+  type ActionIO,
+  type Exec,
+  type GitHubContext,
+  type Outputs,
+  type Sleep,
+} from '@deploy-actions/action-kit';
+import {
+  MANIFEST_MEDIA_TYPES,
+  awsCall,
+  awsErrorName,
+  makeEcrClient,
+  tagExistingImage,
+  type AwsCallOptions,
+} from '@deploy-actions/aws';
+import type { Inputs } from './inputs';
+import { computeTags } from './tags';
+import {
+  buildxArgs,
+  classicBuildArgs,
+  loginArgs,
+  ociLabels,
+  parseBuildxMetadata,
+  parsePushDigest,
+  pushArgs,
+  type BuildPlan,
+} from './docker';
+
+export interface Deps {
+  io: ActionIO;
+  ecr: Pick<ECRClient, 'send'>;
+  exec: Exec;
+  sleep: Sleep;
+  now: () => Date;
+  context: GitHubContext;
+  /** A private directory for the docker client config; removed after the build. */
+  makeTempDir: () => string;
+  /** The docker config directory buildx builders and CLI plugins are read from. */
+  dockerConfigDir: string;
+}
+
+export function realDeps(io: ActionIO, inputs: Inputs): Deps {
+  return {
+    io,
+    ecr: makeEcrClient(inputs.region),
+    exec: realExec,
+    sleep: realSleep,
+    now: () => new Date(),
+    context: githubContext(),
+    makeTempDir: () => mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'docker-config-')),
+    dockerConfigDir: process.env.DOCKER_CONFIG || join(homedir(), '.docker'),
+  };
+}
+
+/** ECR's lifecycle rule that expires untagged images (build cache leftovers, replaced indexes). */
+export function untaggedExpiryPolicy(days: number): string {
+  return JSON.stringify({
+    rules: [
+      {
+        rulePriority: 1,
+        description: `Expire untagged images after ${days} days (deploy-actions)`,
+        selection: { tagStatus: 'untagged', countType: 'sinceImagePushed', countUnit: 'days', countNumber: days },
+        action: { type: 'expire' },
+      },
+    ],
+  });
+}
+
+interface RepoState {
+  repository?: Repository;
+  /** tag -> digest, for the requested tags that exist. */
+  existing: Map<string, string>;
+}
+
+async function readRepoState(inputs: Inputs, deps: Deps, tags: string[], aws: AwsCallOptions): Promise<RepoState> {
+  const ref = { repositoryName: inputs.repository, registryId: inputs.registryId };
+  const describe = awsCall('ecr:DescribeRepositories', inputs.repository, () =>
+    deps.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [inputs.repository], registryId: inputs.registryId })),
+    aws,
+  );
+  const images = awsCall('ecr:BatchGetImage', inputs.repository, () =>
+    deps.ecr.send(
+      new BatchGetImageCommand({ ...ref, imageIds: tags.map((imageTag) => ({ imageTag })), acceptedMediaTypes: MANIFEST_MEDIA_TYPES }),
+    ),
+    aws,
+  );
+  // Both reads go out together: a re-run on a pushed SHA costs one round trip.
+  const [d, i] = await Promise.allSettled([describe, images]);
+  if (d.status === 'rejected') {
+    if (awsErrorName(d.reason) === 'RepositoryNotFoundException') return { existing: new Map() };
+    throw d.reason;
+  }
+  if (i.status === 'rejected') throw i.reason;
+  const existing = new Map<string, string>();
+  for (const img of i.value.images ?? []) {
+    if (img.imageId?.imageTag && img.imageId.imageDigest) existing.set(img.imageId.imageTag, img.imageId.imageDigest);
+  }
+  return { repository: d.value.repositories?.[0], existing };
+}
+
+async function createRepository(inputs: Inputs, deps: Deps, aws: AwsCallOptions): Promise<Repository> {
+  if (!inputs.createRepository) {
+    throw new UserError(`ECR repository '${inputs.repository}' does not exist and create-repository is false`);
+  }
+  let repository: Repository | undefined;
+  try {
+    const created = await awsCall('ecr:CreateRepository', inputs.repository, () =>
+      deps.ecr.send(
+        new CreateRepositoryCommand({
+          repositoryName: inputs.repository,
+          registryId: inputs.registryId,
+          imageTagMutability: inputs.tagMutability,
+          imageScanningConfiguration: { scanOnPush: inputs.scanOnPush },
+        }),
+      ),
+      aws,
+    );
+    repository = created.repository;
+    deps.io.info(`Created ECR repository ${inputs.repository} (tags ${inputs.tagMutability}, scan on push ${inputs.scanOnPush})`);
+  } catch (err) {
+    // Another job created it between our read and this call: use theirs, settings untouched.
+    if (awsErrorName(err) !== 'RepositoryAlreadyExistsException') throw err;
+    const d = await awsCall('ecr:DescribeRepositories', inputs.repository, () =>
+      deps.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [inputs.repository], registryId: inputs.registryId })),
+      aws,
+    );
+    return d.repositories![0]!;
+  }
+  if (inputs.untaggedExpiryDays > 0) {
+    await awsCall('ecr:PutLifecyclePolicy', inputs.repository, () =>
+      deps.ecr.send(
+        new PutLifecyclePolicyCommand({
+          repositoryName: inputs.repository,
+          registryId: inputs.registryId,
+          lifecyclePolicyText: untaggedExpiryPolicy(inputs.untaggedExpiryDays),
+        }),
+      ),
+      aws,
+    );
+    deps.io.info(`Lifecycle policy: untagged images expire after ${inputs.untaggedExpiryDays} days`);
+  }
+  return repository!;
+}
+
+/** Tags that already exist on another image and cannot move there (immutable repository). */
+function conflicts(state: RepoState, tags: string[], digest: string | undefined, mutable: boolean): string[] {
+  if (mutable) return [];
+  return tags.filter((t) => state.existing.has(t) && state.existing.get(t) !== digest);
+}
+
+async function chooseBuilder(inputs: Inputs, deps: Deps): Promise<'buildx' | 'docker'> {
+  if (inputs.builder !== 'auto') return inputs.builder;
+  const probe = await deps.exec('docker', ['buildx', 'version'], { silent: true, allowFailure: true });
+  return probe.exitCode === 0 ? 'buildx' : 'docker';
+}
+
+/** A docker client config of our own, so the ECR password never lands in the user's config. */
+function privateDockerConfig(deps: Deps): string {
+  const dir = deps.makeTempDir();
+  for (const shared of ['buildx', 'cli-plugins']) {
+    const src = join(deps.dockerConfigDir, shared);
+    if (existsSync(src)) symlinkSync(src, join(dir, shared));
+  }
+  return dir;
+}
+
+async function buildAndPush(inputs: Inputs, deps: Deps, registry: string, imageRef: string, aws: AwsCallOptions): Promise<string> {
+  const { io } = deps;
+  const auth = await awsCall('ecr:GetAuthorizationToken', inputs.repository, () =>
+    deps.ecr.send(new GetAuthorizationTokenCommand(inputs.registryId ? { registryIds: [inputs.registryId] } : {})),
+    aws,
+  );
+  const data = auth.authorizationData?.[0];
+  if (!data?.authorizationToken) throw new Error('ECR returned no authorization token');
+  io.setSecret(data.authorizationToken);
+  const decoded = Buffer.from(data.authorizationToken, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  const username = decoded.slice(0, colon);
+  const password = decoded.slice(colon + 1);
+  io.setSecret(password);
+
+  const configDir = privateDockerConfig(deps);
+  const env = { DOCKER_CONFIG: configDir };
+  try {
+    await deps.exec('docker', loginArgs(registry, username), { input: password, env, silent: true });
+    io.info(`Logged in to ${registry}`);
+    const builder = await chooseBuilder(inputs, deps);
+    const plan: BuildPlan = {
+      dockerfile: inputs.dockerfile,
+      context: inputs.context,
+      imageRef,
+      buildArgs: inputs.buildArgs,
+      labels: [...ociLabels(deps.context, deps.now()), ...inputs.labels],
+      target: inputs.target,
+      platforms: inputs.platforms,
+      cacheRef: inputs.cacheRef,
+      provenance: inputs.provenance,
+      sbom: inputs.sbom,
+    };
+    if (builder === 'buildx') {
+      const metadataFile = join(configDir, 'metadata.json');
+      await io.group(`docker buildx build ${imageRef}`, () => deps.exec('docker', buildxArgs(plan, metadataFile), { env }));
+      const digest = parseBuildxMetadata(readFileSync(metadataFile, 'utf8'));
+      if (!digest) throw new Error('docker buildx wrote no image digest to its metadata file');
+      return digest;
+    }
+    await io.group(`docker build ${imageRef}`, () => deps.exec('docker', classicBuildArgs(plan), { env }));
+    const pushed = await io.group(`docker push ${imageRef}`, () => deps.exec('docker', pushArgs(imageRef), { env }));
+    const digest = parsePushDigest(pushed.stdout);
+    if (!digest) throw new Error(`docker push printed no digest for ${imageRef}`);
+    return digest;
+  } finally {
+    rmSync(configDir, { recursive: true, force: true });
+  }
+}
+
+export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
+  const { io } = deps;
+  const started = deps.now();
+  const aws: AwsCallOptions = { sleep: deps.sleep, onRetry: (m) => io.warning(m) };
+  const tags = computeTags(deps.context, inputs, started);
+  const shaTag = tags[0]!;
+  const ref = { repositoryName: inputs.repository, registryId: inputs.registryId };
+
+  let state = await io.group(`ECR repository ${inputs.repository}`, () => readRepoState(inputs, deps, tags, aws));
+  const repository = state.repository ?? (await createRepository(inputs, deps, aws));
+  const repositoryUri = repository.repositoryUri!;
+  const registry = repositoryUri.slice(0, repositoryUri.indexOf('/'));
+  const mutable = (repository.imageTagMutability ?? 'MUTABLE').startsWith('MUTABLE');
+
+  let digest = inputs.skipExisting ? state.existing.get(shaTag) : undefined;
+  const skipped = digest !== undefined;
+  const blocked = conflicts(state, skipped ? tags : tags.slice(1).concat(inputs.skipExisting ? [] : [shaTag]), digest, mutable);
+  if (blocked.length > 0) {
+    throw new UserError(
+      `Tag${blocked.length > 1 ? 's' : ''} ${blocked.join(', ')} already exist${blocked.length > 1 ? '' : 's'} in ${inputs.repository} on another image and tags are immutable; nothing was built or pushed`,
+    );
+  }
+
+  if (skipped) {
+    io.info(`${repositoryUri}:${shaTag} already exists (${digest}): build skipped`);
+  } else {
+    try {
+      digest = await buildAndPush(inputs, deps, registry, `${repositoryUri}:${shaTag}`, aws);
+    } catch (err) {
+      // A concurrent run of the same commit may have pushed the tag first.
+      state = await readRepoState(inputs, deps, [shaTag], aws);
+      const theirs = state.existing.get(shaTag);
+      if (!theirs) throw err;
+      io.warning(`Another run pushed ${repositoryUri}:${shaTag} first (${theirs}); using that image`);
+      digest = theirs;
+    }
+  }
+  const finalDigest = digest!;
+
+  const added: string[] = [];
+  await io.group('Tags', async () => {
+    for (const tag of tags) {
+      if (state.existing.get(tag) === finalDigest || (tag === shaTag && !skipped)) continue;
+      if ((await tagExistingImage(deps.ecr as ECRClient, ref, finalDigest, tag, aws)) === 'created') added.push(tag);
+      io.info(`Tagged ${finalDigest} as ${tag}`);
+    }
+  });
+
+  const imageRef = `${repositoryUri}@${finalDigest}`;
+  const seconds = ((deps.now().getTime() - started.getTime()) / 1000).toFixed(1);
+  await io.summary(
+    `### build-push-ecr: ${skipped ? 'image already in ECR, build skipped' : 'image built and pushed'}\n\n` +
+      table(
+        ['', ''],
+        [
+          ['Repository', repositoryUri],
+          ['Commit', deps.context.sha],
+          ['Tags', tags.join(', ')],
+          ['Digest', `\`${finalDigest}\``],
+          ['Image', `\`${imageRef}\``],
+          ['Build', skipped ? 'skipped (SHA tag exists)' : 'built and pushed'],
+          ['Tags added', added.length > 0 ? added.join(', ') : 'none'],
+          ['Duration', `${seconds} s`],
+        ],
+      ),
+  );
+  return {
+    registry,
+    'repository-uri': repositoryUri,
+    tag: shaTag,
+    tags: tags.join(','),
+    digest: finalDigest,
+    'image-ref': imageRef,
+    skipped,
+  };
+}

@@ -1,0 +1,178 @@
+/**
+ * build-push-ecr end to end: the committed bundle, run like the GitHub runner does, against
+ * the ECR stand-in (real AWS SDK over HTTP) and a real registry, with the real Docker engine.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { errorsOf, runActionBundle, type RunResult } from '../harness/runner';
+import { startRegistry, type Registry } from '../harness/registry';
+import { dockerAvailable, prepareSampleService, sampleServiceVariant } from '../harness/docker';
+import { startEcrStandin, type EcrStandin } from '../standins/ecr';
+
+let registry: Registry;
+let ecr: EcrStandin;
+const SHA1 = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
+const SHA2 = 'b2c3d4e5f60718293a4b5c6d7e8f901234567890';
+const SHA3 = 'c3d4e5f60718293a4b5c6d7e8f90123456789012';
+
+const hasDocker = await dockerAvailable();
+
+async function registryDigest(repo: string, tag: string): Promise<string | null> {
+  const res = await fetch(`${registry.url}/v2/${repo}/manifests/${tag}`, {
+    method: 'HEAD',
+    headers: {
+      Authorization: registry.authHeader,
+      Accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json',
+    },
+  });
+  return res.ok ? res.headers.get('docker-content-digest') : null;
+}
+
+function build(opts: { repo: string; sha: string; context?: string; with?: Record<string, string>; env?: Record<string, string> }): Promise<RunResult> {
+  const context = opts.context ?? prepareSampleService();
+  return runActionBundle({
+    action: 'build-push-ecr',
+    workspace: context,
+    with: { repository: opts.repo, builder: 'auto', ...opts.with },
+    env: { ...ecr.env, GITHUB_SHA: opts.sha, ...opts.env },
+    timeoutMs: 180_000,
+  });
+}
+
+/** Every secret the run handled must be masked in all captured output. */
+function assertNoSecretLeak(r: RunResult) {
+  expect(r.log).not.toContain(registry.password);
+  expect(r.stderr).not.toContain(registry.password);
+  expect(r.summary).not.toContain(registry.password);
+  for (const v of Object.values(r.outputs)) expect(v).not.toContain(registry.password);
+}
+
+describe.skipIf(!hasDocker)('build-push-ecr against the ECR stand-in', () => {
+  beforeAll(async () => {
+    registry = await startRegistry();
+    ecr = await startEcrStandin({ registry });
+  });
+  afterAll(async () => {
+    await ecr?.stop();
+    await registry?.stop();
+  });
+
+  test('first run creates the repository, builds, pushes; digest is the registry\'s own', async () => {
+    const r = await build({ repo: 'team/sample-service', sha: SHA1, with: { 'tag-run-number': 'true', 'extra-tags': 'candidate' } });
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(r.outputs.skipped).toBe('false');
+    expect(r.outputs.tag).toBe('a1b2c3d');
+    expect(r.outputs.tags).toBe('a1b2c3d,run-42,candidate');
+    expect(r.outputs['repository-uri']).toBe(`${registry.host}/team/sample-service`);
+    const digest = await registryDigest('team/sample-service', 'a1b2c3d');
+    expect(digest).toMatch(/^sha256:[a-f0-9]{64}$/);
+    expect(r.outputs.digest).toBe(digest);
+    expect(r.outputs['image-ref']).toBe(`${registry.host}/team/sample-service@${digest}`);
+    // Extra tags were put on the same manifest through ECR, not pushed again.
+    expect(await registryDigest('team/sample-service', 'run-42')).toBe(digest);
+    expect(await registryDigest('team/sample-service', 'candidate')).toBe(digest);
+    const repo = ecr.repositories.get('team/sample-service')!;
+    expect(repo.imageTagMutability).toBe('IMMUTABLE');
+    expect(repo.imageScanningConfiguration.scanOnPush).toBe(true);
+    expect(JSON.parse(repo.lifecyclePolicyText!).rules[0].selection).toMatchObject({ tagStatus: 'untagged', countNumber: 14 });
+    expect(r.summary).toContain('image built and pushed');
+    expect(r.summary).toContain(digest);
+    expect(r.masks).toContain(registry.password);
+    assertNoSecretLeak(r);
+  });
+
+  test('second run on the same SHA skips the build and reads the existing image', async () => {
+    const before = ecr.calls.length;
+    const r = await build({ repo: 'team/sample-service', sha: SHA1, with: { 'tag-run-number': 'true', 'extra-tags': 'candidate' } });
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(r.outputs.skipped).toBe('true');
+    expect(r.outputs.digest).toBe(await registryDigest('team/sample-service', 'a1b2c3d'));
+    const calls = ecr.calls.slice(before);
+    expect(calls.sort()).toEqual(['BatchGetImage', 'DescribeRepositories']);
+    expect(r.log).toContain('build skipped');
+  });
+
+  test('a re-run with a new tag on the same SHA adds the tag without building', async () => {
+    const before = ecr.calls.length;
+    const r = await build({ repo: 'team/sample-service', sha: SHA1, with: { 'extra-tags': 'release-1' } });
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(r.outputs.skipped).toBe('true');
+    expect(await registryDigest('team/sample-service', 'release-1')).toBe(r.outputs.digest);
+    // No login, no build: the tag is added by BatchGetImage + PutImage on the existing manifest.
+    expect(ecr.calls.slice(before)).not.toContain('GetAuthorizationToken');
+    expect(ecr.calls.slice(before)).toContain('PutImage');
+  });
+
+  test('an existing immutable tag on another image fails before anything is built or pushed', async () => {
+    const before = ecr.calls.length;
+    const r = await build({ repo: 'team/sample-service', sha: SHA2, context: sampleServiceVariant('conflict'), with: { 'extra-tags': 'candidate' } });
+    expect(r.exitCode).toBe(1);
+    expect(errorsOf(r)).toEqual([
+      expect.stringContaining('candidate already exists in team/sample-service on another image and tags are immutable'),
+    ]);
+    expect(ecr.calls.slice(before)).not.toContain('GetAuthorizationToken');
+    expect(await registryDigest('team/sample-service', 'b2c3d4e')).toBeNull();
+  });
+
+  test('throttling and 5xx are retried with backoff and survived', async () => {
+    ecr.inject({ operation: 'DescribeRepositories', kind: 'throttle', times: 2 });
+    ecr.inject({ operation: 'GetAuthorizationToken', kind: 'server-error', times: 1 });
+    const r = await build({ repo: 'team/throttled', sha: SHA3 });
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(r.outputs.digest).toBe(await registryDigest('team/throttled', 'c3d4e5f'));
+    const warnings = r.annotations.filter((a) => a.level === 'warning').map((a) => a.message);
+    expect(warnings.filter((w) => w.includes('ThrottlingException'))).toHaveLength(2);
+    expect(warnings.filter((w) => w.includes('ecr:GetAuthorizationToken failed (ServerException)'))).toHaveLength(1);
+    assertNoSecretLeak(r);
+  });
+
+  test('AccessDenied names the missing IAM action in one line', async () => {
+    ecr.inject({ operation: 'CreateRepository', kind: 'access-denied', times: 1 });
+    const r = await build({ repo: 'team/forbidden', sha: SHA1 });
+    expect(r.exitCode).toBe(1);
+    const errors = errorsOf(r);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^AccessDenied: the AWS identity may not call ecr:CreateRepository on team\/forbidden; allow 'ecr:CreateRepository'/);
+    expect(errors[0]).not.toContain('\n');
+    expect(ecr.repositories.has('team/forbidden')).toBe(false);
+  });
+
+  test('unknown credentials are refused with a clear line', async () => {
+    const r = await build({ repo: 'team/sample-service', sha: SHA1, env: { AWS_ACCESS_KEY_ID: 'AKIDWRONG' } });
+    expect(r.exitCode).toBe(1);
+    expect(errorsOf(r)[0]).toContain('AWS rejected the credentials while calling ecr:');
+  });
+
+  test('bad input fails before any AWS call, naming the input', async () => {
+    const cases: Array<[Record<string, string>, string]> = [
+      [{ repository: 'Team/Bad_' }, "Input 'repository' must be an ECR repository name"],
+      [{ repository: 'team/ok', context: 'no-such-dir' }, "Input 'context' must be an existing directory"],
+      [{ repository: 'team/ok', dockerfile: 'nope/Dockerfile' }, "Input 'dockerfile' must name an existing file"],
+      [{ repository: 'team/ok', 'build-args': 'NOT A PAIR' }, "Input 'build-args' must be KEY=VALUE lines"],
+      [{ repository: 'team/ok', 'extra-tags': 'bad tag!' }, "Input 'extra-tags' must hold image tags"],
+      [{ repository: 'team/ok', 'skip-existing': 'maybe' }, "Input 'skip-existing' must be true or false"],
+    ];
+    for (const [inputs, message] of cases) {
+      const before = ecr.calls.length;
+      const r = await build({ repo: inputs.repository!, sha: SHA1, with: inputs });
+      expect(r.exitCode).toBe(1);
+      expect(errorsOf(r)).toEqual([expect.stringContaining(message)]);
+      expect(ecr.calls.length).toBe(before);
+    }
+  });
+
+  test('pull_request events tag with the PR head SHA, not the merge commit', async () => {
+    const head = 'dddddddddddddddddddddddddddddddddddddddd';
+    const r = await runActionBundle({
+      action: 'build-push-ecr',
+      workspace: prepareSampleService(),
+      with: { repository: 'team/pr-service' },
+      env: { ...ecr.env, GITHUB_SHA: 'eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee' },
+      eventName: 'pull_request',
+      event: { pull_request: { head: { sha: head, ref: 'feature/x' } } },
+      timeoutMs: 180_000,
+    });
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(r.outputs.tag).toBe('ddddddd');
+    expect(await registryDigest('team/pr-service', 'ddddddd')).toBe(r.outputs.digest);
+  });
+});
