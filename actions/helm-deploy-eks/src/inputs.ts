@@ -1,0 +1,266 @@
+import { existsSync, statSync } from 'node:fs';
+import { InputError, type Inputs as Raw } from '@deploy-actions/action-kit';
+
+export const DEFAULT_HELM_VERSION = '4.1.4';
+export const DEFAULT_HELM_BASE_URL = 'https://get.helm.sh';
+export const DEFAULT_KUBECTL_BASE_URL = 'https://dl.k8s.io/release';
+
+/** An image pinned by digest: `repository[:tag]@sha256:<64 hex>`. */
+export interface ImageRef {
+  repository: string;
+  tag?: string;
+  digest: string;
+}
+
+export interface Inputs {
+  release: string;
+  namespace: string;
+  createNamespace: boolean;
+  /** Chart directory, absolute. */
+  chart: string;
+  environment: string;
+  /** Extra values files, absolute, in the order given. */
+  valuesFiles: string[];
+  set: Array<[string, string]>;
+  image?: ImageRef;
+  imageRepositoryKey: string;
+  imageDigestKey: string;
+  imageTagKey: string;
+  podAnnotationsKey: string;
+  timeoutSeconds: number;
+  /** The timeout as the user wrote it (a Go duration), passed to helm as is. */
+  timeout: string;
+  historyMax: number;
+  rollbackOnFailure: boolean;
+  force: boolean;
+  clusterName: string;
+  region: string;
+  /** A kubeconfig file given instead of an EKS cluster, absolute. */
+  kubeconfig: string;
+  kubeContext: string;
+  exportKubeconfig: boolean;
+  helmVersion: string;
+  kubectlVersion: string;
+  helmBaseUrl: string;
+  kubectlBaseUrl: string;
+  toolsFromPath: boolean;
+  dryRun: boolean;
+  failFast: boolean;
+  crashLoopRestarts: number;
+  readinessTimeoutSeconds: number;
+  podSelector: string;
+  logLines: number;
+  helmTest: boolean;
+  smokeUrl: string;
+  smokeAttempts: number;
+}
+
+const RELEASE_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const NAMESPACE_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const VERSION_RE = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
+const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
+const VALUES_KEY_RE = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+
+/** Helm's release name rule: a lowercase RFC 1123 subdomain of at most 53 characters. */
+export function isValidReleaseName(name: string): boolean {
+  return name.length <= 53 && RELEASE_RE.test(name);
+}
+
+/** A Kubernetes namespace: an RFC 1123 label of at most 63 characters. */
+export function isValidNamespace(name: string): boolean {
+  return name.length <= 63 && NAMESPACE_RE.test(name);
+}
+
+const UNIT_SECONDS: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 0.001 };
+
+/** Parses a Go duration as helm accepts it (5m, 300s, 1m30s, 1h); returns seconds, or undefined. */
+export function parseGoDuration(text: string): number | undefined {
+  if (!/^(\d+(\.\d+)?(h|ms|m|s))+$/.test(text)) return undefined;
+  let total = 0;
+  for (const m of text.matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s)/g)) total += Number(m[1]) * UNIT_SECONDS[m[2]!]!;
+  return total;
+}
+
+/** Parses `repo[:tag]@sha256:<hex>`; returns undefined when it is not pinned by a well-formed digest. */
+export function parseImageRef(ref: string): ImageRef | undefined {
+  const at = ref.indexOf('@');
+  if (at <= 0) return undefined;
+  const name = ref.slice(0, at);
+  const digest = ref.slice(at + 1);
+  if (!DIGEST_RE.test(digest)) return undefined;
+  // A tag is after the last ':' that comes after the last '/' (a ':' before it is a registry port).
+  const slash = name.lastIndexOf('/');
+  const colon = name.lastIndexOf(':');
+  const repository = colon > slash ? name.slice(0, colon) : name;
+  const tag = colon > slash ? name.slice(colon + 1) : undefined;
+  if (!/^[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(\/[a-z0-9]+([._/-]+[a-z0-9]+)*)*$/.test(repository)) return undefined;
+  if (tag !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag)) return undefined;
+  return tag === undefined ? { repository, digest } : { repository, tag, digest };
+}
+
+export interface InputContext {
+  workspace: string;
+  exists: (path: string) => boolean;
+  isDirectory: (path: string) => boolean;
+  /** AWS_REGION / AWS_DEFAULT_REGION from the environment. */
+  envRegion: string;
+}
+
+function resolvePath(workspace: string, p: string): string {
+  return p.startsWith('/') ? p : `${workspace.replace(/\/$/, '')}/${p}`;
+}
+
+function duration(i: Raw, name: string, fallback: string): [string, number] {
+  const text = i.string(name, fallback);
+  const seconds = parseGoDuration(text);
+  if (seconds === undefined || seconds <= 0) {
+    throw new InputError(name, 'must be a Go duration such as 5m, 300s or 1m30s', text);
+  }
+  return [text, seconds];
+}
+
+function valuesKey(i: Raw, name: string, fallback: string, optional = false): string {
+  const v = i.string(name, fallback);
+  if (optional && v === '') return '';
+  if (!VALUES_KEY_RE.test(v)) throw new InputError(name, 'must be a dotted values key such as image.repository', v);
+  return v;
+}
+
+/** Reads and validates every input. Nothing here has side effects; the filesystem is only looked at. */
+export function getInputs(i: Raw, ctx: InputContext = defaultContext()): Inputs {
+  const release = i.required('release');
+  if (!isValidReleaseName(release)) {
+    throw new InputError('release', 'must be a lowercase RFC 1123 name (a-z, 0-9, - and .) of at most 53 characters', release);
+  }
+  const namespace = i.string('namespace', 'default');
+  if (!isValidNamespace(namespace)) {
+    throw new InputError('namespace', 'must be a lowercase RFC 1123 label (a-z, 0-9, -) of at most 63 characters', namespace);
+  }
+  const chart = resolvePath(ctx.workspace, i.string('chart', 'chart'));
+  if (!ctx.isDirectory(chart)) throw new InputError('chart', 'must be a chart directory that exists', i.string('chart', 'chart'));
+  if (!ctx.exists(`${chart}/Chart.yaml`)) throw new InputError('chart', 'must be a chart directory holding Chart.yaml', i.string('chart', 'chart'));
+
+  const environment = i.string('environment');
+  if (environment !== '' && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(environment)) {
+    throw new InputError('environment', 'must be a name of letters, digits, _ . -', environment);
+  }
+  const valuesFiles = i.list('values-files').map((f) => {
+    const abs = resolvePath(ctx.workspace, f);
+    if (!ctx.exists(abs)) throw new InputError('values-files', 'must list values files that exist', f);
+    return abs;
+  });
+  const set = i.keyValues('set');
+
+  let image: ImageRef | undefined;
+  const imageText = i.string('image');
+  const repoText = i.string('image-repository');
+  const digestText = i.string('image-digest');
+  if (imageText !== '') {
+    if (repoText !== '' || digestText !== '') {
+      throw new InputError('image', 'cannot be combined with image-repository/image-digest', imageText);
+    }
+    image = parseImageRef(imageText);
+    if (!image) throw new InputError('image', 'must be an image pinned by digest: repository[:tag]@sha256:<64 hex>', imageText);
+  } else if (repoText !== '' || digestText !== '') {
+    if (!DIGEST_RE.test(digestText)) throw new InputError('image-digest', 'must be sha256: followed by 64 lowercase hex digits', digestText);
+    const parsed = parseImageRef(`${repoText}@${digestText}`);
+    if (!parsed || parsed.tag !== undefined) throw new InputError('image-repository', 'must be an image repository such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app', repoText);
+    image = parsed;
+  }
+  const imageTag = i.string('image-tag');
+  if (imageTag !== '') {
+    if (!image) throw new InputError('image-tag', 'needs image or image-repository/image-digest', imageTag);
+    if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(imageTag)) throw new InputError('image-tag', 'must be a Docker tag', imageTag);
+    image = { ...image, tag: imageTag };
+  }
+
+  const [timeout, timeoutSeconds] = duration(i, 'timeout', '5m');
+  const [, readinessTimeoutSeconds] = duration(i, 'readiness-timeout', '2m');
+
+  const kubeconfigText = i.string('kubeconfig');
+  const clusterName = i.string('cluster-name');
+  if (kubeconfigText !== '' && clusterName !== '') {
+    throw new InputError('kubeconfig', 'cannot be combined with cluster-name (give one of them)', kubeconfigText);
+  }
+  if (kubeconfigText === '' && clusterName === '') throw new InputError('cluster-name', 'is required (or give kubeconfig)');
+  if (clusterName !== '' && !/^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/.test(clusterName)) {
+    throw new InputError('cluster-name', 'must be an EKS cluster name (letters, digits, - and _, at most 100)', clusterName);
+  }
+  const kubeconfig = kubeconfigText === '' ? '' : resolvePath(ctx.workspace, kubeconfigText);
+  if (kubeconfig !== '' && !ctx.exists(kubeconfig)) throw new InputError('kubeconfig', 'must be a kubeconfig file that exists', kubeconfigText);
+  const region = i.string('aws-region', ctx.envRegion);
+  if (clusterName !== '' && !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) {
+    throw new InputError('aws-region', 'must be an AWS region such as eu-west-1 (or set AWS_REGION)', region);
+  }
+
+  const helmVersion = i.string('helm-version', DEFAULT_HELM_VERSION).replace(/^v/, '');
+  if (!VERSION_RE.test(helmVersion)) throw new InputError('helm-version', 'must be a version such as 4.1.4', helmVersion);
+  const kubectlVersion = i.string('kubectl-version').replace(/^v/, '');
+  if (kubectlVersion !== '' && !VERSION_RE.test(kubectlVersion)) {
+    throw new InputError('kubectl-version', 'must be a version such as 1.35.2 (or empty to match the cluster)', kubectlVersion);
+  }
+  const url = (name: string, fallback: string): string => {
+    const v = i.string(name, fallback).replace(/\/+$/, '');
+    if (!/^https?:\/\/[^\s/]+/.test(v)) throw new InputError(name, 'must be an http(s) URL', v);
+    return v;
+  };
+  const smokeUrl = i.string('smoke-url');
+  if (smokeUrl !== '' && !/^https?:\/\/[^\s/]+\S*$/.test(smokeUrl)) throw new InputError('smoke-url', 'must be an http(s) URL', smokeUrl);
+
+  const podSelector = i.string('pod-selector', `app.kubernetes.io/instance=${release}`);
+  if (!/^[A-Za-z0-9_./=!,() -]+$/.test(podSelector)) throw new InputError('pod-selector', 'must be a Kubernetes label selector', podSelector);
+
+  return {
+    release,
+    namespace,
+    createNamespace: i.bool('create-namespace', false),
+    chart,
+    environment,
+    valuesFiles,
+    set,
+    image,
+    imageRepositoryKey: valuesKey(i, 'image-repository-key', 'image.repository'),
+    imageDigestKey: valuesKey(i, 'image-digest-key', 'image.digest'),
+    imageTagKey: valuesKey(i, 'image-tag-key', '', true),
+    podAnnotationsKey: valuesKey(i, 'pod-annotations-key', 'podAnnotations', true),
+    timeout,
+    timeoutSeconds,
+    historyMax: i.int('history-max', 10, { min: 0, max: 1000 }),
+    rollbackOnFailure: i.bool('rollback-on-failure', true),
+    force: i.bool('force', false),
+    clusterName,
+    region,
+    kubeconfig,
+    kubeContext: i.string('kube-context'),
+    exportKubeconfig: i.bool('export-kubeconfig', false),
+    helmVersion,
+    kubectlVersion,
+    helmBaseUrl: url('helm-base-url', DEFAULT_HELM_BASE_URL),
+    kubectlBaseUrl: url('kubectl-base-url', DEFAULT_KUBECTL_BASE_URL),
+    toolsFromPath: i.bool('tools-from-path', false),
+    dryRun: i.bool('dry-run', false),
+    failFast: i.bool('fail-fast', true),
+    crashLoopRestarts: i.int('crash-loop-restarts', 3, { min: 1, max: 100 }),
+    readinessTimeoutSeconds,
+    podSelector,
+    logLines: i.int('log-lines', 30, { min: 0, max: 1000 }),
+    helmTest: i.bool('helm-test', false),
+    smokeUrl,
+    smokeAttempts: i.int('smoke-attempts', 10, { min: 1, max: 100 }),
+  };
+}
+
+function defaultContext(): InputContext {
+  return {
+    workspace: process.env.GITHUB_WORKSPACE ?? process.cwd(),
+    exists: (p) => existsSync(p),
+    isDirectory: (p) => {
+      try {
+        return statSync(p).isDirectory();
+      } catch {
+        return false;
+      }
+    },
+    envRegion: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? '',
+  };
+}

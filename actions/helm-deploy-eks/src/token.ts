@@ -1,0 +1,107 @@
+/**
+ * EKS bearer tokens, as aws-iam-authenticator and `aws eks get-token` make them:
+ * `k8s-aws-v1.` + base64url (no padding) of a presigned STS GetCallerIdentity URL
+ * whose signature covers the `x-k8s-aws-id: <cluster>` header.
+ */
+import { Hash } from '@smithy/hash-node';
+import { HttpRequest } from '@smithy/protocol-http';
+import { SignatureV4 } from '@smithy/signature-v4';
+
+export const TOKEN_PREFIX = 'k8s-aws-v1.';
+export const PRESIGN_SECONDS = 60;
+/** EKS accepts a token for 15 minutes after its signing time; refresh a minute before. */
+export const TOKEN_LIFETIME_MS = 14 * 60_000;
+
+export interface AwsCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+export interface TokenRequest {
+  cluster: string;
+  region: string;
+  credentials: AwsCredentials;
+  /** STS endpoint URL; the regional endpoint when absent. */
+  stsEndpoint?: string;
+  now?: Date;
+}
+
+/** The STS endpoint the SDK would use: AWS_ENDPOINT_URL_STS, then AWS_ENDPOINT_URL, then the regional one. */
+export function stsEndpoint(region: string, env: NodeJS.ProcessEnv): string {
+  if (!/^(true|1)$/i.test(env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS ?? '')) {
+    const configured = env.AWS_ENDPOINT_URL_STS || env.AWS_ENDPOINT_URL;
+    if (configured) return configured.replace(/\/+$/, '');
+  }
+  return `https://sts.${region}.amazonaws.com`;
+}
+
+/** RFC 3986 encoding, as SigV4 canonicalises query strings. */
+function encode(s: string): string {
+  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+export function base64UrlNoPad(text: string): string {
+  return Buffer.from(text, 'utf8').toString('base64url').replace(/=+$/, '');
+}
+
+export async function presignGetCallerIdentity(req: TokenRequest): Promise<string> {
+  const endpoint = new URL(req.stsEndpoint ?? `https://sts.${req.region}.amazonaws.com`);
+  const hostHeader = endpoint.host; // includes a non-default port
+  const request = new HttpRequest({
+    method: 'GET',
+    protocol: endpoint.protocol,
+    hostname: endpoint.hostname,
+    port: endpoint.port ? Number(endpoint.port) : undefined,
+    path: endpoint.pathname === '' ? '/' : endpoint.pathname,
+    query: { Action: 'GetCallerIdentity', Version: '2011-06-15' },
+    headers: { host: hostHeader, 'x-k8s-aws-id': req.cluster },
+  });
+  const signer = new SignatureV4({
+    credentials: req.credentials,
+    region: req.region,
+    service: 'sts',
+    sha256: Hash.bind(null, 'sha256'),
+    uriEscapePath: true,
+  });
+  const signed = await signer.presign(request, { expiresIn: PRESIGN_SECONDS, signingDate: req.now });
+  const query = Object.entries(signed.query ?? {})
+    .flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => [k, x]) : [[k, v ?? '']]))
+    .map(([k, v]) => `${encode(k!)}=${encode(v!)}`)
+    .join('&');
+  return `${endpoint.protocol}//${hostHeader}${signed.path}?${query}`;
+}
+
+export interface ExecCredential {
+  kind: 'ExecCredential';
+  apiVersion: 'client.authentication.k8s.io/v1beta1';
+  spec: Record<string, never>;
+  status: { expirationTimestamp: string; token: string };
+}
+
+export async function eksToken(req: TokenRequest): Promise<{ token: string; expiresAt: Date }> {
+  const now = req.now ?? new Date();
+  const url = await presignGetCallerIdentity({ ...req, now });
+  return { token: TOKEN_PREFIX + base64UrlNoPad(url), expiresAt: new Date(now.getTime() + TOKEN_LIFETIME_MS) };
+}
+
+export function execCredential(token: string, expiresAt: Date): ExecCredential {
+  return {
+    kind: 'ExecCredential',
+    apiVersion: 'client.authentication.k8s.io/v1beta1',
+    spec: {},
+    status: { expirationTimestamp: expiresAt.toISOString().replace(/\.\d{3}Z$/, 'Z'), token },
+  };
+}
+
+/** Parses `eks-token --cluster <name> --region <region>`. */
+export function parseTokenArgs(argv: readonly string[]): { cluster: string; region: string } {
+  let cluster = '';
+  let region = '';
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--cluster') cluster = argv[++i] ?? '';
+    else if (argv[i] === '--region') region = argv[++i] ?? '';
+  }
+  if (!cluster || !region) throw new Error('usage: eks-token --cluster <name> --region <region>');
+  return { cluster, region };
+}

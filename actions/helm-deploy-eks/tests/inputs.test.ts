@@ -1,0 +1,137 @@
+import { describe, expect, test } from 'vitest';
+import { Inputs as Raw, mapInputs } from '@deploy-actions/action-kit';
+import { getInputs, isValidNamespace, isValidReleaseName, parseGoDuration, parseImageRef, type InputContext } from '../src/inputs';
+
+const DIGEST = `sha256:${'ab'.repeat(32)}`;
+const files = new Set(['/ws/chart', '/ws/chart/Chart.yaml', '/ws/nochart', '/ws/extra.yaml', '/ws/kc']);
+const ctx: InputContext = {
+  workspace: '/ws',
+  exists: (p) => files.has(p),
+  isDirectory: (p) => p === '/ws/chart' || p === '/ws/nochart',
+  envRegion: 'eu-west-1',
+};
+const base = { release: 'web', 'cluster-name': 'prod' };
+const read = (extra: Record<string, string>) => getInputs(new Raw(mapInputs({ ...base, ...extra })), ctx);
+
+describe('release and namespace names', () => {
+  test.each([
+    ['web', true],
+    ['web-api.v2', true],
+    ['a'.repeat(53), true],
+    ['a'.repeat(54), false],
+    ['Web', false],
+    ['-web', false],
+    ['web_api', false],
+    ['web.', false],
+  ])('release %s -> %s', (name, ok) => expect(isValidReleaseName(name)).toBe(ok));
+  test.each([
+    ['prod', true],
+    ['team-a', true],
+    ['a'.repeat(63), true],
+    ['a'.repeat(64), false],
+    ['team.a', false],
+    ['Prod', false],
+  ])('namespace %s -> %s', (name, ok) => expect(isValidNamespace(name)).toBe(ok));
+});
+
+describe('durations and image refs', () => {
+  test.each([
+    ['5m', 300],
+    ['300s', 300],
+    ['1m30s', 90],
+    ['1h', 3600],
+    ['1.5m', 90],
+    ['5', undefined],
+    ['5 m', undefined],
+    ['m5', undefined],
+    ['5d', undefined],
+  ])('duration %s -> %s', (text, seconds) => expect(parseGoDuration(text)).toBe(seconds));
+
+  test.each([
+    [`repo@${DIGEST}`, { repository: 'repo', digest: DIGEST }],
+    [`123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/app@${DIGEST}`, { repository: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/app', digest: DIGEST }],
+    [`localhost:5000/app:1.2.3@${DIGEST}`, { repository: 'localhost:5000/app', tag: '1.2.3', digest: DIGEST }],
+    ['repo:latest', undefined],
+    [`repo@sha256:${'ab'.repeat(31)}`, undefined],
+    [`repo@sha256:${'AB'.repeat(32)}`, undefined],
+    [`Repo@${DIGEST}`, undefined],
+    [`@${DIGEST}`, undefined],
+  ])('image %s', (ref, want) => expect(parseImageRef(ref)).toEqual(want));
+});
+
+describe('getInputs', () => {
+  test('defaults', () => {
+    const i = read({});
+    expect(i).toMatchObject({
+      release: 'web',
+      namespace: 'default',
+      chart: '/ws/chart',
+      timeout: '5m',
+      timeoutSeconds: 300,
+      historyMax: 10,
+      rollbackOnFailure: true,
+      helmVersion: '4.1.4',
+      kubectlVersion: '',
+      helmBaseUrl: 'https://get.helm.sh',
+      kubectlBaseUrl: 'https://dl.k8s.io/release',
+      region: 'eu-west-1',
+      imageRepositoryKey: 'image.repository',
+      imageDigestKey: 'image.digest',
+      imageTagKey: '',
+      podSelector: 'app.kubernetes.io/instance=web',
+      failFast: true,
+    });
+    expect(i.image).toBeUndefined();
+  });
+
+  test('image from parts and tag', () => {
+    const i = read({ 'image-repository': 'reg:5000/app', 'image-digest': DIGEST, 'image-tag': 'v1' });
+    expect(i.image).toEqual({ repository: 'reg:5000/app', digest: DIGEST, tag: 'v1' });
+  });
+
+  test('extra values files resolve against the workspace', () => {
+    expect(read({ 'values-files': 'extra.yaml' }).valuesFiles).toEqual(['/ws/extra.yaml']);
+  });
+
+  test.each([
+    [{ release: '' }, "Input 'release' is required"],
+    [{ release: 'My_App' }, "Input 'release' must be a lowercase RFC 1123 name"],
+    [{ namespace: 'a.b' }, "Input 'namespace' must be a lowercase RFC 1123 label"],
+    [{ chart: 'missing' }, "Input 'chart' must be a chart directory that exists (got 'missing')"],
+    [{ chart: 'nochart' }, "Input 'chart' must be a chart directory holding Chart.yaml (got 'nochart')"],
+    [{ 'values-files': 'values-qa.yaml' }, "Input 'values-files' must list values files that exist (got 'values-qa.yaml')"],
+    [{ timeout: '5' }, "Input 'timeout' must be a Go duration such as 5m, 300s or 1m30s (got '5')"],
+    [{ 'readiness-timeout': '0s' }, "Input 'readiness-timeout' must be a Go duration"],
+    [{ image: 'app:latest' }, "Input 'image' must be an image pinned by digest"],
+    [{ 'image-repository': 'app', 'image-digest': 'sha256:abc' }, "Input 'image-digest' must be sha256: followed by 64 lowercase hex digits (got 'sha256:abc')"],
+    [{ image: `app@${DIGEST}`, 'image-digest': DIGEST }, "Input 'image' cannot be combined"],
+    [{ 'dry-run': 'maybe' }, "Input 'dry-run' must be true or false (got 'maybe')"],
+    [{ 'create-namespace': 'yess' }, "Input 'create-namespace' must be true or false"],
+    [{ 'cluster-name': '' }, "Input 'cluster-name' is required (or give kubeconfig)"],
+    [{ kubeconfig: 'kc' }, "Input 'kubeconfig' cannot be combined with cluster-name"],
+    [{ 'cluster-name': '', kubeconfig: 'nope' }, "Input 'kubeconfig' must be a kubeconfig file that exists"],
+    [{ 'aws-region': 'mars' }, "Input 'aws-region' must be an AWS region"],
+    [{ 'helm-version': 'latest' }, "Input 'helm-version' must be a version"],
+    [{ 'helm-base-url': 'ftp://x' }, "Input 'helm-base-url' must be an http(s) URL"],
+    [{ 'image-digest-key': 'image digest' }, "Input 'image-digest-key' must be a dotted values key"],
+    [{ 'history-max': '-1' }, "Input 'history-max' must be a whole number from 0 to 1000"],
+    [{ 'smoke-url': 'localhost:8080' }, "Input 'smoke-url' must be an http(s) URL"],
+    [{ set: 'no-equals' }, "Input 'set' must be KEY=VALUE lines"],
+  ])('%o fails with one line', (extra, message) => {
+    let err: Error | undefined;
+    try {
+      read(extra as Record<string, string>);
+    } catch (e) {
+      err = e as Error;
+    }
+    expect(err?.name).toBe('InputError');
+    expect(err?.message).toContain(message);
+    expect(err?.message).not.toContain('\n');
+  });
+
+  test('a kubeconfig instead of a cluster needs no region', () => {
+    const i = getInputs(new Raw(mapInputs({ release: 'web', kubeconfig: 'kc' })), { ...ctx, envRegion: '' });
+    expect(i.kubeconfig).toBe('/ws/kc');
+    expect(i.clusterName).toBe('');
+  });
+});

@@ -1,0 +1,264 @@
+/**
+ * EKS and STS stand-ins: real HTTP servers speaking the services' wire protocols, reached
+ * by the real SDK clients through AWS_ENDPOINT_URL_EKS / AWS_ENDPOINT_URL_STS.
+ *
+ * - EKS is REST-JSON: `GET /clusters/<name>` -> `{cluster: {...}}`; errors carry the
+ *   `x-amzn-ErrorType` header and a `{message}` body.
+ * - STS is the Query protocol: `POST /` with a form body `Action=GetCallerIdentity&Version=2011-06-15`
+ *   -> XML GetCallerIdentityResponse. A presigned `GET /?Action=GetCallerIdentity&...` (what an
+ *   EKS token wraps) is answered the same way (JSON when asked with Accept: application/json,
+ *   as aws-iam-authenticator does).
+ *
+ * Every request's SigV4 signature is verified against the configured identities.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { verifySigV4, type VerifyResult } from './sigv4';
+
+export interface Identity {
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** e.g. arn:aws:sts::123456789012:assumed-role/deployer/gha */
+  arn: string;
+  account?: string;
+  userId?: string;
+}
+
+export interface ClusterSpec {
+  name: string;
+  endpoint: string;
+  /** base64 PEM of the cluster CA. */
+  caData: string;
+  version?: string;
+  status?: string;
+}
+
+export interface RecordedRequest {
+  service: 'eks' | 'sts';
+  method: string;
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  verdict: VerifyResult;
+}
+
+interface Common {
+  port?: number;
+  region: string;
+  identities: Identity[];
+}
+
+export interface AwsStandin {
+  url: string;
+  requests: RecordedRequest[];
+  stop(): Promise<void>;
+}
+
+export interface EksStandin extends AwsStandin {
+  setCluster(spec: ClusterSpec): void;
+  removeCluster(name: string): void;
+  /** Caller ARNs denied eks:DescribeCluster (AccessDeniedException). */
+  denyDescribe: Set<string>;
+}
+
+export type StsStandin = AwsStandin;
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+async function listen(server: Server, port = 0): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.closeAllConnections?.();
+    server.close(() => resolve());
+  });
+}
+
+function accountOf(id: Identity): string {
+  return id.account ?? /^arn:aws[^:]*:[^:]*::(\d{12}):/.exec(id.arn)?.[1] ?? '000000000000';
+}
+
+function userIdOf(id: Identity): string {
+  if (id.userId) return id.userId;
+  const session = /assumed-role\/[^/]+\/(.+)$/.exec(id.arn)?.[1];
+  return session ? `AROAEXAMPLE${id.accessKeyId.slice(-6)}:${session}` : `AIDAEXAMPLE${id.accessKeyId.slice(-6)}`;
+}
+
+function verify(identities: Identity[], method: string, url: string, headers: IncomingMessage['headers'], body: Buffer, presignedMaxAgeMs?: number): VerifyResult {
+  const secretFor = (akid: string) => identities.find((i) => i.accessKeyId === akid)?.secretAccessKey;
+  return verifySigV4({ method, url, headers, body }, secretFor, new Date(), { presignedMaxAgeMs });
+}
+
+function identityFor(identities: Identity[], v: VerifyResult): Identity | undefined {
+  return v.ok ? identities.find((i) => i.accessKeyId === v.accessKeyId) : undefined;
+}
+
+// ---------------------------------------------------------------- EKS
+
+function eksError(res: ServerResponse, status: number, type: string, message: string, extra: Record<string, unknown> = {}): void {
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'x-amzn-errortype': `${type}:http://internal.amazon.com/coral/com.amazonaws.eks/`,
+    'x-amzn-requestid': randomUUID(),
+  });
+  res.end(JSON.stringify({ message, ...extra }));
+}
+
+export async function startEksStandin(opts: Common & { clusters?: ClusterSpec[] }): Promise<EksStandin> {
+  const clusters = new Map<string, ClusterSpec>((opts.clusters ?? []).map((c) => [c.name, c]));
+  const requests: RecordedRequest[] = [];
+  const denyDescribe = new Set<string>();
+  const server = createServer(async (req, res) => {
+    const body = await readBody(req);
+    const url = req.url ?? '/';
+    const verdict = verify(opts.identities, req.method ?? 'GET', url, req.headers, body);
+    requests.push({ service: 'eks', method: req.method ?? '', url, headers: req.headers, body: body.toString('utf8'), verdict });
+    if (!verdict.ok) {
+      const type = verdict.code === 'InvalidClientTokenId' ? 'UnrecognizedClientException' : verdict.code === 'SignatureDoesNotMatch' ? 'InvalidSignatureException' : verdict.code;
+      eksError(res, 403, type, verdict.message);
+      return;
+    }
+    if (verdict.service !== 'eks' || verdict.region !== opts.region) {
+      eksError(res, 403, 'InvalidSignatureException', `Credential should be scoped to a valid region and service eks in ${opts.region}`);
+      return;
+    }
+    const m = /^\/clusters\/([^/?]+)$/.exec(new URL(url, 'http://x').pathname);
+    if (req.method !== 'GET' || !m) {
+      eksError(res, 404, 'UnknownOperationException', `Unsupported operation ${req.method} ${url}`);
+      return;
+    }
+    const name = decodeURIComponent(m[1]!);
+    const caller = identityFor(opts.identities, verdict)!;
+    if (denyDescribe.has(caller.arn)) {
+      eksError(res, 403, 'AccessDeniedException', `User: ${caller.arn} is not authorized to perform: eks:DescribeCluster on resource: arn:aws:eks:${opts.region}:${accountOf(caller)}:cluster/${name}`);
+      return;
+    }
+    const c = clusters.get(name);
+    if (!c) {
+      eksError(res, 404, 'ResourceNotFoundException', `No cluster found for name: ${name}.`, { clusterName: name });
+      return;
+    }
+    const account = accountOf(caller);
+    res.writeHead(200, { 'content-type': 'application/json', 'x-amzn-requestid': randomUUID() });
+    res.end(
+      JSON.stringify({
+        cluster: {
+          name: c.name,
+          arn: `arn:aws:eks:${opts.region}:${account}:cluster/${c.name}`,
+          createdAt: 1_767_225_600,
+          version: c.version ?? '1.35',
+          endpoint: c.endpoint,
+          roleArn: `arn:aws:iam::${account}:role/eks-cluster-role`,
+          resourcesVpcConfig: { subnetIds: [], securityGroupIds: [], endpointPublicAccess: true, endpointPrivateAccess: false },
+          kubernetesNetworkConfig: { serviceIpv4Cidr: '10.100.0.0/16', ipFamily: 'ipv4' },
+          logging: { clusterLogging: [] },
+          identity: { oidc: { issuer: `https://oidc.eks.${opts.region}.amazonaws.com/id/EXAMPLE` } },
+          status: c.status ?? 'ACTIVE',
+          certificateAuthority: { data: c.caData },
+          platformVersion: 'eks.1',
+          tags: {},
+          accessConfig: { authenticationMode: 'API_AND_CONFIG_MAP' },
+        },
+      }),
+    );
+  });
+  const url = await listen(server, opts.port);
+  return {
+    url,
+    requests,
+    denyDescribe,
+    setCluster: (spec) => void clusters.set(spec.name, spec),
+    removeCluster: (name) => void clusters.delete(name),
+    stop: () => close(server),
+  };
+}
+
+// ---------------------------------------------------------------- STS
+
+const STS_NS = 'https://sts.amazonaws.com/doc/2011-06-15/';
+
+function xmlEscape(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+function stsError(res: ServerResponse, status: number, code: string, message: string, json: boolean): void {
+  const requestId = randomUUID();
+  if (json) {
+    res.writeHead(status, { 'content-type': 'application/json', 'x-amzn-requestid': requestId });
+    res.end(JSON.stringify({ Error: { Code: code, Message: message, Type: 'Sender' }, RequestId: requestId }));
+    return;
+  }
+  res.writeHead(status, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId });
+  res.end(
+    `<ErrorResponse xmlns="${STS_NS}">\n  <Error>\n    <Type>Sender</Type>\n    <Code>${code}</Code>\n    <Message>${xmlEscape(message)}</Message>\n  </Error>\n  <RequestId>${requestId}</RequestId>\n</ErrorResponse>\n`,
+  );
+}
+
+export interface StsOptions extends Common {
+  /** How long a presigned GetCallerIdentity stays valid; EKS honours tokens for 15 minutes. */
+  presignedMaxAgeMs?: number;
+}
+
+export async function startStsStandin(opts: StsOptions): Promise<StsStandin> {
+  const requests: RecordedRequest[] = [];
+  const server = createServer(async (req, res) => {
+    const body = await readBody(req);
+    const url = req.url ?? '/';
+    const method = req.method ?? 'GET';
+    const json = /application\/json/.test(String(req.headers.accept ?? ''));
+    const presigned = new URL(url, 'http://x').searchParams.has('X-Amz-Signature');
+    const verdict = verify(opts.identities, method, url, req.headers, body, presigned ? (opts.presignedMaxAgeMs ?? 15 * 60_000) : undefined);
+    requests.push({ service: 'sts', method, url, headers: req.headers, body: body.toString('utf8'), verdict });
+    const params = new URLSearchParams(method === 'POST' ? body.toString('utf8') : new URL(url, 'http://x').search);
+    if (method === 'GET') for (const [k, v] of new URL(url, 'http://x').searchParams) params.set(k, v);
+    if (!verdict.ok) {
+      stsError(res, 403, verdict.code, verdict.message, json);
+      return;
+    }
+    if (verdict.service !== 'sts') {
+      stsError(res, 403, 'SignatureDoesNotMatch', `Credential should be scoped to correct service: 'sts'.`, json);
+      return;
+    }
+    if (params.get('Action') !== 'GetCallerIdentity' || params.get('Version') !== '2011-06-15') {
+      stsError(res, 400, 'InvalidAction', `Could not find operation ${params.get('Action') ?? ''} for version ${params.get('Version') ?? ''}`, json);
+      return;
+    }
+    const id = identityFor(opts.identities, verdict)!;
+    const requestId = randomUUID();
+    if (json) {
+      res.writeHead(200, { 'content-type': 'application/json', 'x-amzn-requestid': requestId });
+      res.end(
+        JSON.stringify({
+          GetCallerIdentityResponse: {
+            GetCallerIdentityResult: { Account: accountOf(id), Arn: id.arn, UserId: userIdOf(id) },
+            ResponseMetadata: { RequestId: requestId },
+          },
+        }),
+      );
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId });
+    res.end(
+      `<GetCallerIdentityResponse xmlns="${STS_NS}">\n  <GetCallerIdentityResult>\n    <Arn>${xmlEscape(id.arn)}</Arn>\n    <UserId>${xmlEscape(userIdOf(id))}</UserId>\n    <Account>${accountOf(id)}</Account>\n  </GetCallerIdentityResult>\n  <ResponseMetadata>\n    <RequestId>${requestId}</RequestId>\n  </ResponseMetadata>\n</GetCallerIdentityResponse>\n`,
+    );
+  });
+  const url = await listen(server, opts.port);
+  return { url, requests, stop: () => close(server) };
+}
+
+/** Decodes an EKS bearer token back into its presigned URL (for assertions). */
+export function decodeEksToken(token: string): URL {
+  if (!token.startsWith('k8s-aws-v1.')) throw new Error('not an EKS token');
+  return new URL(Buffer.from(token.slice('k8s-aws-v1.'.length), 'base64url').toString('utf8'));
+}
