@@ -1,0 +1,58 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { Inputs, mapInputs } from '@deploy-actions/action-kit';
+import { getInputs, validateRepositoryName } from '../src/inputs';
+
+const ws = mkdtempSync(join(tmpdir(), 'bpe-'));
+writeFileSync(join(ws, 'Dockerfile'), 'FROM scratch\n');
+mkdirSync(join(ws, 'sub'));
+const env = { GITHUB_WORKSPACE: ws, AWS_REGION: 'eu-west-1' };
+const read = (v: Record<string, string>, e: NodeJS.ProcessEnv = env) => getInputs(new Inputs(mapInputs({ repository: 'team/api', ...v })), e);
+
+describe('getInputs', () => {
+  test('defaults', () => {
+    expect(read({})).toMatchObject({
+      repository: 'team/api',
+      region: 'eu-west-1',
+      context: ws,
+      dockerfile: join(ws, 'Dockerfile'),
+      builder: 'auto',
+      tagSemver: true,
+      createRepository: true,
+      tagMutability: 'IMMUTABLE',
+      scanOnPush: true,
+      untaggedExpiryDays: 14,
+      skipExisting: true,
+      provenance: false,
+    });
+  });
+
+  test.each<[Record<string, string>, NodeJS.ProcessEnv, string]>([
+    [{ repository: '' }, env, "Input 'repository' is required"],
+    [{ repository: 'A/b' }, env, "Input 'repository' must be an ECR repository name"],
+    [{}, { GITHUB_WORKSPACE: ws }, "Input 'aws-region' is required when AWS_REGION is not set"],
+    [{ 'aws-region': 'Europe' }, env, "Input 'aws-region' must be an AWS region"],
+    [{ 'registry-id': '12' }, env, "Input 'registry-id' must be a 12-digit AWS account id"],
+    [{ context: 'missing' }, env, "Input 'context' must be an existing directory (got 'missing')"],
+    [{ context: 'sub' }, env, "Input 'dockerfile' must name an existing file (got 'sub/Dockerfile')"],
+    [{ platforms: 'amd64' }, env, "Input 'platforms' must be os/arch[/variant] entries"],
+    [{ platforms: 'linux/arm64', builder: 'docker' }, env, "Input 'platforms' needs docker buildx"],
+    [{ builder: 'kaniko' }, env, "Input 'builder' must be one of auto, buildx, docker"],
+    [{ 'image-tag-mutability': 'SOMETIMES' }, env, "Input 'image-tag-mutability' must be one of IMMUTABLE, MUTABLE"],
+    [{ 'untagged-expiry-days': '-3' }, env, "Input 'untagged-expiry-days' must be a whole number from 0 to 3650"],
+    [{ 'cache-ref': 'not a ref' }, env, "Input 'cache-ref' must be an image reference"],
+    [{ 'tag-branch': 'sure' }, env, "Input 'tag-branch' must be true or false"],
+  ])('%j is refused with one line naming the input', (values, e, message) => {
+    expect(() => read(values, e)).toThrow(message);
+  });
+
+  test.each(['ab', 'team/orders-api', 'a.b_c-d/e', 'x'.repeat(256)])('valid repository %s', (n) => {
+    expect(validateRepositoryName(n)).toBe(n);
+  });
+
+  test.each(['a', 'Team', 'team/', '/team', 'team//api', 'team_/api', 'x'.repeat(257)])('invalid repository %s', (n) => {
+    expect(() => validateRepositoryName(n)).toThrow("Input 'repository'");
+  });
+});

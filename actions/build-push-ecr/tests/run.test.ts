@@ -1,0 +1,176 @@
+import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, test } from 'vitest';
+import { mockClient } from 'aws-sdk-client-mock';
+import {
+  BatchGetImageCommand,
+  CreateRepositoryCommand,
+  DescribeRepositoriesCommand,
+  ECRClient,
+  ECRServiceException,
+  GetAuthorizationTokenCommand,
+  PutImageCommand,
+  PutLifecyclePolicyCommand,
+} from '@aws-sdk/client-ecr';
+import { githubContext, recordingIO, type Exec, type ExecOptions } from '@deploy-actions/action-kit';
+import { run, type Deps } from '../src/run';
+import type { Inputs } from '../src/inputs';
+
+const ecrMock = mockClient(ECRClient);
+const digest = `sha256:${'c'.repeat(64)}`;
+const uri = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/api';
+const password = 'eyJwYXlsb2FkIjoi-secret-password';
+
+const inputs: Inputs = {
+  repository: 'team/api',
+  region: 'eu-west-1',
+  context: '/ws',
+  dockerfile: '/ws/Dockerfile',
+  buildArgs: [],
+  labels: [],
+  platforms: [],
+  builder: 'auto',
+  tagSemver: true,
+  tagBranch: false,
+  tagRunNumber: false,
+  tagTimestamp: false,
+  extraTags: [],
+  createRepository: true,
+  tagMutability: 'IMMUTABLE',
+  scanOnPush: true,
+  untaggedExpiryDays: 14,
+  skipExisting: true,
+  provenance: false,
+  sbom: false,
+};
+
+interface Call {
+  args: readonly string[];
+  opts?: ExecOptions;
+}
+
+function deps(opts: { buildx: boolean }): Deps & { calls: Call[]; io: ReturnType<typeof recordingIO>; tempDirs: string[] } {
+  const calls: Call[] = [];
+  const tempDirs: string[] = [];
+  const exec: Exec = async (_file, args, o) => {
+    calls.push({ args, opts: o });
+    if (args[0] === 'buildx' && args[1] === 'version') return { exitCode: opts.buildx ? 0 : 1, stdout: '', stderr: '' };
+    if (args[0] === 'buildx') {
+      const meta = args[args.indexOf('--metadata-file') + 1]!;
+      writeFileSync(meta, JSON.stringify({ 'containerimage.digest': digest }));
+    }
+    if (args[0] === 'push') return { exitCode: 0, stdout: `0123456: digest: ${digest} size: 528\n`, stderr: '' };
+    return { exitCode: 0, stdout: '', stderr: '' };
+  };
+  return {
+    io: recordingIO(),
+    ecr: new ECRClient({ region: 'eu-west-1' }),
+    exec,
+    sleep: async () => undefined,
+    now: () => new Date('2026-11-21T10:00:00Z'),
+    context: githubContext({ GITHUB_SHA: '0123456789abcdef0123456789abcdef01234567', GITHUB_REF: 'refs/heads/main', GITHUB_REPOSITORY: 'acme/api' }),
+    makeTempDir: () => {
+      const d = mkdtempSync(join(tmpdir(), 'cfg-'));
+      tempDirs.push(d);
+      return d;
+    },
+    dockerConfigDir: '/nonexistent',
+    calls,
+    tempDirs,
+  };
+}
+
+const notFound = new ECRServiceException({ name: 'RepositoryNotFoundException', $fault: 'client', $metadata: {}, message: 'no repo' });
+
+beforeEach(() => {
+  ecrMock.reset();
+  ecrMock.on(GetAuthorizationTokenCommand).resolves({
+    authorizationData: [{ authorizationToken: Buffer.from(`AWS:${password}`).toString('base64'), proxyEndpoint: `https://${uri.split('/')[0]}` }],
+  });
+});
+
+describe('run', () => {
+  test('missing repository: created immutable with scan and lifecycle, built with buildx, pushed once', async () => {
+    ecrMock.on(DescribeRepositoriesCommand).rejects(notFound);
+    ecrMock.on(BatchGetImageCommand).rejects(notFound);
+    ecrMock.on(CreateRepositoryCommand).resolves({ repository: { repositoryUri: uri, imageTagMutability: 'IMMUTABLE' } });
+    ecrMock.on(PutLifecyclePolicyCommand).resolves({});
+    const d = deps({ buildx: true });
+    const out = await run(inputs, d);
+    expect(out).toEqual({
+      registry: '123456789012.dkr.ecr.eu-west-1.amazonaws.com',
+      'repository-uri': uri,
+      tag: '0123456',
+      tags: '0123456',
+      digest,
+      'image-ref': `${uri}@${digest}`,
+      skipped: false,
+    });
+    expect(ecrMock.commandCalls(CreateRepositoryCommand)[0]!.args[0].input).toMatchObject({
+      imageTagMutability: 'IMMUTABLE',
+      imageScanningConfiguration: { scanOnPush: true },
+    });
+    const login = d.calls.find((c) => c.args[0] === 'login')!;
+    expect(login.opts?.input).toBe(password);
+    expect(login.args.join(' ')).not.toContain(password);
+    expect(d.io.secrets).toContain(password);
+    const build = d.calls.find((c) => c.args[0] === 'buildx' && c.args[1] === 'build')!;
+    expect(build.args).toContain(`${uri}:0123456`);
+    expect(build.opts?.env?.DOCKER_CONFIG).toBe(d.tempDirs[0]);
+    // The private docker config (holding the ECR password) is gone afterwards.
+    expect(existsSync(d.tempDirs[0]!)).toBe(false);
+    expect(d.io.summaries[0]).toContain('image built and pushed');
+  });
+
+  test('classic builder when buildx is absent: build, then push the SHA tag; other tags via PutImage', async () => {
+    ecrMock.on(DescribeRepositoriesCommand).resolves({ repositories: [{ repositoryUri: uri, imageTagMutability: 'IMMUTABLE' }] });
+    ecrMock.on(BatchGetImageCommand, { imageIds: [{ imageTag: '0123456' }, { imageTag: 'rc' }] }).resolves({ images: [] });
+    ecrMock.on(BatchGetImageCommand, { imageIds: [{ imageDigest: digest }] }).resolves({
+      images: [{ imageId: { imageDigest: digest }, imageManifest: '{}', imageManifestMediaType: 'application/vnd.docker.distribution.manifest.v2+json' }],
+    });
+    ecrMock.on(PutImageCommand).resolves({});
+    const d = deps({ buildx: false });
+    const out = await run({ ...inputs, extraTags: ['rc'] }, d);
+    expect(out.digest).toBe(digest);
+    expect(d.calls.map((c) => c.args[0])).toEqual(['login', 'buildx', 'build', 'push']);
+    expect(d.calls.find((c) => c.args[0] === 'push')!.args).toEqual(['push', `${uri}:0123456`]);
+    expect(ecrMock.commandCalls(PutImageCommand).map((c) => c.args[0].input.imageTag)).toEqual(['rc']);
+    expect(ecrMock.commandCalls(CreateRepositoryCommand)).toHaveLength(0);
+  });
+
+  test('SHA tag present: no docker at all, outputs from the existing image', async () => {
+    ecrMock.on(DescribeRepositoriesCommand).resolves({ repositories: [{ repositoryUri: uri, imageTagMutability: 'IMMUTABLE' }] });
+    ecrMock.on(BatchGetImageCommand).resolves({ images: [{ imageId: { imageTag: '0123456', imageDigest: digest } }] });
+    const d = deps({ buildx: true });
+    const out = await run(inputs, d);
+    expect(out).toMatchObject({ skipped: true, digest, 'image-ref': `${uri}@${digest}` });
+    expect(d.calls).toEqual([]);
+    expect(ecrMock.commandCalls(GetAuthorizationTokenCommand)).toHaveLength(0);
+  });
+
+  test('create-repository false and no repository: one clear error, nothing created', async () => {
+    ecrMock.on(DescribeRepositoriesCommand).rejects(notFound);
+    ecrMock.on(BatchGetImageCommand).rejects(notFound);
+    await expect(run({ ...inputs, createRepository: false }, deps({ buildx: true }))).rejects.toThrow(
+      "ECR repository 'team/api' does not exist and create-repository is false",
+    );
+    expect(ecrMock.commandCalls(CreateRepositoryCommand)).toHaveLength(0);
+  });
+
+  test('a failed push whose SHA tag was pushed meanwhile by a concurrent run uses that image', async () => {
+    ecrMock.on(DescribeRepositoriesCommand).resolves({ repositories: [{ repositoryUri: uri, imageTagMutability: 'IMMUTABLE' }] });
+    ecrMock
+      .on(BatchGetImageCommand)
+      .resolvesOnce({ images: [] })
+      .resolves({ images: [{ imageId: { imageTag: '0123456', imageDigest: digest } }] });
+    const d = deps({ buildx: false });
+    const failingExec: Exec = async (file, args, o) => {
+      if (args[0] === 'push') throw new Error('tag invalid: already exists and cannot be overwritten');
+      return d.exec(file, args, o);
+    };
+    const out = await run(inputs, { ...d, exec: failingExec });
+    expect(out.digest).toBe(digest);
+    expect(d.io.warnings[0]).toContain('Another run pushed');
+  });
+});

@@ -1,0 +1,120 @@
+import { describe, expect, test, beforeEach } from 'vitest';
+import { mockClient } from 'aws-sdk-client-mock';
+import {
+  BatchGetImageCommand,
+  DescribeImagesCommand,
+  ECRClient,
+  ECRServiceException,
+  PutImageCommand,
+} from '@aws-sdk/client-ecr';
+import { UserError } from '@deploy-actions/action-kit';
+import { awsCall, isRetryableAwsError, tagExistingImage } from '../src';
+
+function awsError(name: string, status: number, message = name) {
+  return new ECRServiceException({ name, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status }, message });
+}
+const noSleep = async () => undefined;
+
+describe('isRetryableAwsError', () => {
+  test.each([
+    ['ThrottlingException', 400, true],
+    ['TooManyRequestsException', 400, true],
+    ['ServerException', 500, true],
+    ['ServiceUnavailable', 503, true],
+    ['AccessDeniedException', 400, false],
+    ['RepositoryNotFoundException', 400, false],
+    ['ValidationException', 400, false],
+  ])('%s (%i) -> %s', (name, status, expected) => {
+    expect(isRetryableAwsError(awsError(name, status))).toBe(expected);
+  });
+
+  test('dropped connections are retryable', () => {
+    expect(isRetryableAwsError(Object.assign(new Error('reset'), { code: 'ECONNRESET' }))).toBe(true);
+  });
+});
+
+describe('awsCall', () => {
+  test('retries throttling, then succeeds, reporting each retry', async () => {
+    let n = 0;
+    const retries: string[] = [];
+    const v = await awsCall(
+      'ecr:DescribeImages',
+      'repo',
+      async () => {
+        if (++n < 3) throw awsError('ThrottlingException', 400);
+        return 'done';
+      },
+      { sleep: noSleep, onRetry: (m) => retries.push(m) },
+    );
+    expect(v).toBe('done');
+    expect(retries).toEqual([
+      expect.stringMatching(/^ecr:DescribeImages failed \(ThrottlingException\); attempt 2 in \d+ ms$/),
+      expect.stringMatching(/attempt 3/),
+    ]);
+  });
+
+  test('AccessDenied becomes a one-line UserError naming the IAM action', async () => {
+    const err = await awsCall('ecr:CreateRepository', 'team/api', async () => {
+      throw awsError('AccessDeniedException', 400, 'User: arn:aws:sts::1:assumed-role/x is not authorized');
+    }, { sleep: noSleep }).catch((e) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect(err.message).toMatch(/^AccessDenied: the AWS identity may not call ecr:CreateRepository on team\/api; allow 'ecr:CreateRepository'/);
+    expect(err.message).toContain('assumed-role/x');
+  });
+
+  test('gives up after the configured attempts with the original error', async () => {
+    let n = 0;
+    await expect(
+      awsCall('ecr:X', 'r', async () => {
+        n++;
+        throw awsError('ServerException', 500);
+      }, { sleep: noSleep, attempts: 3 }),
+    ).rejects.toMatchObject({ name: 'ServerException' });
+    expect(n).toBe(3);
+  });
+});
+
+describe('tagExistingImage', () => {
+  const ecrMock = mockClient(ECRClient);
+  const ecr = new ECRClient({ region: 'eu-west-1' });
+  const digest = `sha256:${'a'.repeat(64)}`;
+  const ref = { repositoryName: 'team/api' };
+  beforeEach(() => {
+    ecrMock.reset();
+    ecrMock.on(BatchGetImageCommand).resolves({
+      images: [{ imageId: { imageDigest: digest }, imageManifest: '{"m":1}', imageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json' }],
+    });
+  });
+
+  test('puts the existing manifest under the new tag', async () => {
+    ecrMock.on(PutImageCommand).resolves({});
+    await expect(tagExistingImage(ecr, ref, digest, 'preprod-abc1234', { sleep: noSleep })).resolves.toBe('created');
+    expect(ecrMock.commandCalls(PutImageCommand)[0]!.args[0].input).toEqual({
+      repositoryName: 'team/api',
+      registryId: undefined,
+      imageManifest: '{"m":1}',
+      imageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
+      imageDigest: digest,
+      imageTag: 'preprod-abc1234',
+    });
+  });
+
+  test('ImageAlreadyExists for the same digest is success', async () => {
+    ecrMock.on(PutImageCommand).rejects(awsError('ImageAlreadyExistsException', 400));
+    ecrMock.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageDigest: digest }] });
+    await expect(tagExistingImage(ecr, ref, digest, 't', { sleep: noSleep })).resolves.toBe('existed');
+  });
+
+  test('a tag on another digest is an error', async () => {
+    ecrMock.on(PutImageCommand).rejects(awsError('ImageTagAlreadyExistsException', 400));
+    ecrMock.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageDigest: `sha256:${'b'.repeat(64)}` }] });
+    await expect(tagExistingImage(ecr, ref, digest, 't', { sleep: noSleep })).rejects.toThrow(
+      `Tag 't' in team/api already points at sha256:${'b'.repeat(64)}, not ${digest}; ECR tags are immutable`,
+    );
+  });
+
+  test('a missing image is a UserError', async () => {
+    ecrMock.on(BatchGetImageCommand).resolves({ images: [], failures: [{ failureCode: 'ImageNotFound' }] });
+    await expect(tagExistingImage(ecr, ref, digest, 't', { sleep: noSleep })).rejects.toThrow(`Image team/api@${digest} does not exist in ECR`);
+  });
+});
