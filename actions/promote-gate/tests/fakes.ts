@@ -1,0 +1,152 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import {
+  BatchGetImageCommand,
+  DescribeImagesCommand,
+  ECRClient,
+  PutImageCommand,
+} from '@aws-sdk/client-ecr';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { CreateDeployment, CreateStatus, Deployment, DeploymentsApi, DeploymentStatus } from '../src/github';
+
+export const SHA = '0123456789abcdef0123456789abcdef01234567';
+export const OTHER_SHA = 'fedcba9876543210fedcba9876543210fedcba98';
+export const DIGEST = `sha256:${'a'.repeat(64)}`;
+export const OTHER_DIGEST = `sha256:${'b'.repeat(64)}`;
+
+function awsError(name: string, message: string): Error {
+  return Object.assign(new Error(message), { name, $metadata: { httpStatusCode: 400 } });
+}
+
+/** An in-memory ECR repository behind aws-sdk-client-mock: tags -> digests, digests -> manifests. */
+export function fakeEcr(repositoryName = 'team/sample-service') {
+  const images = new Map<string, string>(); // digest -> manifest
+  const tags = new Map<string, string>(); // tag -> digest
+  const client = new ECRClient({ region: 'eu-west-1', maxAttempts: 1 });
+  const mock = mockClient(client);
+  mock.on(DescribeImagesCommand).callsFake((input) => {
+    if (input.repositoryName !== repositoryName) throw awsError('RepositoryNotFoundException', 'no repo');
+    const tag = input.imageIds?.[0]?.imageTag;
+    const digest = tag ? tags.get(tag) : undefined;
+    if (!digest) throw awsError('ImageNotFoundException', `The image with imageId {imageTag:'${tag}'} does not exist`);
+    return {
+      imageDetails: [
+        {
+          repositoryName,
+          imageDigest: digest,
+          imageTags: [...tags].filter(([, d]) => d === digest).map(([t]) => t),
+        },
+      ],
+    };
+  });
+  mock.on(BatchGetImageCommand).callsFake((input) => {
+    const digest = input.imageIds?.[0]?.imageDigest ?? '';
+    const manifest = images.get(digest);
+    return manifest
+      ? {
+          images: [
+            {
+              repositoryName,
+              imageId: { imageDigest: digest },
+              imageManifest: manifest,
+              imageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
+            },
+          ],
+          failures: [],
+        }
+      : { images: [], failures: [{ imageId: { imageDigest: digest }, failureCode: 'ImageNotFound' }] };
+  });
+  mock.on(PutImageCommand).callsFake((input) => {
+    const digest = input.imageDigest!;
+    if (!images.has(digest)) throw awsError('ImageDigestDoesNotMatchException', 'unknown manifest');
+    const current = tags.get(input.imageTag!);
+    if (current === digest) throw awsError('ImageAlreadyExistsException', 'already exists');
+    if (current) throw awsError('ImageTagAlreadyExistsException', 'tag is immutable');
+    tags.set(input.imageTag!, digest);
+    return { image: { repositoryName, imageId: { imageDigest: digest, imageTag: input.imageTag } } };
+  });
+  return {
+    client,
+    mock,
+    tags,
+    addImage(digest: string, ...imageTags: string[]) {
+      images.set(digest, JSON.stringify({ schemaVersion: 2, digest }));
+      for (const t of imageTags) tags.set(t, digest);
+    },
+    puts: () => mock.commandCalls(PutImageCommand).map((c) => c.args[0].input),
+  };
+}
+
+/** An in-memory deployments API with GitHub's ordering and auto-inactive behaviour. */
+export function fakeGithub() {
+  let id = 0;
+  let tick = 0;
+  const deployments: Deployment[] = [];
+  const statuses = new Map<number, DeploymentStatus[]>();
+  const stamp = () => new Date(Date.UTC(2026, 0, 1) + ++tick * 1000).toISOString();
+  const api: DeploymentsApi & { calls: string[] } = {
+    calls: [],
+    async list({ environment, sha }) {
+      api.calls.push(`list ${environment} ${sha}`);
+      return deployments.filter((d) => d.environment === environment && d.sha === sha).reverse();
+    },
+    async statuses(deploymentId) {
+      api.calls.push(`statuses ${deploymentId}`);
+      return [...(statuses.get(deploymentId) ?? [])].reverse();
+    },
+    async create(body: CreateDeployment) {
+      api.calls.push(`create ${body.environment}`);
+      const d: Deployment = {
+        id: ++id,
+        sha: body.ref,
+        ref: body.ref,
+        environment: body.environment,
+        payload: body.payload,
+        created_at: stamp(),
+        production_environment: body.production_environment,
+        transient_environment: body.transient_environment,
+      };
+      deployments.push(d);
+      return d;
+    },
+    async createStatus(deploymentId, body: CreateStatus) {
+      api.calls.push(`status ${deploymentId} ${body.state}`);
+      const s: DeploymentStatus = { id: ++id, state: body.state, created_at: stamp(), ...body };
+      statuses.set(deploymentId, [...(statuses.get(deploymentId) ?? []), s]);
+      return s;
+    },
+  };
+  return {
+    api,
+    deployments,
+    /** Seeds a deployment with a sequence of statuses (oldest first). */
+    seed(environment: string, sha: string, digest: string, states: string[], repository = 'team/sample-service') {
+      const d: Deployment = {
+        id: ++id,
+        sha,
+        ref: sha,
+        environment,
+        payload: { digest, repository },
+        created_at: stamp(),
+      };
+      deployments.push(d);
+      statuses.set(
+        d.id,
+        states.map((state) => ({ id: ++id, state, created_at: stamp() })),
+      );
+      return d;
+    },
+  };
+}
+
+/** The defaults action.yml gives (as the runner would), expressions left out. */
+export function actionDefaults(): Record<string, string> {
+  const meta = parseYaml(readFileSync(new URL('../../../promote-gate/action.yml', import.meta.url), 'utf8')) as {
+    inputs: Record<string, { default?: string }>;
+  };
+  return Object.fromEntries(
+    Object.entries(meta.inputs)
+      .filter(([, v]) => v.default !== undefined && !String(v.default).includes('${{'))
+      .map(([k, v]) => [k, String(v.default)]),
+  );
+}

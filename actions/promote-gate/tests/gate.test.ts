@@ -1,0 +1,239 @@
+import { Inputs as Raw, UserError, mapInputs, recordingIO } from '@deploy-actions/action-kit';
+import { beforeEach, describe, expect, test } from 'vitest';
+import { getInputs } from '../src/inputs';
+import { run, type Deps } from '../src/run';
+import { actionDefaults, DIGEST, OTHER_DIGEST, OTHER_SHA, SHA, fakeEcr, fakeGithub } from './fakes';
+
+const REPO = 'team/sample-service';
+const baseEnv = {
+  GITHUB_SHA: SHA,
+  GITHUB_REF: 'refs/heads/main',
+  GITHUB_REPOSITORY: 'acme/sample-service',
+  GITHUB_SERVER_URL: 'https://github.com',
+  GITHUB_RUN_ID: '1000',
+  AWS_REGION: 'eu-west-1',
+};
+
+function inputs(values: Record<string, string>, env: Record<string, string> = {}) {
+  return getInputs(new Raw(mapInputs({ ...actionDefaults(), 'github-token': 'ghs_test', repository: REPO, digest: DIGEST, ...values })), {
+    ...baseEnv,
+    ...env,
+  });
+}
+
+let ecr: ReturnType<typeof fakeEcr>;
+let gh: ReturnType<typeof fakeGithub>;
+let published: Record<string, unknown>;
+let io: ReturnType<typeof recordingIO>;
+
+function deps(): Deps {
+  return {
+    io,
+    github: gh.api,
+    ecr: ecr.client,
+    aws: { sleep: async () => undefined },
+    setOutputs: (o) => void Object.assign(published, o),
+  };
+}
+
+beforeEach(() => {
+  ecr = fakeEcr(REPO);
+  gh = fakeGithub();
+  published = {};
+  io = recordingIO();
+  ecr.addImage(DIGEST, SHA.slice(0, 7));
+  ecr.addImage(OTHER_DIGEST, 'other');
+});
+
+const verify = (values: Record<string, string> = {}, env: Record<string, string> = {}) =>
+  run(inputs({ mode: 'verify', ...values }, env), deps());
+const record = (values: Record<string, string> = {}, env: Record<string, string> = {}) =>
+  run(inputs({ mode: 'record', environment: 'preprod', ...values }, env), deps());
+
+async function refused(p: Promise<unknown>): Promise<string> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(UserError);
+  expect(published.verified).toBe(false);
+  expect(io.errors).toHaveLength(1);
+  expect(io.errors[0]).toBe((err as Error).message);
+  return (err as Error).message;
+}
+
+describe('record then verify', () => {
+  test('record writes the ECR tag and a successful deployment; verify accepts it', async () => {
+    const out = await record({ 'environment-url': 'https://preprod.example.com' });
+    expect(out['tag-result']).toBe('created');
+    expect(out.tag).toBe(`preprod-${SHA.slice(0, 7)}`);
+    expect(ecr.tags.get(`preprod-${SHA.slice(0, 7)}`)).toBe(DIGEST);
+    expect(gh.deployments).toHaveLength(1);
+    const d = gh.deployments[0]!;
+    expect(d).toMatchObject({ sha: SHA, ref: SHA, environment: 'preprod', production_environment: false });
+    expect(d.payload).toMatchObject({ digest: DIGEST, repository: REPO, image: `${REPO}@${DIGEST}` });
+    expect(gh.api.calls).toContain(`status ${d.id} success`);
+    expect(out['deployment-id']).toBe(d.id);
+    expect(io.secrets).toContain('ghs_test');
+
+    const v = await verify();
+    expect(v.verified).toBe(true);
+    expect(v['deployment-id']).toBe(d.id);
+    const ev = JSON.parse(String(v.evidence));
+    expect(ev.checks.map((c: { source: string; ok: boolean }) => `${c.source}:${c.ok}`)).toEqual(['ref:true', 'github:true', 'ecr:true']);
+    expect(io.summaries.at(-1)).toContain('verified');
+  });
+
+  test('a re-run of record is idempotent: no new tag, no new deployment', async () => {
+    await record();
+    const putsBefore = ecr.puts().length;
+    const second = await record();
+    expect(second['tag-result']).toBe('existed');
+    expect(ecr.puts()).toHaveLength(putsBefore);
+    expect(gh.deployments).toHaveLength(1);
+    expect(second['deployment-id']).toBe(gh.deployments[0]!.id);
+  });
+
+  test('record marks production deployments as production environments', async () => {
+    await record({ environment: 'production' });
+    expect(gh.deployments[0]).toMatchObject({ environment: 'production', production_environment: true });
+  });
+
+  test('evidence: github only writes no ECR tag and verify checks GitHub only', async () => {
+    await record({ evidence: 'github' });
+    expect(ecr.puts()).toHaveLength(0);
+    const v = await verify({ evidence: 'github' });
+    expect(v.verified).toBe(true);
+    expect(v.tag).toBe('');
+  });
+});
+
+describe('verify refuses the attack cases', () => {
+  test('a different digest under the same tag', async () => {
+    await record();
+    // Someone re-points the preprod tag on a mutable repository.
+    ecr.tags.set(`preprod-${SHA.slice(0, 7)}`, OTHER_DIGEST);
+    const msg = await refused(verify());
+    expect(msg).toContain(`is on ${OTHER_DIGEST}, not ${DIGEST}`);
+  });
+
+  test('asking to promote another digest than the one validated', async () => {
+    await record();
+    const msg = await refused(verify({ digest: OTHER_DIGEST }));
+    expect(msg).toContain(`carries digest ${OTHER_DIGEST}`);
+    expect(msg).toContain(`its preprod deployments carry ${DIGEST}`);
+    expect(msg).toContain(`is on ${DIGEST}, not ${OTHER_DIGEST}`);
+  });
+
+  test('a digest validated in QA but never in preprod', async () => {
+    await record({ environment: 'qa' }, { GITHUB_REF: 'refs/heads/develop' });
+    const msg = await refused(verify());
+    expect(msg).toContain('was never recorded in preprod');
+    expect(msg).toContain(`ECR tag preprod-${SHA.slice(0, 7)} does not exist`);
+  });
+
+  test('a workflow_dispatch to production with an arbitrary digest/tag', async () => {
+    const msg = await refused(
+      verify({ 'image-ref': `123456789012.dkr.ecr.eu-west-1.amazonaws.com/${REPO}:v9@${OTHER_DIGEST}`, digest: '', repository: '' }, {}),
+    );
+    expect(msg).toContain('refused');
+    expect(msg).toContain('never recorded in preprod');
+    expect(JSON.parse(String(published.evidence)).checks.filter((c: { ok: boolean }) => !c.ok)).toHaveLength(2);
+  });
+
+  test.each([['failure'], ['error'], ['inactive'], ['pending'], ['in_progress']])(
+    'a preprod deployment whose latest status is %s',
+    async (last) => {
+      ecr.tags.set(`preprod-${SHA.slice(0, 7)}`, DIGEST);
+      gh.seed('preprod', SHA, DIGEST, ['success', last]);
+      const msg = await refused(verify());
+      expect(msg).toContain(`has success as its latest status`);
+      expect(msg).toContain(`: ${last}`);
+    },
+  );
+
+  test('a success that is not the latest status is not evidence, a newer success is', async () => {
+    ecr.tags.set(`preprod-${SHA.slice(0, 7)}`, DIGEST);
+    gh.seed('preprod', SHA, DIGEST, ['pending', 'success', 'failure', 'success']);
+    await expect(verify()).resolves.toMatchObject({ verified: true });
+  });
+
+  test('a record for another commit is not evidence for this commit', async () => {
+    await record({}, { GITHUB_SHA: OTHER_SHA });
+    const msg = await refused(verify());
+    expect(msg).toContain(`commit ${SHA.slice(0, 7)} was never recorded in preprod`);
+  });
+
+  test('a deployment the API returns for another sha or environment is ignored', async () => {
+    ecr.tags.set(`preprod-${SHA.slice(0, 7)}`, DIGEST);
+    gh.seed('preprod', OTHER_SHA, DIGEST, ['success']);
+    gh.api.list = async () => gh.deployments; // an API that ignored the filters
+    gh.seed('qa', SHA, DIGEST, ['success']);
+    const msg = await refused(verify());
+    expect(msg).toContain('no GitHub deployment to preprod');
+  });
+
+  test('a deployment of the digest from another repository is not evidence', async () => {
+    ecr.tags.set(`preprod-${SHA.slice(0, 7)}`, DIGEST);
+    gh.seed('preprod', SHA, DIGEST, ['success'], 'team/other-service');
+    await refused(verify());
+  });
+
+  test('a production run from a non-main branch', async () => {
+    await record();
+    const msg = await refused(verify({}, { GITHUB_REF: 'refs/heads/feature/x' }));
+    expect(msg).toContain('refs/heads/feature/x may not deploy to production (allowed: refs/heads/main)');
+    // The other evidence was still checked and reported.
+    const ev = JSON.parse(String(published.evidence));
+    expect(ev.checks.map((c: { source: string; ok: boolean }) => `${c.source}:${c.ok}`)).toEqual(['ref:false', 'github:true', 'ecr:true']);
+  });
+
+  test('allowed-refs is configurable with patterns', async () => {
+    await record();
+    await expect(verify({ 'allowed-refs': 'refs/heads/main, refs/heads/release/*' }, { GITHUB_REF: 'refs/heads/release/1.2' })).resolves.toMatchObject({ verified: true });
+    await refused(verify({ 'allowed-refs': 'refs/heads/release/*' }, { GITHUB_REF: 'refs/heads/release/1/2' }));
+  });
+
+  test('auto-inactivated evidence (preprod moved on) is refused', async () => {
+    ecr.tags.set(`preprod-${SHA.slice(0, 7)}`, DIGEST);
+    gh.seed('preprod', SHA, DIGEST, ['success', 'inactive']);
+    const msg = await refused(verify());
+    expect(msg).toContain('inactive');
+  });
+});
+
+describe('record refusals', () => {
+  test('the environment tag already on another digest: nothing is written', async () => {
+    ecr.tags.set(`preprod-${SHA.slice(0, 7)}`, OTHER_DIGEST);
+    await expect(record()).rejects.toThrow(`tag preprod-${SHA.slice(0, 7)} in ${REPO} already points at ${OTHER_DIGEST}`);
+    expect(ecr.puts()).toHaveLength(0);
+    expect(gh.deployments).toHaveLength(0);
+  });
+
+  test("the commit's build tag on another digest: refused, nothing written", async () => {
+    ecr.tags.set(SHA.slice(0, 7), OTHER_DIGEST);
+    await expect(record()).rejects.toThrow(/not the build of this commit/);
+    expect(ecr.puts()).toHaveLength(0);
+    expect(gh.deployments).toHaveLength(0);
+  });
+
+  test('an empty commit-tag-template skips the build tag check', async () => {
+    ecr.tags.set(SHA.slice(0, 7), OTHER_DIGEST);
+    await expect(record({ 'commit-tag-template': '' })).resolves.toMatchObject({ 'tag-result': 'created' });
+  });
+
+  test('a digest missing from ECR: refused before GitHub is written', async () => {
+    await expect(record({ digest: `sha256:${'c'.repeat(64)}`, 'commit-tag-template': '' })).rejects.toThrow(/does not exist in ECR/);
+    expect(gh.deployments).toHaveLength(0);
+  });
+
+  test('a failed success status leaves the deployment errored, not pending', async () => {
+    const orig = gh.api.createStatus;
+    gh.api.createStatus = async (id, body) => {
+      if (body.state === 'success') throw new UserError('boom');
+      return orig(id, body);
+    };
+    await expect(record()).rejects.toThrow('boom');
+    expect(gh.api.calls.at(-1)).toMatch(/status \d+ error/);
+  });
+});

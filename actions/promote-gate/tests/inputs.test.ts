@@ -1,0 +1,138 @@
+import { Inputs as Raw, InputError, mapInputs } from '@deploy-actions/action-kit';
+import { describe, expect, test } from 'vitest';
+import { getInputs } from '../src/inputs';
+import { parseImageRef, refAllowed, renderTag } from '../src/refs';
+import { actionDefaults, DIGEST, SHA } from './fakes';
+
+const env = {
+  GITHUB_SHA: SHA,
+  GITHUB_REF: 'refs/heads/main',
+  GITHUB_REPOSITORY: 'acme/sample-service',
+  AWS_REGION: 'eu-west-1',
+};
+const good = { mode: 'verify', 'github-token': 'ghs_x', repository: 'team/svc', digest: DIGEST };
+const parse = (values: Record<string, string>, e: Record<string, string> = env) =>
+  getInputs(new Raw(mapInputs({ ...actionDefaults(), ...good, ...values })), e);
+
+describe('parseImageRef', () => {
+  test.each([
+    [`team/svc@${DIGEST}`, { registry: '', repository: 'team/svc', digest: DIGEST }],
+    [`svc:v1@${DIGEST}`, { registry: '', repository: 'svc', digest: DIGEST }],
+    [`localhost:5000/team/svc@${DIGEST}`, { registry: 'localhost:5000', repository: 'team/svc' }],
+    [
+      `123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/svc:abc@${DIGEST}`,
+      { registryId: '123456789012', region: 'eu-west-1', repository: 'team/svc' },
+    ],
+  ])('%s', (ref, want) => {
+    expect(parseImageRef(ref)).toMatchObject(want);
+  });
+  test.each([['team/svc:latest'], [`team/svc@sha256:${'a'.repeat(63)}`], [`Team/Svc@${DIGEST}`], [`@${DIGEST}`]])(
+    'rejects %s',
+    (ref) => expect(parseImageRef(ref)).toBeUndefined(),
+  );
+});
+
+test.each([
+  ['refs/heads/main', ['refs/heads/main'], true],
+  ['refs/heads/main2', ['refs/heads/main'], false],
+  ['refs/heads/release/1.0', ['refs/heads/release/*'], true],
+  ['refs/heads/release/1/0', ['refs/heads/release/*'], false],
+  ['refs/heads/release/1/0', ['refs/heads/release/**'], true],
+  ['refs/tags/v1.2.3', ['refs/heads/main', 'refs/tags/v*'], true],
+  ['refs/pull/1/merge', ['refs/heads/*'], false],
+])('refAllowed(%s, %j) = %s', (ref, patterns, ok) => expect(refAllowed(ref, patterns)).toBe(ok));
+
+test.each([
+  ['{environment}-{sha7}', 'preprod-0123456'],
+  ['{sha}', SHA],
+  ['promoted.{environment}', 'promoted.preprod'],
+])('renderTag(%s)', (t, want) => expect(renderTag(t, { environment: 'preprod', sha: SHA })).toBe(want));
+
+describe('getInputs', () => {
+  test('defaults: verify preprod -> production from main, both evidence sources', () => {
+    const i = parse({});
+    expect(i).toMatchObject({
+      mode: 'verify',
+      evidenceEnvironment: 'preprod',
+      targetEnvironment: 'production',
+      allowedRefs: ['refs/heads/main'],
+      evidence: ['github', 'ecr'],
+      tag: 'preprod-0123456',
+      commitTag: '',
+      sha: SHA,
+      ref: 'refs/heads/main',
+      owner: 'acme',
+      repo: 'sample-service',
+      region: 'eu-west-1',
+      image: `team/svc@${DIGEST}`,
+    });
+  });
+
+  test('image-ref gives repository, digest, registry and region', () => {
+    const i = parse({ digest: '', repository: '', 'image-ref': `123456789012.dkr.ecr.us-east-2.amazonaws.com/team/svc@${DIGEST}` }, { ...env, AWS_REGION: '' });
+    expect(i).toMatchObject({ repository: 'team/svc', digest: DIGEST, registryId: '123456789012', region: 'us-east-2' });
+  });
+
+  test('record defaults: commit tag check on, production flag from the name', () => {
+    expect(parse({ mode: 'record', environment: 'preprod' })).toMatchObject({ commitTag: '0123456', productionEnvironment: false, tag: 'preprod-0123456' });
+    expect(parse({ mode: 'record', environment: 'production' })).toMatchObject({ productionEnvironment: true });
+  });
+
+  test('sha defaults to the PR head on pull_request events', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'pg-'));
+    const head = 'ab'.repeat(20);
+    writeFileSync(join(dir, 'event.json'), JSON.stringify({ pull_request: { head: { sha: head, ref: 'feature' } } }));
+    const i = parse({}, { ...env, GITHUB_EVENT_NAME: 'pull_request', GITHUB_EVENT_PATH: join(dir, 'event.json') });
+    expect(i.sha).toBe(head);
+  });
+
+  test.each([
+    [{ mode: '' }, 'mode'],
+    [{ mode: 'promote' }, 'mode'],
+    [{ digest: 'sha256:abc' }, 'digest'],
+    [{ digest: 'a'.repeat(64) }, 'digest'],
+    [{ digest: '' }, 'digest'],
+    [{ 'image-ref': 'team/svc:latest' }, 'image-ref'],
+    [{ 'image-ref': `team/svc@${DIGEST}`, digest: `sha256:${'b'.repeat(64)}` }, 'digest'],
+    [{ 'image-ref': `team/svc@${DIGEST}`, repository: 'team/other' }, 'repository'],
+    [{ repository: 'Team/Svc' }, 'repository'],
+    [{ repository: '' }, 'repository'],
+    [{ 'registry-id': '12345' }, 'registry-id'],
+    [{ sha: 'abc123' }, 'sha'],
+    [{ evidence: 'github,slack' }, 'evidence'],
+    [{ 'require-environment': 'pre prod' }, 'require-environment'],
+    [{ 'target-environment': 'preprod' }, 'target-environment'],
+    [{ 'target-environment': '' , 'require-environment': 'production'}, 'target-environment'],
+    [{ 'allowed-refs': 'main' }, 'allowed-refs'],
+    [{ 'tag-template': '{env}-{sha7}' }, 'tag-template'],
+    [{ 'tag-template': '{environment}:{sha7}' }, 'tag-template'],
+    [{ 'github-token': '' }, 'github-token'],
+    [{ 'aws-region': 'moon' }, 'aws-region'],
+    [{ mode: 'record' }, 'environment'],
+    [{ mode: 'record', environment: 'qa', 'commit-tag-template': '{environment}-{sha7}' }, 'commit-tag-template'],
+    [{ mode: 'record', environment: 'qa', 'environment-url': 'ftp://x' }, 'environment-url'],
+    [{ mode: 'record', environment: 'qa', description: 'x'.repeat(141) }, 'description'],
+    [{ mode: 'record', environment: 'qa', 'transient-environment': 'maybe' }, 'transient-environment'],
+  ])('%j fails naming %s', (values, input) => {
+    let err: unknown;
+    try {
+      parse(values as Record<string, string>);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as InputError).input).toBe(input);
+  });
+
+  test('aws-region is required for ECR evidence only', () => {
+    expect(() => parse({}, { ...env, AWS_REGION: '' })).toThrow(/aws-region/);
+    expect(parse({ evidence: 'github' }, { ...env, AWS_REGION: '' }).region).toBe('');
+  });
+
+  test('a missing GITHUB_SHA fails naming sha', () => {
+    expect(() => parse({}, { ...env, GITHUB_SHA: '' })).toThrow(/Input 'sha'/);
+  });
+});
