@@ -1,0 +1,151 @@
+// The reusable workflows (.github/workflows) and the starter workflows (workflows/), checked from
+// the files themselves: GitHub's parser, actionlint, and the release-governance structure.
+import { describe, expect, test } from 'vitest';
+import { actionlint, formatFindings } from '../tools/actionlint';
+import {
+  checkActionInputs,
+  checkDeployJobs,
+  checkNoExpressionsInRun,
+  checkPermissions,
+  checkPins,
+  checkPipeline,
+  checkProductionGate,
+  checkWorkflowCalls,
+  gateFor,
+  jobsOf,
+  jobsRunningFor,
+  listWorkflows,
+  readWorkflow,
+  stepsOf,
+  ownAction,
+  callInputValues,
+  workflowParserErrors,
+} from './lib';
+
+const REUSABLE = ['.github/workflows/build.yml', '.github/workflows/deploy.yml', '.github/workflows/pipeline.yml'];
+const STARTERS = ['workflows/deploy.yml', 'workflows/redeploy.yml'];
+// Every workflow file: ours plus whatever else lives there (ci.yml, environments.yml is not a workflow).
+const ALL = [...new Set([...REUSABLE, ...listWorkflows('.github/workflows'), ...STARTERS])];
+
+describe('every workflow file', () => {
+  test('the expected files exist', () => {
+    for (const p of [...REUSABLE, ...STARTERS]) expect(ALL).toContain(p);
+  });
+
+  test.each(ALL)('%s parses with @actions/workflow-parser without errors', async (path) => {
+    const wf = readWorkflow(path);
+    expect(await workflowParserErrors(path, wf.text)).toEqual([]);
+  });
+
+  test.each(ALL)('%s has no actionlint findings', async (path) => {
+    const wf = readWorkflow(path);
+    expect(formatFindings(path, await actionlint(wf.text, path))).toEqual([]);
+  });
+
+  test.each(ALL)('%s pins third-party actions by full commit SHA', (path) => {
+    expect(checkPins(readWorkflow(path))).toEqual([]);
+  });
+
+  test.each(ALL)('%s has no ${{ }} inside run: scripts', (path) => {
+    expect(checkNoExpressionsInRun(readWorkflow(path))).toEqual([]);
+  });
+});
+
+describe.each([...REUSABLE, ...STARTERS])('%s', (path) => {
+  test('permissions: {} at the top, and each job exactly what it uses', () => {
+    expect(checkPermissions(readWorkflow(path))).toEqual([]);
+  });
+
+  test('calls our actions with inputs their action.yml declares (and every required one)', () => {
+    expect(checkActionInputs(readWorkflow(path))).toEqual([]);
+  });
+
+  test('calls reusable workflows with declared inputs and reads declared outputs', () => {
+    expect(checkWorkflowCalls(readWorkflow(path))).toEqual([]);
+  });
+
+  test('every deploy job declares its environment and a non-cancelling concurrency group', () => {
+    expect(checkDeployJobs(readWorkflow(path))).toEqual([]);
+  });
+});
+
+describe('reusable workflows', () => {
+  test.each(REUSABLE)('%s is on: workflow_call only, with typed inputs', (path) => {
+    const { doc } = readWorkflow(path);
+    expect(Object.keys(doc.on)).toEqual(['workflow_call']);
+    for (const [name, def] of Object.entries(doc.on.workflow_call.inputs as Record<string, { type?: string; description?: string }>)) {
+      expect(['string', 'boolean', 'number'], `input ${name}`).toContain(def.type);
+      expect(def.description, `input ${name}`).toBeTruthy();
+    }
+  });
+
+  test('build outputs image, digest, image-ref and tag from build-push-ecr', () => {
+    const { doc } = readWorkflow('.github/workflows/build.yml');
+    expect(Object.keys(doc.on.workflow_call.outputs).sort()).toEqual(['digest', 'image', 'image-ref', 'tag']);
+    const [, job] = jobsOf(doc)[0]!;
+    const names = stepsOf(job).map((s) => String(s.uses ?? '').split('@')[0]);
+    expect(names.indexOf('actions/checkout')).toBeGreaterThanOrEqual(0);
+    expect(names.indexOf('aws-actions/configure-aws-credentials')).toBeGreaterThan(names.indexOf('actions/checkout'));
+    expect(names.indexOf('org/deploy-actions/build-push-ecr')).toBeGreaterThan(names.indexOf('aws-actions/configure-aws-credentials'));
+  });
+
+  test('deploy: verify -> helm-deploy-eks -> record, one environment per call', () => {
+    const deploy = readWorkflow('.github/workflows/deploy.yml');
+    const jobs = jobsOf(deploy.doc);
+    expect(jobs).toHaveLength(1);
+    const [, job] = jobs[0]!;
+    expect(job.environment.name).toBe('${{ inputs.environment }}');
+    const order = stepsOf(job)
+      .map((s) => `${ownAction(s.uses) ?? ''}${s.with?.mode ? `:${s.with.mode}` : ''}`)
+      .filter((s) => s !== '');
+    expect(order).toEqual(['promote-gate:verify', 'helm-deploy-eks', 'promote-gate:record']);
+  });
+
+  test('deploy: production always verifies preprod, qa and preprod only when asked', () => {
+    const deploy = readWorkflow('.github/workflows/deploy.yml');
+    expect(checkProductionGate(deploy)).toEqual([]);
+    const [, job] = jobsOf(deploy.doc)[0]!;
+    const qa = gateFor(job, callInputValues(deploy, { environment: 'qa' }, {}));
+    expect(qa.verifies).toBe(false);
+    const asked = gateFor(job, callInputValues(deploy, { environment: 'preprod', 'require-environment': 'qa' }, {}));
+    expect(asked).toEqual({ verifies: true, requireEnvironment: 'qa', targetEnvironment: 'preprod' });
+  });
+
+  test('pipeline: develop -> qa; main -> preprod -> production, production gated on preprod', () => {
+    const pipeline = readWorkflow('.github/workflows/pipeline.yml');
+    expect(checkPipeline(pipeline)).toEqual([]);
+    expect(jobsRunningFor(pipeline, 'refs/heads/main')).toEqual({ build: '', preprod: 'preprod', production: 'production' });
+    expect(jobsRunningFor(pipeline, 'refs/heads/develop')).toEqual({ build: '', qa: 'qa' });
+  });
+});
+
+describe('starter workflows', () => {
+  test('deploy.yml calls the pipeline on pushes to develop and main', () => {
+    const { doc } = readWorkflow('workflows/deploy.yml');
+    expect(doc.on.push.branches).toEqual(['develop', 'main']);
+    const calls = jobsOf(doc).map(([, j]) => j.uses);
+    expect(calls).toEqual(['org/deploy-actions/.github/workflows/pipeline.yml@v1']);
+  });
+
+  test('redeploy.yml is manual, takes a digest, and production still passes the preprod gate', () => {
+    const redeploy = readWorkflow('workflows/redeploy.yml');
+    const { doc } = redeploy;
+    expect(Object.keys(doc.on)).toEqual(['workflow_dispatch']);
+    expect(doc.on.workflow_dispatch.inputs.environment.options).toEqual(['qa', 'preprod', 'production']);
+    expect(doc.on.workflow_dispatch.inputs.digest.required).toBe(true);
+    const [, call] = jobsOf(doc).find(([, j]) => typeof j.uses === 'string')!;
+    expect(call.uses).toBe('org/deploy-actions/.github/workflows/deploy.yml@v1');
+    const deploy = readWorkflow('.github/workflows/deploy.yml');
+    const [, deployJob] = jobsOf(deploy.doc)[0]!;
+    const ctx = (environment: string) => ({
+      inputs: { environment, digest: `sha256:${'a'.repeat(64)}`, sha: 'b'.repeat(40) },
+      needs: { check: { outputs: { 'image-ref': `r@sha256:${'a'.repeat(64)}` } } },
+      github: { ref: 'refs/heads/main' },
+    });
+    const prod = gateFor(deployJob, callInputValues(deploy, call.with, ctx('production')));
+    expect(prod).toEqual({ verifies: true, requireEnvironment: 'preprod', targetEnvironment: 'production' });
+    const values = callInputValues(deploy, call.with, ctx('qa'));
+    expect(values['allowed-refs']).toBe('refs/heads/develop');
+    expect(values.sha).toBe('b'.repeat(40));
+  });
+});
