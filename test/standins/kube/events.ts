@@ -1,7 +1,9 @@
 // core/v1 Events with the kubelet's and controllers' aggregation (same object+reason+message: count++).
 import type { Api } from './api.ts';
 import { byKind } from './resources.ts';
-import { type KObj, now, randomSuffix } from './store.ts';
+import { type KObj, now } from './store.ts';
+
+let counter = 0;
 
 export class Recorder {
   private seen = new Map<string, string>();
@@ -21,7 +23,7 @@ export class Recorder {
         this.api.store.update(evR, existing);
         return;
       }
-      const name = `${obj.metadata.name}.${Date.now().toString(16)}${randomSuffix(3)}`;
+      const name = `${obj.metadata.name}.${(Date.now() * 1000 + (counter++ % 1000)).toString(16)}`;
       this.api.create(evR, {
         metadata: { name, namespace: ns },
         involvedObject: {
