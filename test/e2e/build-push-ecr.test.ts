@@ -40,6 +40,11 @@ function build(opts: { repo: string; sha: string; context?: string; with?: Recor
 
 /** Every secret the run handled must be masked in all captured output. */
 function assertNoSecretLeak(r: RunResult) {
+  // The raw stdout too, not only the masked log: the password is never printed at all,
+  // apart from the ::add-mask:: command that registers it.
+  const raw = r.stdout.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n');
+  expect(raw).not.toContain(registry.password);
+  expect(raw).not.toContain(Buffer.from(`AWS:${registry.password}`).toString('base64'));
   expect(r.log).not.toContain(registry.password);
   expect(r.stderr).not.toContain(registry.password);
   expect(r.summary).not.toContain(registry.password);

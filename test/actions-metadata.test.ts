@@ -1,0 +1,62 @@
+/**
+ * Every public action: its action.yml sits alone in a top-level folder named like the
+ * action, runs node24 from ../actions/<name>/dist/index.js, describes every input and
+ * output, has branding, and declares every input its inputs.ts reads.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { readActionMetadata, repoRoot } from './harness/runner';
+
+const actions = readdirSync(join(repoRoot, 'actions')).filter((n) => existsSync(join(repoRoot, n, 'action.yml')));
+
+/** Input names read through the Inputs accessors: i.string('x'), i.bool('y', ...), ... */
+export function inputsReadBy(source: string): string[] {
+  const names = new Set<string>();
+  for (const m of source.matchAll(/\.(?:string|required|bool|int|oneOf|list|keyValues)\(\s*'([a-z0-9-]+)'/g)) names.add(m[1]!);
+  return [...names].sort();
+}
+
+test('there are actions to check', () => {
+  expect(actions).toContain('build-push-ecr');
+});
+
+test('the input scanner finds accessor calls', () => {
+  expect(inputsReadBy(`i.required('repository'); i.bool('skip-existing', true); i.oneOf('builder', B, 'auto')`)).toEqual([
+    'builder',
+    'repository',
+    'skip-existing',
+  ]);
+});
+
+describe.each(actions)('%s', (name) => {
+  const meta = readActionMetadata(name);
+
+  test('its folder holds action.yml and nothing else', () => {
+    expect(readdirSync(join(repoRoot, name))).toEqual(['action.yml']);
+  });
+
+  test('runs node24 from the committed bundle', () => {
+    expect(meta.runs.using).toBe('node24');
+    expect(meta.runs.main).toBe(`../actions/${name}/dist/index.js`);
+    expect(existsSync(join(repoRoot, name, meta.runs.main))).toBe(true);
+    expect(JSON.parse(readFileSync(join(repoRoot, 'actions', name, 'dist/package.json'), 'utf8'))).toMatchObject({ type: 'module' });
+  });
+
+  test('has a name, description, branding, and describes every input and output', () => {
+    expect(meta.name).toBeTruthy();
+    expect(meta.branding?.icon).toBeTruthy();
+    expect(meta.branding?.color).toBeTruthy();
+    for (const [input, spec] of Object.entries(meta.inputs ?? {})) expect(spec.description, input).toBeTruthy();
+    for (const [output, spec] of Object.entries(meta.outputs ?? {})) expect(spec.description, output).toBeTruthy();
+  });
+
+  test('declares every input its code reads', () => {
+    const src = join(repoRoot, 'actions', name, 'src');
+    const read = readdirSync(src)
+      .filter((f) => f.endsWith('.ts'))
+      .flatMap((f) => inputsReadBy(readFileSync(join(src, f), 'utf8')));
+    expect(read.length).toBeGreaterThan(0);
+    expect(read.filter((i) => !(i in (meta.inputs ?? {})))).toEqual([]);
+  });
+});
