@@ -1,6 +1,6 @@
-import type { ECRClient } from '@aws-sdk/client-ecr';
+import { DescribeImagesCommand, type ECRClient } from '@aws-sdk/client-ecr';
 import { UserError } from '@deploy-actions/action-kit';
-import { findImageByTag, tagExistingImage, type AwsCallOptions, type TagResult } from '@deploy-actions/aws';
+import { awsCall, awsErrorName, findImageByTag, tagExistingImage, type AwsCallOptions, type TagResult } from '@deploy-actions/aws';
 import { newestFirst, payloadOf, type Deployment, type DeploymentsApi, type DeploymentStatus } from './github';
 import type { Inputs } from './inputs';
 import { refAllowed, sameEnvironment } from './refs';
@@ -118,8 +118,10 @@ export interface RecordResult {
 
 /**
  * Writes the evidence. Everything that can refuse is checked first (tags on other digests,
- * a missing image), then the ECR tag is written, then the GitHub deployment and its success
- * status. A re-run finds its own evidence and writes nothing new.
+ * a missing image, existing evidence), then the GitHub deployment is created (so a token
+ * without `deployments: write` fails before ECR is touched), then the ECR tag, then the
+ * success status that turns the deployment into evidence. A failure after the deployment
+ * exists marks it `error`. A re-run finds its own evidence and writes nothing new.
  */
 export async function recordPromotion(inputs: Inputs, deps: GateDeps): Promise<RecordResult> {
   const env = inputs.evidenceEnvironment;
@@ -146,6 +148,9 @@ export async function recordPromotion(inputs: Inputs, deps: GateDeps): Promise<R
       );
     }
     tagExists = current !== undefined;
+    if (!current && !(await imageExists(ecr, ref, inputs.digest, deps.aws))) {
+      throw new UserError(`Refusing to record: image ${inputs.repository}@${inputs.digest} does not exist in ECR`);
+    }
   }
   let existing: Deployment | undefined;
   if (inputs.evidence.includes('github')) {
@@ -153,60 +158,68 @@ export async function recordPromotion(inputs: Inputs, deps: GateDeps): Promise<R
     if (found.ok) existing = { id: found.deploymentId! } as Deployment;
   }
 
-  // 2. ECR tag (PutImage of the existing manifest: no layers move).
+  // 2. The GitHub deployment (no status yet: not evidence until the success status).
+  const api = inputs.evidence.includes('github') ? need(deps.github, 'github') : undefined;
+  let created: Deployment | undefined;
+  if (api && !existing) {
+    created = await api.create({
+      ref: inputs.sha,
+      environment: env,
+      description: inputs.description || `${inputs.repository}@${inputs.digest} validated in ${env}`.slice(0, 140),
+      payload: {
+        image: inputs.image,
+        digest: inputs.digest,
+        repository: inputs.repository,
+        ...(inputs.registryId ? { registry_id: inputs.registryId } : {}),
+        ...(inputs.evidence.includes('ecr') ? { tag: inputs.tag } : {}),
+        run_url: inputs.runUrl,
+        run_id: inputs.context.runId,
+        workflow: inputs.context.workflow,
+        actor: inputs.context.actor,
+        recorded_by: 'deploy-actions/promote-gate',
+      },
+      production_environment: inputs.productionEnvironment,
+      transient_environment: inputs.transientEnvironment,
+    });
+  }
+  // Leave no pending deployment behind: a failure below marks it errored.
+  const failed = async (err: unknown): Promise<never> => {
+    if (api && created) {
+      await api
+        .createStatus(created.id, { state: 'error', description: 'promote-gate could not record the evidence' })
+        .catch(() => undefined);
+    }
+    throw err;
+  };
+
+  // 3. ECR tag (PutImage of the existing manifest: no layers move).
   let tagResult: TagResult | undefined;
   if (inputs.evidence.includes('ecr')) {
-    tagResult = tagExists ? 'existed' : await tagExistingImage(need(deps.ecr, 'ecr'), ref, inputs.digest, inputs.tag, deps.aws);
+    tagResult = tagExists
+      ? 'existed'
+      : await tagExistingImage(need(deps.ecr, 'ecr'), ref, inputs.digest, inputs.tag, deps.aws).catch(failed);
     deps.info(`ECR tag ${inputs.tag} ${tagResult === 'created' ? 'created on' : 'already on'} ${inputs.digest}`);
     checks.push({ source: 'ecr', ok: true, detail: `ECR tag ${inputs.tag} ${tagResult} on ${inputs.digest}`, tag: inputs.tag });
   }
 
-  // 3. GitHub deployment + success status.
+  // 4. The success status that makes the deployment evidence.
   let deploymentId: number | undefined;
-  if (inputs.evidence.includes('github')) {
-    const api = need(deps.github, 'github');
-    if (existing) {
-      deploymentId = existing.id;
-      deps.info(`GitHub deployment ${existing.id} already records ${inputs.digest} in ${env}`);
-      checks.push({ source: 'github', ok: true, detail: `deployment ${existing.id} already successful`, deploymentId });
-    } else {
-      const deployment = await api.create({
-        ref: inputs.sha,
-        environment: env,
-        description: inputs.description || `${inputs.repository}@${inputs.digest} validated in ${env}`.slice(0, 140),
-        payload: {
-          image: inputs.image,
-          digest: inputs.digest,
-          repository: inputs.repository,
-          ...(inputs.registryId ? { registry_id: inputs.registryId } : {}),
-          tag: inputs.evidence.includes('ecr') ? inputs.tag : undefined,
-          run_url: inputs.runUrl,
-          run_id: inputs.context.runId,
-          workflow: inputs.context.workflow,
-          actor: inputs.context.actor,
-          recorded_by: 'deploy-actions/promote-gate',
-        },
-        production_environment: inputs.productionEnvironment,
-        transient_environment: inputs.transientEnvironment,
-      });
-      deploymentId = deployment.id;
-      try {
-        await api.createStatus(deployment.id, {
-          state: 'success',
-          description: `Digest validated in ${env}`,
-          ...(inputs.runUrl ? { log_url: inputs.runUrl } : {}),
-          ...(inputs.environmentUrl ? { environment_url: inputs.environmentUrl } : {}),
-        });
-      } catch (err) {
-        // Leave no pending deployment behind: mark it errored, then report the first failure.
-        await api
-          .createStatus(deployment.id, { state: 'error', description: 'promote-gate could not record success' })
-          .catch(() => undefined);
-        throw err;
-      }
-      deps.info(`GitHub deployment ${deployment.id} to ${env} created with a success status`);
-      checks.push({ source: 'github', ok: true, detail: `deployment ${deployment.id} created with status success`, deploymentId });
-    }
+  if (existing) {
+    deploymentId = existing.id;
+    deps.info(`GitHub deployment ${existing.id} already records ${inputs.digest} in ${env}`);
+    checks.push({ source: 'github', ok: true, detail: `deployment ${existing.id} already successful`, deploymentId });
+  } else if (api && created) {
+    deploymentId = created.id;
+    await api
+      .createStatus(created.id, {
+        state: 'success',
+        description: `Digest validated in ${env}`,
+        ...(inputs.runUrl ? { log_url: inputs.runUrl } : {}),
+        ...(inputs.environmentUrl ? { environment_url: inputs.environmentUrl } : {}),
+      })
+      .catch(failed);
+    deps.info(`GitHub deployment ${created.id} to ${env} created with a success status`);
+    checks.push({ source: 'github', ok: true, detail: `deployment ${created.id} created with status success`, deploymentId });
   }
   return { checks, ...(deploymentId !== undefined ? { deploymentId } : {}), ...(tagResult ? { tagResult } : {}) };
 }
@@ -214,4 +227,19 @@ export async function recordPromotion(inputs: Inputs, deps: GateDeps): Promise<R
 function need<T>(value: T | undefined, what: string): T {
   if (value === undefined) throw new Error(`internal: ${what} client missing`);
   return value;
+}
+
+async function imageExists(ecr: ECRClient, ref: { repositoryName: string; registryId?: string }, digest: string, aws?: AwsCallOptions): Promise<boolean> {
+  try {
+    const res = await awsCall(
+      'ecr:DescribeImages',
+      ref.repositoryName,
+      () => ecr.send(new DescribeImagesCommand({ ...ref, imageIds: [{ imageDigest: digest }] })),
+      aws,
+    );
+    return (res.imageDetails ?? []).some((d) => d.imageDigest === digest);
+  } catch (err) {
+    if (awsErrorName(err) === 'ImageNotFoundException') return false;
+    throw err;
+  }
 }

@@ -27,8 +27,9 @@ export function fakeEcr(repositoryName = 'team/sample-service') {
   mock.on(DescribeImagesCommand).callsFake((input) => {
     if (input.repositoryName !== repositoryName) throw awsError('RepositoryNotFoundException', 'no repo');
     const tag = input.imageIds?.[0]?.imageTag;
-    const digest = tag ? tags.get(tag) : undefined;
-    if (!digest) throw awsError('ImageNotFoundException', `The image with imageId {imageTag:'${tag}'} does not exist`);
+    const byDigest = input.imageIds?.[0]?.imageDigest;
+    const digest = tag ? tags.get(tag) : byDigest && images.has(byDigest) ? byDigest : undefined;
+    if (!digest) throw awsError('ImageNotFoundException', `The image with imageId {${tag ?? byDigest}} does not exist`);
     return {
       imageDetails: [
         {
@@ -111,7 +112,7 @@ export function fakeGithub() {
     },
     async createStatus(deploymentId, body: CreateStatus) {
       api.calls.push(`status ${deploymentId} ${body.state}`);
-      const s: DeploymentStatus = { id: ++id, state: body.state, created_at: stamp(), ...body };
+      const s: DeploymentStatus = { id: ++id, created_at: stamp(), ...body };
       statuses.set(deploymentId, [...(statuses.get(deploymentId) ?? []), s]);
       return s;
     },

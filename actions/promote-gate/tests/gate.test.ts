@@ -1,4 +1,5 @@
 import { Inputs as Raw, UserError, mapInputs, recordingIO } from '@deploy-actions/action-kit';
+import { PutImageCommand } from '@aws-sdk/client-ecr';
 import { beforeEach, describe, expect, test } from 'vitest';
 import { getInputs } from '../src/inputs';
 import { run, type Deps } from '../src/run';
@@ -225,6 +226,21 @@ describe('record refusals', () => {
   test('a digest missing from ECR: refused before GitHub is written', async () => {
     await expect(record({ digest: `sha256:${'c'.repeat(64)}`, 'commit-tag-template': '' })).rejects.toThrow(/does not exist in ECR/);
     expect(gh.deployments).toHaveLength(0);
+  });
+
+  test('a GitHub refusal to create the deployment happens before ECR is touched', async () => {
+    gh.api.create = async () => {
+      throw new UserError("needs 'deployments: write'");
+    };
+    await expect(record()).rejects.toThrow('deployments: write');
+    expect(ecr.puts()).toHaveLength(0);
+  });
+
+  test('an ECR failure after the deployment was created marks it errored', async () => {
+    ecr.mock.on(PutImageCommand).rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
+    await expect(record()).rejects.toThrow(/ecr:PutImage/);
+    expect(gh.deployments).toHaveLength(1);
+    expect(gh.api.calls.at(-1)).toBe(`status ${gh.deployments[0]!.id} error`);
   });
 
   test('a failed success status leaves the deployment errored, not pending', async () => {
