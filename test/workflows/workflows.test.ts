@@ -1,5 +1,7 @@
 // The reusable workflows (.github/workflows) and the starter workflows (workflows/), checked from
 // the files themselves: GitHub's parser, actionlint, and the release-governance structure.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { actionlint, formatFindings } from '../tools/actionlint';
 import {
@@ -16,6 +18,7 @@ import {
   jobsRunningFor,
   listWorkflows,
   readWorkflow,
+  repoRoot,
   stepsOf,
   ownAction,
   callInputValues,
@@ -23,13 +26,22 @@ import {
 } from './lib';
 
 const REUSABLE = ['.github/workflows/build.yml', '.github/workflows/deploy.yml', '.github/workflows/pipeline.yml'];
-const STARTERS = ['workflows/deploy.yml', 'workflows/redeploy.yml'];
+// workflows/environments.yml describes GitHub environments (packages/environments); it is not a workflow.
+const STARTERS = listWorkflows('workflows').filter((p) => p !== 'workflows/environments.yml');
 // Every workflow file: ours plus whatever else lives there (ci.yml, environments.yml is not a workflow).
 const ALL = [...new Set([...REUSABLE, ...listWorkflows('.github/workflows'), ...STARTERS])];
 
 describe('every workflow file', () => {
   test('the expected files exist', () => {
-    for (const p of [...REUSABLE, ...STARTERS]) expect(ALL).toContain(p);
+    for (const p of [...REUSABLE, 'workflows/deploy.yml', 'workflows/redeploy.yml']) expect(ALL).toContain(p);
+  });
+
+  test('every variable the workflows read is documented in workflows/README.md', () => {
+    const readme = readFileSync(join(repoRoot, 'workflows/README.md'), 'utf8');
+    const used = new Set<string>();
+    for (const p of ALL) for (const m of readWorkflow(p).text.matchAll(/\bvars\.([A-Za-z_][A-Za-z0-9_]*)/g)) used.add(m[1]!);
+    expect(used.size).toBeGreaterThan(0);
+    expect([...used].filter((v) => !readme.includes(`\`${v}\``))).toEqual([]);
   });
 
   test.each(ALL)('%s parses with @actions/workflow-parser without errors', async (path) => {
