@@ -86,7 +86,8 @@ export class FakeRuntime implements Runtime {
       exited,
       async probe(_probe, _c, kind) {
         if (kind === 'readiness') {
-          if (b.readiness === 'fail') return { ok: false, message: 'HTTP probe failed with statuscode: 503' };
+          // A container scripted to exit never serves (unless readiness is explicitly 'pass').
+          if (b.readiness === 'fail' || (b.exitCode !== undefined && b.readiness !== 'pass')) return { ok: false, message: 'HTTP probe failed with statuscode: 503' };
           if (b.readyDelayMs && Date.now() - startedAt < b.readyDelayMs) return { ok: false, message: `Get "http://${ip}/": dial tcp ${ip}: connect: connection refused` };
         }
         if (kind === 'liveness' && b.liveness === 'fail') return { ok: false, message: 'HTTP probe failed with statuscode: 500' };
