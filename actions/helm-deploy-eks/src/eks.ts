@@ -1,0 +1,77 @@
+import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { UserError } from '@deploy-actions/action-kit';
+import { awsCall, awsErrorName } from '@deploy-actions/aws';
+
+export interface ClusterInfo {
+  name: string;
+  arn: string;
+  endpoint: string;
+  caData: string;
+  version: string;
+  status: string;
+}
+
+export interface AwsDeps {
+  describeCluster(name: string): Promise<ClusterInfo>;
+  callerArn(): Promise<string>;
+}
+
+/** Real clients from the SDK's default chain; endpoints from AWS_ENDPOINT_URL_EKS / _STS as usual. */
+export function awsDeps(region: string, onRetry: (m: string) => void): AwsDeps {
+  const eks = new EKSClient({ region, maxAttempts: 1 });
+  const sts = new STSClient({ region, maxAttempts: 1 });
+  return {
+    async describeCluster(name) {
+      let res;
+      try {
+        res = await awsCall('eks:DescribeCluster', name, () => eks.send(new DescribeClusterCommand({ name })), { onRetry });
+      } catch (err) {
+        if (awsErrorName(err) === 'ResourceNotFoundException') {
+          throw new UserError(`EKS cluster '${name}' was not found in ${region}: check cluster-name and aws-region`);
+        }
+        throw err;
+      }
+      const c = res.cluster;
+      if (!c?.endpoint || !c.certificateAuthority?.data) {
+        throw new UserError(`EKS cluster '${name}' has no endpoint or certificate authority yet (status ${c?.status ?? 'unknown'})`);
+      }
+      return {
+        name,
+        arn: c.arn ?? '',
+        endpoint: c.endpoint,
+        caData: c.certificateAuthority.data,
+        version: c.version ?? '',
+        status: c.status ?? '',
+      };
+    },
+    async callerArn() {
+      const res = await awsCall('sts:GetCallerIdentity', '*', () => sts.send(new GetCallerIdentityCommand({})), { onRetry });
+      return res.Arn ?? '';
+    },
+  };
+}
+
+/** The IAM principal an access entry names: an assumed-role session maps to its role. */
+export function principalArn(callerArn: string): string {
+  const m = /^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role\/([^/]+)\/.+$/.exec(callerArn);
+  return m ? `arn:${m[1]}:iam::${m[2]}:role/${m[3]}` : callerArn;
+}
+
+/** What a 401/403 from the cluster means for an EKS deploy, and the commands that fix it. */
+export function accessEntryMessage(cluster: string, region: string, namespace: string, callerArn: string, detail: string): string {
+  const principal = callerArn ? principalArn(callerArn) : '<the role this job assumes>';
+  return (
+    `The cluster refused ${callerArn || 'the AWS identity of this job'} (${detail}). ` +
+    `Give it an EKS access entry: aws eks create-access-entry --cluster-name ${cluster} --region ${region} --principal-arn ${principal} ` +
+    `&& aws eks associate-access-policy --cluster-name ${cluster} --region ${region} --principal-arn ${principal} ` +
+    `--policy-arn arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy --access-scope type=namespace,namespaces=${namespace} ` +
+    `(or map the role in the aws-auth ConfigMap)`
+  );
+}
+
+const ACCESS_RE = /\b(Unauthorized|forbidden)\b|provide credentials|status code 40[13]|\b40[13]\b.*(Unauthorized|Forbidden)/i;
+
+export function isClusterAccessError(text: string): boolean {
+  return ACCESS_RE.test(text);
+}

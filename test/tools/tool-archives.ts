@@ -1,0 +1,120 @@
+/**
+ * A local mirror of get.helm.sh and dl.k8s.io for tests: serves helm release archives
+ * (helm-v<ver>-linux-amd64.tar.gz + .sha256sum) and kubectl binaries
+ * (/v<ver>/bin/linux/amd64/kubectl + kubectl.sha256), repackaged from the binaries
+ * ensureKubeTools() extracts, with real sha256 files. The action reaches it through its
+ * helm-base-url / kubectl-base-url inputs, the same way it would use a corporate mirror.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureKubeTools, KUBE_TOOLS_CACHE } from './kube-binaries';
+
+const CACHE = resolve(dirname(fileURLToPath(import.meta.url)), '..', '.cache', 'tool-archives');
+
+export interface ToolArchives {
+  /** helm-base-url input value. */
+  helmBaseUrl: string;
+  /** kubectl-base-url input value. */
+  kubectlBaseUrl: string;
+  /** Paths requested so far, in order. */
+  requests: string[];
+  /** Serve a wrong checksum for this path (e.g. to prove verification). */
+  tamper: Set<string>;
+  helmVersions: { helm4: string; helm3: string };
+  kubectlVersions: string[];
+  stop(): Promise<void>;
+}
+
+function tar(args: string[]): Promise<void> {
+  return new Promise((res, rej) => {
+    const p = spawn('tar', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (d) => (err += d));
+    p.on('error', rej);
+    p.on('close', (code) => (code === 0 ? res() : rej(new Error(`tar ${args.join(' ')} failed: ${err}`))));
+  });
+}
+
+async function helmArchive(binary: string, version: string): Promise<string> {
+  const file = join(CACHE, `helm-v${version}-linux-amd64.tar.gz`);
+  if (existsSync(file)) return file;
+  const stage = join(CACHE, `.stage-${version}-${process.pid}`);
+  rmSync(stage, { recursive: true, force: true });
+  mkdirSync(join(stage, 'linux-amd64'), { recursive: true });
+  copyFileSync(binary, join(stage, 'linux-amd64', 'helm'));
+  const tmp = `${file}.${process.pid}.tmp`;
+  await tar(['czf', tmp, '-C', stage, 'linux-amd64']);
+  renameSync(tmp, file);
+  rmSync(stage, { recursive: true, force: true });
+  return file;
+}
+
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+export async function startToolArchives(): Promise<ToolArchives> {
+  const tools = await ensureKubeTools();
+  mkdirSync(CACHE, { recursive: true });
+  const files = new Map<string, { path: string; checksumName: string }>();
+  const helm4 = '4.1.4';
+  const helm3 = '3.18.0';
+  for (const [bin, version] of [
+    [tools.helm4, helm4],
+    [tools.helm3, helm3],
+  ] as const) {
+    const name = `helm-v${version}-linux-amd64.tar.gz`;
+    files.set(`/helm/${name}`, { path: await helmArchive(bin, version), checksumName: name });
+  }
+  const kubectls: Array<[string, string]> = [['1.35.2', tools.kubectl]];
+  const k33 = join(KUBE_TOOLS_CACHE, 'v33', 'kubectl', 'kubectl');
+  if (existsSync(k33)) kubectls.push(['1.33.0', k33]);
+  for (const [version, path] of kubectls) files.set(`/k8s/v${version}/bin/linux/amd64/kubectl`, { path, checksumName: '' });
+
+  const bodies = new Map<string, Buffer>();
+  const requests: string[] = [];
+  const tamper = new Set<string>();
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    requests.push(path);
+    const sumFor = path.endsWith('.sha256sum') ? path.slice(0, -'.sha256sum'.length) : path.endsWith('.sha256') ? path.slice(0, -'.sha256'.length) : undefined;
+    const entry = files.get(sumFor ?? path);
+    if (!entry || (sumFor && !(path.endsWith('.sha256sum') === (entry.checksumName !== '')))) {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('Not Found');
+      return;
+    }
+    let body = bodies.get(entry.path);
+    if (!body) {
+      body = readFileSync(entry.path);
+      bodies.set(entry.path, body);
+    }
+    if (sumFor) {
+      const hex = tamper.has(sumFor) ? '0'.repeat(64) : sha256(body);
+      // get.helm.sh: "<hex>  <file>"; dl.k8s.io: just "<hex>".
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(entry.checksumName ? `${hex}  ${entry.checksumName}\n` : hex);
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length });
+    res.end(body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    helmBaseUrl: `${base}/helm`,
+    kubectlBaseUrl: `${base}/k8s`,
+    requests,
+    tamper,
+    helmVersions: { helm4, helm3 },
+    kubectlVersions: kubectls.map(([v]) => v),
+    stop: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
