@@ -55,7 +55,8 @@ if ! command -v pnpm >/dev/null 2>&1; then
 fi
 if [ ! -d node_modules/.pnpm ] || [ pnpm-lock.yaml -nt node_modules/.modules.yaml ]; then
   say "installing the workspace's packages"
-  pnpm install --frozen-lockfile --reporter=silent
+  mkdir -p .tmp
+  pnpm install --frozen-lockfile >.tmp/pnpm-install.log 2>&1 || { cat .tmp/pnpm-install.log >&2; die "pnpm install failed"; }
 fi
 
 # --- Node 24 for the bundles (GitHub runs them on node24) -----------------------------
