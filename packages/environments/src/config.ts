@@ -1,0 +1,132 @@
+/**
+ * The environments file: which GitHub deployment environments a repository has and how each
+ * is protected. Parsed and validated completely before any API call.
+ *
+ *   environments:
+ *     preprod:
+ *       reviewers: { teams: [platform], users: [alice] }
+ *       prevent_self_review: true
+ *       wait_timer: 0
+ *       deployment_branches: [main]        # or: all | protected | [main, release/*, {tag: v*}]
+ */
+import { parse as parseYaml } from 'yaml';
+
+export type BranchPolicySpec = { name: string; type: 'branch' | 'tag' };
+export type DeploymentBranches = { mode: 'all' } | { mode: 'protected' } | { mode: 'custom'; policies: BranchPolicySpec[] };
+
+export interface TeamRef {
+  org: string;
+  slug: string;
+}
+
+export interface EnvironmentSpec {
+  name: string;
+  users: string[];
+  teams: TeamRef[];
+  preventSelfReview: boolean;
+  waitTimer: number;
+  branches: DeploymentBranches;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const ENV_KEYS = new Set(['reviewers', 'prevent_self_review', 'wait_timer', 'deployment_branches']);
+const LOGIN_RE = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/;
+const SLUG_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const ENV_NAME_RE = /^[^\s/][^\n]{0,254}$/;
+
+function isMap(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function stringList(v: unknown, where: string): string[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string' && x.trim() !== '')) {
+    throw new ConfigError(`${where} must be a list of names`);
+  }
+  return v.map((x: string) => x.trim());
+}
+
+function branches(v: unknown, where: string): DeploymentBranches {
+  if (v === undefined || v === null || v === 'all') return { mode: 'all' };
+  if (v === 'protected') return { mode: 'protected' };
+  if (!Array.isArray(v) || v.length === 0) {
+    throw new ConfigError(`${where} must be 'all', 'protected' or a non-empty list of branch patterns`);
+  }
+  const policies: BranchPolicySpec[] = [];
+  for (const item of v) {
+    let p: BranchPolicySpec;
+    if (typeof item === 'string' && item.trim()) p = { name: item.trim(), type: 'branch' };
+    else if (isMap(item) && Object.keys(item).length === 1 && typeof (item.branch ?? item.tag) === 'string') {
+      p = item.tag !== undefined ? { name: String(item.tag), type: 'tag' } : { name: String(item.branch), type: 'branch' };
+    } else {
+      throw new ConfigError(`${where} entries must be branch patterns or {branch: pattern} / {tag: pattern} (got ${JSON.stringify(item)})`);
+    }
+    if (policies.some((q) => q.name === p.name && q.type === p.type)) throw new ConfigError(`${where} lists ${p.type} ${p.name} twice`);
+    policies.push(p);
+  }
+  return { mode: 'custom', policies };
+}
+
+/** Parses and validates the file. `owner` is the repository owner (the default org of teams). */
+export function parseEnvironmentsFile(text: string, owner: string, file = 'environments file'): EnvironmentSpec[] {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (!isMap(doc) || !isMap(doc.environments)) throw new ConfigError(`${file}: must have an 'environments' mapping`);
+  const extra = Object.keys(doc).filter((k) => k !== 'environments');
+  if (extra.length) throw new ConfigError(`${file}: unknown top-level key '${extra[0]}'`);
+  const out: EnvironmentSpec[] = [];
+  for (const [name, raw] of Object.entries(doc.environments)) {
+    const where = `${file}: environments.${name}`;
+    if (!ENV_NAME_RE.test(name)) throw new ConfigError(`${where}: not a valid environment name`);
+    if (out.some((e) => e.name.toLowerCase() === name.toLowerCase())) {
+      throw new ConfigError(`${where}: environment names are case-insensitive; ${name} is listed twice`);
+    }
+    const spec = raw ?? {};
+    if (!isMap(spec)) throw new ConfigError(`${where} must be a mapping`);
+    for (const k of Object.keys(spec)) {
+      if (!ENV_KEYS.has(k)) throw new ConfigError(`${where}: unknown key '${k}' (allowed: ${[...ENV_KEYS].join(', ')})`);
+    }
+    const reviewers = spec.reviewers ?? {};
+    if (!isMap(reviewers)) throw new ConfigError(`${where}.reviewers must be a mapping with users and/or teams`);
+    for (const k of Object.keys(reviewers)) {
+      if (k !== 'users' && k !== 'teams') throw new ConfigError(`${where}.reviewers: unknown key '${k}' (allowed: users, teams)`);
+    }
+    const users = stringList(reviewers.users, `${where}.reviewers.users`);
+    for (const u of users) if (!LOGIN_RE.test(u)) throw new ConfigError(`${where}.reviewers.users: '${u}' is not a GitHub login`);
+    const teams = stringList(reviewers.teams, `${where}.reviewers.teams`).map((t) => {
+      const [a, b, ...rest] = t.split('/');
+      const ref = b === undefined ? { org: owner, slug: a! } : { org: a!, slug: b };
+      if (rest.length || !SLUG_RE.test(ref.slug) || !LOGIN_RE.test(ref.org)) {
+        throw new ConfigError(`${where}.reviewers.teams: '${t}' must be a team slug or org/slug`);
+      }
+      return ref;
+    });
+    if (users.length + teams.length > 6) throw new ConfigError(`${where}.reviewers: GitHub allows at most 6 reviewers`);
+    const prevent = spec.prevent_self_review ?? false;
+    if (typeof prevent !== 'boolean') throw new ConfigError(`${where}.prevent_self_review must be true or false`);
+    if (prevent && users.length + teams.length === 0) {
+      throw new ConfigError(`${where}.prevent_self_review needs reviewers`);
+    }
+    const wait = spec.wait_timer ?? 0;
+    if (!Number.isInteger(wait) || (wait as number) < 0 || (wait as number) > 43200) {
+      throw new ConfigError(`${where}.wait_timer must be whole minutes from 0 to 43200`);
+    }
+    out.push({
+      name,
+      users,
+      teams,
+      preventSelfReview: prevent,
+      waitTimer: wait as number,
+      branches: branches(spec.deployment_branches, `${where}.deployment_branches`),
+    });
+  }
+  if (out.length === 0) throw new ConfigError(`${file}: 'environments' is empty`);
+  return out;
+}

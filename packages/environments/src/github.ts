@@ -1,0 +1,184 @@
+import { Octokit } from '@octokit/core';
+import { UserError, retry, type Sleep } from '@deploy-actions/action-kit';
+
+export interface Reviewer {
+  type: 'User' | 'Team';
+  id: number;
+}
+export interface BranchPolicySettings {
+  protected_branches: boolean;
+  custom_branch_policies: boolean;
+}
+export interface EnvironmentJson {
+  id: number;
+  name: string;
+  protection_rules?: Array<{
+    type: string;
+    wait_timer?: number;
+    prevent_self_review?: boolean;
+    reviewers?: Array<{ type: 'User' | 'Team'; reviewer: { id: number; login?: string; slug?: string } }>;
+  }>;
+  deployment_branch_policy: BranchPolicySettings | null;
+}
+export interface BranchPolicy {
+  id: number;
+  name: string;
+  type?: 'branch' | 'tag';
+}
+export interface PutEnvironment {
+  wait_timer: number;
+  prevent_self_review: boolean;
+  reviewers: Reviewer[];
+  deployment_branch_policy: BranchPolicySettings | null;
+}
+
+/** The GitHub API calls environments-as-code makes. */
+export interface EnvironmentsApi {
+  userId(login: string): Promise<number | undefined>;
+  teamId(org: string, slug: string): Promise<number | undefined>;
+  listEnvironments(): Promise<string[]>;
+  getEnvironment(name: string): Promise<EnvironmentJson | undefined>;
+  putEnvironment(name: string, body: PutEnvironment): Promise<EnvironmentJson>;
+  listBranchPolicies(env: string): Promise<BranchPolicy[]>;
+  addBranchPolicy(env: string, policy: { name: string; type: 'branch' | 'tag' }): Promise<BranchPolicy>;
+  deleteBranchPolicy(env: string, id: number): Promise<void>;
+}
+
+interface HttpErrorShape {
+  status?: number;
+  message?: string;
+  response?: { headers?: Record<string, string | undefined> };
+}
+
+export function isRetryable(err: unknown): boolean {
+  const e = err as HttpErrorShape;
+  const status = typeof e?.status === 'number' ? e.status : 0;
+  if (status >= 500 || status === 429) return true;
+  if (status === 403) {
+    const h = e.response?.headers ?? {};
+    return h['retry-after'] !== undefined || h['x-ratelimit-remaining'] === '0' || /rate limit/i.test(e.message ?? '');
+  }
+  return false;
+}
+
+export interface ApiOptions {
+  token: string;
+  apiUrl: string;
+  owner: string;
+  repo: string;
+  sleep?: Sleep;
+  onRetry?: (message: string) => void;
+}
+
+export function octokitEnvironments(opts: ApiOptions): EnvironmentsApi {
+  const octokit = new Octokit({ auth: opts.token, baseUrl: opts.apiUrl.replace(/\/+$/, ''), userAgent: 'deploy-actions-environments' });
+  const { owner, repo } = opts;
+  const full = `${owner}/${repo}`;
+  type Res = { data: unknown; status: number };
+  async function call<T>(what: string, permission: string, fn: () => Promise<Res>, notFound?: () => T): Promise<T> {
+    try {
+      const res = await retry(() => fn(), {
+        attempts: 5,
+        baseMs: 1000,
+        maxMs: 20_000,
+        retryable: isRetryable,
+        sleep: opts.sleep,
+        onRetry: (err, attempt, delay) =>
+          opts.onRetry?.(`${what}: ${(err as HttpErrorShape).status ?? ''} ${(err as Error).message}; attempt ${attempt + 1} in ${delay} ms`),
+      });
+      return res.data as T;
+    } catch (err) {
+      const e = err as HttpErrorShape;
+      const said = e.message ? ` (${e.message.split('\n')[0]})` : '';
+      if (e.status === 404 && notFound) return notFound();
+      if (e.status === 401) throw new UserError(`GitHub rejected the token${said}: set GITHUB_TOKEN to a valid token`);
+      if (e.status === 403 && !isRetryable(err)) {
+        throw new UserError(`GitHub refused to ${what}${said}: the token needs ${permission}`);
+      }
+      if (e.status === 404) {
+        throw new UserError(`GitHub answered 404 to ${what}${said}: ${full} does not exist or the token cannot see it (it needs ${permission})`);
+      }
+      if (e.status === 422) throw new UserError(`GitHub rejected ${what}${said}`);
+      throw err;
+    }
+  }
+  const READ = "'Actions: read' (fine-grained) or the repo scope";
+  const WRITE = "'Administration: write' on the repository (fine-grained) or the repo scope and admin rights";
+  return {
+    userId: async (login) =>
+      (await call<{ id: number } | undefined>(`look up user ${login}`, 'no special permission', () => octokit.request('GET /users/{username}', { username: login }), () => undefined))?.id,
+    teamId: async (org, slug) =>
+      (
+        await call<{ id: number } | undefined>(
+          `look up team ${org}/${slug}`,
+          "'Members: read' on the organization (fine-grained) or the read:org scope",
+          () => octokit.request('GET /orgs/{org}/teams/{team_slug}', { org, team_slug: slug }),
+          () => undefined,
+        )
+      )?.id,
+    async listEnvironments() {
+      const names: string[] = [];
+      for (let page = 1; page <= 20; page++) {
+        const res = await call<{ environments?: Array<{ name: string }> }>(`list the environments of ${full}`, READ, () =>
+          octokit.request('GET /repos/{owner}/{repo}/environments', { owner, repo, per_page: 100, page }),
+        );
+        const batch = res.environments ?? [];
+        names.push(...batch.map((e) => e.name));
+        if (batch.length < 100) break;
+      }
+      return names;
+    },
+    getEnvironment: (name) =>
+      call<EnvironmentJson | undefined>(
+        `read environment ${name}`,
+        READ,
+        () => octokit.request('GET /repos/{owner}/{repo}/environments/{environment_name}', { owner, repo, environment_name: name }),
+        () => undefined,
+      ),
+    putEnvironment: (name, body) =>
+      call<EnvironmentJson>(`create or update environment ${name} in ${full}`, WRITE, () =>
+        octokit.request('PUT /repos/{owner}/{repo}/environments/{environment_name}', { owner, repo, environment_name: name, ...body }),
+      ),
+    async listBranchPolicies(env) {
+      const out: BranchPolicy[] = [];
+      for (let page = 1; page <= 20; page++) {
+        const res = await call<{ branch_policies?: BranchPolicy[] }>(
+          `list the deployment branch policies of ${env}`,
+          READ,
+          () =>
+            octokit.request('GET /repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies', {
+              owner,
+              repo,
+              environment_name: env,
+              per_page: 100,
+              page,
+            }),
+        );
+        const batch = res.branch_policies ?? [];
+        out.push(...batch);
+        if (batch.length < 100) break;
+      }
+      return out;
+    },
+    addBranchPolicy: (env, policy) =>
+      call<BranchPolicy>(`add deployment ${policy.type} policy ${policy.name} to ${env}`, WRITE, () =>
+        octokit.request('POST /repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies', {
+          owner,
+          repo,
+          environment_name: env,
+          name: policy.name,
+          type: policy.type,
+        }),
+      ),
+    async deleteBranchPolicy(env, id) {
+      await call<unknown>(`remove deployment branch policy ${id} from ${env}`, WRITE, () =>
+        octokit.request('DELETE /repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies/{branch_policy_id}', {
+          owner,
+          repo,
+          environment_name: env,
+          branch_policy_id: id,
+        }),
+      );
+    },
+  };
+}

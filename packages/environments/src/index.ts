@@ -1,0 +1,4 @@
+export * from './config';
+export * from './github';
+export * from './sync';
+export { main, USAGE, type CliIO } from './cli';
