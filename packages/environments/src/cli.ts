@@ -3,7 +3,10 @@
  * deploy-environments: apply (or --check) a repository's GitHub deployment environments
  * from an environments file.
  *
- *   GITHUB_TOKEN=... deploy-environments --repo acme/sample-service [--file .github/environments.yml] [--check]
+ *   GITHUB_TOKEN=... pnpm --filter @deploy-actions/environments run apply \
+ *     --repo acme/sample-service --file workflows/environments.yml [--check]
+ *
+ * (a relative --file is resolved from the directory pnpm was started in)
  *
  * Exit codes: 0 in sync (or applied), 1 error, 2 drift found by --check.
  */
@@ -71,8 +74,9 @@ export async function main(
       return 0;
     }
     const [owner, repo] = args.repo.split('/') as [string, string];
-    // pnpm --filter ... exec runs in the package folder; resolve the file where the user was.
-    const base = env.INIT_CWD ?? process.cwd();
+    // `pnpm --filter @deploy-actions/environments run apply` runs in the package folder and
+    // says where the user was in INIT_CWD: resolve the file from there.
+    const base = env.INIT_CWD || process.cwd();
     const path = isAbsolute(args.file) ? args.file : resolvePath(base, args.file);
     let text: string;
     try {
