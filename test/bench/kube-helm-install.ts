@@ -3,9 +3,9 @@
 //   pnpm --filter @deploy-actions/test exec tsx bench/kube-helm-install.ts
 import { dockerAvailable, pushSampleImage } from '../harness/docker';
 import { startRegistry } from '../harness/registry';
-import { startKubeStandin } from '../standins/kube/index.ts';
-import { SAMPLE_CHART, kubeClients, ok } from '../standins/kube/testing.ts';
-import { ensureKubeTools } from '../tools/kube-binaries.ts';
+import { startKubeStandin } from '../standins/kube/index';
+import { SAMPLE_CHART, kubeClients, ok } from '../standins/kube/testing';
+import { ensureKubeTools } from '../tools/kube-binaries';
 
 const tools = await ensureKubeTools();
 const registry = await startRegistry();

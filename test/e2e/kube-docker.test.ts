@@ -2,9 +2,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { docker, dockerAvailable, pushSampleImage, sampleServiceVariant } from '../harness/docker';
 import { type Registry, startRegistry } from '../harness/registry';
-import { type KubeStandin, STANDIN_LABEL, startKubeStandin } from '../standins/kube/index.ts';
-import { type KubeClients, SAMPLE_CHART, kubeClients, ok } from '../standins/kube/testing.ts';
-import { type KubeTools, ensureKubeTools } from '../tools/kube-binaries.ts';
+import { type KubeStandin, STANDIN_LABEL, startKubeStandin } from '../standins/kube/index';
+import { type KubeClients, SAMPLE_CHART, kubeClients, ok } from '../standins/kube/testing';
+import { type KubeTools, ensureKubeTools } from '../tools/kube-binaries';
 
 const T = 240_000;
 const haveDocker = await dockerAvailable();

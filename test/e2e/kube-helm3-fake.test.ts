@@ -2,9 +2,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { pushSampleImage } from '../harness/docker';
 import { type Registry, startRegistry } from '../harness/registry';
-import { type KubeStandin, startKubeStandin } from '../standins/kube/index.ts';
-import { type KubeClients, SAMPLE_CHART, kubeClients, ok } from '../standins/kube/testing.ts';
-import { type KubeTools, ensureKubeTools } from '../tools/kube-binaries.ts';
+import { type KubeStandin, startKubeStandin } from '../standins/kube/index';
+import { type KubeClients, SAMPLE_CHART, eventually, kubeClients, ok } from '../standins/kube/testing';
+import { type KubeTools, ensureKubeTools } from '../tools/kube-binaries';
 
 const T = 180_000;
 let tools: KubeTools;
@@ -74,8 +74,9 @@ describe('kube stand-in with helm 3 (fake runtime)', () => {
     const c = await setup();
     const r = await install(c, 'crash', [...image('v1'), '--set', 'replicaCount=1', '--set-string', 'podAnnotations.standin\\.deploy-actions/fake-exit-code=1'], '5s');
     expect(r.code).not.toBe(0);
-    const out = ok(await c.kubectl(['get', 'pods', '-n', 'crash']));
-    expect(out).toMatch(/CrashLoopBackOff|Error/);
+    // Between restarts the container briefly runs: ask until kubectl shows the back-off.
+    const out = await eventually(async () => ok(await c.kubectl(['get', 'pods', '-n', 'crash'])), (o) => /CrashLoopBackOff/.test(o));
+    expect(out).toMatch(/CrashLoopBackOff/);
     expect(podsOf('crash')[0]!.status.containerStatuses[0].restartCount).toBeGreaterThanOrEqual(1);
   }, T);
 });

@@ -3,9 +3,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { dockerAvailable, pushSampleImage } from '../harness/docker';
 import { type Registry, startRegistry } from '../harness/registry';
-import { type KubeStandin, startKubeStandin } from '../standins/kube/index.ts';
-import { type KubeClients, SAMPLE_CHART, kubeClients, ok } from '../standins/kube/testing.ts';
-import { type KubeTools, ensureKubeTools } from '../tools/kube-binaries.ts';
+import { type KubeStandin, startKubeStandin } from '../standins/kube/index';
+import { type KubeClients, SAMPLE_CHART, eventually, kubeClients, ok } from '../standins/kube/testing';
+import { type KubeTools, ensureKubeTools } from '../tools/kube-binaries';
 
 const T = 180_000;
 let tools: KubeTools;
@@ -100,7 +100,7 @@ describe('kube stand-in with helm 4 (fake runtime)', () => {
     expect(podsOf('bad').map((p) => p.metadata.name).sort()).toEqual(before);
     expect(ok(await c.helm4(['history', 'svc', '-n', 'bad']))).toMatch(/3\s+.*deployed.*Rollback to 1/);
     // What the deploy action reads: events of the failed pod through plain GETs.
-    const evs = await (await fetch(`${standin!.url}/api/v1/namespaces/bad/events`)).json();
+    const evs: any = await (await fetch(`${standin!.url}/api/v1/namespaces/bad/events`)).json();
     const reasons = evs.items.filter((e: any) => e.involvedObject.kind === 'Pod').map((e: any) => `${e.reason}:${e.message}`);
     expect(reasons.some((x: string) => x.startsWith('Failed:Failed to pull image') && x.includes('does-not-exist'))).toBe(true);
     expect(reasons).toContain('Failed:Error: ErrImagePull');
@@ -113,15 +113,15 @@ describe('kube stand-in with helm 4 (fake runtime)', () => {
     ok(await install(c, 'crash', image('v1')), 'install');
     const r = await install(c, 'crash', [...image('v2'), '--set-string', 'podAnnotations.standin\\.deploy-actions/fake-exit-code=2', '--rollback-on-failure'], '6s');
     expect(r.code).not.toBe(0);
-    const evs = await (await fetch(`${standin!.url}/api/v1/namespaces/crash/events?fieldSelector=reason%3DBackOff`)).json();
+    const evs: any = await (await fetch(`${standin!.url}/api/v1/namespaces/crash/events?fieldSelector=reason%3DBackOff`)).json();
     expect(evs.items.some((e: any) => /Back-off restarting failed container sample-service/.test(e.message) && e.count >= 1)).toBe(true);
     // Make a crash loop that stays, and read it through kubectl.
     const r2 = await install(c, 'crash', [...image('v2'), '--set-string', 'podAnnotations.standin\\.deploy-actions/fake-exit-code=2'], '4s');
     expect(r2.code).not.toBe(0);
     const bad = await standin!.waitFor(() => podsOf('crash').find((p) => p.status?.containerStatuses?.[0]?.restartCount >= 2 && p.status.containerStatuses[0].state.waiting?.reason === 'CrashLoopBackOff'), 20_000);
     expect(bad.status.containerStatuses[0].lastState.terminated.exitCode).toBe(2);
-    expect(ok(await c.kubectl(['get', 'pods', '-n', 'crash']))).toMatch(/CrashLoopBackOff/);
-    const api = await (await fetch(`${standin!.url}/api/v1/namespaces/crash/pods?labelSelector=${encodeURIComponent('app.kubernetes.io/instance=svc')}`)).json();
+    expect(await eventually(async () => ok(await c.kubectl(['get', 'pods', '-n', 'crash'])), (o) => /CrashLoopBackOff/.test(o))).toMatch(/CrashLoopBackOff/);
+    const api: any = await (await fetch(`${standin!.url}/api/v1/namespaces/crash/pods?labelSelector=${encodeURIComponent('app.kubernetes.io/instance=svc')}`)).json();
     expect(api.items.length).toBeGreaterThanOrEqual(3); // 2 old ready pods + the crashing one (maxUnavailable 0)
     const logs = await (await fetch(`${standin!.url}/api/v1/namespaces/crash/pods/${bad.metadata.name}/log?container=sample-service&tailLines=1`)).text();
     expect(logs).toMatch(/exiting with code 2/);
@@ -157,5 +157,26 @@ describe('kube stand-in with helm 4 (fake runtime)', () => {
     const h = await c.helm4(['upgrade', 'svc', SAMPLE_CHART, '-n', 'hooks', '--reuse-values', '--set-string', 'hooks.podAnnotations.standin\\.deploy-actions/fake-exit-code=1', '--wait', '--timeout', '30s']);
     expect(h.code).not.toBe(0);
     expect(h.stderr).toMatch(/pre-upgrade hooks failed|hook/i);
+  }, T);
+
+  it('supports everyday kubectl: get all / -w, rollout restart|history|undo, scale, apply (client and server side), delete', async () => {
+    const c = await setup();
+    ok(await install(c, 'ops', image('v1')), 'install');
+    expect(ok(await c.kubectl(['get', 'all', '-n', 'ops']))).toMatch(/service\/svc-sample-service\s+ClusterIP\s+10\.96\./);
+    ok(await c.kubectl(['rollout', 'restart', 'deployment/svc-sample-service', '-n', 'ops']));
+    expect(ok(await c.kubectl(['rollout', 'status', 'deployment/svc-sample-service', '-n', 'ops', '--timeout', '30s']))).toMatch(/successfully rolled out/);
+    expect(ok(await c.kubectl(['rollout', 'history', 'deployment/svc-sample-service', '-n', 'ops']))).toMatch(/1\s+<none>\s+2\s+<none>/);
+    ok(await c.kubectl(['rollout', 'undo', 'deployment/svc-sample-service', '-n', 'ops']));
+    ok(await c.kubectl(['scale', 'deployment/svc-sample-service', '-n', 'ops', '--replicas', '3']));
+    await standin!.waitFor(() => standin!.get('Deployment', 'ops', 'svc-sample-service')!.status.readyReplicas === 3, 20_000);
+    const w = await c.kubectl(['get', 'pods', '-n', 'ops', '-w', '--request-timeout', '2s'], 10_000);
+    expect(w.stdout.split('\n').filter((l) => /Running/.test(l)).length).toBeGreaterThanOrEqual(3);
+    const { writeFileSync } = await import('node:fs');
+    const file = `${c.home}/cm.yaml`;
+    writeFileSync(file, 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n  namespace: ops\ndata:\n  a: "1"\n');
+    expect(ok(await c.kubectl(['apply', '-f', file]))).toMatch(/configmap\/extra created/);
+    expect(ok(await c.kubectl(['apply', '--server-side', '-f', file]))).toMatch(/serverside-applied/);
+    expect(ok(await c.kubectl(['delete', '-f', file]))).toMatch(/deleted/);
+    expect(standin!.get('ConfigMap', 'ops', 'extra')).toBeUndefined();
   }, T);
 });

@@ -1,7 +1,7 @@
 // Server-side defaulting that clients rely on (Service clusterIP, Deployment and Job defaults, Pod defaults).
 import { randomUUID } from 'node:crypto';
-import type { ResourceDef } from './resources.ts';
-import { ApiError, type KObj } from './store.ts';
+import type { ResourceDef } from './resources';
+import { ApiError, type KObj } from './store';
 
 export class Admission {
   private nextIp = 10;

@@ -1,9 +1,9 @@
 // The write paths shared by the HTTP server and the controllers: admission defaults, subresources, patches, apply, deletion.
 import YAML from 'yaml';
-import { Admission } from './admission.ts';
-import { applyThreeWay, jsonPatch, mergePatch, strategicMergePatch } from './patch.ts';
-import { RESOURCES, type ResourceDef, byKind } from './resources.ts';
-import { ApiError, type KObj, Store, now } from './store.ts';
+import { Admission } from './admission';
+import { applyThreeWay, jsonPatch, mergePatch, strategicMergePatch } from './patch';
+import { RESOURCES, type ResourceDef, byKind } from './resources';
+import { ApiError, type KObj, Store, now } from './store';
 
 const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v));
 

@@ -1,7 +1,7 @@
 // Starts the Kubernetes stand-in from the command line. See test/README.md ("Kubernetes stand-in").
 //   pnpm --filter @deploy-actions/test exec tsx standins/kube/cli.ts --port 6443 --runtime docker --kubeconfig /tmp/kubeconfig
 import { parseArgs } from 'node:util';
-import { startKubeStandin } from './index.ts';
+import { startKubeStandin } from './index';
 
 const { values } = parseArgs({
   options: {
@@ -44,7 +44,10 @@ const s = await startKubeStandin({
   debug: values.debug,
 });
 process.stdout.write(`kube stand-in ${s.id} serving ${s.url} (runtime ${values.runtime})\nexport KUBECONFIG=${s.kubeconfigPath}\n`);
+let stopping = false;
 const shutdown = async () => {
+  if (stopping) return; // a second signal must not cut the container clean-up short
+  stopping = true;
   await s.stop();
   process.exit(0);
 };

@@ -1,10 +1,10 @@
 // Deployment, ReplicaSet, Job, Endpoints and garbage-collector controllers, reconciling the whole store on every change.
 import { createHash } from 'node:crypto';
-import type { Api } from './api.ts';
-import type { Recorder } from './events.ts';
-import { RESOURCES, byKind } from './resources.ts';
-import { matchSelectorObject } from './selectors.ts';
-import { type KObj, now, randomSuffix } from './store.ts';
+import type { Api } from './api';
+import type { Recorder } from './events';
+import { RESOURCES, byKind } from './resources';
+import { matchSelectorObject } from './selectors';
+import { type KObj, now, randomSuffix } from './store';
 
 const D = byKind('Deployment');
 const RS = byKind('ReplicaSet');

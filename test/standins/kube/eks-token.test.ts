@@ -1,7 +1,7 @@
 import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { describe, expect, it } from 'vitest';
-import { EKS_TOKEN_PREFIX, createEksToken, verifyEksToken } from './eks-token.ts';
+import { EKS_TOKEN_PREFIX, createEksToken, verifyEksToken } from './eks-token';
 
 const creds = { accessKeyId: 'AKIAEXAMPLE123', secretAccessKey: 'secret/Key+example' };
 const now = new Date('2026-03-01T12:00:00Z');

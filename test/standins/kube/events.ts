@@ -1,7 +1,7 @@
 // core/v1 Events with the kubelet's and controllers' aggregation (same object+reason+message: count++).
-import type { Api } from './api.ts';
-import { byKind } from './resources.ts';
-import { type KObj, now } from './store.ts';
+import type { Api } from './api';
+import { byKind } from './resources';
+import { type KObj, now } from './store';
 
 let counter = 0;
 

@@ -6,25 +6,25 @@ import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import YAML from 'yaml';
-import { Api } from './api.ts';
-import { Controllers } from './controllers.ts';
-import { type AwsCredentials, verifyEksToken } from './eks-token.ts';
-import { Recorder } from './events.ts';
-import { Kubelet, type KubeletTiming } from './kubelet.ts';
-import { byKind } from './resources.ts';
-import type { RegistryConfig, Runtime } from './runtime.ts';
-import { DockerRuntime } from './runtime-docker.ts';
-import { type FakeOptions, FakeRuntime } from './runtime-fake.ts';
-import { serve } from './server.ts';
-import { ApiError, type KObj, Store } from './store.ts';
-import { generateTls } from './tls.ts';
+import { Api } from './api';
+import { Controllers } from './controllers';
+import { type AwsCredentials, verifyEksToken } from './eks-token';
+import { Recorder } from './events';
+import { Kubelet, type KubeletTiming } from './kubelet';
+import { byKind } from './resources';
+import type { RegistryConfig, Runtime } from './runtime';
+import { DockerRuntime } from './runtime-docker';
+import { type FakeOptions, FakeRuntime } from './runtime-fake';
+import { serve } from './server';
+import { ApiError, type KObj, Store } from './store';
+import { generateTls } from './tls';
 
-export { createEksToken, verifyEksToken, decodeEksToken, EKS_TOKEN_PREFIX } from './eks-token.ts';
-export type { AwsCredentials, VerifyOptions, VerifyResult } from './eks-token.ts';
-export { FAKE_ANNOTATION_PREFIX } from './runtime-fake.ts';
-export type { FakeBehaviour, FakeOptions } from './runtime-fake.ts';
-export { STANDIN_LABEL } from './runtime-docker.ts';
-export type { KObj } from './store.ts';
+export { createEksToken, verifyEksToken, decodeEksToken, EKS_TOKEN_PREFIX } from './eks-token';
+export type { AwsCredentials, VerifyOptions, VerifyResult } from './eks-token';
+export { FAKE_ANNOTATION_PREFIX } from './runtime-fake';
+export type { FakeBehaviour, FakeOptions } from './runtime-fake';
+export { STANDIN_LABEL } from './runtime-docker';
+export type { KObj } from './store';
 
 export interface AuthOptions {
   /** none: anyone; bearer: one of `tokens`; eks: EKS tokens (k8s-aws-v1.<presigned STS URL>) for `clusterName`. */

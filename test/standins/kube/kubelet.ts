@@ -1,12 +1,12 @@
 // One node's kubelet: runs pods through a Runtime, pulls images (ErrImagePull/ImagePullBackOff), restarts containers
 // (CrashLoopBackOff), runs readiness/liveness probes and records the kubelet's Events.
-import type { Api } from './api.ts';
-import type { Recorder } from './events.ts';
-import { byKind } from './resources.ts';
-import type { RunningContainer, Runtime } from './runtime.ts';
-import { ApiError, type KObj, now } from './store.ts';
-import { podReady } from './controllers.ts';
-import type { LogOptions } from './server.ts';
+import type { Api } from './api';
+import type { Recorder } from './events';
+import { byKind } from './resources';
+import type { RunningContainer, Runtime } from './runtime';
+import { ApiError, type KObj, now } from './store';
+import { podReady } from './controllers';
+import type { LogOptions } from './server';
 
 const POD = byKind('Pod');
 export const NODE_NAME = 'standin-node';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyThreeWay, jsonPatch, mergePatch, strategicMergePatch } from './patch.ts';
+import { applyThreeWay, jsonPatch, mergePatch, strategicMergePatch } from './patch';
 
 const deploy = () => ({
   metadata: { name: 'd', labels: { a: '1', b: '2' }, finalizers: ['x'] },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeK8sProtobuf, encEnvelope, encField, encMapEntry } from './protobuf.ts';
+import { decodeK8sProtobuf, encEnvelope, encField, encMapEntry } from './protobuf';
 
 describe('k8s protobuf decoding', () => {
   it('decodes a Secret the way helm sends release records', () => {

@@ -4,9 +4,9 @@ import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from './exec.ts';
-import type { ProbeResult, PullResult, RegistryConfig, RunningContainer, Runtime, StartSpec } from './runtime.ts';
-import type { KObj } from './store.ts';
+import { run } from './exec';
+import type { ProbeResult, PullResult, RegistryConfig, RunningContainer, Runtime, StartSpec } from './runtime';
+import type { KObj } from './store';
 
 export const STANDIN_LABEL = 'deploy-actions.standin';
 

@@ -1,8 +1,8 @@
 // Fast runtime: nothing runs. Image existence is checked against the registry's HTTP API; behaviour is scripted
 // per image (options) or per pod (annotations `standin.deploy-actions/fake-*`).
 import { randomBytes } from 'node:crypto';
-import { type PullResult, type RegistryConfig, type RunningContainer, type Runtime, type StartSpec, registryHasManifest } from './runtime.ts';
-import type { KObj } from './store.ts';
+import { type PullResult, type RegistryConfig, type RunningContainer, type Runtime, type StartSpec, registryHasManifest } from './runtime';
+import type { KObj } from './store';
 
 export const FAKE_ANNOTATION_PREFIX = 'standin.deploy-actions/fake-';
 

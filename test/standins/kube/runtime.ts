@@ -1,5 +1,5 @@
 // What the kubelet needs from a container runtime; implemented by runtime-docker.ts and runtime-fake.ts.
-import type { KObj } from './store.ts';
+import type { KObj } from './store';
 
 export type PullResult = { ok: true; imageID: string; ms: number; size?: number } | { ok: false; message: string };
 export interface ProbeResult { ok: boolean; message: string }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { matchFieldSelector, matchLabelSelector, matchSelectorObject } from './selectors.ts';
+import { matchFieldSelector, matchLabelSelector, matchSelectorObject } from './selectors';
 
 describe('label selectors', () => {
   const l = { app: 'web', tier: 'front', 'pod-template-hash': 'abc' };

@@ -1,9 +1,9 @@
 // API semantics through plain HTTP, and TLS/bearer/EKS authentication with the real kubectl.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type KubeTools, ensureKubeTools } from '../../tools/kube-binaries.ts';
-import { type KubeStandin, createEksToken, startKubeStandin } from './index.ts';
-import { encEnvelope, encField, encMapEntry } from './protobuf.ts';
-import { kubeClients, ok } from './testing.ts';
+import { type KubeTools, ensureKubeTools } from '../../tools/kube-binaries';
+import { type KubeStandin, createEksToken, startKubeStandin } from './index';
+import { encEnvelope, encField, encMapEntry } from './protobuf';
+import { kubeClients, ok } from './testing';
 
 let s: KubeStandin | undefined;
 let tools: KubeTools;
@@ -88,6 +88,12 @@ describe('API semantics', () => {
     const wl = await lines('/api/v1/namespaces/default/configmaps?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&fieldSelector=metadata.name%3Da', 2);
     expect(wl[0]).toMatchObject({ type: 'ADDED', object: { metadata: { name: 'a' } } });
     expect(wl[1]).toMatchObject({ type: 'BOOKMARK', object: { metadata: { annotations: { 'k8s.io/initial-events-end': 'true' } } } });
+    // Objects leaving or entering a label selector are DELETED/ADDED for that watch.
+    const rv2 = (await req('GET', '/api/v1/namespaces/default/configmaps')).body.metadata.resourceVersion;
+    await req('PATCH', '/api/v1/namespaces/default/configmaps/a', { metadata: { labels: { tier: 'back' } } }, 'application/merge-patch+json');
+    await req('PATCH', '/api/v1/namespaces/default/configmaps/b', { metadata: { labels: { tier: 'front' } } }, 'application/merge-patch+json');
+    const moved = await lines(`/api/v1/namespaces/default/configmaps?watch=true&labelSelector=tier%3Dfront&resourceVersion=${rv2}`, 2);
+    expect(moved.map((e) => `${e.type} ${e.object.metadata.name}`)).toEqual(['DELETED a', 'ADDED b']);
   });
 
   it('accepts protobuf Secrets and DELETE bodies, cascades deletes to owned objects', async () => {

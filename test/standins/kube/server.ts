@@ -2,12 +2,12 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { Api } from './api.ts';
-import { decodeK8sProtobuf } from './protobuf.ts';
-import { RESOURCES, type ResourceDef, apiVersionOf, findByPlural, groupVersions, resourceKey } from './resources.ts';
-import { matchFieldSelector, matchLabelSelector } from './selectors.ts';
-import { ApiError, type KObj, type StoreEvent } from './store.ts';
-import { toTable } from './tables.ts';
+import { Api } from './api';
+import { decodeK8sProtobuf } from './protobuf';
+import { RESOURCES, type ResourceDef, apiVersionOf, findByPlural, groupVersions, resourceKey } from './resources';
+import { matchFieldSelector, matchLabelSelector } from './selectors';
+import { ApiError, type KObj, type StoreEvent } from './store';
+import { toTable } from './tables';
 
 export interface LogOptions { container?: string; tailLines?: number; previous?: boolean; timestamps?: boolean }
 export interface ServerHooks {
@@ -295,6 +295,17 @@ export async function serve(api: Api, hooks: ServerHooks, opts: { port: number; 
     };
     const bookmark = (initialEnd: boolean) =>
       write('BOOKMARK', { kind: r.kind, apiVersion: apiVersionOf(r), metadata: { resourceVersion: String(store.rv), ...(initialEnd ? { annotations: { 'k8s.io/initial-events-end': 'true' } } : {}) } });
+    // An object that starts or stops matching the selectors is ADDED or DELETED for this watcher.
+    const deliver = (ev: StoreEvent) => {
+      const now = matches(ev.obj);
+      if (ev.type !== 'MODIFIED') {
+        if (now) write(ev.type, ev.obj);
+        return;
+      }
+      const before = ev.prev ? matches(ev.prev) : now;
+      if (now) write(before ? 'MODIFIED' : 'ADDED', ev.obj);
+      else if (before) write('DELETED', ev.obj);
+    };
     const rvParam = q.get('resourceVersion') ?? '';
     if (q.get('sendInitialEvents') === 'true') {
       for (const o of store.list(r, ns)) if (matches(o)) write('ADDED', o);
@@ -307,10 +318,10 @@ export async function serve(api: Api, hooks: ServerHooks, opts: { port: number; 
         write('ERROR', { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `too old resource version: ${from} (${store.oldestRv()})`, reason: 'Expired', code: 410 });
         return res.end();
       }
-      for (const ev of store.history) if (ev.rv > from && ev.key === key && matches(ev.obj)) write(ev.type, ev.obj);
+      for (const ev of store.history) if (ev.rv > from && ev.key === key) deliver(ev);
     }
     const unsubscribe = store.subscribe((ev: StoreEvent) => {
-      if (ev.key === key && matches(ev.obj)) write(ev.type, ev.obj);
+      if (ev.key === key) deliver(ev);
     });
     const timers: NodeJS.Timeout[] = [];
     const done = () => {

@@ -1,10 +1,10 @@
 // In-memory object store with one global resourceVersion, an event history for watch replay, and watchers.
 import { randomUUID } from 'node:crypto';
-import { type ResourceDef, resourceKey } from './resources.ts';
+import { type ResourceDef, resourceKey } from './resources';
 
 export type KObj = Record<string, any>;
 export type WatchType = 'ADDED' | 'MODIFIED' | 'DELETED';
-export interface StoreEvent { rv: number; type: WatchType; key: string; obj: KObj }
+export interface StoreEvent { rv: number; type: WatchType; key: string; obj: KObj; /** state before a MODIFIED */ prev?: KObj }
 export type Listener = (ev: StoreEvent) => void;
 
 export class ApiError extends Error {
@@ -51,8 +51,8 @@ export class Store {
     return out.sort((a, b) => (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '') || a.metadata.name.localeCompare(b.metadata.name));
   }
 
-  private emit(type: WatchType, r: ResourceDef, obj: KObj) {
-    const ev: StoreEvent = { rv: this.rv, type, key: resourceKey(r), obj: clone(obj) };
+  private emit(type: WatchType, r: ResourceDef, obj: KObj, prev?: KObj) {
+    const ev: StoreEvent = { rv: this.rv, type, key: resourceKey(r), obj: clone(obj), prev };
     this.history.push(ev);
     if (this.history.length > HISTORY_LIMIT) this.history.splice(0, this.history.length - HISTORY_LIMIT);
     for (const l of this.listeners) l(ev);
@@ -107,7 +107,7 @@ export class Store {
     if (JSON.stringify(obj) === JSON.stringify(cur)) return clone(cur); // no-op: no new version, no event
     md.resourceVersion = String(++this.rv);
     b.set(id, clone(obj));
-    this.emit('MODIFIED', r, obj);
+    this.emit('MODIFIED', r, obj, cur);
     return clone(obj);
   }
 

@@ -1,5 +1,5 @@
 // Server-side Table output (meta.k8s.io/v1 Table), as kubectl get and helm status ask for it.
-import type { KObj } from './store.ts';
+import type { KObj } from './store';
 
 type Col = { name: string; type?: string; format?: string; priority?: number; cell: (o: KObj) => unknown };
 

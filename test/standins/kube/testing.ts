@@ -3,9 +3,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type RunResult, run } from './exec.ts';
-import type { KubeStandin } from './index.ts';
-import type { KubeTools } from '../../tools/kube-binaries.ts';
+import { type RunResult, run } from './exec';
+import type { KubeStandin } from './index';
+import type { KubeTools } from '../../tools/kube-binaries';
 
 export const SAMPLE_CHART = resolve(fileURLToPath(import.meta.url), '..', '..', '..', 'fixtures', 'sample-service', 'chart');
 
@@ -36,4 +36,14 @@ export function kubeClients(standin: Pick<KubeStandin, 'kubeconfigPath'>, tools:
 export function ok(r: RunResult, what = 'command'): string {
   if (r.code !== 0) throw new Error(`${what} failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
+}
+
+/** Re-runs `f` until its result satisfies `pred` (state that flips, like a crash-looping pod), returning the last result. */
+export async function eventually<T>(f: () => Promise<T>, pred: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await f();
+    if (pred(v) || Date.now() - t0 > timeoutMs) return v;
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }

@@ -2,7 +2,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from './exec.ts';
+import { run } from './exec';
 
 export interface TlsMaterial { caCert: string; key: string; cert: string }
 
