@@ -1,5 +1,5 @@
 import { Octokit } from '@octokit/core';
-import { UserError, retry, type Sleep } from '@deploy-actions/action-kit';
+import { UserError, realSleep, retry, type Sleep } from '@deploy-actions/action-kit';
 
 export interface Deployment {
   id: number;
@@ -106,14 +106,15 @@ export function octokitDeployments(opts: OctokitDeploymentsOptions): Deployments
   const octokit = new Octokit({ auth: opts.token, baseUrl: opts.apiUrl, userAgent: 'deploy-actions-promote-gate' });
   const { owner, repo } = opts;
   const repository = `${owner}/${repo}`;
+  const sleep = opts.sleep ?? realSleep;
   const call = async <T>(what: string, fn: () => Promise<{ data: unknown }>): Promise<T> => {
     try {
-      const res = await retry(() => fn(), {
+      const res = await retry(() => fn().catch((err: unknown) => honourRetryAfter(err, sleep)), {
         attempts: opts.attempts ?? 5,
         baseMs: 1000,
         maxMs: 20_000,
         retryable: isRetryableGithubError,
-        sleep: opts.sleep,
+        sleep,
         random: opts.random,
         onRetry: (err, attempt, delay) =>
           opts.onRetry?.(`GitHub API failed to ${what} (${(err as HttpErrorShape).status ?? ''} ${(err as Error).message}); attempt ${attempt + 1} in ${delay} ms`),
@@ -191,4 +192,15 @@ export function payloadOf(d: Deployment): Record<string, unknown> {
 /** Newest first by creation time, then id. */
 export function newestFirst<T extends { id: number; created_at: string }>(items: readonly T[]): T[] {
   return [...items].sort((a, b) => (b.created_at === a.created_at ? b.id - a.id : b.created_at < a.created_at ? -1 : 1));
+}
+
+/**
+ * A rate-limited answer with `retry-after` (seconds, at most 60 honoured) waits that long before
+ * the error goes on to the retry loop, whose own jittered delay comes on top.
+ */
+export async function honourRetryAfter(err: unknown, sleep: Sleep): Promise<never> {
+  const e = err as HttpErrorShape;
+  const after = Number(e?.response?.headers?.['retry-after']);
+  if (isRetryableGithubError(err) && Number.isFinite(after) && after > 0) await sleep(Math.min(after, 60) * 1000);
+  throw err;
 }

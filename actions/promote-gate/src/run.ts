@@ -89,7 +89,8 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
     if (!result.verified) {
       const missing = result.checks.filter((c) => !c.ok).map((c) => c.detail);
       const message = `Promotion of ${inputs.repository}@${inputs.digest} to ${inputs.targetEnvironment} refused: ${missing.join('; ')}`;
-      io.error(message, { title: 'promote-gate refused' });
+      // One annotation per missing piece of evidence; the step's failure line lists them all.
+      for (const c of result.checks) if (!c.ok) io.error(c.detail, { title: `promote-gate: ${c.source} check failed` });
       deps.setOutputs(outputs);
       throw new UserError(message);
     }

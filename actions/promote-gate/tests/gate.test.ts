@@ -58,8 +58,9 @@ async function refused(p: Promise<unknown>): Promise<string> {
   );
   expect(err).toBeInstanceOf(UserError);
   expect(published.verified).toBe(false);
-  expect(io.errors).toHaveLength(1);
-  expect(io.errors[0]).toBe((err as Error).message);
+  const failed = JSON.parse(String(published.evidence)).checks.filter((c: { ok: boolean }) => !c.ok);
+  expect(io.errors).toEqual(failed.map((c: { detail: string }) => c.detail));
+  for (const e of io.errors) expect((err as Error).message).toContain(e);
   return (err as Error).message;
 }
 

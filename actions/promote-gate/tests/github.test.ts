@@ -17,6 +17,7 @@ beforeAll(async () => {
 afterAll(() => gh.stop());
 
 const retries: string[] = [];
+const sleeps: number[] = [];
 const api = (token: string, need: 'read' | 'write' = 'write', repo = 'sample-service') =>
   octokitDeployments({
     token,
@@ -24,7 +25,7 @@ const api = (token: string, need: 'read' | 'write' = 'write', repo = 'sample-ser
     owner: 'acme',
     repo,
     need,
-    sleep: async () => undefined,
+    sleep: async (ms) => void sleeps.push(ms),
     onRetry: (m) => void retries.push(m),
   });
 
@@ -61,12 +62,15 @@ test('list follows pages', async () => {
 
 test('5xx and secondary rate limits are retried', async () => {
   retries.length = 0;
+  sleeps.length = 0;
   gh.fault({ method: 'POST', path: '/repos/acme/sample-service/deployments', status: 502 });
   gh.rateLimitNext('POST', '/repos/acme/sample-service/deployments');
   const d = await api('writer').create(body('retry'));
   expect(d.id).toBeGreaterThan(0);
   expect(retries).toHaveLength(2);
   expect(retries[1]).toContain('secondary rate limit');
+  // retry-after: 1 was honoured before the jittered backoff.
+  expect(sleeps).toContain(1000);
   expect(gh.state.deployments.filter((x) => x.environment === 'retry')).toHaveLength(1);
 });
 

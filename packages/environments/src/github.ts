@@ -1,5 +1,5 @@
 import { Octokit } from '@octokit/core';
-import { UserError, retry, type Sleep } from '@deploy-actions/action-kit';
+import { UserError, realSleep, retry, type Sleep } from '@deploy-actions/action-kit';
 
 export interface Reviewer {
   type: 'User' | 'Team';
@@ -74,15 +74,24 @@ export function octokitEnvironments(opts: ApiOptions): EnvironmentsApi {
   const octokit = new Octokit({ auth: opts.token, baseUrl: opts.apiUrl.replace(/\/+$/, ''), userAgent: 'deploy-actions-environments' });
   const { owner, repo } = opts;
   const full = `${owner}/${repo}`;
+  const sleep = opts.sleep ?? realSleep;
   type Res = { data: unknown; status: number };
   async function call<T>(what: string, permission: string, fn: () => Promise<Res>, notFound?: () => T): Promise<T> {
     try {
-      const res = await retry(() => fn(), {
+      const res = await retry(
+        () =>
+          fn().catch(async (err: unknown) => {
+            // Honour retry-after (at most 60 s) on rate limits before the jittered backoff.
+            const after = Number((err as HttpErrorShape).response?.headers?.['retry-after']);
+            if (isRetryable(err) && after > 0) await sleep(Math.min(after, 60) * 1000);
+            throw err;
+          }),
+        {
         attempts: 5,
         baseMs: 1000,
         maxMs: 20_000,
         retryable: isRetryable,
-        sleep: opts.sleep,
+        sleep,
         onRetry: (err, attempt, delay) =>
           opts.onRetry?.(`${what}: ${(err as HttpErrorShape).status ?? ''} ${(err as Error).message}; attempt ${attempt + 1} in ${delay} ms`),
       });
