@@ -1,8 +1,9 @@
 // The reusable workflows (.github/workflows) and the starter workflows (workflows/), checked from
 // the files themselves: GitHub's parser, actionlint, and the release-governance structure.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { actionlint, formatFindings } from '../tools/actionlint';
 import {
   checkActionInputs,
@@ -128,6 +129,26 @@ describe('reusable workflows', () => {
     expect(checkPipeline(pipeline)).toEqual([]);
     expect(jobsRunningFor(pipeline, 'refs/heads/main')).toEqual({ build: '', preprod: 'preprod', production: 'production' });
     expect(jobsRunningFor(pipeline, 'refs/heads/develop')).toEqual({ build: '', qa: 'qa' });
+  });
+});
+
+describe('workflows/environments.yml matches the pipeline', () => {
+  const file = join(repoRoot, 'workflows/environments.yml');
+  test.skipIf(!existsSync(file))('each stage environment exists, on its branch, preprod and production with reviewers', () => {
+    const envs = (parseYaml(readFileSync(file, 'utf8')) as { environments: Record<string, Record<string, unknown>> }).environments;
+    const pipeline = readWorkflow('.github/workflows/pipeline.yml');
+    const deployed = { ...jobsRunningFor(pipeline, 'refs/heads/develop'), ...jobsRunningFor(pipeline, 'refs/heads/main') };
+    const stages = Object.values(deployed).filter((e) => e !== '');
+    expect(stages.sort()).toEqual(['preprod', 'production', 'qa']);
+    const branch: Record<string, string> = { qa: 'develop', preprod: 'main', production: 'main' };
+    for (const env of stages) {
+      expect(envs[env], env).toBeDefined();
+      expect(envs[env]!.deployment_branches, env).toEqual([branch[env]]);
+    }
+    for (const env of ['preprod', 'production']) {
+      const reviewers = (envs[env]!.reviewers ?? {}) as { users?: string[]; teams?: string[] };
+      expect((reviewers.users ?? []).length + (reviewers.teams ?? []).length, `${env} reviewers`).toBeGreaterThan(0);
+    }
   });
 });
 
