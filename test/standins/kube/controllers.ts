@@ -12,6 +12,9 @@ const POD = byKind('Pod');
 const JOB = byKind('Job');
 const SVC = byKind('Service');
 const EP = byKind('Endpoints');
+const EPS = byKind('EndpointSlice');
+const PDB = byKind('PodDisruptionBudget');
+const HPA = byKind('HorizontalPodAutoscaler');
 
 const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v));
 function canonical(v: unknown): string {
@@ -107,6 +110,8 @@ export class Controllers {
         for (const rs of this.api.store.list(RS)) this.safe(() => this.replicaSet(rs));
         for (const j of this.api.store.list(JOB)) this.safe(() => this.job(j));
         for (const s of this.api.store.list(SVC)) this.safe(() => this.endpoints(s));
+        for (const p of this.api.store.list(PDB)) this.safe(() => this.pdb(p));
+        for (const h of this.api.store.list(HPA)) this.safe(() => this.hpa(h));
       } while (this.again);
     } finally {
       this.running = false;
@@ -377,7 +382,12 @@ export class Controllers {
     const addr = (p: KObj) => ({ ip: p.status.podIP, nodeName: p.spec.nodeName, targetRef: { kind: 'Pod', namespace: ns, name: p.metadata.name, uid: p.metadata.uid } });
     const ready = pods.filter(podReady).map(addr);
     const notReady = pods.filter((p) => !podReady(p)).map(addr);
-    const ports = (s.spec.ports ?? []).map((p: KObj) => ({ name: p.name, port: typeof p.targetPort === 'number' ? p.targetPort : p.port, protocol: p.protocol ?? 'TCP' }));
+    const targetPort = (sp: KObj): number => {
+      if (typeof sp.targetPort === 'number') return sp.targetPort;
+      for (const p of pods) for (const c of p.spec.containers ?? []) for (const cp of c.ports ?? []) if (cp.name === sp.targetPort) return cp.containerPort;
+      return Number(sp.targetPort) || sp.port;
+    };
+    const ports = (s.spec.ports ?? []).map((p: KObj) => ({ name: p.name, port: targetPort(p), protocol: p.protocol ?? 'TCP' }));
     const subsets = pods.length ? [{ ...(ready.length ? { addresses: ready } : {}), ...(notReady.length ? { notReadyAddresses: notReady } : {}), ports }] : [];
     const cur = this.api.store.get(EP, ns, s.metadata.name);
     if (!cur) {
@@ -386,5 +396,56 @@ export class Controllers {
       cur.subsets = subsets;
       this.api.store.update(EP, cur);
     }
+    // The EndpointSlice kubectl describe reads (one per Service).
+    const sliceName = `${s.metadata.name}-${templateHash({ uid: s.metadata.uid }).slice(0, 5)}`;
+    const endpoints = pods.map((p) => ({
+      addresses: [p.status.podIP],
+      conditions: { ready: podReady(p), serving: podReady(p), terminating: false },
+      nodeName: p.spec.nodeName,
+      targetRef: { kind: 'Pod', namespace: ns, name: p.metadata.name, uid: p.metadata.uid },
+    }));
+    const slice = this.api.store.get(EPS, ns, sliceName);
+    if (!slice) {
+      this.api.create(EPS, {
+        metadata: { name: sliceName, namespace: ns, labels: { ...(s.metadata.labels ?? {}), 'kubernetes.io/service-name': s.metadata.name, 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' }, ownerReferences: [ownerRef(s)] },
+        addressType: 'IPv4',
+        endpoints,
+        ports,
+      });
+    } else if (JSON.stringify(slice.endpoints ?? []) !== JSON.stringify(endpoints) || JSON.stringify(slice.ports) !== JSON.stringify(ports)) {
+      this.api.store.update(EPS, { ...slice, endpoints, ports });
+    }
+  }
+
+  // ---------- PodDisruptionBudget and HPA: status only (nothing is evicted or scaled) ----------
+  private pdb(b: KObj) {
+    const pods = this.api.store.list(POD, b.metadata.namespace).filter((p) => active(p) && matchSelectorObject(b.spec?.selector, p.metadata.labels));
+    const healthy = pods.filter(podReady).length;
+    const desired = b.spec?.minAvailable !== undefined ? intOrPercent(b.spec.minAvailable, pods.length, true) : Math.max(0, pods.length - intOrPercent(b.spec?.maxUnavailable ?? 0, pods.length, true));
+    const allowed = Math.max(0, healthy - desired);
+    const prev = (b.status?.conditions ?? [])[0];
+    this.api.setStatus(PDB, b, {
+      observedGeneration: b.metadata.generation,
+      disruptionsAllowed: allowed,
+      currentHealthy: healthy,
+      desiredHealthy: desired,
+      expectedPods: pods.length,
+      conditions: [allowed > 0
+        ? { ...condition('DisruptionAllowed', 'True', 'SufficientPods', '', prev), lastUpdateTime: undefined, observedGeneration: b.metadata.generation }
+        : { ...condition('DisruptionAllowed', 'False', 'InsufficientPods', '', prev), lastUpdateTime: undefined, observedGeneration: b.metadata.generation }].map((c) => JSON.parse(JSON.stringify(c))),
+    });
+  }
+  private hpa(h: KObj) {
+    const ref = h.spec?.scaleTargetRef;
+    const target = ref?.kind === 'Deployment' ? this.api.store.get(D, h.metadata.namespace, ref.name) : undefined;
+    const current = target?.status?.replicas ?? 0;
+    // No metrics: the replica count is only kept within [minReplicas, maxReplicas], as a real HPA would at least do.
+    const desired = target ? Math.min(Math.max(target.spec.replicas ?? 1, h.spec.minReplicas ?? 1), h.spec.maxReplicas ?? 1) : 0;
+    if (target && target.spec.replicas !== desired) {
+      this.rec.event(h, 'Normal', 'SuccessfulRescale', `New size: ${desired}; reason: Current number of replicas ${desired > target.spec.replicas ? 'below Spec.MinReplicas' : 'above Spec.MaxReplicas'}`, 'horizontal-pod-autoscaler');
+      target.spec.replicas = desired;
+      this.api.update(D, target);
+    }
+    this.api.setStatus(HPA, h, { currentReplicas: current, desiredReplicas: desired, currentMetrics: null });
   }
 }

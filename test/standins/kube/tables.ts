@@ -89,6 +89,21 @@ const COLUMNS: Record<string, Col[]> = {
     { name: 'Ports', cell: (o) => (o.spec?.tls ? '80, 443' : '80') },
     ageCol,
   ],
+  PodDisruptionBudget: [
+    name,
+    { name: 'Min Available', cell: (o) => (o.spec?.minAvailable !== undefined ? String(o.spec.minAvailable) : 'N/A') },
+    { name: 'Max Unavailable', cell: (o) => (o.spec?.maxUnavailable !== undefined ? String(o.spec.maxUnavailable) : 'N/A') },
+    { name: 'Allowed Disruptions', type: 'integer', cell: (o) => o.status?.disruptionsAllowed ?? 0 },
+    ageCol,
+  ],
+  NetworkPolicy: [name, { name: 'Pod-Selector', cell: (o) => selector(o.spec?.podSelector) }, ageCol],
+  EndpointSlice: [
+    name,
+    { name: 'AddressType', cell: (o) => o.addressType },
+    { name: 'Ports', cell: (o) => (o.ports ?? []).map((p: KObj) => p.port).join(',') || '<unset>' },
+    { name: 'Endpoints', cell: (o) => (o.endpoints ?? []).flatMap((e: KObj) => e.addresses).join(',') || '<unset>' },
+    ageCol,
+  ],
   HorizontalPodAutoscaler: [
     name,
     { name: 'Reference', cell: (o) => `${o.spec?.scaleTargetRef?.kind}/${o.spec?.scaleTargetRef?.name}` },
