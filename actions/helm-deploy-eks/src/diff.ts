@@ -36,10 +36,10 @@ function lcsOps(a: readonly string[], b: readonly string[]): Op[] {
   return ops;
 }
 
+/** Lines without trailing blank lines (helm get manifest and helm template differ only in those). */
 function splitLines(text: string): string[] {
-  if (text === '') return [];
   const lines = text.split('\n');
-  if (lines[lines.length - 1] === '') lines.pop();
+  while (lines.length > 0 && lines[lines.length - 1]!.trim() === '') lines.pop();
   return lines;
 }
 

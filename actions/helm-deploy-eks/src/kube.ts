@@ -11,6 +11,8 @@ export interface Kubectl {
   env: Record<string, string>;
   context: string;
   namespace: string;
+  /** Told about failed kubectl calls (the watcher keeps going; this goes to the debug log). */
+  onError?: (message: string) => void;
 }
 
 function base(k: Kubectl): string[] {
@@ -23,7 +25,10 @@ export async function kubectlJson<T>(exec: Exec, k: Kubectl, args: string[]): Pr
     silent: true,
     allowFailure: true,
   });
-  if (r.exitCode !== 0) return undefined;
+  if (r.exitCode !== 0) {
+    k.onError?.(`kubectl ${args.join(' ')}: ${r.stderr.trim().split('\n').pop()}`);
+    return undefined;
+  }
   try {
     return JSON.parse(r.stdout) as T;
   } catch {
@@ -82,8 +87,12 @@ interface RawWorkload {
 }
 
 export async function listWorkloads(exec: Exec, k: Kubectl, selector: string): Promise<Workload[]> {
-  const list = await kubectlJson<{ items: RawWorkload[] }>(exec, k, ['get', 'deployments,statefulsets,daemonsets', '--selector', selector]);
-  return (list?.items ?? []).map((w) => {
+  const items: RawWorkload[] = [];
+  for (const [plural, kind] of [['deployments', 'Deployment'], ['statefulsets', 'StatefulSet'], ['daemonsets', 'DaemonSet']] as const) {
+    const list = await kubectlJson<{ items: RawWorkload[] }>(exec, k, ['get', plural, '--selector', selector]);
+    items.push(...(list?.items ?? []).map((w) => ({ ...w, kind: w.kind || kind })));
+  }
+  return items.map((w) => {
     const s = w.status ?? {};
     const desired = w.kind === 'DaemonSet' ? (s.desiredNumberScheduled ?? 0) : (w.spec?.replicas ?? 1);
     const ready = w.kind === 'DaemonSet' ? (s.numberReady ?? 0) : (s.readyReplicas ?? 0);

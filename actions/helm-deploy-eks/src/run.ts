@@ -57,6 +57,8 @@ export interface Deps {
   exec: Exec;
   start(file: string, args: readonly string[], env: Record<string, string>): Proc;
   sleep: Sleep;
+  /** Resolves with p, or with 'timeout' after ms; leaves no timer behind either way. */
+  within<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'>;
   now(): number;
   env: NodeJS.ProcessEnv;
   github: GitHubContext;
@@ -177,7 +179,7 @@ async function upgradeWatched(c: Ctx, args: string[], startedAt: number): Promis
   let lastStates = '';
   const thresholds = { crashLoopRestarts: inputs.crashLoopRestarts, readinessTimeoutMs: inputs.readinessTimeoutSeconds * 1000 };
   while (!finished && inputs.failFast) {
-    await Promise.race([deps.sleep(deps.pollMs), done]);
+    await deps.within(done, deps.pollMs);
     if (finished) break;
     const pods = await listPods(deps.exec, c.kubectl, inputs.podSelector);
     if (!pods || finished) continue;
@@ -193,8 +195,10 @@ async function upgradeWatched(c: Ctx, args: string[], startedAt: number): Promis
       // Gather the evidence first: the rollback may delete the failing pod.
       const diagnosis = await diagnose(deps.exec, c.kubectl, cls.failure, cls.pods, inputs.logLines);
       proc.kill('SIGTERM');
-      const stopped = await Promise.race([done.then(() => true), deps.sleep(deps.killGraceMs).then(() => false)]);
-      if (!stopped) proc.kill('SIGKILL');
+      if ((await deps.within(done, deps.killGraceMs)) === 'timeout') {
+        deps.io.warning(`helm did not stop within ${deps.killGraceMs / 1000} s of SIGTERM; killing it`);
+        proc.kill('SIGKILL');
+      }
       const helm = await done;
       return { helm, diagnosis, failedAt, pods: cls.pods };
     }
@@ -366,7 +370,7 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
     major: tools.major,
     helmVersion: tools.version,
     kubeEnv,
-    kubectl: { path: kubectlPath, env: kubeEnv, context: inputs.kubeContext, namespace: inputs.namespace },
+    kubectl: { path: kubectlPath, env: kubeEnv, context: inputs.kubeContext, namespace: inputs.namespace, onError: (m) => io.debug(m) },
     ref: { release: inputs.release, namespace: inputs.namespace, kubeContext: inputs.kubeContext },
     callerArn: access.callerArn,
     timings,
@@ -490,7 +494,7 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
   await io.summary(
     `## helm-deploy-eks: ${inputs.release} revision ${status.revision} ${status.status}\n\n` +
       table(
-        ['', ''],
+        ['Deploy', 'Value'],
         [
           ['Environment', inputs.environment || '-'],
           ['Cluster', inputs.clusterName || inputs.kubeconfig],
@@ -552,6 +556,11 @@ export function realDeps(io: ActionIO, inputs: Inputs): Deps {
     exec: realExec,
     start: startProcess,
     sleep: realSleep,
+    within: (p, ms) => {
+      let timer: NodeJS.Timeout | undefined;
+      const t = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)));
+      return Promise.race([p, t]).finally(() => clearTimeout(timer));
+    },
     now: () => Date.now(),
     env,
     github: githubContext(env),
