@@ -36,7 +36,7 @@ async function setup(): Promise<KubeClients> {
 const image = (tag: string) => ['--set', `image.repository=${registry.host}/sample-service`, '--set', `image.tag=${tag}`];
 const install = (c: KubeClients, ns: string, extra: string[], timeout = '90s') =>
   c.helm4(['upgrade', '--install', 'svc', SAMPLE_CHART, '-n', ns, '--create-namespace', '--wait', '--timeout', timeout, ...extra]);
-const podsOf = (ns: string) => standin!.list('Pod', ns).filter((p) => p.metadata.labels?.['app.kubernetes.io/instance'] === 'svc' && !p.metadata.labels?.['app.kubernetes.io/component']);
+const podsOf = (ns: string) => standin!.list('Pod', ns).filter((p) => p.metadata.labels?.['app.kubernetes.io/instance'] === 'svc' && !p.metadata.labels?.['app.kubernetes.io/component'] && !p.metadata.deletionTimestamp);
 const healthz = async (ip: string) => (await fetch(`http://${ip}:8080/healthz`, { signal: AbortSignal.timeout(3000) })).text();
 
 describe.skipIf(!haveDocker)('kube stand-in with the docker runtime', () => {

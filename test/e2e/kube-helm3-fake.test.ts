@@ -32,7 +32,7 @@ async function setup(): Promise<KubeClients> {
 const image = (tag: string) => ['--set', `image.repository=${registry.host}/sample-service`, '--set', `image.tag=${tag}`];
 const install = (c: KubeClients, ns: string, extra: string[], timeout = '60s') =>
   c.helm3(['upgrade', '--install', 'svc', SAMPLE_CHART, '-n', ns, '--create-namespace', '--wait', '--timeout', timeout, ...extra]);
-const podsOf = (ns: string) => standin!.list('Pod', ns).filter((p) => p.metadata.labels?.['app.kubernetes.io/instance'] === 'svc' && !p.metadata.labels?.['app.kubernetes.io/component']);
+const podsOf = (ns: string) => standin!.list('Pod', ns).filter((p) => p.metadata.labels?.['app.kubernetes.io/instance'] === 'svc' && !p.metadata.labels?.['app.kubernetes.io/component'] && !p.metadata.deletionTimestamp);
 const ready = (p: any) => (p.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
 
 describe('kube stand-in with helm 3 (fake runtime)', () => {

@@ -40,7 +40,7 @@ async function setup(): Promise<KubeClients> {
 const image = (tag: string) => ['--set', `image.repository=${registry.host}/sample-service`, '--set', `image.tag=${tag}`];
 const install = (c: KubeClients, ns: string, extra: string[], timeout = '60s') =>
   c.helm4(['upgrade', '--install', 'svc', SAMPLE_CHART, '-n', ns, '--create-namespace', '--wait', '--timeout', timeout, ...extra]);
-const podsOf = (ns: string) => standin!.list('Pod', ns).filter((p) => p.metadata.labels?.['app.kubernetes.io/instance'] === 'svc' && !p.metadata.labels?.['app.kubernetes.io/component']);
+const podsOf = (ns: string) => standin!.list('Pod', ns).filter((p) => p.metadata.labels?.['app.kubernetes.io/instance'] === 'svc' && !p.metadata.labels?.['app.kubernetes.io/component'] && !p.metadata.deletionTimestamp);
 const ready = (p: any) => (p.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
 
 describe('kube stand-in with helm 4 (fake runtime)', () => {
@@ -178,5 +178,12 @@ describe('kube stand-in with helm 4 (fake runtime)', () => {
     expect(ok(await c.kubectl(['apply', '--server-side', '-f', file]))).toMatch(/serverside-applied/);
     expect(ok(await c.kubectl(['delete', '-f', file]))).toMatch(/deleted/);
     expect(standin!.get('ConfigMap', 'ops', 'extra')).toBeUndefined();
+    // Graceful pod deletion: kubectl waits until the kubelet stopped the containers; the ReplicaSet replaces the pod.
+    const victim = podsOf('ops')[0]!.metadata.name;
+    expect(ok(await c.kubectl(['delete', 'pod', victim, '-n', 'ops']))).toMatch(/deleted/);
+    expect(standin!.get('Pod', 'ops', victim)).toBeUndefined();
+    await standin!.waitFor(() => podsOf('ops').filter(ready).length === 3, 20_000);
+    const evs = ok(await c.kubectl(['get', 'events', '-n', 'ops', '--field-selector', `involvedObject.name=${victim}`]));
+    expect(evs).toMatch(/Killing\s+pod\/\S+\s+Stopping container sample-service/);
   }, T);
 });

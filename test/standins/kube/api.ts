@@ -101,9 +101,18 @@ export class Api {
     return { obj: this.update(r, next, opts), created: false };
   }
 
-  delete(r: ResourceDef, ns: string | undefined, name: string, opts: { dryRun?: boolean; propagationPolicy?: string } = {}): KObj {
+  /** Set by the kubelet: pods it runs are deleted gracefully (Terminating until their containers stopped). */
+  gracefulPods?: (pod: KObj) => boolean;
+
+  delete(r: ResourceDef, ns: string | undefined, name: string, opts: { dryRun?: boolean; propagationPolicy?: string; gracePeriodSeconds?: number } = {}): KObj {
     const cur = this.store.mustGet(r, ns, name);
     if (opts.dryRun) return cur;
+    if (r.kind === 'Pod' && opts.gracePeriodSeconds !== 0 && this.gracefulPods?.(cur)) {
+      if (cur.metadata.deletionTimestamp) return cur;
+      cur.metadata.deletionTimestamp = now();
+      cur.metadata.deletionGracePeriodSeconds = opts.gracePeriodSeconds ?? cur.spec.terminationGracePeriodSeconds ?? 30;
+      return this.store.update(r, cur);
+    }
     if (opts.propagationPolicy === 'Orphan') {
       for (const dr of RESOURCES) {
         for (const o of this.store.list(dr, r.namespaced ? ns : undefined)) {

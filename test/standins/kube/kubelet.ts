@@ -59,16 +59,18 @@ class PodWorker {
       this.wakers.add(done);
     });
   }
-  async stop() {
+  async stop(graceSeconds = 0) {
+    if (this.stopped) return;
     this.stopped = true;
     for (const w of this.wakers) w();
-    for (const c of this.containers.values()) {
-      if (c.current) {
+    await Promise.all([...this.containers.values()].map(async (c) => {
+      if (c.current && c.state.running) {
         this.k.rec.event(this.pod, 'Normal', 'Killing', `Stopping container ${c.name}`, 'kubelet', `spec.containers{${c.name}}`);
-        await c.current.remove().catch(() => {});
+        if (graceSeconds > 0) await c.current.stop(graceSeconds).catch(() => {});
       }
+      await c.current?.remove().catch(() => {});
       await c.previous?.remove().catch(() => {});
-    }
+    }));
   }
 
   ev(type: 'Normal' | 'Warning', reason: string, message: string, container?: string) {
@@ -316,6 +318,7 @@ export class Kubelet {
   }
 
   start() {
+    this.api.gracefulPods = (p) => this.workers.has(p.metadata.uid) && !this.workers.get(p.metadata.uid)!.stopped;
     this.unsubscribe = this.api.store.subscribe((ev) => {
       if (ev.key !== '/pods') return;
       if (ev.type === 'DELETED') {
@@ -323,6 +326,16 @@ export class Kubelet {
         if (w) {
           this.workers.delete(ev.obj.metadata.uid);
           void w.stop();
+        }
+      } else if (ev.obj.metadata.deletionTimestamp) {
+        // Graceful deletion: stop the containers, then the pod object goes.
+        const w = this.workers.get(ev.obj.metadata.uid);
+        if (w && !w.stopped) {
+          void w.stop(ev.obj.metadata.deletionGracePeriodSeconds ?? 30).then(() => {
+            this.workers.delete(ev.obj.metadata.uid);
+            const cur = this.api.store.get(POD, ev.obj.metadata.namespace, ev.obj.metadata.name);
+            if (cur && cur.metadata.uid === ev.obj.metadata.uid) this.api.store.delete(POD, cur.metadata.namespace, cur.metadata.name);
+          });
         }
       } else if (!this.workers.has(ev.obj.metadata.uid) && ev.type === 'ADDED') {
         setImmediate(() => this.startWorker(ev.obj));

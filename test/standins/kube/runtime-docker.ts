@@ -83,6 +83,9 @@ export class DockerRuntime implements Runtime {
       async kill() {
         await self.docker(['kill', id]);
       },
+      async stop(graceSeconds) {
+        await self.docker(['stop', '--timeout', String(graceSeconds), id], (graceSeconds + 30) * 1000);
+      },
       async logs(o) {
         const a = ['logs'];
         if (o.tailLines !== undefined) a.push('--tail', String(o.tailLines));

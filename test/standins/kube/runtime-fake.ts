@@ -96,6 +96,9 @@ export class FakeRuntime implements Runtime {
       async kill() {
         kill(137);
       },
+      async stop() {
+        kill(0);
+      },
       async logs(o) {
         const out = o.tailLines !== undefined ? lines.slice(-o.tailLines) : lines;
         return out.map((l) => l + '\n').join('');

@@ -20,6 +20,8 @@ export interface RunningContainer {
   exited: Promise<{ exitCode: number; reason?: string }>;
   probe(probe: KObj, container: KObj, kind: 'readiness' | 'liveness' | 'startup'): Promise<ProbeResult>;
   kill(): Promise<void>;
+  /** SIGTERM, then SIGKILL after graceSeconds. */
+  stop(graceSeconds: number): Promise<void>;
   logs(opts: { tailLines?: number; timestamps?: boolean }): Promise<string>;
   remove(): Promise<void>;
 }

@@ -255,11 +255,13 @@ export async function serve(api: Api, hooks: ServerHooks, opts: { port: number; 
         const body = parseBody(req, await readBody(req));
         const propagationPolicy = q.get('propagationPolicy') ?? body.propagationPolicy ?? (body.orphanDependents ? 'Orphan' : undefined);
         const dry = dryRun || (body.dryRun ?? []).includes('All');
+        const grace = q.get('gracePeriodSeconds') ?? body.gracePeriodSeconds;
+        const gracePeriodSeconds = grace === undefined || grace === null ? undefined : Number(grace);
         if (!name) {
-          const items = filtered(r, ns, q).map((o) => api.delete(r, o.metadata.namespace, o.metadata.name, { dryRun: dry, propagationPolicy }));
+          const items = filtered(r, ns, q).map((o) => api.delete(r, o.metadata.namespace, o.metadata.name, { dryRun: dry, propagationPolicy, gracePeriodSeconds }));
           return send(res, 200, { kind: `${r.kind}List`, apiVersion: apiVersionOf(r), metadata: { resourceVersion: String(store.rv) }, items });
         }
-        return send(res, 200, api.delete(r, ns, name, { dryRun: dry, propagationPolicy }));
+        return send(res, 200, api.delete(r, ns, name, { dryRun: dry, propagationPolicy, gracePeriodSeconds }));
       }
       default:
         throw new ApiError(405, 'MethodNotAllowed', `method ${req.method} not allowed`);
