@@ -109,7 +109,7 @@ describe('eks-token mode of the bundle (exec credential plugin)', () => {
 
     const call = async (cluster: string) => {
       const res = await fetch(url, { headers: { 'x-k8s-aws-id': cluster, accept: 'application/json' } });
-      return { status: res.status, body: await res.json() };
+      return { status: res.status, body: (await res.json()) as any };
     };
     const good = await call('prod');
     expect(good.status).toBe(200);

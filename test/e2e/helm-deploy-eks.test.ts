@@ -15,8 +15,9 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { pushSampleImage, sampleServiceVariant } from '../harness/docker';
 import { startRegistry, type Registry } from '../harness/registry';
 import { errorsOf, newRunnerDir, repoRoot, runActionBundle, type RunResult } from '../harness/runner';
-import { startEksStandin, startStsStandin, type EksStandin, type StsStandin } from '../standins/eks';
-import { startEksFrontDoor, type FrontDoor } from '../standins/eks/front-door';
+import type { EksStandin, StsStandin } from '../standins/eks';
+import type { FrontDoor } from '../standins/eks/front-door';
+import { startEksWorld, type EksWorld } from '../standins/eks/world';
 import { startKubeStandin, type KubeStandin } from '../standins/kube/index';
 import { ensureKubeTools, type KubeTools } from '../tools/kube-binaries';
 import { startToolArchives, type ToolArchives } from '../tools/tool-archives';
@@ -31,6 +32,7 @@ const MISSING = `sha256:${'0'.repeat(64)}`;
 let tools: KubeTools;
 let registry: Registry;
 let kube: KubeStandin;
+let world: EksWorld;
 let door: FrontDoor;
 let sts: StsStandin;
 let eks: EksStandin;
@@ -52,19 +54,8 @@ beforeAll(async () => {
     registry: { url: registry.url, username: registry.username, password: registry.password },
     timing: { backoffInitialMs: 300, backoffMaxMs: 2000 },
   });
-  sts = await startStsStandin({ region: REGION, identities: [deployer, intruder] });
-  door = await startEksFrontDoor({
-    upstreamUrl: kube.url,
-    upstreamCa: kube.caCert,
-    clusterName: CLUSTER,
-    stsUrl: sts.url,
-    accessEntries: ['arn:aws:iam::111122223333:role/deployer'],
-  });
-  eks = await startEksStandin({
-    region: REGION,
-    identities: [deployer, intruder],
-    clusters: [{ name: CLUSTER, endpoint: door.url, caData: door.caData, version: '1.35' }],
-  });
+  world = await startEksWorld({ kube, identities: [deployer, intruder], accessEntries: ['arn:aws:iam::111122223333:role/deployer'], clusterName: CLUSTER, region: REGION });
+  ({ sts, eks, door } = world);
   runnerDir = newRunnerDir();
   workspace = mkdtempSync(join(tmpdir(), 'da-helm-ws-'));
   writeFileSync(
@@ -76,9 +67,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await kube?.stop();
-  await door?.stop();
-  await eks?.stop();
-  await sts?.stop();
+  await world?.stop();
   await archives?.stop();
   await registry?.stop();
 });
@@ -103,15 +92,7 @@ function deploy(withInputs: Record<string, string>, id = deployer, extraEnv: Rec
       timeout: '2m',
       ...withInputs,
     },
-    env: {
-      AWS_ACCESS_KEY_ID: id.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: id.secretAccessKey,
-      AWS_REGION: REGION,
-      AWS_ENDPOINT_URL_EKS: eks.url,
-      AWS_ENDPOINT_URL_STS: sts.url,
-      AWS_EC2_METADATA_DISABLED: 'true',
-      ...extraEnv,
-    },
+    env: { ...world.envFor(id), ...extraEnv },
   });
 }
 

@@ -1,0 +1,58 @@
+/**
+ * One EKS cluster in front of a Kubernetes stand-in, for end-to-end tests: the STS and EKS
+ * stand-ins (DescribeCluster answers with the front door's endpoint and CA) and the
+ * front door that authenticates EKS tokens through STS and checks access entries.
+ */
+import { startEksStandin, startStsStandin, type EksStandin, type Identity, type StsStandin } from './index';
+import { startEksFrontDoor, type FrontDoor } from './front-door';
+
+export interface EksWorld {
+  sts: StsStandin;
+  eks: EksStandin;
+  door: FrontDoor;
+  clusterName: string;
+  region: string;
+  /** The AWS environment a job with this identity has (credentials, region, stand-in endpoints). */
+  envFor(id: Identity): Record<string, string>;
+  stop(): Promise<void>;
+}
+
+export async function startEksWorld(opts: {
+  kube: { url: string; caCert?: string };
+  identities: Identity[];
+  /** Principal ARNs with an access entry. */
+  accessEntries: string[];
+  clusterName?: string;
+  region?: string;
+  version?: string;
+}): Promise<EksWorld> {
+  const clusterName = opts.clusterName ?? 'prod';
+  const region = opts.region ?? 'eu-west-1';
+  const sts = await startStsStandin({ region, identities: opts.identities });
+  const door = await startEksFrontDoor({ upstreamUrl: opts.kube.url, upstreamCa: opts.kube.caCert, clusterName, stsUrl: sts.url, accessEntries: opts.accessEntries });
+  const eks = await startEksStandin({
+    region,
+    identities: opts.identities,
+    clusters: [{ name: clusterName, endpoint: door.url, caData: door.caData, version: opts.version ?? '1.35' }],
+  });
+  return {
+    sts,
+    eks,
+    door,
+    clusterName,
+    region,
+    envFor: (id) => ({
+      AWS_ACCESS_KEY_ID: id.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: id.secretAccessKey,
+      AWS_REGION: region,
+      AWS_ENDPOINT_URL_EKS: eks.url,
+      AWS_ENDPOINT_URL_STS: sts.url,
+      AWS_EC2_METADATA_DISABLED: 'true',
+    }),
+    stop: async () => {
+      await door.stop();
+      await eks.stop();
+      await sts.stop();
+    },
+  };
+}
