@@ -24,6 +24,7 @@ let registry: Registry;
 let ecr: EcrStandin;
 let gh: GithubStandin;
 const digests: Record<string, string> = {};
+let jobDeploymentId = 0;
 
 const sha256 = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
@@ -156,7 +157,7 @@ describe('promote-gate against the GitHub and ECR stand-ins', () => {
     expect(r.outputs).toMatchObject({ verified: 'true', tag: 'preprod-0123456', 'tag-result': 'created', digest: digests.main, repository: REPO });
     expect((await manifestOf(REPO, 'preprod-0123456'))?.digest).toBe(digests.main);
     const d = gh.state.deployments.find((x) => String(x.id) === r.outputs['deployment-id']);
-    expect(d).toMatchObject({ environment: 'preprod', sha: SHA, ref: SHA, production_environment: false });
+    expect(d).toMatchObject({ environment: 'preprod', sha: SHA, ref: SHA, production_environment: false, transient_environment: true });
     expect(d!.payload).toMatchObject({ digest: digests.main, repository: REPO, image: `${REPO}@${digests.main}` });
     const statuses = gh.state.statuses.filter((s) => s.deploymentId === d!.id);
     expect(statuses.map((s) => s.state)).toEqual(['success']);
@@ -195,6 +196,42 @@ describe('promote-gate against the GitHub and ECR stand-ins', () => {
     expect(ev).toMatchObject({ target: 'production', environment: 'preprod', sha: SHA, digest: digests.main });
     expect(ev.checks.map((c: { source: string; ok: boolean }) => `${c.source}:${c.ok}`)).toEqual(['ref:true', 'github:true', 'ecr:true']);
     expect(r.summary).toContain('verified');
+  });
+
+  test("the deployment GitHub Actions makes for the job's environment: preprod succeeding does not inactivate the record", async () => {
+    // On github.com the job that records declares `environment: preprod`; its own deployment gets
+    // success (with GitHub's default auto_inactive) when the job ends, after record ran.
+    const job = await gh.actionsJob({ environment: 'preprod', sha: SHA });
+    jobDeploymentId = job.deploymentId;
+    await job.finish();
+    const recorded = gh.state.deployments[0]!;
+    const latest = gh.state.statuses.filter((s) => s.deploymentId === recorded.id).sort((a, b) => b.id - a.id)[0];
+    expect(latest?.state).toBe('success');
+    const r = await verify(digests.main!);
+    expectOk(r);
+    expect(r.outputs['deployment-id']).toBe(String(recorded.id));
+  });
+
+  test('recording another digest in preprod supersedes the earlier record: it can no longer be promoted', async () => {
+    const mainRecord = gh.state.deployments[0]!;
+    const rb = await record('preprod', digests.other!, { sha: SHA_OTHER });
+    expectOk(rb);
+    const states = (id: number) => gh.state.statuses.filter((s) => s.deploymentId === id).map((s) => s.state);
+    expect(states(mainRecord.id)).toEqual(['success', 'inactive']);
+    expect(states(Number(rb.outputs['deployment-id']))).toEqual(['success']);
+    expect(rb.log).toContain(`deployment ${mainRecord.id}, marked inactive`);
+    // The Actions job deployment from the previous test is not ours: left alone.
+    expect(states(jobDeploymentId).at(-1)).toBe('success');
+
+    expectRefused(await verify(digests.main!), `deployment ${mainRecord.id}: inactive`);
+    expectOk(await verify(digests.other!, { sha: SHA_OTHER }));
+
+    // A re-run of the record of the current digest writes nothing.
+    const before = { deployments: gh.state.deployments.length, statuses: gh.state.statuses.length };
+    const again = await record('preprod', digests.other!, { sha: SHA_OTHER });
+    expectOk(again);
+    expect(again.outputs['deployment-id']).toBe(rb.outputs['deployment-id']);
+    expect({ deployments: gh.state.deployments.length, statuses: gh.state.statuses.length }).toEqual(before);
   });
 
   test('attack: another digest than the one validated in preprod', async () => {

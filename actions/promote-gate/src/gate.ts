@@ -1,5 +1,5 @@
 import { DescribeImagesCommand, type ECRClient } from '@aws-sdk/client-ecr';
-import { UserError } from '@deploy-actions/action-kit';
+import { UserError, errorMessage } from '@deploy-actions/action-kit';
 import { awsCall, awsErrorName, findImageByTag, tagExistingImage, type AwsCallOptions, type TagResult } from '@deploy-actions/aws';
 import { newestFirst, payloadOf, type Deployment, type DeploymentsApi, type DeploymentStatus } from './github';
 import type { Inputs } from './inputs';
@@ -53,31 +53,80 @@ function matching(deployments: readonly Deployment[], s: Subject): { hits: Deplo
 
 /** A successful GitHub deployment of this digest and commit in the environment, if there is one. */
 export async function githubEvidence(api: DeploymentsApi, s: Subject): Promise<Check> {
+  return (await findGithubEvidence(api, s)).check;
+}
+
+async function findGithubEvidence(api: DeploymentsApi, s: Subject): Promise<{ check: Check; deployment?: Deployment }> {
   const env = s.evidenceEnvironment;
   const { hits, sameCommit } = matching(await api.list({ environment: env, sha: s.sha }), s);
   if (hits.length === 0) {
     const others = [...new Set(sameCommit.map((d) => String(payloadOf(d).digest ?? 'no digest')))];
     return {
-      source: 'github',
-      ok: false,
-      detail:
-        `no GitHub deployment to ${env} of commit ${short(s.sha)} carries digest ${s.digest}` +
-        (others.length ? ` (its ${env} deployments carry ${others.join(', ')})` : ` (commit ${short(s.sha)} was never recorded in ${env})`),
+      check: {
+        source: 'github',
+        ok: false,
+        detail:
+          `no GitHub deployment to ${env} of commit ${short(s.sha)} carries digest ${s.digest}` +
+          (others.length ? ` (its ${env} deployments carry ${others.join(', ')})` : ` (commit ${short(s.sha)} was never recorded in ${env})`),
+      },
     };
   }
   const seen: string[] = [];
   for (const d of hits) {
     const latest = latestStatus(await api.statuses(d.id));
     if (latest?.state === 'success') {
-      return { source: 'github', ok: true, detail: `deployment ${d.id} to ${env} is successful`, deploymentId: d.id };
+      return { check: { source: 'github', ok: true, detail: `deployment ${d.id} to ${env} is successful`, deploymentId: d.id }, deployment: d };
     }
     seen.push(`deployment ${d.id}: ${latest?.state ?? 'no status'}`);
   }
   return {
-    source: 'github',
-    ok: false,
-    detail: `no ${env} deployment of digest ${s.digest} has success as its latest status (${seen.join('; ')})`,
+    check: {
+      source: 'github',
+      ok: false,
+      detail: `no ${env} deployment of digest ${s.digest} has success as its latest status (${seen.join('; ')})`,
+    },
   };
+}
+
+export const RECORDED_BY = 'deploy-actions/promote-gate';
+/** How many of the environment's newest deployments `record` looks through for evidence to supersede. */
+export const SUPERSEDE_WINDOW = 100;
+
+/** `a` was created before `b` (the order newestFirst uses: creation time, then id). */
+function createdBefore(a: Deployment, b: Deployment): boolean {
+  return a.created_at === b.created_at ? a.id < b.id : a.created_at < b.created_at;
+}
+
+/**
+ * Marks `inactive` every earlier promote-gate record in the environment (same repository, another
+ * digest) whose latest status is still success: the evidence now on `current` replaces them, so
+ * only the digest last recorded in the environment can be promoted. GitHub's auto-inactivation
+ * does not do this for us, because our records are transient. Returns the ids marked.
+ */
+export async function supersedeEarlierEvidence(api: DeploymentsApi, s: Subject, current: Deployment): Promise<number[]> {
+  const env = s.evidenceEnvironment;
+  const recent = await api.list({ environment: env, max: SUPERSEDE_WINDOW });
+  const candidates = newestFirst(recent).filter((d) => {
+    const p = payloadOf(d);
+    return (
+      d.id !== current.id &&
+      sameEnvironment(d.environment, env) &&
+      p.recorded_by === RECORDED_BY &&
+      p.repository === s.repository &&
+      p.digest !== s.digest &&
+      createdBefore(d, current)
+    );
+  });
+  const marked: number[] = [];
+  for (const d of candidates) {
+    if (latestStatus(await api.statuses(d.id))?.state !== 'success') continue;
+    await api.createStatus(d.id, {
+      state: 'inactive',
+      description: `Superseded in ${env} by deployment ${current.id} (${s.digest.slice(0, 19)})`.slice(0, 140),
+    });
+    marked.push(d.id);
+  }
+  return marked;
 }
 
 /** The ECR evidence tag exists and is on this digest. */
@@ -154,8 +203,7 @@ export async function recordPromotion(inputs: Inputs, deps: GateDeps): Promise<R
   }
   let existing: Deployment | undefined;
   if (inputs.evidence.includes('github')) {
-    const found = await githubEvidence(need(deps.github, 'github'), inputs);
-    if (found.ok) existing = { id: found.deploymentId! } as Deployment;
+    existing = (await findGithubEvidence(need(deps.github, 'github'), inputs)).deployment;
   }
 
   // 2. The GitHub deployment (no status yet: not evidence until the success status).
@@ -176,7 +224,7 @@ export async function recordPromotion(inputs: Inputs, deps: GateDeps): Promise<R
         run_id: inputs.context.runId,
         workflow: inputs.context.workflow,
         actor: inputs.context.actor,
-        recorded_by: 'deploy-actions/promote-gate',
+        recorded_by: RECORDED_BY,
       },
       production_environment: inputs.productionEnvironment,
       transient_environment: inputs.transientEnvironment,
@@ -202,24 +250,48 @@ export async function recordPromotion(inputs: Inputs, deps: GateDeps): Promise<R
     checks.push({ source: 'ecr', ok: true, detail: `ECR tag ${inputs.tag} ${tagResult} on ${inputs.digest}`, tag: inputs.tag });
   }
 
-  // 4. The success status that makes the deployment evidence.
-  let deploymentId: number | undefined;
+  // 4. The success status that makes the deployment evidence. auto_inactive: false, because
+  //    the only deployments record may retire are its own earlier records (step 5); GitHub's
+  //    default would also mark other deployments of the environment inactive.
+  let ours: Deployment | undefined;
   if (existing) {
-    deploymentId = existing.id;
+    ours = existing;
     deps.info(`GitHub deployment ${existing.id} already records ${inputs.digest} in ${env}`);
-    checks.push({ source: 'github', ok: true, detail: `deployment ${existing.id} already successful`, deploymentId });
   } else if (api && created) {
-    deploymentId = created.id;
+    ours = created;
     await api
       .createStatus(created.id, {
         state: 'success',
         description: `Digest validated in ${env}`,
         ...(inputs.runUrl ? { log_url: inputs.runUrl } : {}),
         ...(inputs.environmentUrl ? { environment_url: inputs.environmentUrl } : {}),
+        auto_inactive: false,
       })
       .catch(failed);
     deps.info(`GitHub deployment ${created.id} to ${env} created with a success status`);
-    checks.push({ source: 'github', ok: true, detail: `deployment ${created.id} created with status success`, deploymentId });
+  }
+
+  // 5. Earlier records of other digests in this environment stop being evidence. Also made on a
+  //    re-run, so a run that failed here is finished by the next one.
+  let deploymentId: number | undefined;
+  if (api && ours) {
+    deploymentId = ours.id;
+    let superseded: number[];
+    try {
+      superseded = await supersedeEarlierEvidence(api, inputs, ours);
+    } catch (err) {
+      throw new UserError(
+        `Recorded ${inputs.digest} in ${env} (deployment ${ours.id}), but could not mark the earlier ${env} evidence inactive: ${errorMessage(err)}. Re-run record to finish`,
+      );
+    }
+    for (const id of superseded) deps.info(`Earlier ${env} evidence, deployment ${id}, marked inactive (superseded by ${inputs.digest})`);
+    const what = existing ? `deployment ${ours.id} already successful` : `deployment ${ours.id} created with status success`;
+    checks.push({
+      source: 'github',
+      ok: true,
+      detail: superseded.length ? `${what}; superseded earlier ${env} evidence: deployment ${superseded.join(', ')}` : what,
+      deploymentId,
+    });
   }
   return { checks, ...(deploymentId !== undefined ? { deploymentId } : {}), ...(tagResult ? { tagResult } : {}) };
 }

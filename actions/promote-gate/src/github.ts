@@ -36,12 +36,17 @@ export interface CreateStatus {
   description: string;
   log_url?: string;
   environment_url?: string;
+  /** false: GitHub does not add `inactive` to other deployments of the environment. Default (unset): GitHub's default, true. */
+  auto_inactive?: boolean;
 }
 
 /** The part of the GitHub deployments API promote-gate uses. */
 export interface DeploymentsApi {
-  /** Deployments of `sha` to `environment`, newest first (all pages). */
-  list(query: { environment: string; sha: string }): Promise<Deployment[]>;
+  /**
+   * Deployments to `environment` (of `sha` when given), newest first: all pages, or the newest
+   * `max` when given.
+   */
+  list(query: { environment: string; sha?: string; max?: number }): Promise<Deployment[]>;
   /** Statuses of a deployment, newest first (the first 100). */
   statuses(deploymentId: number): Promise<DeploymentStatus[]>;
   create(body: CreateDeployment): Promise<Deployment>;
@@ -125,16 +130,24 @@ export function octokitDeployments(opts: OctokitDeploymentsOptions): Deployments
     }
   };
   return {
-    async list({ environment, sha }) {
+    async list({ environment, sha, max = 2000 }) {
       const out: Deployment[] = [];
-      for (let page = 1; page <= 20; page++) {
+      const perPage = Math.min(100, Math.max(1, max));
+      for (let page = 1; page <= 20 && out.length < max; page++) {
         const batch = await call<Deployment[]>(`list ${environment} deployments`, () =>
-          octokit.request('GET /repos/{owner}/{repo}/deployments', { owner, repo, environment, sha, per_page: 100, page }),
+          octokit.request('GET /repos/{owner}/{repo}/deployments', {
+            owner,
+            repo,
+            environment,
+            ...(sha ? { sha } : {}),
+            per_page: perPage,
+            page,
+          }),
         );
         out.push(...batch);
-        if (batch.length < 100) break;
+        if (batch.length < perPage) break;
       }
-      return out;
+      return out.slice(0, max);
     },
     statuses: (id) =>
       call<DeploymentStatus[]>(`list the statuses of deployment ${id}`, () =>
@@ -171,6 +184,7 @@ export function octokitDeployments(opts: OctokitDeploymentsOptions): Deployments
           description: body.description,
           ...(body.log_url ? { log_url: body.log_url } : {}),
           ...(body.environment_url ? { environment_url: body.environment_url } : {}),
+          ...(body.auto_inactive !== undefined ? { auto_inactive: body.auto_inactive } : {}),
         }),
       ),
   };

@@ -172,7 +172,7 @@ export function getInputs(i: Raw, env: NodeJS.ProcessEnv = process.env): Inputs 
   const description = i.string('description');
   if (description.length > 140) throw new InputError('description', 'must be at most 140 characters');
   const productionEnvironment = i.bool('production-environment', /^(production|prod)$/i.test(evidenceEnvironment));
-  const transientEnvironment = i.bool('transient-environment', false);
+  const transientEnvironment = i.bool('transient-environment', true);
 
   return {
     mode,

@@ -78,7 +78,7 @@ export function fakeEcr(repositoryName = 'team/sample-service') {
   };
 }
 
-/** An in-memory deployments API with GitHub's ordering and auto-inactive behaviour. */
+/** An in-memory deployments API with GitHub's ordering and auto-inactive behaviour (see the GitHub stand-in). */
 export function fakeGithub() {
   let id = 0;
   let tick = 0;
@@ -87,9 +87,12 @@ export function fakeGithub() {
   const stamp = () => new Date(Date.UTC(2026, 0, 1) + ++tick * 1000).toISOString();
   const api: DeploymentsApi & { calls: string[] } = {
     calls: [],
-    async list({ environment, sha }) {
-      api.calls.push(`list ${environment} ${sha}`);
-      return deployments.filter((d) => d.environment === environment && d.sha === sha).reverse();
+    async list({ environment, sha, max }) {
+      api.calls.push(`list ${environment} ${sha ?? '*'}`);
+      return deployments
+        .filter((d) => d.environment === environment && (sha === undefined || d.sha === sha))
+        .reverse()
+        .slice(0, max ?? Infinity);
     },
     async statuses(deploymentId) {
       api.calls.push(`statuses ${deploymentId}`);
@@ -112,14 +115,25 @@ export function fakeGithub() {
     },
     async createStatus(deploymentId, body: CreateStatus) {
       api.calls.push(`status ${deploymentId} ${body.state}`);
-      const s: DeploymentStatus = { id: ++id, created_at: stamp(), ...body };
+      const { auto_inactive, ...fields } = body;
+      const s: DeploymentStatus = { id: ++id, created_at: stamp(), ...fields };
       statuses.set(deploymentId, [...(statuses.get(deploymentId) ?? []), s]);
+      const d = deployments.find((x) => x.id === deploymentId);
+      if (d && body.state === 'success' && auto_inactive !== false) {
+        // GitHub: other successful, non-transient, non-production deployments of the environment go inactive.
+        for (const other of deployments) {
+          if (other === d || other.environment !== d.environment || other.transient_environment || other.production_environment) continue;
+          if (statuses.get(other.id)?.at(-1)?.state !== 'success') continue;
+          statuses.set(other.id, [...statuses.get(other.id)!, { id: ++id, state: 'inactive', created_at: stamp() }]);
+        }
+      }
       return s;
     },
   };
   return {
     api,
     deployments,
+    states: (deploymentId: number) => (statuses.get(deploymentId) ?? []).map((x) => x.state),
     /** Seeds a deployment with a sequence of statuses (oldest first). */
     seed(environment: string, sha: string, digest: string, states: string[], repository = 'team/sample-service') {
       const d: Deployment = {

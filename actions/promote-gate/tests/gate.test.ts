@@ -72,7 +72,7 @@ describe('record then verify', () => {
     expect(ecr.tags.get(`preprod-${SHA.slice(0, 7)}`)).toBe(DIGEST);
     expect(gh.deployments).toHaveLength(1);
     const d = gh.deployments[0]!;
-    expect(d).toMatchObject({ sha: SHA, ref: SHA, environment: 'preprod', production_environment: false });
+    expect(d).toMatchObject({ sha: SHA, ref: SHA, environment: 'preprod', production_environment: false, transient_environment: true });
     expect(d.payload).toMatchObject({ digest: DIGEST, repository: REPO, image: `${REPO}@${DIGEST}` });
     expect(gh.api.calls).toContain(`status ${d.id} success`);
     expect(out['deployment-id']).toBe(d.id);
@@ -107,6 +107,107 @@ describe('record then verify', () => {
     const v = await verify({ evidence: 'github' });
     expect(v.verified).toBe(true);
     expect(v.tag).toBe('');
+  });
+});
+
+describe('transient evidence, superseded by the next record', () => {
+  /** What GitHub Actions does for a job with `environment: preprod`: its own deployment, success when the job ends. */
+  async function actionsJob(environment = 'preprod') {
+    const d = await gh.api.create({
+      ref: SHA,
+      environment,
+      description: '',
+      payload: {},
+      production_environment: false,
+      transient_environment: false,
+    });
+    await gh.api.createStatus(d.id, { state: 'in_progress', description: '' });
+    return { id: d.id, finish: () => gh.api.createStatus(d.id, { state: 'success', description: '' }) };
+  }
+
+  test("the job's own environment deployment succeeding after record does not inactivate the evidence", async () => {
+    const job = await actionsJob();
+    const out = await record();
+    await job.finish();
+    expect(gh.states(job.id).at(-1)).toBe('success');
+    expect(gh.states(Number(out['deployment-id']))).toEqual(['success']);
+    await expect(verify()).resolves.toMatchObject({ verified: true, 'deployment-id': out['deployment-id'] });
+  });
+
+  test('transient-environment: false leaves the evidence to GitHub, which inactivates it when the job ends', async () => {
+    const job = await actionsJob();
+    const out = await record({ 'transient-environment': 'false' });
+    expect(gh.deployments.find((d) => d.id === out['deployment-id'])).toMatchObject({ transient_environment: false });
+    await job.finish();
+    expect(gh.states(Number(out['deployment-id']))).toEqual(['success', 'inactive']);
+    expect(await refused(verify())).toContain(`deployment ${out['deployment-id']}: inactive`);
+  });
+
+  test("record's success status does not inactivate deployments that are not promote-gate records", async () => {
+    const previousJob = await actionsJob();
+    await previousJob.finish();
+    await record();
+    expect(gh.states(previousJob.id)).toEqual(['in_progress', 'success']);
+  });
+
+  test('recording digest B inactivates the record of digest A; verify refuses A and accepts B', async () => {
+    const a = await record();
+    const b = await record({ digest: OTHER_DIGEST }, { GITHUB_SHA: OTHER_SHA });
+    expect(gh.states(Number(a['deployment-id']))).toEqual(['success', 'inactive']);
+    expect(gh.states(Number(b['deployment-id']))).toEqual(['success']);
+    expect(JSON.parse(String(b.evidence)).checks.find((c: { source: string }) => c.source === 'github').detail).toContain(
+      `superseded earlier preprod evidence: deployment ${a['deployment-id']}`,
+    );
+    expect(io.lines.join('\n')).toContain(`deployment ${a['deployment-id']}, marked inactive`);
+
+    const msg = await refused(verify());
+    expect(msg).toContain(`deployment ${a['deployment-id']}: inactive`);
+    await expect(verify({ digest: OTHER_DIGEST }, { GITHUB_SHA: OTHER_SHA })).resolves.toMatchObject({ verified: true });
+
+    // (c) A re-run of record B writes no status at all.
+    const statusesBefore = gh.api.calls.filter((c) => c.startsWith('status ')).length;
+    const again = await record({ digest: OTHER_DIGEST }, { GITHUB_SHA: OTHER_SHA });
+    expect(again['deployment-id']).toBe(b['deployment-id']);
+    expect(gh.api.calls.filter((c) => c.startsWith('status ')).length).toBe(statusesBefore);
+    expect(gh.deployments).toHaveLength(2);
+  });
+
+  test('only earlier promote-gate records of another digest of the same repository are superseded', async () => {
+    const sameDigestOtherCommit = gh.seed('preprod', OTHER_SHA, DIGEST, ['success']);
+    const otherRepo = gh.seed('preprod', OTHER_SHA, OTHER_DIGEST, ['success'], 'team/other-service');
+    const notOurs = gh.seed('preprod', OTHER_SHA, OTHER_DIGEST, ['success']);
+    const failed = gh.seed('preprod', OTHER_SHA, OTHER_DIGEST, ['success', 'failure']);
+    const qa = gh.seed('qa', OTHER_SHA, OTHER_DIGEST, ['success']);
+    const ours = gh.seed('preprod', OTHER_SHA, OTHER_DIGEST, ['success']);
+    for (const d of [sameDigestOtherCommit, otherRepo, failed, qa, ours]) Object.assign(d.payload as object, { recorded_by: 'deploy-actions/promote-gate' });
+    const out = await record();
+    // A record of another digest made after this one (a concurrent run) is not superseded either.
+    const later = gh.seed('preprod', OTHER_SHA, OTHER_DIGEST, ['success']);
+    Object.assign(later.payload as object, { recorded_by: 'deploy-actions/promote-gate' });
+    await record();
+    expect(gh.states(ours.id)).toEqual(['success', 'inactive']);
+    for (const d of [sameDigestOtherCommit, otherRepo, notOurs, qa, later]) expect(gh.states(d.id), `deployment ${d.id}`).toEqual(['success']);
+    expect(gh.states(failed.id)).toEqual(['success', 'failure']);
+    expect(gh.states(Number(out['deployment-id']))).toEqual(['success']);
+    expect(gh.api.calls).toContain('list preprod *');
+  });
+
+  test('a failure while superseding fails the step naming what to do; the re-run finishes it', async () => {
+    const a = await record();
+    const orig = gh.api.createStatus;
+    gh.api.createStatus = async (id, body) => {
+      if (body.state === 'inactive') throw new UserError('GitHub answered 502');
+      return orig(id, body);
+    };
+    const b = () => record({ digest: OTHER_DIGEST }, { GITHUB_SHA: OTHER_SHA });
+    await expect(b()).rejects.toThrow(/^Recorded sha256:b{64} in preprod \(deployment \d+\), but could not mark the earlier preprod evidence inactive: GitHub answered 502\. Re-run record to finish$/);
+    // The new evidence stands (success, never errored); A is still evidence until the re-run.
+    const bId = gh.deployments.at(-1)!.id;
+    expect(gh.states(bId)).toEqual(['success']);
+    expect(gh.states(Number(a['deployment-id']))).toEqual(['success']);
+    gh.api.createStatus = orig;
+    await expect(b()).resolves.toMatchObject({ 'deployment-id': bId });
+    expect(gh.states(Number(a['deployment-id']))).toEqual(['success', 'inactive']);
   });
 });
 

@@ -55,6 +55,25 @@ test('create, status, list newest first through real Octokit', async () => {
   expect((await api('reader', 'read').statuses(b.id)).map((s) => s.state)).toEqual(['success']);
 });
 
+test('list without a sha: every commit, newest first, at most max (one page)', async () => {
+  const a = await api('writer').create(body('window'));
+  const b = await api('writer').create({ ...body('window'), ref: OTHER_SHA });
+  const c = await api('writer').create(body('window'));
+  const reader = api('reader', 'read');
+  expect((await reader.list({ environment: 'window' })).map((d) => d.id)).toEqual([c.id, b.id, a.id]);
+  const before = gh.state.requests.length;
+  expect((await reader.list({ environment: 'window', max: 2 })).map((d) => d.id)).toEqual([c.id, b.id]);
+  expect(gh.state.requests.slice(before).map((r) => r.query)).toEqual([{ environment: 'window', per_page: '2', page: '1' }]);
+});
+
+test('createStatus sends auto_inactive only when set', async () => {
+  const d = await api('writer').create(body('auto'));
+  await api('writer').createStatus(d.id, { state: 'success', description: 'ok', auto_inactive: false });
+  await api('writer').createStatus(d.id, { state: 'success', description: 'ok' });
+  const posts = gh.state.requests.filter((r) => r.method === 'POST' && r.path.endsWith(`/deployments/${d.id}/statuses`));
+  expect(posts.map((r) => (r.body as { auto_inactive?: boolean }).auto_inactive)).toEqual([false, undefined]);
+});
+
 test('list follows pages', async () => {
   for (let i = 0; i < 101; i++) await api('writer').create(body('pages'));
   expect(await api('reader', 'read').list({ environment: 'pages', sha: SHA })).toHaveLength(101);

@@ -74,7 +74,8 @@ describe('getInputs', () => {
   });
 
   test('record defaults: commit tag check on, production flag from the name', () => {
-    expect(parse({ mode: 'record', environment: 'preprod' })).toMatchObject({ commitTag: '0123456', productionEnvironment: false, tag: 'preprod-0123456' });
+    expect(parse({ mode: 'record', environment: 'preprod' })).toMatchObject({ commitTag: '0123456', productionEnvironment: false, transientEnvironment: true, tag: 'preprod-0123456' });
+    expect(parse({ mode: 'record', environment: 'preprod', 'transient-environment': 'false' })).toMatchObject({ transientEnvironment: false });
     expect(parse({ mode: 'record', environment: 'production' })).toMatchObject({ productionEnvironment: true });
   });
 

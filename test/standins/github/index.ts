@@ -132,7 +132,19 @@ export interface GithubStandin {
   fault(f: Fault): void;
   /** A secondary-rate-limit 403 (with retry-after) for the next matching request. */
   rateLimitNext(method: string, path: RegExp | string): void;
+  /**
+   * What GitHub Actions does for a job that declares `environment:`: a deployment (not transient,
+   * empty payload) created with an `in_progress` status when the job starts; `finish()` adds the
+   * status the job ends with (default success, with GitHub's default auto_inactive). Made through
+   * the same routes as API calls, by github-actions[bot].
+   */
+  actionsJob(opts: { environment: string; sha: string; repository?: string; runUrl?: string }): Promise<ActionsJobDeployment>;
   stop(): Promise<void>;
+}
+
+export interface ActionsJobDeployment {
+  deploymentId: number;
+  finish(state?: 'success' | 'failure' | 'error'): Promise<void>;
 }
 
 class HttpError extends Error {
@@ -546,10 +558,16 @@ export async function startGithubStandin(opts: GithubStandinOptions): Promise<Gi
         state.statuses.push(s);
         d.updated_at = t;
         if (s.state === 'success' && body.auto_inactive !== false) {
-          // GitHub: earlier successful deployments of the same non-transient, non-production environment go inactive.
+          // GitHub (create a deployment status, auto_inactive, default true): "Adds a new inactive
+          // status to all prior non-transient, non-production environment deployments with the same
+          // repository and environment name as the created status's deployment. An inactive status
+          // is only added to deployments that had a success state." "Prior" is taken in the widest
+          // sense: every other deployment whose latest status is already success, whether it was
+          // created before or after this one (an Actions job's deployment is created when the job
+          // starts and succeeds when it ends, after anything recorded during the job).
           for (const other of state.deployments) {
             if (other === d || other.repo !== repo || other.environment !== d.environment) continue;
-            if (other.transient_environment || other.production_environment || other.id > d.id) continue;
+            if (other.transient_environment || other.production_environment) continue;
             if (latestStatus(other)?.state !== 'success') continue;
             const ti = now();
             state.statuses.push({
@@ -677,9 +695,24 @@ export async function startGithubStandin(opts: GithubStandinOptions): Promise<Gi
     throw NOT_FOUND();
   }
 
+  async function actionsJob(o: { environment: string; sha: string; repository?: string; runUrl?: string }): Promise<ActionsJobDeployment> {
+    const [owner, name] = (o.repository ?? 'acme/sample-service').split('/');
+    const prefix = `/repos/${owner}/${name}`;
+    const created = await route('POST', `${prefix}/deployments`, {}, { ref: o.sha, environment: o.environment, required_contexts: [] }, 'all', '');
+    const deploymentId = (created.body as { id: number }).id;
+    const statuses = `${prefix}/deployments/${deploymentId}/statuses`;
+    const logUrl = o.runUrl ?? `https://github.com/${owner}/${name}/actions/runs/1000`;
+    await route('POST', statuses, {}, { state: 'in_progress', log_url: logUrl }, 'all', '');
+    return {
+      deploymentId,
+      finish: async (st = 'success') => void (await route('POST', statuses, {}, { state: st, log_url: logUrl }, 'all', '')),
+    };
+  }
+
   return {
     url: base,
     state,
+    actionsJob,
     fault: (f) => void state.faults.push({ times: 1, ...f }),
     rateLimitNext: (method, path) =>
       void state.faults.push({

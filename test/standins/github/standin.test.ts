@@ -73,6 +73,50 @@ test('statuses: newest first, bad state 422, auto-inactive for non-production on
   expect((await api('GET', `${R}/deployments/${p1}/statuses`)).json.map((x: { state: string }) => x.state)).toEqual(['success']);
 });
 
+test('auto-inactive: any other deployment already successful, whatever its creation order; never transient ones; auto_inactive false', async () => {
+  const mk = async (env: string, extra: object = {}) =>
+    (await api('POST', `${R}/deployments`, { ref: SHA, environment: env, required_contexts: [], ...extra })).json.id as number;
+  const s = (id: number, state: string, extra: object = {}) => api('POST', `${R}/deployments/${id}/statuses`, { state, ...extra });
+  const states = async (id: number) => (await api('GET', `${R}/deployments/${id}/statuses`)).json.map((x: { state: string }) => x.state);
+  const early = await mk('uat');
+  const transient = await mk('uat', { transient_environment: true });
+  const late = await mk('uat');
+  await s(late, 'success');
+  await s(transient, 'success');
+  // The earlier-created deployment succeeds last: the later-created one (already successful) goes inactive.
+  await s(early, 'success');
+  expect(await states(late)).toEqual(['inactive', 'success']);
+  expect(await states(transient)).toEqual(['success']);
+  // auto_inactive: false leaves the others alone.
+  const quiet = await mk('uat');
+  await s(quiet, 'success', { auto_inactive: false });
+  expect(await states(early)).toEqual(['success']);
+  // A failure does not inactivate anything; a success of a transient deployment does.
+  await s(quiet, 'failure');
+  expect(await states(early)).toEqual(['success']);
+  const t2 = await mk('uat', { transient_environment: true });
+  await s(t2, 'success');
+  expect(await states(early)).toEqual(['inactive', 'success']);
+  expect(await states(transient)).toEqual(['success']);
+});
+
+test('actionsJob: the deployment GitHub Actions makes for a job with environment:', async () => {
+  const recorded = (await api('POST', `${R}/deployments`, { ref: SHA, environment: 'jobenv', required_contexts: [], transient_environment: true })).json.id as number;
+  const plain = (await api('POST', `${R}/deployments`, { ref: SHA, environment: 'jobenv', required_contexts: [] })).json.id as number;
+  const job = await gh.actionsJob({ environment: 'jobenv', sha: SHA });
+  await api('POST', `${R}/deployments/${recorded}/statuses`, { state: 'success' });
+  await api('POST', `${R}/deployments/${plain}/statuses`, { state: 'success', auto_inactive: false });
+  const d = (await api('GET', `${R}/deployments/${job.deploymentId}`)).json;
+  expect(d).toMatchObject({ environment: 'jobenv', sha: SHA, transient_environment: false, production_environment: false, payload: {}, creator: { login: 'github-actions[bot]' } });
+  const jobStates = async () => (await api('GET', `${R}/deployments/${job.deploymentId}/statuses`)).json.map((x: { state: string }) => x.state);
+  expect(await jobStates()).toEqual(['in_progress']);
+  await job.finish();
+  expect(await jobStates()).toEqual(['success', 'in_progress']);
+  const latest = async (id: number) => (await api('GET', `${R}/deployments/${id}/statuses`)).json[0].state;
+  expect(await latest(plain)).toBe('inactive');
+  expect(await latest(recorded)).toBe('success');
+});
+
 test('pagination: per_page and Link headers', async () => {
   for (let i = 0; i < 5; i++) await api('POST', `${R}/deployments`, { ref: SHA, environment: 'paged', required_contexts: [] });
   const first = await api('GET', `${R}/deployments?environment=paged&per_page=2`);
