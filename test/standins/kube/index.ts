@@ -38,6 +38,8 @@ export interface AuthOptions {
   arnForAccessKey?: Record<string, string>;
   /** eks: ARNs with an access entry; a valid token of any other caller gets 401 Unauthorized, as on EKS. */
   allowedArns?: string[];
+  /** eks: ARNs whose access entry only allows reading (like AmazonEKSViewPolicy): writes get 403 Forbidden. */
+  readOnlyArns?: string[];
   skewSeconds?: number;
 }
 
@@ -99,9 +101,16 @@ export function authenticator(auth: AuthOptions | undefined): ((req: IncomingMes
       return unauthorized();
     }
     if (auth.region && r.region !== auth.region) return unauthorized();
-    if (auth.allowedArns) {
-      const arn = auth.arnForAccessKey?.[r.accessKeyId];
-      if (!arn || !auth.allowedArns.includes(arn)) return unauthorized();
+    const arn = auth.arnForAccessKey?.[r.accessKeyId];
+    if (auth.allowedArns && (!arn || !auth.allowedArns.includes(arn))) return unauthorized();
+    if (arn && auth.readOnlyArns?.includes(arn) && !['GET', 'HEAD'].includes(req.method ?? 'GET')) {
+      const verb = ({ POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' } as Record<string, string>)[req.method ?? ''] ?? 'update';
+      const parts = new URL(req.url ?? '/', 'http://x').pathname.split('/').filter(Boolean);
+      const nsIdx = parts.indexOf('namespaces');
+      const ns = nsIdx >= 0 && parts.length > nsIdx + 2 ? parts[nsIdx + 1] : undefined;
+      const group = parts[0] === 'apis' ? parts[1] : '';
+      const resource = ns ? parts[nsIdx + 2] : parts[parts[0] === 'apis' ? 3 : 2];
+      return new ApiError(403, 'Forbidden', `${resource}${group ? '.' + group : ''} is forbidden: User "${arn}" cannot ${verb} resource "${resource}" in API group "${group}"${ns ? ` in the namespace "${ns}"` : ' at the cluster scope'}`, { kind: resource });
     }
     return undefined;
   };

@@ -3,7 +3,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type KubeTools, ensureKubeTools } from '../../tools/kube-binaries';
 import { type KubeStandin, createEksToken, startKubeStandin } from './index';
 import { encEnvelope, encField, encMapEntry } from './protobuf';
-import { kubeClients, ok } from './testing';
+import { SAMPLE_CHART, kubeClients, ok } from './testing';
 
 let s: KubeStandin | undefined;
 let tools: KubeTools;
@@ -127,6 +127,7 @@ describe('TLS and authentication with the real kubectl', () => {
   it('EKS mode: accepts signed tokens for this cluster from callers with an access entry', async () => {
     const admin = { accessKeyId: 'AKIAADMIN', secretAccessKey: 'admin-secret' };
     const other = { accessKeyId: 'AKIAOTHER', secretAccessKey: 'other-secret' };
+    const viewer = { accessKeyId: 'AKIAVIEWER', secretAccessKey: 'viewer-secret' };
     s = await startKubeStandin({
       runtime: 'fake',
       tls: true,
@@ -134,9 +135,10 @@ describe('TLS and authentication with the real kubectl', () => {
         mode: 'eks',
         clusterName: 'prod',
         region: 'eu-west-1',
-        credentials: [admin, other],
-        arnForAccessKey: { AKIAADMIN: 'arn:aws:iam::111122223333:role/deployer', AKIAOTHER: 'arn:aws:iam::111122223333:role/nobody' },
-        allowedArns: ['arn:aws:iam::111122223333:role/deployer'],
+        credentials: [admin, other, viewer],
+        arnForAccessKey: { AKIAADMIN: 'arn:aws:iam::111122223333:role/deployer', AKIAOTHER: 'arn:aws:iam::111122223333:role/nobody', AKIAVIEWER: 'arn:aws:iam::111122223333:role/viewer' },
+        allowedArns: ['arn:aws:iam::111122223333:role/deployer', 'arn:aws:iam::111122223333:role/viewer'],
+        readOnlyArns: ['arn:aws:iam::111122223333:role/viewer'],
       },
     });
     const c = kubeClients(s, tools);
@@ -146,6 +148,15 @@ describe('TLS and authentication with the real kubectl', () => {
       const r = await c.kubectl(['get', 'ns', '--token', t]);
       expect(r.stderr).toMatch(/Unauthorized/);
     }
+    // A read-only access entry: reads work, writes get 403 (helm cannot store its release).
+    const vt = token('prod', viewer);
+    expect(ok(await c.kubectl(['get', 'pods', '-A', '--token', vt]))).toBe('');
+    const w = await c.kubectl(['create', 'namespace', 'x', '--token', vt]);
+    expect(w.stderr).toMatch(/forbidden: User "arn:aws:iam::111122223333:role\/viewer" cannot create resource "namespaces"/);
+    const h = await c.helm4(['upgrade', '--install', 'r', SAMPLE_CHART, '-n', 'default', '--kube-token', vt]);
+    expect(h.code).not.toBe(0);
+    expect(h.stderr).toMatch(/forbidden/);
+    ok(await c.helm4(['upgrade', '--install', 'r', SAMPLE_CHART, '-n', 'default', '--kube-token', token('prod')]), 'helm with an admin EKS token');
     const res = await fetch(`${s.url}/api/v1/namespaces`, { headers: { Authorization: `Bearer ${token('staging')}` } }).catch((e) => e);
     expect(res).toBeInstanceOf(Error); // Node does not trust the generated CA: the kubeconfig carries it
   }, 60_000);
