@@ -271,7 +271,8 @@ export class Controllers {
         this.rec.event(d, 'Warning', 'ProgressDeadlineExceeded', `Deployment "${d.metadata.name}" has timed out progressing.`, 'deployment-controller');
       } else {
         progressing = condition('Progressing', 'True', 'ReplicaSetUpdated', `ReplicaSet "${nrs.metadata.name}" is progressing.`, pc);
-        if (!changed && pc?.reason === 'ReplicaSetUpdated') progressing.lastUpdateTime = pc.lastUpdateTime;
+        // lastUpdateTime marks the last progress: it moves only when the rollout's counts change.
+        progressing.lastUpdateTime = changed || !pc ? now() : pc.lastUpdateTime;
       }
     }
     const status: KObj = {

@@ -112,6 +112,28 @@ describe('API semantics', () => {
   });
 });
 
+describe('Deployment progress deadline', () => {
+  it('marks a stuck rollout ProgressDeadlineExceeded and kubectl rollout status fails', async () => {
+    s = await startKubeStandin({ runtime: 'fake' });
+    const dep = {
+      metadata: { name: 'stuck' },
+      spec: {
+        replicas: 1,
+        progressDeadlineSeconds: 2,
+        selector: { matchLabels: { app: 'stuck' } },
+        template: { metadata: { labels: { app: 'stuck' }, annotations: { 'standin.deploy-actions/fake-readiness': 'fail' } }, spec: { containers: [{ name: 'c', image: 'x:1', readinessProbe: { exec: { command: ['true'] }, periodSeconds: 1 } }] } },
+      },
+    };
+    await req('POST', '/apis/apps/v1/namespaces/default/deployments', dep);
+    const c = kubeClients(s, tools);
+    const r = await c.kubectl(['rollout', 'status', 'deployment/stuck', '--timeout', '20s']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/exceeded its progress deadline/);
+    const d = s.get('Deployment', 'default', 'stuck')!;
+    expect(d.status.conditions.find((x: any) => x.type === 'Progressing')).toMatchObject({ status: 'False', reason: 'ProgressDeadlineExceeded' });
+  }, 60_000);
+});
+
 describe('TLS and authentication with the real kubectl', () => {
   it('serves HTTPS with a generated CA and requires a bearer token', async () => {
     s = await startKubeStandin({ runtime: 'fake', tls: true, auth: { mode: 'bearer', tokens: ['s3cret'] }, kubeconfigToken: 's3cret' });
