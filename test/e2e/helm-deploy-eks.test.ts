@@ -274,6 +274,35 @@ describe('helm-deploy-eks on EKS (helm 4)', () => {
   });
 });
 
+describe('helm-deploy-eks with a kubeconfig instead of EKS', () => {
+  test('deploys to any cluster the kubeconfig reaches, with no AWS calls', async () => {
+    const stsBefore = sts.requests.length;
+    const eksBefore = eks.requests.length;
+    const r = await runActionBundle({
+      action: 'helm-deploy-eks',
+      runnerDir,
+      workspace,
+      timeoutMs: 120_000,
+      with: {
+        release: 'kc',
+        namespace: 'kind',
+        'create-namespace': 'true',
+        chart: CHART,
+        kubeconfig: kube.kubeconfigPath,
+        image: image(digest1),
+        'helm-base-url': archives.helmBaseUrl,
+        'kubectl-base-url': archives.kubectlBaseUrl,
+      },
+      env: { AWS_EC2_METADATA_DISABLED: 'true' },
+    });
+    expect(r.exitCode, explain(r)).toBe(0);
+    expect(r.outputs).toMatchObject({ revision: '1', status: 'deployed', kubeconfig: kube.kubeconfigPath });
+    expect(sts.requests.length).toBe(stsBefore);
+    expect(eks.requests.length).toBe(eksBefore);
+    expect(deploymentImage('kind')).toBe(image(digest1));
+  });
+});
+
 describe('helm-deploy-eks with helm 3', () => {
   test('installs, upgrades, and fails fast with --atomic on a missing image', async () => {
     const h3 = { 'helm-version': '3.18.0', namespace: 'shop3', 'create-namespace': 'true', release: 'api' };

@@ -92,7 +92,7 @@ interface Ctx {
 const STATUS_OK = 'deployed';
 
 function helmEnv(kubeEnv: Record<string, string>): Record<string, string> {
-  return { ...kubeEnv, HELM_NO_PLUGINS: '1' };
+  return kubeEnv;
 }
 
 async function helmRun(c: Ctx, args: string[], opts: { silent?: boolean; allowFailure?: boolean } = {}): Promise<ExecResult> {
