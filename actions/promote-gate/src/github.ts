@@ -1,5 +1,8 @@
 import { Octokit } from '@octokit/core';
-import { UserError, realSleep, retry, type Sleep } from '@deploy-actions/action-kit';
+import { UserError, type Sleep } from '@deploy-actions/action-kit';
+import { firstLine, githubCall, httpStatus, isRetryableGithubError } from '@deploy-actions/github';
+
+export { isRetryableGithubError };
 
 export interface Deployment {
   id: number;
@@ -53,39 +56,21 @@ export interface DeploymentsApi {
   createStatus(deploymentId: number, body: CreateStatus): Promise<DeploymentStatus>;
 }
 
-interface HttpErrorShape {
-  status?: number;
-  message?: string;
-  response?: { headers?: Record<string, string | undefined>; data?: unknown };
-}
-
-/** 5xx, 429 and rate-limit 403s are worth another attempt. Network failures surface as status 500. */
-export function isRetryableGithubError(err: unknown): boolean {
-  const e = err as HttpErrorShape;
-  const status = typeof e?.status === 'number' ? e.status : 0;
-  if (status >= 500 || status === 429) return true;
-  if (status === 403) {
-    const h = e.response?.headers ?? {};
-    return h['retry-after'] !== undefined || h['x-ratelimit-remaining'] === '0' || /rate limit/i.test(e.message ?? '');
-  }
-  return false;
-}
-
 export type Permission = 'read' | 'write';
 
 /** Maps an HTTP error of a deployments call to a UserError naming what is missing. */
 export function githubUserError(err: unknown, what: string, need: Permission, repository: string): unknown {
-  const e = err as HttpErrorShape;
-  const said = e?.message ? `: ${e.message.split('\n')[0]}` : '';
-  if (e?.status === 401) {
+  const status = httpStatus(err);
+  const said = firstLine(err) ? `: ${firstLine(err)}` : '';
+  if (status === 401) {
     return new UserError(`GitHub rejected the token while trying to ${what} (401${said}); check the github-token input`);
   }
-  if (e?.status === 403 && !isRetryableGithubError(err)) {
+  if (status === 403 && !isRetryableGithubError(err)) {
     return new UserError(
       `GitHub refused to ${what} in ${repository} (403${said}): the token needs the 'deployments: ${need}' permission (add 'permissions: deployments: ${need}' to the job)`,
     );
   }
-  if (e?.status === 404) {
+  if (status === 404) {
     return new UserError(
       `GitHub answered 404 to ${what} in ${repository}${said}: the repository is not visible to the token or it lacks the 'deployments: ${need}' permission (add 'permissions: deployments: ${need}' to the job)`,
     );
@@ -111,20 +96,9 @@ export function octokitDeployments(opts: OctokitDeploymentsOptions): Deployments
   const octokit = new Octokit({ auth: opts.token, baseUrl: opts.apiUrl, userAgent: 'deploy-actions-promote-gate' });
   const { owner, repo } = opts;
   const repository = `${owner}/${repo}`;
-  const sleep = opts.sleep ?? realSleep;
   const call = async <T>(what: string, fn: () => Promise<{ data: unknown }>): Promise<T> => {
     try {
-      const res = await retry(() => fn().catch((err: unknown) => honourRetryAfter(err, sleep)), {
-        attempts: opts.attempts ?? 5,
-        baseMs: 1000,
-        maxMs: 20_000,
-        retryable: isRetryableGithubError,
-        sleep,
-        random: opts.random,
-        onRetry: (err, attempt, delay) =>
-          opts.onRetry?.(`GitHub API failed to ${what} (${(err as HttpErrorShape).status ?? ''} ${(err as Error).message}); attempt ${attempt + 1} in ${delay} ms`),
-      });
-      return res.data as T;
+      return await githubCall<T>(what, fn, opts);
     } catch (err) {
       throw githubUserError(err, what, opts.need, repository);
     }
@@ -212,9 +186,3 @@ export function newestFirst<T extends { id: number; created_at: string }>(items:
  * A rate-limited answer with `retry-after` (seconds, at most 60 honoured) waits that long before
  * the error goes on to the retry loop, whose own jittered delay comes on top.
  */
-export async function honourRetryAfter(err: unknown, sleep: Sleep): Promise<never> {
-  const e = err as HttpErrorShape;
-  const after = Number(e?.response?.headers?.['retry-after']);
-  if (isRetryableGithubError(err) && Number.isFinite(after) && after > 0) await sleep(Math.min(after, 60) * 1000);
-  throw err;
-}

@@ -1,5 +1,6 @@
 import { Octokit } from '@octokit/core';
-import { UserError, realSleep, retry, type Sleep } from '@deploy-actions/action-kit';
+import { UserError, type Sleep } from '@deploy-actions/action-kit';
+import { allPages, firstLine, githubCall, httpStatus, isRetryableGithubError } from '@deploy-actions/github';
 
 export interface Reviewer {
   type: 'User' | 'Team';
@@ -44,23 +45,6 @@ export interface EnvironmentsApi {
   deleteBranchPolicy(env: string, id: number): Promise<void>;
 }
 
-interface HttpErrorShape {
-  status?: number;
-  message?: string;
-  response?: { headers?: Record<string, string | undefined> };
-}
-
-export function isRetryable(err: unknown): boolean {
-  const e = err as HttpErrorShape;
-  const status = typeof e?.status === 'number' ? e.status : 0;
-  if (status >= 500 || status === 429) return true;
-  if (status === 403) {
-    const h = e.response?.headers ?? {};
-    return h['retry-after'] !== undefined || h['x-ratelimit-remaining'] === '0' || /rate limit/i.test(e.message ?? '');
-  }
-  return false;
-}
-
 export interface ApiOptions {
   token: string;
   apiUrl: string;
@@ -74,40 +58,21 @@ export function octokitEnvironments(opts: ApiOptions): EnvironmentsApi {
   const octokit = new Octokit({ auth: opts.token, baseUrl: opts.apiUrl.replace(/\/+$/, ''), userAgent: 'deploy-actions-environments' });
   const { owner, repo } = opts;
   const full = `${owner}/${repo}`;
-  const sleep = opts.sleep ?? realSleep;
-  type Res = { data: unknown; status: number };
-  async function call<T>(what: string, permission: string, fn: () => Promise<Res>, notFound?: () => T): Promise<T> {
+  async function call<T>(what: string, permission: string, fn: () => Promise<{ data: unknown }>, notFound?: () => T): Promise<T> {
     try {
-      const res = await retry(
-        () =>
-          fn().catch(async (err: unknown) => {
-            // Honour retry-after (at most 60 s) on rate limits before the jittered backoff.
-            const after = Number((err as HttpErrorShape).response?.headers?.['retry-after']);
-            if (isRetryable(err) && after > 0) await sleep(Math.min(after, 60) * 1000);
-            throw err;
-          }),
-        {
-        attempts: 5,
-        baseMs: 1000,
-        maxMs: 20_000,
-        retryable: isRetryable,
-        sleep,
-        onRetry: (err, attempt, delay) =>
-          opts.onRetry?.(`${what}: ${(err as HttpErrorShape).status ?? ''} ${(err as Error).message}; attempt ${attempt + 1} in ${delay} ms`),
-      });
-      return res.data as T;
+      return await githubCall<T>(what, fn, opts);
     } catch (err) {
-      const e = err as HttpErrorShape;
-      const said = e.message ? ` (${e.message.split('\n')[0]})` : '';
-      if (e.status === 404 && notFound) return notFound();
-      if (e.status === 401) throw new UserError(`GitHub rejected the token${said}: set GITHUB_TOKEN to a valid token`);
-      if (e.status === 403 && !isRetryable(err)) {
+      const status = httpStatus(err);
+      const said = firstLine(err) ? ` (${firstLine(err)})` : '';
+      if (status === 404 && notFound) return notFound();
+      if (status === 401) throw new UserError(`GitHub rejected the token${said}: set GITHUB_TOKEN to a valid token`);
+      if (status === 403 && !isRetryableGithubError(err)) {
         throw new UserError(`GitHub refused to ${what}${said}: the token needs ${permission}`);
       }
-      if (e.status === 404) {
+      if (status === 404) {
         throw new UserError(`GitHub answered 404 to ${what}${said}: ${full} does not exist or the token cannot see it (it needs ${permission})`);
       }
-      if (e.status === 422) throw new UserError(`GitHub rejected ${what}${said}`);
+      if (status === 422) throw new UserError(`GitHub rejected ${what}${said}`);
       throw err;
     }
   }
@@ -126,16 +91,13 @@ export function octokitEnvironments(opts: ApiOptions): EnvironmentsApi {
         )
       )?.id,
     async listEnvironments() {
-      const names: string[] = [];
-      for (let page = 1; page <= 20; page++) {
+      const envs = await allPages(async (page, per_page) => {
         const res = await call<{ environments?: Array<{ name: string }> }>(`list the environments of ${full}`, READ, () =>
-          octokit.request('GET /repos/{owner}/{repo}/environments', { owner, repo, per_page: 100, page }),
+          octokit.request('GET /repos/{owner}/{repo}/environments', { owner, repo, per_page, page }),
         );
-        const batch = res.environments ?? [];
-        names.push(...batch.map((e) => e.name));
-        if (batch.length < 100) break;
-      }
-      return names;
+        return res.environments ?? [];
+      });
+      return envs.map((e) => e.name);
     },
     getEnvironment: (name) =>
       call<EnvironmentJson | undefined>(
@@ -148,27 +110,19 @@ export function octokitEnvironments(opts: ApiOptions): EnvironmentsApi {
       call<EnvironmentJson>(`create or update environment ${name} in ${full}`, WRITE, () =>
         octokit.request('PUT /repos/{owner}/{repo}/environments/{environment_name}', { owner, repo, environment_name: name, ...body }),
       ),
-    async listBranchPolicies(env) {
-      const out: BranchPolicy[] = [];
-      for (let page = 1; page <= 20; page++) {
-        const res = await call<{ branch_policies?: BranchPolicy[] }>(
-          `list the deployment branch policies of ${env}`,
-          READ,
-          () =>
-            octokit.request('GET /repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies', {
-              owner,
-              repo,
-              environment_name: env,
-              per_page: 100,
-              page,
-            }),
+    listBranchPolicies: (env) =>
+      allPages(async (page, per_page) => {
+        const res = await call<{ branch_policies?: BranchPolicy[] }>(`list the deployment branch policies of ${env}`, READ, () =>
+          octokit.request('GET /repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies', {
+            owner,
+            repo,
+            environment_name: env,
+            per_page,
+            page,
+          }),
         );
-        const batch = res.branch_policies ?? [];
-        out.push(...batch);
-        if (batch.length < 100) break;
-      }
-      return out;
-    },
+        return res.branch_policies ?? [];
+      }),
     addBranchPolicy: (env, policy) =>
       call<BranchPolicy>(`add deployment ${policy.type} policy ${policy.name} to ${env}`, WRITE, () =>
         octokit.request('POST /repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies', {
