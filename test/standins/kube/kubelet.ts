@@ -219,9 +219,12 @@ class PodWorker {
       await rc.remove().catch(() => {});
       return -1;
     }
-    if (st.previous) await st.previous.remove().catch(() => {});
+    // Keep the last terminated instance for `logs --previous`; older ones go (after the pointers moved, so a
+    // concurrent log request never sees a removed container).
+    const older = st.previous;
     st.previous = st.current;
     st.current = rc;
+    if (older) await older.remove().catch(() => {});
     st.containerID = `${this.k.runtime.name}://${rc.id}`;
     this.podIP ??= rc.ip;
     this.ev('Normal', 'Created', `Created container: ${c.name}`, c.name);
@@ -431,7 +434,9 @@ export class Kubelet {
       const waiting = st?.state.waiting;
       throw new ApiError(400, 'BadRequest', `container "${container}" in pod "${name}" is waiting to start: ${waiting?.reason === 'ImagePullBackOff' || waiting?.reason === 'ErrImagePull' ? 'trying and failing to pull image' : (waiting?.reason ?? 'ContainerCreating')}`);
     }
-    return rc.logs({ tailLines: opts.tailLines, timestamps: opts.timestamps });
+    return rc.logs({ tailLines: opts.tailLines, timestamps: opts.timestamps }).catch((e: Error) => {
+      throw new ApiError(400, 'BadRequest', `unable to retrieve container logs for ${st?.containerID ?? container}: ${e.message}`);
+    });
   }
 
   /** For assertions: is the pod ready according to the store. */

@@ -91,6 +91,7 @@ export class DockerRuntime implements Runtime {
         if (o.tailLines !== undefined) a.push('--tail', String(o.tailLines));
         if (o.timestamps) a.push('--timestamps');
         const l = await self.docker([...a, id]);
+        if (l.code !== 0) throw new Error(`docker logs: ${l.stderr.trim()}`);
         return l.stdout + l.stderr;
       },
       async remove() {
