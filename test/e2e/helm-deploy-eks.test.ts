@@ -112,8 +112,8 @@ async function historyOf(release: string, ns: string): Promise<Array<{ revision:
   return r.code === 0 ? JSON.parse(r.stdout) : [];
 }
 
-function deploymentImage(ns: string): string | undefined {
-  const d = kube.list('Deployment', ns)[0];
+function deploymentImage(ns: string, release = ns === 'shop3' ? 'api' : ns === 'kind' ? 'kc' : 'web'): string | undefined {
+  const d = kube.get('Deployment', ns, `${release}-sample-service`);
   return d?.spec?.template?.spec?.containers?.[0]?.image;
 }
 
@@ -222,6 +222,24 @@ describe('helm-deploy-eks on EKS (helm 4)', () => {
     expect(deploymentImage('shop')).toBe(image(digest1));
   });
 
+  test('a first install left pending-install is uninstalled, then installed cleanly', async () => {
+    const p = spawn(tools.helm4, ['upgrade', 'fresh', CHART, '--install', '-n', 'shop', '--set-string', `image.repository=${registry.host}/sample-service`, '--set-string', `image.digest=${MISSING}`, '--wait', '--timeout', '60s'], {
+      env: { ...process.env, KUBECONFIG: kube.kubeconfigPath, HOME: join(runnerDir, 'home') },
+      stdio: 'ignore',
+    });
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && (await historyOf('fresh', 'shop')).at(-1)?.status !== 'pending-install') await new Promise((x) => setTimeout(x, 200));
+    p.kill('SIGKILL');
+    expect((await historyOf('fresh', 'shop')).map((h) => h.status)).toEqual(['pending-install']);
+
+    const r = await deploy({ release: 'fresh', image: image(digest1), 'pod-selector': 'app.kubernetes.io/instance=fresh' });
+    expect(r.exitCode, explain(r)).toBe(0);
+    expect(r.annotations.filter((a) => a.level === 'warning').map((a) => a.message).join('\n')).toMatch(
+      /Release fresh was stuck in pending-install \(revision 1\), probably by a cancelled run: uninstalled fresh/,
+    );
+    expect(r.outputs).toMatchObject({ revision: '1', status: 'deployed', 'previous-revision': '' });
+  });
+
   test('helm test and the smoke check pass; a failing helm test fails the deploy and rolls back', async () => {
     let status = 200;
     const server: Server = createServer((_q, res) => {
@@ -313,6 +331,7 @@ describe('helm-deploy-eks with helm 3', () => {
     const second = await deploy({ ...h3, image: image(digest2) });
     expect(second.outputs, explain(second)).toMatchObject({ revision: '2', 'previous-revision': '1' });
     const bad = await deploy({ ...h3, image: image(MISSING) });
+    if (process.env.DEBUG_HELM_DEPLOY) console.log(bad.log, bad.summary);
     expect(bad.exitCode).toBe(1);
     expect(errorsOf(bad).join('\n'), explain(bad)).toMatch(/(ImagePullBackOff|ErrImagePull)/);
     expect(bad.durationMs).toBeLessThan(60_000);

@@ -170,6 +170,9 @@ interface WatchResult {
 /** Runs helm upgrade while watching the release's new pods; stops helm at the first unrecoverable pod state. */
 async function upgradeWatched(c: Ctx, args: string[], startedAt: number): Promise<WatchResult> {
   const { deps, inputs } = c;
+  // Pods that exist before helm starts are the previous revision's; only new ones are judged.
+  const before = inputs.failFast ? await listPods(deps.exec, c.kubectl, inputs.podSelector) : undefined;
+  const existing = new Set((before ?? []).map((p) => p.metadata.name));
   const proc = deps.start(c.helm, args, helmEnv(c.kubeEnv));
   let finished = false;
   const done = proc.done.finally(() => {
@@ -183,7 +186,7 @@ async function upgradeWatched(c: Ctx, args: string[], startedAt: number): Promis
     if (finished) break;
     const pods = await listPods(deps.exec, c.kubectl, inputs.podSelector);
     if (!pods || finished) continue;
-    const ours = podsOfDeploy(pods, startedAt);
+    const ours = before ? pods.filter((p) => !existing.has(p.metadata.name)) : podsOfDeploy(pods, startedAt);
     const cls = classifyPods(ours, thresholds, deps.now());
     lastViews = cls.pods;
     const states = cls.pods.map((p) => `${p.pod} ${p.phase}${p.ready ? ' ready' : ''}${p.detail ? ` ${p.detail}` : ''}`).join('; ');
