@@ -339,6 +339,9 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
   if (inputs.podAnnotationsKey && inputs.image) values.setStrings.push([`${inputs.podAnnotationsKey}.deploy-actions/image-digest`, inputs.image.digest]);
 
   const rendered = await timed(tctx, 'Lint and render the chart', async () => {
+    if (inputs.environment && valuesLayers(inputs.chart, inputs.environment, [], deps.exists).length === 0) {
+      io.warning(`The chart has no values-${inputs.environment}.yaml: deploying ${inputs.environment} with values.yaml${inputs.valuesFiles.length ? ' and values-files' : ''} only`);
+    }
     io.info(`values files, lowest precedence first: ${['values.yaml (chart)', ...values.valuesFiles].join(', ')}`);
     const bare = { exec: deps.exec };
     const lint = await bare.exec(tools.helm, helmLintArgs(values), { silent: true, allowFailure: true });

@@ -1,0 +1,193 @@
+/**
+ * run() with fake helm/kubectl/AWS: the orchestration paths the end-to-end tests cannot
+ * force (a helm that ignores SIGTERM, a helm that does not roll back itself, access errors
+ * in kubeconfig mode, an environment without its values file).
+ */
+import { describe, expect, test } from 'vitest';
+import { Inputs as Raw, mapInputs, recordingIO, type ExecResult } from '@deploy-actions/action-kit';
+import { getInputs } from '../src/inputs';
+import { run, type Deps, type Proc } from '../src/run';
+import type { Pod } from '../src/pods';
+
+const DIGEST = `sha256:${'a'.repeat(64)}`;
+const ctx = {
+  workspace: '/ws',
+  exists: (p: string) => ['/ws/chart', '/ws/chart/Chart.yaml', '/ws/kc'].includes(p),
+  isDirectory: (p: string) => p === '/ws/chart',
+  envRegion: 'eu-west-1',
+};
+
+const ok = (stdout = ''): ExecResult => ({ exitCode: 0, stdout, stderr: '' });
+const fail = (stderr: string): ExecResult => ({ exitCode: 1, stdout: '', stderr });
+
+interface World {
+  history: Array<{ revision: number; status: string; description?: string }>;
+  pods: Pod[];
+  calls: string[][];
+  killed: string[];
+  /** What the upgrade process does when killed. */
+  onKill: 'exit' | 'ignore';
+  upgradeResult?: ExecResult;
+  historyError?: string;
+}
+
+function fakeDeps(w: World): Deps & { io: ReturnType<typeof recordingIO> } {
+  const io = recordingIO();
+  let now = Date.parse('2026-11-21T10:00:00Z');
+  return {
+    io,
+    exec: async (file, args) => {
+      w.calls.push([file.split('/').pop()!, ...args]);
+      if (file.endsWith('kubectl')) {
+        if (args.includes('pods')) return ok(JSON.stringify({ items: w.pods }));
+        if (args.includes('events')) return ok(JSON.stringify({ items: [{ type: 'Warning', reason: 'Failed', message: 'Failed to pull image', count: 2 }] }));
+        if (args.includes('logs')) return ok('');
+        return ok(JSON.stringify({ items: [] }));
+      }
+      switch (args[0]) {
+        case 'version':
+          return ok('v4.1.4');
+        case 'lint':
+          return ok('1 chart(s) linted, 0 chart(s) failed');
+        case 'template':
+          return ok('kind: Deployment\n');
+        case 'history':
+          if (w.historyError) return fail(w.historyError);
+          return w.history.length ? ok(JSON.stringify(w.history)) : fail('Error: release: not found');
+        case 'rollback': {
+          const rev = w.history.length + 1;
+          w.history.push({ revision: rev, status: 'deployed', description: `Rollback to ${args[2]}` });
+          return ok();
+        }
+        case 'uninstall':
+          w.history = [];
+          return ok();
+        case 'status': {
+          const last = w.history.at(-1)!;
+          return ok(JSON.stringify({ version: last.revision, info: { status: last.status } }));
+        }
+        default:
+          return ok();
+      }
+    },
+    start: (_file, args): Proc => {
+      w.calls.push(['helm', ...args]);
+      const rev = (w.history.at(-1)?.revision ?? 0) + 1;
+      w.history.push({ revision: rev, status: 'pending-upgrade' });
+      let resolve!: (r: ExecResult) => void;
+      const done = new Promise<ExecResult>((r) => (resolve = r));
+      if (w.upgradeResult) {
+        w.history[w.history.length - 1]!.status = w.upgradeResult.exitCode === 0 ? 'deployed' : 'failed';
+        resolve(w.upgradeResult);
+      }
+      return {
+        done,
+        kill: (signal) => {
+          w.killed.push(signal);
+          if (w.onKill === 'exit' || signal === 'SIGKILL') {
+            w.history[w.history.length - 1]!.status = 'failed';
+            resolve({ exitCode: signal === 'SIGKILL' ? 137 : 1, stdout: '', stderr: 'Error: context canceled' });
+          }
+        },
+      };
+    },
+    sleep: async () => undefined,
+    within: async (p, ms) => {
+      now += ms;
+      return Promise.race([p, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 5))]);
+    },
+    now: () => now,
+    env: { RUNNER_TEMP: '/tmp/rt' },
+    github: {
+      sha: '0123456789abcdef0123456789abcdef01234567', eventName: 'push', ref: 'refs/heads/main', refName: 'main', refType: 'branch',
+      repository: 'acme/svc', serverUrl: 'https://github.com', apiUrl: 'https://api.github.com', runId: '7', runNumber: '1',
+      runAttempt: '1', actor: 'a', workflow: 'w', runUrl: 'https://github.com/acme/svc/actions/runs/7', branch: 'main',
+    },
+    aws: undefined,
+    installTool: async (d) => `/tools/${d.tool}`,
+    writePrivate: () => undefined,
+    appendEnv: () => undefined,
+    exists: ctx.exists,
+    fetch: globalThis.fetch,
+    nodePath: '/node',
+    bundlePath: '/bundle.js',
+    pollMs: 2000,
+    killGraceMs: 30_000,
+  };
+}
+
+const inputs = (extra: Record<string, string> = {}) =>
+  getInputs(new Raw(mapInputs({ release: 'web', kubeconfig: 'kc', image: `reg/app@${DIGEST}`, ...extra })), ctx);
+
+const pullFailing: Pod = {
+  metadata: { name: 'web-new-1', creationTimestamp: '2026-11-21T10:00:05Z' },
+  status: { phase: 'Pending', containerStatuses: [{ name: 'app', ready: false, restartCount: 0, state: { waiting: { reason: 'ImagePullBackOff', message: 'not found' } } }] },
+};
+
+describe('run', () => {
+  test('a helm that ignores SIGTERM is killed after the grace period, and the release is rolled back explicitly', async () => {
+    const w: World = { history: [{ revision: 1, status: 'deployed' }], pods: [], calls: [], killed: [], onKill: 'ignore' };
+    const deps = fakeDeps(w);
+    // The pod appears only after helm started (the snapshot taken before is empty).
+    const exec = deps.exec;
+    let podsCalls = 0;
+    deps.exec = async (file, args, o) => {
+      if (file.endsWith('kubectl') && args.includes('pods')) return ok(JSON.stringify({ items: podsCalls++ === 0 ? [] : [pullFailing] }));
+      return exec(file, args, o);
+    };
+    await expect(run(inputs(), deps)).rejects.toThrow(
+      'pod web-new-1 container app: ImagePullBackOff (not found); rolled back web to revision 1 (revision 2 failed)',
+    );
+    expect(w.killed).toEqual(['SIGTERM', 'SIGKILL']);
+    expect(deps.io.warnings.join('\n')).toContain('helm did not stop within 30 s of SIGTERM');
+    expect(w.calls.find((c) => c[1] === 'rollback')).toEqual(expect.arrayContaining(['rollback', 'web', '1', '--wait=watcher']));
+    expect(deps.io.errors).toHaveLength(1);
+    expect(deps.io.summaries.join('')).toContain('Rollout failed: ImagePullBackOff');
+    expect(deps.io.summaries.join('')).toContain('Failed to pull image');
+  });
+
+  test('fail-fast restores even with rollback-on-failure false; a first install is uninstalled', async () => {
+    const w: World = { history: [], pods: [], calls: [], killed: [], onKill: 'exit' };
+    const deps = fakeDeps(w);
+    const exec = deps.exec;
+    let podsCalls = 0;
+    deps.exec = async (file, args, o) => {
+      if (file.endsWith('kubectl') && args.includes('pods')) return ok(JSON.stringify({ items: podsCalls++ === 0 ? [] : [pullFailing] }));
+      return exec(file, args, o);
+    };
+    await expect(run(inputs({ 'rollback-on-failure': 'false' }), deps)).rejects.toThrow(/ImagePullBackOff.*uninstalled web \(revision 1 failed; it had no earlier good revision\)/);
+    expect(w.killed).toEqual(['SIGTERM']);
+    expect(w.calls.some((c) => c[1] === 'uninstall')).toBe(true);
+    expect(w.calls.find((c) => c[1] === 'upgrade')).not.toContain('--rollback-on-failure');
+  });
+
+  test('a failed helm upgrade without rollback-on-failure is left as failed and says so', async () => {
+    const w: World = { history: [{ revision: 1, status: 'deployed' }], pods: [], calls: [], killed: [], onKill: 'exit', upgradeResult: fail('Error: UPGRADE FAILED: context deadline exceeded') };
+    const deps = fakeDeps(w);
+    await expect(run(inputs({ 'rollback-on-failure': 'false' }), deps)).rejects.toThrow(
+      /helm upgrade of web failed after [\d.]+ s: Error: UPGRADE FAILED: context deadline exceeded; left as failed \(rollback-on-failure is false\)/,
+    );
+    expect(w.calls.some((c) => c[1] === 'rollback')).toBe(false);
+  });
+
+  test('a 401 with a given kubeconfig names the kubeconfig, not EKS', async () => {
+    const w: World = { history: [], pods: [], calls: [], killed: [], onKill: 'exit', historyError: 'Error: Kubernetes cluster unreachable: the server has asked for the client to provide credentials' };
+    await expect(run(inputs(), fakeDeps(w))).rejects.toThrow(/^The cluster refused the credentials of the given kubeconfig \(Kubernetes cluster unreachable: the server has asked for the client to provide credentials\)/);
+  });
+
+  test('a successful deploy warns about a missing environment values file and reports outputs', async () => {
+    const w: World = { history: [{ revision: 3, status: 'deployed' }], pods: [], calls: [], killed: [], onKill: 'exit', upgradeResult: ok() };
+    const deps = fakeDeps(w);
+    const out = await run(inputs({ environment: 'production' }), deps);
+    expect(out).toMatchObject({ release: 'web', namespace: 'default', revision: 4, status: 'deployed', 'previous-revision': 3, 'image-ref': `reg/app@${DIGEST}`, kubeconfig: '/ws/kc' });
+    expect(deps.io.warnings).toEqual(['The chart has no values-production.yaml: deploying production with values.yaml only']);
+    const upgrade = w.calls.find((c) => c[1] === 'upgrade')!;
+    expect(upgrade).toEqual(expect.arrayContaining(['--description', `commit 0123456789ab image ${DIGEST} run https://github.com/acme/svc/actions/runs/7`]));
+    expect(upgrade).toEqual(expect.arrayContaining(['--labels', 'deploy-actions/commit=0123456789abcdef0123456789abcdef01234567,deploy-actions/run-id=7']));
+    expect(upgrade).toEqual(expect.arrayContaining(['--set-string', `podAnnotations.deploy-actions/image-digest=${DIGEST}`]));
+    // Lint and template ran before anything touched the cluster.
+    const order = w.calls.map((c) => c[1]);
+    expect(order.indexOf('lint')).toBeLessThan(order.indexOf('history'));
+    expect(order.indexOf('template')).toBeLessThan(order.indexOf('history'));
+  });
+});
