@@ -152,7 +152,9 @@ describe('helm-deploy-eks on EKS (helm 4)', () => {
     const pod = kube.list('Pod', 'shop').find((p) => p.metadata.labels?.['app.kubernetes.io/instance'] === 'web');
     expect(pod?.metadata.annotations?.['deploy-actions/commit']).toBe('0123456789abcdef0123456789abcdef01234567');
     const hist = await historyOf('web', 'shop');
-    expect(hist.at(-1)?.description).toContain('commit 0123456789ab');
+    expect(hist.at(-1)?.description).toBe(`commit 0123456789ab image ${digest1} run https://github.com/acme/sample-service/actions/runs/1000`);
+    const meta = JSON.parse((await helm(tools.helm4, ['get', 'metadata', 'web', '-n', 'shop', '-o', 'json'])).stdout);
+    expect(meta.labels).toMatchObject({ 'deploy-actions/commit': '0123456789abcdef0123456789abcdef01234567', 'deploy-actions/run-id': '1000' });
   });
 
   test('upgrade to a new image reuses the cached tools', async () => {
