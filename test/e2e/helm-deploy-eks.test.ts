@@ -108,8 +108,13 @@ function helm(bin: string, args: string[]): Promise<{ code: number; stdout: stri
 }
 
 async function historyOf(release: string, ns: string): Promise<Array<{ revision: number; status: string; description: string }>> {
-  const r = await helm(tools.helm4, ['history', release, '-n', ns, '-o', 'json']);
-  return r.code === 0 ? JSON.parse(r.stdout) : [];
+  for (let attempt = 1; ; attempt++) {
+    const r = await helm(tools.helm4, ['history', release, '-n', ns, '-o', 'json']);
+    if (r.code === 0) return JSON.parse(r.stdout);
+    if (/not found/.test(r.stderr)) return [];
+    if (attempt >= 3) throw new Error(`helm history ${release}: ${r.stderr}`);
+    await new Promise((x) => setTimeout(x, 300));
+  }
 }
 
 function deploymentImage(ns: string, release = ns === 'shop3' ? 'api' : ns === 'kind' ? 'kc' : 'web'): string | undefined {
