@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { buildKubeconfig, renderKubeconfig } from '../src/kubeconfig';
 import { eksToken, execCredential, parseTokenArgs, stsEndpoint, TOKEN_PREFIX } from '../src/token';
 import { verifySigV4 } from '../../../test/standins/eks/sigv4';
+import { verifyEksToken } from '../../../test/standins/kube/eks-token';
 
 const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
 const now = new Date('2026-11-21T10:00:00Z');
@@ -43,6 +44,13 @@ describe('eksToken', () => {
       now,
     );
     expect(other).toMatchObject({ ok: false, code: 'SignatureDoesNotMatch' });
+  });
+
+  test('the Kubernetes stand-in\'s own EKS token verifier accepts it for this cluster only', async () => {
+    const { token } = await eksToken({ cluster: 'prod', region: 'eu-west-1', credentials, now });
+    const at = new Date(now.getTime() + 10_000);
+    expect(verifyEksToken(token, { clusterName: 'prod', credentials, now: at })).toMatchObject({ ok: true, accessKeyId: 'AKIDEXAMPLE', region: 'eu-west-1' });
+    expect(verifyEksToken(token, { clusterName: 'staging', credentials, now: at })).toMatchObject({ ok: false });
   });
 
   test('session token travels in the query; a configured STS endpoint is used with its port', async () => {
