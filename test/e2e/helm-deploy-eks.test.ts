@@ -62,6 +62,7 @@ beforeAll(async () => {
     join(workspace, 'crash.yaml'),
     'command: ["/bin/busybox", "false"]\npodAnnotations:\n  standin.deploy-actions/fake-exit-code: "1"\n  standin.deploy-actions/fake-exit-after-ms: "200"\n  standin.deploy-actions/fake-log: "fatal: DATABASE_URL is not set"\n',
   );
+  writeFileSync(join(workspace, 'never-ready.yaml'), 'podAnnotations:\n  standin.deploy-actions/fake-readiness: fail\n');
   writeFileSync(join(workspace, 'failing-test.yaml'), 'tests:\n  podAnnotations:\n    standin.deploy-actions/fake-exit-code: "1"\n');
 }, 600_000);
 
@@ -208,6 +209,15 @@ describe('helm-deploy-eks on EKS (helm 4)', () => {
     expect(r.durationMs).toBeLessThan(90_000);
     expect(deploymentImage('shop')).toBe(image(digest2));
     expect((await historyOf('web', 'shop')).at(-1)).toMatchObject({ status: 'deployed' });
+  });
+
+  test('a pod that never gets ready fails after readiness-timeout, not helm\'s timeout', async () => {
+    const r = await deploy({ image: image(digest1), 'values-files': 'never-ready.yaml', 'readiness-timeout': '6s' });
+    expect(r.exitCode).toBe(1);
+    expect(errorsOf(r).join('\n'), explain(r)).toMatch(/: ReadinessTimeout \(running for \d+ s without passing its readiness probe\)/);
+    expect(r.durationMs).toBeLessThan(40_000);
+    expect(r.summary).toMatch(/Readiness probe failed/);
+    expect(deploymentImage('shop')).toBe(image(digest2));
   });
 
   test('a release stuck in pending-upgrade by a cancelled run is recovered first', async () => {
