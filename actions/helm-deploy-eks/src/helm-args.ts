@@ -27,7 +27,14 @@ export interface UpgradePlan extends ChartValues {
   kubeContext: string;
 }
 
-/** values-<environment>.yaml (or .yml) from the chart directory when present, then the extra files. */
+/**
+ * The usual short and long spellings of an environment's values file: a chart keeps
+ * values-prod.yaml while the GitHub environment is called production, or the reverse.
+ * The file named exactly after the environment wins.
+ */
+const ENVIRONMENT_ALIASES: Record<string, string[]> = { production: ['prod'], prod: ['production'] };
+
+/** values-<environment>.yaml (or .yml, or the alias's) from the chart directory when present, then the extra files. */
 export function valuesLayers(
   chart: string,
   environment: string,
@@ -36,7 +43,8 @@ export function valuesLayers(
 ): string[] {
   const layers: string[] = [];
   if (environment !== '') {
-    const candidates = [`${chart}/values-${environment}.yaml`, `${chart}/values-${environment}.yml`];
+    const names = [environment, ...(ENVIRONMENT_ALIASES[environment] ?? [])];
+    const candidates = names.flatMap((n) => [`${chart}/values-${n}.yaml`, `${chart}/values-${n}.yml`]);
     const hit = candidates.find((c) => exists(c));
     if (hit) layers.push(hit);
   }

@@ -74,9 +74,16 @@ describe('values layering', () => {
   test.each([
     ['prod', ['/x.yaml'], ['/c/values-prod.yaml', '/x.yaml']],
     ['qa', [], ['/c/values-qa.yml']],
+    ['production', [], ['/c/values-prod.yaml']],
     ['dev', ['/a.yaml', '/b.yaml'], ['/a.yaml', '/b.yaml']],
     ['', ['/b.yaml', '/a.yaml'], ['/b.yaml', '/a.yaml']],
   ])('environment %s', (env, extra, want) => expect(valuesLayers('/c', env, extra, exists)).toEqual(want));
+
+  test('the file named exactly after the environment wins over its alias', () => {
+    const both = (p: string) => ['/c/values-prod.yaml', '/c/values-production.yaml'].includes(p);
+    expect(valuesLayers('/c', 'production', [], both)).toEqual(['/c/values-production.yaml']);
+    expect(valuesLayers('/c', 'prod', [], both)).toEqual(['/c/values-prod.yaml']);
+  });
 });
 
 describe('misc', () => {
