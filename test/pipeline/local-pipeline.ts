@@ -1,17 +1,44 @@
 /**
- * The main job: a local run of the deploy-actions pipeline on the sample service, with the
- * real action bundles run the way the GitHub runner runs them, against local stand-ins:
- * a real registry behind the ECR stand-in.
+ * The main job: a local run of the deploy-actions pipeline on the sample service, the same
+ * flow as .github/workflows/pipeline.yml, with the real action bundles run the way the
+ * GitHub runner runs them (test/harness/runner.ts), one fresh runner directory per job.
+ *
+ *   push to develop:  build -> qa (deploy, helm test, record)
+ *   push to main:     build (skipped: same commit) -> preprod (deploy, helm test, record)
+ *                     -> production (verify preprod evidence, deploy, record)
+ *   and the refusals: a digest validated only in QA, and a production run from develop.
+ *
+ * Stand-ins: a real registry behind the ECR stand-in; EKS, STS and the EKS front door (token
+ * check through STS, access entries) in front of the Kubernetes stand-in, whose pods run as
+ * real containers in the Docker engine; the GitHub API stand-in for deployments. helm and
+ * kubectl are installed by the deploy action from a local mirror of their release archives.
  *
  *   npm run main
  */
 import { execFileSync } from 'node:child_process';
-import { runActionBundle, repoRoot, type RunResult, type RunOptions } from '../harness/runner';
+import { newRunnerDir, runActionBundle, repoRoot, type RunResult, type RunOptions } from '../harness/runner';
 import { startRegistry } from '../harness/registry';
-import { dockerAvailable, prepareSampleService } from '../harness/docker';
+import { dockerAvailable, prepareSampleService, sampleServiceVariant } from '../harness/docker';
 import { startEcrStandin } from '../standins/ecr';
+import { startEksStandin, startStsStandin } from '../standins/eks';
+import { startEksFrontDoor } from '../standins/eks/front-door';
+import { startKubeStandin } from '../standins/kube/index';
+import { startGithubStandin } from '../standins/github';
+import { startToolArchives } from '../tools/tool-archives';
+
+const REGION = 'eu-west-1';
+const REPOSITORY = 'acme/sample-service';
+const TOKEN = 'ghs_local_pipeline_token';
+const ROLE = 'arn:aws:iam::123456789012:role/sample-service-deploy';
+const identity = {
+  accessKeyId: 'AKIALOCALPIPELINE01',
+  secretAccessKey: 'local-pipeline-secret',
+  arn: 'arn:aws:sts::123456789012:assumed-role/sample-service-deploy/github-actions',
+};
+const CHART = 'chart';
 
 const stops: Array<() => Promise<void>> = [];
+const rows: string[][] = [];
 
 function headSha(): string {
   try {
@@ -21,41 +48,175 @@ function headSha(): string {
   }
 }
 
-async function step(title: string, opts: RunOptions): Promise<RunResult> {
-  console.log(`\n=== ${title}`);
+function indent(text: string, prefix: string): string {
+  return text
+    .trim()
+    .split('\n')
+    .map((l) => `${prefix}${l}`)
+    .join('\n');
+}
+
+async function step(title: string, opts: RunOptions, expectFailure = false): Promise<RunResult> {
+  console.log(`\n--- ${title}`);
   const r = await runActionBundle(opts);
-  const log = r.log.trim();
-  if (log) console.log(log.split('\n').map((l) => `  | ${l}`).join('\n'));
-  if (r.summary.trim()) console.log(`\n  Job summary:\n${r.summary.trim().split('\n').map((l) => `    ${l}`).join('\n')}`);
-  console.log(`  -> exit ${r.exitCode} in ${(r.durationMs / 1000).toFixed(1)} s; outputs: ${JSON.stringify(r.outputs)}`);
-  if (r.exitCode !== 0) throw new Error(`${title} failed: ${r.annotations.filter((a) => a.level === 'error').map((a) => a.message).join('; ')}`);
+  if (r.log.trim()) console.log(indent(r.log, '  | '));
+  if (r.summary.trim()) console.log(`  Job summary:\n${indent(r.summary, '    ')}`);
+  const failed = r.exitCode !== 0;
+  console.log(`  -> ${failed ? 'FAILED' : 'ok'} in ${(r.durationMs / 1000).toFixed(1)} s`);
+  const errors = r.annotations.filter((a) => a.level === 'error').map((a) => a.message);
+  if (failed !== expectFailure) {
+    throw new Error(`${title}: expected ${expectFailure ? 'a refusal' : 'success'}; ${errors.join('; ') || r.stderr.trim().slice(-500)}`);
+  }
   return r;
 }
 
 async function main(): Promise<void> {
   if (!(await dockerAvailable())) throw new Error('The Docker engine is not running (scripts/setup.sh starts it as root)');
-  const registry = await startRegistry();
-  stops.push(registry.stop);
-  const ecr = await startEcrStandin({ registry });
-  stops.push(ecr.stop);
-  console.log(`Registry ${registry.host}; ECR stand-in ${ecr.url}`);
-
   const sha = headSha();
   const workspace = prepareSampleService();
-  const build = () =>
-    step(`build-push-ecr (commit ${sha.slice(0, 7)})`, {
+
+  console.log('Starting the local stand-ins');
+  const registry = await startRegistry();
+  stops.push(registry.stop);
+  const ecr = await startEcrStandin({ registry, region: REGION, accessKeyId: identity.accessKeyId, secretAccessKey: identity.secretAccessKey });
+  stops.push(ecr.stop);
+  const github = await startGithubStandin({ tokens: { [TOKEN]: 'all' }, repositories: ['acme/sample-service'] });
+  stops.push(github.stop);
+  const kube = await startKubeStandin({
+    tls: true,
+    runtime: 'docker',
+    registry: { url: registry.url, username: registry.username, password: registry.password },
+  });
+  stops.push(kube.stop);
+  const sts = await startStsStandin({ region: REGION, identities: [identity] });
+  stops.push(sts.stop);
+  const clusters: Record<string, string> = { qa: 'nonprod', preprod: 'nonprod', production: 'prod' };
+  const eksClusters = [];
+  for (const name of ['nonprod', 'prod']) {
+    const door = await startEksFrontDoor({ upstreamUrl: kube.url, upstreamCa: kube.caCert, clusterName: name, stsUrl: sts.url, accessEntries: [ROLE] });
+    stops.push(door.stop);
+    eksClusters.push({ name, endpoint: door.url, caData: door.caData, version: '1.35' });
+  }
+  const eks = await startEksStandin({ region: REGION, identities: [identity], clusters: eksClusters });
+  stops.push(eks.stop);
+  const archives = await startToolArchives();
+  stops.push(archives.stop);
+  console.log(`  registry ${registry.host}, ECR ${ecr.url}, EKS ${eks.url}, STS ${sts.url}, Kubernetes ${kube.url} (docker runtime), GitHub ${github.url}`);
+
+  const awsEnv = {
+    ...ecr.env,
+    AWS_ACCESS_KEY_ID: identity.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: identity.secretAccessKey,
+    AWS_ENDPOINT_URL_EKS: eks.url,
+    AWS_ENDPOINT_URL_STS: sts.url,
+    GITHUB_API_URL: github.url,
+  };
+  const push = (branch: string, commit: string) => ({
+    GITHUB_SHA: commit,
+    GITHUB_REF: `refs/heads/${branch}`,
+    GITHUB_REF_NAME: branch,
+    GITHUB_REF_TYPE: 'branch',
+  });
+
+  const build = (branch: string, commit: string, context = workspace) =>
+    step(`[${branch}] build: build-push-ecr`, {
       action: 'build-push-ecr',
-      workspace,
-      with: { repository: 'acme/sample-service', 'tag-run-number': 'true' },
-      env: { ...ecr.env, GITHUB_SHA: sha },
+      workspace: context,
+      with: { repository: REPOSITORY },
+      env: { ...awsEnv, ...push(branch, commit) },
       timeoutMs: 300_000,
     });
-  const first = await build();
-  const again = await build();
-  if (again.outputs.skipped !== 'true' || again.outputs.digest !== first.outputs.digest) {
-    throw new Error('the second build of the same commit was not skipped');
+
+  /** One deploy job of .github/workflows/deploy.yml: [verify], deploy, [record]. */
+  async function deployJob(branch: string, commit: string, environment: string, imageRef: string, gate: { verify?: string; record: boolean }) {
+    console.log(`\n=== [${branch}] job ${environment}: environment '${environment}'${environment === 'qa' ? '' : ' (required reviewers approve in the GitHub UI; approved here)'}`);
+    const runnerDir = newRunnerDir();
+    const env = { ...awsEnv, ...push(branch, commit) };
+    const gateWith = { repository: REPOSITORY, 'image-ref': imageRef, 'github-token': TOKEN, 'aws-region': REGION };
+    if (gate.verify) {
+      await step(`[${branch}] ${environment}: promote-gate verify (requires ${gate.verify})`, {
+        action: 'promote-gate',
+        runnerDir,
+        with: { ...gateWith, mode: 'verify', 'target-environment': environment, 'require-environment': gate.verify },
+        env,
+      });
+    }
+    const deployed = await step(`[${branch}] ${environment}: helm-deploy-eks`, {
+      action: 'helm-deploy-eks',
+      runnerDir,
+      workspace,
+      with: {
+        release: 'sample-service',
+        namespace: `sample-${environment}`,
+        'create-namespace': 'true',
+        chart: CHART,
+        environment,
+        image: imageRef,
+        'cluster-name': clusters[environment]!,
+        'aws-region': REGION,
+        'helm-base-url': archives.helmBaseUrl,
+        'kubectl-base-url': archives.kubectlBaseUrl,
+        timeout: '3m',
+        'helm-test': 'true',
+      },
+      env,
+      timeoutMs: 300_000,
+    });
+    if (gate.record) {
+      await step(`[${branch}] ${environment}: promote-gate record`, {
+        action: 'promote-gate',
+        runnerDir,
+        with: { ...gateWith, mode: 'record', environment },
+        env,
+      });
+    }
+    rows.push([branch, environment, deployed.outputs.revision ?? '', deployed.outputs.status ?? '', imageRef.split('@')[1]!.slice(0, 19)]);
+    return deployed;
   }
-  console.log(`\nPipeline done: ${first.outputs['image-ref']}`);
+
+  console.log(`\n##### push to develop (commit ${sha.slice(0, 7)})`);
+  const qaBuild = await build('develop', sha);
+  const image = qaBuild.outputs['image-ref']!;
+  await deployJob('develop', sha, 'qa', image, { record: true });
+
+  console.log(`\n##### push to main (the same commit, merged)`);
+  const mainBuild = await build('main', sha);
+  if (mainBuild.outputs.skipped !== 'true' || mainBuild.outputs['image-ref'] !== image) {
+    throw new Error('main rebuilt an image the develop build had already pushed');
+  }
+  await deployJob('main', sha, 'preprod', image, { record: true });
+  await deployJob('main', sha, 'production', image, { verify: 'preprod', record: true });
+
+  console.log(`\n##### what the gate refuses`);
+  const hotfix = 'f00dfeedf00dfeedf00dfeedf00dfeedf00dfeed';
+  const qaOnly = await build('develop', hotfix, sampleServiceVariant('hotfix'));
+  await deployJob('develop', hotfix, 'qa', qaOnly.outputs['image-ref']!, { record: true });
+  const refusals = [
+    ['a digest validated in QA only, sent to production from main', 'main', hotfix, qaOnly.outputs['image-ref']!],
+    ['the preprod-validated digest, but a production run from develop', 'develop', sha, image],
+  ] as const;
+  for (const [what, branch, commit, ref] of refusals) {
+    const r = await step(
+      `[${branch}] production: promote-gate verify: ${what}`,
+      {
+        action: 'promote-gate',
+        with: { repository: REPOSITORY, 'image-ref': ref, 'github-token': TOKEN, 'aws-region': REGION, mode: 'verify', 'target-environment': 'production', 'require-environment': 'preprod' },
+        env: { ...awsEnv, ...push(branch, commit) },
+      },
+      true,
+    );
+    rows.push([branch, 'production', '-', 'refused', ref.split('@')[1]!.slice(0, 19)]);
+    console.log(`  refused as expected: ${r.annotations.filter((a) => a.level === 'error').pop()?.message}`);
+  }
+
+  console.log('\n##### pipeline summary');
+  console.log('| branch | environment | revision | status | digest |\n| --- | --- | --- | --- | --- |');
+  for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+  const pods = kube
+    .list('Pod')
+    .filter((p) => String(p.metadata?.namespace).startsWith('sample-') && !p.metadata?.deletionTimestamp && (p as { status?: { phase?: string } }).status?.phase === 'Running');
+  console.log(`\nRunning pods (real containers): ${pods.map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`).join(', ')}`);
+  console.log(`Production runs ${image}`);
 }
 
 main()
