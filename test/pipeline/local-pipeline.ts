@@ -20,8 +20,7 @@ import { newRunnerDir, runActionBundle, repoRoot, type RunResult, type RunOption
 import { startRegistry } from '../harness/registry';
 import { dockerAvailable, prepareSampleService, sampleServiceVariant } from '../harness/docker';
 import { startEcrStandin } from '../standins/ecr';
-import { startEksStandin, startStsStandin } from '../standins/eks';
-import { startEksFrontDoor } from '../standins/eks/front-door';
+import { startEksWorld } from '../standins/eks/world';
 import { startKubeStandin } from '../standins/kube/index';
 import { startGithubStandin } from '../standins/github';
 import { startToolArchives } from '../tools/tool-archives';
@@ -88,29 +87,14 @@ async function main(): Promise<void> {
     registry: { url: registry.url, username: registry.username, password: registry.password },
   });
   stops.push(kube.stop);
-  const sts = await startStsStandin({ region: REGION, identities: [identity] });
-  stops.push(sts.stop);
   const clusters: Record<string, string> = { qa: 'nonprod', preprod: 'nonprod', production: 'prod' };
-  const eksClusters = [];
-  for (const name of ['nonprod', 'prod']) {
-    const door = await startEksFrontDoor({ upstreamUrl: kube.url, upstreamCa: kube.caCert, clusterName: name, stsUrl: sts.url, accessEntries: [ROLE] });
-    stops.push(door.stop);
-    eksClusters.push({ name, endpoint: door.url, caData: door.caData, version: '1.35' });
-  }
-  const eks = await startEksStandin({ region: REGION, identities: [identity], clusters: eksClusters });
-  stops.push(eks.stop);
+  const world = await startEksWorld({ kube, identities: [identity], accessEntries: [ROLE], clusterNames: ['nonprod', 'prod'], region: REGION });
+  stops.push(world.stop);
   const archives = await startToolArchives();
   stops.push(archives.stop);
-  console.log(`  registry ${registry.host}, ECR ${ecr.url}, EKS ${eks.url}, STS ${sts.url}, Kubernetes ${kube.url} (docker runtime), GitHub ${github.url}`);
+  console.log(`  registry ${registry.host}, ECR ${ecr.url}, EKS ${world.eks.url}, STS ${world.sts.url}, Kubernetes ${kube.url} (docker runtime), GitHub ${github.url}`);
 
-  const awsEnv = {
-    ...ecr.env,
-    AWS_ACCESS_KEY_ID: identity.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: identity.secretAccessKey,
-    AWS_ENDPOINT_URL_EKS: eks.url,
-    AWS_ENDPOINT_URL_STS: sts.url,
-    GITHUB_API_URL: github.url,
-  };
+  const awsEnv = { ...ecr.env, ...world.envFor(identity), GITHUB_API_URL: github.url };
   const push = (branch: string, commit: string) => ({
     GITHUB_SHA: commit,
     GITHUB_REF: `refs/heads/${branch}`,

@@ -9,7 +9,10 @@ import { startEksFrontDoor, type FrontDoor } from './front-door';
 export interface EksWorld {
   sts: StsStandin;
   eks: EksStandin;
+  /** The first cluster's front door. */
   door: FrontDoor;
+  doors: FrontDoor[];
+  /** The first cluster's name. */
   clusterName: string;
   region: string;
   /** The AWS environment a job with this identity has (credentials, region, stand-in endpoints). */
@@ -23,23 +26,31 @@ export async function startEksWorld(opts: {
   /** Principal ARNs with an access entry. */
   accessEntries: string[];
   clusterName?: string;
+  /** Several EKS clusters (each with its own front door) in front of the same Kubernetes stand-in. */
+  clusterNames?: string[];
   region?: string;
   version?: string;
 }): Promise<EksWorld> {
-  const clusterName = opts.clusterName ?? 'prod';
+  const names = opts.clusterNames ?? [opts.clusterName ?? 'prod'];
   const region = opts.region ?? 'eu-west-1';
   const sts = await startStsStandin({ region, identities: opts.identities });
-  const door = await startEksFrontDoor({ upstreamUrl: opts.kube.url, upstreamCa: opts.kube.caCert, clusterName, stsUrl: sts.url, accessEntries: opts.accessEntries });
+  const doors: FrontDoor[] = [];
+  for (const clusterName of names) {
+    doors.push(
+      await startEksFrontDoor({ upstreamUrl: opts.kube.url, upstreamCa: opts.kube.caCert, clusterName, stsUrl: sts.url, accessEntries: opts.accessEntries }),
+    );
+  }
   const eks = await startEksStandin({
     region,
     identities: opts.identities,
-    clusters: [{ name: clusterName, endpoint: door.url, caData: door.caData, version: opts.version ?? '1.35' }],
+    clusters: names.map((name, i) => ({ name, endpoint: doors[i]!.url, caData: doors[i]!.caData, version: opts.version ?? '1.35' })),
   });
   return {
     sts,
     eks,
-    door,
-    clusterName,
+    door: doors[0]!,
+    doors,
+    clusterName: names[0]!,
     region,
     envFor: (id) => ({
       AWS_ACCESS_KEY_ID: id.accessKeyId,
@@ -50,7 +61,7 @@ export async function startEksWorld(opts: {
       AWS_EC2_METADATA_DISABLED: 'true',
     }),
     stop: async () => {
-      await door.stop();
+      for (const door of doors) await door.stop();
       await eks.stop();
       await sts.stop();
     },
