@@ -2,9 +2,8 @@
 # Benchmarks: prints figures, asserts nothing. Runs every test/bench/*.ts in turn.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh >/dev/null
+bash scripts/setup.sh --build >/dev/null
 set -a; . .tmp/test-env; set +a
-pnpm -s build >.tmp/build.log 2>&1 || { cat .tmp/build.log >&2; exit 1; }
 for f in test/bench/*.ts; do
   [ -n "${BENCH:-}" ] && [[ "$f" != *"$BENCH"* ]] && continue
   echo "=== $f"

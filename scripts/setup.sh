@@ -78,3 +78,9 @@ else
   : > .tmp/test-env
 fi
 say "ready (node $(node --version), pnpm $(pnpm --version), docker $(docker version --format '{{.Server.Version}}'))"
+
+# --build: also rebuild the action bundles (ncc), the way the tests and the main job run them.
+if [ "${1:-}" = "--build" ]; then
+  say "building the action bundles"
+  pnpm -s build >.tmp/build.log 2>&1 || { cat .tmp/build.log >&2; die "pnpm build failed"; }
+fi

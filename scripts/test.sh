@@ -3,11 +3,9 @@
 # kubectl. Brings up what it needs first (scripts/setup.sh). Ends with "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh --build
 set -a; . .tmp/test-env; set +a
 
-echo "[test] building the action bundles"
-pnpm -s build >.tmp/build.log 2>&1 || { cat .tmp/build.log >&2; echo "[build] failed" >&2; exit 1; }
 echo "[test] type-checking"
 pnpm -s typecheck
 

@@ -37,7 +37,7 @@ beforeAll(async () => {
   kube = await startKubeStandin({
     tls: true,
     runtime: 'docker',
-    registry: { url: registry.url, username: registry.username, password: registry.password },
+    registry,
     timing: { backoffInitialMs: 500, backoffMaxMs: 4000 },
   });
   world = await startEksWorld({ kube, identities: [deployer], accessEntries: ['arn:aws:iam::111122223333:role/deployer'] });

@@ -51,7 +51,7 @@ beforeAll(async () => {
   kube = await startKubeStandin({
     tls: true,
     runtime: 'fake',
-    registry: { url: registry.url, username: registry.username, password: registry.password },
+    registry,
     timing: { backoffInitialMs: 300, backoffMaxMs: 2000 },
   });
   world = await startEksWorld({ kube, identities: [deployer, intruder], accessEntries: ['arn:aws:iam::111122223333:role/deployer'], clusterName: CLUSTER, region: REGION });

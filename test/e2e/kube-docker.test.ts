@@ -30,7 +30,7 @@ afterEach(async () => {
 });
 
 async function setup(): Promise<KubeClients> {
-  standin = await startKubeStandin({ runtime: 'docker', registry: { url: registry.url, username: registry.username, password: registry.password }, timing: { backoffInitialMs: 500, backoffMaxMs: 2000 } });
+  standin = await startKubeStandin({ runtime: 'docker', registry, timing: { backoffInitialMs: 500, backoffMaxMs: 2000 } });
   return kubeClients(standin, tools);
 }
 const image = (tag: string) => ['--set', `image.repository=${registry.host}/sample-service`, '--set', `image.tag=${tag}`];

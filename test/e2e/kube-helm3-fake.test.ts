@@ -2,8 +2,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { pushSampleImage } from '../harness/docker';
 import { type Registry, startRegistry } from '../harness/registry';
-import { type KubeStandin, startKubeStandin } from '../standins/kube/index';
-import { type KubeClients, SAMPLE_CHART, eventually, kubeClients, ok } from '../standins/kube/testing';
+import type { KubeStandin } from '../standins/kube/index';
+import { type KubeClients, SAMPLE_CHART, eventually, kubeClients, ok, startFakeStandin } from '../standins/kube/testing';
 import { type KubeTools, ensureKubeTools } from '../tools/kube-binaries';
 
 const T = 180_000;
@@ -26,7 +26,7 @@ afterEach(async () => {
 });
 
 async function setup(): Promise<KubeClients> {
-  standin = await startKubeStandin({ runtime: 'fake', registry: { url: registry.url, username: registry.username, password: registry.password }, timing: { backoffInitialMs: 200, backoffMaxMs: 1000 } });
+  standin = await startFakeStandin(registry);
   return kubeClients(standin, tools);
 }
 const image = (tag: string) => ['--set', `image.repository=${registry.host}/sample-service`, '--set', `image.tag=${tag}`];

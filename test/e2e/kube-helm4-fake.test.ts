@@ -3,8 +3,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { dockerAvailable, pushSampleImage } from '../harness/docker';
 import { type Registry, startRegistry } from '../harness/registry';
-import { type KubeStandin, startKubeStandin } from '../standins/kube/index';
-import { type KubeClients, SAMPLE_CHART, eventually, kubeClients, ok } from '../standins/kube/testing';
+import type { KubeStandin } from '../standins/kube/index';
+import { type KubeClients, SAMPLE_CHART, eventually, kubeClients, ok, startFakeStandin } from '../standins/kube/testing';
 import { type KubeTools, ensureKubeTools } from '../tools/kube-binaries';
 
 const T = 180_000;
@@ -30,11 +30,7 @@ afterEach(async () => {
 });
 
 async function setup(): Promise<KubeClients> {
-  standin = await startKubeStandin({
-    runtime: 'fake',
-    registry: { url: registry.url, username: registry.username, password: registry.password },
-    timing: { backoffInitialMs: 200, backoffMaxMs: 1000 },
-  });
+  standin = await startFakeStandin(registry);
   return kubeClients(standin, tools);
 }
 const image = (tag: string) => ['--set', `image.repository=${registry.host}/sample-service`, '--set', `image.tag=${tag}`];

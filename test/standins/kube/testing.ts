@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type RunResult, run } from './exec';
-import type { KubeStandin } from './index';
+import { startKubeStandin, type KubeStandin } from './index';
 import type { KubeTools } from '../../tools/kube-binaries';
 
 export const SAMPLE_CHART = resolve(fileURLToPath(import.meta.url), '..', '..', '..', 'fixtures', 'sample-service', 'chart');
@@ -46,4 +46,9 @@ export async function eventually<T>(f: () => Promise<T>, pred: (v: T) => boolean
     if (pred(v) || Date.now() - t0 > timeoutMs) return v;
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** A fake-runtime stand-in checking images against `registry`, with short back-offs for tests. */
+export function startFakeStandin(registry: { url: string; username?: string; password?: string }): Promise<KubeStandin> {
+  return startKubeStandin({ runtime: 'fake', registry, timing: { backoffInitialMs: 200, backoffMaxMs: 1000 } });
 }
