@@ -50,7 +50,7 @@ async function main() {
   const tools = await ensureKubeTools();
   const archives = await startToolArchives();
   const registry = await startRegistry();
-  const kube = await startKubeStandin({ tls: true, runtime: 'fake', registry: { url: registry.url, username: registry.username, password: registry.password } });
+  const kube = await startKubeStandin({ tls: true, runtime: 'fake', registry });
   const world = await startEksWorld({ kube, identities: [deployer], accessEntries: ['arn:aws:iam::111122223333:role/deployer'] });
   try {
     const digest = await pushSampleImage(registry, 'sample-service', 'v1');

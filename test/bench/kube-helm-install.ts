@@ -13,7 +13,7 @@ try {
   if (!(await dockerAvailable())) throw new Error('the Docker engine is needed (sample image build and the docker runtime)');
   await pushSampleImage(registry, 'sample-service', 'bench');
   for (const runtime of ['fake', 'docker'] as const) {
-    const s = await startKubeStandin({ runtime, registry: { url: registry.url, username: registry.username, password: registry.password } });
+    const s = await startKubeStandin({ runtime, registry });
     try {
       const c = kubeClients(s, tools);
       const times: number[] = [];

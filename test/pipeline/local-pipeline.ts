@@ -84,7 +84,7 @@ async function main(): Promise<void> {
   const kube = await startKubeStandin({
     tls: true,
     runtime: 'docker',
-    registry: { url: registry.url, username: registry.username, password: registry.password },
+    registry,
   });
   stops.push(kube.stop);
   const clusters: Record<string, string> = { qa: 'nonprod', preprod: 'nonprod', production: 'prod' };
