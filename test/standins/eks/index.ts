@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { verifySigV4, type VerifyResult } from './sigv4';
+import { decodeEksToken as decodeToken } from '../kube/eks-token';
 
 export interface Identity {
   accessKeyId: string;
@@ -259,6 +260,7 @@ export async function startStsStandin(opts: StsOptions): Promise<StsStandin> {
 
 /** Decodes an EKS bearer token back into its presigned URL (for assertions). */
 export function decodeEksToken(token: string): URL {
-  if (!token.startsWith('k8s-aws-v1.')) throw new Error('not an EKS token');
-  return new URL(Buffer.from(token.slice('k8s-aws-v1.'.length), 'base64url').toString('utf8'));
+  const url = decodeToken(token);
+  if (!url) throw new Error('not an EKS token');
+  return url;
 }

@@ -30,7 +30,7 @@ function rfc3986(s: string): string {
   return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
-function parseAmzDate(s: string): Date | undefined {
+export function parseAmzDate(s: string): Date | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(s);
   return m ? new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!)) : undefined;
 }
@@ -50,6 +50,39 @@ function canonicalQuery(pairs: Array<[string, string]>): string {
 function headerValue(h: string | string[] | undefined): string {
   const v = Array.isArray(h) ? h.join(',') : (h ?? '');
   return v.trim().replace(/\s+/g, ' ');
+}
+
+export interface SignatureInput {
+  method: string;
+  /** Path and query as sent; X-Amz-Signature in the query is left out of what is signed. */
+  url: URL;
+  /** Lower-case header names. */
+  headers: Record<string, string | string[] | undefined>;
+  signedHeaders: string[];
+  payloadHash: string;
+  amzDate: string;
+  scope: { date: string; region: string; service: string };
+  secret: string;
+}
+
+/** The SigV4 signature (hex) of a request: canonical request, string to sign, derived key. */
+export function sigV4Signature(p: SignatureInput): string {
+  const canonicalHeaders = p.signedHeaders.map((h) => `${h}:${headerValue(p.headers[h])}\n`).join('');
+  const canonicalPath = p.url.pathname
+    .split('/')
+    .map((seg) => rfc3986(decodeURIComponent(seg)))
+    .join('/');
+  const canonicalRequest = [
+    p.method.toUpperCase(),
+    canonicalPath || '/',
+    canonicalQuery([...p.url.searchParams.entries()].filter(([k]) => k !== 'X-Amz-Signature')),
+    canonicalHeaders,
+    p.signedHeaders.join(';'),
+    p.payloadHash,
+  ].join('\n');
+  const scope = `${p.scope.date}/${p.scope.region}/${p.scope.service}/aws4_request`;
+  const stringToSign = ['AWS4-HMAC-SHA256', p.amzDate, scope, sha256hex(canonicalRequest)].join('\n');
+  return hmac(signingKey(p.secret, p.scope.date, p.scope.region, p.scope.service), stringToSign).toString('hex');
 }
 
 /**
@@ -104,22 +137,16 @@ export function verifySigV4(
   }
   if (!signedHeaders.includes('host')) return { ok: false, code: 'IncompleteSignature', message: 'host is not signed' };
 
-  const canonicalHeaders = signedHeaders.map((h) => `${h}:${headerValue(req.headers[h])}\n`).join('');
-  const canonicalPath = u.pathname
-    .split('/')
-    .map((seg) => rfc3986(decodeURIComponent(seg)))
-    .join('/');
-  const canonicalRequest = [
-    req.method.toUpperCase(),
-    canonicalPath || '/',
-    canonicalQuery(query.filter(([k]) => k !== 'X-Amz-Signature')),
-    canonicalHeaders,
-    signedHeaders.join(';'),
+  const expected = sigV4Signature({
+    method: req.method,
+    url: u,
+    headers: req.headers,
+    signedHeaders,
     payloadHash,
-  ].join('\n');
-  const scope = `${scopeDate}/${region}/${service}/aws4_request`;
-  const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256hex(canonicalRequest)].join('\n');
-  const expected = hmac(signingKey(secret, scopeDate, region, service), stringToSign).toString('hex');
+    amzDate,
+    scope: { date: scopeDate, region, service },
+    secret,
+  });
   if (expected !== signature) {
     return { ok: false, code: 'SignatureDoesNotMatch', message: 'The request signature we calculated does not match the signature you provided.' };
   }

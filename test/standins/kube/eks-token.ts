@@ -1,6 +1,7 @@
 // EKS bearer tokens: "k8s-aws-v1." + base64url(presigned STS GetCallerIdentity URL) whose signed headers include
 // x-k8s-aws-id (the cluster name). The SigV4 query-string signature can be recomputed when the secret key is known.
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { parseAmzDate, sigV4Signature } from '../eks/sigv4';
 
 export interface AwsCredentials { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
 export interface VerifyOptions {
@@ -16,32 +17,19 @@ export type VerifyResult = { ok: true; accessKeyId: string; region: string; expi
 export const EKS_TOKEN_PREFIX = 'k8s-aws-v1.';
 const EMPTY_SHA256 = createHash('sha256').update('').digest('hex');
 
-const rfc3986 = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data).digest();
-const sha256hex = (s: string) => createHash('sha256').update(s).digest('hex');
-
-function parseAmzDate(s: string): Date | undefined {
-  const m = s.match(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/);
-  return m ? new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!)) : undefined;
-}
-
 function signature(url: URL, clusterName: string, secretAccessKey: string, payloadHash: string): string {
   const q = url.searchParams;
-  const signedHeaders = (q.get('X-Amz-SignedHeaders') ?? '').split(';');
-  const headerValues: Record<string, string> = { host: url.host, 'x-k8s-aws-id': clusterName };
-  const canonicalQuery = [...q.entries()]
-    .filter(([k]) => k !== 'X-Amz-Signature')
-    .map(([k, v]) => [rfc3986(k), rfc3986(v)] as const)
-    .sort(([a, av], [b, bv]) => (a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0))
-    .map(([k, v]) => `${k}=${v}`)
-    .join('&');
-  const canonicalRequest = ['GET', url.pathname || '/', canonicalQuery, signedHeaders.map((h) => `${h}:${headerValues[h] ?? ''}\n`).join(''), signedHeaders.join(';'), payloadHash].join('\n');
-  const [, date, region, service] = (q.get('X-Amz-Credential') ?? '').split('/');
-  const scope = `${date}/${region}/${service}/aws4_request`;
-  const stringToSign = ['AWS4-HMAC-SHA256', q.get('X-Amz-Date'), scope, sha256hex(canonicalRequest)].join('\n');
-  const kDate = hmac(`AWS4${secretAccessKey}`, date ?? '');
-  const kSigning = hmac(hmac(hmac(kDate, region ?? ''), service ?? ''), 'aws4_request');
-  return createHmac('sha256', kSigning).update(stringToSign).digest('hex');
+  const [, date = '', region = '', service = ''] = (q.get('X-Amz-Credential') ?? '').split('/');
+  return sigV4Signature({
+    method: 'GET',
+    url,
+    headers: { host: url.host, 'x-k8s-aws-id': clusterName },
+    signedHeaders: (q.get('X-Amz-SignedHeaders') ?? '').split(';'),
+    payloadHash,
+    amzDate: q.get('X-Amz-Date') ?? '',
+    scope: { date, region, service },
+    secret: secretAccessKey,
+  });
 }
 
 export function decodeEksToken(token: string): URL | undefined {
