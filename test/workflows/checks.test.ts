@@ -212,6 +212,17 @@ describe('checkPins fails on unpinned or unlabelled actions', () => {
     expect(checkPins(wf(uses)).join('\n')).toContain(message);
   });
 
+  test('a reusable workflow calling a sibling by ./ (resolved in the caller repository)', () => {
+    const call = (on: string) =>
+      workflowFromText('calls.yml', `on: ${on}\npermissions: {}\njobs:\n  j:\n    uses: ./.github/workflows/build.yml\n`);
+    expect(checkPins(call('workflow_call')).join('\n')).toContain(
+      `local workflow ./.github/workflows/build.yml would resolve in the caller's repository; use org/deploy-actions/.github/workflows/build.yml@v1`,
+    );
+    expect(checkPins(call('{ workflow_call: { inputs: {} } }')).join('\n')).toContain('would resolve in the caller');
+    // In a workflow of this repository that nobody calls, ./ is this repository.
+    expect(checkPins(call('push'))).toEqual([]);
+  });
+
   test('a SHA without its release comment', () => {
     expect(checkPins(wf('actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8')).join('\n')).toContain("no '# vX.Y.Z' comment");
   });

@@ -154,10 +154,15 @@ const SHA_PIN = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+(\/[^@\s]+)?@[0-9a-f]{40}$/;
 
 export function checkPins(wf: WorkflowFile): string[] {
   const problems: string[] = [];
+  const on = wf.doc.on;
+  const reusable = on === 'workflow_call' || (Array.isArray(on) ? on.includes('workflow_call') : typeof on === 'object' && on !== null && 'workflow_call' in on);
   const lines = wf.text.split('\n');
   const check = (where: string, uses: string, kind: 'step' | 'job'): void => {
     if (uses.startsWith('./')) {
+      // Inside a workflow another repository runs (a reusable one, or a starter copied into a
+      // service repo), GitHub resolves ./ against the caller's repository, not this one.
       if (kind === 'step') problems.push(`${where}: local action ${uses} would resolve in the caller's repository; use ${SELF}/<name>@v1`);
+      else if (reusable) problems.push(`${where}: local workflow ${uses} would resolve in the caller's repository; use ${SELF}/${uses.slice(2)}@v1`);
       return;
     }
     if (ownAction(uses) || calledWorkflowPath(uses)) return; // first party: this repository's release tag
