@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { errorsOf, runActionBundle, type RunResult } from '../harness/runner';
 import { startRegistry, type Registry } from '../harness/registry';
-import { dockerAvailable, prepareSampleService, sampleServiceVariant } from '../harness/docker';
+import { dockerAvailable, prepareSampleService, pushSampleImage, sampleServiceVariant } from '../harness/docker';
 import { startEcrStandin, type EcrStandin } from '../standins/ecr';
 
 let registry: Registry;
@@ -179,5 +179,70 @@ describe.skipIf(!hasDocker)('build-push-ecr against the ECR stand-in', () => {
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
     expect(r.outputs.tag).toBe('ddddddd');
     expect(await registryDigest('team/pr-service', 'ddddddd')).toBe(r.outputs.digest);
+  });
+});
+
+describe.skipIf(!hasDocker)('build-push-ecr when docker pushes meet ECR tag immutability', () => {
+  let reg: Registry;
+  let immutableEcr: EcrStandin;
+  const SHA = 'e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1';
+
+  beforeAll(async () => {
+    reg = await startRegistry();
+    immutableEcr = await startEcrStandin({ registry: reg, enforceImmutableTagsOnPush: true });
+  });
+  afterAll(async () => {
+    await immutableEcr?.stop();
+    await reg?.stop();
+  });
+
+  async function digestOf(repo: string, tag: string): Promise<string | null> {
+    const res = await fetch(`${reg.url}/v2/${repo}/manifests/${tag}`, {
+      method: 'HEAD',
+      headers: { Authorization: reg.authHeader, Accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json' },
+    });
+    return res.ok ? res.headers.get('docker-content-digest') : null;
+  }
+
+  test('a plain docker push cannot move an immutable tag through the front (as on ECR)', async () => {
+    const front = immutableEcr.adopt('team/pinned').repositoryUri.split('/')[0]!;
+    const target = { ...reg, host: front };
+    const first = await pushSampleImage(target, 'team/pinned', 'v1');
+    await expect(pushSampleImage(target, 'team/pinned', 'v1', sampleServiceVariant('moved'))).rejects.toThrow(
+      /tag invalid: The image tag 'v1' already exists in the 'team\/pinned' repository and cannot be overwritten because the repository is immutable/,
+    );
+    expect(await digestOf('team/pinned', 'v1')).toBe(first);
+  });
+
+  test('losing the race to a concurrent run of the same commit: its image is adopted, nothing is moved', async () => {
+    // The first run creates the repository; a second commit's run is the one that races.
+    const seed = await runActionBundle({
+      action: 'build-push-ecr',
+      workspace: prepareSampleService(),
+      with: { repository: 'team/raced' },
+      env: { ...immutableEcr.env, GITHUB_SHA: '0'.repeat(40) },
+      timeoutMs: 180_000,
+    });
+    expect(seed.exitCode, seed.stdout + seed.stderr).toBe(0);
+    const front = seed.outputs.registry!;
+    let theirs = '';
+    // After the action has seen no SHA tag and asks for a login token, the other run pushes first.
+    immutableEcr.onNextCall('GetAuthorizationToken', async () => {
+      theirs = await pushSampleImage({ ...reg, host: front }, 'team/raced', SHA.slice(0, 7), sampleServiceVariant('the-other-run'));
+    });
+    const r = await runActionBundle({
+      action: 'build-push-ecr',
+      workspace: prepareSampleService(),
+      with: { repository: 'team/raced' },
+      env: { ...immutableEcr.env, GITHUB_SHA: SHA },
+      timeoutMs: 180_000,
+    });
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(theirs).toMatch(/^sha256:/);
+    expect(r.outputs.digest).toBe(theirs);
+    expect(await digestOf('team/raced', SHA.slice(0, 7))).toBe(theirs);
+    expect(r.annotations.filter((a) => a.level === 'warning').map((a) => a.message)).toEqual([
+      `Another run pushed ${front}/team/raced:${SHA.slice(0, 7)} first (${theirs}); using that image`,
+    ]);
   });
 });

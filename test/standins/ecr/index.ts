@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from '../../harness/registry';
+import { startRegistryFront } from './registry-front';
 
 const TARGET_PREFIX = 'AmazonEC2ContainerRegistry_V20150921.';
 const ACCEPT = [
@@ -50,6 +51,8 @@ export interface EcrStandin {
   /** Environment that points the AWS SDK (and so the actions) at this stand-in. */
   env: Record<string, string>;
   inject(fault: Fault): void;
+  /** Runs `fn` when `operation` is next called, before answering it (e.g. a concurrent run's push). */
+  onNextCall(operation: string, fn: () => Promise<void>): void;
   /** Adds a repository record for images pushed straight to the registry. */
   adopt(name: string, mutability?: string): RepositoryRecord;
   stop(): Promise<void>;
@@ -81,6 +84,12 @@ export async function startEcrStandin(opts: {
   secretAccessKey?: string;
   /** Caller identity named in AccessDenied messages. */
   callerArn?: string;
+  /**
+   * Put a registry front (registry-front.ts) between docker and the registry, so that, as on
+   * ECR, `docker push` cannot move an existing tag of an immutable repository. Repository URIs
+   * and the login endpoint then name the front.
+   */
+  enforceImmutableTagsOnPush?: boolean;
 }): Promise<EcrStandin> {
   const { registry } = opts;
   const accountId = opts.accountId ?? '123456789012';
@@ -90,13 +99,19 @@ export async function startEcrStandin(opts: {
   const repositories = new Map<string, RepositoryRecord>();
   const calls: string[] = [];
   const faults: Fault[] = [];
+  const hooks = new Map<string, () => Promise<void>>();
   const pushedAt = new Map<string, number>();
+  const front = opts.enforceImmutableTagsOnPush
+    ? await startRegistryFront(registry, (name) => repositories.get(name)?.imageTagMutability.startsWith('IMMUTABLE') ?? false)
+    : undefined;
+  /** Where docker logs in and pushes: the front when there is one, else the registry itself. */
+  const pushHost = front?.host ?? registry.host;
 
   const record = (name: string, mutability = 'IMMUTABLE', scanOnPush = true): RepositoryRecord => ({
     repositoryName: name,
     registryId: accountId,
     repositoryArn: `arn:aws:ecr:${region}:${accountId}:repository/${name}`,
-    repositoryUri: `${registry.host}/${name}`,
+    repositoryUri: `${pushHost}/${name}`,
     createdAt: Date.now() / 1000,
     imageTagMutability: mutability,
     imageScanningConfiguration: { scanOnPush },
@@ -210,7 +225,7 @@ export async function startEcrStandin(opts: {
           {
             authorizationToken: Buffer.from(`${registry.username}:${registry.password}`).toString('base64'),
             expiresAt: Date.now() / 1000 + 12 * 3600,
-            proxyEndpoint: `http://${registry.host}`,
+            proxyEndpoint: `http://${pushHost}`,
           },
         ],
       };
@@ -339,6 +354,11 @@ export async function startEcrStandin(opts: {
     try {
       if (req.method !== 'POST' || !operations[op]) throw new AwsError('UnknownOperationException', `Unknown operation ${target}`);
       calls.push(op);
+      const hook = hooks.get(op);
+      if (hook) {
+        hooks.delete(op);
+        await hook();
+      }
       const auth = String(req.headers.authorization ?? '');
       const key = /Credential=([^/]+)\//.exec(auth)?.[1];
       if (!auth.startsWith('AWS4-HMAC-SHA256 ') || !key) throw new AwsError('MissingAuthenticationTokenException', 'Missing Authentication Token', 403);
@@ -381,16 +401,19 @@ export async function startEcrStandin(opts: {
       AWS_EC2_METADATA_DISABLED: 'true',
     },
     inject: (fault) => void faults.push({ ...fault }),
+    onNextCall: (operation, fn) => void hooks.set(operation, fn),
     adopt: (name, mutability = 'IMMUTABLE') => {
       const r = repositories.get(name) ?? record(name, mutability);
       repositories.set(name, r);
       return r;
     },
-    stop: () =>
-      new Promise((resolve) => {
+    stop: async () => {
+      await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
-      }),
+      });
+      await front?.stop();
+    },
   };
 }
 
