@@ -1,60 +1,31 @@
 // The real helm 3.18 (POST creates, strategic merge patch upgrades, polling --wait) against the stand-in, fake runtime.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { pushSampleImage } from '../harness/docker';
-import { type Registry, startRegistry } from '../harness/registry';
-import type { KubeStandin } from '../standins/kube/index';
-import { type KubeClients, SAMPLE_CHART, eventually, kubeClients, ok, startFakeStandin } from '../standins/kube/testing';
-import { type KubeTools, ensureKubeTools } from '../tools/kube-binaries';
+import { describe, expect, it } from 'vitest';
+import { eventually, isReady as ready, ok, useFakeCluster } from '../standins/kube/testing';
 
 const T = 180_000;
-let tools: KubeTools;
-let registry: Registry;
-let standin: KubeStandin | undefined;
-
-beforeAll(async () => {
-  tools = await ensureKubeTools();
-  registry = await startRegistry();
-  await pushSampleImage(registry, 'sample-service', 'v1');
-  await pushSampleImage(registry, 'sample-service', 'v2');
-});
-afterAll(async () => {
-  await registry?.stop();
-});
-afterEach(async () => {
-  await standin?.stop();
-  standin = undefined;
-});
-
-async function setup(): Promise<KubeClients> {
-  standin = await startFakeStandin(registry);
-  return kubeClients(standin, tools);
-}
-const image = (tag: string) => ['--set', `image.repository=${registry.host}/sample-service`, '--set', `image.tag=${tag}`];
-const install = (c: KubeClients, ns: string, extra: string[], timeout = '60s') =>
-  c.helm3(['upgrade', '--install', 'svc', SAMPLE_CHART, '-n', ns, '--create-namespace', '--wait', '--timeout', timeout, ...extra]);
-const podsOf = (ns: string) => standin!.list('Pod', ns).filter((p) => p.metadata.labels?.['app.kubernetes.io/instance'] === 'svc' && !p.metadata.labels?.['app.kubernetes.io/component'] && !p.metadata.deletionTimestamp);
-const ready = (p: any) => (p.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
+const k = useFakeCluster('helm3');
+const { setup, image, install, podsOf } = k;
 
 describe('kube stand-in with helm 3 (fake runtime)', () => {
   it('installs, upgrades (strategic merge patch), rolls back, tests and uninstalls', async () => {
     const c = await setup();
     ok(await install(c, 'app', [...image('v1'), '--set', 'hooks.enabled=true']), 'install');
-    expect(standin!.get('Deployment', 'app', 'svc-sample-service')!.status.availableReplicas).toBe(2);
-    expect(standin!.list('Job', 'app')).toHaveLength(2);
+    expect(k.standin!.get('Deployment', 'app', 'svc-sample-service')!.status.availableReplicas).toBe(2);
+    expect(k.standin!.list('Job', 'app')).toHaveLength(2);
     // Upgrade: new image, a changed ConfigMap key set (a removed key must go), replicas 3.
     ok(await install(c, 'app', [...image('v2'), '--set', 'hooks.enabled=true', '--set', 'replicaCount=3', '--set', 'config.LOG_LEVEL=null', '--set', 'config.NEW_KEY=x']), 'upgrade');
-    const cm = standin!.get('ConfigMap', 'app', 'svc-sample-service')!;
+    const cm = k.standin!.get('ConfigMap', 'app', 'svc-sample-service')!;
     expect(cm.data).toEqual({ NEW_KEY: 'x' });
     const pods = podsOf('app');
     expect(pods).toHaveLength(3);
     expect(pods.every((p) => p.spec.containers[0].image.endsWith(':v2') && ready(p))).toBe(true);
     expect(ok(await c.helm3(['test', 'svc', '-n', 'app']))).toMatch(/Phase:\s+Succeeded/);
     ok(await c.helm3(['rollback', 'svc', '1', '-n', 'app', '--wait', '--timeout', '60s']), 'rollback');
-    await standin!.waitFor(() => podsOf('app').length === 2 && podsOf('app').every((p) => p.spec.containers[0].image.endsWith(':v1')), 20_000);
+    await k.standin!.waitFor(() => podsOf('app').length === 2 && podsOf('app').every((p) => p.spec.containers[0].image.endsWith(':v1')), 20_000);
     expect(ok(await c.helm3(['history', 'svc', '-n', 'app']))).toMatch(/3\s+.*deployed.*Rollback to 1/);
     expect(ok(await c.helm3(['status', 'svc', '-n', 'app']))).toMatch(/STATUS: deployed/);
     ok(await c.helm3(['uninstall', 'svc', '-n', 'app', '--wait']), 'uninstall');
-    await standin!.waitFor(() => podsOf('app').length === 0, 10_000);
+    await k.standin!.waitFor(() => podsOf('app').length === 0, 10_000);
   }, T);
 
   it('--atomic rolls back an upgrade to a missing image while the old pods keep serving', async () => {

@@ -1,59 +1,27 @@
 // The real helm 4 and kubectl 1.35 against the Kubernetes stand-in with the fake runtime (images checked
 // against a real registry, containers simulated). One stand-in (own port) and one HOME per test.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { dockerAvailable, pushSampleImage } from '../harness/docker';
-import { type Registry, startRegistry } from '../harness/registry';
-import type { KubeStandin } from '../standins/kube/index';
-import { type KubeClients, SAMPLE_CHART, eventually, kubeClients, ok, startFakeStandin } from '../standins/kube/testing';
-import { type KubeTools, ensureKubeTools } from '../tools/kube-binaries';
+import { describe, expect, it } from 'vitest';
+import { SAMPLE_CHART, eventually, isReady as ready, ok, useFakeCluster } from '../standins/kube/testing';
 
 const T = 180_000;
-let tools: KubeTools;
-let registry: Registry;
-let standin: KubeStandin | undefined;
-const haveDocker = await dockerAvailable();
-
-beforeAll(async () => {
-  tools = await ensureKubeTools();
-  registry = await startRegistry();
-  if (haveDocker) await pushSampleImage(registry, 'sample-service', 'v1');
-  else throw new Error('the Docker engine is needed to push the sample image');
-  // A second tag with the same content: "a new image" for upgrades.
-  await pushSampleImage(registry, 'sample-service', 'v2');
-});
-afterAll(async () => {
-  await registry?.stop();
-});
-afterEach(async () => {
-  await standin?.stop();
-  standin = undefined;
-});
-
-async function setup(): Promise<KubeClients> {
-  standin = await startFakeStandin(registry);
-  return kubeClients(standin, tools);
-}
-const image = (tag: string) => ['--set', `image.repository=${registry.host}/sample-service`, '--set', `image.tag=${tag}`];
-const install = (c: KubeClients, ns: string, extra: string[], timeout = '60s') =>
-  c.helm4(['upgrade', '--install', 'svc', SAMPLE_CHART, '-n', ns, '--create-namespace', '--wait', '--timeout', timeout, ...extra]);
-const podsOf = (ns: string) => standin!.list('Pod', ns).filter((p) => p.metadata.labels?.['app.kubernetes.io/instance'] === 'svc' && !p.metadata.labels?.['app.kubernetes.io/component'] && !p.metadata.deletionTimestamp);
-const ready = (p: any) => (p.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
+const k = useFakeCluster('helm4');
+const { setup, image, install, podsOf } = k;
 
 describe('kube stand-in with helm 4 (fake runtime)', () => {
   it('installs, upgrades to a new image, shows status/history, rolls back and uninstalls', async () => {
     const c = await setup();
     ok(await install(c, 'app', image('v1')), 'install');
-    const d = standin!.get('Deployment', 'app', 'svc-sample-service')!;
+    const d = k.standin!.get('Deployment', 'app', 'svc-sample-service')!;
     expect(d.status.readyReplicas).toBe(2);
     expect(d.status.conditions.find((x: any) => x.type === 'Progressing').reason).toBe('NewReplicaSetAvailable');
-    expect(standin!.get('Service', 'app', 'svc-sample-service')!.spec.clusterIP).toMatch(/^10\.96\./);
-    for (const kind of ['ConfigMap', 'ServiceAccount', 'PodDisruptionBudget', 'NetworkPolicy']) expect(standin!.get(kind, 'app', 'svc-sample-service'), kind).toBeDefined();
+    expect(k.standin!.get('Service', 'app', 'svc-sample-service')!.spec.clusterIP).toMatch(/^10\.96\./);
+    for (const kind of ['ConfigMap', 'ServiceAccount', 'PodDisruptionBudget', 'NetworkPolicy']) expect(k.standin!.get(kind, 'app', 'svc-sample-service'), kind).toBeDefined();
 
     ok(await install(c, 'app', image('v2')), 'upgrade');
     const pods = podsOf('app');
     expect(pods).toHaveLength(2);
     expect(pods.every((p) => p.spec.containers[0].image.endsWith(':v2') && ready(p))).toBe(true);
-    expect(standin!.get('Deployment', 'app', 'svc-sample-service')!.metadata.generation).toBe(2);
+    expect(k.standin!.get('Deployment', 'app', 'svc-sample-service')!.metadata.generation).toBe(2);
     const events = ok(await c.kubectl(['get', 'events', '-n', 'app', '--field-selector', 'involvedObject.name=svc-sample-service']));
     expect(events).toMatch(/ScalingReplicaSet.*Scaled up replica set svc-sample-service-\w+ from 0 to 1/);
 
@@ -73,8 +41,8 @@ describe('kube stand-in with helm 4 (fake runtime)', () => {
     expect(ok(await c.kubectl(['logs', podName, '-n', 'app']))).toMatch(/fake container sample-service started/);
 
     ok(await c.helm4(['uninstall', 'svc', '-n', 'app', '--wait', '--timeout', '60s']), 'uninstall');
-    await standin!.waitFor(() => podsOf('app').length === 0 && standin!.list('ReplicaSet', 'app').length === 0, 10_000);
-    expect(standin!.list('Secret', 'app').filter((s) => s.metadata.labels?.owner === 'helm')).toHaveLength(0);
+    await k.standin!.waitFor(() => podsOf('app').length === 0 && k.standin!.list('ReplicaSet', 'app').length === 0, 10_000);
+    expect(k.standin!.list('Secret', 'app').filter((s) => s.metadata.labels?.owner === 'helm')).toHaveLength(0);
   }, T);
 
   it('rolls back an upgrade to an image the registry lacks; old pods keep serving', async () => {
@@ -83,7 +51,7 @@ describe('kube stand-in with helm 4 (fake runtime)', () => {
     const before = podsOf('bad').map((p) => p.metadata.name).sort();
     let sawBackOff = false;
     const watch = setInterval(() => {
-      for (const p of standin!.list('Pod', 'bad')) if (p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ImagePullBackOff') sawBackOff = true;
+      for (const p of k.standin!.list('Pod', 'bad')) if (p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ImagePullBackOff') sawBackOff = true;
       // The old pods never stop being ready while the bad ReplicaSet fails.
       expect(podsOf('bad').filter((p) => before.includes(p.metadata.name) && ready(p))).toHaveLength(2);
     }, 100);
@@ -96,7 +64,7 @@ describe('kube stand-in with helm 4 (fake runtime)', () => {
     expect(podsOf('bad').map((p) => p.metadata.name).sort()).toEqual(before);
     expect(ok(await c.helm4(['history', 'svc', '-n', 'bad']))).toMatch(/3\s+.*deployed.*Rollback to 1/);
     // What the deploy action reads: events of the failed pod through plain GETs.
-    const evs: any = await (await fetch(`${standin!.url}/api/v1/namespaces/bad/events`)).json();
+    const evs: any = await (await fetch(`${k.standin!.url}/api/v1/namespaces/bad/events`)).json();
     const reasons = evs.items.filter((e: any) => e.involvedObject.kind === 'Pod').map((e: any) => `${e.reason}:${e.message}`);
     expect(reasons.some((x: string) => x.startsWith('Failed:Failed to pull image') && x.includes('does-not-exist'))).toBe(true);
     expect(reasons).toContain('Failed:Error: ErrImagePull');
@@ -109,17 +77,17 @@ describe('kube stand-in with helm 4 (fake runtime)', () => {
     ok(await install(c, 'crash', image('v1')), 'install');
     const r = await install(c, 'crash', [...image('v2'), '--set-string', 'podAnnotations.standin\\.deploy-actions/fake-exit-code=2', '--rollback-on-failure'], '6s');
     expect(r.code).not.toBe(0);
-    const evs: any = await (await fetch(`${standin!.url}/api/v1/namespaces/crash/events?fieldSelector=reason%3DBackOff`)).json();
+    const evs: any = await (await fetch(`${k.standin!.url}/api/v1/namespaces/crash/events?fieldSelector=reason%3DBackOff`)).json();
     expect(evs.items.some((e: any) => /Back-off restarting failed container sample-service/.test(e.message) && e.count >= 1)).toBe(true);
     // Make a crash loop that stays, and read it through kubectl.
     const r2 = await install(c, 'crash', [...image('v2'), '--set-string', 'podAnnotations.standin\\.deploy-actions/fake-exit-code=2'], '4s');
     expect(r2.code).not.toBe(0);
-    const bad = await standin!.waitFor(() => podsOf('crash').find((p) => p.status?.containerStatuses?.[0]?.restartCount >= 2 && p.status.containerStatuses[0].state.waiting?.reason === 'CrashLoopBackOff'), 20_000);
+    const bad = await k.standin!.waitFor(() => podsOf('crash').find((p) => p.status?.containerStatuses?.[0]?.restartCount >= 2 && p.status.containerStatuses[0].state.waiting?.reason === 'CrashLoopBackOff'), 20_000);
     expect(bad.status.containerStatuses[0].lastState.terminated.exitCode).toBe(2);
     expect(await eventually(async () => ok(await c.kubectl(['get', 'pods', '-n', 'crash'])), (o) => /CrashLoopBackOff/.test(o))).toMatch(/CrashLoopBackOff/);
-    const api: any = await (await fetch(`${standin!.url}/api/v1/namespaces/crash/pods?labelSelector=${encodeURIComponent('app.kubernetes.io/instance=svc')}`)).json();
+    const api: any = await (await fetch(`${k.standin!.url}/api/v1/namespaces/crash/pods?labelSelector=${encodeURIComponent('app.kubernetes.io/instance=svc')}`)).json();
     expect(api.items.length).toBeGreaterThanOrEqual(3); // 2 old ready pods + the crashing one (maxUnavailable 0)
-    const logs = await (await fetch(`${standin!.url}/api/v1/namespaces/crash/pods/${bad.metadata.name}/log?container=sample-service&tailLines=1`)).text();
+    const logs = await (await fetch(`${k.standin!.url}/api/v1/namespaces/crash/pods/${bad.metadata.name}/log?container=sample-service&tailLines=1`)).text();
     expect(logs).toMatch(/exiting with code 2/);
   }, T);
 
@@ -140,7 +108,7 @@ describe('kube stand-in with helm 4 (fake runtime)', () => {
   it('runs helm test (pass and fail) and chart hooks', async () => {
     const c = await setup();
     ok(await install(c, 'hooks', [...image('v1'), '--set', 'hooks.enabled=true']), 'install with hooks');
-    const jobs = standin!.list('Job', 'hooks');
+    const jobs = k.standin!.list('Job', 'hooks');
     expect(jobs.map((j) => j.metadata.name).sort()).toEqual(['svc-sample-service-post-deploy', 'svc-sample-service-pre-deploy']);
     expect(jobs.every((j) => j.status.conditions.some((x: any) => x.type === 'Complete' && x.status === 'True'))).toBe(true);
     expect(ok(await c.helm4(['test', 'svc', '-n', 'hooks']))).toMatch(/Phase:\s+Succeeded/);
@@ -164,7 +132,7 @@ describe('kube stand-in with helm 4 (fake runtime)', () => {
     expect(ok(await c.kubectl(['rollout', 'history', 'deployment/svc-sample-service', '-n', 'ops']))).toMatch(/1\s+<none>\s+2\s+<none>/);
     ok(await c.kubectl(['rollout', 'undo', 'deployment/svc-sample-service', '-n', 'ops']));
     ok(await c.kubectl(['scale', 'deployment/svc-sample-service', '-n', 'ops', '--replicas', '3']));
-    await standin!.waitFor(() => standin!.get('Deployment', 'ops', 'svc-sample-service')!.status.readyReplicas === 3, 20_000);
+    await k.standin!.waitFor(() => k.standin!.get('Deployment', 'ops', 'svc-sample-service')!.status.readyReplicas === 3, 20_000);
     const w = await c.kubectl(['get', 'pods', '-n', 'ops', '-w', '--request-timeout', '2s'], 10_000);
     expect(w.stdout.split('\n').filter((l) => /Running/.test(l)).length).toBeGreaterThanOrEqual(3);
     const { writeFileSync } = await import('node:fs');
@@ -173,12 +141,12 @@ describe('kube stand-in with helm 4 (fake runtime)', () => {
     expect(ok(await c.kubectl(['apply', '-f', file]))).toMatch(/configmap\/extra created/);
     expect(ok(await c.kubectl(['apply', '--server-side', '-f', file]))).toMatch(/serverside-applied/);
     expect(ok(await c.kubectl(['delete', '-f', file]))).toMatch(/deleted/);
-    expect(standin!.get('ConfigMap', 'ops', 'extra')).toBeUndefined();
+    expect(k.standin!.get('ConfigMap', 'ops', 'extra')).toBeUndefined();
     // Graceful pod deletion: kubectl waits until the kubelet stopped the containers; the ReplicaSet replaces the pod.
     const victim = podsOf('ops')[0]!.metadata.name;
     expect(ok(await c.kubectl(['delete', 'pod', victim, '-n', 'ops']))).toMatch(/deleted/);
-    expect(standin!.get('Pod', 'ops', victim)).toBeUndefined();
-    await standin!.waitFor(() => podsOf('ops').filter(ready).length === 3, 20_000);
+    expect(k.standin!.get('Pod', 'ops', victim)).toBeUndefined();
+    await k.standin!.waitFor(() => podsOf('ops').filter(ready).length === 3, 20_000);
     const evs = ok(await c.kubectl(['get', 'events', '-n', 'ops', '--field-selector', `involvedObject.name=${victim}`]));
     expect(evs).toMatch(/Killing\s+pod\/\S+\s+Stopping container sample-service/);
   }, T);
