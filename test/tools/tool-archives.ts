@@ -21,6 +21,8 @@ export interface ToolArchives {
   helmBaseUrl: string;
   /** kubectl-base-url input value. */
   kubectlBaseUrl: string;
+  /** Both base-URL inputs of helm-deploy-eks, pointing at this mirror. */
+  inputs: { 'helm-base-url': string; 'kubectl-base-url': string };
   /** Paths requested so far, in order. */
   requests: string[];
   /** Serve a wrong checksum for this path (e.g. to prove verification). */
@@ -107,6 +109,7 @@ export async function startToolArchives(): Promise<ToolArchives> {
   return {
     helmBaseUrl: `${base}/helm`,
     kubectlBaseUrl: `${base}/k8s`,
+    inputs: { 'helm-base-url': `${base}/helm`, 'kubectl-base-url': `${base}/k8s` },
     requests,
     tamper,
     helmVersions: { helm4, helm3 },

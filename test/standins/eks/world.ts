@@ -15,6 +15,8 @@ export interface EksWorld {
   /** The first cluster's name. */
   clusterName: string;
   region: string;
+  /** The helm-deploy-eks inputs naming a cluster of this world (the first by default) and its region. */
+  clusterInputs(clusterName?: string): { 'cluster-name': string; 'aws-region': string };
   /** The AWS environment a job with this identity has (credentials, region, stand-in endpoints). */
   envFor(id: Identity): Record<string, string>;
   stop(): Promise<void>;
@@ -52,6 +54,7 @@ export async function startEksWorld(opts: {
     doors,
     clusterName: names[0]!,
     region,
+    clusterInputs: (name = names[0]!) => ({ 'cluster-name': name, 'aws-region': region }),
     envFor: (id) => ({
       AWS_ACCESS_KEY_ID: id.accessKeyId,
       AWS_SECRET_ACCESS_KEY: id.secretAccessKey,
