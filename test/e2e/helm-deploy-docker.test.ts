@@ -110,7 +110,6 @@ describe.skipIf(!haveDocker)('helm-deploy-eks with the docker runtime (helm 4)',
     expect((await httpGet(`http://${pod2!.ip}:8080/healthz`)).body).toContain('ok v2');
 
     // A missing image: fails at the first failing pod, while the v2 pod serves throughout.
-    const t0 = Date.now();
     const pending = deploy({ image: image(MISSING) });
     let served = 0;
     let failedRequests = 0;
@@ -128,7 +127,7 @@ describe.skipIf(!haveDocker)('helm-deploy-eks with the docker runtime (helm 4)',
     const bad = await pending;
     expect(bad.exitCode).toBe(1);
     expect(errorsOf(bad).join('\n'), explain(bad)).toMatch(/container sample-service: (ErrImagePull|ImagePullBackOff)/);
-    expect(Date.now() - t0).toBeLessThan(60_000); // helm's timeout is 3m
+    expect(errorsOf(bad).join('\n')).not.toMatch(/context deadline exceeded|timed out waiting/); // the watcher ended it, not helm's timeout
     expect(served).toBeGreaterThan(0);
     expect(failedRequests).toBe(0);
     expect(servingPods().map((p) => p.image)).toEqual([image(digest2)]);

@@ -188,13 +188,15 @@ describe('helm-deploy-eks on EKS (helm 4)', () => {
     const errors = errorsOf(r);
     expect(errors.join('\n'), explain(r)).toMatch(/Deploy of web failed after [\d.]+ s: pod web-sample-service-\S+ container sample-service: (ImagePullBackOff|ErrImagePull)/);
     expect(errors.join('\n')).toMatch(/rolled back to revision 2|helm rolled back to revision 2/);
-    expect(r.durationMs).toBeLessThan(30_000); // the helm timeout is 2m
+    expect(errors.join('\n')).not.toMatch(/context deadline exceeded|timed out waiting/); // the watcher ended it, not helm's timeout
     expect(r.summary).toMatch(/Rollout failed: (ImagePullBackOff|ErrImagePull)/);
     expect(r.summary).toContain('Recent events');
     expect(r.summary).toMatch(/Failed to pull image|ErrImagePull|Back-off pulling image/);
     const hist = await historyOf('web', 'shop');
     expect(hist.at(-1)).toMatchObject({ status: 'deployed' });
     expect(hist.at(-1)!.description).toMatch(/Rollback to 2/);
+    // The failed step still says where the release stands, for `if: failure()` steps.
+    expect(r.outputs).toMatchObject({ release: 'web', status: 'deployed', revision: String(hist.at(-1)!.revision), 'previous-revision': '2' });
     expect(deploymentImage('shop')).toBe(image(digest2));
   });
 
@@ -204,7 +206,7 @@ describe('helm-deploy-eks on EKS (helm 4)', () => {
     expect(errorsOf(r).join('\n'), explain(r)).toMatch(/: CrashLoopBackOff/);
     expect(r.summary).toContain('Rollout failed: CrashLoopBackOff');
     expect(r.summary).toContain('fatal: DATABASE_URL is not set');
-    expect(r.durationMs).toBeLessThan(90_000);
+    expect(errorsOf(r).join('\n')).not.toMatch(/context deadline exceeded|timed out waiting/); // the watcher ended it, not helm's timeout
     expect(deploymentImage('shop')).toBe(image(digest2));
     expect((await historyOf('web', 'shop')).at(-1)).toMatchObject({ status: 'deployed' });
   });
@@ -213,7 +215,7 @@ describe('helm-deploy-eks on EKS (helm 4)', () => {
     const r = await deploy({ image: image(digest1), 'values-files': 'never-ready.yaml', 'readiness-timeout': '6s' });
     expect(r.exitCode).toBe(1);
     expect(errorsOf(r).join('\n'), explain(r)).toMatch(/: ReadinessTimeout \(running for \d+ s without passing its readiness probe\)/);
-    expect(r.durationMs).toBeLessThan(40_000);
+    expect(errorsOf(r).join('\n')).not.toMatch(/context deadline exceeded|timed out waiting/); // the watcher ended it, not helm's timeout
     expect(r.summary).toMatch(/Readiness probe failed/);
     expect(deploymentImage('shop')).toBe(image(digest2));
   });
@@ -348,7 +350,7 @@ describe('helm-deploy-eks with helm 3', () => {
     if (process.env.DEBUG_HELM_DEPLOY) console.log(bad.log, bad.summary);
     expect(bad.exitCode).toBe(1);
     expect(errorsOf(bad).join('\n'), explain(bad)).toMatch(/(ImagePullBackOff|ErrImagePull)/);
-    expect(bad.durationMs).toBeLessThan(60_000);
+    expect(errorsOf(bad).join('\n')).toMatch(/^Deploy of api failed after [\d.]+ s: pod /); // the watcher's diagnosis, not helm's timeout
     expect(deploymentImage('shop3')).toBe(image(digest2));
     const hist = (await historyOf('api', 'shop3')).at(-1);
     expect(hist?.status).toBe('deployed');

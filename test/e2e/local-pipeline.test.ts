@@ -30,4 +30,10 @@ test.skipIf(!hasDocker)('the local pipeline deploys one digest qa -> preprod -> 
   expect(out).toMatch(/refused as expected: .*never recorded in preprod/);
   expect(out).toMatch(/refused as expected: .*refs\/heads\/develop may not deploy to production/);
   expect(out).toMatch(/Running pods \(real containers\): .*sample-production\//);
+  // The broken deploy failed fast with its cause, rolled back, and QA kept serving.
+  expect(rows.filter((r) => r[3]!.startsWith('failed')).map((r) => `${r[0]}:${r[1]}:${r[3]}`)).toEqual([
+    expect.stringMatching(/^develop:qa:failed; revision \d+ deployed \(rollback to 2\)$/),
+  ]);
+  expect(out).toMatch(/failed as expected: Deploy of sample-service failed after [\d.]+ s: pod \S+ container sample-service: (ImagePullBackOff|ErrImagePull)/);
+  expect(out).toMatch(/QA still serves the previous image/);
 }, 600_000);

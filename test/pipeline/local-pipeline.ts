@@ -112,7 +112,13 @@ async function main(): Promise<void> {
     });
 
   /** One deploy job of .github/workflows/deploy.yml: [verify], deploy, [record]. */
-  async function deployJob(branch: string, commit: string, environment: string, imageRef: string, gate: { verify?: string; record: boolean }) {
+  async function deployJob(
+    branch: string,
+    commit: string,
+    environment: string,
+    imageRef: string,
+    gate: { verify?: string; record: boolean; expectFailure?: boolean },
+  ) {
     console.log(`\n=== [${branch}] job ${environment}: environment '${environment}'${environment === 'qa' ? '' : ' (required reviewers approve in the GitHub UI; approved here)'}`);
     const runnerDir = newRunnerDir();
     const env = { ...awsEnv, ...push(branch, commit) };
@@ -143,7 +149,11 @@ async function main(): Promise<void> {
       },
       env,
       timeoutMs: 300_000,
-    });
+    }, gate.expectFailure);
+    if (gate.expectFailure) {
+      rows.push([branch, environment, '-', `failed; revision ${deployed.outputs.revision} ${deployed.outputs.status} (rollback to ${deployed.outputs['previous-revision']})`, imageRef.split('@')[1]!.slice(0, 19)]);
+      return deployed;
+    }
     if (gate.record) {
       await step(`[${branch}] ${environment}: promote-gate record`, {
         action: 'promote-gate',
@@ -190,6 +200,18 @@ async function main(): Promise<void> {
     rows.push([branch, 'production', '-', 'refused', ref.split('@')[1]!.slice(0, 19)]);
     console.log(`  refused as expected: ${r.annotations.filter((a) => a.level === 'error').pop()?.message}`);
   }
+
+  console.log(`\n##### a broken deploy: an image digest the registry does not have`);
+  const serving = qaOnly.outputs['image-ref']!;
+  const missing = `${serving.split('@')[0]}@sha256:${'0'.repeat(64)}`;
+  const broken = await deployJob('develop', hotfix, 'qa', missing, { record: false, expectFailure: true });
+  console.log(`  failed as expected: ${broken.annotations.filter((a) => a.level === 'error').pop()?.message.split('\n')[0]}`);
+  const qaImages = kube
+    .list('Pod', 'sample-qa')
+    .filter((p) => !p.metadata?.deletionTimestamp && (p as { status?: { phase?: string } }).status?.phase === 'Running')
+    .flatMap((p) => ((p as { spec?: { containers?: Array<{ image?: string }> } }).spec?.containers ?? []).map((c) => c.image));
+  if (qaImages.length === 0 || qaImages.some((i) => i !== serving)) throw new Error(`QA pods do not all run the previous image: ${qaImages.join(', ')}`);
+  console.log(`  QA still serves the previous image from ${qaImages.length} pod(s): ${serving}`);
 
   console.log('\n##### pipeline summary');
   console.log('| branch | environment | revision | status | digest |\n| --- | --- | --- | --- | --- |');

@@ -397,6 +397,11 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
   });
   const previous = lastGoodRevision(h);
   const startRevision = latest(h)?.revision ?? 0;
+  /** Outputs of a failed deploy: where the release stands after the restore (never masks the failure). */
+  const failureOutputs = async (): Promise<Outputs> => {
+    const now = await history(c).then(latest, () => undefined);
+    return { ...base, revision: now?.revision ?? '', status: now?.status ?? 'uninstalled', 'previous-revision': previous ?? '' };
+  };
 
   if (inputs.dryRun) {
     return timed(tctx, 'Dry run: diff against the live release', async () => {
@@ -462,7 +467,7 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
         (watched.diagnosis ? diagnosisMarkdown(watched.diagnosis) : stderr.trim() ? codeBlock(stderr.trim().split('\n').slice(-20).join('\n')) : '') +
         timingTable(timings, startedAll, deps.now()),
     );
-    throw new UserError(line);
+    throw new UserError(line, await failureOutputs());
   }
 
   const status = await statusOf(c);
@@ -493,7 +498,7 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
     const line = `${errorMessage(err)}; ${restored}`;
     io.error(line, { title: 'helm-deploy-eks' });
     await io.summary(`## helm-deploy-eks: ${inputs.release} failed validation\n\n${line}\n\n${timingTable(timings, startedAll, deps.now())}`);
-    throw new UserError(line);
+    throw new UserError(line, await failureOutputs());
   }
 
   const workloads = await listWorkloads(deps.exec, c.kubectl, inputs.podSelector);

@@ -1,4 +1,3 @@
-import * as core from '@actions/core';
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import { UserError, table, type ActionIO, type Outputs } from '@deploy-actions/action-kit';
 import { makeEcrClient, type AwsCallOptions } from '@deploy-actions/aws';
@@ -11,8 +10,6 @@ export interface Deps {
   github?: DeploymentsApi;
   ecr?: ECRClient;
   aws?: AwsCallOptions;
-  /** Publishes outputs before a refusal is thrown (runAction only publishes on success). */
-  setOutputs(outputs: Outputs): void;
 }
 
 export function realDeps(io: ActionIO, inputs: Inputs): Deps {
@@ -33,9 +30,6 @@ export function realDeps(io: ActionIO, inputs: Inputs): Deps {
       : {}),
     ...(inputs.evidence.includes('ecr') ? { ecr: makeEcrClient(inputs.region) } : {}),
     aws: { onRetry },
-    setOutputs: (outputs) => {
-      for (const [name, value] of Object.entries(outputs)) core.setOutput(name, String(value));
-    },
   };
 }
 
@@ -91,8 +85,7 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
       const message = `Promotion of ${inputs.repository}@${inputs.digest} to ${inputs.targetEnvironment} refused: ${missing.join('; ')}`;
       // One annotation per missing piece of evidence; the step's failure line lists them all.
       for (const c of result.checks) if (!c.ok) io.error(c.detail, { title: `promote-gate: ${c.source} check failed` });
-      deps.setOutputs(outputs);
-      throw new UserError(message);
+      throw new UserError(message, outputs);
     }
     return outputs;
   }

@@ -33,7 +33,6 @@ function deps(): Deps {
     github: gh.api,
     ecr: ecr.client,
     aws: { sleep: async () => undefined },
-    setOutputs: (o) => void Object.assign(published, o),
   };
 }
 
@@ -57,6 +56,8 @@ async function refused(p: Promise<unknown>): Promise<string> {
     (e: unknown) => e,
   );
   expect(err).toBeInstanceOf(UserError);
+  // The refusal carries the outputs runAction publishes before failing the step.
+  published = (err as UserError).outputs ?? {};
   expect(published.verified).toBe(false);
   const failed = JSON.parse(String(published.evidence)).checks.filter((c: { ok: boolean }) => !c.ok);
   expect(io.errors).toEqual(failed.map((c: { detail: string }) => c.detail));

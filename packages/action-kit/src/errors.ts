@@ -1,9 +1,19 @@
+export type Outputs = Record<string, string | number | boolean>;
+
 /**
- * An error the user can fix (bad input, missing permission, refused promotion).
- * runAction() reports it as one line, without a stack trace.
+ * An error the user can fix (bad input, missing permission, refused promotion, failed
+ * rollout). runAction() reports it as one line, without a stack trace, after publishing
+ * `outputs` when given (what a later `if: failure()` step may need: the revision rolled back
+ * to, the checks that refused).
  */
 export class UserError extends Error {
   override name = 'UserError';
+  constructor(
+    message: string,
+    readonly outputs?: Outputs,
+  ) {
+    super(message);
+  }
 }
 
 /** A bad action input. The message always names the input. */

@@ -1,9 +1,9 @@
 import * as core from '@actions/core';
-import { UserError, errorMessage } from './errors';
+import { UserError, errorMessage, type Outputs } from './errors';
+
+export type { Outputs };
 import { envInputs, Inputs } from './inputs';
 import { coreIO, type ActionIO } from './io';
-
-export type Outputs = Record<string, string | number | boolean>;
 
 /**
  * The one entry point of every action: read and validate inputs, build the real
@@ -15,11 +15,14 @@ export async function runAction<I, D>(
   run: (inputs: I, deps: D) => Promise<Outputs>,
   makeDeps: (io: ActionIO, inputs: I) => D,
 ): Promise<void> {
+  const publish = (outputs: Outputs) => {
+    for (const [name, value] of Object.entries(outputs)) core.setOutput(name, String(value));
+  };
   try {
     const inputs = getInputs(new Inputs(envInputs()));
-    const outputs = await run(inputs, makeDeps(coreIO(), inputs));
-    for (const [name, value] of Object.entries(outputs)) core.setOutput(name, String(value));
+    publish(await run(inputs, makeDeps(coreIO(), inputs)));
   } catch (err) {
+    if (err instanceof UserError && err.outputs) publish(err.outputs);
     if (!(err instanceof UserError) && err instanceof Error && err.stack) core.debug(err.stack);
     core.setFailed(errorMessage(err));
   }
