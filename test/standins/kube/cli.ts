@@ -26,6 +26,9 @@ if (values.help) {
   process.stdout.write(`Usage: tsx standins/kube/cli.ts [--port 6443] [--runtime fake|docker] [--kubeconfig PATH] [--tls]
   [--registry http://127.0.0.1:5000 [--registry-username U --registry-password P]]
   [--auth none|bearer|eks] [--token T ...] [--cluster-name NAME --region REGION] [--debug]
+With --auth eks, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment (when set) are the
+only credentials whose tokens are accepted: their SigV4 signature, which covers the cluster name,
+is recomputed.
 `);
   process.exit(0);
 }
@@ -39,7 +42,16 @@ const s = await startKubeStandin({
   tls: values.tls,
   kubeconfigPath: values.kubeconfig,
   registry: values.registry ? { url: values.registry, username: values['registry-username'], password: values['registry-password'] } : undefined,
-  auth: { mode: values.auth as 'none' | 'bearer' | 'eks', tokens: values.token, clusterName: values['cluster-name'], region: values.region },
+  auth: {
+    mode: values.auth as 'none' | 'bearer' | 'eks',
+    tokens: values.token,
+    clusterName: values['cluster-name'],
+    region: values.region,
+    credentials:
+      values.auth === 'eks' && process.env.AWS_ACCESS_KEY_ID && process.env.AWS_SECRET_ACCESS_KEY
+        ? { accessKeyId: process.env.AWS_ACCESS_KEY_ID, secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY }
+        : undefined,
+  },
   kubeconfigToken: values.auth === 'bearer' ? values.token?.[0] : undefined,
   debug: values.debug,
 });
