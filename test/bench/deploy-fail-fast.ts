@@ -10,13 +10,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pushSampleImage } from '../harness/docker';
-import { startRegistry } from '../harness/registry';
-import { errorsOf, newRunnerDir, repoRoot, runActionBundle } from '../harness/runner';
-import { startEksWorld } from '../standins/eks/world';
-import { startKubeStandin, type KubeStandin } from '../standins/kube/index';
+import { startDeploySuite } from '../harness/deploy-suite';
+import { errorsOf, repoRoot, runActionBundle } from '../harness/runner';
+import type { KubeStandin } from '../standins/kube/index';
 import { ensureKubeTools } from '../tools/kube-binaries';
-import { startToolArchives } from '../tools/tool-archives';
 
 const CHART = join(repoRoot, 'test/fixtures/sample-service/chart');
 const FATAL = new Set(['ErrImagePull', 'ImagePullBackOff']);
@@ -48,15 +45,12 @@ function run(bin: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ cod
 
 async function main() {
   const tools = await ensureKubeTools();
-  const archives = await startToolArchives();
-  const registry = await startRegistry();
-  const kube = await startKubeStandin({ tls: true, runtime: 'fake', registry });
-  const world = await startEksWorld({ kube, identities: [deployer], accessEntries: ['arn:aws:iam::111122223333:role/deployer'] });
+  const suite = await startDeploySuite({ runtime: 'fake', identities: [deployer], accessEntries: ['arn:aws:iam::111122223333:role/deployer'] });
+  const { registry, kube, world, archives, runnerDir } = suite;
   try {
-    const digest = await pushSampleImage(registry, 'sample-service', 'v1');
-    const good = `${registry.host}/sample-service@${digest}`;
+    const digest = suite.digest1;
+    const good = suite.image(digest);
     const missing = `sha256:${'0'.repeat(64)}`;
-    const runnerDir = newRunnerDir();
     const deploy = (release: string, ns: string, img: string) =>
       runActionBundle({
         action: 'helm-deploy-eks',
@@ -105,10 +99,7 @@ async function main() {
     console.log(`  cause: ${plain.stderr.trim().split('\n').pop()?.slice(0, 160) ?? ''}`);
     console.log(`Goal: helm-deploy-eks <= 20 s from the first failing pod.`);
   } finally {
-    await world.stop();
-    await kube.stop();
-    await archives.stop();
-    await registry.stop();
+    await suite.stop();
   }
 }
 

@@ -3,23 +3,22 @@
  * sample service image from the local registry. A broken upgrade (missing image, then a
  * container that exits) fails fast and rolls back while the previous pods keep serving HTTP.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { dockerAvailable, pushSampleImage, sampleServiceVariant } from '../harness/docker';
-import { startRegistry, type Registry } from '../harness/registry';
-import { errorsOf, newRunnerDir, repoRoot, runActionBundle, type RunResult } from '../harness/runner';
-import { startEksWorld, type EksWorld } from '../standins/eks/world';
-import { startKubeStandin, type KubeStandin } from '../standins/kube/index';
-import { startToolArchives, type ToolArchives } from '../tools/tool-archives';
+import { dockerAvailable } from '../harness/docker';
+import { startDeploySuite, type DeploySuite } from '../harness/deploy-suite';
+import { errorsOf, repoRoot, runActionBundle, type RunResult } from '../harness/runner';
+import type { EksWorld } from '../standins/eks/world';
+import type { KubeStandin } from '../standins/kube/index';
+import type { ToolArchives } from '../tools/tool-archives';
 
 const CHART = join(repoRoot, 'test/fixtures/sample-service/chart');
 const deployer = { accessKeyId: 'AKIADEPLOYER0000002', secretAccessKey: 'deployer-secret-2', arn: 'arn:aws:sts::111122223333:assumed-role/deployer/gha-2000' };
 const MISSING = `sha256:${'0'.repeat(64)}`;
 const haveDocker = await dockerAvailable();
 
-let registry: Registry;
+let suite: DeploySuite;
 let kube: KubeStandin;
 let world: EksWorld;
 let archives: ToolArchives;
@@ -30,31 +29,22 @@ let workspace: string;
 
 beforeAll(async () => {
   if (!haveDocker) throw new Error('the Docker engine is needed (pgrep dockerd || dockerd &)');
-  archives = await startToolArchives();
-  registry = await startRegistry();
-  digest1 = await pushSampleImage(registry, 'sample-service', 'v1');
-  digest2 = await pushSampleImage(registry, 'sample-service', 'v2', sampleServiceVariant('v2'));
-  kube = await startKubeStandin({
-    tls: true,
+  suite = await startDeploySuite({
     runtime: 'docker',
-    registry,
+    identities: [deployer],
+    accessEntries: ['arn:aws:iam::111122223333:role/deployer'],
     timing: { backoffInitialMs: 500, backoffMaxMs: 4000 },
   });
-  world = await startEksWorld({ kube, identities: [deployer], accessEntries: ['arn:aws:iam::111122223333:role/deployer'] });
-  runnerDir = newRunnerDir();
-  workspace = mkdtempSync(join(tmpdir(), 'da-helm-docker-'));
+  ({ kube, world, archives, digest1, digest2, runnerDir, workspace } = suite);
   writeFileSync(join(workspace, 'crash.yaml'), 'command: ["/bin/busybox", "sh", "-c", "echo fatal: cannot open /config/app.toml >&2; exit 3"]\n');
   writeFileSync(join(workspace, 'one.yaml'), 'replicaCount: 1\n');
 }, 600_000);
 
 afterAll(async () => {
-  await kube?.stop();
-  await world?.stop();
-  await archives?.stop();
-  await registry?.stop();
+  await suite?.stop();
 });
 
-const image = (digest: string) => `${registry.host}/sample-service@${digest}`;
+const image = (digest: string) => suite.image(digest);
 
 function deploy(withInputs: Record<string, string>): Promise<RunResult> {
   return runActionBundle({

@@ -6,21 +6,20 @@
  * against the real local registry).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { pushSampleImage, sampleServiceVariant } from '../harness/docker';
-import { startRegistry, type Registry } from '../harness/registry';
-import { errorsOf, newRunnerDir, repoRoot, runActionBundle, type RunResult } from '../harness/runner';
+import { startDeploySuite, type DeploySuite } from '../harness/deploy-suite';
+import type { Registry } from '../harness/registry';
+import { errorsOf, repoRoot, runActionBundle, type RunResult } from '../harness/runner';
 import type { EksStandin, StsStandin } from '../standins/eks';
 import type { FrontDoor } from '../standins/eks/front-door';
-import { startEksWorld, type EksWorld } from '../standins/eks/world';
-import { startKubeStandin, type KubeStandin } from '../standins/kube/index';
+import type { EksWorld } from '../standins/eks/world';
+import type { KubeStandin } from '../standins/kube/index';
 import { ensureKubeTools, type KubeTools } from '../tools/kube-binaries';
-import { startToolArchives, type ToolArchives } from '../tools/tool-archives';
+import type { ToolArchives } from '../tools/tool-archives';
 
 const CHART = join(repoRoot, 'test/fixtures/sample-service/chart');
 const REGION = 'eu-west-1';
@@ -30,6 +29,7 @@ const intruder = { accessKeyId: 'AKIAINTRUDER0000001', secretAccessKey: 'intrude
 const MISSING = `sha256:${'0'.repeat(64)}`;
 
 let tools: KubeTools;
+let suite: DeploySuite;
 let registry: Registry;
 let kube: KubeStandin;
 let world: EksWorld;
@@ -44,20 +44,16 @@ let workspace: string;
 
 beforeAll(async () => {
   tools = await ensureKubeTools();
-  archives = await startToolArchives();
-  registry = await startRegistry();
-  digest1 = await pushSampleImage(registry, 'sample-service', 'v1');
-  digest2 = await pushSampleImage(registry, 'sample-service', 'v2', sampleServiceVariant('v2'));
-  kube = await startKubeStandin({
-    tls: true,
+  suite = await startDeploySuite({
     runtime: 'fake',
-    registry,
+    identities: [deployer, intruder],
+    accessEntries: ['arn:aws:iam::111122223333:role/deployer'],
+    clusterName: CLUSTER,
+    region: REGION,
     timing: { backoffInitialMs: 300, backoffMaxMs: 2000 },
   });
-  world = await startEksWorld({ kube, identities: [deployer, intruder], accessEntries: ['arn:aws:iam::111122223333:role/deployer'], clusterName: CLUSTER, region: REGION });
+  ({ registry, kube, world, archives, digest1, digest2, runnerDir, workspace } = suite);
   ({ sts, eks, door } = world);
-  runnerDir = newRunnerDir();
-  workspace = mkdtempSync(join(tmpdir(), 'da-helm-ws-'));
   writeFileSync(
     join(workspace, 'crash.yaml'),
     'command: ["/bin/busybox", "false"]\npodAnnotations:\n  standin.deploy-actions/fake-exit-code: "1"\n  standin.deploy-actions/fake-exit-after-ms: "200"\n  standin.deploy-actions/fake-log: "fatal: DATABASE_URL is not set"\n',
@@ -67,13 +63,10 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(async () => {
-  await kube?.stop();
-  await world?.stop();
-  await archives?.stop();
-  await registry?.stop();
+  await suite?.stop();
 });
 
-const image = (digest: string) => `${registry.host}/sample-service@${digest}`;
+const image = (digest: string) => suite.image(digest);
 
 function deploy(withInputs: Record<string, string>, id = deployer, extraEnv: Record<string, string> = {}): Promise<RunResult> {
   return runActionBundle({
