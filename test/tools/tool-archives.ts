@@ -9,10 +9,10 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureKubeTools, KUBE_TOOLS_CACHE } from './kube-binaries';
+import { closeServer, listenLocal } from '../harness/net';
 
 const CACHE = resolve(dirname(fileURLToPath(import.meta.url)), '..', '.cache', 'tool-archives');
 
@@ -104,8 +104,7 @@ export async function startToolArchives(): Promise<ToolArchives> {
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length });
     res.end(body);
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const base = `http://127.0.0.1:${await listenLocal(server)}`;
   return {
     helmBaseUrl: `${base}/helm`,
     kubectlBaseUrl: `${base}/k8s`,
@@ -114,10 +113,6 @@ export async function startToolArchives(): Promise<ToolArchives> {
     tamper,
     helmVersions: { helm4, helm3 },
     kubectlVersions: kubectls.map(([v]) => v),
-    stop: () =>
-      new Promise((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
+    stop: () => closeServer(server),
   };
 }

@@ -8,9 +8,9 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import type { Registry } from '../../harness/registry';
 import { startRegistryFront } from './registry-front';
+import { closeServer, listenLocal, readBody } from '../../harness/net';
 
 const TARGET_PREFIX = 'AmazonEC2ContainerRegistry_V20150921.';
 const ACCEPT = [
@@ -342,8 +342,7 @@ export async function startEcrStandin(opts: {
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
+    const body = await readBody(req);
     const target = String(req.headers['x-amz-target'] ?? '');
     const op = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : '';
     const send = (status: number, body: unknown) => {
@@ -354,6 +353,7 @@ export async function startEcrStandin(opts: {
     try {
       if (req.method !== 'POST' || !operations[op]) throw new AwsError('UnknownOperationException', `Unknown operation ${target}`);
       calls.push(op);
+      const input = JSON.parse(body.toString('utf8') || '{}');
       const hook = hooks.get(op);
       if (hook) {
         hooks.delete(op);
@@ -368,13 +368,11 @@ export async function startEcrStandin(opts: {
         fault.times--;
         if (fault.kind === 'throttle') throw new AwsError('ThrottlingException', 'Rate exceeded');
         if (fault.kind === 'server-error') throw new AwsError('ServerException', 'We encountered an internal error. Please try again.', 500);
-        const input = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
         throw new AwsError(
           'AccessDeniedException',
           `User: ${callerArn} is not authorized to perform: ecr:${op} on resource: arn:aws:ecr:${region}:${accountId}:repository/${input.repositoryName ?? '*'} because no identity-based policy allows the ecr:${op} action`,
         );
       }
-      const input = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
       send(200, await operations[op]!(input));
     } catch (err) {
       if (err instanceof AwsError) {
@@ -385,8 +383,7 @@ export async function startEcrStandin(opts: {
   }
 
   const server = createServer((req, res) => void handle(req, res));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const url = `http://127.0.0.1:${await listenLocal(server)}`;
   return {
     url,
     accountId,
@@ -408,10 +405,7 @@ export async function startEcrStandin(opts: {
       return r;
     },
     stop: async () => {
-      await new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      });
+      await closeServer(server);
       await front?.stop();
     },
   };

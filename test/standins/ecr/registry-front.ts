@@ -6,8 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Registry } from '../../harness/registry';
+import { closeServer, listenLocal, readBody } from '../../harness/net';
 
 const MANIFEST_PUT = /^\/v2\/(.+)\/manifests\/([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$/;
 
@@ -58,9 +58,7 @@ export async function startRegistryFront(registry: Registry, isImmutable: (repos
   }
 
   async function putManifest(req: IncomingMessage, res: ServerResponse, repository: string, tag: string): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const body = Buffer.concat(chunks);
+    const body = await readBody(req);
     const key = `${repository}:${tag}`;
     const before = locks.get(key) ?? Promise.resolve();
     let release!: () => void;
@@ -92,16 +90,11 @@ export async function startRegistryFront(registry: Registry, isImmutable: (repos
     if (m) void putManifest(req, res, m[1]!, m[2]!); // a tag (a digest reference has a ':')
     else forward(req, res);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const host = `127.0.0.1:${await listenLocal(server)}`;
   return {
     host,
     url: `http://${host}`,
     refused,
-    stop: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    stop: () => closeServer(server),
   };
 }

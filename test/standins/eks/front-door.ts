@@ -13,8 +13,8 @@
  */
 import { request as httpsRequest, createServer } from 'node:https';
 import { request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { generateTls } from '../kube/tls';
+import { closeServer, listenLocal } from '../../harness/net';
 
 export interface FrontDoorOptions {
   /** https URL of the Kubernetes stand-in (auth 'none'). */
@@ -127,17 +127,13 @@ export async function startEksFrontDoor(opts: FrontDoorOptions): Promise<FrontDo
         req.pipe(up);
       });
   });
-  await new Promise<void>((r) => server.listen(opts.port ?? 0, '127.0.0.1', r));
+  const port = await listenLocal(server, opts.port);
   return {
-    url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: `https://127.0.0.1:${port}`,
     caCert: tls.caCert,
     caData: Buffer.from(tls.caCert).toString('base64'),
     accessEntries,
     decisions,
-    stop: () =>
-      new Promise((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
+    stop: () => closeServer(server),
   };
 }

@@ -13,9 +13,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { verifySigV4, type VerifyResult } from './sigv4';
 import { decodeEksToken as decodeToken } from '../kube/eks-token';
+import { closeServer, listenLocal, readBody } from '../../harness/net';
 
 export interface Identity {
   accessKeyId: string;
@@ -65,25 +65,8 @@ export interface EksStandin extends AwsStandin {
 
 export type StsStandin = AwsStandin;
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
 async function listen(server: Server, port = 0): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-function close(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.closeAllConnections?.();
-    server.close(() => resolve());
-  });
+  return `http://127.0.0.1:${await listenLocal(server, port)}`;
 }
 
 function accountOf(id: Identity): string {
@@ -181,7 +164,7 @@ export async function startEksStandin(opts: Common & { clusters?: ClusterSpec[] 
     denyDescribe,
     setCluster: (spec) => void clusters.set(spec.name, spec),
     removeCluster: (name) => void clusters.delete(name),
-    stop: () => close(server),
+    stop: () => closeServer(server),
   };
 }
 
@@ -255,7 +238,7 @@ export async function startStsStandin(opts: StsOptions): Promise<StsStandin> {
     );
   });
   const url = await listen(server, opts.port);
-  return { url, requests, stop: () => close(server) };
+  return { url, requests, stop: () => closeServer(server) };
 }
 
 /** Decodes an EKS bearer token back into its presigned URL (for assertions). */

@@ -8,7 +8,7 @@
  * integration", as GitHub does for the Actions token). Faults can be injected per route.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenLocal } from '../../harness/net';
 
 export type Level = 'none' | 'read' | 'write';
 export interface Permissions {
@@ -196,8 +196,7 @@ export async function startGithubStandin(opts: GithubStandinOptions): Promise<Gi
   const server = createServer((req, res) => {
     void handle(req, res);
   });
-  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = `http://127.0.0.1:${await listenLocal(server, opts.port)}`;
 
   function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
     const text = body === undefined ? '' : JSON.stringify(body);
@@ -727,10 +726,6 @@ export async function startGithubStandin(opts: GithubStandinOptions): Promise<Gi
         },
         headers: { 'retry-after': '1', 'x-ratelimit-remaining': '4000' },
       }),
-    stop: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections?.();
-        server.close((err) => (err ? reject(err) : resolve()));
-      }),
+    stop: () => closeServer(server),
   };
 }

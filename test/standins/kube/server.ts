@@ -8,6 +8,7 @@ import { RESOURCES, type ResourceDef, apiVersionOf, findByPlural, groupVersions,
 import { matchFieldSelector, matchLabelSelector } from './selectors';
 import { ApiError, type KObj, type StoreEvent } from './store';
 import { toTable } from './tables';
+import { readBody } from '../../harness/net';
 
 export interface LogOptions { container?: string; tailLines?: number; previous?: boolean; timestamps?: boolean }
 export interface ServerHooks {
@@ -29,12 +30,6 @@ function send(res: http.ServerResponse, code: number, body: unknown, contentType
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-cache, private' });
   res.end(text);
-}
-
-async function readBody(req: http.IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
 }
 
 function parseBody(req: http.IncomingMessage, body: Buffer): KObj {
