@@ -4,7 +4,7 @@
  * in kubeconfig mode, an environment without its values file).
  */
 import { describe, expect, test } from 'vitest';
-import { Inputs as Raw, mapInputs, recordingIO, type ExecResult } from '@deploy-actions/action-kit';
+import { Inputs as Raw, mapInputs, recordingIO, type Exec, type ExecResult } from '@deploy-actions/action-kit';
 import { getInputs } from '../src/inputs';
 import { run, type Deps, type Proc } from '../src/run';
 import type { Pod } from '../src/pods';
@@ -124,17 +124,21 @@ const pullFailing: Pod = {
   status: { phase: 'Pending', containerStatuses: [{ name: 'app', ready: false, restartCount: 0, state: { waiting: { reason: 'ImagePullBackOff', message: 'not found' } } }] },
 };
 
+/** The pod appears only after helm started (the snapshot taken before helm is empty). */
+function withPodAfterStart<D extends { exec: Exec }>(deps: D, pod: Pod): D {
+  const exec = deps.exec;
+  let podsCalls = 0;
+  deps.exec = async (file, args, o) => {
+    if (file.endsWith('kubectl') && args.includes('pods')) return ok(JSON.stringify({ items: podsCalls++ === 0 ? [] : [pod] }));
+    return exec(file, args, o);
+  };
+  return deps;
+}
+
 describe('run', () => {
   test('a helm that ignores SIGTERM is killed after the grace period, and the release is rolled back explicitly', async () => {
     const w: World = { history: [{ revision: 1, status: 'deployed' }], pods: [], calls: [], killed: [], onKill: 'ignore' };
-    const deps = fakeDeps(w);
-    // The pod appears only after helm started (the snapshot taken before is empty).
-    const exec = deps.exec;
-    let podsCalls = 0;
-    deps.exec = async (file, args, o) => {
-      if (file.endsWith('kubectl') && args.includes('pods')) return ok(JSON.stringify({ items: podsCalls++ === 0 ? [] : [pullFailing] }));
-      return exec(file, args, o);
-    };
+    const deps = withPodAfterStart(fakeDeps(w), pullFailing);
     await expect(run(inputs(), deps)).rejects.toThrow(
       'pod web-new-1 container app: ImagePullBackOff (not found); rolled back web to revision 1 (revision 2 failed)',
     );
@@ -148,13 +152,7 @@ describe('run', () => {
 
   test('fail-fast restores even with rollback-on-failure false; a first install is uninstalled', async () => {
     const w: World = { history: [], pods: [], calls: [], killed: [], onKill: 'exit' };
-    const deps = fakeDeps(w);
-    const exec = deps.exec;
-    let podsCalls = 0;
-    deps.exec = async (file, args, o) => {
-      if (file.endsWith('kubectl') && args.includes('pods')) return ok(JSON.stringify({ items: podsCalls++ === 0 ? [] : [pullFailing] }));
-      return exec(file, args, o);
-    };
+    const deps = withPodAfterStart(fakeDeps(w), pullFailing);
     await expect(run(inputs({ 'rollback-on-failure': 'false' }), deps)).rejects.toThrow(/ImagePullBackOff.*uninstalled web \(revision 1 failed; it had no earlier good revision\)/);
     expect(w.killed).toEqual(['SIGTERM']);
     expect(w.calls.some((c) => c[1] === 'uninstall')).toBe(true);
