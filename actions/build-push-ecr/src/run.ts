@@ -247,7 +247,9 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
 
   let digest = inputs.skipExisting ? state.existing.get(shaTag) : undefined;
   const skipped = digest !== undefined;
-  const blocked = conflicts(state, skipped ? tags : tags.slice(1).concat(inputs.skipExisting ? [] : [shaTag]), digest, mutable);
+  // Skipped: digest is the SHA tag's own, so only other tags can conflict. Building: digest is
+  // unknown yet, so any requested tag that exists (the SHA tag too, with skip-existing false) does.
+  const blocked = conflicts(state, tags, digest, mutable);
   if (blocked.length > 0) {
     throw new UserError(
       `Tag${blocked.length > 1 ? 's' : ''} ${blocked.join(', ')} already exist${blocked.length > 1 ? '' : 's'} in ${inputs.repository} on another image and tags are immutable; nothing was built or pushed`,

@@ -149,6 +149,25 @@ describe('run', () => {
     expect(ecrMock.commandCalls(GetAuthorizationTokenCommand)).toHaveLength(0);
   });
 
+  test('skip-existing false on a SHA already in an immutable repository: refused before any build', async () => {
+    ecrMock.on(DescribeRepositoriesCommand).resolves({ repositories: [{ repositoryUri: uri, imageTagMutability: 'IMMUTABLE' }] });
+    ecrMock.on(BatchGetImageCommand).resolves({ images: [{ imageId: { imageTag: '0123456', imageDigest: digest } }] });
+    const d = deps({ buildx: true });
+    await expect(run({ ...inputs, skipExisting: false }, d)).rejects.toThrow(
+      'Tag 0123456 already exists in team/api on another image and tags are immutable; nothing was built or pushed',
+    );
+    expect(d.calls).toEqual([]);
+  });
+
+  test('skip-existing false in a MUTABLE repository rebuilds and moves the SHA tag', async () => {
+    ecrMock.on(DescribeRepositoriesCommand).resolves({ repositories: [{ repositoryUri: uri, imageTagMutability: 'MUTABLE' }] });
+    ecrMock.on(BatchGetImageCommand).resolves({ images: [{ imageId: { imageTag: '0123456', imageDigest: `sha256:${'d'.repeat(64)}` } }] });
+    const d = deps({ buildx: false });
+    const out = await run({ ...inputs, skipExisting: false }, d);
+    expect(out).toMatchObject({ skipped: false, digest });
+    expect(d.calls.map((c) => c.args[0])).toEqual(['login', 'buildx', 'build', 'push']);
+  });
+
   test('create-repository false and no repository: one clear error, nothing created', async () => {
     ecrMock.on(DescribeRepositoriesCommand).rejects(notFound);
     ecrMock.on(BatchGetImageCommand).rejects(notFound);
