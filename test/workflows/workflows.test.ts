@@ -114,12 +114,12 @@ describe('reusable workflows', () => {
     expect(order).toEqual(['promote-gate:verify', 'helm-deploy-eks', 'promote-gate:record']);
   });
 
-  test('deploy: production always verifies preprod, qa and preprod only when asked', () => {
+  test('deploy: the gate runs for every environment (it refuses unknown names; production always requires preprod)', () => {
     const deploy = readWorkflow('.github/workflows/deploy.yml');
     expect(checkProductionGate(deploy)).toEqual([]);
     const [, job] = jobsOf(deploy.doc)[0]!;
     const qa = gateFor(job, callInputValues(deploy, { environment: 'qa' }, {}));
-    expect(qa.verifies).toBe(false);
+    expect(qa).toEqual({ verifies: true, requireEnvironment: '', targetEnvironment: 'qa' });
     const asked = gateFor(job, callInputValues(deploy, { environment: 'preprod', 'require-environment': 'qa' }, {}));
     expect(asked).toEqual({ verifies: true, requireEnvironment: 'qa', targetEnvironment: 'preprod' });
   });

@@ -67,11 +67,15 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
   const env = inputs.evidenceEnvironment;
 
   if (inputs.mode === 'verify') {
-    io.info(`Verifying ${inputs.repository}@${inputs.digest} (commit ${inputs.sha}, ${inputs.ref}) for ${inputs.targetEnvironment}: requires ${inputs.evidence.join(' + ')} evidence from ${env}`);
-    const result = await io.group(`Verify ${env} evidence for ${inputs.targetEnvironment}`, () => verifyPromotion(inputs, gateDeps));
+    io.info(
+      `Verifying ${inputs.repository}@${inputs.digest} (commit ${inputs.sha}, ${inputs.ref}) for ${inputs.targetEnvironment}: ` +
+        (env ? `requires ${inputs.evidence.join(' + ')} evidence from ${env}` : 'no evidence required (not a promotion target), ref checked'),
+    );
+    const result = await io.group(`Verify ${env || 'ref'} for ${inputs.targetEnvironment}`, () => verifyPromotion(inputs, gateDeps));
     for (const c of result.checks) io.info(`${c.ok ? 'pass' : 'FAIL'} ${c.source}: ${c.detail}`);
     const outputs: Outputs = {
       verified: result.verified,
+      environment: inputs.targetEnvironment,
       evidence: evidenceJson(inputs, result.checks, env),
       'deployment-id': result.deploymentId ?? '',
       tag: inputs.evidence.includes('ecr') ? inputs.tag : '',
@@ -95,6 +99,7 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
   await io.summary(summary(`Recorded evidence in ${env}`, inputs, result.checks));
   return {
     verified: true,
+    environment: env,
     evidence: evidenceJson(inputs, result.checks, env),
     'deployment-id': result.deploymentId ?? '',
     tag: inputs.evidence.includes('ecr') ? inputs.tag : '',
