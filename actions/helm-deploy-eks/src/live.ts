@@ -18,17 +18,18 @@ export interface RunningImage {
 
 const DIGEST_IN = /sha256:[a-f0-9]{64}/;
 
-/** Containers of the release's running workload pods (not hooks, not terminating). */
+/** Containers of the release's workload pods (not hooks, not terminating, not finished) whose image the node resolved. */
 export function runningImages(items: readonly KubeItem[], workloads: readonly Workload[], selector: string): RunningImage[] {
   const out: RunningImage[] = [];
   for (const { pod } of releasePods(items, workloads.filter((w) => !w.hook), selector)) {
-    if (pod.metadata.deletionTimestamp || pod.status?.phase !== 'Running') continue;
+    if (pod.metadata.deletionTimestamp || ['Succeeded', 'Failed'].includes(pod.status?.phase ?? '')) continue;
     const statuses: ContainerStatus[] = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
     for (const s of statuses) {
       // An imageID of "sha256:<id>" alone is the local image id, not the registry digest.
       const id = s.imageID ?? '';
       const digest = id.includes('@') ? (DIGEST_IN.exec(id.slice(id.indexOf('@')))?.[0] ?? '') : '';
-      out.push({ pod: pod.metadata.name, container: s.name, image: s.image ?? '', digest });
+      // A container not started yet has no image resolved: nothing to say about it.
+      if (id !== '') out.push({ pod: pod.metadata.name, container: s.name, image: s.image ?? '', digest });
     }
   }
   return out;

@@ -106,7 +106,8 @@ export async function upgradeWatched(c: Ctx, args: string[], startedAt: number, 
     let failure: PodFailure | undefined = cls.failure;
     if (failure) {
       const owner = ours.find((p) => p.pod.metadata.name === failure!.pod)?.owner;
-      if (owner) failure = { ...failure, owner: workloadText(owner) };
+      // Hook pods are named by their Job (their names say little); workload pods name themselves.
+      if (owner?.hook) failure = { ...failure, owner: workloadText(owner) };
     } else {
       const job = failedJob(fresh, workloads);
       if (job) {

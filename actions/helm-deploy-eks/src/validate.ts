@@ -3,7 +3,7 @@ import { codeBlock, errorMessage, retry, UserError } from '@deploy-actions/actio
 import { helmRun, lastLines, timed, type Ctx } from './context';
 import { helmTestArgs } from './helm-args';
 import { listPodsAndOwners, podLogs } from './kube';
-import { judgeLive, runningImages } from './live';
+import { judgeLive, runningImages, type RunningImage } from './live';
 import type { K8sObject } from './manifests';
 import { hookOf } from './manifests';
 import type { Workload } from './release-pods';
@@ -67,8 +67,12 @@ export async function validate(c: Ctx, objects: readonly K8sObject[], workloads:
   const { inputs } = c;
   const out: Validation = { passed: [], running: [] };
   await timed(c, 'Live check: images the pods run', async () => {
-    const items = (await listPodsAndOwners(c.deps.exec, c.kubectl)) ?? [];
-    const images = runningImages(items, workloads, inputs.podSelector);
+    // Pods being replaced or a slow API server can leave one listing empty: look up to three times.
+    let images: RunningImage[] = [];
+    for (let attempt = 1; attempt <= 3 && images.length === 0; attempt++) {
+      if (attempt > 1) await c.deps.sleep(2000 * (attempt - 1));
+      images = runningImages((await listPodsAndOwners(c.deps.exec, c.kubectl)) ?? [], workloads, inputs.podSelector);
+    }
     if (!inputs.image) {
       out.running = [...new Set(images.map((i) => i.image))];
       return;
