@@ -10,30 +10,11 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { closeServer, listenLocal } from '../../harness/net';
+import { SCOPES } from '../../executor/permissions';
 
 export type Level = 'none' | 'read' | 'write';
-/**
- * The scopes a GITHUB_TOKEN can carry (workflow `permissions:` keys,
- * https://docs.github.com/en/actions/reference/workflows-and-actions/workflow-syntax#permissions).
- */
-export const JOB_TOKEN_SCOPES = [
-  'actions',
-  'artifact-metadata',
-  'attestations',
-  'checks',
-  'contents',
-  'deployments',
-  'discussions',
-  'id-token',
-  'issues',
-  'models',
-  'packages',
-  'pages',
-  'pull-requests',
-  'repository-projects',
-  'security-events',
-  'statuses',
-] as const;
+/** The scopes a GITHUB_TOKEN can carry: the workflow `permissions:` keys (one list, the executor's). */
+export const JOB_TOKEN_SCOPES = SCOPES;
 export type JobTokenScope = (typeof JOB_TOKEN_SCOPES)[number];
 export interface Permissions extends Partial<Record<JobTokenScope, Level>> {
   deployments?: Level;
@@ -128,6 +109,15 @@ export interface StoredBranchPolicy {
   name: string;
   type: 'branch' | 'tag';
 }
+/** A review of a run's pending deployment (the environment's required reviewers). */
+export interface StoredApproval {
+  repo: string;
+  runId: number;
+  environments: string[];
+  state: 'approved' | 'rejected';
+  login: string;
+  comment: string;
+}
 export interface RequestRecord {
   method: string;
   path: string;
@@ -142,6 +132,7 @@ export interface GithubState {
   statuses: StoredStatus[];
   environments: StoredEnvironment[];
   branchPolicies: StoredBranchPolicy[];
+  approvals: StoredApproval[];
   users: StandinUser[];
   teams: StandinTeam[];
   repositories: Set<string>;
@@ -214,6 +205,7 @@ export async function startGithubStandin(opts: GithubStandinOptions): Promise<Gi
     statuses: [],
     environments: [],
     branchPolicies: [],
+    approvals: [],
     users: [...(opts.users ?? [])],
     teams: [...(opts.teams ?? [])],
     repositories: new Set((opts.repositories ?? ['acme/sample-service']).map((r) => r.toLowerCase())),
@@ -619,6 +611,24 @@ export async function startGithubStandin(opts: GithubStandinOptions): Promise<Gi
         }
         return { status: 201, body: statusJson(s, d) };
       }
+    }
+
+    // --- Reviews of a run's deployments (GET /repos/{o}/{r}/actions/runs/{id}/approvals)
+    if ((m = /^\/actions\/runs\/(\d+)\/approvals$/.exec(rest)) && method === 'GET') {
+      need(token, 'actions', 'read');
+      const runId = Number(m[1]);
+      const body = state.approvals
+        .filter((a) => a.repo === repo && a.runId === runId)
+        .map((a) => ({
+          environments: a.environments.map((name) => {
+            const e = findEnv(repo, name);
+            return e ? environmentJson(e) : { name };
+          }),
+          state: a.state,
+          user: userJson(a.login),
+          comment: a.comment,
+        }));
+      return { status: 200, body };
     }
 
     // --- Environments
