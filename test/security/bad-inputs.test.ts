@@ -144,7 +144,7 @@ const CASES: Case[] = [
   ['helm-deploy-eks', 'fail-fast', 'x', 'must be true or false'],
   ['helm-deploy-eks', 'crash-loop-restarts', '0', 'must be a whole number from 1 to 100'],
   ['helm-deploy-eks', 'crash-loop-restarts', '101', 'must be a whole number from 1 to 100'],
-  ['helm-deploy-eks', 'pod-selector', 'app in (a;b)', 'must be a Kubernetes label selector'],
+  ['helm-deploy-eks', 'pod-selector', 'app in (a;b)', 'must be an equality-based label selector'],
   ['helm-deploy-eks', 'log-lines', '1001', 'must be a whole number from 0 to 1000'],
   ['helm-deploy-eks', 'helm-test', 'x', 'must be true or false'],
   ['helm-deploy-eks', 'smoke-url', 'localhost:8080', 'must be an http(s) URL'],
