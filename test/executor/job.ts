@@ -71,6 +71,13 @@ function defaultVariables(github: Record<string, Json>, runner: Record<string, s
   };
 }
 
+/** GITHUB_ACTION (the step's id, or the one the runner generates) and, for `uses:`, the action's repository and ref. */
+function actionVariables(id: string, uses: string | undefined): Record<string, string> {
+  if (!uses) return { GITHUB_ACTION: id };
+  const [path, ref] = uses.split('@');
+  return { GITHUB_ACTION: id, GITHUB_ACTION_REPOSITORY: path!.split('/').slice(0, 2).join('/'), GITHUB_ACTION_REF: ref ?? '' };
+}
+
 /** The UI's name of a step without `name:`. */
 function stepName(uses: string | undefined, run: string): string {
   return uses ? `Run ${uses}` : `Run ${run.trim().split('\n')[0]}`;
@@ -160,7 +167,7 @@ export async function runJob(job: Job, scope: JobScope): Promise<JobRun> {
           sources: scope.sources,
           contexts: { ...stepContexts, env: stepEnv },
           evaluation: { status, workspace },
-          env: { ...options.runnerEnv, PATH: [...pathAdds, options.runnerEnv?.PATH ?? process.env.PATH].join(':'), HOME: join(runnerDir, 'home'), ...defaultVariables(github, runner, workspace), ...idTokenEnv, ...stepEnv },
+          env: { ...options.runnerEnv, PATH: [...pathAdds, options.runnerEnv?.PATH ?? process.env.PATH].join(':'), HOME: join(runnerDir, 'home'), ...defaultVariables(github, runner, workspace), ...actionVariables(step.id, uses), ...idTokenEnv, ...stepEnv },
           workspace,
           runnerDir,
           defaultsRun: defaultsRun ?? undefined,

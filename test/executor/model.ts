@@ -49,6 +49,8 @@ export interface JobRun {
   error?: string;
   /** Set on a job that calls a reusable workflow (its jobs follow it in WorkflowRun.jobs). */
   calls?: string;
+  /** The called workflow's inputs as they were bound (typed, defaults applied). */
+  inputs?: Record<string, Json>;
 }
 
 export interface WorkflowRun {
