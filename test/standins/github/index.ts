@@ -18,6 +18,7 @@ export type Level = 'none' | 'read' | 'write';
  */
 export const JOB_TOKEN_SCOPES = [
   'actions',
+  'artifact-metadata',
   'attestations',
   'checks',
   'contents',
