@@ -5,6 +5,8 @@ import * as tc from '@actions/tool-cache';
 import {
   codeBlock,
   errorMessage,
+  exportVariable,
+  LogLines,
   exec as realExec,
   githubContext,
   realSleep,
@@ -539,23 +541,26 @@ function startProcess(file: string, args: readonly string[], env: Record<string,
   const child = spawn(file, [...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
+  const [echoOut, echoErr] = [new LogLines(), new LogLines()];
   child.stdout.on('data', (d: Buffer) => {
     out.push(d);
-    process.stdout.write(d);
+    echoOut.push(d);
   });
   child.stderr.on('data', (d: Buffer) => {
     err.push(d);
-    process.stdout.write(d);
+    echoErr.push(d);
   });
   const done = new Promise<ExecResult>((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (code, signal) =>
+    child.on('close', (code, signal) => {
+      echoOut.end();
+      echoErr.end();
       resolve({
         exitCode: code ?? (signal ? 128 + 15 : 1),
         stdout: Buffer.concat(out).toString('utf8'),
         stderr: Buffer.concat(err).toString('utf8'),
-      }),
-    );
+      });
+    });
   });
   return { done, kill: (s) => void child.kill(s) };
 }
@@ -588,9 +593,7 @@ export function realDeps(io: ActionIO, inputs: Inputs): Deps {
       writeFileSync(path, text, { mode: 0o600 });
       chmodSync(path, 0o600);
     },
-    appendEnv: (name, value) => {
-      if (env.GITHUB_ENV) writeFileSync(env.GITHUB_ENV, `${name}=${value}\n`, { flag: 'a' });
-    },
+    appendEnv: (name, value) => exportVariable(name, value),
     exists: (p) => existsSync(p),
     fetch: globalThis.fetch,
     nodePath: process.execPath,
