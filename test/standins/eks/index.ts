@@ -17,6 +17,7 @@ import { decodeEksToken as decodeToken } from '../kube/eks-token';
 import { closeServer, listenLocal, readBody } from '../../harness/net';
 import { IamStore, accountOfArn, type Identity } from '../iam/index';
 import { authenticateRequest, type RequestAuth } from '../iam/request';
+import { assumeRoleWithWebIdentity, type IssuedSession, type WebIdentityFederation } from './web-identity';
 
 export type { Identity } from '../iam/index';
 
@@ -198,16 +199,42 @@ function stsError(res: ServerResponse, status: number, code: string, message: st
 export interface StsOptions extends Common {
   /** How long a presigned GetCallerIdentity stays valid; EKS honours tokens for 15 minutes. */
   presignedMaxAgeMs?: number;
+  /** OIDC providers and roles for AssumeRoleWithWebIdentity (web-identity.ts); issued credentials join `identities`. */
+  webIdentity?: Omit<WebIdentityFederation, 'identities'>;
 }
 
-export async function startStsStandin(opts: StsOptions): Promise<StsStandin> {
+export interface StsStandinWithSessions extends StsStandin {
+  /** Every AssumeRoleWithWebIdentity answer, granted or refused. */
+  webIdentityCalls: Array<{ roleArn: string; session?: IssuedSession; error?: { code: string; message: string } }>;
+}
+
+export async function startStsStandin(opts: StsOptions): Promise<StsStandinWithSessions> {
   const iam = storeOf(opts);
   const requests: RecordedRequest[] = [];
+  const webIdentityCalls: StsStandinWithSessions['webIdentityCalls'] = [];
   const server = createServer(async (req, res) => {
     const body = await readBody(req);
     const url = req.url ?? '/';
     const method = req.method ?? 'GET';
     const json = /application\/json/.test(String(req.headers.accept ?? ''));
+    if (method === 'POST' && opts.webIdentity) {
+      // Unsigned by design: the token is the credential.
+      const form = new URLSearchParams(body.toString('utf8'));
+      if (form.get('Action') === 'AssumeRoleWithWebIdentity') {
+        const answer = await assumeRoleWithWebIdentity(form, { ...opts.webIdentity, identities: opts.identities ?? [] });
+        const roleArn = form.get('RoleArn') ?? '';
+        if (!answer.ok) {
+          webIdentityCalls.push({ roleArn, error: { code: answer.code, message: answer.message } });
+          stsError(res, answer.status, answer.code, answer.message, json);
+          return;
+        }
+        webIdentityCalls.push({ roleArn, session: answer.session });
+        iam.addIdentity(answer.session.identity);
+        res.writeHead(200, { 'content-type': 'text/xml', 'x-amzn-requestid': randomUUID() });
+        res.end(answer.xml);
+        return;
+      }
+    }
     const presigned = new URL(url, 'http://x').searchParams.has('X-Amz-Signature');
     const verdict = verify(iam, method, url, req.headers, body, presigned ? (opts.presignedMaxAgeMs ?? 15 * 60_000) : undefined);
     requests.push({ service: 'sts', method, url, headers: req.headers, body: body.toString('utf8'), verdict });
@@ -245,7 +272,7 @@ export async function startStsStandin(opts: StsOptions): Promise<StsStandin> {
     );
   });
   const url = await listen(server, opts.port);
-  return { url, requests, stop: () => closeServer(server) };
+  return { url, requests, webIdentityCalls, stop: () => closeServer(server) };
 }
 
 /** Decodes an EKS bearer token back into its presigned URL (for assertions). */

@@ -71,11 +71,28 @@ export class IamStore {
   readonly roles = new Map<string, Role>();
   readonly identities = new Map<string, Identity>();
 
-  /** A store holding these identities; each one's role is created, allowed everything unless `policies` say otherwise. */
+  /** Identities a test keeps in its own list; ones added to it later are found too. */
+  private shared: Identity[] = [];
+  private sharedPolicies: PolicyDocument[] = [ALLOW_ALL];
+
+  /**
+   * A store over a test's own identity list (live: identities pushed to it later count too);
+   * each one's role is created, allowed everything unless `policies` say otherwise.
+   */
   static of(identities: Identity[], policies: PolicyDocument[] = [ALLOW_ALL]): IamStore {
     const store = new IamStore();
+    store.shared = identities;
+    store.sharedPolicies = policies;
     for (const id of identities) store.addIdentity(id, policies);
     return store;
+  }
+
+  /** The identity of an access key (from the test's shared list when it joined it later). */
+  identity(accessKeyId: string): Identity | undefined {
+    const known = this.identities.get(accessKeyId);
+    if (known) return known;
+    const late = this.shared.find((i) => i.accessKeyId === accessKeyId);
+    return late ? this.addIdentity(late, this.sharedPolicies) : undefined;
   }
 
   addRole(opts: { account: string; name: string; policies?: PolicyDocument[]; trustPolicy?: PolicyDocument }): Role {
@@ -128,11 +145,11 @@ export class IamStore {
   }
 
   /** The secret of an access key (for SigV4 verification), whoever it belongs to. */
-  secretFor = (accessKeyId: string): string | undefined => this.identities.get(accessKeyId)?.secretAccessKey;
+  secretFor = (accessKeyId: string): string | undefined => this.identity(accessKeyId)?.secretAccessKey;
 
   /** Who an access key stands for, checking the session token of temporary credentials and their expiry. */
   authenticate(accessKeyId: string, sessionToken: string | undefined, now = new Date()): AuthResult {
-    const id = this.identities.get(accessKeyId);
+    const id = this.identity(accessKeyId);
     if (!id || (id.sessionToken !== undefined && id.sessionToken !== sessionToken)) {
       return { ok: false, code: 'InvalidClientTokenId', message: 'The security token included in the request is invalid.' };
     }
