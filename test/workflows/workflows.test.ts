@@ -127,8 +127,8 @@ describe('reusable workflows', () => {
   test('pipeline: develop -> qa; main -> preprod -> production, production gated on preprod', () => {
     const pipeline = readWorkflow('.github/workflows/pipeline.yml');
     expect(checkPipeline(pipeline)).toEqual([]);
-    expect(jobsRunningFor(pipeline, 'refs/heads/main')).toEqual({ build: '', preprod: 'preprod', production: 'production' });
-    expect(jobsRunningFor(pipeline, 'refs/heads/develop')).toEqual({ build: '', qa: 'qa' });
+    expect(jobsRunningFor(pipeline, 'refs/heads/main')).toEqual({ build: '', preprod: 'preprod', production: 'production', status: '' });
+    expect(jobsRunningFor(pipeline, 'refs/heads/develop')).toEqual({ build: '', qa: 'qa', status: '' });
   });
 });
 
