@@ -44,8 +44,10 @@ export interface RunResult {
   exitCode: number;
   stdout: string;
   stderr: string;
-  /** stdout with workflow commands removed and masked values replaced by ***, as the log shows it. */
+  /** stdout then stderr with workflow commands removed and masked values replaced by ***, as the log shows it. */
   log: string;
+  /** The workflow commands the runner would act on, from stdout and stderr. */
+  commands: WorkflowCommand[];
   outputs: Record<string, string>;
   env: Record<string, string>;
   state: Record<string, string>;
@@ -98,41 +100,114 @@ function unescapeProp(s: string): string {
   return unescapeData(s).replace(/%3A/g, ':').replace(/%2C/g, ',');
 }
 
+/** A workflow command the runner would act on. */
+export interface WorkflowCommand {
+  name: string;
+  props: Record<string, string>;
+  data: string;
+  /** The output line it was read from. */
+  line: string;
+}
+
 interface Parsed {
   log: string;
   annotations: Annotation[];
   masks: string[];
   groups: string[];
+  /** Every command the runner would act on, stop-commands and their resume tokens included. */
+  commands: WorkflowCommand[];
 }
 
-export function parseWorkflowCommands(stdout: string): Parsed {
+/** The commands the runner registers (ActionCommandManager), compared case-insensitively. */
+const RUNNER_COMMANDS = [
+  'set-env', 'set-output', 'save-state', 'add-mask', 'add-path', 'add-matcher', 'remove-matcher',
+  'debug', 'warning', 'error', 'notice', 'group', 'endgroup', 'echo', 'stop-commands',
+];
+
+/**
+ * The runner's two command syntaxes (ActionCommand.TryParseV2 and TryParse): `::name props::data`
+ * at the start of the line after blanks, or `##[name props]data` anywhere in the line.
+ */
+function parseCommandLine(line: string, registered: ReadonlySet<string>): WorkflowCommand | undefined {
+  const v2 = line.trimStart();
+  if (v2.startsWith('::')) {
+    const end = v2.indexOf('::', 2);
+    if (end >= 0) {
+      const info = v2.slice(2, end);
+      const space = info.indexOf(' ');
+      const name = space < 0 ? info : info.slice(0, space);
+      if (registered.has(name.toLowerCase())) {
+        const props: Record<string, string> = {};
+        if (space > 0) {
+          for (const kv of info.slice(space + 1).trim().split(',')) {
+            const eq = kv.indexOf('=');
+            if (eq > 0 && eq < kv.length - 1) props[kv.slice(0, eq)] = unescapeProp(kv.slice(eq + 1));
+          }
+        }
+        return { name: name.toLowerCase(), props, data: unescapeData(v2.slice(end + 2)), line };
+      }
+    }
+  }
+  const v1 = line.indexOf('##[');
+  if (v1 >= 0) {
+    const rb = line.indexOf(']', v1);
+    if (rb >= 0) {
+      const info = line.slice(v1 + 3, rb);
+      const space = info.indexOf(' ');
+      const name = space < 0 ? info : info.slice(0, space);
+      if (registered.has(name.toLowerCase())) return { name: name.toLowerCase(), props: {}, data: unescapeData(line.slice(rb + 1)), line };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Reads a step's output the way the runner does (OutputManager + ActionCommandManager): lines
+ * split at LF, CR or CRLF; `::stop-commands::TOKEN` prints every line verbatim until `::TOKEN::`.
+ * Pass stdout and stderr one after the other to model one step (the runner shares one command
+ * state between them).
+ */
+export function parseWorkflowCommands(...streams: string[]): Parsed {
   const annotations: Annotation[] = [];
   const masks: string[] = [];
   const groups: string[] = [];
+  const commands: WorkflowCommand[] = [];
   const logLines: string[] = [];
-  for (const line of stdout.split('\n')) {
-    const m = /^::([a-z-]+)( [^:]*)?::(.*)$/.exec(line);
-    if (!m) {
-      logLines.push(line);
-      continue;
-    }
-    const [, cmd, rawProps, rawData] = m;
-    const data = unescapeData(rawData ?? '');
-    const props: Record<string, string> = {};
-    for (const kv of (rawProps ?? '').trim().split(',')) {
-      const eq = kv.indexOf('=');
-      if (eq > 0) props[kv.slice(0, eq)] = unescapeProp(kv.slice(eq + 1));
-    }
-    if (cmd === 'add-mask') masks.push(data);
-    else if (cmd === 'group') groups.push(data);
-    else if (cmd === 'error' || cmd === 'warning' || cmd === 'notice' || cmd === 'debug') {
-      annotations.push({ level: cmd, message: data, props });
-      if (cmd !== 'debug') logLines.push(`${cmd === 'error' ? 'Error' : cmd === 'warning' ? 'Warning' : 'Notice'}: ${data}`);
+  const registered = new Set(RUNNER_COMMANDS);
+  let stopToken: string | undefined;
+  for (const stream of streams) {
+    const lines = stream.split(/\r\n|\r|\n/);
+    if (lines[lines.length - 1] === '') lines.pop();
+    for (const line of lines) {
+      const cmd = parseCommandLine(line, registered);
+      if (stopToken !== undefined) {
+        if (cmd && cmd.name === stopToken.toLowerCase()) {
+          commands.push(cmd);
+          registered.delete(stopToken.toLowerCase());
+          stopToken = undefined;
+        } else logLines.push(line);
+        continue;
+      }
+      if (!cmd) {
+        logLines.push(line);
+        continue;
+      }
+      commands.push(cmd);
+      const { name, data, props } = cmd;
+      if (name === 'stop-commands' && data !== '') {
+        stopToken = data;
+        registered.add(data.toLowerCase());
+      } else if (name === 'add-mask') masks.push(data);
+      else if (name === 'group') groups.push(data);
+      else if (name === 'error' || name === 'warning' || name === 'notice' || name === 'debug') {
+        annotations.push({ level: name, message: data, props });
+        if (name !== 'debug') logLines.push(`${name === 'error' ? 'Error' : name === 'warning' ? 'Warning' : 'Notice'}: ${data}`);
+      }
     }
   }
   let log = logLines.join('\n');
   for (const secret of masks) if (secret) log = log.split(secret).join('***');
-  return { log, annotations, masks, groups };
+  return { log, annotations, masks, groups, commands };
 }
 
 export function newRunnerDir(): string {
@@ -226,7 +301,7 @@ export async function runActionBundle(opts: RunOptions): Promise<RunResult> {
       });
     },
   );
-  const parsed = parseWorkflowCommands(stdout);
+  const parsed = parseWorkflowCommands(stdout, stderr);
   const pathFile = readFileSync(files.GITHUB_PATH, 'utf8');
   return {
     exitCode,

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { LogLines } from './log';
 
 export interface ExecOptions {
   cwd?: string;
@@ -6,7 +7,10 @@ export interface ExecOptions {
   env?: Record<string, string | undefined>;
   /** Written to the child's stdin, then stdin is closed. The way secrets reach a child. */
   input?: string;
-  /** Do not echo the child's output to the log. */
+  /**
+   * Do not echo the child's output to the log. When echoed, stdout and stderr both go to our
+   * stdout through LogLines (fenced where they could hold a workflow command).
+   */
   silent?: boolean;
   /** Resolve with the exit code instead of throwing on a non-zero one. */
   allowFailure?: boolean;
@@ -42,18 +46,22 @@ export const exec: Exec = (file, args, opts = {}) =>
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
+    const echoOut = opts.silent ? undefined : new LogLines();
+    const echoErr = opts.silent ? undefined : new LogLines();
     child.stdout.on('data', (d: Buffer) => {
       out.push(d);
-      if (!opts.silent) process.stdout.write(d);
+      echoOut?.push(d);
     });
     child.stderr.on('data', (d: Buffer) => {
       err.push(d);
-      if (!opts.silent) process.stderr.write(d);
+      echoErr?.push(d);
     });
     child.on('error', (e: NodeJS.ErrnoException) =>
       reject(e.code === 'ENOENT' ? new Error(`${file} was not found on PATH`) : e),
     );
     child.on('close', (code) => {
+      echoOut?.end();
+      echoErr?.end();
       const result = {
         exitCode: code ?? 1,
         stdout: Buffer.concat(out).toString('utf8'),

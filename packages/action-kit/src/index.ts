@@ -3,6 +3,7 @@ export * from './inputs';
 export * from './retry';
 export * from './exec';
 export * from './io';
+export * from './log';
 export * from './github';
 export * from './markdown';
 export * from './run-action';

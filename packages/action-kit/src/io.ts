@@ -1,4 +1,5 @@
 import * as core from '@actions/core';
+import { logText } from './log';
 
 export interface AnnotationProps {
   title?: string;
@@ -6,7 +7,11 @@ export interface AnnotationProps {
   startLine?: number;
 }
 
-/** Everything an action's logic says to the runner. run() gets this instead of @actions/core. */
+/**
+ * Everything an action's logic says to the runner. run() gets this instead of @actions/core.
+ * Every method takes text from outside as it is: info() fences it (log.ts), the others carry it
+ * as escaped command data, so no value can write a workflow command of its own.
+ */
 export interface ActionIO {
   info(message: string): void;
   debug(message: string): void;
@@ -22,7 +27,7 @@ export interface ActionIO {
 
 export function coreIO(): ActionIO {
   return {
-    info: (m) => core.info(m),
+    info: (m) => logText(m),
     debug: (m) => core.debug(m),
     warning: (m, p) => core.warning(m, p),
     error: (m, p) => core.error(m, p),
@@ -33,6 +38,18 @@ export function coreIO(): ActionIO {
       await core.summary.addRaw(md, true).write();
     },
   };
+}
+
+const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Sets a variable for the job's later steps. GITHUB_ENV is written by @actions/core in the
+ * delimiter form (`NAME<<ghadelimiter_<random uuid>`), which a value with newlines cannot break
+ * out of; the name must be a plain identifier.
+ */
+export function exportVariable(name: string, value: string): void {
+  if (!ENV_NAME_RE.test(name)) throw new Error(`internal: '${name}' is not an environment variable name`);
+  core.exportVariable(name, value);
 }
 
 export interface RecordedIO extends ActionIO {

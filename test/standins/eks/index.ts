@@ -16,6 +16,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { verifySigV4, type VerifyResult } from './sigv4';
 import { decodeEksToken as decodeToken } from '../kube/eks-token';
 import { closeServer, listenLocal, readBody } from '../../harness/net';
+import { assumeRoleWithWebIdentity, type IssuedSession, type WebIdentityFederation } from './web-identity';
 
 export interface Identity {
   accessKeyId: string;
@@ -24,6 +25,9 @@ export interface Identity {
   arn: string;
   account?: string;
   userId?: string;
+  /** Temporary credentials (STS): requests must carry it as X-Amz-Security-Token. */
+  sessionToken?: string;
+  expiresAt?: Date;
 }
 
 export interface ClusterSpec {
@@ -81,7 +85,15 @@ function userIdOf(id: Identity): string {
 
 function verify(identities: Identity[], method: string, url: string, headers: IncomingMessage['headers'], body: Buffer, presignedMaxAgeMs?: number): VerifyResult {
   const secretFor = (akid: string) => identities.find((i) => i.accessKeyId === akid)?.secretAccessKey;
-  return verifySigV4({ method, url, headers, body }, secretFor, new Date(), { presignedMaxAgeMs });
+  const now = new Date();
+  const verdict = verifySigV4({ method, url, headers, body }, secretFor, now, { presignedMaxAgeMs });
+  const id = verdict.ok ? identities.find((i) => i.accessKeyId === verdict.accessKeyId) : undefined;
+  if (id?.sessionToken !== undefined) {
+    const sent = headers['x-amz-security-token'] ?? new URL(url, 'http://x').searchParams.get('X-Amz-Security-Token');
+    if (sent !== id.sessionToken) return { ok: false, code: 'InvalidClientTokenId', message: 'The security token included in the request is invalid.' };
+    if (id.expiresAt && now > id.expiresAt) return { ok: false, code: 'ExpiredToken', message: 'The security token included in the request is expired' };
+  }
+  return verdict;
 }
 
 function identityFor(identities: Identity[], v: VerifyResult): Identity | undefined {
@@ -192,15 +204,40 @@ function stsError(res: ServerResponse, status: number, code: string, message: st
 export interface StsOptions extends Common {
   /** How long a presigned GetCallerIdentity stays valid; EKS honours tokens for 15 minutes. */
   presignedMaxAgeMs?: number;
+  /** OIDC providers and roles for AssumeRoleWithWebIdentity (web-identity.ts); issued credentials join `identities`. */
+  webIdentity?: Omit<WebIdentityFederation, 'identities'>;
 }
 
-export async function startStsStandin(opts: StsOptions): Promise<StsStandin> {
+export interface StsStandinWithSessions extends StsStandin {
+  /** Every AssumeRoleWithWebIdentity answer, granted or refused. */
+  webIdentityCalls: Array<{ roleArn: string; session?: IssuedSession; error?: { code: string; message: string } }>;
+}
+
+export async function startStsStandin(opts: StsOptions): Promise<StsStandinWithSessions> {
   const requests: RecordedRequest[] = [];
+  const webIdentityCalls: StsStandinWithSessions['webIdentityCalls'] = [];
   const server = createServer(async (req, res) => {
     const body = await readBody(req);
     const url = req.url ?? '/';
     const method = req.method ?? 'GET';
     const json = /application\/json/.test(String(req.headers.accept ?? ''));
+    if (method === 'POST' && opts.webIdentity) {
+      // Unsigned by design: the token is the credential.
+      const form = new URLSearchParams(body.toString('utf8'));
+      if (form.get('Action') === 'AssumeRoleWithWebIdentity') {
+        const answer = await assumeRoleWithWebIdentity(form, { ...opts.webIdentity, identities: opts.identities });
+        const roleArn = form.get('RoleArn') ?? '';
+        if (!answer.ok) {
+          webIdentityCalls.push({ roleArn, error: { code: answer.code, message: answer.message } });
+          stsError(res, answer.status, answer.code, answer.message, json);
+          return;
+        }
+        webIdentityCalls.push({ roleArn, session: answer.session });
+        res.writeHead(200, { 'content-type': 'text/xml', 'x-amzn-requestid': randomUUID() });
+        res.end(answer.xml);
+        return;
+      }
+    }
     const presigned = new URL(url, 'http://x').searchParams.has('X-Amz-Signature');
     const verdict = verify(opts.identities, method, url, req.headers, body, presigned ? (opts.presignedMaxAgeMs ?? 15 * 60_000) : undefined);
     requests.push({ service: 'sts', method, url, headers: req.headers, body: body.toString('utf8'), verdict });
@@ -238,7 +275,7 @@ export async function startStsStandin(opts: StsOptions): Promise<StsStandin> {
     );
   });
   const url = await listen(server, opts.port);
-  return { url, requests, stop: () => closeServer(server) };
+  return { url, requests, webIdentityCalls, stop: () => closeServer(server) };
 }
 
 /** Decodes an EKS bearer token back into its presigned URL (for assertions). */

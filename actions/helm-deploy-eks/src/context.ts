@@ -1,0 +1,90 @@
+/**
+ * What every phase of a deploy shares: the dependencies the action runs on (replaced by
+ * tests), the context built once the tools and the cluster are known, and helm invocation.
+ */
+import { UserError, type ActionIO, type Exec, type ExecResult, type GitHubContext, type Sleep } from '@deploy-actions/action-kit';
+import { accessEntryMessage, isClusterAccessError, type AwsDeps } from './eks';
+import type { HelmMajor, ReleaseRef } from './helm-args';
+import type { Inputs } from './inputs';
+import type { Kubectl } from './kube';
+import type { Download } from './tools';
+
+/** A running child process that can be stopped. */
+export interface Proc {
+  done: Promise<ExecResult>;
+  kill(signal: NodeJS.Signals): void;
+}
+
+export interface Deps {
+  io: ActionIO;
+  exec: Exec;
+  start(file: string, args: readonly string[], env: Record<string, string>): Proc;
+  sleep: Sleep;
+  /** Resolves with p, or with 'timeout' after ms; leaves no timer behind either way. */
+  within<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'>;
+  now(): number;
+  env: NodeJS.ProcessEnv;
+  github: GitHubContext;
+  aws?: AwsDeps;
+  installTool(d: Download): Promise<string>;
+  writePrivate(path: string, text: string): void;
+  appendEnv(name: string, value: string): void;
+  exists(path: string): boolean;
+  readFile(path: string): string | undefined;
+  fetch: typeof fetch;
+  nodePath: string;
+  bundlePath: string;
+  /** How often the watcher polls pods. */
+  pollMs: number;
+  /** How often a line says what helm still waits for. */
+  heartbeatMs: number;
+  /** How long helm gets to stop after SIGTERM. */
+  killGraceMs: number;
+}
+
+export type Timings = Array<[string, number]>;
+
+export interface Ctx {
+  inputs: Inputs;
+  deps: Deps;
+  helm: string;
+  major: HelmMajor;
+  helmVersion: string;
+  kubeEnv: Record<string, string>;
+  kubectl: Kubectl;
+  ref: ReleaseRef;
+  callerArn: string;
+  timings: Timings;
+}
+
+/** Runs one phase in a log group and records how long it took. */
+export async function timed<T>(c: Pick<Ctx, 'deps' | 'timings'>, name: string, fn: () => Promise<T>): Promise<T> {
+  const t0 = c.deps.now();
+  try {
+    return await c.deps.io.group(name, fn);
+  } finally {
+    c.timings.push([name, (c.deps.now() - t0) / 1000]);
+  }
+}
+
+/** The last non-empty lines of a tool's stderr, joined on one line. */
+export function lastLines(text: string, n: number): string {
+  return text.trim().split('\n').filter(Boolean).slice(-n).join(' ');
+}
+
+export async function helmRun(c: Ctx, args: string[], opts: { silent?: boolean; allowFailure?: boolean } = {}): Promise<ExecResult> {
+  const r = await c.deps.exec(c.helm, args, { env: c.kubeEnv, silent: opts.silent ?? true, allowFailure: true });
+  if (r.exitCode !== 0) {
+    if (isClusterAccessError(r.stderr)) throw accessError(c, r.stderr);
+    if (!opts.allowFailure) throw new UserError(`helm ${args[0]} failed: ${lastLines(r.stderr, 5) || `exit code ${r.exitCode}`}`);
+  }
+  return r;
+}
+
+export function accessError(c: Ctx, stderr: string): UserError {
+  const detail = (/Error: (.+)/.exec(stderr)?.[1] ?? stderr.trim().split('\n').pop() ?? '').slice(0, 200);
+  if (!c.inputs.clusterName) {
+    return new UserError(`The cluster refused the credentials of the given kubeconfig (${detail}): check its user and RBAC`);
+  }
+  return new UserError(accessEntryMessage(c.inputs.clusterName, c.inputs.region, c.inputs.namespace, c.callerArn, detail));
+}

@@ -1,0 +1,84 @@
+/** The real dependencies of run(): processes, clock, filesystem, AWS clients, the tool cache. */
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmod, readFile } from 'node:fs/promises';
+import * as tc from '@actions/tool-cache';
+import { exec as realExec, exportVariable, githubContext, LogLines, realSleep, type ActionIO, type ExecResult } from '@deploy-actions/action-kit';
+import type { Deps, Proc } from './context';
+import { awsDeps } from './eks';
+import type { Inputs } from './inputs';
+import { installTool, runnerArch } from './tools';
+
+function startProcess(file: string, args: readonly string[], env: Record<string, string>): Proc {
+  const child = spawn(file, [...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  const [echoOut, echoErr] = [new LogLines(), new LogLines()];
+  child.stdout.on('data', (d: Buffer) => {
+    out.push(d);
+    echoOut.push(d);
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    err.push(d);
+    echoErr.push(d);
+  });
+  const done = new Promise<ExecResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      echoOut.end();
+      echoErr.end();
+      resolve({
+        exitCode: code ?? (signal ? 128 + 15 : 1),
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      });
+    });
+  });
+  return { done, kill: (s) => void child.kill(s) };
+}
+
+export function realDeps(io: ActionIO, inputs: Inputs): Deps {
+  const env = process.env;
+  return {
+    io,
+    exec: realExec,
+    start: startProcess,
+    sleep: realSleep,
+    within: (p, ms) => {
+      let timer: NodeJS.Timeout | undefined;
+      const t = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)));
+      return Promise.race([p, t]).finally(() => clearTimeout(timer));
+    },
+    now: () => Date.now(),
+    env,
+    github: githubContext(env),
+    aws: inputs.clusterName ? awsDeps(inputs.region, (m) => io.info(m)) : undefined,
+    installTool: (d) =>
+      installTool(d, runnerArch(), {
+        tc,
+        readFile: (p) => readFile(p, 'utf8'),
+        chmod: (p, m) => chmod(p, m),
+        log: (m) => io.info(m),
+      }),
+    writePrivate: (path, text) => {
+      mkdirSync(path.slice(0, path.lastIndexOf('/')), { recursive: true, mode: 0o700 });
+      writeFileSync(path, text, { mode: 0o600 });
+      chmodSync(path, 0o600);
+    },
+    appendEnv: (name, value) => exportVariable(name, value),
+    exists: (p) => existsSync(p),
+    readFile: (p) => {
+      try {
+        return readFileSync(p, 'utf8');
+      } catch {
+        return undefined;
+      }
+    },
+    fetch: globalThis.fetch,
+    nodePath: process.execPath,
+    bundlePath: process.argv[1] ?? '',
+    pollMs: 2000,
+    heartbeatMs: 12_000,
+    killGraceMs: 30_000,
+  };
+}

@@ -1,0 +1,27 @@
+/**
+ * Doubles of the third-party actions the workflows use, for the workflow executor, plus the
+ * GitHub- and AWS-side pieces they meet (OIDC token service, the README's trust policies).
+ * See test/README.md, "Action doubles".
+ */
+import { checkoutDouble, type CheckoutWorld } from './checkout';
+import { configureAwsCredentialsDouble, type ConfigureAwsOptions } from './configure-aws-credentials';
+import type { ActionDouble } from './types';
+
+export type DoubleName = 'actions/checkout' | 'aws-actions/configure-aws-credentials';
+
+export interface DoublesWorld extends CheckoutWorld, ConfigureAwsOptions {}
+
+/** The doubles by `uses:` name (without @ref). */
+export function createActionDoubles(world: DoublesWorld): Record<DoubleName, ActionDouble> {
+  return {
+    'actions/checkout': checkoutDouble(world),
+    'aws-actions/configure-aws-credentials': configureAwsCredentialsDouble(world),
+  };
+}
+
+export { startOidcTokenService, jobClaims, subjectFor, GITHUB_OIDC_ISSUER, type OidcTokenService, type JobIdentity } from './oidc';
+export { projectTrust, buildRoleArn, deployRoleArn, readmeTrustPolicies, README_ACCOUNT } from './aws-trust';
+export { createPullRequestRefs, type PullRequestRefs } from './pull-request';
+export { CHECKOUT_INPUTS } from './checkout';
+export { CONFIGURE_AWS_CREDENTIALS_INPUTS } from './configure-aws-credentials';
+export type * from './types';

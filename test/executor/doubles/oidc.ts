@@ -1,0 +1,162 @@
+/**
+ * GitHub Actions' OIDC token service as a job meets it. A job granted `id-token: write` gets
+ * ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN in its environment
+ * (`jobEnv`); `GET <url>&audience=<aud>` with `Authorization: Bearer <token>` answers
+ * `{"value": "<JWT>"}`, an RS256 JWT carrying the claims GitHub issues for that job
+ * (`jobClaims`), signed with a key generated at start. The token's `iss` is GitHub's
+ * (https://token.actions.githubusercontent.com), so trust policies keep their real condition
+ * keys; relying parties fetch the discovery document and JWKS from this server's `url`
+ * (`/.well-known/openid-configuration`, `/.well-known/jwks`), as they would from GitHub's.
+ *
+ * Claims and subject formats: https://docs.github.com/en/actions/reference/security/oidc.
+ * jose signs (a maintained JOSE implementation; nothing here is hand-rolled cryptography).
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
+import { closeServer, listenLocal } from '../../harness/net';
+import type { ActionDoubleContext } from './types';
+
+export const GITHUB_OIDC_ISSUER = 'https://token.actions.githubusercontent.com';
+
+export interface JobIdentity {
+  github: Record<string, unknown>;
+  job: Pick<ActionDoubleContext['job'], 'environment' | 'workflowRef' | 'permissions'>;
+}
+
+const str = (v: unknown): string | undefined => (v === undefined || v === null || v === '' ? undefined : String(v));
+
+/** The job's subject: its environment when it has one, else the pull request or the ref. */
+export function subjectFor(github: Record<string, unknown>, environment?: string): string {
+  const repo = String(github.repository ?? '');
+  if (environment) return `repo:${repo}:environment:${environment}`;
+  const event = String(github.event_name ?? '');
+  if (event === 'pull_request' || event === 'pull_request_target') return `repo:${repo}:pull_request`;
+  return `repo:${repo}:ref:${String(github.ref ?? '')}`;
+}
+
+/** The custom claims GitHub puts in a job's token (registered claims are added at signing). */
+export function jobClaims({ github, job }: JobIdentity): Record<string, string> {
+  const event = (github.event ?? {}) as { repository?: { visibility?: string } };
+  const claims: Record<string, string | undefined> = {
+    sub: subjectFor(github, job.environment),
+    actor: str(github.actor),
+    actor_id: str(github.actor_id),
+    base_ref: str(github.base_ref) ?? '',
+    environment: job.environment,
+    event_name: str(github.event_name),
+    head_ref: str(github.head_ref) ?? '',
+    job_workflow_ref: job.workflowRef,
+    ref: str(github.ref),
+    ref_protected: str(github.ref_protected) ?? 'false',
+    ref_type: str(github.ref_type),
+    repository: str(github.repository),
+    repository_id: str(github.repository_id),
+    repository_owner: str(github.repository_owner) ?? str(github.repository)?.split('/')[0],
+    repository_owner_id: str(github.repository_owner_id),
+    repository_visibility: str(event.repository?.visibility) ?? 'private',
+    run_attempt: str(github.run_attempt) ?? '1',
+    run_id: str(github.run_id),
+    run_number: str(github.run_number),
+    runner_environment: 'github-hosted',
+    sha: str(github.sha),
+    workflow: str(github.workflow),
+    workflow_ref: str(github.workflow_ref),
+    workflow_sha: str(github.workflow_sha),
+  };
+  return Object.fromEntries(Object.entries(claims).filter((e): e is [string, string] => e[1] !== undefined));
+}
+
+export interface IssuedToken {
+  audience: string;
+  claims: Record<string, string>;
+  jwt: string;
+}
+
+export interface OidcTokenService {
+  /** Where the discovery document and JWKS are served. */
+  url: string;
+  issuer: string;
+  /** The variables GitHub gives a job: empty without `id-token: write`. */
+  jobEnv(identity: JobIdentity): Record<string, string>;
+  /** Signs a token with arbitrary claims (for tests of the relying party). */
+  sign(claims: Record<string, unknown>, opts?: { audience?: string; expiresInSeconds?: number; issuer?: string }): Promise<string>;
+  issued: IssuedToken[];
+  stop(): Promise<void>;
+}
+
+/** Lifetime of a job token (GitHub does not document it; its tokens are short-lived). */
+const TOKEN_LIFETIME_S = 5 * 60;
+
+export async function startOidcTokenService(opts: { issuer?: string; port?: number } = {}): Promise<OidcTokenService> {
+  const issuer = opts.issuer ?? GITHUB_OIDC_ISSUER;
+  const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
+  const kid = randomBytes(8).toString('hex');
+  const jwk: JWK = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
+  const jobs = new Map<string, Record<string, string>>();
+  const issued: IssuedToken[] = [];
+
+  const signWithKey: OidcTokenService['sign'] = async (claims, o = {}) => {
+    const now = Math.floor(Date.now() / 1000);
+    let jwt = new SignJWT(claims)
+      .setProtectedHeader({ alg: 'RS256', kid, typ: 'JWT', x5t: kid })
+      .setIssuer(o.issuer ?? issuer)
+      .setIssuedAt(now)
+      .setNotBefore(now - 5)
+      .setExpirationTime(now + (o.expiresInSeconds ?? TOKEN_LIFETIME_S))
+      .setJti(randomUUID());
+    if (o.audience) jwt = jwt.setAudience(o.audience);
+    return jwt.sign(privateKey);
+  };
+
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://local');
+    const json = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    if (req.method === 'GET' && url.pathname === '/.well-known/openid-configuration') {
+      return json(200, {
+        issuer,
+        jwks_uri: `${base}/.well-known/jwks`,
+        subject_types_supported: ['public', 'pairwise'],
+        response_types_supported: ['id_token'],
+        claims_supported: ['sub', 'aud', 'exp', 'iat', 'iss', 'jti', 'nbf', ...Object.keys(jobClaims({ github: {}, job: { workflowRef: '', permissions: {}, environment: 'x' } }))],
+        id_token_signing_alg_values_supported: ['RS256'],
+        scopes_supported: ['openid'],
+      });
+    }
+    if (req.method === 'GET' && url.pathname === '/.well-known/jwks') return json(200, { keys: [jwk] });
+    if (req.method === 'GET' && url.pathname === '/idtoken') {
+      const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
+      const claims = bearer ? jobs.get(bearer) : undefined;
+      if (!claims) return json(401, { message: 'Unauthorized: the job token is not valid' });
+      const owner = claims.repository_owner ?? '';
+      const audience = url.searchParams.get('audience') || `https://github.com/${owner}`;
+      void signWithKey(claims, { audience }).then(
+        (jwt) => {
+          issued.push({ audience, claims, jwt });
+          json(200, { count: 1, value: jwt });
+        },
+        (err: Error) => json(500, { message: err.message }),
+      );
+      return;
+    }
+    json(404, { message: 'Not Found' });
+  });
+  const base = `http://127.0.0.1:${await listenLocal(server, opts.port)}`;
+
+  return {
+    url: base,
+    issuer,
+    issued,
+    jobEnv(identity): Record<string, string> {
+      if (identity.job.permissions['id-token'] !== 'write') return {};
+      const token = randomBytes(24).toString('hex');
+      jobs.set(token, jobClaims(identity));
+      return { ACTIONS_ID_TOKEN_REQUEST_URL: `${base}/idtoken?api-version=2.0`, ACTIONS_ID_TOKEN_REQUEST_TOKEN: token };
+    },
+    sign: signWithKey,
+    stop: () => closeServer(server),
+  };
+}

@@ -1,0 +1,166 @@
+/**
+ * sts:AssumeRoleWithWebIdentity as AWS STS answers it, for the STS stand-in: the caller sends
+ * no signature, only the token. In order:
+ *   1. parameters (RoleArn, RoleSessionName pattern and length, DurationSeconds range);
+ *   2. the token's issuer must be an OIDC provider registered in the role's account
+ *      (InvalidIdentityToken "No OpenIDConnect provider found in your account for <iss>");
+ *   3. the signature is checked against the keys the issuer publishes (discovery document ->
+ *      jwks_uri, fetched over HTTP), then exp/nbf (ExpiredTokenException) and `aud` against the
+ *      provider's client IDs (InvalidIdentityToken "Incorrect token audience");
+ *   4. the role's trust policy decides, with the token's claims as condition keys
+ *      `<provider host/path>:<claim>` (`aud` and `sub` by default; GitHub's OIDC docs:
+ *      "Support for custom claims for OIDC is unavailable in AWS"); an unknown role and any
+ *      deny both answer 403 AccessDenied "Not authorized to perform sts:AssumeRoleWithWebIdentity";
+ *   5. temporary credentials (ASIA…) are issued and registered in `identities`, so the other
+ *      stand-ins sharing that list accept them until they expire.
+ * Error codes and messages: https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createLocalJWKSet, decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import type { Identity } from './index';
+import { evaluateTrustPolicy, type RequestContext } from './trust-policy';
+
+export interface OidcProvider {
+  /** arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com */
+  arn: string;
+  /** The issuer URL as registered (https://token.actions.githubusercontent.com). */
+  url: string;
+  clientIds: string[];
+  /** Where the issuer's discovery document is really served (the local token service). */
+  discoveryBase: string;
+}
+
+export interface Role {
+  arn: string;
+  trustPolicy: string | object;
+  /** Seconds, 3600 by default as for a new role. */
+  maxSessionDuration?: number;
+}
+
+export interface WebIdentityFederation {
+  providers: OidcProvider[];
+  roles: Role[];
+  /** Issued credentials are appended here: the identity list the AWS stand-ins share. */
+  identities: Identity[];
+  /** Token claims exposed as condition keys (default: aud and sub). */
+  conditionClaims?: string[];
+}
+
+export interface IssuedSession {
+  roleArn: string;
+  sessionName: string;
+  subject: string;
+  identity: Identity;
+}
+
+export type StsAnswer = { ok: true; xml: string; session: IssuedSession } | { ok: false; status: number; code: string; message: string };
+
+const fail = (status: number, code: string, message: string): StsAnswer => ({ ok: false, status, code, message });
+const ACCESS_DENIED = fail(403, 'AccessDenied', 'Not authorized to perform sts:AssumeRoleWithWebIdentity');
+const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const providerKey = (url: string) => url.replace(/^https:\/\//, '').replace(/\/$/, '');
+const accountOf = (arn: string) => /^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):/.exec(arn)?.[1];
+const alnum = (n: number) => Array.from(randomBytes(n), (b) => 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'[b % 32]).join('');
+
+async function verifiedClaims(token: string, provider: OidcProvider, now: Date): Promise<JWTPayload | StsAnswer> {
+  let jwks;
+  try {
+    const discovery = (await (await fetch(`${provider.discoveryBase}/.well-known/openid-configuration`)).json()) as { jwks_uri: string };
+    jwks = createLocalJWKSet((await (await fetch(discovery.jwks_uri)).json()) as { keys: [] });
+  } catch {
+    return fail(400, 'IDPCommunicationError', "Couldn't retrieve verification key from your identity provider, please reference AssumeRoleWithWebIdentity documentation for requirements");
+  }
+  try {
+    const { payload } = await jwtVerify(token, jwks, { currentDate: now, algorithms: ['RS256', 'ES256', 'RS384', 'RS512'] });
+    return payload;
+  } catch (err) {
+    if (err instanceof joseErrors.JWTExpired) {
+      // AWS's wording, epoch seconds and the missing space included.
+      const at = Math.floor(now.getTime() / 1000);
+      return fail(400, 'ExpiredTokenException', `Token expired: current date/time ${at} must be before the expiration date/time${decodeJwt(token).exp}`);
+    }
+    return fail(400, 'InvalidIdentityToken', 'The web identity token that was passed could not be validated by AWS. Get a new identity token from the identity provider and then retry the request.');
+  }
+}
+
+export async function assumeRoleWithWebIdentity(params: URLSearchParams, fed: WebIdentityFederation, now = new Date()): Promise<StsAnswer> {
+  const roleArn = params.get('RoleArn') ?? '';
+  const sessionName = params.get('RoleSessionName') ?? '';
+  const token = params.get('WebIdentityToken') ?? '';
+  const duration = Number(params.get('DurationSeconds') ?? '3600');
+  const invalid: string[] = [];
+  if (roleArn.length < 20) invalid.push(`Value '${roleArn}' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20`);
+  if (!/^[\w+=,.@-]{2,64}$/.test(sessionName)) {
+    invalid.push(`Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]* and length 2 to 64`);
+  }
+  if (!Number.isInteger(duration) || duration < 900 || duration > 43200) {
+    invalid.push(`Value '${params.get('DurationSeconds')}' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200`);
+  }
+  if (token.length < 4) invalid.push(`Value at 'webIdentityToken' failed to satisfy constraint: Member must have length greater than or equal to 4`);
+  if (invalid.length) return fail(400, 'ValidationError', `${invalid.length} validation error${invalid.length > 1 ? 's' : ''} detected: ${invalid.join('; ')}`);
+
+  let iss: string;
+  try {
+    iss = String(decodeJwt(token).iss ?? '');
+  } catch {
+    return fail(400, 'InvalidIdentityToken', 'Couldn\'t parse the web identity token');
+  }
+  const account = accountOf(roleArn);
+  const provider = fed.providers.find((p) => accountOf(p.arn) === account && providerKey(p.url) === providerKey(iss));
+  if (!provider) return fail(400, 'InvalidIdentityToken', `No OpenIDConnect provider found in your account for ${iss}`);
+  const claims = await verifiedClaims(token, provider, now);
+  if ('ok' in claims) return claims as StsAnswer;
+  const audiences = [claims.aud ?? []].flat().map(String);
+  if (!audiences.some((a) => provider.clientIds.includes(a))) return fail(400, 'InvalidIdentityToken', 'Incorrect token audience');
+
+  const role = fed.roles.find((r) => r.arn === roleArn);
+  if (!role) return ACCESS_DENIED;
+  const key = providerKey(provider.url);
+  const context: RequestContext = {};
+  for (const claim of fed.conditionClaims ?? ['aud', 'sub']) {
+    const v = claims[claim];
+    if (v !== undefined) context[`${key}:${claim}`] = Array.isArray(v) ? v.map(String) : String(v);
+  }
+  if (evaluateTrustPolicy(role.trustPolicy, { action: 'sts:AssumeRoleWithWebIdentity', principal: { type: 'Federated', id: provider.arn }, context }) !== 'allow') {
+    return ACCESS_DENIED;
+  }
+  if (duration > (role.maxSessionDuration ?? 3600)) {
+    return fail(400, 'ValidationError', 'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.');
+  }
+
+  const roleName = roleArn.split('/').pop()!;
+  const expiration = new Date(now.getTime() + duration * 1000);
+  const identity: Identity = {
+    accessKeyId: `ASIA${alnum(16)}`,
+    secretAccessKey: randomBytes(30).toString('base64'),
+    sessionToken: randomBytes(96).toString('base64'),
+    expiresAt: expiration,
+    arn: `arn:aws:sts::${account}:assumed-role/${roleName}/${sessionName}`,
+    account,
+    userId: `AROA${alnum(17)}:${sessionName}`,
+  };
+  fed.identities.push(identity);
+  const subject = String(claims.sub ?? '');
+  const out = `<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <AssumeRoleWithWebIdentityResult>
+    <SubjectFromWebIdentityToken>${xml(subject)}</SubjectFromWebIdentityToken>
+    <Audience>${xml(audiences[0]!)}</Audience>
+    <AssumedRoleUser>
+      <Arn>${xml(identity.arn)}</Arn>
+      <AssumedRoleId>${xml(identity.userId!)}</AssumedRoleId>
+    </AssumedRoleUser>
+    <Credentials>
+      <SessionToken>${identity.sessionToken}</SessionToken>
+      <SecretAccessKey>${identity.secretAccessKey}</SecretAccessKey>
+      <Expiration>${expiration.toISOString()}</Expiration>
+      <AccessKeyId>${identity.accessKeyId}</AccessKeyId>
+    </Credentials>
+    <Provider>${xml(iss)}</Provider>
+  </AssumeRoleWithWebIdentityResult>
+  <ResponseMetadata>
+    <RequestId>${randomUUID()}</RequestId>
+  </ResponseMetadata>
+</AssumeRoleWithWebIdentityResponse>
+`;
+  return { ok: true, xml: out, session: { roleArn, sessionName, subject, identity } };
+}
