@@ -17,6 +17,8 @@ export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..'
 export interface RunOptions {
   /** Top-level folder of the action, e.g. 'build-push-ecr'. */
   action: string;
+  /** Repository root holding the action's folder; default this repository. */
+  root?: string;
   with?: Record<string, string | number | boolean>;
   /** Extra environment (AWS_*, endpoints...). Wins over the defaults made here. */
   env?: Record<string, string | undefined>;
@@ -68,8 +70,8 @@ export interface ActionMetadata {
   branding?: { icon?: string; color?: string };
 }
 
-export function readActionMetadata(action: string): ActionMetadata {
-  return parseYaml(readFileSync(join(repoRoot, action, 'action.yml'), 'utf8')) as ActionMetadata;
+export function readActionMetadata(action: string, root = repoRoot): ActionMetadata {
+  return parseYaml(readFileSync(join(root, action, 'action.yml'), 'utf8')) as ActionMetadata;
 }
 
 /** Parses a GITHUB_OUTPUT-style file: `name=value` lines and `name<<DELIM` heredocs. */
@@ -217,9 +219,9 @@ export function newRunnerDir(): string {
 }
 
 export async function runActionBundle(opts: RunOptions): Promise<RunResult> {
-  const meta = readActionMetadata(opts.action);
+  const meta = readActionMetadata(opts.action, opts.root);
   if (!/^node\d+$/.test(meta.runs.using)) throw new Error(`${opts.action}: runs.using ${meta.runs.using} is not a node runtime`);
-  const main = resolve(repoRoot, opts.action, meta.runs.main);
+  const main = resolve(opts.root ?? repoRoot, opts.action, meta.runs.main);
   if (!existsSync(main)) throw new Error(`${opts.action}: bundle ${main} does not exist (run pnpm build)`);
 
   const runnerDir = opts.runnerDir ?? newRunnerDir();

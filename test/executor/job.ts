@@ -1,0 +1,216 @@
+/**
+ * One job (not a reusable-workflow call): environment gate, token, env, then its steps in order
+ * with their `if:` (implicit success() already added by the parser), continue-on-error, outputs,
+ * masks; then the job's outputs (an output holding a masked value is dropped, as on GitHub) and
+ * the environment url.
+ */
+import { join } from 'node:path';
+import { newRunnerDir } from '../harness/runner';
+import { evaluateCondition, evaluateStrings, evaluateToken, isTruthy, toText, type Contexts, type Json } from './expressions';
+import type { ExecutorOptions, JobRun, StepRun } from './model';
+import { field, isMapping, jobToken, stepToken, type Job, type LoadedWorkflow, type RunStep, type Sources } from './parser';
+import { granted, type Permissions } from './permissions';
+import { isRunStep, runScript, runUses, usesOf, type StepEffects, type StepHost } from './steps';
+
+/** What the workflow level hands a job. */
+export interface JobScope {
+  options: ExecutorOptions;
+  sources: Sources;
+  workflow: LoadedWorkflow;
+  /** github, inputs, vars, secrets, needs of this job. */
+  contexts: Contexts;
+  /** Status of the jobs it needs (transitively), for the job's if:. */
+  needsFailed: boolean;
+  needsSkipped: boolean;
+  permissions: Permissions;
+  path: string[];
+  names: string[];
+}
+
+function mask(text: string, secrets: string[]): string {
+  let out = text;
+  for (const s of [...secrets].sort((a, b) => b.length - a.length)) if (s) out = out.split(s).join('***');
+  return out;
+}
+
+function runnerContext(runnerDir: string): Record<string, string> {
+  return { os: 'Linux', arch: 'X64', name: 'deploy-actions-executor', environment: 'self-hosted', temp: join(runnerDir, 'temp'), tool_cache: join(runnerDir, 'tool-cache') };
+}
+
+/** GITHUB_* and RUNNER_* variables of a step, from the contexts (runner's default variables). */
+function defaultVariables(github: Record<string, Json>, runner: Record<string, string>, workspace: string): Record<string, string> {
+  const g = (k: string) => toText(github[k] ?? '');
+  return {
+    CI: 'true',
+    GITHUB_ACTIONS: 'true',
+    GITHUB_ACTOR: g('actor'),
+    GITHUB_API_URL: g('api_url'),
+    GITHUB_BASE_REF: g('base_ref'),
+    GITHUB_EVENT_NAME: g('event_name'),
+    GITHUB_HEAD_REF: g('head_ref'),
+    GITHUB_JOB: g('job'),
+    GITHUB_REF: g('ref'),
+    GITHUB_REF_NAME: g('ref_name'),
+    GITHUB_REF_TYPE: g('ref_type'),
+    GITHUB_REPOSITORY: g('repository'),
+    GITHUB_REPOSITORY_OWNER: g('repository_owner'),
+    GITHUB_RUN_ATTEMPT: g('run_attempt'),
+    GITHUB_RUN_ID: g('run_id'),
+    GITHUB_RUN_NUMBER: g('run_number'),
+    GITHUB_SERVER_URL: g('server_url'),
+    GITHUB_SHA: g('sha'),
+    GITHUB_TRIGGERING_ACTOR: g('triggering_actor'),
+    GITHUB_WORKFLOW: g('workflow'),
+    GITHUB_WORKFLOW_REF: g('workflow_ref'),
+    GITHUB_WORKSPACE: workspace,
+    RUNNER_ARCH: runner.arch!,
+    RUNNER_NAME: runner.name!,
+    RUNNER_OS: runner.os!,
+    RUNNER_TEMP: runner.temp!,
+    RUNNER_TOOL_CACHE: runner.tool_cache!,
+  };
+}
+
+/** The UI's name of a step without `name:`. */
+function stepName(uses: string | undefined, run: string): string {
+  return uses ? `Run ${uses}` : `Run ${run.trim().split('\n')[0]}`;
+}
+
+export async function runJob(job: Job, scope: JobScope): Promise<JobRun> {
+  const { options, workflow } = scope;
+  const raw = jobToken(workflow, job.id.value);
+  const log = options.log ?? (() => undefined);
+  const run: JobRun = { path: scope.path, names: scope.names, workflowRef: workflow.workflowRef, result: 'success', outputs: {}, steps: [], permissions: scope.permissions };
+  const needsStatus = { failed: scope.needsFailed, skipped: scope.needsSkipped };
+  const base: Contexts = { ...scope.contexts, strategy: { 'fail-fast': true, 'job-index': 0, 'job-total': 1, 'max-parallel': 1 }, matrix: {} };
+
+  if (!(await evaluateCondition(job.if.expression, base, { status: needsStatus }))) {
+    run.result = 'skipped';
+    log(`○ ${run.names.join(' / ')}: skipped`);
+    return run;
+  }
+  if (field(raw, 'strategy', 'matrix')) throw new Error(`job ${job.id.value}: strategy.matrix is not modelled by this executor`);
+  const github: Record<string, Json> = { ...(scope.contexts.github as Record<string, Json>), job: job.id.value };
+  base.github = github;
+  run.names = [...scope.names.slice(0, -1), job.name ? toText(await evaluateToken(job.name, base)) : job.id.value];
+  run.runsOn = await evaluateToken(job['runs-on'], base);
+
+  // Environment (name evaluated before the job starts; protection rules apply here).
+  let vars = (scope.contexts.vars ?? {}) as Record<string, string>;
+  let secrets = (scope.contexts.secrets ?? {}) as Record<string, string>;
+  if (job.environment) {
+    const name = toText(await evaluateToken(isMapping(job.environment) ? field(job.environment, 'name') : job.environment, base));
+    run.environment = { name, approvals: [] };
+    if (options.environments && name) {
+      const decision = await options.environments.enter({
+        environment: name,
+        ref: toText(github.ref),
+        sha: toText(github.sha),
+        actor: toText(github.actor),
+        repository: toText(github.repository),
+        workflowRef: workflow.workflowRef,
+        job: job.id.value,
+      });
+      run.environment.approvals = decision.approvals ?? [];
+      if (!decision.allowed) {
+        run.result = 'failure';
+        run.error = decision.error ?? `environment ${name} refused the job`;
+        log(`  ✗ ${run.error}`);
+        return run;
+      }
+      vars = { ...vars, ...decision.vars };
+      secrets = { ...secrets, ...decision.secrets };
+    }
+  }
+  const concurrency = job.concurrency ? await evaluateToken(job.concurrency, { ...base, vars }) : null;
+  if (concurrency !== null) {
+    const c = typeof concurrency === 'object' && !Array.isArray(concurrency) ? concurrency : { group: concurrency };
+    run.concurrency = { group: toText(c.group ?? ''), cancelInProgress: isTruthy(c['cancel-in-progress'] ?? false) };
+  }
+
+  const token = options.mintToken?.(scope.permissions, { workflowRef: workflow.workflowRef, job: job.id.value }) ?? `ghs_${Math.random().toString(36).slice(2)}`;
+  github.token = token;
+  secrets = { ...secrets, GITHUB_TOKEN: token };
+  const masks: string[] = Object.values(secrets).filter((s) => s.length > 0);
+  const runnerDir = newRunnerDir();
+  const workspace = join(runnerDir, 'workspace');
+  const runner = runnerContext(runnerDir);
+  const contexts: Contexts = { ...base, github, vars, secrets, runner, job: { status: 'success' }, steps: {} };
+  const workflowEnv = await evaluateStrings(workflow.template.env, contexts);
+  const jobEnv = await evaluateStrings(job.env, { ...contexts, env: workflowEnv });
+  let exported: Record<string, string> = {};
+  const pathAdds: string[] = [];
+  const stepsContext: Record<string, { outcome: string; conclusion: string; outputs: Record<string, string> }> = {};
+  const defaultsRun = (await evaluateToken(field(raw, 'defaults', 'run') ?? field(workflow.root, 'defaults', 'run'), contexts)) as StepHost['defaultsRun'] | null;
+  // The steps' status functions look at this job's steps only.
+  const status = { failed: false };
+  const timeoutMinutes = Number(toText(await evaluateToken(field(raw, 'timeout-minutes'), contexts)) || 360);
+  log(`▶ ${run.names.join(' / ')}${run.environment ? `  (environment: ${run.environment.name}${run.environment.approvals.length ? `, approved by ${run.environment.approvals.join(', ')}` : ''})` : ''}`);
+
+  for (const [index, step] of job.steps.entries()) {
+    const stepRaw = stepToken(raw, index);
+    const env = { ...workflowEnv, ...jobEnv, ...exported };
+    const stepContexts: Contexts = { ...contexts, env, steps: stepsContext, job: { status: status.failed ? 'failure' : 'success' } };
+    const started = Date.now();
+    const uses = usesOf(stepRaw);
+    const record: StepRun = { name: '', id: step.id, outcome: 'skipped', conclusion: 'skipped', outputs: {}, log: '', annotations: [], summary: '', durationMs: 0 };
+    let effects: StepEffects | undefined;
+    try {
+      record.name = step.name ? toText(await evaluateToken(step.name, stepContexts)) : '';
+      const runText = isRunStep(stepRaw) ? toText(await evaluateToken(field(stepRaw, 'run'), stepContexts)) : '';
+      record.name ||= stepName(uses, runText);
+      if (await evaluateCondition(step.if!.expression, stepContexts, { status, workspace })) {
+        const stepEnv = { ...env, ...(await evaluateStrings((step as RunStep).env, stepContexts)) };
+        const host: StepHost = {
+          sources: scope.sources,
+          contexts: { ...stepContexts, env: stepEnv },
+          evaluation: { status, workspace },
+          env: { ...options.runnerEnv, PATH: [...pathAdds, options.runnerEnv?.PATH ?? process.env.PATH].join(':'), HOME: join(runnerDir, 'home'), ...defaultVariables(github, runner, workspace), ...stepEnv },
+          workspace,
+          runnerDir,
+          defaultsRun: defaultsRun ?? undefined,
+          actions: options.actions ?? {},
+          job: { environment: run.environment?.name, permissions: granted(scope.permissions), workflowRef: workflow.workflowRef, oidcIssuerUrl: options.oidcIssuerUrl },
+          timeoutMs: options.stepTimeoutMs ?? timeoutMinutes * 60_000,
+        };
+        effects = uses ? await runUses(stepRaw, uses, host) : await runScript(stepRaw, runText, host);
+      }
+    } catch (err) {
+      effects = { outcome: 'failure', outputs: {}, env: {}, path: [], masks: [], log: '', annotations: [{ level: 'error', message: (err as Error).message, props: {} }], summary: '' };
+    }
+    if (effects) {
+      masks.push(...effects.masks.filter(Boolean));
+      const continueOnError = step['continue-on-error'] === undefined ? false : isTruthy(typeof step['continue-on-error'] === 'boolean' ? step['continue-on-error'] : await evaluateToken(step['continue-on-error'], stepContexts));
+      record.outcome = effects.outcome;
+      record.conclusion = effects.outcome === 'failure' && continueOnError ? 'success' : effects.outcome;
+      record.outputs = effects.outputs;
+      record.log = mask(effects.log, masks);
+      record.annotations = effects.annotations.map((a) => ({ ...a, message: mask(a.message, masks) }));
+      record.summary = mask(effects.summary, masks);
+      exported = { ...exported, ...effects.env };
+      pathAdds.unshift(...effects.path.reverse());
+      if (record.conclusion === 'failure') status.failed = true;
+    }
+    record.durationMs = Date.now() - started;
+    if (step.id && !step.id.startsWith('__')) stepsContext[step.id] = { outcome: record.outcome, conclusion: record.conclusion, outputs: record.outputs };
+    run.steps.push(record);
+    log(`  ${record.conclusion === 'success' ? '✓' : record.conclusion === 'skipped' ? '○' : '✗'} ${record.name}${record.outcome !== record.conclusion ? ` (${record.outcome}, continue-on-error)` : ''}`);
+    for (const a of record.annotations.filter((x) => x.level === 'error' || x.level === 'warning')) log(`      ${a.level === 'error' ? 'Error' : 'Warning'}: ${a.message.split('\n')[0]}`);
+  }
+
+  run.result = status.failed ? 'failure' : 'success';
+  const final: Contexts = { ...contexts, steps: stepsContext, env: { ...workflowEnv, ...jobEnv } };
+  if (job.outputs && isMapping(job.outputs)) {
+    for (const [name, value] of Object.entries(await evaluateStrings(job.outputs, final))) {
+      if (masks.some((m) => m && value.includes(m))) log(`  Warning: Skip output '${name}' since it may contain secret.`);
+      else run.outputs[name] = value;
+    }
+  }
+  if (run.environment && job.environment && isMapping(job.environment)) {
+    const url = field(job.environment, 'url');
+    if (url) run.environment.url = toText(await evaluateToken(url, final));
+  }
+  if (run.environment) await options.environments?.leave?.({ environment: run.environment.name, result: run.result, url: run.environment.url });
+  log(`  ${run.result === 'success' ? '✓' : '✗'} job ${run.names.join(' / ')}: ${run.result}`);
+  return run;
+}

@@ -1,0 +1,126 @@
+/** What the executor takes and what a run gives back. */
+import type { Annotation } from '../harness/runner';
+import type { ActionDouble } from './doubles/types';
+import type { Json } from './expressions';
+import type { Permissions } from './permissions';
+
+export type Result = 'success' | 'failure' | 'cancelled' | 'skipped';
+
+export interface StepRun {
+  /** The step's display name, as the Actions UI shows it. */
+  name: string;
+  id: string;
+  /** Before continue-on-error. */
+  outcome: Result;
+  /** After continue-on-error. */
+  conclusion: Result;
+  outputs: Record<string, string>;
+  /** The log as the UI shows it: workflow commands applied, masked values as ***. */
+  log: string;
+  annotations: Annotation[];
+  summary: string;
+  durationMs: number;
+}
+
+export interface EnvironmentRun {
+  name: string;
+  url?: string;
+  /** Who approved the job (required reviewers), as the environment gate recorded it. */
+  approvals: string[];
+}
+
+export interface JobRun {
+  /** Job ids from the top-level workflow down: ['pipeline', 'build', 'build']. */
+  path: string[];
+  /** Display names the Actions UI joins with ' / '. */
+  names: string[];
+  /** The workflow file the job is defined in (job_workflow_ref). */
+  workflowRef: string;
+  result: Result;
+  outputs: Record<string, string>;
+  steps: StepRun[];
+  environment?: EnvironmentRun;
+  concurrency?: { group: string; cancelInProgress: boolean };
+  permissions: Permissions;
+  runsOn?: Json;
+  /** Why the job failed before or outside its steps (gate refused, expression error...). */
+  error?: string;
+  /** Set on a job that calls a reusable workflow (its jobs follow it in WorkflowRun.jobs). */
+  calls?: string;
+}
+
+export interface WorkflowRun {
+  conclusion: Result;
+  /** Every job that ran or was skipped, called workflows' jobs included, in the order they ran. */
+  jobs: JobRun[];
+  /** Outputs of a workflow_call workflow (top-level only when run as one). */
+  outputs: Record<string, string>;
+  /** Set when GitHub would refuse the run before any job starts (invalid file, permissions, types). */
+  error?: string;
+  /** The workflow was not triggered by the event (on: filters). */
+  notTriggered?: boolean;
+}
+
+/** What an environment's protection rules decide for a job that declares it. */
+export interface EnvironmentDecision {
+  allowed: boolean;
+  /** One line, GitHub's words, when refused. */
+  error?: string;
+  approvals?: string[];
+  /** Environment variables (vars) and secrets of the environment. */
+  vars?: Record<string, string>;
+  secrets?: Record<string, string>;
+}
+
+export interface EnvironmentGate {
+  /** Called when a job with `environment:` is about to start (before its token exists). */
+  enter(request: { environment: string; ref: string; sha: string; actor: string; repository: string; workflowRef: string; job: string }): Promise<EnvironmentDecision>;
+  /** Called when the job ends. */
+  leave?(request: { environment: string; result: Result; url?: string }): Promise<void>;
+}
+
+export interface GithubEvent {
+  name: 'push' | 'workflow_dispatch' | 'pull_request';
+  ref: string;
+  sha: string;
+  /** The webhook payload (github.event). */
+  payload: Record<string, Json>;
+  /** workflow_dispatch inputs as the UI/API sends them (strings, booleans). */
+  inputs?: Record<string, string | boolean | number>;
+  actor?: string;
+}
+
+export interface ExecutorOptions {
+  /** The workflow to run: a repository-relative path resolved in `callerRoot`, or its text. */
+  workflow: { path: string; text?: string };
+  event: GithubEvent;
+  /** The caller repository: its working tree (a real git repository), owner/name. */
+  repository: { root: string; name: string };
+  /** owner/name of deploy-actions as workflows reference it; default org/deploy-actions. */
+  self?: string;
+  /** Working tree serving `<self>/...@ref`; default this repository. */
+  selfRoot?: string;
+  /** Replaced files of selfRoot (repository-relative path -> text). */
+  overrides?: Record<string, string>;
+  /** Repository variables (vars). */
+  vars?: Record<string, string>;
+  /** Repository secrets (secrets). GITHUB_TOKEN is added per job. */
+  secrets?: Record<string, string>;
+  /** Third-party actions by owner/name (actions/checkout, ...). */
+  actions?: Record<string, ActionDouble>;
+  environments?: EnvironmentGate;
+  /** Mints the job's GITHUB_TOKEN for its permissions (e.g. registers it with the GitHub stand-in). */
+  mintToken?: (permissions: Permissions, job: { workflowRef: string; job: string }) => string;
+  /** The runner machine's own environment (endpoints of the stand-ins, PATH additions...). */
+  runnerEnv?: Record<string, string>;
+  /** Repository default permissions for workflows that declare none. Default restricted. */
+  defaultPermissions?: 'restricted' | 'permissive';
+  /** GITHUB_API_URL / GITHUB_SERVER_URL. */
+  apiUrl?: string;
+  /** OIDC issuer URL given to the doubles. */
+  oidcIssuerUrl?: string;
+  /** Live log: one call per line, as the run proceeds. */
+  log?: (line: string) => void;
+  /** Per-step timeout for action bundles (ms); default the job's timeout-minutes. */
+  stepTimeoutMs?: number;
+}
