@@ -107,6 +107,20 @@ describe('a job the trust policy refuses fails as on AWS', () => {
   });
 });
 
+describe('the job variables from the token service URL (job.oidcIssuerUrl)', () => {
+  test.each([
+    [{ contents: 'read', 'id-token': 'write' }, undefined],
+    [{ contents: 'read' }, 'Credentials could not be loaded, please check your action inputs: Could not load credentials from any providers'],
+  ])('permissions %j -> %s', async (permissions, error) => {
+    const ctx = stepContext({ repository: REPO, environment: 'qa', permissions, with: { 'aws-region': 'eu-west-1', 'role-to-assume': deployRoleArn('qa') } });
+    ctx.job.oidcIssuerUrl = tokens.url;
+    ctx.env.AWS_ENDPOINT_URL_STS = sts.url;
+    const r = await double(ctx);
+    expect(r.error).toBe(error);
+    if (!error) expect(tokens.issued.at(-1)!.claims.sub).toBe(`repo:${REPO}:environment:qa`);
+  });
+});
+
 describe('inputs and permissions as the action checks them', () => {
   test('without id-token: write the action hints at the permission, then finds no credentials', async () => {
     const r = await run({ environment: 'qa', role: deployRoleArn('qa'), permissions: { contents: 'read' } });

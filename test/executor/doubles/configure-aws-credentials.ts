@@ -104,7 +104,20 @@ async function getIDToken(env: Record<string, string>, audience: string): Promis
   return body.value;
 }
 
+/**
+ * The job's OIDC request variables: from the step's environment when the executor put them
+ * there, else (job granted `id-token: write`, token service at `job.oidcIssuerUrl`) obtained for
+ * the job as the Actions service hands them to the runner at job start.
+ */
+async function withOidcEnv(ctx: ActionDoubleContext): Promise<Record<string, string>> {
+  if (ctx.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN || ctx.job.permissions['id-token'] !== 'write' || !ctx.job.oidcIssuerUrl) return ctx.env;
+  const res = await fetch(`${ctx.job.oidcIssuerUrl}/jobs`, { method: 'POST', body: JSON.stringify({ github: ctx.github, job: ctx.job }) });
+  if (!res.ok) throw new StepFailure(`OIDC token service at ${ctx.job.oidcIssuerUrl} answered ${res.status}`);
+  return { ...ctx.env, ...((await res.json()) as Record<string, string>) };
+}
+
 async function configure(ctx: ActionDoubleContext, step: Step, sleep: (ms: number) => Promise<void>): Promise<void> {
+  const env = await withOidcEnv(ctx);
   const region = step.input('aws-region', { required: true });
   const roleToAssume = step.input('role-to-assume');
   const audience = step.input('audience');
@@ -120,8 +133,8 @@ async function configure(ctx: ActionDoubleContext, step: Step, sleep: (ms: numbe
   const notModelled = NOT_MODELLED.filter((name) => step.input(name) !== '');
   if (notModelled.length) throw new StepFailure(`configure-aws-credentials double: input ${notModelled.join(', ')} is not modelled (only the OIDC path is)`);
 
-  const oidc = Boolean(roleToAssume) && Boolean(ctx.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN);
-  if (roleToAssume && !ctx.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) {
+  const oidc = Boolean(roleToAssume) && Boolean(env.ACTIONS_ID_TOKEN_REQUEST_TOKEN);
+  if (roleToAssume && !env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) {
     step.info(
       'It looks like you might be trying to authenticate with OIDC. Did you mean to set the `id-token` permission? ' +
         'If you are not trying to authenticate with OIDC and the action is working successfully, you can ignore this message.',
@@ -137,7 +150,7 @@ async function configure(ctx: ActionDoubleContext, step: Step, sleep: (ms: numbe
   }
   if (!oidc) {
     // A hosted runner has no instance profile: the SDK's default chain finds nothing.
-    if (ctx.env.AWS_ACCESS_KEY_ID && ctx.env.AWS_SECRET_ACCESS_KEY) {
+    if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) {
       throw new StepFailure('configure-aws-credentials double: credentials from the environment are not modelled (only the OIDC path is)');
     }
     throw new StepFailure('Credentials could not be loaded, please check your action inputs: Could not load credentials from any providers');
@@ -145,17 +158,17 @@ async function configure(ctx: ActionDoubleContext, step: Step, sleep: (ms: numbe
 
   let webIdentityToken: string;
   try {
-    webIdentityToken = await retryAndBackoff(() => getIDToken(ctx.env, audience), !disableRetry, maxRetries, sleep);
+    webIdentityToken = await retryAndBackoff(() => getIDToken(env, audience), !disableRetry, maxRetries, sleep);
   } catch (err) {
     throw new StepFailure(`getIDToken call failed: ${(err as Error).message}`);
   }
-  const e = ctx.env;
+  const e = env;
   if (!e.GITHUB_REPOSITORY || !e.GITHUB_WORKFLOW || !e.GITHUB_ACTION || !e.GITHUB_ACTOR || !e.GITHUB_SHA || !e.GITHUB_WORKSPACE) {
     throw new StepFailure('Missing required environment variables. Are you running in GitHub Actions?');
   }
   if (!roleToAssume.startsWith('arn:aws')) throw new StepFailure('Source Account ID is needed if the Role Name is provided and not the Role Arn.');
 
-  const endpoint = ctx.env.AWS_ENDPOINT_URL_STS || ctx.env.AWS_ENDPOINT_URL || undefined;
+  const endpoint = env.AWS_ENDPOINT_URL_STS || env.AWS_ENDPOINT_URL || undefined;
   const sts = new STSClient({ region, endpoint, customUserAgent: 'configure-aws-credentials-for-github-actions' });
   const assumed = await retryAndBackoff(
     async () => {

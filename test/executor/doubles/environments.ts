@@ -15,6 +15,7 @@
 import { readFileSync } from 'node:fs';
 import picomatch from 'picomatch';
 import { parseEnvironmentsFile, type EnvironmentSpec } from '@deploy-actions/environments';
+import type { EnvironmentGate } from '../model';
 
 export interface ApprovalRequest {
   environment: string;
@@ -48,7 +49,7 @@ export interface EnterRequest {
   ref: string;
   /** Who triggered the run (github.triggering_actor). */
   actor: string;
-  runId: string | number;
+  runId?: string | number;
 }
 
 export type EnterResult =
@@ -107,7 +108,7 @@ export function loadEnvironments(opts: EnvironmentsOptions): Environments {
   }
 
   async function enter(req: EnterRequest): Promise<EnterResult> {
-    const runId = String(req.runId);
+    const runId = String(req.runId ?? '');
     const spec = specs.find((s) => s.name.toLowerCase() === req.name.toLowerCase());
     const environment = spec?.name ?? created.find((n) => n.toLowerCase() === req.name.toLowerCase()) ?? req.name;
     if (!spec && !created.includes(environment)) created.push(environment);
@@ -139,6 +140,17 @@ export function loadEnvironments(opts: EnvironmentsOptions): Environments {
   }
 
   return { enter, approvals, names: () => [...specs.map((s) => s.name), ...created] };
+}
+
+/** The executor's view (test/executor/model.ts EnvironmentGate) of `envs`. */
+export function environmentGate(envs: Environments): EnvironmentGate {
+  return {
+    async enter(req) {
+      const r = await envs.enter({ name: req.environment, ref: req.ref, actor: req.actor, runId: `${req.workflowRef}#${req.job}` });
+      if (!r.ok) return { allowed: false, error: r.error, approvals: r.rejectedBy ? [`rejected by ${r.rejectedBy}`] : [] };
+      return { allowed: true, approvals: r.approvedBy ? [r.approvedBy] : [], vars: r.vars, secrets: r.secrets };
+    },
+  };
 }
 
 /** The project's own environments-as-code file (workflows/environments.yml). */

@@ -3,7 +3,8 @@
  * ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN in its environment
  * (`jobEnv`); `GET <url>&audience=<aud>` with `Authorization: Bearer <token>` answers
  * `{"value": "<JWT>"}`, an RS256 JWT carrying the claims GitHub issues for that job
- * (`jobClaims`), signed with a key generated at start. The token's `iss` is GitHub's
+ * (`jobClaims`), signed with a key generated at start. `POST /jobs` with `{github, job}` answers
+ * the same variables over HTTP, for a runner that only knows the service's URL. The token's `iss` is GitHub's
  * (https://token.actions.githubusercontent.com), so trust policies keep their real condition
  * keys; relying parties fetch the discovery document and JWKS from this server's `url`
  * (`/.well-known/openid-configuration`, `/.well-known/jwks`), as they would from GitHub's.
@@ -127,6 +128,13 @@ export async function startOidcTokenService(opts: { issuer?: string; port?: numb
       });
     }
     if (req.method === 'GET' && url.pathname === '/.well-known/jwks') return json(200, { keys: [jwk] });
+    if (req.method === 'POST' && url.pathname === '/jobs') {
+      // What the Actions service does when a job starts: the job's token variables (jobEnv).
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => json(200, jobEnv(JSON.parse(Buffer.concat(chunks).toString('utf8')) as JobIdentity)));
+      return;
+    }
     if (req.method === 'GET' && url.pathname === '/idtoken') {
       const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
       const claims = bearer ? jobs.get(bearer) : undefined;
@@ -146,16 +154,18 @@ export async function startOidcTokenService(opts: { issuer?: string; port?: numb
   });
   const base = `http://127.0.0.1:${await listenLocal(server, opts.port)}`;
 
+  function jobEnv(identity: JobIdentity): Record<string, string> {
+    if (identity.job.permissions['id-token'] !== 'write') return {};
+    const token = randomBytes(24).toString('hex');
+    jobs.set(token, jobClaims(identity));
+    return { ACTIONS_ID_TOKEN_REQUEST_URL: `${base}/idtoken?api-version=2.0`, ACTIONS_ID_TOKEN_REQUEST_TOKEN: token };
+  }
+
   return {
     url: base,
     issuer,
     issued,
-    jobEnv(identity): Record<string, string> {
-      if (identity.job.permissions['id-token'] !== 'write') return {};
-      const token = randomBytes(24).toString('hex');
-      jobs.set(token, jobClaims(identity));
-      return { ACTIONS_ID_TOKEN_REQUEST_URL: `${base}/idtoken?api-version=2.0`, ACTIONS_ID_TOKEN_REQUEST_TOKEN: token };
-    },
+    jobEnv,
     sign: signWithKey,
     stop: () => closeServer(server),
   };

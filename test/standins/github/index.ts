@@ -7,6 +7,7 @@
  * fine-grained-style permissions (a missing one answers 403 "Resource not accessible by
  * integration", as GitHub does for the Actions token). Faults can be injected per route.
  */
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { closeServer, listenLocal } from '../../harness/net';
 import { ASSET_UPLOAD, releasesRoute, type StoredRelease } from './releases';
@@ -14,13 +15,36 @@ import { ASSET_UPLOAD, releasesRoute, type StoredRelease } from './releases';
 export type { StoredRelease } from './releases';
 
 export type Level = 'none' | 'read' | 'write';
-export interface Permissions {
+/**
+ * The scopes a GITHUB_TOKEN can carry (workflow `permissions:` keys,
+ * https://docs.github.com/en/actions/reference/workflows-and-actions/workflow-syntax#permissions).
+ */
+export const JOB_TOKEN_SCOPES = [
+  'actions',
+  'artifact-metadata',
+  'attestations',
+  'checks',
+  'contents',
+  'deployments',
+  'discussions',
+  'id-token',
+  'issues',
+  'models',
+  'packages',
+  'pages',
+  'pull-requests',
+  'repository-projects',
+  'security-events',
+  'statuses',
+] as const;
+export type JobTokenScope = (typeof JOB_TOKEN_SCOPES)[number];
+export interface Permissions extends Partial<Record<JobTokenScope, Level>> {
   deployments?: Level;
-  /** Environments and branch policies: write needs administration: write. */
+  /** Environments and branch policies: write needs administration: write (not a job-token scope). */
   administration?: Level;
   /** Reading environments and branch policies (fine-grained "Actions: read"). */
   actions?: Level;
-  /** Organization members: team lookups. */
+  /** Organization members: team lookups (not a job-token scope). */
   members?: Level;
   /** Releases and their assets. */
   contents?: Level;
@@ -147,6 +171,13 @@ export interface GithubStandin {
    * the same routes as API calls, by github-actions[bot].
    */
   actionsJob(opts: { environment: string; sha: string; repository?: string; runUrl?: string }): Promise<ActionsJobDeployment>;
+  /**
+   * The GITHUB_TOKEN of a job: it carries exactly the job's `permissions:` (scope -> read |
+   * write | none; scopes not named are none), acts as github-actions[bot], and is refused
+   * (401 Bad credentials) once revoked at the end of the job.
+   */
+  mintToken(permissions: Record<string, string>): string;
+  revokeToken(token: string): void;
   stop(): Promise<void>;
 }
 
@@ -740,10 +771,25 @@ export async function startGithubStandin(opts: GithubStandinOptions): Promise<Gi
     };
   }
 
+  function mintToken(permissions: Record<string, string>): string {
+    const granted: Permissions = {};
+    for (const [scope, lvl] of Object.entries(permissions)) {
+      if (!(JOB_TOKEN_SCOPES as readonly string[]).includes(scope)) throw new Error(`mintToken: '${scope}' is not a GITHUB_TOKEN permission`);
+      const allowed = scope === 'id-token' ? ['none', 'write'] : ['none', 'read', 'write'];
+      if (!allowed.includes(lvl)) throw new Error(`mintToken: ${scope} must be one of ${allowed.join(', ')} (got '${lvl}')`);
+      granted[scope as JobTokenScope] = lvl as Level;
+    }
+    const token = `ghs_${randomBytes(18).toString('base64url')}`;
+    state.tokens[token] = { permissions: granted, login: 'github-actions[bot]' };
+    return token;
+  }
+
   return {
     url: base,
     state,
     actionsJob,
+    mintToken,
+    revokeToken: (token) => void delete state.tokens[token],
     fault: (f) => void state.faults.push({ times: 1, ...f }),
     rateLimitNext: (method, path) =>
       void state.faults.push({
