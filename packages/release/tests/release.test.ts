@@ -1,6 +1,7 @@
 // The release end to end against real git (a bare remote, fresh clones, real tags and pushes)
 // and the GitHub API stand-in (releases), on a copy of this repository's workflows, action
-// metadata and bundles.
+// metadata and bundles, plus a small probe (a reusable workflow calling another that runs an
+// action reporting its release) that the workflow executor runs from the released tags.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
@@ -10,6 +11,9 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { exec, recordingIO } from '@deploy-actions/action-kit';
 import { startGithubStandin, type GithubStandin } from '../../../test/standins/github/index';
 import { gitIn, releasesApi, run, type ReleaseInputs } from '../src';
+import { selfAtGit } from '../../../test/executor/git-refs';
+import { pushEvent, tempTree } from '../../../test/executor/testing';
+import { runWorkflow } from '../../../test/executor/workflow';
 import { resolveTree } from './tree';
 
 const REPO = 'org/deploy-actions';
@@ -23,6 +27,33 @@ let github: GithubStandin;
 const git = (cwd: string, ...args: string[]) => execFileSync('git', [...IDENTITY, ...args], { cwd, encoding: 'utf8' }).trim();
 const remoteTag = (tag: string) => git(bare, 'rev-parse', `refs/tags/${tag}^{commit}`);
 const tagsOnRemote = () => git(bare, 'tag', '--list').split('\n').filter(Boolean).sort();
+
+const PROBE = {
+  '.github/workflows/probe.yml': 'name: probe\non: workflow_call\njobs:\n  nested:\n    uses: org/deploy-actions/.github/workflows/probe-inner.yml@v1\n',
+  '.github/workflows/probe-inner.yml': [
+    'name: probe-inner',
+    'on: workflow_call',
+    'jobs:',
+    '  run:',
+    '    runs-on: ubuntu-24.04',
+    '    steps:',
+    '      - id: probe',
+    '        uses: org/deploy-actions/probe@v1',
+    '',
+  ].join('\n'),
+  'probe/action.yml': [
+    'name: probe',
+    'description: Reports the release it belongs to.',
+    'outputs:',
+    '  release:',
+    '    description: The release.',
+    'runs:',
+    '  using: node24',
+    '  main: ../actions/probe/dist/index.js',
+    '',
+  ].join('\n'),
+};
+const probeBundle = (release: string) => `require('node:fs').appendFileSync(process.env.GITHUB_OUTPUT, 'release=${release}\\n');\n`;
 
 function changelog(sections: Array<[string, string]>): string {
   return ['# Changelog', '', '## [Unreleased]', '', ...sections.flatMap(([v, body]) => [`## [${v}] - 2026-12-01`, '', body, ''])].join('\n');
@@ -88,6 +119,10 @@ beforeAll(async () => {
     cpSync(join(root, 'actions', a, 'dist'), join(seed, 'actions', a, 'dist'), { recursive: true });
   }
   writeFileSync(join(seed, 'CHANGELOG.md'), changelog([['1.0.0', '### Added\n- The first release.']]));
+  for (const [path, text] of Object.entries({ ...PROBE, 'actions/probe/dist/index.js': probeBundle('1.0.0') })) {
+    mkdirSync(join(seed, path, '..'), { recursive: true });
+    writeFileSync(join(seed, path), text);
+  }
   git(seed, 'add', '-A');
   git(seed, 'commit', '--quiet', '-m', 'deploy-actions');
   git(seed, 'push', '--quiet', bare, 'main');
@@ -163,6 +198,7 @@ describe('release', () => {
     pushToMain(
       {
         [promoteGate]: `${readFileSync(join(root, promoteGate), 'utf8')}\n// 1.1.0\n`,
+        'actions/probe/dist/index.js': probeBundle('1.1.0'),
         'CHANGELOG.md': changelog([
           ['1.1.0', '### Changed\n- promote-gate 1.1.0.'],
           ['1.0.0', '### Added\n- The first release.'],
@@ -199,6 +235,25 @@ describe('release', () => {
     expect(gate(pinned).size).toBe(1);
     expect(gate(onV1).size).toBe(1);
     expect([...gate(onV1)][0]).not.toBe([...gate(pinned)][0]); // v1 now runs 1.1.0's gate, 1.0.0 callers do not
+  });
+
+  test('through the workflow executor: a caller pinned to v1.0.0 or its SHA runs 1.0.0 at every level, a caller on v1 runs 1.1.0', async () => {
+    const probe = async (ref: string) => {
+      const caller = `on: push\njobs:\n  probe:\n    uses: ${REPO}/.github/workflows/probe.yml@${ref}\n`;
+      const run = await runWorkflow({
+        workflow: { path: '.github/workflows/main.yml' },
+        event: pushEvent('main'),
+        repository: { root: tempTree({ '.github/workflows/main.yml': caller }), name: 'acme/svc' },
+        selfAt: selfAtGit(bare),
+      });
+      expect(run.error).toBeUndefined();
+      const job = run.jobs.find((j) => j.path.join('/') === 'probe/nested/run')!;
+      return { release: job.steps[0]?.outputs.release, workflowRef: job.workflowRef };
+    };
+    expect(await probe('v1.0.0')).toEqual({ release: '1.0.0', workflowRef: `${REPO}/.github/workflows/probe-inner.yml@v1.0.0` });
+    expect((await probe(v100)).release).toBe('1.0.0');
+    expect(await probe('v1')).toEqual({ release: '1.1.0', workflowRef: `${REPO}/.github/workflows/probe-inner.yml@v1.1.0` });
+    expect((await probe('main')).workflowRef).toBe(`${REPO}/.github/workflows/probe-inner.yml@v1`); // main keeps @v1
   });
 
   test('without the rewrite a pinned caller would run mixed releases (the test can fail)', () => {
