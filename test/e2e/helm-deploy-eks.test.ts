@@ -294,7 +294,7 @@ describe('helm-deploy-eks on EKS (helm 4)', () => {
     const eksBefore = eks.requests.length;
     const r = await deploy({ image: image(digest1), chart: join(workspace, 'no-such-chart') });
     expect(r.exitCode).toBe(1);
-    expect(errorsOf(r)).toEqual([`Input 'chart' must be a chart directory that exists (got '${join(workspace, 'no-such-chart')}')`]);
+    expect(errorsOf(r)).toEqual([`Input 'chart' must be a chart directory that exists in the workspace (got '${join(workspace, 'no-such-chart')}')`]);
     const badDigest = await deploy({ image: `${registry.host}/sample-service@sha256:abc` });
     expect(errorsOf(badDigest)[0]).toMatch(/^Input 'image' must be an image pinned by digest/);
     expect(archives.requests.length).toBe(before);

@@ -1,6 +1,5 @@
-import { existsSync, statSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
-import { InputError, type Inputs as RawInputs } from '@deploy-actions/action-kit';
+import { join } from 'node:path';
+import { confinedPath, InputError, type Inputs as RawInputs } from '@deploy-actions/action-kit';
 import { validateTag } from './tags';
 
 export const BUILDERS = ['auto', 'buildx', 'docker'] as const;
@@ -59,19 +58,11 @@ export function getInputs(i: RawInputs, env: NodeJS.ProcessEnv = process.env): I
   if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) throw new InputError('aws-region', 'must be an AWS region like eu-west-1', region);
 
   const workspace = env.GITHUB_WORKSPACE || process.cwd();
-  const context = resolve(workspace, i.string('context', '.'));
-  if (!existsSync(context) || !statSync(context).isDirectory()) {
-    throw new InputError('context', 'must be an existing directory', i.string('context', '.'));
-  }
+  const context = confinedPath('context', i.string('context', '.'), { workspace, kind: 'directory' });
   const dockerfileInput = i.string('dockerfile');
   const dockerfile = dockerfileInput
-    ? isAbsolute(dockerfileInput)
-      ? dockerfileInput
-      : resolve(workspace, dockerfileInput)
-    : join(context, 'Dockerfile');
-  if (!existsSync(dockerfile) || !statSync(dockerfile).isFile()) {
-    throw new InputError('dockerfile', 'must name an existing file', dockerfileInput || join(i.string('context', '.'), 'Dockerfile'));
-  }
+    ? confinedPath('dockerfile', dockerfileInput, { workspace, kind: 'file' })
+    : confinedPath('dockerfile', join(i.string('context', '.'), 'Dockerfile'), { workspace, kind: 'file' });
 
   const platforms = i.list('platforms');
   for (const p of platforms) if (!PLATFORM.test(p)) throw new InputError('platforms', 'must be os/arch[/variant] entries like linux/amd64', p);

@@ -1,5 +1,5 @@
-import { existsSync, statSync } from 'node:fs';
-import { InputError, type Inputs as Raw } from '@deploy-actions/action-kit';
+import { existsSync } from 'node:fs';
+import { confinedPath, InputError, realPathFs, type Inputs as Raw, type PathFs } from '@deploy-actions/action-kit';
 
 export const DEFAULT_HELM_VERSION = '4.1.4';
 export const DEFAULT_HELM_BASE_URL = 'https://get.helm.sh';
@@ -98,12 +98,19 @@ export function parseImageRef(ref: string): ImageRef | undefined {
   return tag === undefined ? { repository, digest } : { repository, tag, digest };
 }
 
-export interface InputContext {
+export interface InputContext extends PathFs {
   workspace: string;
   exists: (path: string) => boolean;
   isDirectory: (path: string) => boolean;
   /** AWS_REGION / AWS_DEFAULT_REGION from the environment. */
   envRegion: string;
+}
+
+/** A free-form input that must still be one line (it reaches command lines and the log). */
+function noControl(i: Raw, name: string): string {
+  const v = i.string(name);
+  if (/[\0-\x1f\x7f]/.test(v)) throw new InputError(name, 'must not contain control characters (newline, tab, NUL...)', v);
+  return v;
 }
 
 function resolvePath(workspace: string, p: string): string {
@@ -136,8 +143,7 @@ export function getInputs(i: Raw, ctx: InputContext = defaultContext()): Inputs 
   if (!isValidNamespace(namespace)) {
     throw new InputError('namespace', 'must be a lowercase RFC 1123 label (a-z, 0-9, -) of at most 63 characters', namespace);
   }
-  const chart = resolvePath(ctx.workspace, i.string('chart', 'chart'));
-  if (!ctx.isDirectory(chart)) throw new InputError('chart', 'must be a chart directory that exists', i.string('chart', 'chart'));
+  const chart = confinedPath('chart', i.string('chart', 'chart'), { workspace: ctx.workspace, kind: 'directory', what: 'a chart directory', fs: ctx });
   if (!ctx.exists(`${chart}/Chart.yaml`)) throw new InputError('chart', 'must be a chart directory holding Chart.yaml', i.string('chart', 'chart'));
 
   const environment = i.string('environment');
@@ -145,9 +151,7 @@ export function getInputs(i: Raw, ctx: InputContext = defaultContext()): Inputs 
     throw new InputError('environment', 'must be a name of letters, digits, _ . -', environment);
   }
   const valuesFiles = i.list('values-files').map((f) => {
-    const abs = resolvePath(ctx.workspace, f);
-    if (!ctx.exists(abs)) throw new InputError('values-files', 'must list values files that exist', f);
-    return abs;
+    return confinedPath('values-files', f, { workspace: ctx.workspace, kind: 'file', what: 'a values file', fs: ctx });
   });
   const set = i.keyValues('set');
 
@@ -177,7 +181,7 @@ export function getInputs(i: Raw, ctx: InputContext = defaultContext()): Inputs 
   const [timeout, timeoutSeconds] = duration(i, 'timeout', '5m');
   const [, readinessTimeoutSeconds] = duration(i, 'readiness-timeout', '2m');
 
-  const kubeconfigText = i.string('kubeconfig');
+  const kubeconfigText = noControl(i, 'kubeconfig');
   const clusterName = i.string('cluster-name');
   if (kubeconfigText !== '' && clusterName !== '') {
     throw new InputError('kubeconfig', 'cannot be combined with cluster-name (give one of them)', kubeconfigText);
@@ -231,7 +235,7 @@ export function getInputs(i: Raw, ctx: InputContext = defaultContext()): Inputs 
     clusterName,
     region,
     kubeconfig,
-    kubeContext: i.string('kube-context'),
+    kubeContext: noControl(i, 'kube-context'),
     exportKubeconfig: i.bool('export-kubeconfig', false),
     helmVersion,
     kubectlVersion,
@@ -254,13 +258,7 @@ function defaultContext(): InputContext {
   return {
     workspace: process.env.GITHUB_WORKSPACE ?? process.cwd(),
     exists: (p) => existsSync(p),
-    isDirectory: (p) => {
-      try {
-        return statSync(p).isDirectory();
-      } catch {
-        return false;
-      }
-    },
+    ...realPathFs,
     envRegion: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? '',
   };
 }

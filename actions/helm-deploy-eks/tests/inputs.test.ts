@@ -8,6 +8,7 @@ const ctx: InputContext = {
   workspace: '/ws',
   exists: (p) => files.has(p),
   isDirectory: (p) => p === '/ws/chart' || p === '/ws/nochart',
+  realpath: (p) => (files.has(p) || p === '/ws' ? p : undefined),
   envRegion: 'eu-west-1',
 };
 const base = { release: 'web', 'cluster-name': 'prod' };
@@ -97,9 +98,9 @@ describe('getInputs', () => {
     [{ release: '' }, "Input 'release' is required"],
     [{ release: 'My_App' }, "Input 'release' must be a lowercase RFC 1123 name"],
     [{ namespace: 'a.b' }, "Input 'namespace' must be a lowercase RFC 1123 label"],
-    [{ chart: 'missing' }, "Input 'chart' must be a chart directory that exists (got 'missing')"],
+    [{ chart: 'missing' }, "Input 'chart' must be a chart directory that exists in the workspace (got 'missing')"],
     [{ chart: 'nochart' }, "Input 'chart' must be a chart directory holding Chart.yaml (got 'nochart')"],
-    [{ 'values-files': 'values-qa.yaml' }, "Input 'values-files' must list values files that exist (got 'values-qa.yaml')"],
+    [{ 'values-files': 'values-qa.yaml' }, "Input 'values-files' must be a values file that exists in the workspace (got 'values-qa.yaml')"],
     [{ timeout: '5' }, "Input 'timeout' must be a Go duration such as 5m, 300s or 1m30s (got '5')"],
     [{ 'readiness-timeout': '0s' }, "Input 'readiness-timeout' must be a Go duration"],
     [{ image: 'app:latest' }, "Input 'image' must be an image pinned by digest"],

@@ -14,6 +14,7 @@ const ctx = {
   workspace: '/ws',
   exists: (p: string) => ['/ws/chart', '/ws/chart/Chart.yaml', '/ws/kc'].includes(p),
   isDirectory: (p: string) => p === '/ws/chart',
+  realpath: (p: string) => p,
   envRegion: 'eu-west-1',
 };
 

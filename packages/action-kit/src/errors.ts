@@ -24,8 +24,14 @@ export class InputError extends UserError {
     expected: string,
     got?: string,
   ) {
-    super(`Input '${input}' ${expected}${got === undefined ? '' : ` (got '${got}')`}`);
+    super(`Input '${input}' ${expected}${got === undefined ? '' : ` (got '${shown(got)}')`}`);
   }
+}
+
+/** A value as one line: control characters written as escapes, at most 200 characters. */
+function shown(value: string): string {
+  const oneLine = value.replace(/[\0-\x1f\x7f]/g, (c) => JSON.stringify(c).slice(1, -1));
+  return oneLine.length > 200 ? `${oneLine.slice(0, 200)}...` : oneLine;
 }
 
 export function errorMessage(err: unknown): string {

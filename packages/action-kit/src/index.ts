@@ -4,6 +4,7 @@ export * from './retry';
 export * from './exec';
 export * from './io';
 export * from './log';
+export * from './paths';
 export * from './github';
 export * from './markdown';
 export * from './run-action';

@@ -10,33 +10,14 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { closeServer, listenLocal } from '../../harness/net';
+import { SCOPES } from '../../executor/permissions';
 import { ASSET_UPLOAD, releasesRoute, type StoredRelease } from './releases';
 
 export type { StoredRelease } from './releases';
 
 export type Level = 'none' | 'read' | 'write';
-/**
- * The scopes a GITHUB_TOKEN can carry (workflow `permissions:` keys,
- * https://docs.github.com/en/actions/reference/workflows-and-actions/workflow-syntax#permissions).
- */
-export const JOB_TOKEN_SCOPES = [
-  'actions',
-  'artifact-metadata',
-  'attestations',
-  'checks',
-  'contents',
-  'deployments',
-  'discussions',
-  'id-token',
-  'issues',
-  'models',
-  'packages',
-  'pages',
-  'pull-requests',
-  'repository-projects',
-  'security-events',
-  'statuses',
-] as const;
+/** The scopes a GITHUB_TOKEN can carry: the workflow `permissions:` keys (one list, the executor's). */
+export const JOB_TOKEN_SCOPES = SCOPES;
 export type JobTokenScope = (typeof JOB_TOKEN_SCOPES)[number];
 export interface Permissions extends Partial<Record<JobTokenScope, Level>> {
   deployments?: Level;
