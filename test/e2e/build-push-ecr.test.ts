@@ -165,20 +165,21 @@ describe.skipIf(!hasDocker)('build-push-ecr against the ECR stand-in', () => {
     }
   });
 
-  test('pull_request events tag with the PR head SHA, not the merge commit', async () => {
-    const head = 'dddddddddddddddddddddddddddddddddddddddd';
+  // What a pull_request run tags when the workspace is a checkout: test/e2e/content-key.test.ts.
+  test('pull_request without a git checkout is refused in one line before any AWS call', async () => {
+    const before = ecr.calls.length;
     const r = await runActionBundle({
       action: 'build-push-ecr',
       workspace: prepareSampleService(),
       with: { repository: 'team/pr-service' },
       env: { ...ecr.env, GITHUB_SHA: 'eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee' },
       eventName: 'pull_request',
-      event: { pull_request: { head: { sha: head, ref: 'feature/x' } } },
+      event: { pull_request: { head: { sha: 'dddddddddddddddddddddddddddddddddddddddd', ref: 'feature/x' } } },
       timeoutMs: 180_000,
     });
-    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
-    expect(r.outputs.tag).toBe('ddddddd');
-    expect(await registryDigest('team/pr-service', 'ddddddd')).toBe(r.outputs.digest);
+    expect(r.exitCode).toBe(1);
+    expect(errorsOf(r)).toEqual([expect.stringMatching(/^On pull_request the image must be tagged with the commit that was checked out, .*run actions\/checkout first$/)]);
+    expect(ecr.calls.slice(before)).toEqual([]);
   });
 });
 
@@ -241,7 +242,9 @@ describe.skipIf(!hasDocker)('build-push-ecr when docker pushes meet ECR tag immu
     expect(theirs).toMatch(/^sha256:/);
     expect(r.outputs.digest).toBe(theirs);
     expect(await digestOf('team/raced', SHA.slice(0, 7))).toBe(theirs);
-    expect(r.annotations.filter((a) => a.level === 'warning').map((a) => a.message)).toEqual([
+    const warnings = r.annotations.filter((a) => a.level === 'warning').map((a) => a.message);
+    // The sample service is not a checkout of its own: no content key (warned), reuse by SHA tag only.
+    expect(warnings.filter((w) => !w.startsWith('No content key:'))).toEqual([
       `Another run pushed ${front}/team/raced:${SHA.slice(0, 7)} first (${theirs}); using that image`,
     ]);
   });

@@ -9,6 +9,8 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { helmLintArgs, helmTemplateArgs, parseHelmMajor, valuesLayers, type ChartValues } from '../../actions/helm-deploy-eks/src/helm-args';
+import { parseManifests, renderedContainers } from '../../actions/helm-deploy-eks/src/manifests';
+import { judgeRender } from '../../actions/helm-deploy-eks/src/render-check';
 import { repoRoot } from '../harness/runner';
 import { ensureKubeTools, type KubeTools } from '../tools/kube-binaries';
 
@@ -54,8 +56,10 @@ describe.each(['helm3', 'helm4'] as const)('%s', (which) => {
     const container = deployment.spec.template.spec.containers[0];
     expect(container.image).toBe(`127.0.0.1:5000/sample-service@${DIGEST}`);
     expect(deployment.spec.template.metadata.annotations['deploy-actions/commit']).toBe('0123456789abcdef0123456789abcdef01234567');
-    // --no-hooks/--skip-tests: nothing that helm get manifest would not show.
-    expect(docs.filter((d) => d.metadata?.annotations?.['helm.sh/hook'])).toEqual([]);
+    // Hooks and tests are rendered too, so that the render check sees their images.
+    expect(docs.filter((d) => d.metadata?.annotations?.['helm.sh/hook']).map((d) => d.kind)).toContain('Pod');
+    const verdict = judgeRender(renderedContainers(parseManifests(stdout)), { repository: '127.0.0.1:5000/sample-service', digest: DIGEST });
+    expect(verdict.ok).toBe(true);
   });
 
   test('a broken chart fails lint', async () => {

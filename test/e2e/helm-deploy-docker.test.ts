@@ -134,3 +134,68 @@ describe.skipIf(!haveDocker)('helm-deploy-eks with the docker runtime (helm 4)',
     expect((await httpGet(`http://${after[0]!.ip}:8080/healthz`)).status).toBe(200);
   });
 });
+
+/**
+ * The second fixture chart (test/fixtures/ledger-chart): nested image keys, a repo@ref helper,
+ * a pre-upgrade migration Job, a helm test pod through a Service port that differs from the
+ * container port. Same suite, same registry and cluster as above.
+ */
+describe.skipIf(!haveDocker)('helm-deploy-eks on a chart laid out differently (ledger fixture)', () => {
+  const LEDGER = join(repoRoot, 'test/fixtures/ledger-chart');
+  const keys = { 'image-repository-key': 'container.image.repo', 'image-digest-key': 'container.image.ref' };
+  const ledger = (withInputs: Record<string, string>) =>
+    deploy({ release: 'books', namespace: 'ledger', chart: LEDGER, 'values-files': '', environment: 'staging', timeout: '2m', ...withInputs });
+  const migrateJob = 'hook Job books-ledger-migrate (pre-install,pre-upgrade)';
+
+  test('image keys the chart does not read fail before the cluster, naming the keys that fit', async () => {
+    const r = await ledger({ image: image(digest1) });
+    expect(r.exitCode).toBe(1);
+    expect(errorsOf(r), explain(r)).toEqual([
+      'The chart does not render the pinned digest ' + `${digest1.slice(0, 19)}… in any workload container (values keys set: image.repository/image.digest): ` +
+        '"registry.example.com/payments/ledger:v1" in Deployment books-ledger, Pod books-ledger-smoke (test hook), Job books-ledger-migrate (pre-install,pre-upgrade hook); ' +
+        'these keys render it: image-repository-key: container.image.repo, image-digest-key: container.image.ref',
+    ]);
+    expect(kube.get('Namespace', undefined as unknown as string, 'ledger')).toBeUndefined();
+  });
+
+  test('with its keys: typed set turns the migration off, helm test reaches the pod through Service port 80, the live digest is reported', async () => {
+    const r = await ledger({ ...keys, image: image(digest1), set: 'migrations.enabled=false', 'helm-test': 'true' });
+    expect(r.exitCode, explain(r)).toBe(0);
+    expect(r.outputs['running-images']).toBe(image(digest1));
+    expect(kube.list('Job', 'ledger')).toEqual([]);
+    expect(r.summary).toContain('helm test passed');
+    expect(r.summary.match(new RegExp(digest1, 'g'))?.length).toBeLessThanOrEqual(2); // pinned and running, each once
+  });
+
+  test('a migration hook pod that cannot pull its image fails in seconds, naming the Job', async () => {
+    const r = await ledger({ ...keys, image: image(MISSING) });
+    expect(r.exitCode).toBe(1);
+    const [line] = errorsOf(r);
+    expect(errorsOf(r), explain(r)).toHaveLength(1);
+    expect(line).toMatch(new RegExp(`^Deploy of books failed after [\\d.]+ s: ${migrateJob.replace(/[()]/g, '\\$&')}: pod books-ledger-migrate-\\w+ container migrate: (ErrImagePull|ImagePullBackOff) \\(.*\\); helm rolled back to revision 1|rolled back books to revision 1`));
+    expect(line).not.toMatch(/context deadline exceeded/);
+    expect(r.summary).toContain(migrateJob);
+  });
+
+  test('a crash-looping migration fails naming the Job and showing its output', async () => {
+    const r = await ledger({ ...keys, image: image(digest2), set: 'migrations.command={/bin/busybox,sh,-c,echo relation ledger_entries does not exist >&2; exit 2}', 'crash-loop-restarts': '2' });
+    expect(r.exitCode).toBe(1);
+    expect(errorsOf(r)[0], explain(r)).toContain(`${migrateJob}: pod books-ledger-migrate-`);
+    expect(errorsOf(r)[0]).toMatch(/: CrashLoopBackOff/);
+    expect(r.summary).toContain('relation ledger_entries does not exist');
+  });
+
+  test('pods that run another digest than the pinned one fail the live check', async () => {
+    // Keys that put the digest in the migration Job only: the render check passes, the Deployment runs the v1 tag.
+    const r = await ledger({
+      'image-repository-key': 'migrations.image.repo',
+      'image-digest-key': 'migrations.image.ref',
+      image: image(digest2),
+      'set-string': `container.image.repo=${suite.registry.host}/sample-service\ncontainer.image.ref=v1`,
+    });
+    expect(r.exitCode).toBe(1);
+    expect(errorsOf(r)[0], explain(r)).toMatch(
+      new RegExp(`^The release's pods do not run the pinned digest ${digest2.slice(0, 19)}…: books-ledger-\\w+-\\w+/ledger runs .*sample-service@${digest1.slice(0, 19)}…; rolled back books to revision 1`),
+    );
+  });
+});

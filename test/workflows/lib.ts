@@ -70,10 +70,20 @@ const CONTEXTS = ['github', 'inputs', 'vars', 'env', 'needs', 'steps', 'jobs', '
 /** Evaluates one expression (without ${{ }}) against `ctx` (plain JSON). */
 export function evaluate(expr: string, ctx: Obj): data.ExpressionData {
   const lexed = new Lexer(expr).lex();
-  const tree = new Parser(lexed.tokens, CONTEXTS, []).parse();
+  const tree = new Parser(lexed.tokens, CONTEXTS, STATUS_FUNCTIONS).parse();
   const dict = JSON.parse(JSON.stringify(ctx), data.reviver) as data.Dictionary;
-  return new Evaluator(tree, dict).evaluate();
+  return new Evaluator(tree, dict, new Map(STATUS_FUNCTIONS.map((f) => [f.name, f]))).evaluate();
 }
+
+/** The job status functions, as for a run in which every job so far succeeded. */
+const STATUS_FUNCTIONS = Object.entries({ always: true, success: true, failure: false, cancelled: false }).map(([name, value]) => ({
+  name,
+  minArgs: 0,
+  maxArgs: 0,
+  call: () => new data.BooleanData(value),
+}));
+/** An if: that runs its job whatever happened to the jobs it needs. */
+const RUNS_ANYWAY = /\b(always|failure|cancelled)\(\)/;
 
 function truthy(d: data.ExpressionData): boolean {
   switch (d.kind) {
@@ -220,8 +230,9 @@ export function neededPermissions(job: Obj): Perms {
     if (usesAction(s, 'aws-actions/configure-aws-credentials')) need['id-token'] = 'write';
     if (ownAction(s.uses) === 'promote-gate') {
       const mode = String(s.with?.mode ?? '');
-      if (mode === 'record') need.deployments = 'write';
+      if (mode === 'record' || mode === 'fail') need.deployments = 'write';
       else if (need.deployments !== 'write') need.deployments = 'read';
+      if (mode === 'status') need.actions = 'read'; // who approved: the runs' review history
     }
   }
   return need;
@@ -522,7 +533,7 @@ export function jobsRunningFor(wf: WorkflowFile, ref: string, resolve: WorkflowR
     const job = all[id] as Obj | undefined;
     let ok = job !== undefined && !seen.includes(id);
     // Without always()/failure() in if:, a job runs only when every job it needs succeeded (ran).
-    if (ok) ok = needsList(job!).every((n) => runs(n, [...seen, id]));
+    if (ok && !RUNS_ANYWAY.test(String(job!.if ?? ''))) ok = needsList(job!).every((n) => runs(n, [...seen, id]));
     if (ok) ok = evaluateIf(job!.if, ctx);
     decided.set(id, ok);
     return ok;
@@ -560,8 +571,8 @@ export function dependsOn(wf: WorkflowFile, from: string, to: string): boolean {
 export function checkPipeline(wf: WorkflowFile, resolve: WorkflowResolver = resolveFromRepo): string[] {
   const problems: string[] = [];
   const expected: Record<string, Record<string, string>> = {
-    'refs/heads/develop': { build: '', qa: 'qa' },
-    'refs/heads/main': { build: '', preprod: 'preprod', production: 'production' },
+    'refs/heads/develop': { build: '', qa: 'qa', status: '' },
+    'refs/heads/main': { build: '', preprod: 'preprod', production: 'production', status: '' },
     'refs/heads/feature/x': {},
     'refs/tags/v1.0.0': {},
   };

@@ -42,6 +42,9 @@ import {
   pushArgs,
   type BuildPlan,
 } from './docker';
+import { CONTENT_KEY_LABEL, hostPlatform } from './content-key';
+import { identifySource, type Source, type WorkspaceDeps } from './source';
+import { findReusable, tagContentKey } from './reuse';
 
 export interface Deps {
   io: ActionIO;
@@ -54,6 +57,8 @@ export interface Deps {
   makeTempDir: () => string;
   /** The docker config directory buildx builders and CLI plugins are read from. */
   dockerConfigDir: string;
+  /** The checkout the content key and the commit are read from. */
+  workspace: WorkspaceDeps;
 }
 
 export function realDeps(io: ActionIO, inputs: Inputs): Deps {
@@ -66,6 +71,11 @@ export function realDeps(io: ActionIO, inputs: Inputs): Deps {
     context: githubContext(),
     makeTempDir: () => mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'docker-config-')),
     dockerConfigDir: process.env.DOCKER_CONFIG || join(homedir(), '.docker'),
+    workspace: {
+      dir: process.env.GITHUB_WORKSPACE || process.cwd(),
+      git: realExec,
+      defaultPlatform: process.env.DOCKER_DEFAULT_PLATFORM || hostPlatform(process.platform, process.arch),
+    },
   };
 }
 
@@ -181,7 +191,7 @@ function privateDockerConfig(deps: Deps): string {
   return dir;
 }
 
-async function buildAndPush(inputs: Inputs, deps: Deps, registry: string, imageRef: string, aws: AwsCallOptions): Promise<string> {
+async function buildAndPush(inputs: Inputs, deps: Deps, source: Source, registry: string, imageRef: string, aws: AwsCallOptions): Promise<string> {
   const { io } = deps;
   const auth = await awsCall('ecr:GetAuthorizationToken', inputs.repository, () =>
     deps.ecr.send(new GetAuthorizationTokenCommand(inputs.registryId ? { registryIds: [inputs.registryId] } : {})),
@@ -207,7 +217,11 @@ async function buildAndPush(inputs: Inputs, deps: Deps, registry: string, imageR
       context: inputs.context,
       imageRef,
       buildArgs: inputs.buildArgs,
-      labels: [...ociLabels(deps.context, deps.now()), ...inputs.labels],
+      labels: [
+        ...ociLabels({ ...deps.context, sha: source.commit }, deps.now()),
+        ...(source.key ? [[CONTENT_KEY_LABEL, source.key] as [string, string]] : []),
+        ...inputs.labels,
+      ],
       target: inputs.target,
       platforms: inputs.platforms,
       cacheRef: inputs.cacheRef,
@@ -235,17 +249,20 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
   const { io } = deps;
   const started = deps.now();
   const aws: AwsCallOptions = { sleep: deps.sleep, onRetry: (m) => io.warning(m) };
-  const tags = computeTags(deps.context, inputs, started);
+  const source = await identifySource(inputs, deps);
+  const tags = computeTags({ ...deps.context, sha: source.commit }, inputs, started);
   const shaTag = tags[0]!;
   const ref = { repositoryName: inputs.repository, registryId: inputs.registryId };
+  const lookup = source.key ? [...tags, source.key] : tags;
 
-  let state = await io.group(`ECR repository ${inputs.repository}`, () => readRepoState(inputs, deps, tags, aws));
+  let state = await io.group(`ECR repository ${inputs.repository}`, () => readRepoState(inputs, deps, lookup, aws));
   const repository = state.repository ?? (await createRepository(inputs, deps, aws));
   const repositoryUri = repository.repositoryUri!;
   const registry = repositoryUri.slice(0, repositoryUri.indexOf('/'));
   const mutable = (repository.imageTagMutability ?? 'MUTABLE').startsWith('MUTABLE');
 
-  let digest = inputs.skipExisting ? state.existing.get(shaTag) : undefined;
+  const reused = inputs.skipExisting ? findReusable(state.existing, shaTag, source.key) : undefined;
+  let digest = reused?.digest;
   const skipped = digest !== undefined;
   // Skipped: digest is the SHA tag's own, so only other tags can conflict. Building: digest is
   // unknown yet, so any requested tag that exists (the SHA tag too, with skip-existing false) does.
@@ -257,10 +274,10 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
   }
 
   if (skipped) {
-    io.info(`${repositoryUri}:${shaTag} already exists (${digest}): build skipped`);
+    io.info(`${repositoryUri}@${digest} reused, build skipped: ${reused!.why}`);
   } else {
     try {
-      digest = await buildAndPush(inputs, deps, registry, `${repositoryUri}:${shaTag}`, aws);
+      digest = await buildAndPush(inputs, deps, source, registry, `${repositoryUri}:${shaTag}`, aws);
     } catch (err) {
       // A concurrent run of the same commit may have pushed the tag first.
       state = await readRepoState(inputs, deps, [shaTag], aws);
@@ -279,6 +296,7 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
       if ((await tagExistingImage(deps.ecr as ECRClient, ref, finalDigest, tag, aws)) === 'created') added.push(tag);
       io.info(`Tagged ${finalDigest} as ${tag}`);
     }
+    if (source.key) await tagContentKey(deps.ecr, ref, finalDigest, source.key, state.existing, aws, io);
   });
 
   const imageRef = `${repositoryUri}@${finalDigest}`;
@@ -289,11 +307,12 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
         ['', ''],
         [
           ['Repository', repositoryUri],
-          ['Commit', deps.context.sha],
+          ['Commit', source.commit],
+          ['Content key', source.key ?? `none: ${source.noKey}`],
           ['Tags', tags.join(', ')],
           ['Digest', `\`${finalDigest}\``],
           ['Image', `\`${imageRef}\``],
-          ['Build', skipped ? 'skipped (SHA tag exists)' : 'built and pushed'],
+          ['Build', reused ? `skipped: ${reused.why}` : 'built and pushed'],
           ['Tags added', added.length > 0 ? added.join(', ') : 'none'],
           ['Duration', `${seconds} s`],
         ],
@@ -307,5 +326,8 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
     digest: finalDigest,
     'image-ref': imageRef,
     skipped,
+    commit: source.commit,
+    'content-key': source.key ?? '',
+    'reused-from': reused?.from ?? '',
   };
 }

@@ -13,7 +13,7 @@ import {
   PutImageCommand,
   PutLifecyclePolicyCommand,
 } from '@aws-sdk/client-ecr';
-import { githubContext, recordingIO, type Exec, type ExecOptions } from '@deploy-actions/action-kit';
+import { exec as realExec, githubContext, recordingIO, type Exec, type ExecOptions } from '@deploy-actions/action-kit';
 import { run, type Deps } from '../src/run';
 import type { Inputs } from '../src/inputs';
 
@@ -76,6 +76,8 @@ function deps(opts: { buildx: boolean }): Deps & { calls: Call[]; io: ReturnType
       return d;
     },
     dockerConfigDir: '/nonexistent',
+    // '/ws' does not exist: no git checkout, so no content key (tests/reuse.test.ts has real ones).
+    workspace: { dir: '/ws', git: realExec, defaultPlatform: 'linux/amd64' },
     calls,
     tempDirs,
   };
@@ -106,6 +108,9 @@ describe('run', () => {
       digest,
       'image-ref': `${uri}@${digest}`,
       skipped: false,
+      commit: '0123456789abcdef0123456789abcdef01234567',
+      'content-key': '',
+      'reused-from': '',
     });
     expect(ecrMock.commandCalls(CreateRepositoryCommand)[0]!.args[0].input).toMatchObject({
       imageTagMutability: 'IMMUTABLE',
@@ -190,6 +195,6 @@ describe('run', () => {
     };
     const out = await run(inputs, { ...d, exec: failingExec });
     expect(out.digest).toBe(digest);
-    expect(d.io.warnings[0]).toContain('Another run pushed');
+    expect(d.io.warnings).toContainEqual(expect.stringContaining('Another run pushed'));
   });
 });

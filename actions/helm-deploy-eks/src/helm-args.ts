@@ -10,7 +10,9 @@ export interface ChartValues {
   namespace: string;
   /** Values files in increasing precedence (the chart's values.yaml is helm's implicit base). */
   valuesFiles: string[];
-  /** --set-string pairs in increasing precedence. */
+  /** --set pairs (typed: true, 3, null, {a,b}) in increasing precedence. */
+  set?: Array<[string, string]>;
+  /** --set-string pairs in increasing precedence; helm applies them after every --set. */
   setStrings: Array<[string, string]>;
 }
 
@@ -43,7 +45,9 @@ export function valuesLayers(
 ): string[] {
   const layers: string[] = [];
   if (environment !== '') {
-    const names = [environment, ...(ENVIRONMENT_ALIASES[environment] ?? [])];
+    // A GitHub environment is often spelled Production while the chart keeps values-production.yaml.
+    const lower = environment.toLowerCase();
+    const names = [...new Set([environment, lower, ...(ENVIRONMENT_ALIASES[lower] ?? [])])];
     const candidates = names.flatMap((n) => [`${chart}/values-${n}.yaml`, `${chart}/values-${n}.yml`]);
     const hit = candidates.find((c) => exists(c));
     if (hit) layers.push(hit);
@@ -56,6 +60,14 @@ export function escapeSetValue(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/,/g, '\\,');
 }
 
+/**
+ * Escapes a typed --set value: like a string, except a list in braces ({a,b}), whose commas
+ * separate its items as helm documents.
+ */
+export function escapeTypedSetValue(value: string): string {
+  return /^\{.*\}$/.test(value) ? value : escapeSetValue(value);
+}
+
 /** Escapes one path segment of a --set key (a '.' inside a segment is not a separator). */
 export function escapeSetSegment(segment: string): string {
   return segment.replace(/\\/g, '\\\\').replace(/\./g, '\\.').replace(/,/g, '\\,').replace(/=/g, '\\=');
@@ -64,6 +76,7 @@ export function escapeSetSegment(segment: string): string {
 function valueArgs(v: ChartValues): string[] {
   const args: string[] = [];
   for (const f of v.valuesFiles) args.push('--values', f);
+  for (const [k, val] of v.set ?? []) args.push('--set', `${k}=${escapeTypedSetValue(val)}`);
   for (const [k, val] of v.setStrings) args.push('--set-string', `${k}=${escapeSetValue(val)}`);
   return args;
 }
@@ -88,9 +101,9 @@ export function helmLintArgs(v: ChartValues): string[] {
   return ['lint', v.chart, '--namespace', v.namespace, ...valueArgs(v)];
 }
 
-/** Client-side render: no cluster access. Hooks and tests are left out so it compares with `helm get manifest`. */
+/** Client-side render: no cluster access. Hooks and tests are rendered too (their images are checked). */
 export function helmTemplateArgs(release: string, v: ChartValues): string[] {
-  return ['template', release, v.chart, '--namespace', v.namespace, '--no-hooks', '--skip-tests', ...valueArgs(v)];
+  return ['template', release, v.chart, '--namespace', v.namespace, ...valueArgs(v)];
 }
 
 export function waitArgs(major: HelmMajor): string[] {
@@ -109,6 +122,15 @@ export function helmUpgradeArgs(plan: UpgradePlan, major: HelmMajor): string[] {
   if (plan.labels.length > 0) args.push('--labels', plan.labels.map(([k, v]) => `${k}=${v}`).join(','));
   args.push(...contextArgs(plan.kubeContext));
   return args;
+}
+
+/**
+ * The upgrade as the server would take it, without changing anything: templates run with
+ * `lookup` reading the cluster (helm >= 3.13 --dry-run=server); the release comes back as
+ * JSON whose `manifest` compares with `helm get manifest`.
+ */
+export function helmServerDryRunArgs(release: string, v: ChartValues, kubeContext: string): string[] {
+  return ['upgrade', release, v.chart, '--install', '--namespace', v.namespace, ...valueArgs(v), '--dry-run=server', '--output', 'json', ...contextArgs(kubeContext)];
 }
 
 export interface ReleaseRef {

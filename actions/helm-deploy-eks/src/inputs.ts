@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { confinedPath, InputError, realPathFs, type Inputs as Raw, type PathFs } from '@deploy-actions/action-kit';
+import { valuesLayers } from './helm-args';
 
 export const DEFAULT_HELM_VERSION = '4.1.4';
 export const DEFAULT_HELM_BASE_URL = 'https://get.helm.sh';
@@ -21,7 +22,12 @@ export interface Inputs {
   environment: string;
   /** Extra values files, absolute, in the order given. */
   valuesFiles: string[];
+  /** --set pairs: helm types the values (true, 3, null, {a,b}). */
   set: Array<[string, string]>;
+  /** --set-string pairs: always strings. */
+  setString: Array<[string, string]>;
+  /** Deploy with values.yaml alone when the chart has no values file for the environment. */
+  allowMissingValuesFile: boolean;
   image?: ImageRef;
   imageRepositoryKey: string;
   imageDigestKey: string;
@@ -153,7 +159,16 @@ export function getInputs(i: Raw, ctx: InputContext = defaultContext()): Inputs 
   const valuesFiles = i.list('values-files').map((f) => {
     return confinedPath('values-files', f, { workspace: ctx.workspace, kind: 'file', what: 'a values file', fs: ctx });
   });
+  const allowMissingValuesFile = i.bool('allow-missing-values-file', false);
+  if (environment !== '' && !allowMissingValuesFile && valuesLayers(chart, environment, [], ctx.exists).length === 0) {
+    throw new InputError(
+      'environment',
+      `has no values file in the chart: add values-${environment.toLowerCase()}.yaml to ${i.string('chart', 'chart')}, or set allow-missing-values-file: true to deploy with values.yaml`,
+      environment,
+    );
+  }
   const set = i.keyValues('set');
+  const setString = i.keyValues('set-string');
 
   let image: ImageRef | undefined;
   const imageText = i.string('image');
@@ -191,7 +206,9 @@ export function getInputs(i: Raw, ctx: InputContext = defaultContext()): Inputs 
     throw new InputError('cluster-name', 'must be an EKS cluster name (letters, digits, - and _, at most 100)', clusterName);
   }
   const kubeconfig = kubeconfigText === '' ? '' : resolvePath(ctx.workspace, kubeconfigText);
-  if (kubeconfig !== '' && !ctx.exists(kubeconfig)) throw new InputError('kubeconfig', 'must be a kubeconfig file that exists', kubeconfigText);
+  if (kubeconfig !== '' && (!ctx.exists(kubeconfig) || ctx.isDirectory(kubeconfig))) {
+    throw new InputError('kubeconfig', `must be a kubeconfig file that exists${ctx.isDirectory(kubeconfig) ? ', not a directory' : ''}`, kubeconfigText);
+  }
   const region = i.string('aws-region', ctx.envRegion);
   if (clusterName !== '' && !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) {
     throw new InputError('aws-region', 'must be an AWS region such as eu-west-1 (or set AWS_REGION)', region);
@@ -212,7 +229,7 @@ export function getInputs(i: Raw, ctx: InputContext = defaultContext()): Inputs 
   if (smokeUrl !== '' && !/^https?:\/\/[^\s/]+\S*$/.test(smokeUrl)) throw new InputError('smoke-url', 'must be an http(s) URL', smokeUrl);
 
   const podSelector = i.string('pod-selector', `app.kubernetes.io/instance=${release}`);
-  if (!/^[A-Za-z0-9_./=!,() -]+$/.test(podSelector)) throw new InputError('pod-selector', 'must be a Kubernetes label selector', podSelector);
+  if (!/^[A-Za-z0-9_./=!, -]+$/.test(podSelector)) throw new InputError('pod-selector', 'must be an equality-based label selector (k=v, k!=v, k, !k; comma separated)', podSelector);
 
   return {
     release,
@@ -222,6 +239,8 @@ export function getInputs(i: Raw, ctx: InputContext = defaultContext()): Inputs 
     environment,
     valuesFiles,
     set,
+    setString,
+    allowMissingValuesFile,
     image,
     imageRepositoryKey: valuesKey(i, 'image-repository-key', 'image.repository'),
     imageDigestKey: valuesKey(i, 'image-digest-key', 'image.digest'),

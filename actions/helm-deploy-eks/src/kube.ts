@@ -5,6 +5,8 @@
 import type { Exec } from '@deploy-actions/action-kit';
 import { codeBlock, table } from '@deploy-actions/action-kit';
 import type { Pod, PodFailure, PodView } from './pods';
+import type { KubeItem } from './release-pods';
+import { shortenCause } from './shorten';
 
 export interface Kubectl {
   path: string;
@@ -38,6 +40,12 @@ export async function kubectlJson<T>(exec: Exec, k: Kubectl, args: string[]): Pr
 
 export async function listPods(exec: Exec, k: Kubectl, selector: string): Promise<Pod[] | undefined> {
   const list = await kubectlJson<{ items: Pod[] }>(exec, k, ['get', 'pods', '--selector', selector]);
+  return list?.items;
+}
+
+/** Pods, ReplicaSets and Jobs of the namespace in one call: enough to follow owners from pods to workloads. */
+export async function listPodsAndOwners(exec: Exec, k: Kubectl): Promise<KubeItem[] | undefined> {
+  const list = await kubectlJson<{ items: KubeItem[] }>(exec, k, ['get', 'pods,replicasets,jobs']);
   return list?.items;
 }
 
@@ -122,24 +130,34 @@ export async function diagnose(exec: Exec, k: Kubectl, failure: PodFailure, pods
 }
 
 export function oneLine(f: PodFailure): string {
-  return `pod ${f.pod}${f.container ? ` container ${f.container}` : ''}: ${f.reason}${f.message ? ` (${f.message.replace(/\s+/g, ' ').slice(0, 300)})` : ''}`;
+  return `${f.owner ? `${f.owner}: ` : ''}pod ${f.pod}${f.container ? ` container ${f.container}` : ''}: ${f.reason}${f.message ? ` (${shortenCause(f.message)})` : ''}`;
 }
 
+/** A container state without its message ("Waiting (ImagePullBackOff)"): the message is shown once, elsewhere. */
+function brief(state: string): string {
+  return state.replace(/^(.*?\))(: .*)$/s, '$1');
+}
+
+/** The summary of a failed rollout; each fact once (the one-line cause above it carries the shortened message). */
 export function diagnosisMarkdown(d: Diagnosis): string {
   const f = d.failure;
   const parts = [
     `### Rollout failed: ${f.reason}\n`,
-    table(['Pod', 'Container', 'State', 'Restarts'], [[f.pod, f.container || '-', f.state, f.restartCount]]),
+    table(['Workload', 'Pod', 'Container', 'State', 'Restarts'], [[f.owner ?? '-', f.pod, f.container || '-', brief(f.state), f.restartCount]]),
   ];
-  if (f.message) parts.push(`\n${f.message}\n`);
-  if (d.events.length > 0) {
+  const message = f.message.replace(/\s+/g, ' ').trim();
+  // The full message only when the one line had to shorten it.
+  if (message && shortenCause(message) !== message) parts.push(`\n${codeBlock(f.message.trim())}`);
+  const events = d.events.filter((e) => (e.message ?? '').replace(/\s+/g, ' ').trim() !== message || message === '');
+  if (events.length > 0) {
     parts.push('\n**Recent events**\n\n');
-    parts.push(table(['Type', 'Reason', 'Count', 'Message'], d.events.map((e) => [e.type ?? '', e.reason ?? '', e.series?.count ?? e.count ?? 1, e.message ?? ''])));
+    parts.push(table(['Type', 'Reason', 'Count', 'Message'], events.map((e) => [e.type ?? '', e.reason ?? '', e.series?.count ?? e.count ?? 1, shortenCause(e.message ?? '', 400)])));
   }
   if (d.logs.trim() !== '') parts.push(`\n**Last log lines of ${f.container || f.pod}**\n\n`, codeBlock(d.logs));
-  if (d.pods.length > 0) {
-    parts.push('\n**Pods of this deploy**\n\n');
-    parts.push(table(['Pod', 'Phase', 'Ready', 'Restarts', 'Detail'], d.pods.map((p) => [p.pod, p.phase, p.ready ? 'yes' : 'no', p.restarts, p.detail])));
+  const others = d.pods.filter((p) => p.pod !== f.pod);
+  if (others.length > 0) {
+    parts.push('\n**Other pods of this deploy**\n\n');
+    parts.push(table(['Pod', 'Phase', 'Ready', 'Restarts', 'Detail'], others.map((p) => [p.pod, p.phase, p.ready ? 'yes' : 'no', p.restarts, brief(p.detail)])));
   }
   return parts.join('');
 }

@@ -14,6 +14,8 @@ export interface ContainerStatus {
   ready?: boolean;
   restartCount?: number;
   image?: string;
+  /** What the image resolved to on the node, e.g. repo@sha256:... (docker-pullable:// on dockershim). */
+  imageID?: string;
   state?: ContainerState;
   lastState?: ContainerState;
 }
@@ -57,6 +59,8 @@ export interface PodFailure {
   restartCount: number;
   /** The container state as kubectl describe would show it, one line. */
   state: string;
+  /** The rendered workload owning the pod, e.g. "hook Job web-migrate (pre-upgrade)". */
+  owner?: string;
 }
 
 export interface PodView {

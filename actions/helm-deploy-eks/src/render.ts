@@ -1,14 +1,16 @@
-/** The chart before any cluster: values layered, lint, client-side render. */
+/** The chart before any cluster: values layered, lint, client-side render, and the render check. */
 import { UserError } from '@deploy-actions/action-kit';
 import type { Deps } from './context';
 import { helmLintArgs, helmTemplateArgs, valuesLayers, type ChartValues } from './helm-args';
 import type { Inputs } from './inputs';
+import { parseManifests, renderedContainers, type K8sObject, type RenderedContainer } from './manifests';
+import { imageKeyCandidates, judgeRender, renderFailureLine, type ImageKeys } from './render-check';
 
-function imageSetStrings(i: Inputs): Array<[string, string]> {
+function imageSetStrings(i: Inputs, keys: ImageKeys): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   if (i.image) {
-    out.push([i.imageRepositoryKey, i.image.repository]);
-    out.push([i.imageDigestKey, i.image.digest]);
+    out.push([keys.repositoryKey, i.image.repository]);
+    out.push([keys.digestKey, i.image.digest]);
     if (i.imageTagKey && i.image.tag) out.push([i.imageTagKey, i.image.tag]);
   }
   return out;
@@ -19,12 +21,13 @@ export function imageRef(i: Inputs): string {
 }
 
 /** The chart's values: environment file and extra files, then the user's pairs, then the pinned image and annotations. */
-export function chartValues(inputs: Inputs, deps: Deps): ChartValues {
+export function chartValues(inputs: Inputs, deps: Deps, keys: ImageKeys = { repositoryKey: inputs.imageRepositoryKey, digestKey: inputs.imageDigestKey }): ChartValues {
   const values: ChartValues = {
     chart: inputs.chart,
     namespace: inputs.namespace,
     valuesFiles: valuesLayers(inputs.chart, inputs.environment, inputs.valuesFiles, deps.exists),
-    setStrings: [...inputs.set, ...imageSetStrings(inputs)],
+    set: inputs.set,
+    setStrings: [...inputs.setString, ...imageSetStrings(inputs, keys)],
   };
   const sha = deps.github.sha;
   if (inputs.podAnnotationsKey && sha) values.setStrings.push([`${inputs.podAnnotationsKey}.deploy-actions/commit`, sha]);
@@ -32,23 +35,53 @@ export function chartValues(inputs: Inputs, deps: Deps): ChartValues {
   return values;
 }
 
-/** Lints and renders the chart (hooks and tests left out, to compare with `helm get manifest`); returns the manifests. */
-export async function renderChart(inputs: Inputs, deps: Deps, helm: string, values: ChartValues): Promise<string> {
-  const { io } = deps;
-  if (inputs.environment && valuesLayers(inputs.chart, inputs.environment, [], deps.exists).length === 0) {
-    io.warning(`The chart has no values-${inputs.environment}.yaml: deploying ${inputs.environment} with values.yaml${inputs.valuesFiles.length ? ' and values-files' : ''} only`);
+export interface Rendered {
+  /** helm template's output, hooks and tests included. */
+  text: string;
+  objects: K8sObject[];
+  /** The workload containers that run the pinned digest. */
+  pinned: RenderedContainer[];
+}
+
+async function template(inputs: Inputs, deps: Deps, helm: string, values: ChartValues): Promise<string> {
+  const tpl = await deps.exec(helm, helmTemplateArgs(inputs.release, values), { silent: true, allowFailure: true });
+  if (tpl.exitCode !== 0) throw new UserError(`helm template failed: ${tpl.stderr.trim().split('\n').slice(-3).join(' ')}`);
+  return tpl.stdout;
+}
+
+/** Keys from values.yaml that render the pinned digest where the given ones did not (each tried with helm template). */
+async function fittingKeys(inputs: Inputs, deps: Deps, helm: string, used: ImageKeys): Promise<ImageKeys[]> {
+  const valuesYaml = deps.readFile(`${inputs.chart}/values.yaml`);
+  if (valuesYaml === undefined || !inputs.image) return [];
+  const fits: ImageKeys[] = [];
+  for (const keys of imageKeyCandidates(valuesYaml, used).slice(0, 3)) {
+    const text = await template(inputs, deps, helm, chartValues(inputs, deps, keys)).catch(() => '');
+    if (judgeRender(renderedContainers(parseManifests(text)), inputs.image).ok) fits.push(keys);
   }
+  return fits;
+}
+
+/** Lints and renders the chart; fails when the workloads would not run the pinned image. */
+export async function renderChart(inputs: Inputs, deps: Deps, helm: string, values: ChartValues): Promise<Rendered> {
+  const { io } = deps;
   io.info(`values files, lowest precedence first: ${['values.yaml (chart)', ...values.valuesFiles].join(', ')}`);
+  if (inputs.environment && valuesLayers(inputs.chart, inputs.environment, [], deps.exists).length === 0) {
+    io.info(`The chart has no values file for ${inputs.environment}: values.yaml only (allow-missing-values-file is true)`);
+  }
   const lint = await deps.exec(helm, helmLintArgs(values), { silent: true, allowFailure: true });
   io.info(lint.stdout.trim());
   if (lint.exitCode !== 0) {
     const errs = (lint.stdout + lint.stderr).split('\n').filter((l) => /\[ERROR\]|Error:/.test(l)).join('; ');
     throw new UserError(`helm lint failed for ${inputs.chart}: ${errs || 'see the log'}`);
   }
-  const tpl = await deps.exec(helm, helmTemplateArgs(inputs.release, values), { silent: true, allowFailure: true });
-  if (tpl.exitCode !== 0) {
-    throw new UserError(`helm template failed: ${tpl.stderr.trim().split('\n').slice(-3).join(' ')}`);
+  const text = await template(inputs, deps, helm, values);
+  const objects = parseManifests(text);
+  const containers = renderedContainers(objects);
+  io.info(`rendered ${objects.length} resources, ${containers.length} containers: ${[...new Set(containers.map((c) => c.image))].join(', ')}`);
+  const verdict = judgeRender(containers, inputs.image);
+  if (!verdict.ok) {
+    const used = { repositoryKey: inputs.imageRepositoryKey, digestKey: inputs.imageDigestKey };
+    throw new UserError(renderFailureLine(verdict, inputs.image, used, verdict.kind === 'missing' ? await fittingKeys(inputs, deps, helm, used) : []));
   }
-  io.info(`rendered ${(tpl.stdout.match(/^kind: /gm) ?? []).length} resources`);
-  return tpl.stdout;
+  return { text, objects, pinned: verdict.pinned };
 }

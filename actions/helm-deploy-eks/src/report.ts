@@ -16,11 +16,11 @@ export function successSummary(title: string, rows: Array<[string, string]>, wor
   );
 }
 
-export function failureSummary(title: string, line: string, detail: { diagnosis?: Diagnosis; stderr?: string }, timing: string): string {
+export function failureSummary(title: string, line: string, detail: { diagnosis?: Diagnosis; stderr?: string; detail?: string }, timing: string): string {
   const body = detail.diagnosis
     ? diagnosisMarkdown(detail.diagnosis)
     : detail.stderr?.trim()
       ? codeBlock(detail.stderr.trim().split('\n').slice(-20).join('\n'))
-      : '';
+      : (detail.detail ?? '');
   return `## helm-deploy-eks: ${title}\n\n${line}\n\n${body}${timing}`;
 }

@@ -2,19 +2,20 @@
  * The deploy, phase by phase: tools and render (no cluster yet), cluster access, release
  * state, the watched upgrade, validation, report. Each phase lives in its own file.
  */
-import { codeBlock, UserError, type Outputs } from '@deploy-actions/action-kit';
+import { UserError, type Outputs } from '@deploy-actions/action-kit';
 import { clusterAccess, resolveHelm, resolveKubectl } from './access';
-import { accessError, helmRun, lastLines, timed, type Ctx, type Deps, type Timings } from './context';
-import { unifiedDiff } from './diff';
+import { accessError, lastLines, timed, type Ctx, type Deps, type Timings } from './context';
+import { dryRun } from './dry-run';
 import { isClusterAccessError } from './eks';
-import { helmGetManifestArgs, lastGoodRevision } from './helm-args';
+import { lastGoodRevision } from './helm-args';
 import type { Inputs } from './inputs';
 import { listWorkloads, oneLine } from './kube';
 import { chartValues, imageRef, renderChart } from './render';
 import { ensureRestored, history, latest, releaseState, restore, statusOf } from './release-state';
 import { failureSummary, successSummary, timingTable } from './report';
 import { upgradeArgs, upgradeWatched } from './upgrade';
-import { validate } from './validate';
+import { validate, ValidationError, type Validation } from './validate';
+import { watchedWorkloads } from './release-pods';
 
 export type { Deps, Proc } from './context';
 export { realDeps } from './real-deps';
@@ -60,24 +61,14 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
     return { ...base, revision: now?.revision ?? '', status: now?.status ?? 'uninstalled', 'previous-revision': previous ?? '' };
   };
 
-  if (inputs.dryRun) {
-    return timed(tctx, 'Dry run: diff against the live release', async () => {
-      const live = previous === undefined ? '' : (await helmRun(c, helmGetManifestArgs(c.ref))).stdout;
-      const diff = unifiedDiff(live, rendered, `live/${inputs.release}${previous ? `@${previous}` : ''}`, `new/${inputs.release}`);
-      io.info(diff === '' ? 'No changes.' : diff);
-      await io.summary(
-        `## helm-deploy-eks (dry run): ${inputs.release} in ${inputs.namespace}\n\n` +
-          (diff === '' ? 'No changes against the live release.\n' : `${diff.split('\n').filter((l) => /^[+-][^+-]/.test(l)).length} changed lines against ${previous ? `revision ${previous}` : 'nothing (first install)'}:\n\n${codeBlock(diff, 'diff')}`),
-      );
-      return { ...base, revision: previous ?? 0, 'previous-revision': previous ?? '', status: 'dry-run', changed: diff !== '' };
-    });
-  }
+  if (inputs.dryRun) return timed(tctx, 'Dry run: diff against the live release', () => dryRun(c, values, previous, base));
 
+  const workloads = watchedWorkloads(rendered.objects);
   const args = upgradeArgs(c, values);
   const deployStart = deps.now();
   const watched = await timed(tctx, `Deploy ${inputs.release} (helm ${c.major})`, async () => {
     io.info(`helm ${args.join(' ')}`);
-    return upgradeWatched(c, args, deployStart);
+    return upgradeWatched(c, args, deployStart, workloads);
   });
 
   if (watched.helm.exitCode !== 0 || watched.diagnosis) {
@@ -97,20 +88,20 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
   const status = await statusOf(c);
   io.info(`${inputs.release}: revision ${status.revision} ${status.status}`);
 
-  let validation: string[];
+  let validation: Validation;
   try {
-    validation = await validate(c);
+    validation = await validate(c, rendered.objects, workloads);
   } catch (err) {
-    if (!(err instanceof UserError)) throw err;
+    if (!(err instanceof ValidationError)) throw err;
     const restored = inputs.rollbackOnFailure
       ? await timed(tctx, 'Restore the previous release', () => restore(c, previous, `revision ${status.revision} failed validation`))
       : 'left in place (rollback-on-failure is false)';
     const line = `${err.message}; ${restored}`;
-    await io.summary(failureSummary(`${inputs.release} failed validation`, line, {}, timing()));
+    await io.summary(failureSummary(`${inputs.release} failed validation`, line, { detail: err.detail }, timing()));
     throw new UserError(line, await failureOutputs());
   }
 
-  const workloads = await listWorkloads(deps.exec, c.kubectl, inputs.podSelector);
+  const resources = await listWorkloads(deps.exec, c.kubectl, inputs.podSelector);
   const rows: Array<[string, string]> = [
     ['Environment', inputs.environment || '-'],
     ['Cluster', inputs.clusterName || inputs.kubeconfig],
@@ -120,7 +111,8 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
     ['Commit', gh.sha],
     ['Helm', c.helmVersion],
   ];
-  if (validation.length > 0) rows.push(['Validation', validation.join('; ')]);
-  await io.summary(successSummary(`${inputs.release} revision ${status.revision} ${status.status}`, rows, workloads, timing()));
-  return { ...base, revision: status.revision, status: status.status, 'previous-revision': previous ?? '' };
+  if (validation.running.length > 0) rows.push(['Running', validation.running.join('<br>')]);
+  if (validation.passed.length > 0) rows.push(['Validation', validation.passed.join('; ')]);
+  await io.summary(successSummary(`${inputs.release} revision ${status.revision} ${status.status}`, rows, resources, timing()));
+  return { ...base, revision: status.revision, status: status.status, 'previous-revision': previous ?? '', 'running-images': validation.running.join('\n') };
 }

@@ -2,8 +2,9 @@
 import type { ExecResult } from '@deploy-actions/action-kit';
 import type { Ctx } from './context';
 import { helmUpgradeArgs, type ChartValues, type HelmMajor } from './helm-args';
-import { diagnose, listPods, oneLine, type Diagnosis } from './kube';
-import { classifyPods, podsOfDeploy, type PodView } from './pods';
+import { diagnose, listPodsAndOwners, oneLine, type Diagnosis } from './kube';
+import { classifyPods, podsOfDeploy, type Pod, type PodFailure, type PodView } from './pods';
+import { failedJob, releasePods, workloadText, type KubeItem, type ReleasePod, type Workload } from './release-pods';
 
 function supportsLabels(major: HelmMajor, version: string): boolean {
   if (major === 4) return true;
@@ -47,12 +48,35 @@ export interface WatchResult {
   pods: PodView[];
 }
 
-/** Runs helm upgrade while watching the release's new pods; stops helm at the first unrecoverable pod state. */
-export async function upgradeWatched(c: Ctx, args: string[], startedAt: number): Promise<WatchResult> {
+/** What helm waits for, in one line: a hook Job's pod, or N of M new pods ready and the oldest unready one. */
+export function heartbeat(ours: readonly ReleasePod[], views: readonly PodView[], seconds: number): string {
+  const view = new Map(views.map((v) => [v.pod, v]));
+  const state = (p: ReleasePod) => {
+    const v = view.get(p.pod.metadata.name);
+    return `pod ${p.pod.metadata.name} ${v?.phase ?? 'Unknown'}${v?.detail ? ` (${v.detail})` : ''}`;
+  };
+  const hookPending = ours.find((p) => p.owner?.hook && !['Succeeded', 'Failed'].includes(p.pod.status?.phase ?? ''));
+  if (hookPending) return `waiting ${seconds} s: ${workloadText(hookPending.owner!)}, ${state(hookPending)}`;
+  const workloadPods = ours.filter((p) => !p.owner?.hook);
+  if (workloadPods.length === 0) return `waiting ${seconds} s: no new pods yet`;
+  const unready = workloadPods
+    .filter((p) => !view.get(p.pod.metadata.name)?.ready)
+    .sort((a, b) => (a.pod.metadata.creationTimestamp ?? '').localeCompare(b.pod.metadata.creationTimestamp ?? ''));
+  const ready = workloadPods.length - unready.length;
+  return `waiting ${seconds} s: ${ready} of ${workloadPods.length} new pods ready${unready[0] ? `; oldest unready: ${state(unready[0])}` : ''}`;
+}
+
+/**
+ * Runs helm upgrade while watching every new pod of the release (hook Jobs' included); stops
+ * helm at the first unrecoverable pod state or failed Job, and says every heartbeatMs what
+ * helm is waiting for.
+ */
+export async function upgradeWatched(c: Ctx, args: string[], startedAt: number, workloads: Workload[]): Promise<WatchResult> {
   const { deps, inputs } = c;
-  // Pods that exist before helm starts are the previous revision's; only new ones are judged.
-  const before = inputs.failFast ? await listPods(deps.exec, c.kubectl, inputs.podSelector) : undefined;
-  const existing = new Set((before ?? []).map((p) => p.metadata.name));
+  // Objects that exist before helm starts are the previous revision's; only new ones are judged.
+  const before = await listPodsAndOwners(deps.exec, c.kubectl);
+  const existing = new Set((before ?? []).map((i) => i.metadata.uid ?? `${i.kind}/${i.metadata.name}`));
+  const isNew = (i: KubeItem) => (before ? !existing.has(i.metadata.uid ?? `${i.kind}/${i.metadata.name}`) : podsOfDeploy([i as Pod], startedAt).length > 0);
   const proc = deps.start(c.helm, args, c.kubeEnv);
   let finished = false;
   const done = proc.done.finally(() => {
@@ -60,23 +84,42 @@ export async function upgradeWatched(c: Ctx, args: string[], startedAt: number):
   });
   let lastViews: PodView[] = [];
   let lastStates = '';
+  let lastBeat = deps.now();
   const thresholds = { crashLoopRestarts: inputs.crashLoopRestarts, readinessTimeoutMs: inputs.readinessTimeoutSeconds * 1000 };
-  while (!finished && inputs.failFast) {
+  while (!finished) {
     await deps.within(done, deps.pollMs);
     if (finished) break;
-    const pods = await listPods(deps.exec, c.kubectl, inputs.podSelector);
-    if (!pods || finished) continue;
-    const ours = before ? pods.filter((p) => !existing.has(p.metadata.name)) : podsOfDeploy(pods, startedAt);
-    const cls = classifyPods(ours, thresholds, deps.now());
+    const items = await listPodsAndOwners(deps.exec, c.kubectl);
+    if (!items || finished) continue;
+    const fresh = items.filter(isNew);
+    const ours = releasePods(fresh, workloads, inputs.podSelector);
+    const cls = classifyPods(ours.map((p) => p.pod), thresholds, deps.now());
     lastViews = cls.pods;
     const states = cls.pods.map((p) => `${p.pod} ${p.phase}${p.ready ? ' ready' : ''}${p.detail ? ` ${p.detail}` : ''}`).join('; ');
     if (states !== lastStates && states !== '') deps.io.info(`pods: ${states}`);
     lastStates = states;
-    if (cls.failure) {
+    if (deps.now() - lastBeat >= deps.heartbeatMs) {
+      lastBeat = deps.now();
+      deps.io.info(heartbeat(ours, cls.pods, Math.round((deps.now() - startedAt) / 1000)));
+    }
+    if (!inputs.failFast) continue;
+    let failure: PodFailure | undefined = cls.failure;
+    if (failure) {
+      const owner = ours.find((p) => p.pod.metadata.name === failure!.pod)?.owner;
+      // Hook pods are named by their Job (their names say little); workload pods name themselves.
+      if (owner?.hook) failure = { ...failure, owner: workloadText(owner) };
+    } else {
+      const job = failedJob(fresh, workloads);
+      if (job) {
+        const lastPod = ours.filter((p) => p.owner?.name === job.job.name).at(-1);
+        failure = { pod: lastPod?.pod.metadata.name ?? job.job.name, container: '', reason: job.reason, message: job.message, restartCount: 0, state: 'Failed', owner: workloadText(job.job) };
+      }
+    }
+    if (failure) {
       const failedAt = deps.now();
-      deps.io.info(`Unrecoverable: ${oneLine(cls.failure)}; stopping helm`);
+      deps.io.info(`Unrecoverable: ${oneLine(failure)}; stopping helm`);
       // Gather the evidence first: the rollback may delete the failing pod.
-      const diagnosis = await diagnose(deps.exec, c.kubectl, cls.failure, cls.pods, inputs.logLines);
+      const diagnosis = await diagnose(deps.exec, c.kubectl, failure, cls.pods, inputs.logLines);
       proc.kill('SIGTERM');
       if ((await deps.within(done, deps.killGraceMs)) === 'timeout') {
         deps.io.warning(`helm did not stop within ${deps.killGraceMs / 1000} s of SIGTERM; killing it`);

@@ -1,7 +1,13 @@
-/** Validation after the rollout: helm test and the smoke check. */
-import { errorMessage, retry, UserError } from '@deploy-actions/action-kit';
+/** Validation after the rollout: the live digest check, helm test, the smoke check. */
+import { codeBlock, errorMessage, retry, UserError } from '@deploy-actions/action-kit';
 import { helmRun, lastLines, timed, type Ctx } from './context';
 import { helmTestArgs } from './helm-args';
+import { listPodsAndOwners, podLogs } from './kube';
+import { judgeLive, runningImages, type RunningImage } from './live';
+import type { K8sObject } from './manifests';
+import { hookOf } from './manifests';
+import type { Workload } from './release-pods';
+import { shortenCause } from './shorten';
 
 async function smokeCheck(c: Ctx): Promise<string> {
   const { inputs, deps } = c;
@@ -30,25 +36,72 @@ async function smokeCheck(c: Ctx): Promise<string> {
   );
 }
 
-/** Runs the validations asked for; returns what passed, throws a UserError at the first failure. */
-export async function validate(c: Ctx): Promise<string[]> {
+/** A failed validation: the one line, and the output worth showing in the summary. */
+export class ValidationError extends UserError {
+  constructor(
+    message: string,
+    readonly detail = '',
+  ) {
+    super(message);
+  }
+}
+
+/** The last lines of the test pods' output, for the annotation (one line) and the summary (as is). */
+async function testOutput(c: Ctx, objects: readonly K8sObject[]): Promise<{ pod: string; tail: string } | undefined> {
+  const pods = objects.filter((o) => o.kind === 'Pod' && (hookOf(o) ?? '').split(',').some((h) => h.trim() === 'test')).map((o) => o.metadata.name);
+  for (const pod of pods) {
+    const logs = (await podLogs(c.deps.exec, c.kubectl, pod, '', Math.max(c.inputs.logLines, 1), false)).trim();
+    if (logs) return { pod, tail: logs };
+  }
+  return undefined;
+}
+
+export interface Validation {
+  passed: string[];
+  /** image@digest the release's pods run, each once. */
+  running: string[];
+}
+
+/** Runs the validations asked for; returns what passed, throws a ValidationError at the first failure. */
+export async function validate(c: Ctx, objects: readonly K8sObject[], workloads: readonly Workload[]): Promise<Validation> {
   const { inputs } = c;
-  const passed: string[] = [];
+  const out: Validation = { passed: [], running: [] };
+  await timed(c, 'Live check: images the pods run', async () => {
+    // Pods being replaced or a slow API server can leave one listing empty: look up to three times.
+    let images: RunningImage[] = [];
+    for (let attempt = 1; attempt <= 3 && images.length === 0; attempt++) {
+      if (attempt > 1) await c.deps.sleep(2000 * (attempt - 1));
+      images = runningImages((await listPodsAndOwners(c.deps.exec, c.kubectl)) ?? [], workloads, inputs.podSelector);
+    }
+    if (!inputs.image) {
+      out.running = [...new Set(images.map((i) => i.image))];
+      return;
+    }
+    const verdict = judgeLive(images, inputs.image);
+    out.running = verdict.running;
+    c.deps.io.info(`running: ${verdict.running.join(', ') || 'nothing'}`);
+    if (!verdict.ok) throw new ValidationError(verdict.line);
+    out.passed.push('pods run the pinned digest');
+  });
   if (inputs.helmTest) {
     await timed(c, 'helm test', async () => {
       const r = await helmRun(c, helmTestArgs(c.ref, inputs.timeout), { allowFailure: true, silent: false });
-      if (r.exitCode !== 0) throw new UserError(`helm test failed: ${lastLines(r.stderr, 2)}`);
-      passed.push('helm test passed');
+      if (r.exitCode !== 0) {
+        const output = await testOutput(c, objects);
+        const tail = output ? `; pod ${output.pod} printed: ${shortenCause(output.tail.split('\n').slice(-3).join(' | '), 200)}` : '';
+        throw new ValidationError(`helm test failed: ${lastLines(r.stderr, 2)}${tail}`, output ? `**Last lines of the test pod ${output.pod}**\n\n${codeBlock(output.tail)}` : '');
+      }
+      out.passed.push('helm test passed');
     });
   }
   if (inputs.smokeUrl) {
     await timed(c, 'Smoke check', async () => {
       try {
-        passed.push(`smoke check ${inputs.smokeUrl}: ${await smokeCheck(c)}`);
+        out.passed.push(`smoke check ${inputs.smokeUrl}: ${await smokeCheck(c)}`);
       } catch (err) {
-        throw new UserError(`smoke check failed: ${errorMessage(err)}`);
+        throw new ValidationError(`smoke check failed: ${errorMessage(err)}`);
       }
     });
   }
-  return passed;
+  return out;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import {
   escapeSetValue,
+  escapeTypedSetValue,
   helmRollbackArgs,
   helmTemplateArgs,
   helmUpgradeArgs,
@@ -54,9 +55,9 @@ describe('helmUpgradeArgs', () => {
     ]);
   });
 
-  test('template leaves hooks and tests out and never touches the cluster flags', () => {
+  test('template renders hooks and tests (their images are checked) and never touches the cluster flags', () => {
     expect(helmTemplateArgs('web', plan)).toEqual([
-      'template', 'web', '/ws/chart', '--namespace', 'prod', '--no-hooks', '--skip-tests',
+      'template', 'web', '/ws/chart', '--namespace', 'prod',
       '--values', '/ws/chart/values-prod.yaml', '--values', '/ws/extra.yaml',
       '--set-string', 'image.repository=reg/app', '--set-string', 'image.digest=sha256:00',
     ]);
@@ -75,6 +76,8 @@ describe('values layering', () => {
     ['prod', ['/x.yaml'], ['/c/values-prod.yaml', '/x.yaml']],
     ['qa', [], ['/c/values-qa.yml']],
     ['production', [], ['/c/values-prod.yaml']],
+    ['Production', [], ['/c/values-prod.yaml']],
+    ['QA', [], ['/c/values-qa.yml']],
     ['dev', ['/a.yaml', '/b.yaml'], ['/a.yaml', '/b.yaml']],
     ['', ['/b.yaml', '/a.yaml'], ['/b.yaml', '/a.yaml']],
   ])('environment %s', (env, extra, want) => expect(valuesLayers('/c', env, extra, exists)).toEqual(want));
@@ -94,6 +97,16 @@ describe('misc', () => {
   ])('helm version %s -> %i', (text, major) => expect(parseHelmMajor(text)).toBe(major));
   test('helm 2 is refused', () => expect(() => parseHelmMajor('v2.17.0')).toThrow(/Helm 3 or 4/));
   test('set values escape commas', () => expect(escapeSetValue('a,b\\c')).toBe('a\\,b\\\\c'));
+  test.each([
+    ['false', 'false'],
+    ['a,b', 'a\\,b'],
+    ['{a,b}', '{a,b}'],
+    ['null', 'null'],
+  ])('typed set value %s -> %s', (value, want) => expect(escapeTypedSetValue(value)).toBe(want));
+  test('typed --set pairs come before --set-string pairs (helm applies --set-string last)', () => {
+    const args = helmTemplateArgs('web', { chart: '/c', namespace: 'n', valuesFiles: [], set: [['migrations.enabled', 'false']], setStrings: [['image.tag', '1.0']] });
+    expect(args.slice(-4)).toEqual(['--set', 'migrations.enabled=false', '--set-string', 'image.tag=1.0']);
+  });
 });
 
 describe('planRecovery', () => {

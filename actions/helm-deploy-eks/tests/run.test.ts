@@ -30,6 +30,8 @@ interface World {
   onKill: 'exit' | 'ignore';
   upgradeResult?: ExecResult;
   historyError?: string;
+  /** What helm template prints (default: one Deployment running the pinned image). */
+  template?: string;
 }
 
 function fakeDeps(w: World): Deps & { io: ReturnType<typeof recordingIO> } {
@@ -40,7 +42,7 @@ function fakeDeps(w: World): Deps & { io: ReturnType<typeof recordingIO> } {
     exec: async (file, args) => {
       w.calls.push([file.split('/').pop()!, ...args]);
       if (file.endsWith('kubectl')) {
-        if (args.includes('pods')) return ok(JSON.stringify({ items: w.pods }));
+        if (args.includes('pods,replicasets,jobs')) return ok(JSON.stringify({ items: w.pods }));
         if (args.includes('events')) return ok(JSON.stringify({ items: [{ type: 'Warning', reason: 'Failed', message: 'Failed to pull image', count: 2 }] }));
         if (args.includes('logs')) return ok('');
         return ok(JSON.stringify({ items: [] }));
@@ -51,7 +53,7 @@ function fakeDeps(w: World): Deps & { io: ReturnType<typeof recordingIO> } {
         case 'lint':
           return ok('1 chart(s) linted, 0 chart(s) failed');
         case 'template':
-          return ok('kind: Deployment\n');
+          return ok(w.template ?? `kind: Deployment\nmetadata: { name: web }\nspec: { template: { spec: { containers: [{ name: app, image: "reg/app@${DIGEST}" }] } } }\n`);
         case 'history':
           if (w.historyError) return fail(w.historyError);
           return w.history.length ? ok(JSON.stringify(w.history)) : fail('Error: release: not found');
@@ -122,17 +124,27 @@ function fakeDeps(w: World): Deps & { io: ReturnType<typeof recordingIO> } {
 const inputs = (extra: Record<string, string> = {}) =>
   getInputs(new Raw(mapInputs({ release: 'web', kubeconfig: 'kc', image: `reg/app@${DIGEST}`, ...extra })), ctx);
 
-const pullFailing: Pod = {
-  metadata: { name: 'web-new-1', creationTimestamp: '2026-11-21T10:00:05Z' },
+const pullFailing = {
+  kind: 'Pod',
+  metadata: { name: 'web-new-1', creationTimestamp: '2026-11-21T10:00:05Z', labels: { 'app.kubernetes.io/instance': 'web' } },
   status: { phase: 'Pending', containerStatuses: [{ name: 'app', ready: false, restartCount: 0, state: { waiting: { reason: 'ImagePullBackOff', message: 'not found' } } }] },
-};
+} as Pod;
+
+/** A pod of the release's Deployment, running the image that resolved to `digest`. */
+function running(digest: string): Pod {
+  return {
+    kind: 'Pod',
+    metadata: { name: 'web-7d9-abcde', labels: { 'app.kubernetes.io/instance': 'web' } },
+    status: { phase: 'Running', containerStatuses: [{ name: 'app', ready: true, image: `reg/app@${DIGEST}`, imageID: `reg/app@${digest}` }] },
+  } as Pod;
+}
 
 /** The pod appears only after helm started (the snapshot taken before helm is empty). */
 function withPodAfterStart<D extends { exec: Exec }>(deps: D, pod: Pod): D {
   const exec = deps.exec;
   let podsCalls = 0;
   deps.exec = async (file, args, o) => {
-    if (file.endsWith('kubectl') && args.includes('pods')) return ok(JSON.stringify({ items: podsCalls++ === 0 ? [] : [pod] }));
+    if (file.endsWith('kubectl') && args.includes('pods,replicasets,jobs')) return ok(JSON.stringify({ items: podsCalls++ === 0 ? [] : [pod] }));
     return exec(file, args, o);
   };
   return deps;
@@ -177,12 +189,19 @@ describe('run', () => {
     await expect(run(inputs(), fakeDeps(w))).rejects.toThrow(/^The cluster refused the credentials of the given kubeconfig \(Kubernetes cluster unreachable: the server has asked for the client to provide credentials\)/);
   });
 
-  test('a successful deploy warns about a missing environment values file and reports outputs', async () => {
-    const w: World = { history: [{ revision: 3, status: 'deployed' }], pods: [], calls: [], killed: [], onKill: 'exit', upgradeResult: ok() };
+  test('an environment without its values file fails before anything runs, naming the input', () => {
+    expect(() => inputs({ environment: 'production' })).toThrow(
+      "Input 'environment' has no values file in the chart: add values-production.yaml to chart, or set allow-missing-values-file: true to deploy with values.yaml (got 'production')",
+    );
+  });
+
+  test('a successful deploy (base values allowed explicitly) reports outputs', async () => {
+    const w: World = { history: [{ revision: 3, status: 'deployed' }], pods: [running(DIGEST)], calls: [], killed: [], onKill: 'exit', upgradeResult: ok() };
     const deps = fakeDeps(w);
-    const out = await run(inputs({ environment: 'production' }), deps);
+    const out = await run(inputs({ environment: 'production', 'allow-missing-values-file': 'true' }), deps);
+    expect(out['running-images']).toBe(`reg/app@${DIGEST}`);
     expect(out).toMatchObject({ release: 'web', namespace: 'default', revision: 4, status: 'deployed', 'previous-revision': 3, 'image-ref': `reg/app@${DIGEST}`, kubeconfig: '/ws/kc' });
-    expect(deps.io.warnings).toEqual(['The chart has no values-production.yaml: deploying production with values.yaml only']);
+    expect(deps.io.warnings).toEqual([]);
     const upgrade = w.calls.find((c) => c[1] === 'upgrade')!;
     expect(upgrade).toEqual(expect.arrayContaining(['--description', `commit 0123456789ab image ${DIGEST} run https://github.com/acme/svc/actions/runs/7`]));
     expect(upgrade).toEqual(expect.arrayContaining(['--labels', 'deploy-actions/commit=0123456789abcdef0123456789abcdef01234567,deploy-actions/run-id=7']));
@@ -191,5 +210,24 @@ describe('run', () => {
     const order = w.calls.map((c) => c[1]);
     expect(order.indexOf('lint')).toBeLessThan(order.indexOf('history'));
     expect(order.indexOf('template')).toBeLessThan(order.indexOf('history'));
+  });
+
+  test('a hook Job pod that cannot pull its image fails the deploy naming the Job', async () => {
+    const hook = `kind: Job\nmetadata: { name: web-migrate, annotations: { helm.sh/hook: pre-upgrade } }\nspec: { template: { spec: { containers: [{ name: migrate, image: "reg/app@${DIGEST}" }] } } }\n`;
+    const w: World = { history: [{ revision: 1, status: 'deployed' }], pods: [], calls: [], killed: [], onKill: 'exit', template: hook };
+    const hookPod = { ...pullFailing, metadata: { name: 'web-migrate-x1', ownerReferences: [{ kind: 'Job', name: 'web-migrate', controller: true }] } } as Pod;
+    const deps = withPodAfterStart(fakeDeps(w), hookPod);
+    await expect(run(inputs(), deps)).rejects.toThrow(
+      'hook Job web-migrate (pre-upgrade): pod web-migrate-x1 container app: ImagePullBackOff (not found); rolled back web to revision 1 (revision 2 failed)',
+    );
+  });
+
+  test('pods running another digest than the pinned one fail the step after the rollout and roll back', async () => {
+    const other = `sha256:${'b'.repeat(64)}`;
+    const w: World = { history: [{ revision: 1, status: 'deployed' }], pods: [running(other)], calls: [], killed: [], onKill: 'exit', upgradeResult: ok() };
+    const deps = fakeDeps(w);
+    await expect(run(inputs(), deps)).rejects.toThrow(
+      `The release's pods do not run the pinned digest sha256:aaaaaaaaaaaa…: web-7d9-abcde/app runs reg/app@sha256:bbbbbbbbbbbb…; rolled back web to revision 1 (revision 2 failed validation)`,
+    );
   });
 });

@@ -114,6 +114,15 @@ export interface StoredBranchPolicy {
   name: string;
   type: 'branch' | 'tag';
 }
+/** A review of a run's pending deployment (the environment's required reviewers). */
+export interface StoredApproval {
+  repo: string;
+  runId: number;
+  environments: string[];
+  state: 'approved' | 'rejected';
+  login: string;
+  comment: string;
+}
 export interface RequestRecord {
   method: string;
   path: string;
@@ -128,6 +137,7 @@ export interface GithubState {
   statuses: StoredStatus[];
   environments: StoredEnvironment[];
   branchPolicies: StoredBranchPolicy[];
+  approvals: StoredApproval[];
   users: StandinUser[];
   teams: StandinTeam[];
   repositories: Set<string>;
@@ -201,6 +211,7 @@ export async function startGithubStandin(opts: GithubStandinOptions): Promise<Gi
     statuses: [],
     environments: [],
     branchPolicies: [],
+    approvals: [],
     users: [...(opts.users ?? [])],
     teams: [...(opts.teams ?? [])],
     repositories: new Set((opts.repositories ?? ['acme/sample-service']).map((r) => r.toLowerCase())),
@@ -629,6 +640,24 @@ export async function startGithubStandin(opts: GithubStandinOptions): Promise<Gi
         }
         return { status: 201, body: statusJson(s, d) };
       }
+    }
+
+    // --- Reviews of a run's deployments (GET /repos/{o}/{r}/actions/runs/{id}/approvals)
+    if ((m = /^\/actions\/runs\/(\d+)\/approvals$/.exec(rest)) && method === 'GET') {
+      need(token, 'actions', 'read');
+      const runId = Number(m[1]);
+      const body = state.approvals
+        .filter((a) => a.repo === repo && a.runId === runId)
+        .map((a) => ({
+          environments: a.environments.map((name) => {
+            const e = findEnv(repo, name);
+            return e ? environmentJson(e) : { name };
+          }),
+          state: a.state,
+          user: userJson(a.login),
+          comment: a.comment,
+        }));
+      return { status: 200, body };
     }
 
     // --- Environments

@@ -14,6 +14,7 @@ import { Kubelet, type KubeletTiming } from './kubelet';
 import { byKind } from './resources';
 import type { RegistryConfig, Runtime } from './runtime';
 import { DockerRuntime } from './runtime-docker';
+import { ServiceProxy } from './service-proxy';
 import { type FakeOptions, FakeRuntime } from './runtime-fake';
 import { serve } from './server';
 import { ApiError, type KObj, Store } from './store';
@@ -124,6 +125,8 @@ export async function startKubeStandin(opts: KubeStandinOptions): Promise<KubeSt
   const rec = new Recorder(api);
   const runtime: Runtime = opts.runtime === 'docker' ? new DockerRuntime(id, opts.registry) : new FakeRuntime(opts.registry, opts.fake);
   const kubelet = new Kubelet(api, rec, runtime, { backoffInitialMs: 1000, backoffMaxMs: 10_000, ...(opts.timing ?? {}) });
+  const serviceProxy = opts.runtime === 'docker' ? new ServiceProxy(store) : undefined;
+  kubelet.serviceProxy = serviceProxy;
   const controllers = new Controllers(api, rec);
   const tls = opts.tls ? await generateTls() : undefined;
   const debug = opts.debug ?? !!process.env.STANDIN_KUBE_DEBUG;
@@ -174,6 +177,7 @@ export async function startKubeStandin(opts: KubeStandinOptions): Promise<KubeSt
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await kubelet.stop();
       await runtime.stopAll();
+      serviceProxy?.stop();
     },
   };
 }

@@ -1,5 +1,6 @@
 // One node's kubelet: runs pods through a Runtime, pulls images (ErrImagePull/ImagePullBackOff), restarts containers
 // (CrashLoopBackOff), runs readiness/liveness probes and records the kubelet's Events.
+import type { ServiceProxy } from './service-proxy';
 import type { Api } from './api';
 import type { Recorder } from './events';
 import { byKind } from './resources';
@@ -408,12 +409,15 @@ export class Kubelet {
     return [...out];
   }
 
-  /** Service DNS names of a namespace pointing at one ready endpoint pod each (there is no kube-proxy). */
+  /** Routes Service ports to target ports (docker runtime); without it, names point at one endpoint pod. */
+  serviceProxy?: ServiceProxy;
+
+  /** Service DNS names of a namespace: the Service's proxy IP, else one ready endpoint pod. */
   hostsFor(ns: string): [string, string][] {
     const out: [string, string][] = [];
     for (const s of this.api.store.list(byKind('Service'), ns)) {
       const ep = this.api.store.get(byKind('Endpoints'), ns, s.metadata.name);
-      const ip = ep?.subsets?.[0]?.addresses?.[0]?.ip;
+      const ip = this.serviceProxy?.ipFor(ns, s.metadata.name) ?? ep?.subsets?.[0]?.addresses?.[0]?.ip;
       if (!ip) continue;
       for (const n of [s.metadata.name, `${s.metadata.name}.${ns}`, `${s.metadata.name}.${ns}.svc`, `${s.metadata.name}.${ns}.svc.cluster.local`]) out.push([n, ip]);
     }

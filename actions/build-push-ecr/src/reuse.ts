@@ -1,0 +1,51 @@
+/**
+ * Reuse by content: the image found under this commit's SHA tag or under the content key tag is
+ * used instead of building. The key tag names the first image built for the key and never moves.
+ */
+import type { ECRClient } from '@aws-sdk/client-ecr';
+import type { ActionIO } from '@deploy-actions/action-kit';
+import { findImageByTag, tagExistingImage, type AwsCallOptions } from '@deploy-actions/aws';
+
+export interface Reusable {
+  digest: string;
+  /** The tag the image was found under: the SHA tag (a re-run) or the content key. */
+  from: string;
+  why: string;
+}
+
+/** This commit's SHA tag first (a re-run keeps its own image), then the content key. Pure. */
+export function findReusable(existing: Map<string, string>, shaTag: string, key: string | undefined): Reusable | undefined {
+  const own = existing.get(shaTag);
+  if (own) return { digest: own, from: shaTag, why: `commit tag ${shaTag} already exists` };
+  const same = key ? existing.get(key) : undefined;
+  if (same) return { digest: same, from: key!, why: `an image with content key ${key} exists (same tree, Dockerfile, target, platforms and build args)` };
+  return undefined;
+}
+
+/**
+ * Puts the key tag on the image unless the key already names one. When another run tagged another
+ * image with the key meanwhile, that one stays the key's image: a warning, not a failure.
+ */
+export async function tagContentKey(
+  ecr: Pick<ECRClient, 'send'>,
+  ref: { repositoryName: string; registryId?: string },
+  digest: string,
+  key: string,
+  existing: Map<string, string>,
+  aws: AwsCallOptions,
+  io: ActionIO,
+): Promise<void> {
+  const current = existing.get(key);
+  if (current) {
+    if (current !== digest) io.info(`Content key ${key} stays on ${current}, the first image built from this content`);
+    return;
+  }
+  try {
+    await tagExistingImage(ecr as ECRClient, ref, digest, key, aws);
+    io.info(`Tagged ${digest} as ${key}`);
+  } catch (err) {
+    const theirs = await findImageByTag(ecr as ECRClient, ref, key, aws);
+    if (!theirs?.imageDigest || theirs.imageDigest === digest) throw err;
+    io.warning(`Another run tagged ${theirs.imageDigest} with content key ${key} first; this image keeps its commit tag only`);
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * `mode: fail`: this digest failed in the environment (a bake breach, a rollback away from it).
+ * Its records there get a `failure` status, so it is neither promoted (verify wants success) nor
+ * rolled back to. When it has no record there yet, a record is created with only a failure
+ * status: the status view shows the failed attempt, and it never was evidence.
+ */
+import { RECORDED_BY } from './gate';
+import type { DeploymentsApi } from './github';
+import { releasesIn } from './releases';
+
+export interface FailedRelease {
+  environment: string;
+  repository: string;
+  digest: string;
+  sha: string;
+  image: string;
+  reason: string;
+  runUrl: string;
+  context: { runId: string; workflow: string; actor: string };
+}
+
+export interface MarkFailedResult {
+  /** Deployments given a failure status (created or earlier records). */
+  marked: number[];
+  created: boolean;
+}
+
+export async function markFailed(api: DeploymentsApi, f: FailedRelease): Promise<MarkFailedResult> {
+  const description = f.reason.slice(0, 140);
+  const ours = (await releasesIn(api, f.environment, f.repository)).filter((r) => r.digest === f.digest);
+  const open = ours.filter((r) => r.state !== 'failure' && r.state !== 'error');
+  const status = { state: 'failure' as const, description, ...(f.runUrl ? { log_url: f.runUrl } : {}), auto_inactive: false };
+  for (const r of open) await api.createStatus(r.deploymentId, status);
+  if (ours.length > 0) return { marked: open.map((r) => r.deploymentId), created: false };
+
+  const created = await api.create({
+    ref: f.sha,
+    environment: f.environment,
+    description,
+    payload: {
+      image: f.image,
+      digest: f.digest,
+      repository: f.repository,
+      run_url: f.runUrl,
+      run_id: f.context.runId,
+      workflow: f.context.workflow,
+      actor: f.context.actor,
+      recorded_by: RECORDED_BY,
+      result: 'failed',
+    },
+    production_environment: /^(production|prod)$/i.test(f.environment),
+    transient_environment: true,
+  });
+  await api.createStatus(created.id, status);
+  return { marked: [created.id], created: true };
+}

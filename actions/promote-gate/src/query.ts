@@ -1,0 +1,167 @@
+/**
+ * The modes that read the evidence rather than gate a deploy:
+ *   status         what runs where (per environment), to the log, the job summary and `status`
+ *   last-validated the newest validated release of an environment other than a digest: the
+ *                  rollback target (rollback.yml, and the bake's rollback in deploy.yml)
+ *   fail           mark a digest's records in an environment failed (a bake breach, a rollback)
+ */
+import { InputError, UserError, githubContext, type ActionIO, type Inputs as Raw, type Outputs } from '@deploy-actions/action-kit';
+import { octokitApprovals, approvedBy, type ApprovalsApi } from './approvals';
+import { octokitDeployments, type DeploymentsApi } from './github';
+import { markFailed } from './mark-failed';
+import { DIGEST_RE, ECR_REPOSITORY_RE, ENVIRONMENT_RE, SHA_RE, parseImageRef } from './refs';
+import { lastValidated, releasesIn, running, type Release } from './releases';
+import { statusLines, statusMarkdown, statusView } from './status';
+
+export const QUERY_MODES = ['status', 'last-validated', 'fail'] as const;
+export type QueryMode = (typeof QUERY_MODES)[number];
+
+export interface QueryInputs {
+  mode: QueryMode;
+  repository: string;
+  /** status: the promotion chain, in order. */
+  environments: string[];
+  /** last-validated, fail. */
+  environment: string;
+  /** last-validated: the digest to look past ('' = the one running); fail: the digest that failed. */
+  digest: string;
+  /** fail: the image as given, for a record created by fail. */
+  image: string;
+  /** fail: the commit of the digest. */
+  sha: string;
+  /** fail: why (the deployment status description). */
+  description: string;
+  /** last-validated: fail when there is none. */
+  required: boolean;
+  token: string;
+  owner: string;
+  repo: string;
+  apiUrl: string;
+  runUrl: string;
+  context: { runId: string; workflow: string; actor: string };
+}
+
+export function isQueryMode(mode: string): mode is QueryMode {
+  return (QUERY_MODES as readonly string[]).includes(mode.toLowerCase());
+}
+
+function environmentName(name: string, value: string): string {
+  if (!ENVIRONMENT_RE.test(value)) throw new InputError(name, 'must be an environment name of letters, digits, . _ - (at most 100 characters)', value);
+  return value;
+}
+
+export function getQueryInputs(i: Raw, env: NodeJS.ProcessEnv = process.env): QueryInputs {
+  const ctx = githubContext(env);
+  const mode = i.oneOf('mode', QUERY_MODES, 'status');
+  const imageRef = i.string('image-ref');
+  const parsed = imageRef ? parseImageRef(imageRef) : undefined;
+  if (imageRef && !parsed) throw new InputError('image-ref', 'must be [registry/]repository@sha256:<64 hex>', imageRef);
+  const repository = i.string('repository') || parsed?.repository || '';
+  if (!ECR_REPOSITORY_RE.test(repository)) {
+    throw new InputError('repository', 'must be an ECR repository name (lowercase path like team/service), or give image-ref', repository);
+  }
+  let digest = i.string('digest').toLowerCase() || parsed?.digest || '';
+  if (digest && !DIGEST_RE.test(digest)) throw new InputError('digest', 'must be sha256: followed by 64 hex characters', digest);
+  if (parsed && digest !== parsed.digest) throw new InputError('digest', `must equal the digest in image-ref (${parsed.digest})`, digest);
+  if (mode === 'fail' && !digest) throw new InputError('digest', 'is required for mode fail (or give image-ref)');
+
+  const environments = mode === 'status' ? i.list('environments') : [];
+  if (mode === 'status' && environments.length === 0) environments.push('qa', 'preprod', 'production');
+  for (const e of environments) environmentName('environments', e);
+  const environment = mode === 'status' ? '' : environmentName('environment', i.required('environment'));
+
+  const sha = mode === 'fail' ? (i.string('sha') || ctx.sha).toLowerCase() : '';
+  if (mode === 'fail' && !SHA_RE.test(sha)) throw new InputError('sha', 'must be a full 40-hex commit SHA (defaults to the run commit)', sha);
+  const description = i.string('description');
+  if (description.length > 140) throw new InputError('description', 'must be at most 140 characters');
+
+  const token = i.string('github-token');
+  if (!token) throw new InputError('github-token', `is required for mode ${mode}`);
+  const [owner, repo, ...rest] = ctx.repository.split('/');
+  if (!owner || !repo || rest.length) throw new InputError('github-token', 'cannot be used: GITHUB_REPOSITORY is not owner/name', ctx.repository);
+
+  return {
+    mode,
+    repository,
+    environments,
+    environment,
+    digest,
+    image: imageRef || (digest ? `${repository}@${digest}` : ''),
+    sha,
+    description: description || (mode === 'fail' ? `${repository}@${digest.slice(0, 19)} failed in ${environment}` : ''),
+    required: i.bool('required', true),
+    token,
+    owner,
+    repo,
+    apiUrl: ctx.apiUrl.replace(/\/+$/, ''),
+    runUrl: ctx.runUrl,
+    context: { runId: ctx.runId, workflow: ctx.workflow, actor: ctx.actor },
+  };
+}
+
+export interface QueryDeps {
+  io: ActionIO;
+  github: DeploymentsApi;
+  approvals?: ApprovalsApi;
+}
+
+export function realQueryDeps(io: ActionIO, inputs: QueryInputs): QueryDeps {
+  const gh = { token: inputs.token, apiUrl: inputs.apiUrl, owner: inputs.owner, repo: inputs.repo, onRetry: (m: string) => io.warning(m) };
+  return {
+    io,
+    github: octokitDeployments({ ...gh, need: inputs.mode === 'fail' ? 'write' : 'read' }),
+    approvals: octokitApprovals(gh),
+  };
+}
+
+/** The release as outputs (what rollback.yml prints and deploys). */
+function releaseOutputs(r: Release, approved: string): Outputs {
+  const parsed = parseImageRef(r.image);
+  return {
+    found: true,
+    digest: r.digest,
+    sha: r.sha,
+    'image-ref': parsed && parsed.digest === r.digest ? r.image : `${r.repository}@${r.digest}`,
+    repository: r.repository,
+    'deployment-id': r.deploymentId,
+    'validated-at': r.recordedAt,
+    'validated-by': r.actor,
+    'approved-by': approved,
+    'run-url': r.runUrl,
+  };
+}
+
+export async function runQuery(inputs: QueryInputs, deps: QueryDeps): Promise<Outputs> {
+  const { io } = deps;
+  io.setSecret(inputs.token);
+
+  if (inputs.mode === 'status') {
+    const view = await statusView(deps, inputs.environments, inputs.repository);
+    for (const line of statusLines(view)) io.info(line);
+    await io.summary(statusMarkdown(view, inputs.repository));
+    return { status: JSON.stringify(view), repository: inputs.repository };
+  }
+
+  if (inputs.mode === 'fail') {
+    const r = await markFailed(deps.github, { ...inputs, reason: inputs.description });
+    io.info(
+      `${inputs.repository}@${inputs.digest} marked failed in ${inputs.environment} (${r.created ? 'new record' : 'deployment'} ${r.marked.join(', ') || 'none: already failed'}): ${inputs.description}`,
+    );
+    return { digest: inputs.digest, repository: inputs.repository, 'deployment-id': r.marked.join(',') };
+  }
+
+  const releases = await releasesIn(deps.github, inputs.environment, inputs.repository);
+  const exclude = inputs.digest || running(releases)?.digest;
+  const target = lastValidated(releases, exclude);
+  if (!target) {
+    const line = `No validated release of ${inputs.repository} in ${inputs.environment}${exclude ? ` other than ${exclude}` : ''} (${releases.length} record(s) read)`;
+    if (inputs.required) throw new UserError(line, { found: false });
+    io.info(line);
+    return { found: false };
+  }
+  const approved = await approvedBy(deps.approvals, target.runId, inputs.environment);
+  io.info(
+    `Last validated release of ${inputs.repository} in ${inputs.environment}${exclude ? ` before ${exclude}` : ''}: ${target.digest} (commit ${target.sha}), validated ${target.recordedAt} by ${target.actor || '?'} in ${target.runUrl || `run ${target.runId}`}, approved by ${approved}`,
+  );
+  return releaseOutputs(target, approved);
+}

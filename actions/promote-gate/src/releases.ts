@@ -1,0 +1,99 @@
+/**
+ * Read side of the evidence: the releases promote-gate recorded in an environment, each with
+ * its latest state. The status view, the rollback target and the bake's rollback read them
+ * through here; nothing here writes.
+ */
+import { RECORDED_BY } from './gate';
+import { newestFirst, payloadOf, type Deployment, type DeploymentsApi, type DeploymentStatus } from './github';
+import { DIGEST_RE, SHA_RE, sameEnvironment } from './refs';
+
+/** How many of an environment's newest deployments are read (one page). */
+export const HISTORY_WINDOW = 100;
+
+export interface Release {
+  deploymentId: number;
+  environment: string;
+  digest: string;
+  sha: string;
+  /** The image reference recorded (`<registry>/<repository>@<digest>` or `<repository>@<digest>`). */
+  image: string;
+  repository: string;
+  recordedAt: string;
+  /** Latest status: success, inactive (superseded), failure, error, ... or 'none'. */
+  state: string;
+  stateAt: string;
+  stateDescription: string;
+  /** Reached success once and was never marked failed or errored since: a rollback target. */
+  validated: boolean;
+  runUrl: string;
+  runId: string;
+  workflow: string;
+  actor: string;
+  environmentUrl: string;
+}
+
+const str = (v: unknown) => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '');
+
+/** A promote-gate record of `repository` in `environment`, or undefined for any other deployment. */
+function asRecord(d: Deployment, environment: string, repository: string): Omit<Release, 'state' | 'stateAt' | 'stateDescription' | 'validated' | 'environmentUrl'> | undefined {
+  const p = payloadOf(d);
+  const digest = str(p.digest);
+  if (p.recorded_by !== RECORDED_BY || p.repository !== repository) return undefined;
+  if (!sameEnvironment(d.environment, environment) || !DIGEST_RE.test(digest) || !SHA_RE.test(d.sha)) return undefined;
+  return {
+    deploymentId: d.id,
+    environment: d.environment,
+    digest,
+    sha: d.sha,
+    image: str(p.image) || `${repository}@${digest}`,
+    repository,
+    recordedAt: d.created_at,
+    runUrl: str(p.run_url),
+    runId: str(p.run_id),
+    workflow: str(p.workflow),
+    actor: str(p.actor),
+  };
+}
+
+function withStatuses(r: NonNullable<ReturnType<typeof asRecord>>, statuses: readonly DeploymentStatus[]): Release {
+  const ordered = newestFirst(statuses);
+  const latest = ordered[0];
+  const markedBad = ordered.findIndex((s) => s.state === 'failure' || s.state === 'error');
+  const succeeded = ordered.findIndex((s) => s.state === 'success');
+  return {
+    ...r,
+    state: latest?.state ?? 'none',
+    stateAt: latest?.created_at ?? '',
+    stateDescription: latest?.description ?? '',
+    validated: succeeded >= 0 && (markedBad < 0 || succeeded < markedBad),
+    environmentUrl: ordered.find((s) => s.environment_url)?.environment_url ?? '',
+  };
+}
+
+/** promote-gate's records of `repository` in `environment`, newest first, with their latest states. */
+export async function releasesIn(api: DeploymentsApi, environment: string, repository: string, max = HISTORY_WINDOW): Promise<Release[]> {
+  const records = newestFirst(await api.list({ environment, max }))
+    .map((d) => asRecord(d, environment, repository))
+    .filter((r) => r !== undefined);
+  return Promise.all(records.map(async (r) => withStatuses(r, await api.statuses(r.deploymentId))));
+}
+
+/** What runs: the newest record whose latest status is success. */
+export function running(releases: readonly Release[]): Release | undefined {
+  return releases.find((r) => r.state === 'success');
+}
+
+/**
+ * The newest validated release of another digest than `exclude` (a digest whose newest record was
+ * marked failed does not count): what a rollback goes back to.
+ * It may be older than the previous helm revision when that one failed or was never validated.
+ */
+export function lastValidated(releases: readonly Release[], exclude?: string): Release | undefined {
+  return newestPerDigest(releases).find((r) => r.validated && r.digest !== exclude);
+}
+
+/** The newest record of each digest, newest first: a digest's newest record decides whether it is validated. */
+export function newestPerDigest(releases: readonly Release[]): Release[] {
+  const seen = new Set<string>();
+  return releases.filter((r) => !seen.has(r.digest) && seen.add(r.digest));
+}
