@@ -3,11 +3,11 @@
  * stand-ins (DescribeCluster answers with the front door's endpoint and CA) and the
  * front door that authenticates EKS tokens through STS and checks access entries.
  */
-import { startEksStandin, startStsStandin, type EksStandin, type Identity, type StsStandin } from './index';
+import { startEksStandin, startStsStandin, type EksStandin, type Identity, type StsOptions, type StsStandinWithSessions } from './index';
 import { startEksFrontDoor, type FrontDoor } from './front-door';
 
 export interface EksWorld {
-  sts: StsStandin;
+  sts: StsStandinWithSessions;
   eks: EksStandin;
   /** The first cluster's front door. */
   door: FrontDoor;
@@ -32,10 +32,12 @@ export async function startEksWorld(opts: {
   clusterNames?: string[];
   region?: string;
   version?: string;
+  /** OIDC providers and roles: STS also answers AssumeRoleWithWebIdentity; issued sessions join `identities`. */
+  webIdentity?: StsOptions['webIdentity'];
 }): Promise<EksWorld> {
   const names = opts.clusterNames ?? [opts.clusterName ?? 'prod'];
   const region = opts.region ?? 'eu-west-1';
-  const sts = await startStsStandin({ region, identities: opts.identities });
+  const sts = await startStsStandin({ region, identities: opts.identities, webIdentity: opts.webIdentity });
   const doors: FrontDoor[] = [];
   for (const clusterName of names) {
     doors.push(
