@@ -25,6 +25,7 @@ type Subject = Pick<Inputs, 'digest' | 'repository' | 'registryId' | 'sha' | 'ta
 const short = (sha: string) => sha.slice(0, 7);
 
 export function checkRef(ref: string, allowed: readonly string[], target: string): Check {
+  if (allowed.length === 0) return { source: 'ref', ok: true, detail: `${target} is not a promotion target and no allowed-refs were given: any ref` };
   const ok = refAllowed(ref, allowed);
   return {
     source: 'ref',

@@ -163,7 +163,7 @@ export function getInputs(i: Raw, env: NodeJS.ProcessEnv = process.env): Inputs 
       allowedRefs = [...pipeline.promotion.refs];
     }
   }
-  if (allowedRefs.length === 0) allowedRefs = ['refs/heads/main'];
+  // Empty: the pipeline's refs for a promotion target (above); no ref restriction otherwise.
 
   const vars = { environment: evidenceEnvironment || targetEnvironment, sha };
   const tag = tagFrom('tag-template', i.string('tag-template', '{environment}-{sha7}'), vars);
