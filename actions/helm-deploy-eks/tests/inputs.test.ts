@@ -122,6 +122,7 @@ describe('getInputs', () => {
     [{ 'cluster-name': '' }, "Input 'cluster-name' is required (or give kubeconfig)"],
     [{ kubeconfig: 'kc' }, "Input 'kubeconfig' cannot be combined with cluster-name"],
     [{ 'cluster-name': '', kubeconfig: 'nope' }, "Input 'kubeconfig' must be a kubeconfig file that exists"],
+    [{ 'cluster-name': '', kubeconfig: 'chart' }, "Input 'kubeconfig' must be a kubeconfig file that exists, not a directory (got 'chart')"],
     [{ 'aws-region': 'mars' }, "Input 'aws-region' must be an AWS region"],
     [{ 'helm-version': 'latest' }, "Input 'helm-version' must be a version"],
     [{ 'helm-base-url': 'ftp://x' }, "Input 'helm-base-url' must be an http(s) URL"],
