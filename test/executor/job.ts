@@ -33,8 +33,8 @@ function mask(text: string, secrets: string[]): string {
   return out;
 }
 
-function runnerContext(runnerDir: string): Record<string, string> {
-  return { os: 'Linux', arch: 'X64', name: 'deploy-actions-executor', environment: 'self-hosted', temp: join(runnerDir, 'temp'), tool_cache: join(runnerDir, 'tool-cache') };
+function runnerContext(runnerDir: string, toolCache?: string): Record<string, string> {
+  return { os: 'Linux', arch: 'X64', name: 'deploy-actions-executor', environment: 'self-hosted', temp: join(runnerDir, 'temp'), tool_cache: toolCache ?? join(runnerDir, 'tool-cache') };
 }
 
 /** GITHUB_* and RUNNER_* variables of a step, from the contexts (runner's default variables). */
@@ -71,6 +71,13 @@ function defaultVariables(github: Record<string, Json>, runner: Record<string, s
   };
 }
 
+/** GITHUB_ACTION (the step's id, or the one the runner generates) and, for `uses:`, the action's repository and ref. */
+function actionVariables(id: string, uses: string | undefined): Record<string, string> {
+  if (!uses) return { GITHUB_ACTION: id };
+  const [path, ref] = uses.split('@');
+  return { GITHUB_ACTION: id, GITHUB_ACTION_REPOSITORY: path!.split('/').slice(0, 2).join('/'), GITHUB_ACTION_REF: ref ?? '' };
+}
+
 /** The UI's name of a step without `name:`. */
 function stepName(uses: string | undefined, run: string): string {
   return uses ? `Run ${uses}` : `Run ${run.trim().split('\n')[0]}`;
@@ -102,22 +109,14 @@ export async function runJob(job: Job, scope: JobScope): Promise<JobRun> {
     const name = toText(await evaluateToken(isMapping(job.environment) ? field(job.environment, 'name') : job.environment, base));
     run.environment = { name, approvals: [] };
     if (options.environments && name) {
-      const decision = await options.environments.enter({
-        environment: name,
-        ref: toText(github.ref),
-        sha: toText(github.sha),
-        actor: toText(github.actor),
-        repository: toText(github.repository),
-        workflowRef: workflow.workflowRef,
-        job: job.id.value,
-      });
-      run.environment.approvals = decision.approvals ?? [];
-      if (!decision.allowed) {
+      const decision = await options.environments.enter({ name, ref: toText(github.ref), actor: toText(github.triggering_actor), runId: toText(github.run_id) });
+      if (!decision.ok) {
         run.result = 'failure';
-        run.error = decision.error ?? `environment ${name} refused the job`;
-        log(`  ✗ ${run.error}`);
+        run.error = decision.error;
+        log(`▶ ${run.names.join(' / ')}  (environment: ${name})\n  ✗ ${run.error}`);
         return run;
       }
+      run.environment.approvals = decision.approvedBy ? [decision.approvedBy] : [];
       vars = { ...vars, ...decision.vars };
       secrets = { ...secrets, ...decision.secrets };
     }
@@ -128,13 +127,16 @@ export async function runJob(job: Job, scope: JobScope): Promise<JobRun> {
     run.concurrency = { group: toText(c.group ?? ''), cancelInProgress: isTruthy(c['cancel-in-progress'] ?? false) };
   }
 
+  const deployment = run.environment?.name ? await options.deployments?.actionsJob({ environment: run.environment.name, sha: toText(github.sha), repository: toText(github.repository) }) : undefined;
   const token = options.mintToken?.(scope.permissions, { workflowRef: workflow.workflowRef, job: job.id.value }) ?? `ghs_${Math.random().toString(36).slice(2)}`;
   github.token = token;
   secrets = { ...secrets, GITHUB_TOKEN: token };
+  const jobIdentity = { environment: run.environment?.name, permissions: granted(scope.permissions), workflowRef: workflow.workflowRef, oidcIssuerUrl: options.oidcIssuerUrl };
+  const idTokenEnv = options.idTokens?.jobEnv({ github, job: jobIdentity }) ?? {};
   const masks: string[] = Object.values(secrets).filter((s) => s.length > 0);
   const runnerDir = newRunnerDir();
   const workspace = join(runnerDir, 'workspace');
-  const runner = runnerContext(runnerDir);
+  const runner = runnerContext(runnerDir, options.toolCache);
   const contexts: Contexts = { ...base, github, vars, secrets, runner, job: { status: 'success' }, steps: {} };
   const workflowEnv = await evaluateStrings(workflow.template.env, contexts);
   const jobEnv = await evaluateStrings(job.env, { ...contexts, env: workflowEnv });
@@ -165,12 +167,12 @@ export async function runJob(job: Job, scope: JobScope): Promise<JobRun> {
           sources: scope.sources,
           contexts: { ...stepContexts, env: stepEnv },
           evaluation: { status, workspace },
-          env: { ...options.runnerEnv, PATH: [...pathAdds, options.runnerEnv?.PATH ?? process.env.PATH].join(':'), HOME: join(runnerDir, 'home'), ...defaultVariables(github, runner, workspace), ...stepEnv },
+          env: { ...options.runnerEnv, PATH: [...pathAdds, options.runnerEnv?.PATH ?? process.env.PATH].join(':'), HOME: join(runnerDir, 'home'), ...defaultVariables(github, runner, workspace), ...actionVariables(step.id, uses), ...idTokenEnv, ...stepEnv },
           workspace,
           runnerDir,
           defaultsRun: defaultsRun ?? undefined,
           actions: options.actions ?? {},
-          job: { environment: run.environment?.name, permissions: granted(scope.permissions), workflowRef: workflow.workflowRef, oidcIssuerUrl: options.oidcIssuerUrl },
+          job: jobIdentity,
           timeoutMs: options.stepTimeoutMs ?? timeoutMinutes * 60_000,
         };
         effects = uses ? await runUses(stepRaw, uses, host) : await runScript(stepRaw, runText, host);
@@ -210,7 +212,7 @@ export async function runJob(job: Job, scope: JobScope): Promise<JobRun> {
     const url = field(job.environment, 'url');
     if (url) run.environment.url = toText(await evaluateToken(url, final));
   }
-  if (run.environment) await options.environments?.leave?.({ environment: run.environment.name, result: run.result, url: run.environment.url });
+  await deployment?.finish(run.result === 'success' ? 'success' : 'failure');
   log(`  ${run.result === 'success' ? '✓' : '✗'} job ${run.names.join(' / ')}: ${run.result}`);
   return run;
 }

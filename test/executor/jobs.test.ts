@@ -228,7 +228,7 @@ describe('jobs', () => {
 
   test('an environment gate that refuses fails the job before its steps', async () => {
     const r = await runFiles(wf(`  d:\n    runs-on: ubuntu-latest\n    environment: production\n    steps:\n      - run: echo ran\n`), {}, {
-      environments: { enter: async (req) => ({ allowed: false, error: `Branch "${req.ref}" is not allowed to deploy to ${req.environment} due to environment protection rules.` }) },
+      environments: { enter: async (req) => ({ ok: false, environment: req.name, error: `Branch "${req.ref}" is not allowed to deploy to ${req.name} due to environment protection rules.` }) },
     });
     expect(r.jobs[0]!.result).toBe('failure');
     expect(r.jobs[0]!.steps).toEqual([]);

@@ -1,5 +1,7 @@
 /** What the executor takes and what a run gives back. */
 import type { Annotation } from '../harness/runner';
+import type { Environments } from './doubles/environments';
+import type { OidcTokenService } from './doubles/oidc';
 import type { ActionDouble } from './doubles/types';
 import type { Json } from './expressions';
 import type { Permissions } from './permissions';
@@ -47,6 +49,8 @@ export interface JobRun {
   error?: string;
   /** Set on a job that calls a reusable workflow (its jobs follow it in WorkflowRun.jobs). */
   calls?: string;
+  /** The called workflow's inputs as they were bound (typed, defaults applied). */
+  inputs?: Record<string, Json>;
 }
 
 export interface WorkflowRun {
@@ -59,24 +63,6 @@ export interface WorkflowRun {
   error?: string;
   /** The workflow was not triggered by the event (on: filters). */
   notTriggered?: boolean;
-}
-
-/** What an environment's protection rules decide for a job that declares it. */
-export interface EnvironmentDecision {
-  allowed: boolean;
-  /** One line, GitHub's words, when refused. */
-  error?: string;
-  approvals?: string[];
-  /** Environment variables (vars) and secrets of the environment. */
-  vars?: Record<string, string>;
-  secrets?: Record<string, string>;
-}
-
-export interface EnvironmentGate {
-  /** Called when a job with `environment:` is about to start (before its token exists). */
-  enter(request: { environment: string; ref: string; sha: string; actor: string; repository: string; workflowRef: string; job: string }): Promise<EnvironmentDecision>;
-  /** Called when the job ends. */
-  leave?(request: { environment: string; result: Result; url?: string }): Promise<void>;
 }
 
 export interface GithubEvent {
@@ -100,6 +86,8 @@ export interface ExecutorOptions {
   self?: string;
   /** Working tree serving `<self>/...@ref`; default this repository. */
   selfRoot?: string;
+  /** Working tree of `<self>` at a ref, instead of selfRoot for every ref (see test/executor/git-refs.ts). */
+  selfAt?: (ref: string) => string | undefined;
   /** Replaced files of selfRoot (repository-relative path -> text). */
   overrides?: Record<string, string>;
   /** Repository variables (vars). */
@@ -108,17 +96,24 @@ export interface ExecutorOptions {
   secrets?: Record<string, string>;
   /** Third-party actions by owner/name (actions/checkout, ...). */
   actions?: Record<string, ActionDouble>;
-  environments?: EnvironmentGate;
+  /** Environments and their protection rules (doubles/environments.ts): branch policies, reviewers, vars, secrets. */
+  environments?: Pick<Environments, 'enter'>;
+  /** The deployment GitHub creates for a job with `environment:` (GitHub stand-in's actionsJob). */
+  deployments?: { actionsJob(opts: { environment: string; sha: string; repository?: string }): Promise<{ finish(state?: 'success' | 'failure' | 'error'): Promise<void> }> };
   /** Mints the job's GITHUB_TOKEN for its permissions (e.g. registers it with the GitHub stand-in). */
   mintToken?: (permissions: Permissions, job: { workflowRef: string; job: string }) => string;
   /** The runner machine's own environment (endpoints of the stand-ins, PATH additions...). */
   runnerEnv?: Record<string, string>;
   /** Repository default permissions for workflows that declare none. Default restricted. */
   defaultPermissions?: 'restricted' | 'permissive';
+  /** RUNNER_TOOL_CACHE shared by every job (a runner image's pre-installed tools); default one per job. */
+  toolCache?: string;
   /** GITHUB_API_URL / GITHUB_SERVER_URL. */
   apiUrl?: string;
   /** OIDC issuer URL given to the doubles. */
   oidcIssuerUrl?: string;
+  /** GitHub's OIDC token service: the ACTIONS_ID_TOKEN_REQUEST_* variables of a job granted id-token: write. */
+  idTokens?: Pick<OidcTokenService, 'jobEnv'>;
   /** Live log: one call per line, as the run proceeds. */
   log?: (line: string) => void;
   /** Per-step timeout for action bundles (ms); default the job's timeout-minutes. */

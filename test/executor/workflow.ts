@@ -69,6 +69,7 @@ async function loadTree(workflow: LoadedWorkflow, grant: Permissions | undefined
     if (!file) throw new WorkflowInvalid(`${location(workflow, (job as ReusableWorkflowJob).ref)}: Unable to find reusable workflow '${ref}'`);
     const callee = await loadWorkflow(file);
     if (!callee.template.events?.workflow_call) throw new WorkflowInvalid(`${location(workflow, (job as ReusableWorkflowJob).ref)}: workflow_call key is not defined in the referenced workflow.`);
+    await bindInputs(job as ReusableWorkflowJob, callee, workflow, async (token) => (token.isExpression ? undefined : evaluateToken(token, {})), {});
     tree.calls.set(id, await loadTree(callee, effective, level + 1, options, sources));
   }
   return tree;
@@ -194,6 +195,41 @@ function callInputs(workflow: LoadedWorkflow): Record<string, { type: string; re
   return result;
 }
 
+/**
+ * The called workflow's inputs from a caller's `with:`: declared ones only, required ones given,
+ * types as declared, defaults applied. Before the run starts, `value` gives literals only
+ * (expressions wait for the job), as GitHub validates a literal of the wrong type at start-up.
+ */
+async function bindInputs(
+  job: ReusableWorkflowJob,
+  callee: LoadedWorkflow,
+  caller: LoadedWorkflow,
+  value: (token: TemplateToken) => Promise<Json | undefined>,
+  github: Record<string, Json>,
+): Promise<Record<string, Json>> {
+  const definitions = callInputs(callee);
+  const values = job['input-values'];
+  const given: Record<string, Json | undefined> = {};
+  if (values && isMapping(values)) {
+    for (let i = 0; i < values.count; i++) {
+      const pair = values.get(i);
+      const name = pair.key.assertString('input name').value;
+      const def = Object.entries(definitions).find(([k]) => k.toLowerCase() === name.toLowerCase());
+      if (!def) throw new WorkflowInvalid(`The workflow is not valid. ${location(caller, pair.key)}: Invalid input, ${name} is not defined in the referenced workflow.`);
+      const v = await value(pair.value);
+      given[def[0]] = v === undefined ? undefined : typedInput(def[1].type, v, location(caller, pair.value));
+    }
+  }
+  const inputs: Record<string, Json> = {};
+  for (const [name, def] of Object.entries(definitions)) {
+    if (name in given) inputs[name] = given[name] ?? null;
+    else if (def.required) throw new WorkflowInvalid(`The workflow is not valid. ${location(caller, job.ref)}: Input ${name} is required, but not provided while calling.`);
+    else if (def.default !== undefined) inputs[name] = typedInput(def.type, await evaluateToken(def.default, { github }), location(callee, def.default));
+    else inputs[name] = def.type === 'boolean' ? false : def.type === 'number' ? 0 : '';
+  }
+  return inputs;
+}
+
 async function runCall(job: ReusableWorkflowJob, scope: Parameters<typeof runJob>[1], level: Level): Promise<{ result: Result; outputs: Record<string, string> }> {
   const id = job.id.value;
   const callee = level.tree.calls.get(id)!;
@@ -207,27 +243,8 @@ async function runCall(job: ReusableWorkflowJob, scope: Parameters<typeof runJob
   record.names = [...scope.names.slice(0, -1), job.name ? toText(await evaluateToken(job.name, scope.contexts)) : id];
   level.options.log?.(`▶ ${record.names.join(' / ')} → ${callee.workflow.workflowRef}`);
 
-  // Inputs: declared ones only, required ones given, types as declared, defaults applied.
-  const definitions = callInputs(callee.workflow);
-  const values = job['input-values'];
-  const given: Record<string, Json> = {};
-  const callerFile = level.tree.workflow;
-  if (values && isMapping(values)) {
-    for (let i = 0; i < values.count; i++) {
-      const pair = values.get(i);
-      const name = pair.key.assertString('input name').value;
-      const def = Object.entries(definitions).find(([k]) => k.toLowerCase() === name.toLowerCase());
-      if (!def) throw new WorkflowInvalid(`The workflow is not valid. ${location(callerFile, pair.key)}: Invalid input, ${name} is not defined in the referenced workflow.`);
-      given[def[0]] = typedInput(def[1].type, await evaluateToken(pair.value, scope.contexts), location(callerFile, pair.value));
-    }
-  }
-  const inputs: Record<string, Json> = {};
-  for (const [name, def] of Object.entries(definitions)) {
-    if (name in given) inputs[name] = given[name]!;
-    else if (def.required) throw new WorkflowInvalid(`The workflow is not valid. ${location(callerFile, job.ref)}: Input ${name} is required, but not provided while calling.`);
-    else if (def.default !== undefined) inputs[name] = typedInput(def.type, await evaluateToken(def.default, { github: level.github }), location(callee.workflow, def.default));
-    else inputs[name] = def.type === 'boolean' ? false : def.type === 'number' ? 0 : '';
-  }
+  const inputs = await bindInputs(job, callee.workflow, level.tree.workflow, (token) => evaluateToken(token, scope.contexts), level.github);
+  record.inputs = inputs;
   const secrets = job['inherit-secrets'] ? { ...level.secrets } : await evaluateStrings(job['secret-values'], scope.contexts);
 
   const done = await runLevel({ ...level, tree: callee, inputs, secrets, path: scope.path, names: record.names });
@@ -312,6 +329,7 @@ export async function runWorkflow(options: ExecutorOptions): Promise<WorkflowRun
   const sources: Sources = {
     self: options.self ?? 'org/deploy-actions',
     selfRoot: options.selfRoot ?? repoRoot,
+    selfAt: options.selfAt,
     overrides: options.overrides,
     callerRoot: options.repository.root,
     callerRepository: options.repository.name,
@@ -321,7 +339,7 @@ export async function runWorkflow(options: ExecutorOptions): Promise<WorkflowRun
   try {
     const text = options.workflow.text ?? resolveReference(`./${options.workflow.path}`, sources, '')?.text;
     if (text === undefined) throw new WorkflowInvalid(`${options.workflow.path} does not exist in ${options.repository.root}`);
-    const top = await loadWorkflow({ repository: options.repository.name, path: options.workflow.path, ref: options.event.ref, text });
+    const top = await loadWorkflow({ repository: options.repository.name, path: options.workflow.path, ref: options.event.ref, text, root: options.repository.root });
     if (!triggers(top, options.event)) return { conclusion: 'skipped', jobs: [], outputs: {}, notTriggered: true };
     const tree = await loadTree(top, undefined, 1, options, sources);
     const github = githubContext(options, top);

@@ -181,4 +181,27 @@ describe('starter workflows', () => {
     expect(values['allowed-refs']).toBe('refs/heads/develop');
     expect(values.sha).toBe('b'.repeat(40));
   });
+
+  test('rollback.yml asks only for the environment, deploys the release promote-gate found, production through the preprod gate', () => {
+    const { doc } = readWorkflow('workflows/rollback.yml');
+    expect(Object.keys(doc.on)).toEqual(['workflow_dispatch']);
+    expect(Object.keys(doc.on.workflow_dispatch.inputs)).toEqual(['environment']);
+    const modes = stepsOf(doc.jobs.plan).filter((s) => ownAction(s.uses) === 'promote-gate').map((s) => s.with.mode);
+    expect(modes).toEqual(['status', 'last-validated']);
+    const call = doc.jobs.rollback;
+    expect(call.uses).toBe('org/deploy-actions/.github/workflows/deploy.yml@v1');
+    const deploy = readWorkflow('.github/workflows/deploy.yml');
+    const [, deployJob] = jobsOf(deploy.doc)[0]!;
+    const ctx = (environment: string) => ({
+      inputs: { environment },
+      needs: { plan: { outputs: { 'image-ref': `r@sha256:${'a'.repeat(64)}`, sha: 'b'.repeat(40) } } },
+      github: { ref: 'refs/heads/main' },
+    });
+    const values = callInputValues(deploy, call.with, ctx('production'));
+    expect(values['image-ref']).toBe(`r@sha256:${'a'.repeat(64)}`);
+    expect(values.sha).toBe('b'.repeat(40));
+    expect(gateFor(deployJob, values)).toEqual({ verifies: true, requireEnvironment: 'preprod', targetEnvironment: 'production' });
+    expect(doc.jobs.mark.needs).toEqual(['plan', 'rollback']);
+    expect(stepsOf(doc.jobs.mark)[0]!.with).toMatchObject({ mode: 'fail', digest: '${{ needs.plan.outputs.running }}' });
+  });
 });

@@ -1,7 +1,7 @@
 /** The environments model on the project's own workflows/environments.yml and on small files. */
 import { describe, expect, test } from 'vitest';
 import { parseEnvironmentsFile } from '@deploy-actions/environments';
-import { environmentGate, loadEnvironments, projectEnvironmentsFile, refAllowed, type Approver } from './environments';
+import { loadEnvironments, projectEnvironmentsFile, refAllowed, type Approver } from './environments';
 
 const TEAMS = { 'acme/platform': ['alice', 'dev'], 'acme/release-managers': ['rita'] };
 const approveAs = (reviewer: string): Approver => () => ({ approve: true, reviewer });
@@ -84,13 +84,6 @@ describe('workflows/environments.yml as GitHub would enforce it', () => {
     expect(await enter(envs, 'Staging', 'refs/heads/main')).toMatchObject({ ok: true, environment: 'staging' });
     expect(envs.names()).toEqual(['qa', 'preprod', 'production', 'staging']);
   });
-});
-
-test('the executor gate: allowed with the approver and the variables, refused with GitHub\'s line', async () => {
-  const gate = environmentGate(project(approveAs('rita')));
-  const req = { ref: 'refs/heads/main', sha: 'c'.repeat(40), actor: 'dev', repository: 'acme/sample-service', workflowRef: 'w', job: 'deploy' };
-  expect(await gate.enter({ ...req, environment: 'production' })).toMatchObject({ allowed: true, approvals: ['rita'], vars: { AWS_DEPLOY_ROLE_ARN: expect.any(String) } });
-  expect(await gate.enter({ ...req, environment: 'qa' })).toEqual({ allowed: false, error: 'Branch "main" is not allowed to deploy to qa due to environment protection rules.', approvals: [] });
 });
 
 describe('deployment branch patterns (File.fnmatch: wildcards do not match /)', () => {

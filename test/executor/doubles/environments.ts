@@ -15,7 +15,6 @@
 import { readFileSync } from 'node:fs';
 import picomatch from 'picomatch';
 import { parseEnvironmentsFile, type EnvironmentSpec } from '@deploy-actions/environments';
-import type { EnvironmentGate } from '../model';
 
 export interface ApprovalRequest {
   environment: string;
@@ -140,17 +139,6 @@ export function loadEnvironments(opts: EnvironmentsOptions): Environments {
   }
 
   return { enter, approvals, names: () => [...specs.map((s) => s.name), ...created] };
-}
-
-/** The executor's view (test/executor/model.ts EnvironmentGate) of `envs`. */
-export function environmentGate(envs: Environments): EnvironmentGate {
-  return {
-    async enter(req) {
-      const r = await envs.enter({ name: req.environment, ref: req.ref, actor: req.actor, runId: `${req.workflowRef}#${req.job}` });
-      if (!r.ok) return { allowed: false, error: r.error, approvals: r.rejectedBy ? [`rejected by ${r.rejectedBy}`] : [] };
-      return { allowed: true, approvals: r.approvedBy ? [r.approvedBy] : [], vars: r.vars, secrets: r.secrets };
-    },
-  };
 }
 
 /** The project's own environments-as-code file (workflows/environments.yml). */

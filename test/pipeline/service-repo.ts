@@ -1,0 +1,120 @@
+/**
+ * A real git repository of a service, made in a temporary directory the way a team adopts
+ * deploy-actions: the service's files, plus `.github/workflows/deploy.yml` and `redeploy.yml`
+ * (its own when it has them, else the starters with their EDIT values filled in). Branches
+ * move as GitHub moves them: pushes, a merge commit and a squash merge (both new commits on
+ * the base branch, as GitHub's merge buttons make them). Each change gives the push event the
+ * executor runs with.
+ */
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot } from '../harness/runner';
+import type { GithubEvent } from '../executor/model';
+
+export interface ServiceRepo {
+  root: string;
+  /** owner/name on "GitHub". */
+  name: string;
+  /** Where the starter's EDIT values point: ECR repository and Helm release. */
+  ecrRepository: string;
+  release: string;
+  /** Which workflow files came from the service itself. */
+  own: { deploy: boolean; redeploy: boolean };
+  git(...args: string[]): string;
+  head(branch: string): string;
+  /** Commits a change to `file` on `branch` and gives the push event. */
+  change(branch: string, file: string, text: string, message: string): GithubEvent;
+  /** A pull request merged with a merge commit (`--no-ff`), as the "Create a merge commit" button. */
+  mergeCommit(head: string, base: string, number: number): GithubEvent;
+  /** A pull request squashed into one new commit on base, as "Squash and merge". */
+  squash(head: string, base: string, number: number): GithubEvent;
+}
+
+const AUTHOR = ['-c', 'user.name=Dev', '-c', 'user.email=dev@example.com', '-c', 'commit.gpgsign=false'];
+
+/** The starter workflows with a team's edits: ECR repository, release name, image repository URI. */
+export function editStarter(text: string, edits: { ecrRepository: string; release: string; imageRepository?: string }): string {
+  return text
+    .replace(/(repository: )my-team\/my-service(\s+# EDIT)/, `$1${edits.ecrRepository}$2`)
+    .replace(/(release: )my-service(\s+# EDIT)/, `$1${edits.release}$2`)
+    .replace(/(IMAGE_REPOSITORY: )\S+(\s+# EDIT)/, `$1${edits.imageRepository ?? ''}$2`);
+}
+
+export function createServiceRepo(opts: { serviceDir: string; name: string; ecrRepository: string; release: string; imageRepository: string }): ServiceRepo {
+  const root = mkdtempSync(join(tmpdir(), 'da-service-repo-'));
+  const git = (...args: string[]) => execFileSync('git', [...AUTHOR, ...args], { cwd: root, encoding: 'utf8' }).trim();
+  git('init', '--quiet', '--initial-branch=main');
+  cpSync(opts.serviceDir, root, { recursive: true, filter: (src) => !src.split('/').includes('.git') });
+  const own = { deploy: existsSync(join(root, '.github/workflows/deploy.yml')), redeploy: existsSync(join(root, '.github/workflows/redeploy.yml')) };
+  mkdirSync(join(root, '.github/workflows'), { recursive: true });
+  for (const [file, isOwn] of [['deploy.yml', own.deploy], ['redeploy.yml', own.redeploy]] as const) {
+    if (isOwn) continue;
+    writeFileSync(join(root, '.github/workflows', file), editStarter(readFileSync(join(repoRoot, 'workflows', file), 'utf8'), opts));
+  }
+  git('add', '-A');
+  git('commit', '--quiet', '-m', 'Service, chart and workflows');
+  git('branch', 'develop');
+
+  const head = (branch: string) => git('rev-parse', `refs/heads/${branch}`);
+  const push = (branch: string, before: string): GithubEvent => {
+    const after = head(branch);
+    const ref = `refs/heads/${branch}`;
+    const message = git('log', '-1', '--format=%s', after);
+    return {
+      name: 'push',
+      ref,
+      sha: after,
+      actor: 'dev',
+      payload: {
+        ref,
+        before,
+        after,
+        created: false,
+        deleted: false,
+        forced: false,
+        base_ref: null,
+        head_commit: { id: after, message, tree_id: git('rev-parse', `${after}^{tree}`), author: { name: 'Dev', email: 'dev@example.com' } },
+        pusher: { name: 'dev' },
+        repository: { full_name: opts.name, name: opts.name.split('/')[1]!, owner: { login: opts.name.split('/')[0]! }, default_branch: 'main', visibility: 'private' },
+      },
+    };
+  };
+  return {
+    root,
+    name: opts.name,
+    ecrRepository: opts.ecrRepository,
+    release: opts.release,
+    own,
+    git,
+    head,
+    change(branch, file, text, message) {
+      const before = head(branch);
+      git('checkout', '--quiet', branch);
+      writeFileSync(join(root, file), text);
+      git('add', '-A');
+      git('commit', '--quiet', '-m', message);
+      return push(branch, before);
+    },
+    mergeCommit(from, base, number) {
+      const before = head(base);
+      git('checkout', '--quiet', base);
+      git('merge', '--quiet', '--no-ff', '-m', `Merge pull request #${number} from acme/${from}`, from);
+      return push(base, before);
+    },
+    squash(from, base, number) {
+      const before = head(base);
+      git('checkout', '--quiet', base);
+      git('merge', '--quiet', '--squash', from);
+      git('commit', '--quiet', '-m', `Change from ${from} (#${number})`);
+      return push(base, before);
+    },
+  };
+}
+
+/** A workflow_dispatch event ("Run workflow" on `branch`). */
+export function dispatchEvent(repo: ServiceRepo, branch: string, workflow: string, inputs: Record<string, string>): GithubEvent {
+  const ref = `refs/heads/${branch}`;
+  return { name: 'workflow_dispatch', ref, sha: repo.head(branch), actor: 'dev', inputs, payload: { ref, inputs, workflow, repository: { full_name: repo.name } } };
+}
