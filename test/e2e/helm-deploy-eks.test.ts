@@ -134,7 +134,7 @@ describe('helm-deploy-eks on EKS (helm 4)', () => {
     expect(statSync(kc).mode & 0o777).toBe(0o600);
     expect(r.env.KUBECONFIG).toBe(kc);
     expect(archives.requests).toEqual(
-      expect.arrayContaining(['/helm/helm-v4.1.4-linux-amd64.tar.gz', '/helm/helm-v4.1.4-linux-amd64.tar.gz.sha256sum', '/k8s/v1.35.2/bin/linux/amd64/kubectl', '/k8s/v1.35.2/bin/linux/amd64/kubectl.sha256']),
+      expect.arrayContaining(['/helm/helm-v4.2.3-linux-amd64.tar.gz', '/helm/helm-v4.2.3-linux-amd64.tar.gz.sha256sum', '/k8s/v1.35.2/bin/linux/amd64/kubectl', '/k8s/v1.35.2/bin/linux/amd64/kubectl.sha256']),
     );
     expect(r.log).toContain(`AWS identity: ${deployer.arn}`);
     expect(r.summary).toContain('web revision 1 deployed');
