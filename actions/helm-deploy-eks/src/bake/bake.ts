@@ -46,13 +46,15 @@ export async function watchBake(c: Ctx, cw: CloudWatchClient | undefined): Promi
   note(`watching for ${b.durationMs / 1000} s: ${[watchAlarms ? `alarms ${b.alarmPrefix ? `${b.alarmPrefix}*` : b.alarmNames.join(', ')}` : '', inputs.smokeUrl ? `HTTP error ratio of ${inputs.smokeUrl} <= ${b.errorRatio}` : '', `pods (restarts <= ${b.maxRestarts}, ready)`].filter(Boolean).join('; ')}`);
   let last = '';
   for (;;) {
+    // Each check is judged as soon as it is read: a breach does not wait for the slower checks.
     const alarms = watchAlarms ? await describeAlarms(cw, { names: b.alarmNames, prefix: b.alarmPrefix }, { onRetry: (m) => deps.io.warning(m) }) : [];
-    if (inputs.smokeUrl) for (let n = 0; n < REQUESTS_PER_CHECK; n++) answers.push(await probe(c, inputs.smokeUrl));
-    const current = (await listPods(deps.exec, c.kubectl, inputs.podSelector)) ?? [];
-    const breach =
-      alarmBreach(alarms) ??
-      (inputs.smokeUrl ? httpBreach(answers, b.errorRatio, inputs.smokeUrl) : undefined) ??
-      podBreach(pods, current, deps.now(), b.maxRestarts, b.unreadyMs);
+    let breach = alarmBreach(alarms);
+    if (!breach && inputs.smokeUrl) {
+      for (let n = 0; n < REQUESTS_PER_CHECK; n++) answers.push(await probe(c, inputs.smokeUrl));
+      breach = httpBreach(answers, b.errorRatio, inputs.smokeUrl);
+    }
+    const current = breach ? [] : ((await listPods(deps.exec, c.kubectl, inputs.podSelector)) ?? []);
+    breach ??= podBreach(pods, current, deps.now(), b.maxRestarts, b.unreadyMs);
     if (breach) {
       note(`BREACH: ${breach}`);
       return { timeline, breach };
@@ -77,17 +79,22 @@ export function digestOfRevision(h: readonly HelmRevision[], revision: number, d
   return to && depth < 20 ? digestOfRevision(h, Number(to), depth + 1) : undefined;
 }
 
-/** Rolls back to the newest revision running `digest`; without one, to `previous` (the last good helm revision). */
-export async function rollBackTo(c: Ctx, digest: string, previous: number | undefined, why: string): Promise<string> {
-  if (!digest) return restore(c, previous, `${why}; no validated release in ${c.inputs.environment || 'this environment'}, so the previous helm revision`);
+/** The newest helm revision running `digest` (read before the bake, so a breach rolls back at once). */
+export async function revisionOf(c: Ctx, digest: string): Promise<number | undefined> {
+  if (!digest) return undefined;
   const h = await history(c);
-  const target = [...h]
+  return [...h]
     .sort((a, b) => b.revision - a.revision)
-    .find((r) => r.status !== 'failed' && r.status !== 'pending-upgrade' && digestOfRevision(h, r.revision) === digest);
-  if (!target) throw new UserError(`${why}; could not roll back: no helm revision of ${c.ref.release} runs the last validated release ${digest} (history-max ${c.inputs.historyMax})`);
-  c.deps.io.info(`Rolling back ${c.ref.release} to revision ${target.revision} (${digest})`);
-  await helmRun(c, helmRollbackArgs(c.ref, target.revision, c.inputs.timeout, c.major, c.inputs.historyMax), { silent: false });
-  return `rolled back ${c.ref.release} to revision ${target.revision}, the last validated release ${digest}`;
+    .find((r) => r.status !== 'failed' && r.status !== 'pending-upgrade' && digestOfRevision(h, r.revision) === digest)?.revision;
+}
+
+/** Rolls back to `revision` (running `digest`); without a validated release, to `previous` (the last good helm revision). */
+export async function rollBackTo(c: Ctx, digest: string, revision: number | undefined, previous: number | undefined, why: string): Promise<string> {
+  if (!digest) return restore(c, previous, `${why}; no validated release in ${c.inputs.environment || 'this environment'}, so the previous helm revision`);
+  if (revision === undefined) throw new UserError(`${why}; could not roll back: no helm revision of ${c.ref.release} runs the last validated release ${digest} (history-max ${c.inputs.historyMax})`);
+  c.deps.io.info(`Rolling back ${c.ref.release} to revision ${revision} (${digest})`);
+  await helmRun(c, helmRollbackArgs(c.ref, revision, c.inputs.timeout, c.major, c.inputs.historyMax), { silent: false });
+  return `rolled back ${c.ref.release} to revision ${revision}, the last validated release ${digest}`;
 }
 
 export function bakeMarkdown(r: BakeResult): string {
@@ -96,12 +103,14 @@ export function bakeMarkdown(r: BakeResult): string {
 
 /** Runs the bake; on a breach rolls back and throws the step's one-line failure. */
 export async function bakePhase(c: Ctx, cw: CloudWatchClient | undefined, previous: number | undefined, outputs: Outputs): Promise<BakeResult> {
+  const digest = c.inputs.bake.rollbackDigest;
+  const revision = await revisionOf(c, digest);
   const r = await watchBake(c, cw);
   if (!r.breach) return r;
   const t0 = c.deps.now();
   let restored: string;
   try {
-    restored = await rollBackTo(c, c.inputs.bake.rollbackDigest, previous, 'bake breach');
+    restored = await rollBackTo(c, digest, revision, previous, 'bake breach');
   } catch (err) {
     restored = errorMessage(err);
   }
