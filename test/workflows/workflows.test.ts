@@ -102,7 +102,7 @@ describe('reusable workflows', () => {
     expect(names.indexOf('org/deploy-actions/build-push-ecr')).toBeGreaterThan(names.indexOf('aws-actions/configure-aws-credentials'));
   });
 
-  test('deploy: verify -> helm-deploy-eks -> record, one environment per call', () => {
+  test('deploy: verify -> (bake target) -> helm-deploy-eks -> (failed on a bake breach) -> record, one environment per call', () => {
     const deploy = readWorkflow('.github/workflows/deploy.yml');
     const jobs = jobsOf(deploy.doc);
     expect(jobs).toHaveLength(1);
@@ -111,7 +111,11 @@ describe('reusable workflows', () => {
     const order = stepsOf(job)
       .map((s) => `${ownAction(s.uses) ?? ''}${s.with?.mode ? `:${s.with.mode}` : ''}`)
       .filter((s) => s !== '');
-    expect(order).toEqual(['promote-gate:verify', 'helm-deploy-eks', 'promote-gate:record']);
+    expect(order).toEqual(['promote-gate:verify', 'promote-gate:last-validated', 'helm-deploy-eks', 'promote-gate:fail', 'promote-gate:record']);
+    const fail = stepsOf(job).find((s) => s.with?.mode === 'fail')!;
+    expect(fail.if).toBe("failure() && steps.deploy.outputs.bake-result == 'breached'");
+    const deployStep = stepsOf(job).find((s) => ownAction(s.uses) === 'helm-deploy-eks')!;
+    expect(deployStep.with['bake-rollback-digest']).toBe('${{ steps.validated.outputs.digest }}');
   });
 
   test('deploy: production always verifies preprod, qa and preprod only when asked', () => {

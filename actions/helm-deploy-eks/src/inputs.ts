@@ -1,3 +1,4 @@
+import { bakeInputs, type BakeInputs } from './bake/inputs';
 import { existsSync } from 'node:fs';
 import { confinedPath, InputError, realPathFs, type Inputs as Raw, type PathFs } from '@deploy-actions/action-kit';
 import { valuesLayers } from './helm-args';
@@ -14,6 +15,8 @@ export interface ImageRef {
 }
 
 export interface Inputs {
+  /** The bake window after validation (bake/inputs.ts). */
+  bake: BakeInputs;
   release: string;
   namespace: string;
   createNamespace: boolean;
@@ -232,6 +235,7 @@ export function getInputs(i: Raw, ctx: InputContext = defaultContext()): Inputs 
   if (!/^[A-Za-z0-9_./=!, -]+$/.test(podSelector)) throw new InputError('pod-selector', 'must be an equality-based label selector (k=v, k!=v, k, !k; comma separated)', podSelector);
 
   return {
+    bake: bakeInputs(i),
     release,
     namespace,
     createNamespace: i.bool('create-namespace', false),
