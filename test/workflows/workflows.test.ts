@@ -92,9 +92,9 @@ describe('reusable workflows', () => {
     }
   });
 
-  test('build outputs image, digest, image-ref and tag from build-push-ecr', () => {
+  test('build outputs image, digest, image-ref, tag and content-key from build-push-ecr', () => {
     const { doc } = readWorkflow('.github/workflows/build.yml');
-    expect(Object.keys(doc.on.workflow_call.outputs).sort()).toEqual(['digest', 'image', 'image-ref', 'tag']);
+    expect(Object.keys(doc.on.workflow_call.outputs).sort()).toEqual(['content-key', 'digest', 'image', 'image-ref', 'tag']);
     const [, job] = jobsOf(doc)[0]!;
     const names = stepsOf(job).map((s) => String(s.uses ?? '').split('@')[0]);
     expect(names.indexOf('actions/checkout')).toBeGreaterThanOrEqual(0);

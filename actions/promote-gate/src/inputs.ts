@@ -45,6 +45,12 @@ export interface Inputs {
   description: string;
   productionEnvironment: boolean;
   transientEnvironment: boolean;
+  /** build-push-ecr's content-key (tree-<40 hex>): verify also accepts evidence of another commit with this key. */
+  contentKey?: string;
+  /** record only: the image is deployed without the usual evidence (a hotfix); stored in the evidence. */
+  hotfix: boolean;
+  /** verify only: appended to the refusal, saying how to proceed. */
+  refusalHint: string;
   context: Pick<GitHubContext, 'runId' | 'workflow' | 'actor' | 'eventName'>;
 }
 
@@ -173,6 +179,12 @@ export function getInputs(i: Raw, env: NodeJS.ProcessEnv = process.env): Inputs 
   if (description.length > 140) throw new InputError('description', 'must be at most 140 characters');
   const productionEnvironment = i.bool('production-environment', /^(production|prod)$/i.test(evidenceEnvironment));
   const transientEnvironment = i.bool('transient-environment', true);
+  const contentKey = i.string('content-key') || undefined;
+  if (contentKey && !/^tree-[0-9a-f]{40}$/.test(contentKey)) {
+    throw new InputError('content-key', "must be build-push-ecr's content-key output, tree- followed by 40 hex", contentKey);
+  }
+  const hotfix = i.bool('hotfix', false);
+  if (hotfix && mode !== 'record') throw new InputError('hotfix', 'is for record only (verify is skipped on a hotfix)');
 
   return {
     mode,
@@ -198,6 +210,9 @@ export function getInputs(i: Raw, env: NodeJS.ProcessEnv = process.env): Inputs 
     description,
     productionEnvironment,
     transientEnvironment,
+    ...(contentKey ? { contentKey } : {}),
+    hotfix,
+    refusalHint: i.string('refusal-hint'),
     context: { runId: ctx.runId, workflow: ctx.workflow, actor: ctx.actor, eventName: ctx.eventName },
   };
 }

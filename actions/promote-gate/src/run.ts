@@ -82,7 +82,8 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
     await io.summary(summary(`Promotion to ${inputs.targetEnvironment}: ${result.verified ? 'verified' : 'REFUSED'}`, inputs, result.checks));
     if (!result.verified) {
       const missing = result.checks.filter((c) => !c.ok).map((c) => c.detail);
-      const message = `Promotion of ${inputs.repository}@${inputs.digest} to ${inputs.targetEnvironment} refused: ${missing.join('; ')}`;
+      const hint = inputs.refusalHint ? `. ${inputs.refusalHint}` : '';
+      const message = `Promotion of ${inputs.repository}@${inputs.digest} to ${inputs.targetEnvironment} refused: ${missing.join('; ')}${hint}`;
       // One annotation per missing piece of evidence; the step's failure line lists them all.
       for (const c of result.checks) if (!c.ok) io.error(c.detail, { title: `promote-gate: ${c.source} check failed` });
       throw new UserError(message, outputs);
