@@ -176,7 +176,7 @@ describe('starter workflows', () => {
     const [, deployJob] = jobsOf(deploy.doc)[0]!;
     const ctx = (environment: string) => ({
       inputs: { environment, digest: `sha256:${'a'.repeat(64)}`, sha: 'b'.repeat(40) },
-      needs: { check: { outputs: { 'image-ref': `r@sha256:${'a'.repeat(64)}` } } },
+      needs: { check: { outputs: { 'image-ref': `r@sha256:${'a'.repeat(64)}`, sha: 'b'.repeat(40) } } },
       github: { ref: 'refs/heads/main' },
     });
     const prod = gateFor(deployJob, callInputValues(deploy, call.with, ctx('production')));
