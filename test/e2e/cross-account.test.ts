@@ -187,9 +187,12 @@ describe.skipIf(!hasDocker)('one ECR in the build account, clusters in other acc
       const mark = ecr.registryCalls.length;
       const refused = await pull(node);
       expect(refused).toMatch(/denied/i);
-      expect(ecr.registryCalls.slice(mark).filter((c) => c.caller === node.arn)).toEqual([
-        expect.objectContaining({ action: 'ecr:BatchGetImage', allowed: false, message: expect.stringContaining(`User: ${node.arn} is not authorized to perform: ecr:BatchGetImage`) }),
-      ]);
+      // Refused by the registry front: the manifest or, when the engine still knows it, a layer.
+      const calls = ecr.registryCalls.slice(mark).filter((c) => c.caller === node.arn);
+      expect(calls.length).toBeGreaterThan(0);
+      for (const c of calls) {
+        expect(c).toMatchObject({ allowed: false, message: expect.stringMatching(new RegExp(`^User: ${node.arn} is not authorized to perform: ecr:(BatchGetImage|GetDownloadUrlForLayer) `)) });
+      }
     }
   });
 
