@@ -78,6 +78,8 @@ export interface EcrStandin {
   calls: string[];
   /** Every registry request the front decided (pulls, pushes), in order. */
   registryCalls: RegistryCall[];
+  /** Layer bytes docker pushed through the registry front (0 without a front). */
+  uploadedBytes(): number;
   /** Environment that points the AWS SDK (and so the actions) at this stand-in, as the default identity. */
   env: Record<string, string>;
   /** The same for another identity of the store. */
@@ -527,6 +529,7 @@ export async function startEcrStandin(opts: {
     repositories,
     calls,
     registryCalls,
+    uploadedBytes: () => front?.uploadedBytes() ?? 0,
     env: defaultIdentity ? envFor(defaultIdentity) : { AWS_ENDPOINT_URL_ECR: url, AWS_REGION: region, AWS_EC2_METADATA_DISABLED: 'true' },
     envFor,
     inject: (fault) => void faults.push({ ...fault }),

@@ -60,6 +60,8 @@ export interface RegistryFront {
   url: string;
   /** Manifest pushes refused because the tag was taken. */
   refused: string[];
+  /** Layer bytes received in blob uploads (what docker pushed), since the start. */
+  uploadedBytes(): number;
   stop(): Promise<void>;
 }
 
@@ -73,6 +75,7 @@ function registryError(res: ServerResponse, d: Exclude<FrontDecision, { ok: true
 export async function startRegistryFront(registry: Registry, policy: FrontPolicy): Promise<RegistryFront> {
   const upstream = new URL(registry.url);
   const refused: string[] = [];
+  let uploaded = 0;
   // Check-then-put of one tag must not interleave with another push of the same tag.
   const locks = new Map<string, Promise<void>>();
 
@@ -141,6 +144,7 @@ export async function startRegistryFront(registry: Registry, policy: FrontPolicy
       req.resume();
       return registryError(res, decision, host);
     }
+    if (what.action === 'ecr:UploadLayerPart' || what.action === 'ecr:CompleteLayerUpload') req.on('data', (chunk: Buffer) => (uploaded += chunk.length));
     const m = req.method === 'PUT' ? MANIFEST.exec(path) : null;
     if (m && TAG_REF.test(m[2]!)) return putManifest(req, res, m[1]!, m[2]!);
     await forward(req, res);
@@ -158,6 +162,7 @@ export async function startRegistryFront(registry: Registry, policy: FrontPolicy
     host,
     url: `http://${host}`,
     refused,
+    uploadedBytes: () => uploaded,
     stop: () => closeServer(server),
   };
 }
