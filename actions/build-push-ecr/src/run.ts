@@ -31,6 +31,7 @@ import {
 import { CONTENT_KEY_LABEL, hostPlatform } from './content-key';
 import { identifySource, type Source, type WorkspaceDeps } from './source';
 import { findReusable, tagContentKey } from './reuse';
+import { keepPullPolicy } from './pull-policy';
 
 export interface Deps {
   io: ActionIO;
@@ -159,6 +160,7 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
   const found = state.repository;
   const repository = found ?? (await createRepository(inputs, deps, aws));
   const settings = found ? await reconcileRepository(inputs, deps, { ...state, repository: found }, aws) : 'created';
+  const policy = await keepPullPolicy(inputs, deps, aws);
   const repositoryUri = repository.repositoryUri!;
   const registry = repositoryUri.slice(0, repositoryUri.indexOf('/'));
 
@@ -213,6 +215,7 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
         [
           ['Repository', repositoryUri],
           ['Repository settings', settings],
+          ['Repository policy', policy],
           ['Commit', source.commit],
           ['Content key', source.key ?? `none: ${source.noKey}`],
           ['Tags', tags.join(', ')],

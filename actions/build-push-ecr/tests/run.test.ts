@@ -15,6 +15,8 @@ import {
   PutImageCommand,
   PutImageScanningConfigurationCommand,
   PutLifecyclePolicyCommand,
+  GetRepositoryPolicyCommand,
+  SetRepositoryPolicyCommand,
 } from '@aws-sdk/client-ecr';
 import { exec as realExec, githubContext, recordingIO, type Exec, type ExecOptions } from '@deploy-actions/action-kit';
 import { run, type Deps } from '../src/run';
@@ -45,6 +47,9 @@ const inputs: Inputs = {
   scanOnPush: true,
   untaggedExpiryDays: 14,
   skipExisting: true,
+  pullPrincipals: [],
+  readPrincipals: [],
+  recordPrincipals: [],
   provenance: false,
   sbom: false,
 };
@@ -288,5 +293,34 @@ describe('run', () => {
       imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
       imageTagMutabilityExclusionFilters: [{ filterType: 'WILDCARD', filter: 'main' }],
     });
+  });
+
+  test('pull accounts: merged into the policy beside its other statements, written only when it changes', async () => {
+    existingRepo();
+    ecrMock.on(BatchGetImageCommand).resolves({ images: [{ imageId: { imageTag: '0123456', imageDigest: digest } }] });
+    ecrMock.on(GetLifecyclePolicyCommand).resolves({ lifecyclePolicyText: '{}' });
+    const lambda = { Sid: 'LambdaPull', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'ecr:BatchGetImage' };
+    ecrMock.on(GetRepositoryPolicyCommand).resolves({ policyText: JSON.stringify({ Version: '2012-10-17', Statement: [lambda] }) });
+    const grants = { ...inputs, pullPrincipals: ['arn:aws:iam::333333333333:root', 'arn:aws:iam::222222222222:root'] };
+    const d = deps({ buildx: false });
+    await run(grants, d);
+    const written = JSON.parse(ecrMock.commandCalls(SetRepositoryPolicyCommand)[0]!.args[0].input.policyText!);
+    expect(written.Statement).toEqual([
+      lambda,
+      { Sid: 'DeployActionsPull', Effect: 'Allow', Principal: { AWS: ['arn:aws:iam::222222222222:root', 'arn:aws:iam::333333333333:root'] }, Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'] },
+    ]);
+    expect(d.io.summaries[0]).toContain('| Repository policy | updated (pull: arn:aws:iam::333333333333:root, arn:aws:iam::222222222222:root; read: none; record: none) |');
+
+    ecrMock.on(GetRepositoryPolicyCommand).resolves({ policyText: JSON.stringify(written) });
+    await run(grants, deps({ buildx: false }));
+    expect(ecrMock.commandCalls(SetRepositoryPolicyCommand)).toHaveLength(1);
+  });
+
+  test('no pull accounts: the policy is neither read nor written', async () => {
+    existingRepo();
+    ecrMock.on(BatchGetImageCommand).resolves({ images: [{ imageId: { imageTag: '0123456', imageDigest: digest } }] });
+    ecrMock.on(GetLifecyclePolicyCommand).resolves({ lifecyclePolicyText: '{}' });
+    await run(inputs, deps({ buildx: false }));
+    expect(ecrMock.commandCalls(GetRepositoryPolicyCommand)).toHaveLength(0);
   });
 });
