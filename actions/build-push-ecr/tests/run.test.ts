@@ -18,7 +18,7 @@ import {
   GetRepositoryPolicyCommand,
   SetRepositoryPolicyCommand,
 } from '@aws-sdk/client-ecr';
-import { exec as realExec, githubContext, recordingIO, type Exec, type ExecOptions } from '@deploy-actions/action-kit';
+import { exec as realExec, githubContext, runContextFrom, recordingIO, type Exec, type ExecOptions } from '@deploy-actions/action-kit';
 import { run, type Deps } from '../src/run';
 import type { Inputs } from '../src/inputs';
 
@@ -78,7 +78,7 @@ function deps(opts: { buildx: boolean }): Deps & { calls: Call[]; io: ReturnType
     exec,
     sleep: async () => undefined,
     now: () => new Date('2026-11-21T10:00:00Z'),
-    context: githubContext({ GITHUB_SHA: '0123456789abcdef0123456789abcdef01234567', GITHUB_REF: 'refs/heads/main', GITHUB_REPOSITORY: 'acme/api' }),
+    context: githubContext(runContextFrom({ GITHUB_SHA: '0123456789abcdef0123456789abcdef01234567', GITHUB_REF: 'refs/heads/main', GITHUB_REPOSITORY: 'acme/api' })),
     makeTempDir: () => {
       const d = mkdtempSync(join(tmpdir(), 'cfg-'));
       tempDirs.push(d);
