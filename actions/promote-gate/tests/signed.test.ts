@@ -5,7 +5,7 @@
  * rollback rules of signed-rules.ts. GitHub is the in-memory deployments API; a forger writes to
  * it directly, as a `deployments: write` token can.
  */
-import { Inputs as Raw, InputError, UserError, mapInputs, recordingIO } from '@deploy-actions/action-kit';
+import { Inputs as Raw, InputError, UserError, mapInputs, recordingIO, runContextFrom } from '@deploy-actions/action-kit';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { deployRoleArn, README_ACCOUNT } from '../../../test/executor/doubles/aws-trust';
 import { IamStore } from '../../../test/standins/iam/index';
@@ -80,6 +80,7 @@ const gate = (values: Record<string, string>, sha = SHA) =>
       }),
     ),
     env(sha),
+    runContextFrom(env(sha)),
   );
 
 async function record(environment: string, digest = DIGEST, o: { sha?: string; role?: string; contentKey?: string } = {}) {
@@ -215,7 +216,7 @@ describe('replay and rollback', () => {
 
   test('a digest marked failed by a bake is refused; replaying its success statement does not revive it', async () => {
     const a = await record('preprod', DIGEST);
-    const fail = getQueryInputs(new Raw(mapInputs({ ...actionDefaults(), mode: 'fail', environment: 'preprod', repository: REPO, digest: DIGEST, 'github-token': 'ghs_test', 'evidence-keys': evidence.variable, description: 'alarm orders-5xx' })), env());
+    const fail = getQueryInputs(new Raw(mapInputs({ ...actionDefaults(), mode: 'fail', environment: 'preprod', repository: REPO, digest: DIGEST, 'github-token': 'ghs_test', 'evidence-keys': evidence.variable, description: 'alarm orders-5xx' })), runContextFrom(env()));
     const d = deps('preprod');
     await runQuery(fail, { io, github: gh.api, keys: d.keys!, now });
     expect(await refusal(verify())).toMatch(/digest sha256:a{64} was marked failed in preprod at .*; earlier preprod evidence of it no longer counts/);
@@ -235,7 +236,7 @@ describe('replay and rollback', () => {
       /^rollback: digest sha256:a{64} passed preprod at .* and ran in production \(signed at .*\); preprod has moved on to sha256:b{64}/,
     );
     expect(await refusal(verify(THIRD_DIGEST, { sha: OTHER_SHA }))).toMatch(/only the digest preprod holds can be promoted, or one production ran before/);
-    const fail = getQueryInputs(new Raw(mapInputs({ ...actionDefaults(), mode: 'fail', environment: 'production', repository: REPO, digest: DIGEST, 'github-token': 'ghs_test', 'evidence-keys': evidence.variable })), env());
+    const fail = getQueryInputs(new Raw(mapInputs({ ...actionDefaults(), mode: 'fail', environment: 'production', repository: REPO, digest: DIGEST, 'github-token': 'ghs_test', 'evidence-keys': evidence.variable })), runContextFrom(env()));
     await runQuery(fail, { io, github: gh.api, keys: deps('production').keys!, now });
     expect(await refusal(verify(DIGEST))).toMatch(/and sha256:a{64} was marked failed in production at/);
   });
