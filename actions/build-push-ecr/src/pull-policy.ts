@@ -3,9 +3,9 @@
  * read it or record evidence tags from other accounts, kept in three statements of our own (stable Sids) beside whatever
  * else the policy holds. Read, merged, and written only when it changes.
  */
-import { GetRepositoryPolicyCommand, SetRepositoryPolicyCommand, type ECRClient } from '@aws-sdk/client-ecr';
+import { SetRepositoryPolicyCommand, type ECRClient } from '@aws-sdk/client-ecr';
 import type { ActionIO } from '@deploy-actions/action-kit';
-import { awsCall, awsErrorName, mergeRepositoryPolicy, type AwsCallOptions } from '@deploy-actions/aws';
+import { awsCall, getRepositoryPolicy, mergeRepositoryPolicy, type AwsCallOptions } from '@deploy-actions/aws';
 import type { Inputs } from './inputs';
 
 /** The summary line; nothing is read or written when no principal is asked for. */
@@ -17,13 +17,7 @@ export async function keepPullPolicy(
   const grants = { pull: inputs.pullPrincipals, read: inputs.readPrincipals, record: inputs.recordPrincipals };
   if (Object.values(grants).every((g) => g.length === 0)) return 'not managed (no pull-accounts, pull-principals, read-principals or record-principals)';
   const ref = { repositoryName: inputs.repository, registryId: inputs.registryId };
-  const current = await awsCall('ecr:GetRepositoryPolicy', inputs.repository, () => deps.ecr.send(new GetRepositoryPolicyCommand(ref)), aws).then(
-    (r) => r.policyText,
-    (err) => {
-      if (awsErrorName(err) === 'RepositoryPolicyNotFoundException') return undefined;
-      throw err;
-    },
-  );
+  const current = await getRepositoryPolicy(deps.ecr, ref, aws);
   const merged = mergeRepositoryPolicy(current, grants);
   const who = Object.entries(grants).map(([what, arns]) => `${what}: ${arns.join(', ') || 'none'}`).join('; ');
   if (!merged.changed) return `as it was (${who})`;

@@ -7,6 +7,7 @@ import {
   UserError,
   exec as realExec,
   githubContext,
+  onCancel,
   realSleep,
   table,
   type ActionIO,
@@ -41,8 +42,10 @@ export interface Deps {
   sleep: Sleep;
   now: () => Date;
   context: GitHubContext;
-  /** A private directory for the docker client config; removed after the build. */
+  /** A private directory for the docker client config; removed after the build, or on cancel. */
   makeTempDir: () => string;
+  /** Runs a synchronous cleanup if the job is cancelled (SIGINT/SIGTERM) first; returns its unregister. */
+  onCancel: (cleanup: () => void) => () => void;
   /** The docker config directory buildx builders and CLI plugins are read from. */
   dockerConfigDir: string;
   /** The checkout the content key and the commit are read from. */
@@ -57,6 +60,7 @@ export function realDeps(io: ActionIO, inputs: Inputs): Deps {
     sleep: realSleep,
     now: () => new Date(),
     context: githubContext(context),
+    onCancel,
     makeTempDir: () => mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'docker-config-')),
     dockerConfigDir: process.env.DOCKER_CONFIG || join(homedir(), '.docker'),
     workspace: {
@@ -99,6 +103,9 @@ async function buildAndPush(inputs: Inputs, deps: Deps, source: Source, registry
   io.setSecret(password);
 
   const configDir = privateDockerConfig(deps);
+  const removeConfig = () => rmSync(configDir, { recursive: true, force: true });
+  // A cancelled job (SIGINT/SIGTERM) still removes the password; exec's children are stopped.
+  const unregister = deps.onCancel(removeConfig);
   const env = { DOCKER_CONFIG: configDir };
   try {
     await deps.exec('docker', loginArgs(registry, username), { input: password, env, silent: true });
@@ -133,7 +140,8 @@ async function buildAndPush(inputs: Inputs, deps: Deps, source: Source, registry
     if (!digest) throw new Error(`docker push printed no digest for ${imageRef}`);
     return digest;
   } finally {
-    rmSync(configDir, { recursive: true, force: true });
+    unregister();
+    removeConfig();
   }
 }
 

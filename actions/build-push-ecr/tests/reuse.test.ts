@@ -41,6 +41,7 @@ function setup(repo: GitRepo, withInputs: Record<string, string> = {}) {
     now: () => new Date('2026-11-21T10:00:00Z'),
     context: githubContext(runContextFrom({ GITHUB_SHA: repo.git('rev-parse', 'HEAD'), GITHUB_REF: 'refs/heads/main' })),
     makeTempDir: () => mkdtempSync(join(tmpdir(), 'cfg-')),
+    onCancel: () => () => undefined,
     dockerConfigDir: '/nonexistent',
     workspace: { dir: repo.dir, git: realExec, defaultPlatform: 'linux/amd64' },
   };

@@ -23,6 +23,8 @@ import { run, type Deps } from '../src/run';
 import type { Inputs } from '../src/inputs';
 
 const ecrMock = mockClient(ECRClient);
+/** Cleanups registered for a cancel and not unregistered yet. */
+const cancelCleanups = new Set<() => void>();
 const digest = `sha256:${'c'.repeat(64)}`;
 const uri = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/api';
 const password = 'eyJwYXlsb2FkIjoi-secret-password';
@@ -85,6 +87,10 @@ function deps(opts: { buildx: boolean }): Deps & { calls: Call[]; io: ReturnType
       return d;
     },
     dockerConfigDir: '/nonexistent',
+    onCancel: (cleanup) => {
+      cancelCleanups.add(cleanup);
+      return () => void cancelCleanups.delete(cleanup);
+    },
     // '/ws' does not exist: no git checkout, so no content key (tests/reuse.test.ts has real ones).
     workspace: { dir: '/ws', git: realExec, defaultPlatform: 'linux/amd64' },
     calls,
@@ -132,9 +138,30 @@ describe('run', () => {
     const build = d.calls.find((c) => c.args[0] === 'buildx' && c.args[1] === 'build')!;
     expect(build.args).toContain(`${uri}:0123456`);
     expect(build.opts?.env?.DOCKER_CONFIG).toBe(d.tempDirs[0]);
-    // The private docker config (holding the ECR password) is gone afterwards.
+    // The private docker config (holding the ECR password) is gone afterwards, and nothing is
+    // left registered for a cancel.
     expect(existsSync(d.tempDirs[0]!)).toBe(false);
+    expect(cancelCleanups.size).toBe(0);
     expect(d.io.summaries[0]).toContain('image built and pushed');
+  });
+
+  test('a cancel during the build runs the registered cleanup: the private docker config goes', async () => {
+    ecrMock.on(DescribeRepositoriesCommand).resolves({ repositories: [{ repositoryUri: uri, imageTagMutability: 'IMMUTABLE', repositoryArn: 'arn' }] });
+    ecrMock.on(BatchGetImageCommand).resolves({ images: [] });
+    ecrMock.on(GetLifecyclePolicyCommand).resolves({ lifecyclePolicyText: '{}' });
+    const d = deps({ buildx: false });
+    let during: { dir: string; registered: number } | undefined;
+    const exec = d.exec;
+    d.exec = async (file, args, o) => {
+      if (args[0] === 'build') {
+        during = { dir: d.tempDirs[0]!, registered: cancelCleanups.size };
+        for (const cleanup of cancelCleanups) cleanup();
+      }
+      return exec(file, args, o);
+    };
+    await run(inputs, d);
+    expect(during?.registered).toBe(1);
+    expect(existsSync(during!.dir)).toBe(false);
   });
 
   test('classic builder when buildx is absent: build, then push the SHA tag; other tags via PutImage', async () => {

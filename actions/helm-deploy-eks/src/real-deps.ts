@@ -7,6 +7,7 @@ import { exec as realExec, exportVariable, githubContext, LogLines, realSleep, r
 import type { Deps, Proc } from './context';
 import { makeCloudWatch } from './bake/cloudwatch';
 import { awsDeps } from './eks';
+import { realReadPolicy } from './pull-access';
 import type { Inputs } from './inputs';
 import { installTool, runnerArch } from './tools';
 
@@ -54,6 +55,7 @@ export function realDeps(io: ActionIO, inputs: Inputs): Deps {
     env,
     github: githubContext(runContextFrom(env)),
     aws: inputs.clusterName ? awsDeps(inputs.region, (m) => io.info(m)) : undefined,
+    readPolicy: inputs.clusterName ? realReadPolicy((m) => io.info(m)) : undefined,
     cloudwatch: inputs.bake.durationMs > 0 && (inputs.bake.alarmNames.length > 0 || inputs.bake.alarmPrefix) ? makeCloudWatch(inputs.region || (process.env.AWS_REGION ?? '')) : undefined,
     installTool: (d) =>
       installTool(d, runnerArch(), {
