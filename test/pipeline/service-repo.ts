@@ -2,8 +2,8 @@
  * A real git repository of a service, made in a temporary directory the way a team adopts
  * deploy-actions: the service's files, plus `.github/workflows/deploy.yml` and `redeploy.yml`
  * (its own when it has them, else the starters with their EDIT values filled in). Branches
- * move as GitHub moves them: pushes, a merge commit and a squash merge (both new commits on
- * the base branch, as GitHub's merge buttons make them). Each change gives the push event the
+ * move as GitHub moves them: pushes, a merge commit, a squash merge and a rebase merge (all new
+ * commits on the base branch, as GitHub's merge buttons make them). Each change gives the push event the
  * executor runs with.
  */
 import { execFileSync } from 'node:child_process';
@@ -30,6 +30,11 @@ export interface ServiceRepo {
   mergeCommit(head: string, base: string, number: number): GithubEvent;
   /** A pull request squashed into one new commit on base, as "Squash and merge". */
   squash(head: string, base: string, number: number): GithubEvent;
+  /**
+   * A pull request merged with "Rebase and merge": each commit of head not on base replayed onto
+   * base as a new commit (committer GitHub, so a new SHA even where a fast-forward was possible).
+   */
+  rebase(head: string, base: string, number: number): GithubEvent;
 }
 
 const AUTHOR = ['-c', 'user.name=Dev', '-c', 'user.email=dev@example.com', '-c', 'commit.gpgsign=false'];
@@ -108,6 +113,12 @@ export function createServiceRepo(opts: { serviceDir: string; name: string; ecrR
       git('checkout', '--quiet', base);
       git('merge', '--quiet', '--squash', from);
       git('commit', '--quiet', '-m', `Change from ${from} (#${number})`);
+      return push(base, before);
+    },
+    rebase(from, base) {
+      const before = head(base);
+      git('checkout', '--quiet', base);
+      git('-c', 'user.name=GitHub', '-c', 'user.email=noreply@github.com', 'cherry-pick', '--allow-empty', `${base}..${from}`);
       return push(base, before);
     },
   };

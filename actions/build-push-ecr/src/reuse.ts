@@ -11,14 +11,29 @@ export interface Reusable {
   /** The tag the image was found under: the SHA tag (a re-run) or the content key. */
   from: string;
   why: string;
+  /**
+   * The image is known to be the content key's (found under the key, or the key tag names it too).
+   * When false, the commit's image was built from other content (build args, Dockerfile, target or
+   * platforms changed for this commit) or before content keys: it must not get the key tag.
+   */
+  keyed: boolean;
 }
 
 /** This commit's SHA tag first (a re-run keeps its own image), then the content key. Pure. */
 export function findReusable(existing: Map<string, string>, shaTag: string, key: string | undefined): Reusable | undefined {
   const own = existing.get(shaTag);
-  if (own) return { digest: own, from: shaTag, why: `commit tag ${shaTag} already exists` };
   const same = key ? existing.get(key) : undefined;
-  if (same) return { digest: same, from: key!, why: `an image with content key ${key} exists (same tree, Dockerfile, target, platforms and build args)` };
+  if (own) {
+    if (!key || same === own) return { digest: own, from: shaTag, why: `commit tag ${shaTag} already exists`, keyed: key !== undefined };
+    const other = same ? `${key} names ${same}` : `no image has ${key}`;
+    return {
+      digest: own,
+      from: shaTag,
+      why: `commit tag ${shaTag} already exists, on an image that is not this content's (${other}): it was built with other build args, Dockerfile, target or platforms, or before content keys. Tags are immutable, so this commit keeps that image; commit again to build this content`,
+      keyed: false,
+    };
+  }
+  if (same) return { digest: same, from: key!, why: `an image with content key ${key} exists (same tree, Dockerfile, target, platforms and build args)`, keyed: true };
   return undefined;
 }
 

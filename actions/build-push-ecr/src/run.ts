@@ -186,7 +186,10 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
     );
   }
 
-  if (skipped) {
+  // An image of other content under this commit's tag gets neither the key tag nor the key output.
+  const key = reused && !reused.keyed ? undefined : source.key;
+  if (reused && !reused.keyed && source.key) io.warning(`Content key not used: ${reused.why}`);
+  else if (skipped) {
     io.info(`${repositoryUri}@${digest} reused, build skipped: ${reused!.why}`);
   } else {
     try {
@@ -212,7 +215,7 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
       if ((await tagExistingImage(deps.ecr as ECRClient, ref, finalDigest, tag, aws, manifest)) === 'created') added.push(tag);
       io.info(`Tagged ${finalDigest} as ${tag}`);
     }
-    if (source.key) await tagContentKey(deps.ecr, ref, finalDigest, source.key, state.existing, aws, io);
+    if (key) await tagContentKey(deps.ecr, ref, finalDigest, key, state.existing, aws, io);
   });
 
   const imageRef = `${repositoryUri}@${finalDigest}`;
@@ -226,7 +229,7 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
           ['Repository settings', settings],
           ['Repository policy', policy],
           ['Commit', source.commit],
-          ['Content key', source.key ?? `none: ${source.noKey}`],
+          ['Content key', key ?? `none: ${source.noKey ?? 'the commit tag names an image of other content'}`],
           ['Tags', tags.join(', ')],
           ['Digest', `\`${finalDigest}\``],
           ['Image', `\`${imageRef}\``],
@@ -240,12 +243,12 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
     registry,
     'repository-uri': repositoryUri,
     tag: shaTag,
-    tags: imageTags(tags, state.existing, finalDigest, source.key).join(','),
+    tags: imageTags(tags, state.existing, finalDigest, key).join(','),
     digest: finalDigest,
     'image-ref': imageRef,
     skipped,
     commit: source.commit,
-    'content-key': source.key ?? '',
+    'content-key': key ?? '',
     'reused-from': reused?.from ?? '',
   };
 }

@@ -115,17 +115,36 @@ describe('reuse by content key', () => {
 
   test('the SHA tag wins over the key (a re-run keeps its own image)', async () => {
     const repo = gitRepo(service);
-    const s = setup(repo);
     const sha7 = repo.git('rev-parse', 'HEAD').slice(0, 7);
     ecrHolding({});
     const first = setup(repo);
     const key = (await run(first.inputs, first.deps))['content-key'] as string;
     ecrMock.reset();
-    ecrHolding({ [sha7]: builtDigest, [key]: qaDigest });
+    ecrHolding({ [sha7]: builtDigest, [key]: builtDigest });
+    const s = setup(repo);
     const out = await run(s.inputs, s.deps);
-    expect(out).toMatchObject({ digest: builtDigest, 'reused-from': sha7 });
+    expect(out).toMatchObject({ digest: builtDigest, 'reused-from': sha7, 'content-key': key });
     expect(putTags()).toEqual([]);
-    expect(s.io.lines).toContain(`Content key ${key} stays on ${qaDigest}, the first image built from this content`);
+    expect(s.io.warnings).toEqual([]);
+  });
+
+  test.each([
+    ['the key names another image', (key: string) => ({ [key]: qaDigest })],
+    ['no image has the key (build args changed for this commit)', () => ({})],
+  ])('the commit tag names an image of other content (%s): reused by its tag, never given the key, no key output', async (_, others) => {
+    const repo = gitRepo(service);
+    const sha7 = repo.git('rev-parse', 'HEAD').slice(0, 7);
+    const s = setup(repo, { 'build-args': 'VERSION=2' });
+    ecrHolding({});
+    const key = (await run(s.inputs, setup(repo).deps))['content-key'] as string;
+    ecrMock.reset();
+    ecrHolding({ [sha7]: builtDigest, ...others(key) });
+    const out = await run(s.inputs, s.deps);
+    expect(out).toMatchObject({ skipped: true, digest: builtDigest, 'reused-from': sha7, 'content-key': '' });
+    expect(putTags()).toEqual([]);
+    expect(s.io.warnings).toHaveLength(1);
+    expect(s.io.warnings[0]).toMatch(new RegExp(`^Content key not used: commit tag ${sha7} already exists, on an image that is not this content's .*commit again to build this content$`));
+    expect(s.docker).toEqual([]);
   });
 
   test('skip-existing false: built again, the key tag stays on the first image', async () => {
