@@ -206,8 +206,8 @@ describe.skipIf(!hasDocker)('build-push-ecr when docker pushes meet ECR tag immu
   }
 
   test('a plain docker push cannot move an immutable tag through the front (as on ECR)', async () => {
-    const front = immutableEcr.adopt('team/pinned').repositoryUri.split('/')[0]!;
-    const target = { ...reg, host: front };
+    immutableEcr.adopt('team/pinned');
+    const target = immutableEcr.registryLogin();
     const first = await pushSampleImage(target, 'team/pinned', 'v1');
     await expect(pushSampleImage(target, 'team/pinned', 'v1', sampleServiceVariant('moved'))).rejects.toThrow(
       /tag invalid: The image tag 'v1' already exists in the 'team\/pinned' repository and cannot be overwritten because the repository is immutable/,
@@ -229,7 +229,7 @@ describe.skipIf(!hasDocker)('build-push-ecr when docker pushes meet ECR tag immu
     let theirs = '';
     // After the action has seen no SHA tag and asks for a login token, the other run pushes first.
     immutableEcr.onNextCall('GetAuthorizationToken', async () => {
-      theirs = await pushSampleImage({ ...reg, host: front }, 'team/raced', SHA.slice(0, 7), sampleServiceVariant('the-other-run'));
+      theirs = await pushSampleImage(immutableEcr.registryLogin(), 'team/raced', SHA.slice(0, 7), sampleServiceVariant('the-other-run'));
     });
     const r = await runActionBundle({
       action: 'build-push-ecr',

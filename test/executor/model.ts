@@ -86,6 +86,8 @@ export interface ExecutorOptions {
   self?: string;
   /** Working tree serving `<self>/...@ref`; default this repository. */
   selfRoot?: string;
+  /** Working tree of `<self>` at a ref, instead of selfRoot for every ref (see test/executor/git-refs.ts). */
+  selfAt?: (ref: string) => string | undefined;
   /** Replaced files of selfRoot (repository-relative path -> text). */
   overrides?: Record<string, string>;
   /** Repository variables (vars). */

@@ -34,6 +34,12 @@ export interface Sources {
   self: string;
   /** Working tree that serves `<self>/...` references. */
   selfRoot: string;
+  /**
+   * When set, the working tree of `<self>` at a ref (tag, branch or SHA; undefined when the ref
+   * does not exist): `<self>/...@v1.0.0` and `@v1` then read different releases, as on GitHub.
+   * Without it every ref reads `selfRoot`.
+   */
+  selfAt?: (ref: string) => string | undefined;
   /** Files of `selfRoot` replaced by other text (repository-relative path -> text): mutation tests. */
   overrides?: Record<string, string>;
   /** The caller repository's working tree: `./...` references resolve here. */
@@ -53,6 +59,8 @@ export interface ResolvedFile {
   /** The ref it is read at. */
   ref: string;
   text: string;
+  /** The working tree it was read from. */
+  root: string;
 }
 
 export class WorkflowInvalid extends Error {}
@@ -68,13 +76,15 @@ export function resolveReference(uses: string, sources: Sources, file: string): 
   if (uses.startsWith('./')) {
     const path = uses.slice(2).replace(/\/$/, '');
     const text = readSource(sources, sources.callerRoot, file === '' ? path : join(path, file), false);
-    return text === undefined ? undefined : { repository: sources.callerRepository, path, ref: sources.callerRef, text };
+    return text === undefined ? undefined : { repository: sources.callerRepository, path, ref: sources.callerRef, text, root: sources.callerRoot };
   }
   const m = /^([^/@]+\/[^/@]+)\/?([^@]*)@(.+)$/.exec(uses);
   if (!m || m[1]!.toLowerCase() !== sources.self.toLowerCase()) return undefined;
   const path = m[2]!;
-  const text = readSource(sources, sources.selfRoot, file === '' ? path : join(path, file), true);
-  return text === undefined ? undefined : { repository: sources.self, path, ref: m[3]!, text };
+  const root = sources.selfAt ? sources.selfAt(m[3]!) : sources.selfRoot;
+  if (root === undefined) return undefined;
+  const text = readSource(sources, root, file === '' ? path : join(path, file), true);
+  return text === undefined ? undefined : { repository: sources.self, path, ref: m[3]!, text, root };
 }
 
 export interface LoadedWorkflow {
@@ -120,8 +130,7 @@ export function loadAction(uses: string, sources: Sources): LoadedAction | undef
   const parsed = ap.parseAction({ name: `${resolved.path}/action.yml`, content: resolved.text }, new wp.NoOperationTraceWriter());
   const errors = parsed.context.errors.getErrors().map((e) => e.message);
   if (errors.length > 0 || !parsed.value) throw new WorkflowInvalid(`${uses}: action.yml is not valid: ${errors.join('; ')}`);
-  const root = resolved.repository === sources.self ? sources.selfRoot : sources.callerRoot;
-  return { folder: resolved.path, root, template: ap.convertActionTemplate(parsed.context, parsed.value) };
+  return { folder: resolved.path, root: resolved.root, template: ap.convertActionTemplate(parsed.context, parsed.value) };
 }
 
 /** `key` of a mapping token (the keys the converted model drops). */

@@ -329,6 +329,7 @@ export async function runWorkflow(options: ExecutorOptions): Promise<WorkflowRun
   const sources: Sources = {
     self: options.self ?? 'org/deploy-actions',
     selfRoot: options.selfRoot ?? repoRoot,
+    selfAt: options.selfAt,
     overrides: options.overrides,
     callerRoot: options.repository.root,
     callerRepository: options.repository.name,
@@ -338,7 +339,7 @@ export async function runWorkflow(options: ExecutorOptions): Promise<WorkflowRun
   try {
     const text = options.workflow.text ?? resolveReference(`./${options.workflow.path}`, sources, '')?.text;
     if (text === undefined) throw new WorkflowInvalid(`${options.workflow.path} does not exist in ${options.repository.root}`);
-    const top = await loadWorkflow({ repository: options.repository.name, path: options.workflow.path, ref: options.event.ref, text });
+    const top = await loadWorkflow({ repository: options.repository.name, path: options.workflow.path, ref: options.event.ref, text, root: options.repository.root });
     if (!triggers(top, options.event)) return { conclusion: 'skipped', jobs: [], outputs: {}, notTriggered: true };
     const tree = await loadTree(top, undefined, 1, options, sources);
     const github = githubContext(options, top);

@@ -57,7 +57,7 @@ export function sampleServiceVariant(marker: string): string {
 }
 
 /** docker build + push of the sample service to `registry` as repo:tag; returns the pushed digest. */
-export async function pushSampleImage(registry: Registry, repo: string, tag: string, context = prepareSampleService()): Promise<string> {
+export async function pushSampleImage(registry: Pick<Registry, 'host' | 'username' | 'password'>, repo: string, tag: string, context = prepareSampleService()): Promise<string> {
   const config = mkdtempSync(join(tmpdir(), 'da-dockercfg-'));
   const env = { ...process.env, DOCKER_CONFIG: config };
   try {

@@ -13,28 +13,21 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { verifySigV4, type VerifyResult } from './sigv4';
 import { decodeEksToken as decodeToken } from '../kube/eks-token';
 import { closeServer, listenLocal, readBody } from '../../harness/net';
+import { IamStore, accountOfArn, type Identity } from '../iam/index';
+import { authenticateRequest, type RequestAuth } from '../iam/request';
 import { assumeRoleWithWebIdentity, type IssuedSession, type WebIdentityFederation } from './web-identity';
 
-export interface Identity {
-  accessKeyId: string;
-  secretAccessKey: string;
-  /** e.g. arn:aws:sts::123456789012:assumed-role/deployer/gha */
-  arn: string;
-  account?: string;
-  userId?: string;
-  /** Temporary credentials (STS): requests must carry it as X-Amz-Security-Token. */
-  sessionToken?: string;
-  expiresAt?: Date;
-}
+export type { Identity } from '../iam/index';
 
 export interface ClusterSpec {
   name: string;
   endpoint: string;
   /** base64 PEM of the cluster CA. */
   caData: string;
+  /** The account that owns the cluster; callers of other accounts do not see it. Default: any caller's. */
+  account?: string;
   version?: string;
   status?: string;
 }
@@ -45,13 +38,19 @@ export interface RecordedRequest {
   url: string;
   headers: Record<string, string | string[] | undefined>;
   body: string;
-  verdict: VerifyResult;
+  verdict: Verdict;
 }
 
 interface Common {
   port?: number;
   region: string;
-  identities: Identity[];
+  /** The shared identity store (test/standins/iam); or `identities`, each allowed everything. */
+  iam?: IamStore;
+  identities?: Identity[];
+}
+
+function storeOf(opts: Common): IamStore {
+  return opts.iam ?? IamStore.of(opts.identities ?? []);
 }
 
 export interface AwsStandin {
@@ -74,7 +73,7 @@ async function listen(server: Server, port = 0): Promise<string> {
 }
 
 function accountOf(id: Identity): string {
-  return id.account ?? /^arn:aws[^:]*:[^:]*::(\d{12}):/.exec(id.arn)?.[1] ?? '000000000000';
+  return id.account ?? accountOfArn(id.arn) ?? '000000000000';
 }
 
 function userIdOf(id: Identity): string {
@@ -83,21 +82,14 @@ function userIdOf(id: Identity): string {
   return session ? `AROAEXAMPLE${id.accessKeyId.slice(-6)}:${session}` : `AIDAEXAMPLE${id.accessKeyId.slice(-6)}`;
 }
 
-function verify(identities: Identity[], method: string, url: string, headers: IncomingMessage['headers'], body: Buffer, presignedMaxAgeMs?: number): VerifyResult {
-  const secretFor = (akid: string) => identities.find((i) => i.accessKeyId === akid)?.secretAccessKey;
-  const now = new Date();
-  const verdict = verifySigV4({ method, url, headers, body }, secretFor, now, { presignedMaxAgeMs });
-  const id = verdict.ok ? identities.find((i) => i.accessKeyId === verdict.accessKeyId) : undefined;
-  if (id?.sessionToken !== undefined) {
-    const sent = headers['x-amz-security-token'] ?? new URL(url, 'http://x').searchParams.get('X-Amz-Security-Token');
-    if (sent !== id.sessionToken) return { ok: false, code: 'InvalidClientTokenId', message: 'The security token included in the request is invalid.' };
-    if (id.expiresAt && now > id.expiresAt) return { ok: false, code: 'ExpiredToken', message: 'The security token included in the request is expired' };
-  }
-  return verdict;
+type Verdict = RequestAuth;
+
+function verify(iam: IamStore, method: string, url: string, headers: IncomingMessage['headers'], body: Buffer, presignedMaxAgeMs?: number): Verdict {
+  return authenticateRequest(iam, { method, url, headers, body }, { presignedMaxAgeMs });
 }
 
-function identityFor(identities: Identity[], v: VerifyResult): Identity | undefined {
-  return v.ok ? identities.find((i) => i.accessKeyId === v.accessKeyId) : undefined;
+function identityFor(v: Verdict): Identity | undefined {
+  return v.ok ? v.identity : undefined;
 }
 
 // ---------------------------------------------------------------- EKS
@@ -113,15 +105,16 @@ function eksError(res: ServerResponse, status: number, type: string, message: st
 
 export async function startEksStandin(opts: Common & { clusters?: ClusterSpec[] }): Promise<EksStandin> {
   const clusters = new Map<string, ClusterSpec>((opts.clusters ?? []).map((c) => [c.name, c]));
+  const iam = storeOf(opts);
   const requests: RecordedRequest[] = [];
   const denyDescribe = new Set<string>();
   const server = createServer(async (req, res) => {
     const body = await readBody(req);
     const url = req.url ?? '/';
-    const verdict = verify(opts.identities, req.method ?? 'GET', url, req.headers, body);
+    const verdict = verify(iam, req.method ?? 'GET', url, req.headers, body);
     requests.push({ service: 'eks', method: req.method ?? '', url, headers: req.headers, body: body.toString('utf8'), verdict });
     if (!verdict.ok) {
-      const type = verdict.code === 'InvalidClientTokenId' ? 'UnrecognizedClientException' : verdict.code === 'SignatureDoesNotMatch' ? 'InvalidSignatureException' : verdict.code;
+      const type = { InvalidClientTokenId: 'UnrecognizedClientException', SignatureDoesNotMatch: 'InvalidSignatureException', ExpiredToken: 'ExpiredTokenException' }[verdict.code as string] ?? verdict.code;
       eksError(res, 403, type, verdict.message);
       return;
     }
@@ -135,17 +128,19 @@ export async function startEksStandin(opts: Common & { clusters?: ClusterSpec[] 
       return;
     }
     const name = decodeURIComponent(m[1]!);
-    const caller = identityFor(opts.identities, verdict)!;
-    if (denyDescribe.has(caller.arn)) {
-      eksError(res, 403, 'AccessDeniedException', `User: ${caller.arn} is not authorized to perform: eks:DescribeCluster on resource: arn:aws:eks:${opts.region}:${accountOf(caller)}:cluster/${name}`);
+    const caller = identityFor(verdict)!;
+    const account = accountOf(caller);
+    const clusterArn = `arn:aws:eks:${opts.region}:${account}:cluster/${name}`;
+    const decision = iam.authorize(caller, 'eks:DescribeCluster', clusterArn);
+    if (denyDescribe.has(caller.arn) || !decision.allowed) {
+      eksError(res, 403, 'AccessDeniedException', decision.allowed ? `User: ${caller.arn} is not authorized to perform: eks:DescribeCluster on resource: ${clusterArn}` : decision.message);
       return;
     }
     const c = clusters.get(name);
-    if (!c) {
+    if (!c || (c.account !== undefined && c.account !== account)) {
       eksError(res, 404, 'ResourceNotFoundException', `No cluster found for name: ${name}.`, { clusterName: name });
       return;
     }
-    const account = accountOf(caller);
     res.writeHead(200, { 'content-type': 'application/json', 'x-amzn-requestid': randomUUID() });
     res.end(
       JSON.stringify({
@@ -214,6 +209,7 @@ export interface StsStandinWithSessions extends StsStandin {
 }
 
 export async function startStsStandin(opts: StsOptions): Promise<StsStandinWithSessions> {
+  const iam = storeOf(opts);
   const requests: RecordedRequest[] = [];
   const webIdentityCalls: StsStandinWithSessions['webIdentityCalls'] = [];
   const server = createServer(async (req, res) => {
@@ -225,7 +221,7 @@ export async function startStsStandin(opts: StsOptions): Promise<StsStandinWithS
       // Unsigned by design: the token is the credential.
       const form = new URLSearchParams(body.toString('utf8'));
       if (form.get('Action') === 'AssumeRoleWithWebIdentity') {
-        const answer = await assumeRoleWithWebIdentity(form, { ...opts.webIdentity, identities: opts.identities });
+        const answer = await assumeRoleWithWebIdentity(form, { ...opts.webIdentity, identities: opts.identities ?? [] });
         const roleArn = form.get('RoleArn') ?? '';
         if (!answer.ok) {
           webIdentityCalls.push({ roleArn, error: { code: answer.code, message: answer.message } });
@@ -233,13 +229,14 @@ export async function startStsStandin(opts: StsOptions): Promise<StsStandinWithS
           return;
         }
         webIdentityCalls.push({ roleArn, session: answer.session });
+        iam.addIdentity(answer.session.identity);
         res.writeHead(200, { 'content-type': 'text/xml', 'x-amzn-requestid': randomUUID() });
         res.end(answer.xml);
         return;
       }
     }
     const presigned = new URL(url, 'http://x').searchParams.has('X-Amz-Signature');
-    const verdict = verify(opts.identities, method, url, req.headers, body, presigned ? (opts.presignedMaxAgeMs ?? 15 * 60_000) : undefined);
+    const verdict = verify(iam, method, url, req.headers, body, presigned ? (opts.presignedMaxAgeMs ?? 15 * 60_000) : undefined);
     requests.push({ service: 'sts', method, url, headers: req.headers, body: body.toString('utf8'), verdict });
     const params = new URLSearchParams(method === 'POST' ? body.toString('utf8') : new URL(url, 'http://x').search);
     if (method === 'GET') for (const [k, v] of new URL(url, 'http://x').searchParams) params.set(k, v);
@@ -255,7 +252,7 @@ export async function startStsStandin(opts: StsOptions): Promise<StsStandinWithS
       stsError(res, 400, 'InvalidAction', `Could not find operation ${params.get('Action') ?? ''} for version ${params.get('Version') ?? ''}`, json);
       return;
     }
-    const id = identityFor(opts.identities, verdict)!;
+    const id = identityFor(verdict)!;
     const requestId = randomUUID();
     if (json) {
       res.writeHead(200, { 'content-type': 'application/json', 'x-amzn-requestid': requestId });

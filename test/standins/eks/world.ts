@@ -5,6 +5,7 @@
  */
 import { startEksStandin, startStsStandin, type EksStandin, type Identity, type StsOptions, type StsStandinWithSessions } from './index';
 import { startEksFrontDoor, type FrontDoor } from './front-door';
+import { IamStore } from '../iam/index';
 
 export interface EksWorld {
   sts: StsStandinWithSessions;
@@ -17,6 +18,7 @@ export interface EksWorld {
   region: string;
   /** The helm-deploy-eks inputs naming a cluster of this world (the first by default) and its region. */
   clusterInputs(clusterName?: string): { 'cluster-name': string; 'aws-region': string };
+  iam: IamStore;
   /** The AWS environment a job with this identity has (credentials, region, stand-in endpoints). */
   envFor(id: Identity): Record<string, string>;
   stop(): Promise<void>;
@@ -24,7 +26,9 @@ export interface EksWorld {
 
 export async function startEksWorld(opts: {
   kube: { url: string; caCert?: string };
-  identities: Identity[];
+  /** The shared identity store; or `identities`, each allowed everything. */
+  iam?: IamStore;
+  identities?: Identity[];
   /** Principal ARNs with an access entry. */
   accessEntries: string[];
   clusterName?: string;
@@ -37,7 +41,8 @@ export async function startEksWorld(opts: {
 }): Promise<EksWorld> {
   const names = opts.clusterNames ?? [opts.clusterName ?? 'prod'];
   const region = opts.region ?? 'eu-west-1';
-  const sts = await startStsStandin({ region, identities: opts.identities, webIdentity: opts.webIdentity });
+  const iam = opts.iam ?? IamStore.of(opts.identities ?? []);
+  const sts = await startStsStandin({ region, iam, identities: opts.identities, webIdentity: opts.webIdentity });
   const doors: FrontDoor[] = [];
   for (const clusterName of names) {
     doors.push(
@@ -46,7 +51,7 @@ export async function startEksWorld(opts: {
   }
   const eks = await startEksStandin({
     region,
-    identities: opts.identities,
+    iam,
     clusters: names.map((name, i) => ({ name, endpoint: doors[i]!.url, caData: doors[i]!.caData, version: opts.version ?? '1.35' })),
   });
   return {
@@ -56,10 +61,12 @@ export async function startEksWorld(opts: {
     doors,
     clusterName: names[0]!,
     region,
+    iam,
     clusterInputs: (name = names[0]!) => ({ 'cluster-name': name, 'aws-region': region }),
     envFor: (id) => ({
       AWS_ACCESS_KEY_ID: id.accessKeyId,
       AWS_SECRET_ACCESS_KEY: id.secretAccessKey,
+      ...(id.sessionToken ? { AWS_SESSION_TOKEN: id.sessionToken } : {}),
       AWS_REGION: region,
       AWS_ENDPOINT_URL_EKS: eks.url,
       AWS_ENDPOINT_URL_STS: sts.url,

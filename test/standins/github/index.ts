@@ -11,6 +11,9 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { closeServer, listenLocal } from '../../harness/net';
 import { SCOPES } from '../../executor/permissions';
+import { ASSET_UPLOAD, releasesRoute, type StoredRelease } from './releases';
+
+export type { StoredRelease } from './releases';
 
 export type Level = 'none' | 'read' | 'write';
 /** The scopes a GITHUB_TOKEN can carry: the workflow `permissions:` keys (one list, the executor's). */
@@ -24,6 +27,8 @@ export interface Permissions extends Partial<Record<JobTokenScope, Level>> {
   actions?: Level;
   /** Organization members: team lookups (not a job-token scope). */
   members?: Level;
+  /** Releases and their assets. */
+  contents?: Level;
 }
 export type TokenSpec = 'all' | { permissions: Permissions; login?: string };
 
@@ -47,6 +52,8 @@ export interface GithubStandinOptions {
   users?: StandinUser[];
   teams?: StandinTeam[];
   port?: number;
+  /** GitHub's immutable releases setting: a published release takes no more assets. */
+  immutableReleases?: boolean;
 }
 
 export interface Fault {
@@ -138,6 +145,7 @@ export interface GithubState {
   tokens: Record<string, TokenSpec>;
   faults: Fault[];
   requests: RequestRecord[];
+  releases: StoredRelease[];
 }
 
 export interface GithubStandin {
@@ -211,7 +219,9 @@ export async function startGithubStandin(opts: GithubStandinOptions): Promise<Gi
     tokens: { ...opts.tokens },
     faults: [],
     requests: [],
+    releases: [],
   };
+  const latestRelease = new Map<string, number>();
   let nextId = 1000;
   const id = () => ++nextId;
   let base = '';
@@ -238,6 +248,12 @@ export async function startGithubStandin(opts: GithubStandinOptions): Promise<Gi
     res.end(text);
   }
 
+  async function readRaw(req: IncomingMessage): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    return Buffer.concat(chunks);
+  }
+
   async function readBody(req: IncomingMessage): Promise<unknown> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -261,7 +277,7 @@ export async function startGithubStandin(opts: GithubStandinOptions): Promise<Gi
       const auth = /^(?:token|bearer)\s+(\S+)$/i.exec(req.headers.authorization ?? '');
       const token = auth ? state.tokens[auth[1]!] : undefined;
       if (auth) record.token = auth[1];
-      const body = method === 'GET' || method === 'DELETE' ? {} : await readBody(req);
+      const body = method === 'GET' || method === 'DELETE' ? {} : ASSET_UPLOAD.test(path) ? await readRaw(req) : await readBody(req);
       record.body = body;
       const fault = state.faults.find(
         (f) =>
@@ -275,7 +291,7 @@ export async function startGithubStandin(opts: GithubStandinOptions): Promise<Gi
         return send(res, fault.status, fault.body ?? { message: 'Server Error' }, fault.headers);
       }
       if (!token) throw new HttpError(401, 'Bad credentials');
-      const out = await route(method, path, query, body, token, auth![1]!);
+      const out = await route(method, path, query, body, token, auth![1]!, req.headers['content-type'] ?? '');
       record.status = out.status;
       send(res, out.status, out.body, out.headers);
     } catch (err) {
@@ -465,6 +481,7 @@ export async function startGithubStandin(opts: GithubStandinOptions): Promise<Gi
     rawBody: unknown,
     token: TokenSpec,
     _tokenValue: string,
+    contentType = '',
   ): Promise<Out> {
     const body = (rawBody ?? {}) as Record<string, any>;
     let m: RegExpExecArray | null;
@@ -487,6 +504,21 @@ export async function startGithubStandin(opts: GithubStandinOptions): Promise<Gi
     const repo = repoOf(decodeURIComponent(m[1]!), decodeURIComponent(m[2]!));
     const rest = m[3] ?? '';
     const rpath = `/repos/${repo}${rest}`.split('?')[0]!;
+
+    if (rest.startsWith('/releases')) {
+      const ctx = {
+        base,
+        releases: state.releases,
+        latest: latestRelease,
+        immutable: opts.immutableReleases ?? false,
+        id,
+        now,
+        needContents: (lvl: 'read' | 'write') => need(token, 'contents', lvl),
+        error: (status: number, message: string, extra?: Record<string, unknown>) => new HttpError(status, message, extra),
+      };
+      const out = releasesRoute(ctx, repo, method, rest, query, rawBody, contentType);
+      if (out) return out;
+    }
 
     // --- Deployments
     if (rest === '/deployments' && method === 'GET') {

@@ -1,0 +1,37 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface Asset {
+  name: string;
+  data: Buffer;
+  contentType: string;
+}
+
+/** The actions whose bundle is committed: `actions/<name>/dist/index.js`. */
+export function bundledActions(root: string): string[] {
+  const dir = join(root, 'actions');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((n) => existsSync(join(dir, n, 'dist', 'index.js')))
+    .sort();
+}
+
+/**
+ * What a release attaches: `SHA256SUMS` (one `sha256sum` line per bundle, checkable with
+ * `sha256sum -c SHA256SUMS` in a checkout of the tag) and, per bundle, the exact list of the
+ * packages inside it (`<action>.packages.json`, written by the build next to the bundle).
+ */
+export function releaseAssets(root: string): Asset[] {
+  const actions = bundledActions(root);
+  const sums = actions.map((a) => {
+    const path = `actions/${a}/dist/index.js`;
+    return `${createHash('sha256').update(readFileSync(join(root, path))).digest('hex')}  ${path}\n`;
+  });
+  const assets: Asset[] = [{ name: 'SHA256SUMS', data: Buffer.from(sums.join('')), contentType: 'text/plain' }];
+  for (const a of actions) {
+    const list = join(root, 'actions', a, 'dist', 'packages.json');
+    if (existsSync(list)) assets.push({ name: `${a}.packages.json`, data: readFileSync(list), contentType: 'application/json' });
+  }
+  return assets;
+}
