@@ -7,6 +7,8 @@
  * registry; two EKS clusters in front of the Kubernetes stand-in), plus a runner tool cache
  * holding helm and kubectl as a runner image would. `options()` gives the executor all of it.
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +27,8 @@ import { IamStore } from '../standins/iam/index';
 import { startKubeStandin, type KubeStandin } from '../standins/kube/index';
 import { ensureKubeTools } from '../tools/kube-binaries';
 import type { ServiceRepo } from './service-repo';
+
+const run = promisify(execFile);
 
 export const REGION = 'eu-west-1';
 export const ENVIRONMENTS = ['qa', 'preprod', 'production'] as const;
@@ -72,14 +76,16 @@ export async function startPipelineWorld(opts: { runtime: 'fake' | 'docker'; rep
     return s;
   };
   try {
-    const identities: Identity[] = [];
+    // The clusters' node role pulls images; the jobs' identities join as STS issues them.
+    const node: Identity = { accessKeyId: 'AKIANODEROLE00000001', secretAccessKey: 'node-secret', arn: `arn:aws:sts::${README_ACCOUNT}:assumed-role/eks-node/i-0123456789` };
+    const identities: Identity[] = [node];
     const iam = IamStore.of(identities);
     const tokens = await started(startOidcTokenService());
     const trust = projectTrust({ repository: opts.repository, tokenService: tokens, environments: [...ENVIRONMENTS] });
     const registry = await started(startRegistry());
     const ecr = await started(startEcrStandin({ registry, accountId: README_ACCOUNT, region: REGION, iam }));
-    const node = ecr.registryLogin();
-    const kube = await started(startKubeStandin({ tls: true, runtime: opts.runtime, registry: { url: node.url, username: node.username, password: node.password } }));
+    const pull = ecr.registryLogin(node);
+    const kube = await started(startKubeStandin({ tls: true, runtime: opts.runtime, registry: { url: pull.url, username: pull.username, password: pull.password } }));
     const eks = await started(
       startEksWorld({
         kube,
@@ -93,6 +99,9 @@ export async function startPipelineWorld(opts: { runtime: 'fake' | 'docker'; rep
     );
     const github = await started(startGithubStandin({ tokens: {}, repositories: [opts.repository] }));
     const toolCache = await warmToolCache();
+    // The platform team creates each namespace once (workflows/README.md: a namespace-scoped access entry cannot).
+    const { kubectl } = await ensureKubeTools();
+    for (const env of ENVIRONMENTS) await run(kubectl, ['--kubeconfig', kube.kubeconfigPath, 'create', 'namespace', namespaceOf(env)]);
     const environments = loadEnvironments({
       file: projectEnvironmentsFile(),
       owner: opts.repository.split('/')[0]!,
@@ -111,7 +120,7 @@ export async function startPipelineWorld(opts: { runtime: 'fake' | 'docker'; rep
       tokens,
       environments,
       identities,
-      registryHost: node.host,
+      registryHost: pull.host,
       toolCache,
       options: (repo, log) => ({
         repository: { root: repo.root, name: repo.name },
