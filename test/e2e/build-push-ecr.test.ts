@@ -7,6 +7,7 @@ import { errorsOf, runActionBundle, type RunResult } from '../harness/runner';
 import { startRegistry, type Registry } from '../harness/registry';
 import { dockerAvailable, prepareSampleService, pushSampleImage, sampleServiceVariant } from '../harness/docker';
 import { startEcrStandin, type EcrStandin } from '../standins/ecr';
+import { IamStore, type PolicyDocument } from '../standins/iam/index';
 
 let registry: Registry;
 let ecr: EcrStandin;
@@ -92,7 +93,7 @@ describe.skipIf(!hasDocker)('build-push-ecr against the ECR stand-in', () => {
     expect(r.outputs.skipped).toBe('true');
     expect(r.outputs.digest).toBe(await registryDigest('team/sample-service', 'a1b2c3d'));
     const calls = ecr.calls.slice(before);
-    expect(calls.sort()).toEqual(['BatchGetImage', 'DescribeRepositories']);
+    expect(calls.sort()).toEqual(['BatchGetImage', 'DescribeRepositories', 'GetLifecyclePolicy']);
     expect(r.log).toContain('build skipped');
   });
 
@@ -112,7 +113,7 @@ describe.skipIf(!hasDocker)('build-push-ecr against the ECR stand-in', () => {
     const r = await build({ repo: 'team/sample-service', sha: SHA2, context: sampleServiceVariant('conflict'), with: { 'extra-tags': 'candidate' } });
     expect(r.exitCode).toBe(1);
     expect(errorsOf(r)).toEqual([
-      expect.stringContaining('candidate already exists in team/sample-service on another image and tags are immutable'),
+      expect.stringContaining('candidate already exists in team/sample-service on another image and is immutable there'),
     ]);
     expect(ecr.calls.slice(before)).not.toContain('GetAuthorizationToken');
     expect(await registryDigest('team/sample-service', 'b2c3d4e')).toBeNull();
@@ -150,8 +151,8 @@ describe.skipIf(!hasDocker)('build-push-ecr against the ECR stand-in', () => {
   test('bad input fails before any AWS call, naming the input', async () => {
     const cases: Array<[Record<string, string>, string]> = [
       [{ repository: 'Team/Bad_' }, "Input 'repository' must be an ECR repository name"],
-      [{ repository: 'team/ok', context: 'no-such-dir' }, "Input 'context' must be an existing directory"],
-      [{ repository: 'team/ok', dockerfile: 'nope/Dockerfile' }, "Input 'dockerfile' must name an existing file"],
+      [{ repository: 'team/ok', context: 'no-such-dir' }, "Input 'context' must be a directory that exists in the workspace"],
+      [{ repository: 'team/ok', dockerfile: 'nope/Dockerfile' }, "Input 'dockerfile' must be a file that exists in the workspace"],
       [{ repository: 'team/ok', 'build-args': 'NOT A PAIR' }, "Input 'build-args' must be KEY=VALUE lines"],
       [{ repository: 'team/ok', 'extra-tags': 'bad tag!' }, "Input 'extra-tags' must hold image tags"],
       [{ repository: 'team/ok', 'skip-existing': 'maybe' }, "Input 'skip-existing' must be true or false"],
@@ -249,3 +250,83 @@ describe.skipIf(!hasDocker)('build-push-ecr when docker pushes meet ECR tag immu
     ]);
   });
 });
+
+describe.skipIf(!hasDocker)('build-push-ecr with IAM in the build account (111111111111)', () => {
+  const BUILD = '111111111111';
+  const iam = new IamStore();
+  const role = iam.addRole({ account: BUILD, name: 'build' });
+  const allowAll: PolicyDocument = { Statement: [{ Effect: 'Allow', Action: 'ecr:*', Resource: '*' }] };
+  let reg: Registry;
+  let acct: EcrStandin;
+
+  beforeAll(async () => {
+    reg = await startRegistry();
+    acct = await startEcrStandin({ registry: reg, iam, accountId: BUILD });
+  });
+  afterAll(async () => {
+    await acct?.stop();
+    await reg?.stop();
+  });
+
+  const runAs = (repo: string, sha: string, withInputs: Record<string, string> = {}, env: Record<string, string> = {}) =>
+    runActionBundle({
+      action: 'build-push-ecr',
+      workspace: prepareSampleService(),
+      with: { repository: repo, ...withInputs },
+      env: { ...acct.envFor(iam.issueCredentials(role.arn, 'gha')), GITHUB_SHA: sha, ...env },
+      timeoutMs: 180_000,
+    });
+
+  test('partial create: the lifecycle policy denied at creation is applied by the next run, after the IAM fix', async () => {
+    iam.setPolicies(role.arn, [allowAll, { Statement: [{ Effect: 'Deny', Action: 'ecr:PutLifecyclePolicy', Resource: '*' }] }]);
+    const first = await runAs('team/partial', SHA1);
+    expect(first.exitCode).toBe(1);
+    expect(errorsOf(first)).toEqual([
+      expect.stringMatching(/^AccessDenied: the AWS identity may not call ecr:PutLifecyclePolicy on team\/partial; .* The repository was created; the next run applies the missing lifecycle policy\.$/),
+    ]);
+    const repo = acct.repositories.get('team/partial')!;
+    expect(repo.tags).toEqual([{ Key: 'deploy-actions:created-by', Value: 'build-push-ecr' }]);
+    expect(repo.lifecyclePolicyText).toBeUndefined();
+
+    iam.setPolicies(role.arn, [allowAll]);
+    const second = await runAs('team/partial', SHA1);
+    expect(second.exitCode, second.stdout + second.stderr).toBe(0);
+    expect(JSON.parse(repo.lifecyclePolicyText!).rules[0].selection).toMatchObject({ tagStatus: 'untagged', countNumber: 14 });
+    expect(second.summary).toContain('applied missing: lifecycle policy');
+    expect(second.log).toContain('Applied the missing settings of team/partial: lifecycle policy');
+  });
+
+  test('exclusion filters: an excluded moving tag moves in IMMUTABLE_WITH_EXCLUSION; an excluded tag stays put in MUTABLE_WITH_EXCLUSION, refused before building', async () => {
+    iam.setPolicies(role.arn, [allowAll]);
+    const builder = iam.issueCredentials(role.arn, 'seed');
+    const seed = async (repo: string, mutability: string, filter: string, tag: string) => {
+      const r = acct.adopt(repo, mutability);
+      r.imageTagMutabilityExclusionFilters = [{ filterType: 'WILDCARD', filter }];
+      return pushSampleImage(acct.registryLogin(builder), repo, tag, sampleServiceVariant(`seed-${repo}`));
+    };
+    const oldMain = await seed('team/moving', 'IMMUTABLE_WITH_EXCLUSION', 'ma*', 'main');
+    const moved = await runAs('team/moving', SHA2, { 'tag-branch': 'true' }, { GITHUB_REF: 'refs/heads/main', GITHUB_REF_NAME: 'main' });
+    expect(moved.exitCode, moved.stdout + moved.stderr).toBe(0);
+    expect(moved.outputs.tags).toBe('b2c3d4e,main');
+    expect(moved.outputs.digest).not.toBe(oldMain);
+    expect(await registryDigestOf(reg, 'team/moving', 'main')).toBe(moved.outputs.digest);
+
+    const release = await seed('team/pinned-releases', 'MUTABLE_WITH_EXCLUSION', 'release-*', 'release-1');
+    const before = acct.calls.length;
+    const refused = await runAs('team/pinned-releases', SHA2, { 'extra-tags': 'release-1' });
+    expect(refused.exitCode).toBe(1);
+    expect(errorsOf(refused)).toEqual([
+      'Tag release-1 already exists in team/pinned-releases on another image and is immutable there; nothing was built or pushed',
+    ]);
+    expect(acct.calls.slice(before)).not.toContain('GetAuthorizationToken');
+    expect(await registryDigestOf(reg, 'team/pinned-releases', 'release-1')).toBe(release);
+  });
+});
+
+async function registryDigestOf(r: Registry, repo: string, tag: string): Promise<string | null> {
+  const res = await fetch(`${r.url}/v2/${repo}/manifests/${tag}`, {
+    method: 'HEAD',
+    headers: { Authorization: r.authHeader, Accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json' },
+  });
+  return res.ok ? res.headers.get('docker-content-digest') : null;
+}

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startDeploySuite, type DeploySuite } from '../harness/deploy-suite';
 import type { Registry } from '../harness/registry';
-import { errorsOf, repoRoot, runActionBundle, type RunResult } from '../harness/runner';
+import { errorsOf, runActionBundle, type RunResult } from '../harness/runner';
 import type { EksStandin, StsStandin } from '../standins/eks';
 import type { FrontDoor } from '../standins/eks/front-door';
 import type { EksWorld } from '../standins/eks/world';
@@ -21,7 +21,6 @@ import type { KubeStandin } from '../standins/kube/index';
 import { ensureKubeTools, type KubeTools } from '../tools/kube-binaries';
 import type { ToolArchives } from '../tools/tool-archives';
 
-const CHART = join(repoRoot, 'test/fixtures/sample-service/chart');
 const REGION = 'eu-west-1';
 const CLUSTER = 'prod';
 const deployer = { accessKeyId: 'AKIADEPLOYER0000001', secretAccessKey: 'deployer-secret', arn: 'arn:aws:sts::111122223333:assumed-role/deployer/gha-1000' };
@@ -77,7 +76,7 @@ function deploy(withInputs: Record<string, string>, id = deployer, extraEnv: Rec
     with: {
       release: 'web',
       namespace: 'shop',
-      chart: CHART,
+      chart: suite.charts.sample,
       environment: 'qa',
       ...world.clusterInputs(),
       ...archives.inputs,
@@ -135,7 +134,7 @@ describe('helm-deploy-eks on EKS (helm 4)', () => {
     expect(statSync(kc).mode & 0o777).toBe(0o600);
     expect(r.env.KUBECONFIG).toBe(kc);
     expect(archives.requests).toEqual(
-      expect.arrayContaining(['/helm/helm-v4.1.4-linux-amd64.tar.gz', '/helm/helm-v4.1.4-linux-amd64.tar.gz.sha256sum', '/k8s/v1.35.2/bin/linux/amd64/kubectl', '/k8s/v1.35.2/bin/linux/amd64/kubectl.sha256']),
+      expect.arrayContaining(['/helm/helm-v4.2.3-linux-amd64.tar.gz', '/helm/helm-v4.2.3-linux-amd64.tar.gz.sha256sum', '/k8s/v1.35.2/bin/linux/amd64/kubectl', '/k8s/v1.35.2/bin/linux/amd64/kubectl.sha256']),
     );
     expect(r.log).toContain(`AWS identity: ${deployer.arn}`);
     expect(r.summary).toContain('web revision 1 deployed');
@@ -214,7 +213,7 @@ describe('helm-deploy-eks on EKS (helm 4)', () => {
   });
 
   test('a release stuck in pending-upgrade by a cancelled run is recovered first', async () => {
-    const p = spawn(tools.helm4, ['upgrade', 'web', CHART, '-n', 'shop', '--set-string', `image.repository=${registry.host}/sample-service`, '--set-string', `image.digest=${MISSING}`, '--wait', '--timeout', '60s'], {
+    const p = spawn(tools.helm4, ['upgrade', 'web', suite.charts.sample, '-n', 'shop', '--set-string', `image.repository=${registry.host}/sample-service`, '--set-string', `image.digest=${MISSING}`, '--wait', '--timeout', '60s'], {
       env: { ...process.env, KUBECONFIG: kube.kubeconfigPath, HOME: join(runnerDir, 'home') },
       stdio: 'ignore',
     });
@@ -233,7 +232,7 @@ describe('helm-deploy-eks on EKS (helm 4)', () => {
   });
 
   test('a first install left pending-install is uninstalled, then installed cleanly', async () => {
-    const p = spawn(tools.helm4, ['upgrade', 'fresh', CHART, '--install', '-n', 'shop', '--set-string', `image.repository=${registry.host}/sample-service`, '--set-string', `image.digest=${MISSING}`, '--wait', '--timeout', '60s'], {
+    const p = spawn(tools.helm4, ['upgrade', 'fresh', suite.charts.sample, '--install', '-n', 'shop', '--set-string', `image.repository=${registry.host}/sample-service`, '--set-string', `image.digest=${MISSING}`, '--wait', '--timeout', '60s'], {
       env: { ...process.env, KUBECONFIG: kube.kubeconfigPath, HOME: join(runnerDir, 'home') },
       stdio: 'ignore',
     });
@@ -315,7 +314,7 @@ describe('helm-deploy-eks with a kubeconfig instead of EKS', () => {
         release: 'kc',
         namespace: 'kind',
         'create-namespace': 'true',
-        chart: CHART,
+        chart: suite.charts.sample,
         kubeconfig: kube.kubeconfigPath,
         image: image(digest1),
         ...archives.inputs,

@@ -306,7 +306,7 @@ describe('promote-gate against the GitHub and ECR stand-ins', () => {
 
   test('a token without deployments: write fails record naming the permission, before ECR is touched', async () => {
     const tagsBefore = await (await reg('GET', `/v2/${REPO}/tags/list`)).json();
-    const r = await record('staging', digests.main!, { token: NO_DEPLOY });
+    const r = await record('qa', digests.main!, { token: NO_DEPLOY });
     expect(r.exitCode).toBe(1);
     expect(errorsOf(r).join('\n')).toMatch(/deployments: write/);
     expect(await (await reg('GET', `/v2/${REPO}/tags/list`)).json()).toEqual(tagsBefore);

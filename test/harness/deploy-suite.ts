@@ -4,12 +4,12 @@
  * world in front of it (STS, front door, EKS), the local helm/kubectl download mirror, one
  * runner directory (tool cache shared by the suite's steps) and a scratch workspace.
  */
-import { mkdtempSync } from 'node:fs';
+import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pushSampleImage, sampleServiceVariant } from './docker';
 import { startRegistry, type Registry } from './registry';
-import { newRunnerDir } from './runner';
+import { newRunnerDir, repoRoot } from './runner';
 import { startEksWorld, type EksWorld } from '../standins/eks/world';
 import type { Identity } from '../standins/eks/index';
 import { startKubeStandin, type KubeStandin } from '../standins/kube/index';
@@ -26,6 +26,11 @@ export interface DeploySuite {
   digest2: string;
   runnerDir: string;
   workspace: string;
+  /**
+   * The fixture charts, copied into the workspace (the action refuses a chart outside it):
+   * the sample service's chart and the ledger chart laid out differently.
+   */
+  charts: { sample: string; ledger: string };
   /** The sample image pinned by digest, as helm-deploy-eks's `image` input takes it. */
   image(digest: string): string;
   stop(): Promise<void>;
@@ -51,6 +56,10 @@ export async function startDeploySuite(opts: {
     stops.push(kube.stop);
     const world = await startEksWorld({ kube, identities: opts.identities, accessEntries: opts.accessEntries, clusterName: opts.clusterName, region: opts.region });
     stops.push(world.stop);
+    const workspace = mkdtempSync(join(tmpdir(), 'da-deploy-ws-'));
+    const charts = { sample: join(workspace, 'chart'), ledger: join(workspace, 'ledger-chart') };
+    cpSync(join(repoRoot, 'test/fixtures/sample-service/chart'), charts.sample, { recursive: true });
+    cpSync(join(repoRoot, 'test/fixtures/ledger-chart'), charts.ledger, { recursive: true });
     return {
       registry,
       kube,
@@ -59,7 +68,8 @@ export async function startDeploySuite(opts: {
       digest1,
       digest2,
       runnerDir: newRunnerDir(),
-      workspace: mkdtempSync(join(tmpdir(), 'da-deploy-ws-')),
+      workspace,
+      charts,
       image: (digest) => `${registry.host}/sample-service@${digest}`,
       stop: async () => {
         for (const stop of stops.reverse()) await stop();

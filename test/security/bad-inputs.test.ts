@@ -134,8 +134,8 @@ const CASES: Case[] = [
   ['helm-deploy-eks', 'kube-context', 'ctx\r::add-mask::x', 'must not contain control characters'],
   ['helm-deploy-eks', 'kubeconfig', 'kc\nFOO=bar', 'must not contain control characters'],
   ['helm-deploy-eks', 'export-kubeconfig', 'x', 'must be true or false'],
-  ['helm-deploy-eks', 'helm-version', 'latest', 'must be a version such as 4.1.4'],
-  ['helm-deploy-eks', 'helm-version', '4.1.4; rm -rf /', 'must be a version such as 4.1.4'],
+  ['helm-deploy-eks', 'helm-version', 'latest', 'must be a version such as'],
+  ['helm-deploy-eks', 'helm-version', '4.1.4; rm -rf /', 'must be a version such as'],
   ['helm-deploy-eks', 'kubectl-version', 'v1', 'must be a version such as 1.35.2'],
   ['helm-deploy-eks', 'helm-base-url', 'ftp://mirror', 'must be an http(s) URL'],
   ['helm-deploy-eks', 'kubectl-base-url', 'file:///etc', 'must be an http(s) URL'],
@@ -144,7 +144,7 @@ const CASES: Case[] = [
   ['helm-deploy-eks', 'fail-fast', 'x', 'must be true or false'],
   ['helm-deploy-eks', 'crash-loop-restarts', '0', 'must be a whole number from 1 to 100'],
   ['helm-deploy-eks', 'crash-loop-restarts', '101', 'must be a whole number from 1 to 100'],
-  ['helm-deploy-eks', 'pod-selector', 'app in (a;b)', 'must be a Kubernetes label selector'],
+  ['helm-deploy-eks', 'pod-selector', 'app in (a;b)', 'must be an equality-based label selector'],
   ['helm-deploy-eks', 'log-lines', '1001', 'must be a whole number from 0 to 1000'],
   ['helm-deploy-eks', 'helm-test', 'x', 'must be true or false'],
   ['helm-deploy-eks', 'smoke-url', 'localhost:8080', 'must be an http(s) URL'],
@@ -167,9 +167,19 @@ const CASES: Case[] = [
   ['promote-gate', 'sha', `${'g'.repeat(40)}`, 'must be a full 40-hex commit SHA'],
   ['promote-gate', 'require-environment', 'pre prod', 'must be'],
   ['promote-gate', 'require-environment', 'preprod\n::error::x', 'must be'],
-  ['promote-gate', 'target-environment', 'preprod', 'must differ from require-environment'],
+  ['promote-gate', 'target-environment', 'preprod', 'must differ from require-environment', { 'require-environment': 'Preprod' }],
+  ['promote-gate', 'target-environment', 'prod', "must be one of the pipeline's environments"],
+  ['promote-gate', 'target-environment', 'Prod', "must be one of the pipeline's environments"],
+  ['promote-gate', 'target-environment', ' production', 'must not have surrounding whitespace'],
+  ['promote-gate', 'target-environment', 'production\n', 'must not have surrounding whitespace'],
+  ['promote-gate', 'require-environment', 'qa', 'must be preprod: the pipeline promotes preprod -> production'],
+  ['promote-gate', 'allowed-refs', 'refs/**', 'must be exact refs'],
+  ['promote-gate', 'allowed-refs', 'refs/heads/*', 'must be exact refs'],
+  ['promote-gate', 'allowed-refs', 'refs/heads/main,refs/heads/develop', 'cannot widen the refs of production'],
+  ['promote-gate', 'environments-file', '../outside/values.yaml', 'must stay inside the workspace'],
+  ['promote-gate', 'environments-file', 'chart/values.yaml', 'is not a valid environments file'],
   ['promote-gate', 'target-environment', '-prod', 'must be'],
-  ['promote-gate', 'allowed-refs', 'main', 'must be full refs like refs/heads/main'],
+  ['promote-gate', 'allowed-refs', 'main', 'must be exact refs like refs/heads/main'],
   ['promote-gate', 'tag-template', '{branch}-{sha7}', 'may only use the placeholders'],
   ['promote-gate', 'tag-template', '{environment}/{sha7}', 'must render to a valid image tag'],
   ['promote-gate', 'github-token', '', 'is required for GitHub evidence'],
@@ -180,6 +190,8 @@ const CASES: Case[] = [
 const RECORD_CASES: Case[] = [
   ['promote-gate', 'environment', '', 'is required'],
   ['promote-gate', 'environment', 'pre prod', 'must be'],
+  ['promote-gate', 'environment', 'PROD', "must be one of the pipeline's environments"],
+  ['promote-gate', 'environment', 'preprod ', 'must not have surrounding whitespace'],
   ['promote-gate', 'environment', 'qa\n::add-mask::x', 'must be'],
   ['promote-gate', 'environment-url', 'javascript:alert(1)', 'must be an http(s) URL'],
   ['promote-gate', 'description', 'd'.repeat(141), 'must be at most 140 characters'],
@@ -267,7 +279,7 @@ async function runCase(action: string, input: string, value: string, extra: Reco
 const record = { mode: 'record', environment: 'preprod' };
 const ALL: Case[] = [...CASES, ...RECORD_CASES.map(([a, i, v, e]): Case => [a, i, v, e, record])];
 /** Through the bundles: every path and control-character case, and every tenth of the rest. */
-const BUNDLED = ALL.filter(([, input, value], n) => /context|dockerfile|chart|values-files|kube/.test(input) || /[\0-\x1f]/.test(value) || n % 10 === 0);
+const BUNDLED = ALL.filter(([, input, value], n) => /context|dockerfile|chart|values-files|kube|environment/.test(input) || /[\0-\x1f]/.test(value) || n % 10 === 0);
 
 /** getInputs of the action, with the action.yml defaults under `with`, as the runner passes them. */
 function readInputs(action: string, values: Record<string, string>): unknown {

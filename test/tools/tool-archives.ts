@@ -27,6 +27,7 @@ export interface ToolArchives {
   requests: string[];
   /** Serve a wrong checksum for this path (e.g. to prove verification). */
   tamper: Set<string>;
+  /** The newest helm of each line served (also 4.1.4). */
   helmVersions: { helm4: string; helm3: string };
   kubectlVersions: string[];
   stop(): Promise<void>;
@@ -62,16 +63,15 @@ export async function startToolArchives(): Promise<ToolArchives> {
   const tools = await ensureKubeTools();
   mkdirSync(CACHE, { recursive: true });
   const files = new Map<string, { path: string; checksumName: string }>();
-  const helm4 = '4.1.4';
-  const helm3 = '3.18.0';
   for (const [bin, version] of [
-    [tools.helm4, helm4],
-    [tools.helm3, helm3],
+    [tools.helm4, '4.1.4'],
+    [tools.newest.helm4, '4.2.3'],
+    [tools.helm3, '3.18.0'],
   ] as const) {
     const name = `helm-v${version}-linux-amd64.tar.gz`;
     files.set(`/helm/${name}`, { path: await helmArchive(bin, version), checksumName: name });
   }
-  const kubectls: Array<[string, string]> = [['1.35.2', tools.kubectl]];
+  const kubectls: Array<[string, string]> = [['1.35.2', tools.kubectl], ['1.36.3', tools.newest.kubectl]];
   const k33 = join(KUBE_TOOLS_CACHE, 'v33', 'kubectl', 'kubectl');
   if (existsSync(k33)) kubectls.push(['1.33.0', k33]);
   for (const [version, path] of kubectls) files.set(`/k8s/v${version}/bin/linux/amd64/kubectl`, { path, checksumName: '' });
@@ -111,7 +111,7 @@ export async function startToolArchives(): Promise<ToolArchives> {
     inputs: { 'helm-base-url': `${base}/helm`, 'kubectl-base-url': `${base}/k8s` },
     requests,
     tamper,
-    helmVersions: { helm4, helm3 },
+    helmVersions: { helm4: '4.2.3', helm3: '3.18.0' },
     kubectlVersions: kubectls.map(([v]) => v),
     stop: () => closeServer(server),
   };

@@ -141,11 +141,12 @@ describe('each defect makes the run fail or differ', () => {
   });
 
   test('if: always() on the record step: evidence is recorded for a deploy that failed', async () => {
+    // The image is not pinned by digest: the gate (which runs for every environment) refuses it.
     const before = await run({ workflow: deployCaller });
-    expect(step(before, 'qa/deploy', 'Deploy')!.outcome).toBe('failure');
+    expect(step(before, 'qa/deploy', 'Promotion gate')!.outcome).toBe('failure');
     expect(step(before, 'qa/deploy', 'Record promotion evidence')!.outcome).toBe('skipped');
     const after = await run({ workflow: deployCaller, overrides: mutate('.github/workflows/deploy.yml', 'if: inputs.record\n', 'if: always() && inputs.record\n') });
-    expect(step(after, 'qa/deploy', 'Deploy')!.outcome).toBe('failure');
+    expect(step(after, 'qa/deploy', 'Promotion gate')!.outcome).toBe('failure');
     expect(step(after, 'qa/deploy', 'Record promotion evidence')!.outcome).not.toBe('skipped');
   });
 

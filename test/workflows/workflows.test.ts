@@ -92,9 +92,9 @@ describe('reusable workflows', () => {
     }
   });
 
-  test('build outputs image, digest, image-ref and tag from build-push-ecr', () => {
+  test('build outputs image, digest, image-ref, tag and content-key from build-push-ecr', () => {
     const { doc } = readWorkflow('.github/workflows/build.yml');
-    expect(Object.keys(doc.on.workflow_call.outputs).sort()).toEqual(['digest', 'image', 'image-ref', 'tag']);
+    expect(Object.keys(doc.on.workflow_call.outputs).sort()).toEqual(['content-key', 'digest', 'image', 'image-ref', 'tag']);
     const [, job] = jobsOf(doc)[0]!;
     const names = stepsOf(job).map((s) => String(s.uses ?? '').split('@')[0]);
     expect(names.indexOf('actions/checkout')).toBeGreaterThanOrEqual(0);
@@ -102,7 +102,7 @@ describe('reusable workflows', () => {
     expect(names.indexOf('org/deploy-actions/build-push-ecr')).toBeGreaterThan(names.indexOf('aws-actions/configure-aws-credentials'));
   });
 
-  test('deploy: verify -> helm-deploy-eks -> record, one environment per call', () => {
+  test('deploy: verify -> (bake target) -> helm-deploy-eks -> (failed on a bake breach) -> record, one environment per call', () => {
     const deploy = readWorkflow('.github/workflows/deploy.yml');
     const jobs = jobsOf(deploy.doc);
     expect(jobs).toHaveLength(1);
@@ -111,15 +111,19 @@ describe('reusable workflows', () => {
     const order = stepsOf(job)
       .map((s) => `${ownAction(s.uses) ?? ''}${s.with?.mode ? `:${s.with.mode}` : ''}`)
       .filter((s) => s !== '');
-    expect(order).toEqual(['promote-gate:verify', 'helm-deploy-eks', 'promote-gate:record']);
+    expect(order).toEqual(['promote-gate:verify', 'promote-gate:last-validated', 'helm-deploy-eks', 'promote-gate:fail', 'promote-gate:record']);
+    const fail = stepsOf(job).find((s) => s.with?.mode === 'fail')!;
+    expect(fail.if).toBe("failure() && steps.deploy.outputs.bake-result == 'breached'");
+    const deployStep = stepsOf(job).find((s) => ownAction(s.uses) === 'helm-deploy-eks')!;
+    expect(deployStep.with['bake-rollback-digest']).toBe('${{ steps.validated.outputs.digest }}');
   });
 
-  test('deploy: production always verifies preprod, qa and preprod only when asked', () => {
+  test('deploy: the gate runs for every environment (it refuses unknown names; production always requires preprod)', () => {
     const deploy = readWorkflow('.github/workflows/deploy.yml');
     expect(checkProductionGate(deploy)).toEqual([]);
     const [, job] = jobsOf(deploy.doc)[0]!;
     const qa = gateFor(job, callInputValues(deploy, { environment: 'qa' }, {}));
-    expect(qa.verifies).toBe(false);
+    expect(qa).toEqual({ verifies: true, requireEnvironment: '', targetEnvironment: 'qa' });
     const asked = gateFor(job, callInputValues(deploy, { environment: 'preprod', 'require-environment': 'qa' }, {}));
     expect(asked).toEqual({ verifies: true, requireEnvironment: 'qa', targetEnvironment: 'preprod' });
   });
@@ -172,7 +176,7 @@ describe('starter workflows', () => {
     const [, deployJob] = jobsOf(deploy.doc)[0]!;
     const ctx = (environment: string) => ({
       inputs: { environment, digest: `sha256:${'a'.repeat(64)}`, sha: 'b'.repeat(40) },
-      needs: { check: { outputs: { 'image-ref': `r@sha256:${'a'.repeat(64)}` } } },
+      needs: { check: { outputs: { 'image-ref': `r@sha256:${'a'.repeat(64)}`, sha: 'b'.repeat(40) } } },
       github: { ref: 'refs/heads/main' },
     });
     const prod = gateFor(deployJob, callInputValues(deploy, call.with, ctx('production')));

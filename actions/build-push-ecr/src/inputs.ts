@@ -3,7 +3,7 @@ import { confinedPath, InputError, type Inputs as RawInputs } from '@deploy-acti
 import { validateTag } from './tags';
 
 export const BUILDERS = ['auto', 'buildx', 'docker'] as const;
-export const MUTABILITY = ['IMMUTABLE', 'MUTABLE'] as const;
+export const MUTABILITY = ['IMMUTABLE', 'MUTABLE', 'IMMUTABLE_WITH_EXCLUSION', 'MUTABLE_WITH_EXCLUSION'] as const;
 
 export interface Inputs {
   repository: string;
@@ -23,6 +23,8 @@ export interface Inputs {
   extraTags: string[];
   createRepository: boolean;
   tagMutability: (typeof MUTABILITY)[number];
+  /** Wildcard filters (`*`) naming the tags the mutability setting does not apply to. */
+  tagMutabilityExclusionFilters: string[];
   scanOnPush: boolean;
   untaggedExpiryDays: number;
   skipExisting: boolean;
@@ -78,6 +80,20 @@ export function getInputs(i: RawInputs, env: NodeJS.ProcessEnv = process.env): I
     throw new InputError('cache-ref', 'must be an image reference like 1234.dkr.ecr.eu-west-1.amazonaws.com/app-cache:main', cacheRef);
   }
 
+  const tagMutability = i.oneOf('image-tag-mutability', MUTABILITY, 'IMMUTABLE');
+  const tagMutabilityExclusionFilters = i.list('image-tag-mutability-exclusion-filters');
+  const withExclusion = tagMutability.endsWith('_WITH_EXCLUSION');
+  if (withExclusion && tagMutabilityExclusionFilters.length === 0) {
+    throw new InputError('image-tag-mutability-exclusion-filters', `is required with image-tag-mutability ${tagMutability} (e.g. main, dev-*)`);
+  }
+  if (!withExclusion && tagMutabilityExclusionFilters.length > 0) {
+    throw new InputError('image-tag-mutability-exclusion-filters', 'needs image-tag-mutability IMMUTABLE_WITH_EXCLUSION or MUTABLE_WITH_EXCLUSION');
+  }
+  if (tagMutabilityExclusionFilters.length > 5) throw new InputError('image-tag-mutability-exclusion-filters', 'takes at most 5 filters (an ECR limit)');
+  for (const f of tagMutabilityExclusionFilters) {
+    if (!/^[0-9a-zA-Z._*-]{1,128}$/.test(f)) throw new InputError('image-tag-mutability-exclusion-filters', 'must hold tag patterns of letters, digits, . _ - and * wildcards', f);
+  }
+
   return {
     repository,
     registryId,
@@ -95,7 +111,8 @@ export function getInputs(i: RawInputs, env: NodeJS.ProcessEnv = process.env): I
     tagTimestamp: i.bool('tag-timestamp', false),
     extraTags,
     createRepository: i.bool('create-repository', true),
-    tagMutability: i.oneOf('image-tag-mutability', MUTABILITY, 'IMMUTABLE'),
+    tagMutability,
+    tagMutabilityExclusionFilters,
     scanOnPush: i.bool('scan-on-push', true),
     untaggedExpiryDays: i.int('untagged-expiry-days', 14, { min: 0, max: 3650 }),
     skipExisting: i.bool('skip-existing', true),

@@ -1,15 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, existsSync, symlinkSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  BatchGetImageCommand,
-  CreateRepositoryCommand,
-  DescribeRepositoriesCommand,
-  GetAuthorizationTokenCommand,
-  PutLifecyclePolicyCommand,
-  type ECRClient,
-  type Repository,
-} from '@aws-sdk/client-ecr';
+import { GetAuthorizationTokenCommand, type ECRClient } from '@aws-sdk/client-ecr';
 import {
   UserError,
   exec as realExec,
@@ -22,14 +14,8 @@ import {
   type Outputs,
   type Sleep,
 } from '@deploy-actions/action-kit';
-import {
-  MANIFEST_MEDIA_TYPES,
-  awsCall,
-  awsErrorName,
-  makeEcrClient,
-  tagExistingImage,
-  type AwsCallOptions,
-} from '@deploy-actions/aws';
+import { awsCall, getManifest, makeEcrClient, tagExistingImage, type AwsCallOptions } from '@deploy-actions/aws';
+import { conflicts, createRepository, readRepoState, reconcileRepository } from './repository';
 import type { Inputs } from './inputs';
 import { computeTags } from './tags';
 import {
@@ -77,102 +63,6 @@ export function realDeps(io: ActionIO, inputs: Inputs): Deps {
       defaultPlatform: process.env.DOCKER_DEFAULT_PLATFORM || hostPlatform(process.platform, process.arch),
     },
   };
-}
-
-/** ECR's lifecycle rule that expires untagged images (build cache leftovers, replaced indexes). */
-export function untaggedExpiryPolicy(days: number): string {
-  return JSON.stringify({
-    rules: [
-      {
-        rulePriority: 1,
-        description: `Expire untagged images after ${days} days (deploy-actions)`,
-        selection: { tagStatus: 'untagged', countType: 'sinceImagePushed', countUnit: 'days', countNumber: days },
-        action: { type: 'expire' },
-      },
-    ],
-  });
-}
-
-interface RepoState {
-  repository?: Repository;
-  /** tag -> digest, for the requested tags that exist. */
-  existing: Map<string, string>;
-}
-
-async function readRepoState(inputs: Inputs, deps: Deps, tags: string[], aws: AwsCallOptions): Promise<RepoState> {
-  const ref = { repositoryName: inputs.repository, registryId: inputs.registryId };
-  const describe = awsCall('ecr:DescribeRepositories', inputs.repository, () =>
-    deps.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [inputs.repository], registryId: inputs.registryId })),
-    aws,
-  );
-  const images = awsCall('ecr:BatchGetImage', inputs.repository, () =>
-    deps.ecr.send(
-      new BatchGetImageCommand({ ...ref, imageIds: tags.map((imageTag) => ({ imageTag })), acceptedMediaTypes: MANIFEST_MEDIA_TYPES }),
-    ),
-    aws,
-  );
-  // Both reads go out together: a re-run on a pushed SHA costs one round trip.
-  const [d, i] = await Promise.allSettled([describe, images]);
-  if (d.status === 'rejected') {
-    if (awsErrorName(d.reason) === 'RepositoryNotFoundException') return { existing: new Map() };
-    throw d.reason;
-  }
-  if (i.status === 'rejected') throw i.reason;
-  const existing = new Map<string, string>();
-  for (const img of i.value.images ?? []) {
-    if (img.imageId?.imageTag && img.imageId.imageDigest) existing.set(img.imageId.imageTag, img.imageId.imageDigest);
-  }
-  return { repository: d.value.repositories?.[0], existing };
-}
-
-async function createRepository(inputs: Inputs, deps: Deps, aws: AwsCallOptions): Promise<Repository> {
-  if (!inputs.createRepository) {
-    throw new UserError(`ECR repository '${inputs.repository}' does not exist and create-repository is false`);
-  }
-  let repository: Repository | undefined;
-  try {
-    const created = await awsCall('ecr:CreateRepository', inputs.repository, () =>
-      deps.ecr.send(
-        new CreateRepositoryCommand({
-          repositoryName: inputs.repository,
-          registryId: inputs.registryId,
-          imageTagMutability: inputs.tagMutability,
-          imageScanningConfiguration: { scanOnPush: inputs.scanOnPush },
-        }),
-      ),
-      aws,
-    );
-    repository = created.repository;
-    deps.io.info(`Created ECR repository ${inputs.repository} (tags ${inputs.tagMutability}, scan on push ${inputs.scanOnPush})`);
-  } catch (err) {
-    // Another job created it between our read and this call: use theirs, settings untouched.
-    if (awsErrorName(err) !== 'RepositoryAlreadyExistsException') throw err;
-    const d = await awsCall('ecr:DescribeRepositories', inputs.repository, () =>
-      deps.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [inputs.repository], registryId: inputs.registryId })),
-      aws,
-    );
-    return d.repositories![0]!;
-  }
-  if (inputs.untaggedExpiryDays > 0) {
-    await awsCall('ecr:PutLifecyclePolicy', inputs.repository, () =>
-      deps.ecr.send(
-        new PutLifecyclePolicyCommand({
-          repositoryName: inputs.repository,
-          registryId: inputs.registryId,
-          lifecyclePolicyText: untaggedExpiryPolicy(inputs.untaggedExpiryDays),
-        }),
-      ),
-      aws,
-    );
-    deps.io.info(`Lifecycle policy: untagged images expire after ${inputs.untaggedExpiryDays} days`);
-  }
-  return repository!;
-}
-
-/** Tags that already exist on another image and cannot move there (immutable repository). */
-function conflicts(state: RepoState, tags: string[], digest: string | undefined, mutable: boolean): string[] {
-  if (mutable) return [];
-  return tags.filter((t) => state.existing.has(t) && state.existing.get(t) !== digest);
 }
 
 async function chooseBuilder(inputs: Inputs, deps: Deps): Promise<'buildx' | 'docker'> {
@@ -245,6 +135,16 @@ async function buildAndPush(inputs: Inputs, deps: Deps, source: Source, registry
   }
 }
 
+/**
+ * The image's tags this run knows of, SHA tag first: the requested ones (all on the image now)
+ * and the content-key tag when the lookup found it on this image or it was free (this run put it
+ * there). Tags others put on the image (promote-gate's evidence tags, say) are not looked up.
+ */
+export function imageTags(requested: string[], existing: Map<string, string>, digest: string, key: string | undefined): string[] {
+  const keyHere = key !== undefined && (existing.get(key) ?? digest) === digest;
+  return [...new Set([...requested, ...(keyHere ? [key] : [])])];
+}
+
 export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
   const { io } = deps;
   const started = deps.now();
@@ -255,21 +155,23 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
   const ref = { repositoryName: inputs.repository, registryId: inputs.registryId };
   const lookup = source.key ? [...tags, source.key] : tags;
 
-  let state = await io.group(`ECR repository ${inputs.repository}`, () => readRepoState(inputs, deps, lookup, aws));
-  const repository = state.repository ?? (await createRepository(inputs, deps, aws));
+  let state = await io.group(`ECR repository ${inputs.repository}`, () => readRepoState(inputs, deps, lookup, aws, true));
+  const found = state.repository;
+  const repository = found ?? (await createRepository(inputs, deps, aws));
+  const settings = found ? await reconcileRepository(inputs, deps, { ...state, repository: found }, aws) : 'created';
   const repositoryUri = repository.repositoryUri!;
   const registry = repositoryUri.slice(0, repositoryUri.indexOf('/'));
-  const mutable = (repository.imageTagMutability ?? 'MUTABLE').startsWith('MUTABLE');
 
   const reused = inputs.skipExisting ? findReusable(state.existing, shaTag, source.key) : undefined;
   let digest = reused?.digest;
   const skipped = digest !== undefined;
   // Skipped: digest is the SHA tag's own, so only other tags can conflict. Building: digest is
   // unknown yet, so any requested tag that exists (the SHA tag too, with skip-existing false) does.
-  const blocked = conflicts(state, tags, digest, mutable);
+  // Exclusion filters decide per tag: a moving `main` excluded from immutability passes here.
+  const blocked = conflicts(state, repository, tags, digest);
   if (blocked.length > 0) {
     throw new UserError(
-      `Tag${blocked.length > 1 ? 's' : ''} ${blocked.join(', ')} already exist${blocked.length > 1 ? '' : 's'} in ${inputs.repository} on another image and tags are immutable; nothing was built or pushed`,
+      `Tag${blocked.length > 1 ? 's' : ''} ${blocked.join(', ')} already exist${blocked.length > 1 ? '' : 's'} in ${inputs.repository} on another image and ${blocked.length > 1 ? 'are' : 'is'} immutable there; nothing was built or pushed`,
     );
   }
 
@@ -291,9 +193,12 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
 
   const added: string[] = [];
   await io.group('Tags', async () => {
-    for (const tag of tags) {
-      if (state.existing.get(tag) === finalDigest || (tag === shaTag && !skipped)) continue;
-      if ((await tagExistingImage(deps.ecr as ECRClient, ref, finalDigest, tag, aws)) === 'created') added.push(tag);
+    const toAdd = tags.filter((tag) => state.existing.get(tag) !== finalDigest && !(tag === shaTag && !skipped));
+    // The manifest is read once (or comes from the lookup), then each tag is one PutImage.
+    let manifest = state.manifests.get(finalDigest);
+    for (const tag of toAdd) {
+      manifest ??= await getManifest(deps.ecr as ECRClient, ref, finalDigest, aws);
+      if ((await tagExistingImage(deps.ecr as ECRClient, ref, finalDigest, tag, aws, manifest)) === 'created') added.push(tag);
       io.info(`Tagged ${finalDigest} as ${tag}`);
     }
     if (source.key) await tagContentKey(deps.ecr, ref, finalDigest, source.key, state.existing, aws, io);
@@ -307,6 +212,7 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
         ['', ''],
         [
           ['Repository', repositoryUri],
+          ['Repository settings', settings],
           ['Commit', source.commit],
           ['Content key', source.key ?? `none: ${source.noKey}`],
           ['Tags', tags.join(', ')],
@@ -322,7 +228,7 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
     registry,
     'repository-uri': repositoryUri,
     tag: shaTag,
-    tags: tags.join(','),
+    tags: imageTags(tags, state.existing, finalDigest, source.key).join(','),
     digest: finalDigest,
     'image-ref': imageRef,
     skipped,

@@ -40,12 +40,23 @@ describe('getInputs', () => {
     [{ platforms: 'amd64' }, env, "Input 'platforms' must be os/arch[/variant] entries"],
     [{ platforms: 'linux/arm64', builder: 'docker' }, env, "Input 'platforms' needs docker buildx"],
     [{ builder: 'kaniko' }, env, "Input 'builder' must be one of auto, buildx, docker"],
-    [{ 'image-tag-mutability': 'SOMETIMES' }, env, "Input 'image-tag-mutability' must be one of IMMUTABLE, MUTABLE"],
+    [{ 'image-tag-mutability': 'SOMETIMES' }, env, "Input 'image-tag-mutability' must be one of IMMUTABLE, MUTABLE, IMMUTABLE_WITH_EXCLUSION, MUTABLE_WITH_EXCLUSION"],
+    [{ 'image-tag-mutability': 'IMMUTABLE_WITH_EXCLUSION' }, env, "Input 'image-tag-mutability-exclusion-filters' is required with image-tag-mutability IMMUTABLE_WITH_EXCLUSION"],
+    [{ 'image-tag-mutability-exclusion-filters': 'main' }, env, "Input 'image-tag-mutability-exclusion-filters' needs image-tag-mutability IMMUTABLE_WITH_EXCLUSION or MUTABLE_WITH_EXCLUSION"],
+    [{ 'image-tag-mutability': 'MUTABLE_WITH_EXCLUSION', 'image-tag-mutability-exclusion-filters': 'release/*' }, env, "Input 'image-tag-mutability-exclusion-filters' must hold tag patterns"],
+    [{ 'image-tag-mutability': 'MUTABLE_WITH_EXCLUSION', 'image-tag-mutability-exclusion-filters': 'a,b,c,d,e,f' }, env, 'at most 5 filters'],
     [{ 'untagged-expiry-days': '-3' }, env, "Input 'untagged-expiry-days' must be a whole number from 0 to 3650"],
     [{ 'cache-ref': 'not a ref' }, env, "Input 'cache-ref' must be an image reference"],
     [{ 'tag-branch': 'sure' }, env, "Input 'tag-branch' must be true or false"],
   ])('%j is refused with one line naming the input', (values, e, message) => {
     expect(() => read(values, e)).toThrow(message);
+  });
+
+  test('exclusion filters', () => {
+    expect(read({ 'image-tag-mutability': 'IMMUTABLE_WITH_EXCLUSION', 'image-tag-mutability-exclusion-filters': 'main\ndev-*' })).toMatchObject({
+      tagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+      tagMutabilityExclusionFilters: ['main', 'dev-*'],
+    });
   });
 
   test.each(['ab', 'team/orders-api', 'a.b_c-d/e', 'x'.repeat(256)])('valid repository %s', (n) => {

@@ -10,7 +10,10 @@ import {
   ECRClient,
   ECRServiceException,
   GetAuthorizationTokenCommand,
+  GetLifecyclePolicyCommand,
+  ListTagsForResourceCommand,
   PutImageCommand,
+  PutImageScanningConfigurationCommand,
   PutLifecyclePolicyCommand,
 } from '@aws-sdk/client-ecr';
 import { exec as realExec, githubContext, recordingIO, type Exec, type ExecOptions } from '@deploy-actions/action-kit';
@@ -38,6 +41,7 @@ const inputs: Inputs = {
   extraTags: [],
   createRepository: true,
   tagMutability: 'IMMUTABLE',
+  tagMutabilityExclusionFilters: [],
   scanOnPush: true,
   untaggedExpiryDays: 14,
   skipExisting: true,
@@ -159,7 +163,7 @@ describe('run', () => {
     ecrMock.on(BatchGetImageCommand).resolves({ images: [{ imageId: { imageTag: '0123456', imageDigest: digest } }] });
     const d = deps({ buildx: true });
     await expect(run({ ...inputs, skipExisting: false }, d)).rejects.toThrow(
-      'Tag 0123456 already exists in team/api on another image and tags are immutable; nothing was built or pushed',
+      'Tag 0123456 already exists in team/api on another image and is immutable there; nothing was built or pushed',
     );
     expect(d.calls).toEqual([]);
   });
@@ -196,5 +200,93 @@ describe('run', () => {
     const out = await run(inputs, { ...d, exec: failingExec });
     expect(out.digest).toBe(digest);
     expect(d.io.warnings).toContainEqual(expect.stringContaining('Another run pushed'));
+  });
+
+  const other = `sha256:${'e'.repeat(64)}`;
+  const existingRepo = (extra: Record<string, unknown> = {}) =>
+    ecrMock.on(DescribeRepositoriesCommand).resolves({
+      repositories: [{ repositoryUri: uri, repositoryArn: 'arn:aws:ecr:eu-west-1:123456789012:repository/team/api', imageTagMutability: 'IMMUTABLE', imageScanningConfiguration: { scanOnPush: true }, ...extra }],
+    });
+  const noLifecycle = new ECRServiceException({ name: 'LifecyclePolicyNotFoundException', $fault: 'client', $metadata: {}, message: 'none' });
+
+  test.each<[string, Record<string, unknown>, string[], boolean]>([
+    ['IMMUTABLE_WITH_EXCLUSION lets an excluded moving tag move', { imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION', imageTagMutabilityExclusionFilters: [{ filterType: 'WILDCARD', filter: 'ma*' }] }, ['main'], true],
+    ['IMMUTABLE_WITH_EXCLUSION keeps other tags immutable', { imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION', imageTagMutabilityExclusionFilters: [{ filterType: 'WILDCARD', filter: 'dev-*' }] }, ['main'], false],
+    ['MUTABLE_WITH_EXCLUSION refuses an excluded (immutable) tag before building', { imageTagMutability: 'MUTABLE_WITH_EXCLUSION', imageTagMutabilityExclusionFilters: [{ filterType: 'WILDCARD', filter: 'release-*' }] }, ['release-1'], false],
+    ['MUTABLE_WITH_EXCLUSION lets other tags move', { imageTagMutability: 'MUTABLE_WITH_EXCLUSION', imageTagMutabilityExclusionFilters: [{ filterType: 'WILDCARD', filter: 'release-*' }] }, ['main'], true],
+  ])('%s', async (_name, repoSettings, extraTags, builds) => {
+    existingRepo(repoSettings);
+    ecrMock.on(BatchGetImageCommand, { imageIds: [{ imageTag: '0123456' }, { imageTag: extraTags[0]! }] }).resolves({ images: [{ imageId: { imageTag: extraTags[0]!, imageDigest: other } }] });
+    ecrMock.on(BatchGetImageCommand, { imageIds: [{ imageDigest: digest }] }).resolves({ images: [{ imageId: { imageDigest: digest }, imageManifest: '{}' }] });
+    const d = deps({ buildx: false });
+    const running = run({ ...inputs, extraTags }, d);
+    if (builds) {
+      await expect(running).resolves.toMatchObject({ digest, tags: `0123456,${extraTags[0]}` });
+      expect(ecrMock.commandCalls(PutImageCommand).map((c) => c.args[0].input.imageTag)).toEqual(extraTags);
+    } else {
+      await expect(running).rejects.toThrow(`Tag ${extraTags[0]} already exists in team/api on another image and is immutable there; nothing was built or pushed`);
+      expect(d.calls).toEqual([]);
+    }
+  });
+
+  test('several tags to add: the manifest is read once, then one PutImage per tag', async () => {
+    existingRepo();
+    ecrMock.on(BatchGetImageCommand, { imageIds: [{ imageTag: '0123456' }, { imageTag: 'a' }, { imageTag: 'b' }, { imageTag: 'c' }] }).resolves({
+      images: [{ imageId: { imageTag: '0123456', imageDigest: digest }, imageManifest: '{"m":1}' }],
+    });
+    const out = await run({ ...inputs, extraTags: ['a', 'b', 'c'] }, deps({ buildx: false }));
+    expect(out).toMatchObject({ skipped: true, tags: '0123456,a,b,c' });
+    expect(ecrMock.commandCalls(BatchGetImageCommand)).toHaveLength(1);
+    expect(ecrMock.commandCalls(PutImageCommand).map((c) => [c.args[0].input.imageTag, c.args[0].input.imageManifest])).toEqual([
+      ['a', '{"m":1}'],
+      ['b', '{"m":1}'],
+      ['c', '{"m":1}'],
+    ]);
+  });
+
+  test('a repository we created that lacks its lifecycle policy and scan on push gets them, reported', async () => {
+    existingRepo({ imageScanningConfiguration: { scanOnPush: false } });
+    ecrMock.on(BatchGetImageCommand).resolves({ images: [{ imageId: { imageTag: '0123456', imageDigest: digest } }] });
+    ecrMock.on(GetLifecyclePolicyCommand).rejects(noLifecycle);
+    ecrMock.on(ListTagsForResourceCommand).resolves({ tags: [{ Key: 'deploy-actions:created-by', Value: 'build-push-ecr' }] });
+    const d = deps({ buildx: false });
+    await run(inputs, d);
+    expect(ecrMock.commandCalls(PutLifecyclePolicyCommand)).toHaveLength(1);
+    expect(ecrMock.commandCalls(PutImageScanningConfigurationCommand)[0]!.args[0].input.imageScanningConfiguration).toEqual({ scanOnPush: true });
+    expect(d.io.lines.join('\n')).toContain('Applied the missing settings of team/api: lifecycle policy, scan on push');
+    expect(d.io.summaries[0]).toContain('applied missing: lifecycle policy, scan on push');
+  });
+
+  test('a repository we did not create is left alone, with a warning naming what it lacks', async () => {
+    existingRepo();
+    ecrMock.on(BatchGetImageCommand).resolves({ images: [{ imageId: { imageTag: '0123456', imageDigest: digest } }] });
+    ecrMock.on(GetLifecyclePolicyCommand).rejects(noLifecycle);
+    ecrMock.on(ListTagsForResourceCommand).resolves({ tags: [{ Key: 'team', Value: 'payments' }] });
+    const d = deps({ buildx: false });
+    await run(inputs, d);
+    expect(ecrMock.commandCalls(PutLifecyclePolicyCommand)).toHaveLength(0);
+    expect(d.io.warnings).toContain('ECR repository team/api was not created by deploy-actions, so its settings are left as they are; it lacks: lifecycle policy');
+  });
+
+  test('nothing missing: no tag read, no write', async () => {
+    existingRepo();
+    ecrMock.on(BatchGetImageCommand).resolves({ images: [{ imageId: { imageTag: '0123456', imageDigest: digest } }] });
+    ecrMock.on(GetLifecyclePolicyCommand).resolves({ lifecyclePolicyText: '{}' });
+    await run(inputs, deps({ buildx: false }));
+    expect(ecrMock.commandCalls(ListTagsForResourceCommand)).toHaveLength(0);
+    expect(ecrMock.commandCalls(PutLifecyclePolicyCommand)).toHaveLength(0);
+  });
+
+  test('a new repository carries the creation marker', async () => {
+    ecrMock.on(DescribeRepositoriesCommand).rejects(notFound);
+    ecrMock.on(BatchGetImageCommand).rejects(notFound);
+    ecrMock.on(GetLifecyclePolicyCommand).rejects(notFound);
+    ecrMock.on(CreateRepositoryCommand).resolves({ repository: { repositoryUri: uri, imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION' } });
+    await run({ ...inputs, tagMutability: 'IMMUTABLE_WITH_EXCLUSION', tagMutabilityExclusionFilters: ['main'] }, deps({ buildx: true }));
+    expect(ecrMock.commandCalls(CreateRepositoryCommand)[0]!.args[0].input).toMatchObject({
+      tags: [{ Key: 'deploy-actions:created-by', Value: 'build-push-ecr' }],
+      imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+      imageTagMutabilityExclusionFilters: [{ filterType: 'WILDCARD', filter: 'main' }],
+    });
   });
 });

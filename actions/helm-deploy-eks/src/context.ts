@@ -2,6 +2,7 @@
  * What every phase of a deploy shares: the dependencies the action runs on (replaced by
  * tests), the context built once the tools and the cluster are known, and helm invocation.
  */
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { UserError, type ActionIO, type Exec, type ExecResult, type GitHubContext, type Sleep } from '@deploy-actions/action-kit';
 import { accessEntryMessage, isClusterAccessError, type AwsDeps } from './eks';
 import type { HelmMajor, ReleaseRef } from './helm-args';
@@ -26,6 +27,8 @@ export interface Deps {
   env: NodeJS.ProcessEnv;
   github: GitHubContext;
   aws?: AwsDeps;
+  /** The bake's alarms (when it watches any). */
+  cloudwatch?: CloudWatchClient;
   installTool(d: Download): Promise<string>;
   writePrivate(path: string, text: string): void;
   appendEnv(name: string, value: string): void;

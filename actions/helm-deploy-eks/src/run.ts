@@ -16,6 +16,7 @@ import { failureSummary, successSummary, timingTable } from './report';
 import { upgradeArgs, upgradeWatched } from './upgrade';
 import { validate, ValidationError, type Validation } from './validate';
 import { watchedWorkloads } from './release-pods';
+import { bakeMarkdown, bakePhase } from './bake/bake';
 
 export type { Deps, Proc } from './context';
 export { realDeps } from './real-deps';
@@ -101,6 +102,9 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
     throw new UserError(line, await failureOutputs());
   }
 
+  const done: Outputs = { ...base, revision: status.revision, status: status.status, 'previous-revision': previous ?? '', 'running-images': validation.running.join('\n') };
+  const baked = inputs.bake.durationMs > 0 ? await timed(tctx, 'Bake', () => bakePhase(c, deps.cloudwatch, previous, done)) : undefined;
+
   const resources = await listWorkloads(deps.exec, c.kubectl, inputs.podSelector);
   const rows: Array<[string, string]> = [
     ['Environment', inputs.environment || '-'],
@@ -113,6 +117,6 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
   ];
   if (validation.running.length > 0) rows.push(['Running', validation.running.join('<br>')]);
   if (validation.passed.length > 0) rows.push(['Validation', validation.passed.join('; ')]);
-  await io.summary(successSummary(`${inputs.release} revision ${status.revision} ${status.status}`, rows, resources, timing()));
-  return { ...base, revision: status.revision, status: status.status, 'previous-revision': previous ?? '', 'running-images': validation.running.join('\n') };
+  await io.summary(successSummary(`${inputs.release} revision ${status.revision} ${status.status}`, rows, resources, timing()) + (baked ? bakeMarkdown(baked) : ''));
+  return { ...done, 'bake-result': baked ? 'passed' : 'skipped' };
 }

@@ -51,8 +51,9 @@ export const KUBECTL_FOR_MINOR: Record<string, string> = {
   '1.33': '1.33.5',
   '1.34': '1.34.1',
   '1.35': '1.35.2',
+  '1.36': '1.36.3',
 };
-export const DEFAULT_KUBECTL_VERSION = '1.35.2';
+export const DEFAULT_KUBECTL_VERSION = '1.36.3';
 
 export function kubectlVersionFor(requested: string, clusterVersion: string | undefined): string {
   if (requested) return requested;

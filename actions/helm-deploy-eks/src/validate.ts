@@ -77,6 +77,11 @@ export async function validate(c: Ctx, objects: readonly K8sObject[], workloads:
       out.running = [...new Set(images.map((i) => i.image))];
       return;
     }
+    if (images.length === 0) {
+      // No evidence either way (no pod listed, or none with a resolved image): say so, do not fail on absence.
+      c.deps.io.warning(`Live check skipped: no pod of ${inputs.release} with a resolved image was found`);
+      return;
+    }
     const verdict = judgeLive(images, inputs.image);
     out.running = verdict.running;
     c.deps.io.info(`running: ${verdict.running.join(', ') || 'nothing'}`);

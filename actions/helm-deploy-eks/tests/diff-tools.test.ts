@@ -45,8 +45,9 @@ describe('tool downloads', () => {
   test.each([
     ['', '1.33', '1.33.5'],
     ['', '1.35', '1.35.2'],
-    ['', '1.99', '1.35.2'],
-    ['', undefined, '1.35.2'],
+    ['', '1.99', '1.36.3'],
+    ['', '1.36', '1.36.3'],
+    ['', undefined, '1.36.3'],
     ['1.30.1', '1.35', '1.30.1'],
   ])('kubectl version requested %s cluster %s', (req, cluster, want) => expect(kubectlVersionFor(req, cluster)).toBe(want));
   test('sha256File', async () => {

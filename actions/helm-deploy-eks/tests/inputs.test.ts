@@ -61,6 +61,17 @@ describe('durations and image refs', () => {
 });
 
 describe('getInputs', () => {
+  test.each([
+    ['4', '4.2.3'],
+    ['3', '3.18.0'],
+    ['v3.17.3', '3.17.3'],
+  ])('helm-version %s installs %s', (given, want) => expect(read({ 'helm-version': given }).helmVersion).toBe(want));
+
+  test.each([
+    ['set', 'migrations.enabled=false', 'set', [['migrations.enabled', 'false']]],
+    ['set-string', 'config.BUILD=0012', 'setString', [['config.BUILD', '0012']]],
+  ])('%s lines', (input, text, field, want) => expect(read({ [input]: text })[field as 'set']).toEqual(want));
+
   test('defaults', () => {
     const i = read({});
     expect(i).toMatchObject({
@@ -71,7 +82,7 @@ describe('getInputs', () => {
       timeoutSeconds: 300,
       historyMax: 10,
       rollbackOnFailure: true,
-      helmVersion: '4.1.4',
+      helmVersion: '4.2.3',
       kubectlVersion: '',
       helmBaseUrl: 'https://get.helm.sh',
       kubectlBaseUrl: 'https://dl.k8s.io/release',
@@ -111,6 +122,7 @@ describe('getInputs', () => {
     [{ 'cluster-name': '' }, "Input 'cluster-name' is required (or give kubeconfig)"],
     [{ kubeconfig: 'kc' }, "Input 'kubeconfig' cannot be combined with cluster-name"],
     [{ 'cluster-name': '', kubeconfig: 'nope' }, "Input 'kubeconfig' must be a kubeconfig file that exists"],
+    [{ 'cluster-name': '', kubeconfig: 'chart' }, "Input 'kubeconfig' must be a kubeconfig file that exists, not a directory (got 'chart')"],
     [{ 'aws-region': 'mars' }, "Input 'aws-region' must be an AWS region"],
     [{ 'helm-version': 'latest' }, "Input 'helm-version' must be a version"],
     [{ 'helm-base-url': 'ftp://x' }, "Input 'helm-base-url' must be an http(s) URL"],

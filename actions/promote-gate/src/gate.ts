@@ -20,11 +20,12 @@ export interface GateDeps {
   info(message: string): void;
 }
 
-type Subject = Pick<Inputs, 'digest' | 'repository' | 'registryId' | 'sha' | 'tag' | 'evidenceEnvironment'>;
+type Subject = Pick<Inputs, 'digest' | 'repository' | 'registryId' | 'sha' | 'tag' | 'evidenceEnvironment' | 'contentKey'>;
 
 const short = (sha: string) => sha.slice(0, 7);
 
 export function checkRef(ref: string, allowed: readonly string[], target: string): Check {
+  if (allowed.length === 0) return { source: 'ref', ok: true, detail: `${target} is not a promotion target and no allowed-refs were given: any ref` };
   const ok = refAllowed(ref, allowed);
   return {
     source: 'ref',
@@ -39,10 +40,15 @@ function latestStatus(statuses: readonly DeploymentStatus[]): DeploymentStatus |
   return newestFirst(statuses)[0];
 }
 
-/** Deployments of this commit to this environment whose payload names this digest (and repository), newest first. */
+/** Evidence of this commit, or of any commit whose recorded content key is this one (the same tree). */
+function sameSource(d: Deployment, s: Subject): boolean {
+  return d.sha === s.sha || (s.contentKey !== undefined && payloadOf(d).content_key === s.contentKey);
+}
+
+/** Deployments of this commit (or content key) to this environment whose payload names this digest (and repository), newest first. */
 function matching(deployments: readonly Deployment[], s: Subject): { hits: Deployment[]; sameCommit: Deployment[] } {
   const sameCommit = newestFirst(
-    deployments.filter((d) => d.sha === s.sha && sameEnvironment(d.environment, s.evidenceEnvironment)),
+    deployments.filter((d) => sameSource(d, s) && sameEnvironment(d.environment, s.evidenceEnvironment)),
   );
   const hits = sameCommit.filter((d) => {
     const p = payloadOf(d);
@@ -58,9 +64,20 @@ export async function githubEvidence(api: DeploymentsApi, s: Subject): Promise<C
 
 async function findGithubEvidence(api: DeploymentsApi, s: Subject): Promise<{ check: Check; deployment?: Deployment }> {
   const env = s.evidenceEnvironment;
-  const { hits, sameCommit } = matching(await api.list({ environment: env, sha: s.sha }), s);
+  // A content key can match evidence of another commit: look through the environment's newest records.
+  const listed = await api.list(s.contentKey ? { environment: env, max: SUPERSEDE_WINDOW } : { environment: env, sha: s.sha });
+  const { hits, sameCommit } = matching(listed, s);
   if (hits.length === 0) {
     const others = [...new Set(sameCommit.map((d) => String(payloadOf(d).digest ?? 'no digest')))];
+    if (s.contentKey && others.length === 0) {
+      return {
+        check: {
+          source: 'github',
+          ok: false,
+          detail: `digest ${s.digest} (commit ${short(s.sha)}, content key ${s.contentKey}) never passed ${env}: no ${env} evidence of this commit or of this content`,
+        },
+      };
+    }
     return {
       check: {
         source: 'github',
@@ -153,8 +170,19 @@ export interface VerifyResult {
 /** Every check is made (so a refusal lists everything missing); nothing is written. */
 export async function verifyPromotion(inputs: Inputs, deps: GateDeps): Promise<VerifyResult> {
   const checks: Check[] = [checkRef(inputs.ref, inputs.allowedRefs, inputs.targetEnvironment)];
-  if (inputs.evidence.includes('github')) checks.push(await githubEvidence(need(deps.github, 'github'), inputs));
-  if (inputs.evidence.includes('ecr')) checks.push(await ecrEvidence(need(deps.ecr, 'ecr'), inputs, deps.aws));
+  if (!inputs.evidenceEnvironment) return { checks, verified: checks.every((c) => c.ok) };
+  let found: Deployment | undefined;
+  if (inputs.evidence.includes('github')) {
+    const github = await findGithubEvidence(need(deps.github, 'github'), inputs);
+    checks.push(github.check);
+    found = github.deployment;
+  }
+  if (inputs.evidence.includes('ecr')) {
+    // Evidence found by content key was recorded for another commit: its ECR tag is the one it names.
+    const recordedTag = found && found.sha !== inputs.sha ? payloadOf(found).tag : undefined;
+    const tag = typeof recordedTag === 'string' ? recordedTag : inputs.tag;
+    checks.push(await ecrEvidence(need(deps.ecr, 'ecr'), { ...inputs, tag }, deps.aws));
+  }
   const deploymentId = checks.find((c) => c.deploymentId !== undefined)?.deploymentId;
   return { checks, verified: checks.every((c) => c.ok), ...(deploymentId !== undefined ? { deploymentId } : {}) };
 }
@@ -203,7 +231,8 @@ export async function recordPromotion(inputs: Inputs, deps: GateDeps): Promise<R
   }
   let existing: Deployment | undefined;
   if (inputs.evidence.includes('github')) {
-    existing = (await findGithubEvidence(need(deps.github, 'github'), inputs)).deployment;
+    // record looks for its own commit's evidence only; the content key is stored, not matched.
+    existing = (await findGithubEvidence(need(deps.github, 'github'), { ...inputs, contentKey: undefined })).deployment;
   }
 
   // 2. The GitHub deployment (no status yet: not evidence until the success status).
@@ -225,6 +254,8 @@ export async function recordPromotion(inputs: Inputs, deps: GateDeps): Promise<R
         workflow: inputs.context.workflow,
         actor: inputs.context.actor,
         recorded_by: RECORDED_BY,
+        ...(inputs.contentKey ? { content_key: inputs.contentKey } : {}),
+        ...(inputs.hotfix ? { hotfix: true } : {}),
       },
       production_environment: inputs.productionEnvironment,
       transient_environment: inputs.transientEnvironment,

@@ -6,9 +6,10 @@ import {
   SHA_RE,
   TAG_RE,
   parseImageRef,
-  refPatternToRegExp,
+  EXACT_REF_RE,
   renderTag,
 } from './refs';
+import { environmentName as knownEnvironment, isProductionEnvironment, loadPipeline, requiredBefore, type Pipeline } from './pipeline';
 
 export type Mode = 'record' | 'verify';
 export type EvidenceSource = 'github' | 'ecr';
@@ -23,7 +24,7 @@ export interface Inputs {
   registryId?: string;
   /** '' when ECR is not used. */
   region: string;
-  /** record: the environment passed; verify: the environment required. */
+  /** record: the environment passed; verify: the environment required ('' when the target requires none). */
   evidenceEnvironment: string;
   /** verify only. */
   targetEnvironment: string;
@@ -45,14 +46,22 @@ export interface Inputs {
   description: string;
   productionEnvironment: boolean;
   transientEnvironment: boolean;
+  /** build-push-ecr's content-key (tree-<40 hex>): verify also accepts evidence of another commit with this key. */
+  contentKey?: string;
+  /** record only: the image is deployed without the usual evidence (a hotfix); stored in the evidence. */
+  hotfix: boolean;
+  /** verify only: appended to the refusal, saying how to proceed. */
+  refusalHint: string;
   context: Pick<GitHubContext, 'runId' | 'workflow' | 'actor' | 'eventName'>;
 }
 
-function environmentName(name: string, value: string): string {
-  if (!ENVIRONMENT_RE.test(value)) {
+/** A known environment's configured name (pipeline.ts), which must also fit in an ECR tag. */
+function environmentName(name: string, value: string, pipeline: Pipeline): string {
+  const canonical = knownEnvironment(name, value, pipeline);
+  if (!ENVIRONMENT_RE.test(canonical)) {
     throw new InputError(name, 'must be an environment name of letters, digits, . _ - (at most 100 characters)', value);
   }
-  return value;
+  return canonical;
 }
 
 function tagFrom(name: string, template: string, vars: { environment: string; sha: string }): string {
@@ -130,27 +139,39 @@ export function getInputs(i: Raw, env: NodeJS.ProcessEnv = process.env): Inputs 
   }
   const ref = ctx.ref;
 
-  // Environments.
+  // Environments: known names only; what the target requires comes from the pipeline's chain.
+  const pipeline = loadPipeline(i.string('environments-file'), env.GITHUB_WORKSPACE || process.cwd(), ctx.repository.split('/')[0] ?? '');
   let evidenceEnvironment: string;
   let targetEnvironment = '';
+  let allowedRefs = i.list('allowed-refs');
+  for (const r of allowedRefs) {
+    if (!EXACT_REF_RE.test(r)) throw new InputError('allowed-refs', 'must be exact refs like refs/heads/main (no patterns)', r);
+  }
   if (mode === 'record') {
-    evidenceEnvironment = environmentName('environment', i.required('environment'));
+    if (i.string('environment') === '') throw new InputError('environment', 'is required');
+    evidenceEnvironment = environmentName('environment', i.exact('environment'), pipeline);
   } else {
-    evidenceEnvironment = environmentName('require-environment', i.string('require-environment', 'preprod'));
-    targetEnvironment = environmentName('target-environment', i.string('target-environment', 'production'));
-    if (targetEnvironment.toLowerCase() === evidenceEnvironment.toLowerCase()) {
-      throw new InputError('target-environment', 'must differ from require-environment', targetEnvironment);
+    targetEnvironment = environmentName('target-environment', i.exact('target-environment') || 'production', pipeline);
+    const required = requiredBefore(targetEnvironment, pipeline);
+    const asked = i.exact('require-environment') === '' ? '' : environmentName('require-environment', i.exact('require-environment'), pipeline);
+    if (required && asked && asked !== required) {
+      throw new InputError('require-environment', `must be ${required}: the pipeline promotes ${required} -> ${targetEnvironment}`, asked);
     }
+    if (!required && asked === targetEnvironment) throw new InputError('target-environment', 'must differ from require-environment', targetEnvironment);
+    evidenceEnvironment = required ?? asked;
     if (!ref) throw new InputError('allowed-refs', 'cannot be checked: GITHUB_REF is not set');
+    if (required) {
+      // A promotion target deploys from the pipeline's refs only; a caller cannot widen them.
+      const wider = allowedRefs.filter((r) => !pipeline.promotion.refs.includes(r));
+      if (wider.length) {
+        throw new InputError('allowed-refs', `cannot widen the refs of ${targetEnvironment}: the pipeline allows only ${pipeline.promotion.refs.join(', ')}`, wider.join(', '));
+      }
+      allowedRefs = [...pipeline.promotion.refs];
+    }
   }
-  const allowedRefs = i.list('allowed-refs');
-  if (allowedRefs.length === 0) allowedRefs.push('refs/heads/main');
-  for (const p of allowedRefs) {
-    if (!p.startsWith('refs/')) throw new InputError('allowed-refs', 'must be full refs like refs/heads/main', p);
-    refPatternToRegExp(p);
-  }
+  // Empty: the pipeline's refs for a promotion target (above); no ref restriction otherwise.
 
-  const vars = { environment: evidenceEnvironment, sha };
+  const vars = { environment: evidenceEnvironment || targetEnvironment, sha };
   const tag = tagFrom('tag-template', i.string('tag-template', '{environment}-{sha7}'), vars);
   const commitTemplate = i.string('commit-tag-template');
   const commitTag = mode === 'record' && commitTemplate ? tagFrom('commit-tag-template', commitTemplate, vars) : '';
@@ -171,8 +192,14 @@ export function getInputs(i: Raw, env: NodeJS.ProcessEnv = process.env): Inputs 
   }
   const description = i.string('description');
   if (description.length > 140) throw new InputError('description', 'must be at most 140 characters');
-  const productionEnvironment = i.bool('production-environment', /^(production|prod)$/i.test(evidenceEnvironment));
+  const productionEnvironment = i.bool('production-environment', isProductionEnvironment(evidenceEnvironment, pipeline));
   const transientEnvironment = i.bool('transient-environment', true);
+  const contentKey = i.string('content-key') || undefined;
+  if (contentKey && !/^tree-[0-9a-f]{40}$/.test(contentKey)) {
+    throw new InputError('content-key', "must be build-push-ecr's content-key output, tree- followed by 40 hex", contentKey);
+  }
+  const hotfix = i.bool('hotfix', false);
+  if (hotfix && mode !== 'record') throw new InputError('hotfix', 'is for record only (verify is skipped on a hotfix)');
 
   return {
     mode,
@@ -198,6 +225,9 @@ export function getInputs(i: Raw, env: NodeJS.ProcessEnv = process.env): Inputs 
     description,
     productionEnvironment,
     transientEnvironment,
+    ...(contentKey ? { contentKey } : {}),
+    hotfix,
+    refusalHint: i.string('refusal-hint'),
     context: { runId: ctx.runId, workflow: ctx.workflow, actor: ctx.actor, eventName: ctx.eventName },
   };
 }

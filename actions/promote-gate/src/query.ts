@@ -72,7 +72,8 @@ export function getQueryInputs(i: Raw, env: NodeJS.ProcessEnv = process.env): Qu
 
   const sha = mode === 'fail' ? (i.string('sha') || ctx.sha).toLowerCase() : '';
   if (mode === 'fail' && !SHA_RE.test(sha)) throw new InputError('sha', 'must be a full 40-hex commit SHA (defaults to the run commit)', sha);
-  const description = i.string('description');
+  // fail: the reason is often a tool's one-line failure; GitHub keeps 140 characters of it.
+  const description = mode === 'fail' ? i.string('description').slice(0, 140) : i.string('description');
   if (description.length > 140) throw new InputError('description', 'must be at most 140 characters');
 
   const token = i.string('github-token');

@@ -44,22 +44,11 @@ export function parseImageRef(ref: string): ParsedImageRef | undefined {
   return { registry, repository: name, digest, ...(ecr ? { registryId: ecr[1], region: ecr[2] } : {}) };
 }
 
-/** Turns a ref pattern into a RegExp: `*` matches within a path segment, `**` across segments. */
-export function refPatternToRegExp(pattern: string): RegExp {
-  let re = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '*' && pattern[i + 1] === '*') {
-      re += '.*';
-      i++;
-    } else if (c === '*') re += '[^/]*';
-    else re += c.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
-}
+/** Exact branch or tag refs only: no patterns, so `refs/**` or `refs/heads/*` can never widen what may deploy. */
+export { EXACT_REF_RE } from '@deploy-actions/environments/config';
 
-export function refAllowed(ref: string, patterns: readonly string[]): boolean {
-  return patterns.some((p) => refPatternToRegExp(p).test(ref));
+export function refAllowed(ref: string, allowed: readonly string[]): boolean {
+  return allowed.includes(ref);
 }
 
 export interface TagVars {

@@ -67,11 +67,15 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
   const env = inputs.evidenceEnvironment;
 
   if (inputs.mode === 'verify') {
-    io.info(`Verifying ${inputs.repository}@${inputs.digest} (commit ${inputs.sha}, ${inputs.ref}) for ${inputs.targetEnvironment}: requires ${inputs.evidence.join(' + ')} evidence from ${env}`);
-    const result = await io.group(`Verify ${env} evidence for ${inputs.targetEnvironment}`, () => verifyPromotion(inputs, gateDeps));
+    io.info(
+      `Verifying ${inputs.repository}@${inputs.digest} (commit ${inputs.sha}, ${inputs.ref}) for ${inputs.targetEnvironment}: ` +
+        (env ? `requires ${inputs.evidence.join(' + ')} evidence from ${env}` : 'no evidence required (not a promotion target), ref checked'),
+    );
+    const result = await io.group(`Verify ${env || 'ref'} for ${inputs.targetEnvironment}`, () => verifyPromotion(inputs, gateDeps));
     for (const c of result.checks) io.info(`${c.ok ? 'pass' : 'FAIL'} ${c.source}: ${c.detail}`);
     const outputs: Outputs = {
       verified: result.verified,
+      environment: inputs.targetEnvironment,
       evidence: evidenceJson(inputs, result.checks, env),
       'deployment-id': result.deploymentId ?? '',
       tag: inputs.evidence.includes('ecr') ? inputs.tag : '',
@@ -82,7 +86,8 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
     await io.summary(summary(`Promotion to ${inputs.targetEnvironment}: ${result.verified ? 'verified' : 'REFUSED'}`, inputs, result.checks));
     if (!result.verified) {
       const missing = result.checks.filter((c) => !c.ok).map((c) => c.detail);
-      const message = `Promotion of ${inputs.repository}@${inputs.digest} to ${inputs.targetEnvironment} refused: ${missing.join('; ')}`;
+      const hint = inputs.refusalHint ? `. ${inputs.refusalHint}` : '';
+      const message = `Promotion of ${inputs.repository}@${inputs.digest} to ${inputs.targetEnvironment} refused: ${missing.join('; ')}${hint}`;
       // One annotation per missing piece of evidence; the step's failure line lists them all.
       for (const c of result.checks) if (!c.ok) io.error(c.detail, { title: `promote-gate: ${c.source} check failed` });
       throw new UserError(message, outputs);
@@ -95,6 +100,7 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
   await io.summary(summary(`Recorded evidence in ${env}`, inputs, result.checks));
   return {
     verified: true,
+    environment: env,
     evidence: evidenceJson(inputs, result.checks, env),
     'deployment-id': result.deploymentId ?? '',
     tag: inputs.evidence.includes('ecr') ? inputs.tag : '',

@@ -292,10 +292,13 @@ describe('verify refuses the attack cases', () => {
     expect(ev.checks.map((c: { source: string; ok: boolean }) => `${c.source}:${c.ok}`)).toEqual(['ref:false', 'github:true', 'ecr:true']);
   });
 
-  test('allowed-refs is configurable with patterns', async () => {
+  test('allowed-refs are exact refs, and a caller cannot widen those of a promotion target', async () => {
     await record();
-    await expect(verify({ 'allowed-refs': 'refs/heads/main, refs/heads/release/*' }, { GITHUB_REF: 'refs/heads/release/1.2' })).resolves.toMatchObject({ verified: true });
-    await refused(verify({ 'allowed-refs': 'refs/heads/release/*' }, { GITHUB_REF: 'refs/heads/release/1/2' }));
+    await expect(verify({ 'allowed-refs': 'refs/heads/main' })).resolves.toMatchObject({ verified: true });
+    await expect((async () => verify({ 'allowed-refs': 'refs/**' }))()).rejects.toThrow("Input 'allowed-refs' must be exact refs like refs/heads/main (no patterns) (got 'refs/**')");
+    await expect((async () => verify({ 'allowed-refs': 'refs/heads/main,refs/heads/develop' }, { GITHUB_REF: 'refs/heads/develop' }))()).rejects.toThrow(
+      "Input 'allowed-refs' cannot widen the refs of production: the pipeline allows only refs/heads/main (got 'refs/heads/develop')",
+    );
   });
 
   test('auto-inactivated evidence (preprod moved on) is refused', async () => {

@@ -35,10 +35,10 @@ describe('parseImageRef', () => {
 test.each([
   ['refs/heads/main', ['refs/heads/main'], true],
   ['refs/heads/main2', ['refs/heads/main'], false],
-  ['refs/heads/release/1.0', ['refs/heads/release/*'], true],
-  ['refs/heads/release/1/0', ['refs/heads/release/*'], false],
-  ['refs/heads/release/1/0', ['refs/heads/release/**'], true],
-  ['refs/tags/v1.2.3', ['refs/heads/main', 'refs/tags/v*'], true],
+  ['refs/heads/Main', ['refs/heads/main'], false],
+  ['refs/heads/release/1.0', ['refs/heads/release/*'], false],
+  ['refs/heads/release/1/0', ['refs/heads/release/**'], false],
+  ['refs/tags/v1.2.3', ['refs/heads/main', 'refs/tags/v1.2.3'], true],
   ['refs/pull/1/merge', ['refs/heads/*'], false],
 ])('refAllowed(%s, %j) = %s', (ref, patterns, ok) => expect(refAllowed(ref, patterns)).toBe(ok));
 
@@ -105,8 +105,8 @@ describe('getInputs', () => {
     [{ sha: 'abc123' }, 'sha'],
     [{ evidence: 'github,slack' }, 'evidence'],
     [{ 'require-environment': 'pre prod' }, 'require-environment'],
-    [{ 'target-environment': 'preprod' }, 'target-environment'],
-    [{ 'target-environment': '' , 'require-environment': 'production'}, 'target-environment'],
+    [{ 'target-environment': 'preprod', 'require-environment': 'PREPROD' }, 'target-environment'],
+    [{ 'target-environment': '', 'require-environment': 'production' }, 'require-environment'],
     [{ 'allowed-refs': 'main' }, 'allowed-refs'],
     [{ 'tag-template': '{env}-{sha7}' }, 'tag-template'],
     [{ 'tag-template': '{environment}:{sha7}' }, 'tag-template'],
@@ -135,5 +135,40 @@ describe('getInputs', () => {
 
   test('a missing GITHUB_SHA fails naming sha', () => {
     expect(() => parse({}, { ...env, GITHUB_SHA: '' })).toThrow(/Input 'sha'/);
+  });
+});
+
+describe('environment identity: one notion of a name, from the pipeline, not from a spelling', () => {
+  test.each(['production', 'Production', 'PRODUCTION', 'pRoDuCtIoN'])('target %j is production: requires preprod, from refs/heads/main only', (name) => {
+    const inputs = parse({ 'target-environment': name, 'require-environment': '', 'allowed-refs': '' });
+    expect(inputs).toMatchObject({ targetEnvironment: 'production', evidenceEnvironment: 'preprod', allowedRefs: ['refs/heads/main'] });
+  });
+
+  test.each(['prod', 'Prod', 'PROD', 'prd', 'live', 'production-eu', 'produção', 'production ', ' production', 'production\n', '\tproduction'])(
+    'target %j is refused, naming target-environment',
+    (name) => expect(() => parse({ 'target-environment': name })).toThrow(/^Input 'target-environment' must (not have surrounding whitespace|be one of the pipeline's environments)/),
+  );
+
+  test.each(['Production', 'PREPROD', 'qa'])('record %j uses the configured spelling', (name) => {
+    expect(parse({ mode: 'record', environment: name }).evidenceEnvironment).toBe(name.toLowerCase());
+  });
+
+  test.each(['prod', ' preprod', 'preprod '])('record %j is refused, naming environment', (name) => {
+    expect(() => parse({ mode: 'record', environment: name })).toThrow(/^Input 'environment' must/);
+  });
+
+  test('require-environment cannot name another environment than the chain says', () => {
+    expect(() => parse({ 'target-environment': 'production', 'require-environment': 'qa' })).toThrow(
+      "Input 'require-environment' must be preprod: the pipeline promotes preprod -> production (got 'qa')",
+    );
+  });
+
+  test('an environment outside the chain requires nothing unless asked', () => {
+    expect(parse({ 'target-environment': 'qa', 'allowed-refs': 'refs/heads/develop' })).toMatchObject({ evidenceEnvironment: '', allowedRefs: ['refs/heads/develop'] });
+  });
+
+  test('production-environment defaults from the chain, not the name', () => {
+    expect(parse({ mode: 'record', environment: 'PRODUCTION' }).productionEnvironment).toBe(true);
+    expect(parse({ mode: 'record', environment: 'preprod' }).productionEnvironment).toBe(false);
   });
 });

@@ -1,20 +1,31 @@
 import { InputError } from './errors';
 
-/** Where raw input strings come from: core.getInput in production, a map in tests. */
+/** Where raw input strings come from, untrimmed: the runner's INPUT_* variables, a map in tests. */
 export type InputSource = (name: string) => string;
 
-/** Reads inputs the way @actions/core does (INPUT_<NAME>, spaces to underscores, upper case), trimmed. */
+/** Reads inputs where the runner puts them (INPUT_<NAME>, spaces to underscores, upper case). */
 export function envInputs(env: NodeJS.ProcessEnv = process.env): InputSource {
-  return (name) => (env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] ?? '').trim();
+  return (name) => env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] ?? '';
 }
 
 export function mapInputs(values: Record<string, string | undefined>): InputSource {
-  return (name) => (values[name] ?? '').trim();
+  return (name) => values[name] ?? '';
 }
 
-/** Typed, validating accessors over an InputSource. Every failure is an InputError naming the input. */
+/**
+ * Typed, validating accessors over an InputSource, trimmed as @actions/core trims (except
+ * `exact`). Every failure is an InputError naming the input.
+ */
 export class Inputs {
-  constructor(private readonly source: InputSource) {}
+  private readonly source: InputSource;
+  constructor(private readonly raw: InputSource) {
+    this.source = (name) => raw(name).trim();
+  }
+
+  /** The value as given, surrounding whitespace included: for names that must be exact. */
+  exact(name: string): string {
+    return this.raw(name);
+  }
 
   string(name: string, fallback = ''): string {
     const v = this.source(name);

@@ -60,7 +60,11 @@ describe('Inputs', () => {
 
   test('envInputs reads INPUT_ variables the way the runner sets them', () => {
     const source = envInputs({ 'INPUT_AWS-REGION': ' eu-west-1 ', INPUT_MY_INPUT: 'v' });
-    expect(source('aws-region')).toBe('eu-west-1');
+    expect(source('aws-region')).toBe(' eu-west-1 ');
     expect(source('my input')).toBe('v');
+    // Inputs trims as @actions/core does; exact() keeps what was given, for names that must be exact.
+    const inputs = new Inputs(source);
+    expect(inputs.string('aws-region')).toBe('eu-west-1');
+    expect(inputs.exact('aws-region')).toBe(' eu-west-1 ');
   });
 });

@@ -53,18 +53,14 @@ export async function findImageByTag(
 
 export type TagResult = 'created' | 'existed';
 
-/**
- * Puts `tag` on the image `digest` by re-putting its manifest: no pull, no push, no
- * layer bytes moved. Idempotent: a tag already on that digest is success; a tag on
- * another digest is a UserError (ECR tags are immutable here).
- */
-export async function tagExistingImage(
-  ecr: ECRClient,
-  ref: ImageRef,
-  digest: string,
-  tag: string,
-  opts: AwsCallOptions = {},
-): Promise<TagResult> {
+/** An image manifest as ECR returns it (BatchGetImage). */
+export interface Manifest {
+  imageManifest: string;
+  imageManifestMediaType?: string;
+}
+
+/** The manifest of the image `digest` (one BatchGetImage); a UserError when there is none. */
+export async function getManifest(ecr: ECRClient, ref: ImageRef, digest: string, opts: AwsCallOptions = {}): Promise<Manifest> {
   const got = await awsCall('ecr:BatchGetImage', ref.repositoryName, () =>
     ecr.send(
       new BatchGetImageCommand({
@@ -77,9 +73,25 @@ export async function tagExistingImage(
     opts,
   );
   const image = got.images?.[0];
-  if (!image?.imageManifest) {
-    throw new UserError(`Image ${ref.repositoryName}@${digest} does not exist in ECR`);
-  }
+  if (!image?.imageManifest) throw new UserError(`Image ${ref.repositoryName}@${digest} does not exist in ECR`);
+  return { imageManifest: image.imageManifest, imageManifestMediaType: image.imageManifestMediaType };
+}
+
+/**
+ * Puts `tag` on the image `digest` by re-putting its manifest: no pull, no push, no
+ * layer bytes moved. Idempotent: a tag already on that digest is success; a tag on
+ * another digest is a UserError (ECR tags are immutable here). With `manifest` (already read),
+ * one call: PutImage.
+ */
+export async function tagExistingImage(
+  ecr: ECRClient,
+  ref: ImageRef,
+  digest: string,
+  tag: string,
+  opts: AwsCallOptions = {},
+  manifest?: Manifest,
+): Promise<TagResult> {
+  const image = manifest ?? (await getManifest(ecr, ref, digest, opts));
   try {
     await awsCall('ecr:PutImage', ref.repositoryName, () =>
       ecr.send(

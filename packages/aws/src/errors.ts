@@ -57,9 +57,28 @@ export interface AwsCallOptions {
 }
 
 /**
+ * A call that kept failing with throttling, 5xx or dropped connections until the attempts ran
+ * out. Its message names the call, the resource and the attempts; `name` stays AWS's.
+ */
+export class AwsRetriesExhausted extends UserError {
+  constructor(
+    iamAction: string,
+    resource: string,
+    readonly attempts: number,
+    override readonly cause: unknown,
+  ) {
+    const name = awsErrorName(cause);
+    const message = (cause as Error)?.message;
+    super(`${iamAction} on ${resource} failed after ${attempts} attempts: ${[name, message].filter(Boolean).join(': ') || String(cause)}`);
+    this.name = name || 'AwsRetriesExhausted';
+  }
+}
+
+/**
  * Calls one AWS API operation with our retry policy (the SDK clients are made with
  * maxAttempts 1, so this is the only retry layer). An access or credential error
- * becomes a UserError naming the IAM action that is missing.
+ * becomes a UserError naming the IAM action that is missing; retries running out, one
+ * naming the call, the resource and the attempts.
  */
 export async function awsCall<T>(
   iamAction: string,
@@ -67,9 +86,11 @@ export async function awsCall<T>(
   fn: () => Promise<T>,
   opts: AwsCallOptions = {},
 ): Promise<T> {
+  const attempts = opts.attempts ?? 6;
+  let made = 0;
   try {
-    return await retry(() => fn(), {
-      attempts: opts.attempts ?? 6,
+    return await retry(() => (made++, fn()), {
+      attempts,
       baseMs: 400,
       maxMs: 15_000,
       retryable: isRetryableAwsError,
@@ -82,6 +103,7 @@ export async function awsCall<T>(
     });
   } catch (err) {
     const name = awsErrorName(err);
+    if (made > 1 && isRetryableAwsError(err)) throw new AwsRetriesExhausted(iamAction, resource, made, err);
     if (name === 'ExpiredTokenException' || name === 'ExpiredToken') {
       throw new UserError(`AWS credentials have expired while calling ${iamAction}: re-run aws-actions/configure-aws-credentials with a longer role-duration-seconds`);
     }

@@ -62,15 +62,18 @@ describe('awsCall', () => {
     expect(err.message).toContain('assumed-role/x');
   });
 
-  test('gives up after the configured attempts with the original error', async () => {
+  test.each([
+    [awsError('ServerException', 500), 'ecr:PutImage on team/api failed after 3 attempts: ServerException: ServerException'],
+    [awsError('ThrottlingException', 400), 'ecr:PutImage on team/api failed after 3 attempts: ThrottlingException: ThrottlingException'],
+  ])('gives up after the configured attempts with one line naming the call, the resource and the attempts (%#)', async (error, line) => {
     let n = 0;
-    await expect(
-      awsCall('ecr:X', 'r', async () => {
-        n++;
-        throw awsError('ServerException', 500);
-      }, { sleep: noSleep, attempts: 3 }),
-    ).rejects.toMatchObject({ name: 'ServerException' });
+    const err = await awsCall('ecr:PutImage', 'team/api', async () => {
+      n++;
+      throw error;
+    }, { sleep: noSleep, attempts: 3 }).catch((e: Error) => e);
     expect(n).toBe(3);
+    expect(err).toBeInstanceOf(UserError);
+    expect(err).toMatchObject({ name: error.name, message: line });
   });
 });
 

@@ -8,6 +8,10 @@
  *       prevent_self_review: true
  *       wait_timer: 0
  *       deployment_branches: [main]        # or: all | protected | [main, release/*, {tag: v*}]
+ *       can_admins_bypass: false           # default: false in a promotion target, else GitHub's true
+ *   promotion:                             # optional; this is the default when both names exist
+ *     chain: [preprod, production]         # each environment needs evidence from the one before
+ *     refs: [refs/heads/main]              # the only refs that may deploy to a promotion target
  */
 import { parse as parseYaml } from 'yaml';
 
@@ -26,13 +30,30 @@ export interface EnvironmentSpec {
   preventSelfReview: boolean;
   waitTimer: number;
   branches: DeploymentBranches;
+  canAdminsBypass: boolean;
 }
+
+/** The pipeline's promotion chain: environments after the first need evidence from the one before. */
+export interface Promotion {
+  chain: string[];
+  /** Exact refs allowed to deploy to a promotion target. */
+  refs: string[];
+}
+
+export interface EnvironmentsConfig {
+  environments: EnvironmentSpec[];
+  promotion: Promotion;
+}
+
+export const DEFAULT_PROMOTION: Promotion = { chain: ['preprod', 'production'], refs: ['refs/heads/main'] };
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-const ENV_KEYS = new Set(['reviewers', 'prevent_self_review', 'wait_timer', 'deployment_branches']);
+const ENV_KEYS = new Set(['reviewers', 'prevent_self_review', 'wait_timer', 'deployment_branches', 'can_admins_bypass']);
+/** An exact branch or tag ref (no patterns). */
+export const EXACT_REF_RE = /^refs\/(heads|tags)\/[A-Za-z0-9._\/-]+$/;
 const LOGIN_RE = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/;
 const SLUG_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const ENV_NAME_RE = /^[^\s/][^\n]{0,254}$/;
@@ -72,6 +93,40 @@ function branches(v: unknown, where: string): DeploymentBranches {
 
 /** Parses and validates the file. `owner` is the repository owner (the default org of teams). */
 export function parseEnvironmentsFile(text: string, owner: string, file = 'environments file'): EnvironmentSpec[] {
+  return parseEnvironmentsConfig(text, owner, file).environments;
+}
+
+function promotionOf(raw: unknown, names: readonly string[], file: string): Promotion {
+  const canonical = (n: string) => names.find((x) => x.toLowerCase() === n.toLowerCase());
+  if (raw === undefined || raw === null) {
+    const chain = DEFAULT_PROMOTION.chain.map(canonical);
+    return { chain: chain.every((n) => n !== undefined) ? (chain as string[]) : [], refs: DEFAULT_PROMOTION.refs };
+  }
+  const where = `${file}: promotion`;
+  if (!isMap(raw)) throw new ConfigError(`${where} must be a mapping with chain and refs`);
+  for (const k of Object.keys(raw)) if (k !== 'chain' && k !== 'refs') throw new ConfigError(`${where}: unknown key '${k}' (allowed: chain, refs)`);
+  const chain = stringList(raw.chain, `${where}.chain`).map((n) => {
+    const hit = canonical(n);
+    if (!hit) throw new ConfigError(`${where}.chain: '${n}' is not one of the environments (${names.join(', ')})`);
+    return hit;
+  });
+  if (chain.length < 2 || new Set(chain.map((n) => n.toLowerCase())).size !== chain.length) {
+    throw new ConfigError(`${where}.chain must list at least two different environments, in promotion order`);
+  }
+  // The file may extend the default chain, never weaken it: where preprod and production both
+  // exist, production still needs preprod's evidence.
+  const [before, after] = DEFAULT_PROMOTION.chain.map((n) => chain.findIndex((c) => c.toLowerCase() === n));
+  if (DEFAULT_PROMOTION.chain.every((n) => canonical(n)) && !(before! >= 0 && after! === before! + 1)) {
+    throw new ConfigError(`${where}.chain must keep ${DEFAULT_PROMOTION.chain.join(' directly before ')} (they are both environments here)`);
+  }
+  const refs = raw.refs === undefined ? DEFAULT_PROMOTION.refs : stringList(raw.refs, `${where}.refs`);
+  for (const r of refs) if (!EXACT_REF_RE.test(r)) throw new ConfigError(`${where}.refs: '${r}' must be an exact ref such as refs/heads/main (no patterns)`);
+  if (refs.length === 0) throw new ConfigError(`${where}.refs must not be empty`);
+  return { chain, refs };
+}
+
+/** The environments and the promotion chain. */
+export function parseEnvironmentsConfig(text: string, owner: string, file = 'environments file'): EnvironmentsConfig {
   let doc: unknown;
   try {
     doc = parseYaml(text);
@@ -79,7 +134,7 @@ export function parseEnvironmentsFile(text: string, owner: string, file = 'envir
     throw new ConfigError(`${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }
   if (!isMap(doc) || !isMap(doc.environments)) throw new ConfigError(`${file}: must have an 'environments' mapping`);
-  const extra = Object.keys(doc).filter((k) => k !== 'environments');
+  const extra = Object.keys(doc).filter((k) => k !== 'environments' && k !== 'promotion');
   if (extra.length) throw new ConfigError(`${file}: unknown top-level key '${extra[0]}'`);
   const out: EnvironmentSpec[] = [];
   for (const [name, raw] of Object.entries(doc.environments)) {
@@ -118,6 +173,8 @@ export function parseEnvironmentsFile(text: string, owner: string, file = 'envir
     if (!Number.isInteger(wait) || (wait as number) < 0 || (wait as number) > 43200) {
       throw new ConfigError(`${where}.wait_timer must be whole minutes from 0 to 43200`);
     }
+    const bypass = spec.can_admins_bypass;
+    if (bypass !== undefined && typeof bypass !== 'boolean') throw new ConfigError(`${where}.can_admins_bypass must be true or false`);
     out.push({
       name,
       users,
@@ -125,8 +182,15 @@ export function parseEnvironmentsFile(text: string, owner: string, file = 'envir
       preventSelfReview: prevent,
       waitTimer: wait as number,
       branches: branches(spec.deployment_branches, `${where}.deployment_branches`),
+      canAdminsBypass: bypass ?? true,
     });
   }
   if (out.length === 0) throw new ConfigError(`${file}: 'environments' is empty`);
-  return out;
+  const promotion = promotionOf(doc.promotion, out.map((e) => e.name), file);
+  // A promotion target's approval cannot be skipped by an administrator unless the file says so.
+  for (const e of out) {
+    const raw = (doc.environments as Record<string, Record<string, unknown> | null>)[e.name];
+    if (raw?.can_admins_bypass === undefined && promotion.chain.indexOf(e.name) > 0) e.canAdminsBypass = false;
+  }
+  return { environments: out, promotion };
 }

@@ -20,6 +20,7 @@ export interface EnvironmentJson {
     reviewers?: Array<{ type: 'User' | 'Team'; reviewer: { id: number; login?: string; slug?: string } }>;
   }>;
   deployment_branch_policy: BranchPolicySettings | null;
+  can_admins_bypass?: boolean;
 }
 export interface BranchPolicy {
   id: number;
@@ -29,6 +30,8 @@ export interface BranchPolicy {
 export interface PutEnvironment {
   wait_timer: number;
   prevent_self_review: boolean;
+  /** Whether administrators may deploy without the required reviews (GitHub's default: true). */
+  can_admins_bypass: boolean;
   reviewers: Reviewer[];
   deployment_branch_policy: BranchPolicySettings | null;
 }

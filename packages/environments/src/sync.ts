@@ -61,7 +61,7 @@ export async function resolve(specs: readonly EnvironmentSpec[], api: Environmen
         : { protected_branches: s.branches.mode === 'protected', custom_branch_policies: s.branches.mode === 'custom' };
     return {
       name: s.name,
-      body: { wait_timer: s.waitTimer, prevent_self_review: s.preventSelfReview, reviewers, deployment_branch_policy: policy },
+      body: { wait_timer: s.waitTimer, prevent_self_review: s.preventSelfReview, can_admins_bypass: s.canAdminsBypass, reviewers, deployment_branch_policy: policy },
       labels,
       policies: s.branches.mode === 'custom' ? s.branches.policies : [],
     };
@@ -86,6 +86,7 @@ export function currentSettings(env: EnvironmentJson): PutEnvironment & { labels
   return {
     wait_timer: wait?.wait_timer ?? 0,
     prevent_self_review: rev?.prevent_self_review ?? false,
+    can_admins_bypass: env.can_admins_bypass ?? true,
     reviewers,
     deployment_branch_policy: env.deployment_branch_policy ?? null,
     labels,
@@ -105,6 +106,7 @@ export function diff(desired: Desired, current: Current): Change[] {
       `reviewers ${want.reviewers.length ? want.reviewers.map((r) => desired.labels.get(key(r))).join(', ') : 'none'}`,
       ...(want.reviewers.length ? [`prevent_self_review ${want.prevent_self_review}`] : []),
       `wait_timer ${want.wait_timer}`,
+      `can_admins_bypass ${want.can_admins_bypass}`,
       branchMode(want.deployment_branch_policy),
     ];
     changes.push({ environment: env, kind: 'create', detail: `create environment (${parts.join(', ')})` });
@@ -127,6 +129,9 @@ export function diff(desired: Desired, current: Current): Change[] {
         kind: 'update',
         detail: `prevent_self_review ${have.prevent_self_review} -> ${want.prevent_self_review}`,
       });
+    }
+    if (have.can_admins_bypass !== want.can_admins_bypass) {
+      changes.push({ environment: env, kind: 'update', detail: `can_admins_bypass ${have.can_admins_bypass} -> ${want.can_admins_bypass}` });
     }
     if (branchMode(have.deployment_branch_policy) !== branchMode(want.deployment_branch_policy)) {
       changes.push({

@@ -1,19 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { ConfigError, parseEnvironmentsFile } from '../src/config';
+import { ConfigError, parseEnvironmentsConfig, parseEnvironmentsFile } from '../src/config';
 
 const example = readFileSync(new URL('../../../workflows/environments.yml', import.meta.url), 'utf8');
 
 test('the example file parses to qa, preprod, production', () => {
   const envs = parseEnvironmentsFile(example, 'acme');
   expect(envs).toEqual([
-    { name: 'qa', users: [], teams: [], preventSelfReview: false, waitTimer: 0, branches: { mode: 'custom', policies: [{ name: 'develop', type: 'branch' }] } },
+    { name: 'qa', users: [], teams: [], preventSelfReview: false, waitTimer: 0, canAdminsBypass: true, branches: { mode: 'custom', policies: [{ name: 'develop', type: 'branch' }] } },
     {
       name: 'preprod',
       users: [],
       teams: [{ org: 'acme', slug: 'platform' }],
       preventSelfReview: true,
       waitTimer: 0,
+      canAdminsBypass: true,
       branches: { mode: 'custom', policies: [{ name: 'main', type: 'branch' }] },
     },
     {
@@ -25,6 +26,7 @@ test('the example file parses to qa, preprod, production', () => {
       ],
       preventSelfReview: true,
       waitTimer: 10,
+      canAdminsBypass: false,
       branches: { mode: 'custom', policies: [{ name: 'main', type: 'branch' }] },
     },
   ]);
@@ -80,5 +82,33 @@ describe('invalid files fail naming the place', () => {
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toContain(message);
     expect((err as Error).message).toMatch(/^envs\.yml: /);
+  });
+});
+
+describe('promotion chain and admin bypass', () => {
+  const file = (extra: string) => `environments:\n  qa: {}\n  Preprod: {}\n  Production:\n    reviewers: { users: [alice] }\n${extra}`;
+  test('default chain: preprod then production, by their spelling in the file; production refuses admin bypass by default', () => {
+    const cfg = parseEnvironmentsConfig(file(''), 'acme');
+    expect(cfg.promotion).toEqual({ chain: ['Preprod', 'Production'], refs: ['refs/heads/main'] });
+    expect(cfg.environments.map((e) => [e.name, e.canAdminsBypass])).toEqual([['qa', true], ['Preprod', true], ['Production', false]]);
+  });
+  test('an explicit can_admins_bypass wins', () => {
+    const cfg = parseEnvironmentsConfig(file('').replace('Production:\n', 'Production:\n    can_admins_bypass: true\n'), 'acme');
+    expect(cfg.environments[2]!.canAdminsBypass).toBe(true);
+  });
+  test('a custom chain and refs', () => {
+    const cfg = parseEnvironmentsConfig(file('promotion:\n  chain: [qa, preprod, production]\n  refs: [refs/heads/release]\n'), 'acme');
+    expect(cfg.promotion).toEqual({ chain: ['qa', 'Preprod', 'Production'], refs: ['refs/heads/release'] });
+  });
+  test.each([
+    ['promotion:\n  chain: [preprod, live]\n', "'live' is not one of the environments"],
+    ['promotion:\n  chain: [qa, preprod]\n', 'must keep preprod directly before production'],
+    ['promotion:\n  chain: [preprod, qa, production]\n', 'must keep preprod directly before production'],
+    ['promotion:\n  chain: [production]\n', 'at least two different environments'],
+    ['promotion:\n  chain: [preprod, production]\n  refs: [refs/heads/*]\n', 'must be an exact ref'],
+    ['promotion:\n  chain: [preprod, production]\n  refs: [main]\n', 'must be an exact ref'],
+    ['promotion:\n  chain: [preprod, production]\n  branches: [main]\n', "unknown key 'branches'"],
+  ])('refused: %j', (extra, message) => {
+    expect(() => parseEnvironmentsConfig(file(extra), 'acme')).toThrow(message);
   });
 });

@@ -7,6 +7,7 @@ const desired: Desired = {
   body: {
     wait_timer: 10,
     prevent_self_review: true,
+    can_admins_bypass: false,
     reviewers: [
       { type: 'Team', id: 7 },
       { type: 'User', id: 3 },
@@ -36,6 +37,7 @@ const matching: EnvironmentJson = {
     { type: 'branch_policy' },
   ],
   deployment_branch_policy: { protected_branches: false, custom_branch_policies: true },
+  can_admins_bypass: false,
 };
 
 test('a matching environment has no changes (reviewer order does not matter)', () => {
@@ -44,7 +46,7 @@ test('a matching environment has no changes (reviewer order does not matter)', (
 
 test('a missing environment is created and its policies added', () => {
   expect(diff(desired, { env: undefined, policies: [] }).map((c) => `${c.kind} ${c.detail}`)).toEqual([
-    'create create environment (reviewers acme/platform, alice, prevent_self_review true, wait_timer 10, custom policies)',
+    'create create environment (reviewers acme/platform, alice, prevent_self_review true, wait_timer 10, can_admins_bypass false, custom policies)',
     'add-policy allow branch main',
   ]);
 });

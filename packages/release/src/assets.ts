@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseNccLicenses } from './licenses';
 
 export interface Asset {
   name: string;
@@ -19,8 +20,8 @@ export function bundledActions(root: string): string[] {
 
 /**
  * What a release attaches: `SHA256SUMS` (one `sha256sum` line per bundle, checkable with
- * `sha256sum -c SHA256SUMS` in a checkout of the tag) and, per bundle, the exact list of the
- * packages inside it (`<action>.packages.json`, written by the build next to the bundle).
+ * `sha256sum -c SHA256SUMS` in a checkout of the tag) and, per bundle, the packages inside it
+ * with their licenses (`<action>.packages.json`, from ncc's licenses.txt next to the bundle).
  */
 export function releaseAssets(root: string): Asset[] {
   const actions = bundledActions(root);
@@ -30,8 +31,10 @@ export function releaseAssets(root: string): Asset[] {
   });
   const assets: Asset[] = [{ name: 'SHA256SUMS', data: Buffer.from(sums.join('')), contentType: 'text/plain' }];
   for (const a of actions) {
-    const list = join(root, 'actions', a, 'dist', 'packages.json');
-    if (existsSync(list)) assets.push({ name: `${a}.packages.json`, data: readFileSync(list), contentType: 'application/json' });
+    const list = join(root, 'actions', a, 'dist', 'licenses.txt');
+    if (!existsSync(list)) continue;
+    const packages = parseNccLicenses(readFileSync(list, 'utf8'));
+    assets.push({ name: `${a}.packages.json`, data: Buffer.from(`${JSON.stringify(packages, null, 2)}\n`), contentType: 'application/json' });
   }
   return assets;
 }

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { PolicyDocument } from '../../standins/iam/index';
 import type { OidcProvider, Role } from '../../standins/eks/web-identity';
 import type { OidcTokenService } from './oidc';
 
@@ -35,7 +36,7 @@ export interface ProjectTrust {
 export function projectTrust(opts: { repository: string; tokenService: Pick<OidcTokenService, 'url' | 'issuer'>; environments?: string[]; account?: string }): ProjectTrust {
   const account = opts.account ?? README_ACCOUNT;
   const { build, deploy } = readmeTrustPolicies();
-  const fill = (policy: string) => policy.replaceAll('ORG/REPO', opts.repository).replaceAll(README_ACCOUNT, account);
+  const fill = (policy: string) => JSON.parse(policy.replaceAll('ORG/REPO', opts.repository).replaceAll(README_ACCOUNT, account)) as PolicyDocument;
   const host = opts.tokenService.issuer.replace(/^https:\/\//, '');
   return {
     provider: { arn: `arn:aws:iam::${account}:oidc-provider/${host}`, url: opts.tokenService.issuer, clientIds: ['sts.amazonaws.com'], discoveryBase: opts.tokenService.url },
@@ -43,7 +44,7 @@ export function projectTrust(opts: { repository: string; tokenService: Pick<Oidc
       { arn: buildRoleArn(account), trustPolicy: fill(build) },
       ...(opts.environments ?? ['qa', 'preprod', 'production']).map((env) => ({
         arn: deployRoleArn(env, account),
-        trustPolicy: fill(deploy).replace(':environment:production"', `:environment:${env}"`),
+        trustPolicy: fill(deploy.replace(':environment:production"', `:environment:${env}"`)),
       })),
     ],
   };

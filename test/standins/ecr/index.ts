@@ -268,6 +268,14 @@ export async function startEcrStandin(opts: {
     };
   }
 
+  /** GetRepositoryPolicy's answer, or its error when the repository has no policy. */
+  function withPolicy(r: RepositoryRecord) {
+    if (!r.policyText) {
+      throw new AwsError('RepositoryPolicyNotFoundException', `Repository policy does not exist for the repository with name '${r.repositoryName}' in the registry with id '${accountId}'`);
+    }
+    return { registryId: accountId, repositoryName: r.repositoryName, policyText: r.policyText };
+  }
+
   const publicView = ({ lifecyclePolicyText: _l, policyText: _p, tags: _t, ...r }: RepositoryRecord) => r;
 
   function issueToken(identity: Identity): { password: string; expiresAt: number } {
@@ -326,18 +334,13 @@ export async function startEcrStandin(opts: {
       return { registryId: accountId, repositoryName: r.repositoryName, policyText: r.policyText };
     },
     async GetRepositoryPolicy(input, _caller, registryId) {
-      const r = repo(input.repositoryName, registryId);
-      if (!r.policyText) {
-        throw new AwsError('RepositoryPolicyNotFoundException', `Repository policy does not exist for the repository with name '${r.repositoryName}' in the registry with id '${accountId}'`);
-      }
-      return { registryId: accountId, repositoryName: r.repositoryName, policyText: r.policyText };
+      return withPolicy(repo(input.repositoryName, registryId));
     },
     async DeleteRepositoryPolicy(input, _caller, registryId) {
       const r = repo(input.repositoryName, registryId);
-      const policyText = r.policyText;
-      if (!policyText) throw new AwsError('RepositoryPolicyNotFoundException', `Repository policy does not exist for the repository with name '${r.repositoryName}' in the registry with id '${accountId}'`);
+      const answer = withPolicy(r);
       delete r.policyText;
-      return { registryId: accountId, repositoryName: r.repositoryName, policyText };
+      return answer;
     },
     async PutImageScanningConfiguration(input, _caller, registryId) {
       const r = repo(input.repositoryName, registryId);

@@ -15,9 +15,9 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { decodeEksToken as decodeToken } from '../kube/eks-token';
 import { closeServer, listenLocal, readBody } from '../../harness/net';
-import { IamStore, accountOfArn, type Identity } from '../iam/index';
+import { ALLOW_ALL, IamStore, accountOfArn, type Identity } from '../iam/index';
 import { authenticateRequest, type RequestAuth } from '../iam/request';
-import { assumeRoleWithWebIdentity, type IssuedSession, type WebIdentityFederation } from './web-identity';
+import { assumeRoleWithWebIdentity, type IssuedSession, type Role, type WebIdentityFederation } from './web-identity';
 
 export type { Identity } from '../iam/index';
 
@@ -199,8 +199,11 @@ function stsError(res: ServerResponse, status: number, code: string, message: st
 export interface StsOptions extends Common {
   /** How long a presigned GetCallerIdentity stays valid; EKS honours tokens for 15 minutes. */
   presignedMaxAgeMs?: number;
-  /** OIDC providers and roles for AssumeRoleWithWebIdentity (web-identity.ts); issued credentials join `identities`. */
-  webIdentity?: Omit<WebIdentityFederation, 'identities'>;
+  /**
+   * OIDC providers for AssumeRoleWithWebIdentity (web-identity.ts), and roles to register in
+   * the store with their trust policies; the store issues the sessions.
+   */
+  webIdentity?: Omit<WebIdentityFederation, 'iam'> & { roles?: Role[] };
 }
 
 export interface StsStandinWithSessions extends StsStandin {
@@ -210,6 +213,10 @@ export interface StsStandinWithSessions extends StsStandin {
 
 export async function startStsStandin(opts: StsOptions): Promise<StsStandinWithSessions> {
   const iam = storeOf(opts);
+  for (const role of opts.webIdentity?.roles ?? []) {
+    const name = role.arn.slice(role.arn.lastIndexOf('/') + 1);
+    iam.addRole({ account: accountOfArn(role.arn)!, name, trustPolicy: role.trustPolicy, policies: role.policies ?? [ALLOW_ALL] });
+  }
   const requests: RecordedRequest[] = [];
   const webIdentityCalls: StsStandinWithSessions['webIdentityCalls'] = [];
   const server = createServer(async (req, res) => {
@@ -221,7 +228,7 @@ export async function startStsStandin(opts: StsOptions): Promise<StsStandinWithS
       // Unsigned by design: the token is the credential.
       const form = new URLSearchParams(body.toString('utf8'));
       if (form.get('Action') === 'AssumeRoleWithWebIdentity') {
-        const answer = await assumeRoleWithWebIdentity(form, { ...opts.webIdentity, identities: opts.identities ?? [] });
+        const answer = await assumeRoleWithWebIdentity(form, { ...opts.webIdentity, iam });
         const roleArn = form.get('RoleArn') ?? '';
         if (!answer.ok) {
           webIdentityCalls.push({ roleArn, error: { code: answer.code, message: answer.message } });
@@ -229,7 +236,6 @@ export async function startStsStandin(opts: StsOptions): Promise<StsStandinWithS
           return;
         }
         webIdentityCalls.push({ roleArn, session: answer.session });
-        iam.addIdentity(answer.session.identity);
         res.writeHead(200, { 'content-type': 'text/xml', 'x-amzn-requestid': randomUUID() });
         res.end(answer.xml);
         return;

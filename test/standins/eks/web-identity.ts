@@ -7,18 +7,18 @@
  *   3. the signature is checked against the keys the issuer publishes (discovery document ->
  *      jwks_uri, fetched over HTTP), then exp/nbf (ExpiredTokenException) and `aud` against the
  *      provider's client IDs (InvalidIdentityToken "Incorrect token audience");
- *   4. the role's trust policy decides, with the token's claims as condition keys
+ *   4. the role's trust policy (the shared IAM store, test/standins/iam) decides for the
+ *      Federated principal, with the token's claims as condition keys
  *      `<provider host/path>:<claim>` (`aud` and `sub` by default; GitHub's OIDC docs:
  *      "Support for custom claims for OIDC is unavailable in AWS"); an unknown role and any
  *      deny both answer 403 AccessDenied "Not authorized to perform sts:AssumeRoleWithWebIdentity";
- *   5. temporary credentials (ASIA…) are issued and registered in `identities`, so the other
- *      stand-ins sharing that list accept them until they expire.
+ *   5. the store issues the temporary credentials (ASIA…), so every stand-in sharing it
+ *      accepts them, as that role, until they expire.
  * Error codes and messages: https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createLocalJWKSet, decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
-import type { Identity } from './index';
-import { evaluateTrustPolicy, type RequestContext } from './trust-policy';
+import { accountOfArn, type IamStore, type Identity, type PolicyDocument } from '../iam/index';
 
 export interface OidcProvider {
   /** arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com */
@@ -30,21 +30,22 @@ export interface OidcProvider {
   discoveryBase: string;
 }
 
+/** A role to register in the store: its trust policy and permission policies (default: everything allowed). */
 export interface Role {
   arn: string;
-  trustPolicy: string | object;
-  /** Seconds, 3600 by default as for a new role. */
-  maxSessionDuration?: number;
+  trustPolicy: PolicyDocument;
+  policies?: PolicyDocument[];
 }
 
 export interface WebIdentityFederation {
   providers: OidcProvider[];
-  roles: Role[];
-  /** Issued credentials are appended here: the identity list the AWS stand-ins share. */
-  identities: Identity[];
+  iam: IamStore;
   /** Token claims exposed as condition keys (default: aud and sub). */
   conditionClaims?: string[];
 }
+
+/** A new role's maximum session duration (seconds). */
+const MAX_SESSION_DURATION = 3600;
 
 export interface IssuedSession {
   roleArn: string;
@@ -59,8 +60,6 @@ const fail = (status: number, code: string, message: string): StsAnswer => ({ ok
 const ACCESS_DENIED = fail(403, 'AccessDenied', 'Not authorized to perform sts:AssumeRoleWithWebIdentity');
 const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const providerKey = (url: string) => url.replace(/^https:\/\//, '').replace(/\/$/, '');
-const accountOf = (arn: string) => /^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):/.exec(arn)?.[1];
-const alnum = (n: number) => Array.from(randomBytes(n), (b) => 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'[b % 32]).join('');
 
 async function verifiedClaims(token: string, provider: OidcProvider, now: Date): Promise<JWTPayload | StsAnswer> {
   let jwks;
@@ -105,41 +104,27 @@ export async function assumeRoleWithWebIdentity(params: URLSearchParams, fed: We
   } catch {
     return fail(400, 'InvalidIdentityToken', 'Couldn\'t parse the web identity token');
   }
-  const account = accountOf(roleArn);
-  const provider = fed.providers.find((p) => accountOf(p.arn) === account && providerKey(p.url) === providerKey(iss));
+  const account = accountOfArn(roleArn);
+  const provider = fed.providers.find((p) => accountOfArn(p.arn) === account && providerKey(p.url) === providerKey(iss));
   if (!provider) return fail(400, 'InvalidIdentityToken', `No OpenIDConnect provider found in your account for ${iss}`);
   const claims = await verifiedClaims(token, provider, now);
   if ('ok' in claims) return claims as StsAnswer;
   const audiences = [claims.aud ?? []].flat().map(String);
   if (!audiences.some((a) => provider.clientIds.includes(a))) return fail(400, 'InvalidIdentityToken', 'Incorrect token audience');
 
-  const role = fed.roles.find((r) => r.arn === roleArn);
-  if (!role) return ACCESS_DENIED;
+  if (!fed.iam.role(roleArn)) return ACCESS_DENIED;
   const key = providerKey(provider.url);
-  const context: RequestContext = {};
+  const context: Record<string, string | string[]> = {};
   for (const claim of fed.conditionClaims ?? ['aud', 'sub']) {
     const v = claims[claim];
     if (v !== undefined) context[`${key}:${claim}`] = Array.isArray(v) ? v.map(String) : String(v);
   }
-  if (evaluateTrustPolicy(role.trustPolicy, { action: 'sts:AssumeRoleWithWebIdentity', principal: { type: 'Federated', id: provider.arn }, context }) !== 'allow') {
-    return ACCESS_DENIED;
-  }
-  if (duration > (role.maxSessionDuration ?? 3600)) {
+  if (!fed.iam.mayAssume(roleArn, { arn: provider.arn, federated: provider.arn }, 'sts:AssumeRoleWithWebIdentity', context).allowed) return ACCESS_DENIED;
+  if (duration > MAX_SESSION_DURATION) {
     return fail(400, 'ValidationError', 'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.');
   }
-
-  const roleName = roleArn.split('/').pop()!;
-  const expiration = new Date(now.getTime() + duration * 1000);
-  const identity: Identity = {
-    accessKeyId: `ASIA${alnum(16)}`,
-    secretAccessKey: randomBytes(30).toString('base64'),
-    sessionToken: randomBytes(96).toString('base64'),
-    expiresAt: expiration,
-    arn: `arn:aws:sts::${account}:assumed-role/${roleName}/${sessionName}`,
-    account,
-    userId: `AROA${alnum(17)}:${sessionName}`,
-  };
-  fed.identities.push(identity);
+  const identity: Identity = fed.iam.issueCredentials(roleArn, sessionName, { durationSeconds: duration, now });
+  const expiration = identity.expiresAt!;
   const subject = String(claims.sub ?? '');
   const out = `<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
   <AssumeRoleWithWebIdentityResult>

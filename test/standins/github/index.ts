@@ -103,6 +103,8 @@ export interface StoredEnvironment {
   updated_at: string;
   wait_timer: number;
   prevent_self_review: boolean;
+  /** PUT without it sets GitHub's documented default, true. */
+  can_admins_bypass: boolean;
   reviewers: Array<{ type: 'User' | 'Team'; id: number }>;
   deployment_branch_policy: { protected_branches: boolean; custom_branch_policies: boolean } | null;
   ruleIds: { wait_timer: number; required_reviewers: number; branch_policy: number };
@@ -435,7 +437,7 @@ export async function startGithubStandin(opts: GithubStandinOptions): Promise<Gi
       html_url: `https://github.com/${e.repo}/deployments/activity_log?environments_filter=${encodeURIComponent(e.name)}`,
       created_at: e.created_at,
       updated_at: e.updated_at,
-      can_admins_bypass: true,
+      can_admins_bypass: e.can_admins_bypass,
       protection_rules: rules,
       deployment_branch_policy: e.deployment_branch_policy,
     };
@@ -462,6 +464,7 @@ export async function startGithubStandin(opts: GithubStandinOptions): Promise<Gi
         updated_at: t,
         wait_timer: 0,
         prevent_self_review: false,
+        can_admins_bypass: true,
         reviewers: [],
         deployment_branch_policy: null,
         ruleIds: { wait_timer: id(), required_reviewers: id(), branch_policy: id() },
@@ -715,7 +718,11 @@ export async function startGithubStandin(opts: GithubStandinOptions): Promise<Gi
         if (body.prevent_self_review !== undefined && typeof body.prevent_self_review !== 'boolean') {
           throw validation('Environment', 'prevent_self_review', 'prevent_self_review must be a boolean');
         }
+        if (body.can_admins_bypass !== undefined && typeof body.can_admins_bypass !== 'boolean') {
+          throw validation('Environment', 'can_admins_bypass', 'can_admins_bypass must be a boolean');
+        }
         const e = ensureEnv(repo, name);
+        e.can_admins_bypass = body.can_admins_bypass !== false;
         e.wait_timer = wait;
         e.reviewers = reviewers.map((r) => ({ type: r.type as 'User' | 'Team', id: r.id }));
         e.prevent_self_review = body.prevent_self_review === true;

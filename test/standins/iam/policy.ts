@@ -161,7 +161,8 @@ export function conditionHolds(operatorText: string, key: string, expected: Arra
   let operator = set ? operatorText.slice(set.length + 1) : operatorText;
   const ifExists = operator.endsWith('IfExists');
   if (ifExists) operator = operator.slice(0, -'IfExists'.length);
-  const actual = keys[key];
+  // Condition key names are not case-sensitive (IAM JSON policy elements: Condition).
+  const actual = keys[key] ?? keys[Object.keys(keys).find((k) => k.toLowerCase() === key.toLowerCase()) ?? ''];
   const values = actual === undefined ? [] : Array.isArray(actual) ? actual : [actual];
   const patterns = expected.map(String);
   if (operator === 'Null') return patterns.every((p) => (p.toLowerCase() === 'true') === (values.length === 0));

@@ -1,0 +1,39 @@
+/**
+ * The licenses of the packages inside a bundle, as ncc writes them (`--license licenses.txt`:
+ * for each bundled package its name, its license field, then the license text), and the check
+ * CI runs against the allow-list in scripts/license-allowlist.json. Parsed by hand: the file
+ * has no structured form; a package is a name line (after a blank line or at the top) followed
+ * by an SPDX expression line.
+ */
+export interface BundledLicense {
+  name: string;
+  license: string;
+}
+
+const NAME = /^(?:@[a-z0-9][\w.~-]*\/)?[a-z0-9][\w.~-]*$/;
+const SPDX = /^\(?[A-Za-z0-9.+-]+(?:\s+(?:OR|AND|WITH)\s+\(?[A-Za-z0-9.+-]+\)?)*\)?$/;
+
+export function parseNccLicenses(text: string): BundledLicense[] {
+  const lines = text.split(/\r?\n/);
+  const out: BundledLicense[] = [];
+  lines.forEach((line, i) => {
+    const next = lines[i + 1]?.trim() ?? '';
+    if ((i === 0 || lines[i - 1]!.trim() === '') && NAME.test(line) && SPDX.test(next)) out.push({ name: line, license: next });
+  });
+  return out;
+}
+
+/**
+ * The packages whose license expression is not allowed: every license of an AND, at least one
+ * of an OR (a package under `MIT OR GPL-3.0` may be used under MIT).
+ */
+export function disallowed(entries: readonly BundledLicense[], allowed: readonly string[]): BundledLicense[] {
+  const ok = new Set(allowed);
+  const allows = (expr: string): boolean => {
+    const e = expr.trim().replace(/^\((.*)\)$/, '$1');
+    if (/\sOR\s/.test(e)) return e.split(/\s+OR\s+/).some(allows);
+    if (/\sAND\s/.test(e)) return e.split(/\s+AND\s+/).every(allows);
+    return ok.has(e);
+  };
+  return entries.filter((e) => !allows(e.license));
+}

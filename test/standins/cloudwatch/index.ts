@@ -1,0 +1,105 @@
+/**
+ * Amazon CloudWatch stand-in for the bake window: DescribeAlarms in the protocol the current
+ * @aws-sdk/client-cloudwatch speaks, AWS JSON 1.0 (`X-Amz-Target:
+ * GraniteServiceVersion20100801.DescribeAlarms`, `application/x-amz-json-1.0`, timestamps as
+ * epoch seconds), with the query-compatible error header (`x-amzn-query-error`) the service sends.
+ * Reached through AWS_ENDPOINT_URL_CLOUDWATCH. Requests must carry a SigV4 Authorization for the
+ * configured access key and the `monitoring` service.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { closeServer, listenLocal, readBody } from '../../harness/net';
+
+export interface StandinAlarm {
+  name: string;
+  state: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
+  reason: string;
+  updatedAt: number;
+}
+
+export interface CloudWatchStandin {
+  url: string;
+  env: Record<string, string>;
+  alarms: Map<string, StandinAlarm>;
+  /** Sets an alarm's state (creating it) and returns when it changed. */
+  setAlarm(name: string, state: StandinAlarm['state'], reason?: string): number;
+  calls: Array<{ operation: string; body: unknown; at: number }>;
+  stop(): Promise<void>;
+}
+
+const TARGET = 'GraniteServiceVersion20100801.';
+
+export async function startCloudWatchStandin(o: { accountId?: string; region?: string; accessKeyId?: string; pageSize?: number } = {}): Promise<CloudWatchStandin> {
+  const account = o.accountId ?? '123456789012';
+  const region = o.region ?? 'eu-west-1';
+  const key = o.accessKeyId ?? 'AKIDCLOUDWATCH';
+  const pageSize = o.pageSize ?? 50;
+  const alarms = new Map<string, StandinAlarm>();
+  const calls: CloudWatchStandin['calls'] = [];
+
+  const fail = (res: ServerResponse, status: number, code: string, message: string, fault = 'Sender') => {
+    res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-query-error': `${code};${fault}` });
+    res.end(JSON.stringify({ __type: `com.amazonaws.cloudwatch#${code}`, message }));
+  };
+
+  async function handle(req: IncomingMessage, res: ServerResponse) {
+    const target = String(req.headers['x-amz-target'] ?? '');
+    const raw = (await readBody(req)).toString('utf8');
+    if (req.method !== 'POST' || !target.startsWith(TARGET)) return fail(res, 400, 'UnknownOperationException', `unknown target ${target}`);
+    if (!String(req.headers['content-type'] ?? '').startsWith('application/x-amz-json-1.0')) return fail(res, 400, 'SerializationException', 'expected application/x-amz-json-1.0');
+    const auth = String(req.headers.authorization ?? '');
+    if (!new RegExp(`^AWS4-HMAC-SHA256 Credential=${key}/\\d{8}/${region}/monitoring/aws4_request, SignedHeaders=[^,]*x-amz-target[^,]*, Signature=[0-9a-f]{64}$`).test(auth)) {
+      return fail(res, 403, 'UnrecognizedClientException', 'The security token included in the request is invalid.');
+    }
+    const operation = target.slice(TARGET.length);
+    let body: Record<string, unknown>;
+    try {
+      body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
+    } catch {
+      return fail(res, 400, 'SerializationException', 'body is not JSON');
+    }
+    calls.push({ operation, body, at: Date.now() });
+    if (operation !== 'DescribeAlarms') return fail(res, 400, 'UnknownOperationException', `${operation} is not served by this stand-in`);
+    const names = body.AlarmNames as string[] | undefined;
+    const prefix = body.AlarmNamePrefix as string | undefined;
+    if (names?.length && prefix) return fail(res, 400, 'InvalidParameterCombination', 'AlarmNames and AlarmNamePrefix cannot be specified together');
+    const types = (body.AlarmTypes as string[] | undefined) ?? ['MetricAlarm'];
+    const matching = [...alarms.values()]
+      .filter((a) => (names?.length ? names.includes(a.name) : prefix ? a.name.startsWith(prefix) : true))
+      .filter((a) => !body.StateValue || a.state === body.StateValue)
+      .sort((a, b) => a.name.localeCompare(b.name));
+    const from = body.NextToken ? Number(body.NextToken) : 0;
+    const page = matching.slice(from, from + pageSize);
+    res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
+    res.end(
+      JSON.stringify({
+        MetricAlarms: types.includes('MetricAlarm')
+          ? page.map((a) => ({
+              AlarmName: a.name,
+              AlarmArn: `arn:aws:cloudwatch:${region}:${account}:alarm:${a.name}`,
+              StateValue: a.state,
+              StateReason: a.reason,
+              StateUpdatedTimestamp: a.updatedAt / 1000,
+              ActionsEnabled: true,
+            }))
+          : [],
+        CompositeAlarms: [],
+        ...(from + pageSize < matching.length ? { NextToken: String(from + pageSize) } : {}),
+      }),
+    );
+  }
+
+  const server = createServer((req, res) => void handle(req, res).catch((err: unknown) => fail(res, 500, 'InternalServiceFault', String(err), 'Receiver')));
+  const url = `http://127.0.0.1:${await listenLocal(server)}`;
+  return {
+    url,
+    env: { AWS_ENDPOINT_URL_CLOUDWATCH: url, AWS_ACCESS_KEY_ID: key, AWS_SECRET_ACCESS_KEY: 'cloudwatch-standin-secret', AWS_REGION: region },
+    alarms,
+    calls,
+    setAlarm(name, state, reason = `Threshold Crossed: stand-in set ${state}`) {
+      const at = Date.now();
+      alarms.set(name, { name, state, reason, updatedAt: at });
+      return at;
+    },
+    stop: () => closeServer(server),
+  };
+}
