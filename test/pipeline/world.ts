@@ -7,8 +7,6 @@
  * registry; two EKS clusters in front of the Kubernetes stand-in), plus a runner tool cache
  * holding helm and kubectl as a runner image would. `options()` gives the executor all of it.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,10 +23,9 @@ import type { Identity } from '../standins/eks/index';
 import { startGithubStandin, type GithubStandin } from '../standins/github/index';
 import { IamStore } from '../standins/iam/index';
 import { startKubeStandin, type KubeStandin } from '../standins/kube/index';
-import { ensureKubeTools } from '../tools/kube-binaries';
+import { byKind } from '../standins/kube/resources';
+import { ensureKubeTools, PACKAGES } from '../tools/kube-binaries';
 import type { ServiceRepo } from './service-repo';
-
-const run = promisify(execFile);
 
 export const REGION = 'eu-west-1';
 export const ENVIRONMENTS = ['qa', 'preprod', 'production'] as const;
@@ -59,7 +56,16 @@ export interface PipelineWorld {
 async function warmToolCache(): Promise<string> {
   const tools = await ensureKubeTools();
   const cache = mkdtempSync(join(tmpdir(), 'da-tool-cache-'));
-  for (const [tool, version, binary] of [['helm', '4.1.4', tools.helm4], ['kubectl', '1.35.2', tools.kubectl]] as const) {
+  // The versions helm-deploy-eks downloads by default, so it finds them here instead of downloading.
+  // kubectl follows the cluster's minor version (the EKS stand-in's clusters run 1.35).
+  const { v35, v36 } = PACKAGES;
+  const binaries = [
+    ['helm', v36.helm, tools.newest.helm4],
+    ['kubectl', v36.kubectl, tools.newest.kubectl],
+    ['kubectl', v35.kubectl, tools.kubectl],
+  ] as const;
+  for (const [tool, tag, binary] of binaries) {
+    const version = tag.slice(1);
     const dir = join(cache, tool, version, 'amd64');
     mkdirSync(dir, { recursive: true });
     copyFileSync(binary, join(dir, tool));
@@ -100,8 +106,7 @@ export async function startPipelineWorld(opts: { runtime: 'fake' | 'docker'; rep
     const github = await started(startGithubStandin({ tokens: {}, repositories: [opts.repository] }));
     const toolCache = await warmToolCache();
     // The platform team creates each namespace once (workflows/README.md: a namespace-scoped access entry cannot).
-    const { kubectl } = await ensureKubeTools();
-    for (const env of ENVIRONMENTS) await run(kubectl, ['--kubeconfig', kube.kubeconfigPath, 'create', 'namespace', namespaceOf(env)]);
+    for (const env of ENVIRONMENTS) kube.api.create(byKind('Namespace'), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespaceOf(env) } });
     const environments = loadEnvironments({
       file: projectEnvironmentsFile(),
       owner: opts.repository.split('/')[0]!,
