@@ -103,15 +103,18 @@ async function main(): Promise<void> {
       ? { 'pipeline/build/build': 'success', 'pipeline/qa/deploy': ok ? 'success' : 'failure', 'pipeline/preprod': 'skipped', 'pipeline/production': 'skipped' }
       : { 'pipeline/build/build': 'success', 'pipeline/qa': 'skipped', 'pipeline/preprod/deploy': 'success', 'pipeline/production/deploy': 'success' };
 
-  const page = readFileSync(resolve(serviceDir, 'www/index.html'), 'utf8');
-  await run('1. push to develop', 'deploy.yml', repo.change('develop', 'www/index.html', `${page}\n<!-- change 1 -->\n`, 'Change 1'), {
+  // Each change edits the sample's page; another service gets a file of its own at the root
+  // (part of the build context, so each change is a new tree and a new image).
+  const changed = existsSync(resolve(serviceDir, 'www/index.html')) ? 'www/index.html' : 'deploy-actions-rehearsal.txt';
+  const page = existsSync(resolve(serviceDir, changed)) ? readFileSync(resolve(serviceDir, changed), 'utf8') : 'Rehearsal of the deploy-actions pipeline\n';
+  await run('1. push to develop', 'deploy.yml', repo.change('develop', changed, `${page}\n<!-- change 1 -->\n`, 'Change 1'), {
     conclusion: 'success',
     jobs: pushJobs('develop'),
     builds: EXPECTED_BUILDS.develop,
   });
   const m1 = await run('2. PR #1 merged (merge commit)', 'deploy.yml', repo.mergeCommit('develop', 'main', 1), { conclusion: 'success', jobs: pushJobs('main'), builds: EXPECTED_BUILDS.mergeCommit });
   const m1Sha = repo.head('main');
-  await run('3a. push to develop', 'deploy.yml', repo.change('develop', 'www/index.html', `${page}\n<!-- change 2 -->\n`, 'Change 2'), {
+  await run('3a. push to develop', 'deploy.yml', repo.change('develop', changed, `${page}\n<!-- change 2 -->\n`, 'Change 2'), {
     conclusion: 'success',
     jobs: pushJobs('develop'),
     builds: EXPECTED_BUILDS.develop,
@@ -126,7 +129,7 @@ async function main(): Promise<void> {
     conclusion: 'success',
     jobs: { check: 'success', 'redeploy/deploy': 'success' },
   });
-  const d3 = await run('5. push to develop (not merged)', 'deploy.yml', repo.change('develop', 'www/index.html', `${page}\n<!-- change 3 -->\n`, 'Change 3'), {
+  const d3 = await run('5. push to develop (not merged)', 'deploy.yml', repo.change('develop', changed, `${page}\n<!-- change 3 -->\n`, 'Change 3'), {
     conclusion: 'success',
     jobs: pushJobs('develop'),
     builds: EXPECTED_BUILDS.develop,
