@@ -5,7 +5,7 @@
  * GITHUB_* context variables and an event payload file, and the stdout workflow
  * commands (::error::, ::warning::, ::add-mask::, ::group::, ::debug::).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -34,6 +34,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Reuse a runner directory (tool cache and temp survive between steps of one job). */
   runnerDir?: string;
+  /** Called with the action's process once started (a test cancels the job by signalling it). */
+  onStart?: (child: ChildProcess) => void;
 }
 
 export interface Annotation {
@@ -287,6 +289,7 @@ export async function runActionBundle(opts: RunOptions): Promise<RunResult> {
   const { exitCode, stdout, stderr } = await new Promise<{ exitCode: number; stdout: string; stderr: string }>(
     (resolvePromise, reject) => {
       const child = spawn(node, [main, ...(opts.args ?? [])], { cwd: workspace, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      opts.onStart?.(child);
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       child.stdout.on('data', (d: Buffer) => out.push(d));

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { existsSync } from 'node:fs';
-import { Inputs, mapInputs } from '@deploy-actions/action-kit';
+import { Inputs, mapInputs, runContextFrom } from '@deploy-actions/action-kit';
 import { errorsOf, newRunnerDir, readActionMetadata, runActionBundle } from '../harness/runner';
 import { getInputs as buildInputs } from '../../actions/build-push-ecr/src/inputs';
 import { getInputs as helmInputs } from '../../actions/helm-deploy-eks/src/inputs';
@@ -288,7 +288,7 @@ function readInputs(action: string, values: Record<string, string>): unknown {
   const env = { GITHUB_WORKSPACE: workspace, GITHUB_REPOSITORY: 'acme/app', GITHUB_REF: 'refs/heads/main', GITHUB_SHA: '0123456789abcdef0123456789abcdef01234567' };
   if (action === 'build-push-ecr') return buildInputs(raw, env);
   if (action === 'helm-deploy-eks') return helmInputs(raw, { workspace, exists: existsSync, ...realPathFs, envRegion: '' });
-  return gateInputs(raw, env);
+  return gateInputs(raw, env, runContextFrom(env));
 }
 
 describe('bad input fails with one line naming the input, before any side effect', () => {

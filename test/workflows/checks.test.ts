@@ -13,6 +13,7 @@ import {
   checkNoExpressionsInRun,
   checkPermissions,
   checkPins,
+  checkPinsAgree,
   checkPipeline,
   checkProductionGate,
   checkWorkflowCalls,
@@ -221,6 +222,15 @@ describe('checkPins fails on unpinned or unlabelled actions', () => {
     expect(checkPins(call('{ workflow_call: { inputs: {} } }')).join('\n')).toContain('would resolve in the caller');
     // In a workflow of this repository that nobody calls, ./ is this repository.
     expect(checkPins(call('push'))).toEqual([]);
+  });
+
+  test('one action pinned to two commits in two workflows', () => {
+    const v4 = wf('actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683', ' # v4.2.2');
+    const v5 = workflowFromText('other.yml', wf('actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8', ' # v5.0.0').text);
+    expect(checkPinsAgree([v4, v5])).toEqual([
+      'actions/checkout is pinned to 2 commits: 11bd71901bbe5b1630ceea73d27597364c9af683 in pins.yml; 08c6903cd8c0fde910a37f88322edcfb5dd907a8 in other.yml',
+    ]);
+    expect(checkPinsAgree([v5, v5])).toEqual([]);
   });
 
   test('a SHA without its release comment', () => {

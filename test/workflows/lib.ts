@@ -196,6 +196,26 @@ export function checkPins(wf: WorkflowFile): string[] {
   return problems;
 }
 
+/** Third-party actions pinned to different commits in different workflows (one line per action). */
+export function checkPinsAgree(wfs: readonly WorkflowFile[]): string[] {
+  const seen = new Map<string, Map<string, string[]>>();
+  for (const wf of wfs) {
+    for (const [, job] of jobsOf(wf.doc)) {
+      for (const s of stepsOf(job)) {
+        const uses = typeof s.uses === 'string' ? s.uses : '';
+        if (!SHA_PIN.test(uses) || ownAction(uses)) continue;
+        const [action, ref] = uses.split('@') as [string, string];
+        const refs = seen.get(action) ?? new Map<string, string[]>();
+        refs.set(ref, [...(refs.get(ref) ?? []), wf.path]);
+        seen.set(action, refs);
+      }
+    }
+  }
+  return [...seen]
+    .filter(([, refs]) => refs.size > 1)
+    .map(([action, refs]) => `${action} is pinned to ${refs.size} commits: ${[...refs].map(([ref, files]) => `${ref} in ${[...new Set(files)].join(', ')}`).join('; ')}`);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Check: no ${{ }} inside run: scripts (values reach scripts through env:)
 

@@ -11,6 +11,7 @@ import {
   checkNoExpressionsInRun,
   checkPermissions,
   checkPins,
+  checkPinsAgree,
   checkPipeline,
   checkProductionGate,
   checkWorkflowCalls,
@@ -57,6 +58,10 @@ describe('every workflow file', () => {
 
   test.each(ALL)('%s pins third-party actions by full commit SHA', (path) => {
     expect(checkPins(readWorkflow(path))).toEqual([]);
+  });
+
+  test('each third-party action is pinned to the same commit in every workflow', () => {
+    expect(checkPinsAgree(ALL.map(readWorkflow))).toEqual([]);
   });
 
   test.each(ALL)('%s has no ${{ }} inside run: scripts', (path) => {

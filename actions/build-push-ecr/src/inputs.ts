@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { confinedPath, InputError, type Inputs as RawInputs } from '@deploy-actions/action-kit';
+import { accountRoot } from '@deploy-actions/aws';
 import { validateTag } from './tags';
 
 export const BUILDERS = ['auto', 'buildx', 'docker'] as const;
@@ -28,6 +29,12 @@ export interface Inputs {
   scanOnPush: boolean;
   untaggedExpiryDays: number;
   skipExisting: boolean;
+  /** Principal ARNs the repository policy lets pull: the pull-accounts' roots, then pull-principals. */
+  pullPrincipals: string[];
+  /** Principal ARNs (deploy roles of other accounts) the repository policy lets read. */
+  readPrincipals: string[];
+  /** Principal ARNs (deploy roles of other accounts) the repository policy lets record evidence tags. */
+  recordPrincipals: string[];
   cacheRef?: string;
   provenance: boolean;
   sbom: boolean;
@@ -38,6 +45,7 @@ export interface Inputs {
  * each path component starting and ending with a letter or digit.
  */
 const ECR_REPOSITORY = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+const IAM_PRINCIPAL = /^arn:aws[a-z-]*:iam::\d{12}:(root|role\/[\w+=,.@/-]+|user\/[\w+=,.@/-]+)$/;
 const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/;
 
 export function validateRepositoryName(name: string, input = 'repository'): string {
@@ -94,6 +102,14 @@ export function getInputs(i: RawInputs, env: NodeJS.ProcessEnv = process.env): I
     if (!/^[0-9a-zA-Z._*-]{1,128}$/.test(f)) throw new InputError('image-tag-mutability-exclusion-filters', 'must hold tag patterns of letters, digits, . _ - and * wildcards', f);
   }
 
+  const pullAccounts = i.list('pull-accounts');
+  for (const a of pullAccounts) if (!/^\d{12}$/.test(a)) throw new InputError('pull-accounts', 'must hold 12-digit AWS account ids', a);
+  const principals = (name: string) => {
+    const arns = i.list(name);
+    for (const arn of arns) if (!IAM_PRINCIPAL.test(arn)) throw new InputError(name, 'must hold IAM role, user or account-root ARNs like arn:aws:iam::333333333333:role/deploy', arn);
+    return arns;
+  };
+
   return {
     repository,
     registryId,
@@ -116,6 +132,9 @@ export function getInputs(i: RawInputs, env: NodeJS.ProcessEnv = process.env): I
     scanOnPush: i.bool('scan-on-push', true),
     untaggedExpiryDays: i.int('untagged-expiry-days', 14, { min: 0, max: 3650 }),
     skipExisting: i.bool('skip-existing', true),
+    pullPrincipals: [...pullAccounts.map((a) => accountRoot(a, region)), ...principals('pull-principals')],
+    readPrincipals: principals('read-principals'),
+    recordPrincipals: principals('record-principals'),
     cacheRef,
     provenance: i.bool('provenance', false),
     sbom: i.bool('sbom', false),

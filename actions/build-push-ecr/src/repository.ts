@@ -15,7 +15,7 @@ import {
   type Repository,
 } from '@aws-sdk/client-ecr';
 import { UserError, type ActionIO } from '@deploy-actions/action-kit';
-import { MANIFEST_MEDIA_TYPES, awsCall, awsErrorName, isAccessDenied, type AwsCallOptions, type Manifest } from '@deploy-actions/aws';
+import { MANIFEST_MEDIA_TYPES, awsCall, awsErrorName, isAccessDenied, wildcardRegExp, type AwsCallOptions, type Manifest } from '@deploy-actions/aws';
 import type { Inputs } from './inputs';
 
 /** The repository tag that says build-push-ecr created the repository (and so owns its settings). */
@@ -48,12 +48,8 @@ export function tagIsImmutable(repository: Pick<Repository, 'imageTagMutability'
   const mode = repository.imageTagMutability ?? 'MUTABLE';
   const immutable = mode.startsWith('IMMUTABLE');
   if (!mode.endsWith('_WITH_EXCLUSION')) return immutable;
-  const excluded = (repository.imageTagMutabilityExclusionFilters ?? []).some((f) => wildcard(f.filter ?? '').test(tag));
+  const excluded = (repository.imageTagMutabilityExclusionFilters ?? []).some((f) => wildcardRegExp(f.filter ?? '').test(tag));
   return excluded ? !immutable : immutable;
-}
-
-function wildcard(pattern: string): RegExp {
-  return new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\?]/g, '\\$&').replace(/\*/g, '.*')}$`);
 }
 
 export interface RepoState {

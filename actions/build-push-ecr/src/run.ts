@@ -2,10 +2,12 @@ import { mkdtempSync, readFileSync, rmSync, existsSync, symlinkSync } from 'node
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetAuthorizationTokenCommand, type ECRClient } from '@aws-sdk/client-ecr';
+import { context } from '@actions/github';
 import {
   UserError,
   exec as realExec,
   githubContext,
+  onCancel,
   realSleep,
   table,
   type ActionIO,
@@ -31,6 +33,7 @@ import {
 import { CONTENT_KEY_LABEL, hostPlatform } from './content-key';
 import { identifySource, type Source, type WorkspaceDeps } from './source';
 import { findReusable, tagContentKey } from './reuse';
+import { keepPullPolicy } from './pull-policy';
 
 export interface Deps {
   io: ActionIO;
@@ -39,8 +42,10 @@ export interface Deps {
   sleep: Sleep;
   now: () => Date;
   context: GitHubContext;
-  /** A private directory for the docker client config; removed after the build. */
+  /** A private directory for the docker client config; removed after the build, or on cancel. */
   makeTempDir: () => string;
+  /** Runs a synchronous cleanup if the job is cancelled (SIGINT/SIGTERM) first; returns its unregister. */
+  onCancel: (cleanup: () => void) => () => void;
   /** The docker config directory buildx builders and CLI plugins are read from. */
   dockerConfigDir: string;
   /** The checkout the content key and the commit are read from. */
@@ -54,7 +59,8 @@ export function realDeps(io: ActionIO, inputs: Inputs): Deps {
     exec: realExec,
     sleep: realSleep,
     now: () => new Date(),
-    context: githubContext(),
+    context: githubContext(context),
+    onCancel,
     makeTempDir: () => mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'docker-config-')),
     dockerConfigDir: process.env.DOCKER_CONFIG || join(homedir(), '.docker'),
     workspace: {
@@ -97,6 +103,9 @@ async function buildAndPush(inputs: Inputs, deps: Deps, source: Source, registry
   io.setSecret(password);
 
   const configDir = privateDockerConfig(deps);
+  const removeConfig = () => rmSync(configDir, { recursive: true, force: true });
+  // A cancelled job (SIGINT/SIGTERM) still removes the password; exec's children are stopped.
+  const unregister = deps.onCancel(removeConfig);
   const env = { DOCKER_CONFIG: configDir };
   try {
     await deps.exec('docker', loginArgs(registry, username), { input: password, env, silent: true });
@@ -131,7 +140,8 @@ async function buildAndPush(inputs: Inputs, deps: Deps, source: Source, registry
     if (!digest) throw new Error(`docker push printed no digest for ${imageRef}`);
     return digest;
   } finally {
-    rmSync(configDir, { recursive: true, force: true });
+    unregister();
+    removeConfig();
   }
 }
 
@@ -159,6 +169,7 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
   const found = state.repository;
   const repository = found ?? (await createRepository(inputs, deps, aws));
   const settings = found ? await reconcileRepository(inputs, deps, { ...state, repository: found }, aws) : 'created';
+  const policy = await keepPullPolicy(inputs, deps, aws);
   const repositoryUri = repository.repositoryUri!;
   const registry = repositoryUri.slice(0, repositoryUri.indexOf('/'));
 
@@ -213,6 +224,7 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
         [
           ['Repository', repositoryUri],
           ['Repository settings', settings],
+          ['Repository policy', policy],
           ['Commit', source.commit],
           ['Content key', source.key ?? `none: ${source.noKey}`],
           ['Tags', tags.join(', ')],

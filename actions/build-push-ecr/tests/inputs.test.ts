@@ -12,6 +12,13 @@ const env = { GITHUB_WORKSPACE: ws, AWS_REGION: 'eu-west-1' };
 const read = (v: Record<string, string>, e: NodeJS.ProcessEnv = env) => getInputs(new Inputs(mapInputs({ repository: 'team/api', ...v })), e);
 
 describe('getInputs', () => {
+  test('pull accounts become account roots of the region\'s partition, before the pull principals', () => {
+    const i = read({ 'pull-accounts': '222222222222\n333333333333', 'pull-principals': 'arn:aws:iam::444444444444:role/batch', 'read-principals': 'arn:aws:iam::333333333333:role/deploy' });
+    expect(i.pullPrincipals).toEqual(['arn:aws:iam::222222222222:root', 'arn:aws:iam::333333333333:root', 'arn:aws:iam::444444444444:role/batch']);
+    expect(i.readPrincipals).toEqual(['arn:aws:iam::333333333333:role/deploy']);
+    expect(read({ 'pull-accounts': '222222222222' }, { ...env, AWS_REGION: 'cn-north-1' }).pullPrincipals).toEqual(['arn:aws-cn:iam::222222222222:root']);
+  });
+
   test('defaults', () => {
     expect(read({})).toMatchObject({
       repository: 'team/api',
@@ -48,6 +55,10 @@ describe('getInputs', () => {
     [{ 'untagged-expiry-days': '-3' }, env, "Input 'untagged-expiry-days' must be a whole number from 0 to 3650"],
     [{ 'cache-ref': 'not a ref' }, env, "Input 'cache-ref' must be an image reference"],
     [{ 'tag-branch': 'sure' }, env, "Input 'tag-branch' must be true or false"],
+    [{ 'pull-accounts': '222222222222,3333' }, env, "Input 'pull-accounts' must hold 12-digit AWS account ids (got '3333')"],
+    [{ 'pull-principals': 'arn:aws:iam::333333333333:group/devs' }, env, "Input 'pull-principals' must hold IAM role, user or account-root ARNs"],
+    [{ 'read-principals': '*' }, env, "Input 'read-principals' must hold IAM role, user or account-root ARNs"],
+    [{ 'record-principals': 'arn:aws:sts::333333333333:assumed-role/deploy/s' }, env, "Input 'record-principals' must hold IAM role, user or account-root ARNs"],
   ])('%j is refused with one line naming the input', (values, e, message) => {
     expect(() => read(values, e)).toThrow(message);
   });

@@ -13,7 +13,7 @@ import {
   GetAuthorizationTokenCommand,
   PutImageCommand,
 } from '@aws-sdk/client-ecr';
-import { Inputs, exec as realExec, githubContext, mapInputs, recordingIO, type Exec } from '@deploy-actions/action-kit';
+import { Inputs, exec as realExec, githubContext, runContextFrom, mapInputs, recordingIO, type Exec } from '@deploy-actions/action-kit';
 import { getInputs } from '../src/inputs';
 import { run, type Deps } from '../src/run';
 import { gitRepo, type GitRepo } from '../../../test/harness/git';
@@ -39,8 +39,9 @@ function setup(repo: GitRepo, withInputs: Record<string, string> = {}) {
     exec,
     sleep: async () => undefined,
     now: () => new Date('2026-11-21T10:00:00Z'),
-    context: githubContext({ GITHUB_SHA: repo.git('rev-parse', 'HEAD'), GITHUB_REF: 'refs/heads/main' }),
+    context: githubContext(runContextFrom({ GITHUB_SHA: repo.git('rev-parse', 'HEAD'), GITHUB_REF: 'refs/heads/main' })),
     makeTempDir: () => mkdtempSync(join(tmpdir(), 'cfg-')),
+    onCancel: () => () => undefined,
     dockerConfigDir: '/nonexistent',
     workspace: { dir: repo.dir, git: realExec, defaultPlatform: 'linux/amd64' },
   };

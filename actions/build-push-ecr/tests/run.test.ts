@@ -15,12 +15,16 @@ import {
   PutImageCommand,
   PutImageScanningConfigurationCommand,
   PutLifecyclePolicyCommand,
+  GetRepositoryPolicyCommand,
+  SetRepositoryPolicyCommand,
 } from '@aws-sdk/client-ecr';
-import { exec as realExec, githubContext, recordingIO, type Exec, type ExecOptions } from '@deploy-actions/action-kit';
+import { exec as realExec, githubContext, runContextFrom, recordingIO, type Exec, type ExecOptions } from '@deploy-actions/action-kit';
 import { run, type Deps } from '../src/run';
 import type { Inputs } from '../src/inputs';
 
 const ecrMock = mockClient(ECRClient);
+/** Cleanups registered for a cancel and not unregistered yet. */
+const cancelCleanups = new Set<() => void>();
 const digest = `sha256:${'c'.repeat(64)}`;
 const uri = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/api';
 const password = 'eyJwYXlsb2FkIjoi-secret-password';
@@ -45,6 +49,9 @@ const inputs: Inputs = {
   scanOnPush: true,
   untaggedExpiryDays: 14,
   skipExisting: true,
+  pullPrincipals: [],
+  readPrincipals: [],
+  recordPrincipals: [],
   provenance: false,
   sbom: false,
 };
@@ -73,13 +80,17 @@ function deps(opts: { buildx: boolean }): Deps & { calls: Call[]; io: ReturnType
     exec,
     sleep: async () => undefined,
     now: () => new Date('2026-11-21T10:00:00Z'),
-    context: githubContext({ GITHUB_SHA: '0123456789abcdef0123456789abcdef01234567', GITHUB_REF: 'refs/heads/main', GITHUB_REPOSITORY: 'acme/api' }),
+    context: githubContext(runContextFrom({ GITHUB_SHA: '0123456789abcdef0123456789abcdef01234567', GITHUB_REF: 'refs/heads/main', GITHUB_REPOSITORY: 'acme/api' })),
     makeTempDir: () => {
       const d = mkdtempSync(join(tmpdir(), 'cfg-'));
       tempDirs.push(d);
       return d;
     },
     dockerConfigDir: '/nonexistent',
+    onCancel: (cleanup) => {
+      cancelCleanups.add(cleanup);
+      return () => void cancelCleanups.delete(cleanup);
+    },
     // '/ws' does not exist: no git checkout, so no content key (tests/reuse.test.ts has real ones).
     workspace: { dir: '/ws', git: realExec, defaultPlatform: 'linux/amd64' },
     calls,
@@ -127,9 +138,30 @@ describe('run', () => {
     const build = d.calls.find((c) => c.args[0] === 'buildx' && c.args[1] === 'build')!;
     expect(build.args).toContain(`${uri}:0123456`);
     expect(build.opts?.env?.DOCKER_CONFIG).toBe(d.tempDirs[0]);
-    // The private docker config (holding the ECR password) is gone afterwards.
+    // The private docker config (holding the ECR password) is gone afterwards, and nothing is
+    // left registered for a cancel.
     expect(existsSync(d.tempDirs[0]!)).toBe(false);
+    expect(cancelCleanups.size).toBe(0);
     expect(d.io.summaries[0]).toContain('image built and pushed');
+  });
+
+  test('a cancel during the build runs the registered cleanup: the private docker config goes', async () => {
+    ecrMock.on(DescribeRepositoriesCommand).resolves({ repositories: [{ repositoryUri: uri, imageTagMutability: 'IMMUTABLE', repositoryArn: 'arn' }] });
+    ecrMock.on(BatchGetImageCommand).resolves({ images: [] });
+    ecrMock.on(GetLifecyclePolicyCommand).resolves({ lifecyclePolicyText: '{}' });
+    const d = deps({ buildx: false });
+    let during: { dir: string; registered: number } | undefined;
+    const exec = d.exec;
+    d.exec = async (file, args, o) => {
+      if (args[0] === 'build') {
+        during = { dir: d.tempDirs[0]!, registered: cancelCleanups.size };
+        for (const cleanup of cancelCleanups) cleanup();
+      }
+      return exec(file, args, o);
+    };
+    await run(inputs, d);
+    expect(during?.registered).toBe(1);
+    expect(existsSync(during!.dir)).toBe(false);
   });
 
   test('classic builder when buildx is absent: build, then push the SHA tag; other tags via PutImage', async () => {
@@ -288,5 +320,34 @@ describe('run', () => {
       imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
       imageTagMutabilityExclusionFilters: [{ filterType: 'WILDCARD', filter: 'main' }],
     });
+  });
+
+  test('pull accounts: merged into the policy beside its other statements, written only when it changes', async () => {
+    existingRepo();
+    ecrMock.on(BatchGetImageCommand).resolves({ images: [{ imageId: { imageTag: '0123456', imageDigest: digest } }] });
+    ecrMock.on(GetLifecyclePolicyCommand).resolves({ lifecyclePolicyText: '{}' });
+    const lambda = { Sid: 'LambdaPull', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'ecr:BatchGetImage' };
+    ecrMock.on(GetRepositoryPolicyCommand).resolves({ policyText: JSON.stringify({ Version: '2012-10-17', Statement: [lambda] }) });
+    const grants = { ...inputs, pullPrincipals: ['arn:aws:iam::333333333333:root', 'arn:aws:iam::222222222222:root'] };
+    const d = deps({ buildx: false });
+    await run(grants, d);
+    const written = JSON.parse(ecrMock.commandCalls(SetRepositoryPolicyCommand)[0]!.args[0].input.policyText!);
+    expect(written.Statement).toEqual([
+      lambda,
+      { Sid: 'DeployActionsPull', Effect: 'Allow', Principal: { AWS: ['arn:aws:iam::222222222222:root', 'arn:aws:iam::333333333333:root'] }, Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'] },
+    ]);
+    expect(d.io.summaries[0]).toContain('| Repository policy | updated (pull: arn:aws:iam::333333333333:root, arn:aws:iam::222222222222:root; read: none; record: none) |');
+
+    ecrMock.on(GetRepositoryPolicyCommand).resolves({ policyText: JSON.stringify(written) });
+    await run(grants, deps({ buildx: false }));
+    expect(ecrMock.commandCalls(SetRepositoryPolicyCommand)).toHaveLength(1);
+  });
+
+  test('no pull accounts: the policy is neither read nor written', async () => {
+    existingRepo();
+    ecrMock.on(BatchGetImageCommand).resolves({ images: [{ imageId: { imageTag: '0123456', imageDigest: digest } }] });
+    ecrMock.on(GetLifecyclePolicyCommand).resolves({ lifecyclePolicyText: '{}' });
+    await run(inputs, deps({ buildx: false }));
+    expect(ecrMock.commandCalls(GetRepositoryPolicyCommand)).toHaveLength(0);
   });
 });

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { Inputs, exec, githubContext, mapInputs, recordingIO } from '@deploy-actions/action-kit';
+import { Inputs, exec, githubContext, runContextFrom, mapInputs, recordingIO } from '@deploy-actions/action-kit';
 import { getInputs } from '../src/inputs';
 import { identifySource } from '../src/source';
 import { gitRepo } from '../../../test/harness/git';
@@ -22,7 +22,7 @@ async function identify(ws: string, withInputs: Record<string, string> = {}, env
     AWS_REGION: 'eu-west-1',
   });
   const io = recordingIO();
-  const context = githubContext({ GITHUB_SHA: EVENT_SHA, GITHUB_REF: 'refs/heads/develop', ...env });
+  const context = githubContext(runContextFrom({ GITHUB_SHA: EVENT_SHA, GITHUB_REF: 'refs/heads/develop', ...env }));
   const source = await identifySource(inputs, { io, context, workspace: { dir: ws, git: exec, defaultPlatform: 'linux/amd64' } });
   return { source, io };
 }

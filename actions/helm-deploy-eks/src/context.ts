@@ -8,6 +8,7 @@ import { accessEntryMessage, isClusterAccessError, type AwsDeps } from './eks';
 import type { HelmMajor, ReleaseRef } from './helm-args';
 import type { Inputs } from './inputs';
 import type { Kubectl } from './kube';
+import type { ReadPolicy } from './pull-access';
 import type { Download } from './tools';
 
 /** A running child process that can be stopped. */
@@ -27,6 +28,8 @@ export interface Deps {
   env: NodeJS.ProcessEnv;
   github: GitHubContext;
   aws?: AwsDeps;
+  /** Reads an ECR repository policy (pull-access.ts); with an EKS cluster. */
+  readPolicy?: ReadPolicy;
   /** The bake's alarms (when it watches any). */
   cloudwatch?: CloudWatchClient;
   installTool(d: Download): Promise<string>;

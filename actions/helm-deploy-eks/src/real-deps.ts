@@ -3,10 +3,11 @@ import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { chmod, readFile } from 'node:fs/promises';
 import * as tc from '@actions/tool-cache';
-import { exec as realExec, exportVariable, githubContext, LogLines, realSleep, type ActionIO, type ExecResult } from '@deploy-actions/action-kit';
+import { exec as realExec, exportVariable, githubContext, LogLines, realSleep, runContextFrom, type ActionIO, type ExecResult } from '@deploy-actions/action-kit';
 import type { Deps, Proc } from './context';
 import { makeCloudWatch } from './bake/cloudwatch';
 import { awsDeps } from './eks';
+import { realReadPolicy } from './pull-access';
 import type { Inputs } from './inputs';
 import { installTool, runnerArch } from './tools';
 
@@ -52,8 +53,9 @@ export function realDeps(io: ActionIO, inputs: Inputs): Deps {
     },
     now: () => Date.now(),
     env,
-    github: githubContext(env),
+    github: githubContext(runContextFrom(env)),
     aws: inputs.clusterName ? awsDeps(inputs.region, (m) => io.info(m)) : undefined,
+    readPolicy: inputs.clusterName ? realReadPolicy((m) => io.info(m)) : undefined,
     cloudwatch: inputs.bake.durationMs > 0 && (inputs.bake.alarmNames.length > 0 || inputs.bake.alarmPrefix) ? makeCloudWatch(inputs.region || (process.env.AWS_REGION ?? '')) : undefined,
     installTool: (d) =>
       installTool(d, runnerArch(), {

@@ -16,6 +16,7 @@ import { failureSummary, successSummary, timingTable } from './report';
 import { upgradeArgs, upgradeWatched } from './upgrade';
 import { validate, ValidationError, type Validation } from './validate';
 import { watchedWorkloads } from './release-pods';
+import { checkPullAccess } from './pull-access';
 import { bakeMarkdown, bakePhase } from './bake/bake';
 
 export type { Deps, Proc } from './context';
@@ -38,6 +39,7 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
   if (inputs.clusterName) kubeEnv.AWS_REGION = inputs.region;
   if (inputs.exportKubeconfig) deps.appendEnv('KUBECONFIG', access.kubeconfig);
   const kubectlPath = await timed(tctx, 'Install kubectl', () => resolveKubectl(inputs, deps, access.cluster));
+  await timed(tctx, 'Image pull access', () => checkPullAccess(deps, inputs.image, inputs.imageSource, access.cluster));
 
   const c: Ctx = {
     inputs,

@@ -105,6 +105,12 @@ describe('getInputs', () => {
     expect(read({ 'values-files': 'extra.yaml' }).valuesFiles).toEqual(['/ws/extra.yaml']);
   });
 
+  test('the image\'s registry: from an ECR host, else registry-id', () => {
+    expect(read({ image: `111111111111.dkr.ecr.eu-central-1.amazonaws.com/team/app@${DIGEST}` }).imageSource).toEqual({ registryId: '111111111111', region: 'eu-central-1', repository: 'team/app' });
+    expect(read({ image: `127.0.0.1:5000/team/app@${DIGEST}`, 'registry-id': '111111111111' }).imageSource).toEqual({ registryId: '111111111111', region: 'eu-west-1', repository: 'team/app' });
+    expect(read({ image: `127.0.0.1:5000/team/app@${DIGEST}` }).imageSource).toBeUndefined();
+  });
+
   test.each([
     [{ release: '' }, "Input 'release' is required"],
     [{ release: 'My_App' }, "Input 'release' must be a lowercase RFC 1123 name"],
@@ -118,6 +124,9 @@ describe('getInputs', () => {
     [{ 'image-repository': 'app', 'image-digest': 'sha256:abc' }, "Input 'image-digest' must be sha256: followed by 64 lowercase hex digits (got 'sha256:abc')"],
     [{ image: `app@${DIGEST}`, 'image-digest': DIGEST }, "Input 'image' cannot be combined"],
     [{ 'dry-run': 'maybe' }, "Input 'dry-run' must be true or false (got 'maybe')"],
+    [{ image: `127.0.0.1:5000/app@${DIGEST}`, 'registry-id': '1111' }, "Input 'registry-id' must be a 12-digit AWS account id (got '1111')"],
+    [{ 'registry-id': '111111111111' }, "Input 'registry-id' needs image or image-repository/image-digest"],
+    [{ image: `222222222222.dkr.ecr.eu-west-1.amazonaws.com/app@${DIGEST}`, 'registry-id': '111111111111' }, "Input 'registry-id' must be the account in the image's ECR host (222222222222)"],
     [{ 'create-namespace': 'yess' }, "Input 'create-namespace' must be true or false"],
     [{ 'cluster-name': '' }, "Input 'cluster-name' is required (or give kubeconfig)"],
     [{ kubeconfig: 'kc' }, "Input 'kubeconfig' cannot be combined with cluster-name"],

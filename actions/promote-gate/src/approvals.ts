@@ -3,7 +3,7 @@
  * (`GET /repos/{owner}/{repo}/actions/runs/{run_id}/approvals`, readable by anyone with read
  * access to the repository; fine-grained tokens need Actions: read).
  */
-import { Octokit } from '@octokit/core';
+import { getOctokit } from '@actions/github';
 import { githubCall, httpStatus, type GithubCallOptions } from '@deploy-actions/github';
 import { sameEnvironment } from './refs';
 
@@ -20,7 +20,7 @@ export interface ApprovalsApi {
 }
 
 export function octokitApprovals(o: GithubCallOptions & { token: string; apiUrl: string; owner: string; repo: string }): ApprovalsApi {
-  const octokit = new Octokit({ auth: o.token, baseUrl: o.apiUrl, userAgent: 'deploy-actions-promote-gate' });
+  const octokit = getOctokit(o.token, { baseUrl: o.apiUrl, userAgent: 'deploy-actions-promote-gate' });
   return {
     async ofRun(runId) {
       try {

@@ -1,4 +1,4 @@
-import { Octokit } from '@octokit/core';
+import { getOctokit } from '@actions/github';
 import { UserError, type Sleep } from '@deploy-actions/action-kit';
 import { firstLine, githubCall, httpStatus, isRetryableGithubError } from '@deploy-actions/github';
 
@@ -91,9 +91,9 @@ export interface OctokitDeploymentsOptions {
   onRetry?: (message: string) => void;
 }
 
-/** The deployments API over @octokit/core (baseUrl = GITHUB_API_URL), with our retry policy. */
+/** The deployments API over @actions/github's Octokit (baseUrl = GITHUB_API_URL), with our retry policy. */
 export function octokitDeployments(opts: OctokitDeploymentsOptions): DeploymentsApi {
-  const octokit = new Octokit({ auth: opts.token, baseUrl: opts.apiUrl, userAgent: 'deploy-actions-promote-gate' });
+  const octokit = getOctokit(opts.token, { baseUrl: opts.apiUrl, userAgent: 'deploy-actions-promote-gate' });
   const { owner, repo } = opts;
   const repository = `${owner}/${repo}`;
   const call = async <T>(what: string, fn: () => Promise<{ data: unknown }>): Promise<T> => {

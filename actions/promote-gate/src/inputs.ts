@@ -1,4 +1,5 @@
-import { InputError, githubContext, type GitHubContext, type Inputs as Raw } from '@deploy-actions/action-kit';
+import { context } from '@actions/github';
+import { InputError, githubContext, type GitHubContext, type Inputs as Raw, type RunContext } from '@deploy-actions/action-kit';
 import {
   DIGEST_RE,
   ECR_REPOSITORY_RE,
@@ -77,9 +78,9 @@ function tagFrom(name: string, template: string, vars: { environment: string; sh
   return tag;
 }
 
-/** Validates every input before anything is called. `env` is the runner's environment. */
-export function getInputs(i: Raw, env: NodeJS.ProcessEnv = process.env): Inputs {
-  const ctx = githubContext(env);
+/** Validates every input before anything is called. `env` is the runner's environment, `run` its context. */
+export function getInputs(i: Raw, env: NodeJS.ProcessEnv = process.env, run: RunContext = context): Inputs {
+  const ctx = githubContext(run);
   if (i.string('mode') === '') throw new InputError('mode', 'is required (record or verify)');
   const mode = i.oneOf('mode', ['record', 'verify'] as const, 'verify');
 

@@ -1,13 +1,14 @@
 /** Chooses the inputs, logic and dependencies of the mode asked for: gate modes (record, verify) or query modes. */
-import type { ActionIO, Inputs as Raw, Outputs } from '@deploy-actions/action-kit';
+import { context } from '@actions/github';
+import type { ActionIO, Inputs as Raw, Outputs, RunContext } from '@deploy-actions/action-kit';
 import { getInputs, type Inputs } from './inputs';
 import { getQueryInputs, isQueryMode, realQueryDeps, runQuery, type QueryDeps, type QueryInputs } from './query';
 import { realDeps, run, type Deps } from './run';
 
 type Any = { query: QueryInputs } | { gate: Inputs };
 
-export function getAnyInputs(i: Raw, env: NodeJS.ProcessEnv = process.env): Any {
-  return isQueryMode(i.string('mode')) ? { query: getQueryInputs(i, env) } : { gate: getInputs(i, env) };
+export function getAnyInputs(i: Raw, env: NodeJS.ProcessEnv = process.env, run: RunContext = context): Any {
+  return isQueryMode(i.string('mode')) ? { query: getQueryInputs(i, run) } : { gate: getInputs(i, env, run) };
 }
 
 export function runAny(inputs: Any, deps: { query: QueryDeps } | { gate: Deps }): Promise<Outputs> {

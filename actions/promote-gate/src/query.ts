@@ -5,7 +5,8 @@
  *                  rollback target (rollback.yml, and the bake's rollback in deploy.yml)
  *   fail           mark a digest's records in an environment failed (a bake breach, a rollback)
  */
-import { InputError, UserError, githubContext, type ActionIO, type Inputs as Raw, type Outputs } from '@deploy-actions/action-kit';
+import { context } from '@actions/github';
+import { InputError, UserError, githubContext, type ActionIO, type Inputs as Raw, type Outputs, type RunContext } from '@deploy-actions/action-kit';
 import { octokitApprovals, approvedBy, type ApprovalsApi } from './approvals';
 import { octokitDeployments, type DeploymentsApi } from './github';
 import { markFailed } from './mark-failed';
@@ -50,8 +51,8 @@ function environmentName(name: string, value: string): string {
   return value;
 }
 
-export function getQueryInputs(i: Raw, env: NodeJS.ProcessEnv = process.env): QueryInputs {
-  const ctx = githubContext(env);
+export function getQueryInputs(i: Raw, run: RunContext = context): QueryInputs {
+  const ctx = githubContext(run);
   const mode = i.oneOf('mode', QUERY_MODES, 'status');
   const imageRef = i.string('image-ref');
   const parsed = imageRef ? parseImageRef(imageRef) : undefined;

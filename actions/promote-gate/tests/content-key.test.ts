@@ -1,5 +1,5 @@
 /** Evidence matched by content key (build-push-ecr's tree key) and hotfix records. */
-import { Inputs as Raw, InputError, UserError, mapInputs, recordingIO } from '@deploy-actions/action-kit';
+import { Inputs as Raw, runContextFrom, InputError, UserError, mapInputs, recordingIO } from '@deploy-actions/action-kit';
 import { beforeEach, describe, expect, test } from 'vitest';
 import { getInputs } from '../src/inputs';
 import { run, type Deps } from '../src/run';
@@ -16,13 +16,8 @@ let gh: ReturnType<typeof fakeGithub>;
 let io: ReturnType<typeof recordingIO>;
 
 function gate(values: Record<string, string>, ref = 'refs/heads/main') {
-  const inputs = getInputs(new Raw(mapInputs({ ...actionDefaults(), 'github-token': 'ghs_test', repository: REPO, digest: DIGEST, ...values })), {
-    GITHUB_SHA: SHA,
-    GITHUB_REF: ref,
-    GITHUB_REPOSITORY: 'acme/sample-service',
-    GITHUB_RUN_ID: '1000',
-    AWS_REGION: 'eu-west-1',
-  });
+  const env = { GITHUB_SHA: SHA, GITHUB_REF: ref, GITHUB_REPOSITORY: 'acme/sample-service', GITHUB_RUN_ID: '1000', AWS_REGION: 'eu-west-1' };
+  const inputs = getInputs(new Raw(mapInputs({ ...actionDefaults(), 'github-token': 'ghs_test', repository: REPO, digest: DIGEST, ...values })), env, runContextFrom(env));
   const deps: Deps = { io, github: gh.api, ecr: ecr.client, aws: { sleep: async () => undefined } };
   return run(inputs, deps);
 }

@@ -1,4 +1,4 @@
-import { Inputs as Raw, UserError, mapInputs, recordingIO } from '@deploy-actions/action-kit';
+import { Inputs as Raw, runContextFrom, UserError, mapInputs, recordingIO } from '@deploy-actions/action-kit';
 import { PutImageCommand } from '@aws-sdk/client-ecr';
 import { beforeEach, describe, expect, test } from 'vitest';
 import { getInputs } from '../src/inputs';
@@ -16,10 +16,8 @@ const baseEnv = {
 };
 
 function inputs(values: Record<string, string>, env: Record<string, string> = {}) {
-  return getInputs(new Raw(mapInputs({ ...actionDefaults(), 'github-token': 'ghs_test', repository: REPO, digest: DIGEST, ...values })), {
-    ...baseEnv,
-    ...env,
-  });
+  const e = { ...baseEnv, ...env };
+  return getInputs(new Raw(mapInputs({ ...actionDefaults(), 'github-token': 'ghs_test', repository: REPO, digest: DIGEST, ...values })), e, runContextFrom(e));
 }
 
 let ecr: ReturnType<typeof fakeEcr>;

@@ -1,4 +1,4 @@
-import { Inputs as Raw, InputError, mapInputs } from '@deploy-actions/action-kit';
+import { Inputs as Raw, runContextFrom, InputError, mapInputs } from '@deploy-actions/action-kit';
 import { describe, expect, test } from 'vitest';
 import { getInputs } from '../src/inputs';
 import { parseImageRef, refAllowed, renderTag } from '../src/refs';
@@ -12,7 +12,7 @@ const env = {
 };
 const good = { mode: 'verify', 'github-token': 'ghs_x', repository: 'team/svc', digest: DIGEST };
 const parse = (values: Record<string, string>, e: Record<string, string> = env) =>
-  getInputs(new Raw(mapInputs({ ...actionDefaults(), ...good, ...values })), e);
+  getInputs(new Raw(mapInputs({ ...actionDefaults(), ...good, ...values })), e, runContextFrom(e));
 
 describe('parseImageRef', () => {
   test.each([

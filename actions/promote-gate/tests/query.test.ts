@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { Inputs, mapInputs, recordingIO, type Outputs } from '@deploy-actions/action-kit';
+import { Inputs, runContextFrom, mapInputs, recordingIO, type Outputs } from '@deploy-actions/action-kit';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startGithubStandin, type GithubStandin } from '../../../test/standins/github';
 import { main } from '../src/cli';
@@ -45,7 +45,7 @@ async function gate(w: Record<string, string>, o: { runId?: number; sha?: string
     GITHUB_SERVER_URL: 'https://github.com',
   };
   const io = recordingIO();
-  const inputs = getAnyInputs(new Inputs(mapInputs({ 'github-token': o.token ?? 'writer', repository: REPO, evidence: 'github', ...w })), env);
+  const inputs = getAnyInputs(new Inputs(mapInputs({ 'github-token': o.token ?? 'writer', repository: REPO, evidence: 'github', ...w })), env, runContextFrom(env));
   const outputs: Outputs = await runAny(inputs, realAnyDeps(io, inputs));
   return { outputs, io };
 }
@@ -136,6 +136,6 @@ describe('after deploys, a failure and a rollback', () => {
     [{ mode: 'last-validated' }, "Input 'environment' is required"],
     [{ mode: 'status', repository: 'Team/X' }, "Input 'repository'"],
   ])('bad input %j fails naming it', (w, message) => {
-    expect(() => getAnyInputs(new Inputs(mapInputs({ 'github-token': 't', repository: REPO, ...w })), { GITHUB_REPOSITORY: 'acme/x' })).toThrow(message);
+    expect(() => getAnyInputs(new Inputs(mapInputs({ 'github-token': 't', repository: REPO, ...w })), {}, runContextFrom({ GITHUB_REPOSITORY: 'acme/x' }))).toThrow(message);
   });
 });

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { liveChildren } from './cancel';
 import { LogLines } from './log';
 
 export interface ExecOptions {
@@ -44,6 +45,7 @@ export const exec: Exec = (file, args, opts = {}) =>
       env: opts.env ? { ...process.env, ...opts.env } : process.env,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
+    liveChildren.add(child);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const echoOut = opts.silent ? undefined : new LogLines();
@@ -56,10 +58,12 @@ export const exec: Exec = (file, args, opts = {}) =>
       err.push(d);
       echoErr?.push(d);
     });
-    child.on('error', (e: NodeJS.ErrnoException) =>
-      reject(e.code === 'ENOENT' ? new Error(`${file} was not found on PATH`) : e),
-    );
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      liveChildren.delete(child);
+      reject(e.code === 'ENOENT' ? new Error(`${file} was not found on PATH`) : e);
+    });
     child.on('close', (code) => {
+      liveChildren.delete(child);
       echoOut?.end();
       echoErr?.end();
       const result = {

@@ -2,6 +2,7 @@ export * from './errors';
 export * from './inputs';
 export * from './retry';
 export * from './exec';
+export { onCancel } from './cancel';
 export * from './io';
 export * from './log';
 export * from './paths';

@@ -2,6 +2,7 @@ import {
   BatchGetImageCommand,
   DescribeImagesCommand,
   ECRClient,
+  GetRepositoryPolicyCommand,
   PutImageCommand,
   type ImageDetail,
 } from '@aws-sdk/client-ecr';
@@ -115,5 +116,16 @@ export async function tagExistingImage(
     throw new UserError(
       `Tag '${tag}' in ${ref.repositoryName} already points at ${current?.imageDigest ?? 'another image'}, not ${digest}; ECR tags are immutable`,
     );
+  }
+}
+
+/** The repository policy's text; undefined when the repository has none. */
+export async function getRepositoryPolicy(ecr: Pick<ECRClient, 'send'>, ref: ImageRef, opts: AwsCallOptions = {}): Promise<string | undefined> {
+  try {
+    const r = await awsCall('ecr:GetRepositoryPolicy', ref.repositoryName, () => ecr.send(new GetRepositoryPolicyCommand(ref)), opts);
+    return r.policyText;
+  } catch (err) {
+    if (awsErrorName(err) === 'RepositoryPolicyNotFoundException') return undefined;
+    throw err;
   }
 }

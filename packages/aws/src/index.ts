@@ -1,2 +1,3 @@
 export * from './errors';
 export * from './ecr';
+export * from './repository-policy';

@@ -1,4 +1,4 @@
-import { Octokit } from '@octokit/core';
+import { getOctokit } from '@actions/github';
 import { UserError, type Sleep } from '@deploy-actions/action-kit';
 import { allPages, firstLine, githubCall, httpStatus, isRetryableGithubError } from '@deploy-actions/github';
 
@@ -58,7 +58,7 @@ export interface ApiOptions {
 }
 
 export function octokitEnvironments(opts: ApiOptions): EnvironmentsApi {
-  const octokit = new Octokit({ auth: opts.token, baseUrl: opts.apiUrl.replace(/\/+$/, ''), userAgent: 'deploy-actions-environments' });
+  const octokit = getOctokit(opts.token, { baseUrl: opts.apiUrl.replace(/\/+$/, ''), userAgent: 'deploy-actions-environments' });
   const { owner, repo } = opts;
   const full = `${owner}/${repo}`;
   async function call<T>(what: string, permission: string, fn: () => Promise<{ data: unknown }>, notFound?: () => T): Promise<T> {

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseNccLicenses } from './licenses';
 
 export interface Asset {
   name: string;
@@ -20,8 +19,9 @@ export function bundledActions(root: string): string[] {
 
 /**
  * What a release attaches: `SHA256SUMS` (one `sha256sum` line per bundle, checkable with
- * `sha256sum -c SHA256SUMS` in a checkout of the tag) and, per bundle, the packages inside it
- * with their licenses (`<action>.packages.json`, from ncc's licenses.txt next to the bundle).
+ * `sha256sum -c SHA256SUMS` in a checkout of the tag) and, per bundle, `<action>.packages.json`:
+ * the committed dist/packages.json (manifest.ts), the bundle's sha256 and every package inside
+ * it with its version and license.
  */
 export function releaseAssets(root: string): Asset[] {
   const actions = bundledActions(root);
@@ -31,10 +31,8 @@ export function releaseAssets(root: string): Asset[] {
   });
   const assets: Asset[] = [{ name: 'SHA256SUMS', data: Buffer.from(sums.join('')), contentType: 'text/plain' }];
   for (const a of actions) {
-    const list = join(root, 'actions', a, 'dist', 'licenses.txt');
-    if (!existsSync(list)) continue;
-    const packages = parseNccLicenses(readFileSync(list, 'utf8'));
-    assets.push({ name: `${a}.packages.json`, data: Buffer.from(`${JSON.stringify(packages, null, 2)}\n`), contentType: 'application/json' });
+    const manifest = join(root, 'actions', a, 'dist', 'packages.json');
+    if (existsSync(manifest)) assets.push({ name: `${a}.packages.json`, data: readFileSync(manifest), contentType: 'application/json' });
   }
   return assets;
 }

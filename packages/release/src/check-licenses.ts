@@ -1,22 +1,31 @@
-// CI: every package bundled in actions/*/dist/index.js (ncc's licenses.txt next to it) must have
-// a license of scripts/license-allowlist.json. One line per offending package; exit 1.
+// CI: every bundle's dist/packages.json (manifest.ts) is the bundle's (sha256), names the same
+// packages as ncc's licenses.txt, and every package in it has a license of
+// scripts/license-allowlist.json. One line per problem; exit 1.
 // Usage: tsx src/check-licenses.ts <repository root>
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundledActions } from './assets';
 import { disallowed, parseNccLicenses } from './licenses';
+import { manifestProblems, type BundleManifest } from './manifest';
 
 const root = process.argv[2] ?? process.cwd();
 const { allowed } = JSON.parse(readFileSync(join(root, 'scripts/license-allowlist.json'), 'utf8')) as { allowed: string[] };
 let failed = false;
 for (const action of bundledActions(root)) {
-  const entries = parseNccLicenses(readFileSync(join(root, 'actions', action, 'dist', 'licenses.txt'), 'utf8'));
-  const bad = disallowed(entries, allowed);
-  if (entries.length === 0) console.log(`[licenses] actions/${action}/dist/licenses.txt lists no package: rebuild with ncc --license licenses.txt`);
-  for (const e of bad) {
-    console.log(`[licenses] actions/${action}: ${JSON.stringify(e.name)} is licensed ${JSON.stringify(e.license)}, not in scripts/license-allowlist.json`);
+  const dist = join(root, 'actions', action, 'dist');
+  if (!existsSync(join(dist, 'packages.json'))) {
+    console.log(`[licenses] actions/${action}/dist/packages.json is missing: run pnpm build`);
+    failed = true;
+    continue;
   }
-  if (entries.length > 0 && bad.length === 0) console.log(`[licenses] actions/${action}: ${entries.length} bundled packages, all licenses allowed`);
-  failed ||= entries.length === 0 || bad.length > 0;
+  const manifest = JSON.parse(readFileSync(join(dist, 'packages.json'), 'utf8')) as BundleManifest;
+  const ncc = parseNccLicenses(readFileSync(join(dist, 'licenses.txt'), 'utf8')).map((e) => e.name);
+  const problems = manifestProblems(manifest, readFileSync(join(dist, 'index.js')), ncc);
+  for (const e of disallowed(manifest.packages, allowed)) {
+    problems.push(`actions/${action}: ${JSON.stringify(`${e.name}@${e.version}`)} is licensed ${JSON.stringify(e.license)}, not in scripts/license-allowlist.json`);
+  }
+  for (const p of problems) console.log(`[licenses] ${p}`);
+  if (problems.length === 0) console.log(`[licenses] actions/${action}: ${manifest.packages.length} bundled packages, versions and licenses listed, all allowed`);
+  failed ||= problems.length > 0;
 }
 process.exit(failed ? 1 : 0);

@@ -6,3 +6,4 @@ export * from './pin';
 export * from './release';
 export * from './uses';
 export * from './version';
+export * from './manifest';

@@ -27,7 +27,7 @@ export function parseNccLicenses(text: string): BundledLicense[] {
  * The packages whose license expression is not allowed: every license of an AND, at least one
  * of an OR (a package under `MIT OR GPL-3.0` may be used under MIT).
  */
-export function disallowed(entries: readonly BundledLicense[], allowed: readonly string[]): BundledLicense[] {
+export function disallowed<T extends BundledLicense>(entries: readonly T[], allowed: readonly string[]): T[] {
   const ok = new Set(allowed);
   const allows = (expr: string): boolean => {
     const e = expr.trim().replace(/^\((.*)\)$/, '$1');

@@ -181,8 +181,12 @@ describe('release', () => {
       const bundle = execFileSync('git', ['--git-dir', bare, 'show', `${v100}:actions/${a}/dist/index.js`], { maxBuffer: 64 << 20 });
       expect(sums).toContain(`${createHash('sha256').update(bundle).digest('hex')}  actions/${a}/dist/index.js\n`);
     }
-    const packages = JSON.parse(rel!.assets.find((x) => x.name === 'promote-gate.packages.json')!.data.toString('utf8'));
-    expect(packages).toEqual(expect.arrayContaining([{ name: '@aws-sdk/client-ecr', license: 'Apache-2.0' }]));
+    for (const a of ACTIONS) {
+      const manifest = JSON.parse(rel!.assets.find((x) => x.name === `${a}.packages.json`)!.data.toString('utf8'));
+      expect(sums).toContain(`${manifest.sha256}  actions/${a}/dist/index.js\n`);
+    }
+    const gate = JSON.parse(rel!.assets.find((x) => x.name === 'promote-gate.packages.json')!.data.toString('utf8'));
+    expect(gate.packages).toEqual(expect.arrayContaining([{ name: '@aws-sdk/client-ecr', version: expect.stringMatching(/^3\./), license: 'Apache-2.0' }]));
     expect(r.io.summaries.join('')).toContain('v1: moved from (new) to 1.0.0');
   });
 

@@ -1,0 +1,98 @@
+/**
+ * The exact list of third-party packages inside a bundle: `dist/packages.json`, written at
+ * build time from the modules webpack put into `dist/index.js` (ncc's `--stats-out`), each
+ * package named, versioned and licensed by the package.json of the directory its modules
+ * were read from. ncc's licenses.txt names the same packages without versions (and keeps one
+ * entry per name); CI checks that both agree and that `sha256` is the committed bundle's.
+ */
+import { createHash } from 'node:crypto';
+
+export interface BundledPackage {
+  name: string;
+  version: string;
+  license: string;
+}
+
+export interface BundleManifest {
+  /** The bundle, relative to the repository root. */
+  bundle: string;
+  sha256: string;
+  packages: BundledPackage[];
+}
+
+/** What the manifest reads of webpack's stats: modules, concatenated ones with their parts. */
+export interface StatsModule {
+  nameForCondition?: string;
+  orphan?: boolean;
+  modules?: StatsModule[];
+}
+
+/** The files of every module in the bundle (orphans are parts listed again under the module holding them). */
+export function moduleFiles(modules: readonly StatsModule[]): string[] {
+  const out: string[] = [];
+  const walk = (ms: readonly StatsModule[], top: boolean) => {
+    for (const m of ms) {
+      if (top && m.orphan) continue;
+      if (m.nameForCondition) out.push(m.nameForCondition);
+      walk(m.modules ?? [], false);
+    }
+  };
+  walk(modules, true);
+  return out;
+}
+
+/** The directory of the installed package a file belongs to: the name after its last `node_modules/`. */
+export function packageDirOf(file: string): string | undefined {
+  const at = file.lastIndexOf('/node_modules/');
+  if (at < 0) return undefined;
+  const [first, second] = file.slice(at + '/node_modules/'.length).split('/');
+  if (!first || (first.startsWith('@') && !second)) return undefined;
+  return file.slice(0, at + '/node_modules/'.length) + (first.startsWith('@') ? `${first}/${second}` : first);
+}
+
+/** A package.json's license as an SPDX expression: `license`, or the old `licenses` array (OR). */
+export function licenseOf(pkg: { license?: unknown; licenses?: unknown }): string {
+  const one = (l: unknown): string => (typeof l === 'string' ? l : typeof (l as { type?: unknown })?.type === 'string' ? (l as { type: string }).type : '');
+  if (pkg.license !== undefined) return one(pkg.license) || 'UNKNOWN';
+  if (Array.isArray(pkg.licenses) && pkg.licenses.length > 0) {
+    const all = pkg.licenses.map(one).filter(Boolean);
+    return all.length === 1 ? all[0]! : all.length > 1 ? `(${all.join(' OR ')})` : 'UNKNOWN';
+  }
+  return 'UNKNOWN';
+}
+
+/** The manifest of one bundle, sorted by name then version; one entry per installed package version. */
+export function bundleManifest(
+  bundle: string,
+  bundleBytes: Buffer,
+  modules: readonly StatsModule[],
+  readPackageJson: (dir: string) => { name?: unknown; version?: unknown; license?: unknown; licenses?: unknown },
+): BundleManifest {
+  const byKey = new Map<string, BundledPackage>();
+  for (const dir of new Set(moduleFiles(modules).map(packageDirOf))) {
+    if (!dir) continue;
+    const pkg = readPackageJson(dir);
+    const p = { name: String(pkg.name ?? ''), version: String(pkg.version ?? ''), license: licenseOf(pkg) };
+    byKey.set(`${p.name}@${p.version}`, p);
+  }
+  const packages = [...byKey.values()].sort((a, b) => a.name.localeCompare(b.name) || a.version.localeCompare(b.version));
+  return { bundle, sha256: createHash('sha256').update(bundleBytes).digest('hex'), packages };
+}
+
+/**
+ * What is wrong with a committed manifest: a bundle that changed since it was written, or a
+ * package set that differs from ncc's licenses.txt (our own workspace packages aside). One line each.
+ */
+export function manifestProblems(manifest: BundleManifest, bundleBytes: Buffer, nccNames: readonly string[]): string[] {
+  const problems: string[] = [];
+  const sha = createHash('sha256').update(bundleBytes).digest('hex');
+  if (manifest.sha256 !== sha) problems.push(`${manifest.bundle} has sha256 ${sha}, the manifest says ${manifest.sha256}: rebuild with pnpm build`);
+  const ours = new Set(manifest.packages.map((p) => p.name));
+  const theirs = new Set(nccNames.filter((n) => !n.startsWith('@deploy-actions/')));
+  const missing = [...theirs].filter((n) => !ours.has(n));
+  const extra = [...ours].filter((n) => !theirs.has(n));
+  if (missing.length) problems.push(`${manifest.bundle}: licenses.txt lists ${missing.join(', ')}, the manifest does not`);
+  if (extra.length) problems.push(`${manifest.bundle}: the manifest lists ${extra.join(', ')}, licenses.txt does not`);
+  for (const p of manifest.packages) if (!p.version) problems.push(`${manifest.bundle}: ${p.name} has no version`);
+  return problems;
+}

@@ -1,0 +1,77 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { parseNccLicenses } from '../src/licenses';
+import { bundleManifest, licenseOf, manifestProblems, moduleFiles, packageDirOf, type BundleManifest } from '../src/manifest';
+
+const NM = '/r/node_modules/.pnpm/x@1/node_modules';
+
+describe('packageDirOf', () => {
+  test.each([
+    [`${NM}/yaml/dist/index.js`, `${NM}/yaml`],
+    [`${NM}/@actions/core/lib/core.js`, `${NM}/@actions/core`],
+    [`${NM}/a/node_modules/b/index.js`, `${NM}/a/node_modules/b`],
+    ['/r/packages/action-kit/src/index.ts', undefined],
+    [`${NM}/@scope`, undefined],
+  ])('%s -> %s', (file, dir) => expect(packageDirOf(file)).toBe(dir));
+});
+
+describe('licenseOf', () => {
+  test.each([
+    [{ license: 'MIT' }, 'MIT'],
+    [{ license: { type: 'ISC' } }, 'ISC'],
+    [{ licenses: [{ type: 'MIT' }, { type: 'Apache-2.0' }] }, '(MIT OR Apache-2.0)'],
+    [{ licenses: ['BSD-2-Clause'] }, 'BSD-2-Clause'],
+    [{}, 'UNKNOWN'],
+    [{ license: 7 }, 'UNKNOWN'],
+  ])('%j -> %s', (pkg, want) => expect(licenseOf(pkg)).toBe(want));
+});
+
+describe('bundleManifest', () => {
+  const modules = [
+    { nameForCondition: '/r/src/index.ts', modules: [{ nameForCondition: `${NM}/yaml/dist/a.js` }, { nameForCondition: `${NM}/yaml/dist/b.js` }] },
+    { nameForCondition: `${NM}/undici/index.js` },
+    { nameForCondition: `${NM}/undici/node_modules/undici/index.js` },
+    { nameForCondition: `${NM}/left-pad/index.js`, orphan: true },
+  ];
+  const pkgs: Record<string, object> = {
+    [`${NM}/yaml`]: { name: 'yaml', version: '2.9.1', license: 'ISC' },
+    [`${NM}/undici`]: { name: 'undici', version: '6.23.0', license: 'MIT' },
+    [`${NM}/undici/node_modules/undici`]: { name: 'undici', version: '5.0.0', license: 'MIT' },
+  };
+  const m = bundleManifest('actions/x/dist/index.js', Buffer.from('bundle'), modules, (d) => pkgs[d]!);
+
+  test('one entry per installed version, parts of concatenated modules included, orphans not counted twice', () => {
+    expect(moduleFiles(modules)).not.toContain(`${NM}/left-pad/index.js`);
+    expect(m.packages).toEqual([
+      { name: 'undici', version: '5.0.0', license: 'MIT' },
+      { name: 'undici', version: '6.23.0', license: 'MIT' },
+      { name: 'yaml', version: '2.9.1', license: 'ISC' },
+    ]);
+    expect(m.sha256).toBe(createHash('sha256').update('bundle').digest('hex'));
+  });
+
+  test.each([
+    ['a changed bundle', Buffer.from('other'), ['undici', 'yaml'], /has sha256 .*the manifest says/],
+    ['a package ncc lists and the manifest does not', Buffer.from('bundle'), ['undici', 'yaml', 'tunnel'], /licenses.txt lists tunnel, the manifest does not/],
+    ['a package the manifest lists and ncc does not', Buffer.from('bundle'), ['yaml'], /the manifest lists undici, licenses.txt does not/],
+  ])('manifestProblems: %s', (_, bytes, ncc, want) => {
+    expect(manifestProblems(m, bytes, ncc).join('\n')).toMatch(want);
+  });
+
+  test('manifestProblems: our workspace packages in licenses.txt are not third-party', () => {
+    expect(manifestProblems(m, Buffer.from('bundle'), ['undici', 'yaml', '@deploy-actions/action-kit'])).toEqual([]);
+  });
+});
+
+describe('the committed bundles', () => {
+  const root = join(import.meta.dirname, '../../..');
+  test.each(['build-push-ecr', 'helm-deploy-eks', 'promote-gate'])('%s: dist/packages.json is its bundle and agrees with licenses.txt', (action) => {
+    const dist = join(root, 'actions', action, 'dist');
+    const manifest = JSON.parse(readFileSync(join(dist, 'packages.json'), 'utf8')) as BundleManifest;
+    const ncc = parseNccLicenses(readFileSync(join(dist, 'licenses.txt'), 'utf8')).map((e) => e.name);
+    expect(manifestProblems(manifest, readFileSync(join(dist, 'index.js')), ncc)).toEqual([]);
+    expect(manifest.packages).toEqual(expect.arrayContaining([expect.objectContaining({ name: '@actions/core', version: expect.stringMatching(/^\d+\.\d+\.\d+/) })]));
+  });
+});

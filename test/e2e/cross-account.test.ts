@@ -1,0 +1,231 @@
+/**
+ * One ECR repository in the build account, clusters in other accounts (the set-up of
+ * workflows/README.md "Three accounts"), end to end through the bundles: build-push-ecr builds
+ * with the real Docker engine and pushes through the ECR stand-in's registry front (account
+ * 111111111111) and keeps the repository policy; helm-deploy-eks deploys the image to the QA
+ * cluster (account 222222222222) and the production cluster (333333333333), whose nodes pull
+ * from the registry front as their own account (kube stand-ins, fake runtime: every pod start
+ * is a manifest pull authorized for the node's role). One shared fixture, one file.
+ */
+import { execFile } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { docker, dockerAvailable, prepareSampleService, sampleServiceVariant } from '../harness/docker';
+import { startRegistry, type Registry } from '../harness/registry';
+import { errorsOf, newRunnerDir, repoRoot, runActionBundle, type RunResult } from '../harness/runner';
+import { startEcrStandin, type EcrStandin } from '../standins/ecr';
+import { startEksWorld, type EksWorld } from '../standins/eks/world';
+import { IamStore, type Identity, type PolicyDocument } from '../standins/iam/index';
+import { startKubeStandin, type KubeStandin } from '../standins/kube/index';
+import { ensureKubeTools } from '../tools/kube-binaries';
+import { startToolArchives, type ToolArchives } from '../tools/tool-archives';
+
+const BUILD = '111111111111';
+const QA = '222222222222';
+const PROD = '333333333333';
+const OUTSIDER = '444444444444';
+const REPO = 'team/sample-service';
+const SHA = 'd4e5f60718293a4b5c6d7e8f9012345678901234';
+const hasDocker = await dockerAvailable();
+
+const allow = (...actions: string[]): PolicyDocument => ({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: actions, Resource: '*' }] });
+/** What AmazonEC2ContainerRegistryReadOnly gives a node role. */
+const NODE_POLICY = allow('ecr:GetAuthorizationToken', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability');
+const DEPLOY_POLICY = allow('eks:DescribeCluster', 'ecr:GetRepositoryPolicy', 'ecr:DescribeImages');
+
+let iam: IamStore;
+let registry: Registry;
+let ecr: EcrStandin;
+let archives: ToolArchives;
+const clusters: Record<'qa' | 'production', { kube: KubeStandin; world: EksWorld; deployer: Identity; node: Identity }> = {} as never;
+let builder: Identity;
+let outsiderNode: Identity;
+let workspace: string;
+let imageRef: string;
+
+describe.skipIf(!hasDocker)('one ECR in the build account, clusters in other accounts', () => {
+  const stops: Array<() => Promise<void>> = [];
+  beforeAll(async () => {
+    await ensureKubeTools();
+    archives = await startToolArchives();
+    stops.push(archives.stop);
+    registry = await startRegistry();
+    stops.push(registry.stop);
+    iam = new IamStore();
+    builder = iam.issueCredentials(iam.addRole({ account: BUILD, name: 'gha-sample-service-build', policies: [allow('ecr:*')] }).arn, 'build');
+    outsiderNode = iam.issueCredentials(iam.addRole({ account: OUTSIDER, name: 'eks-node', policies: [NODE_POLICY] }).arn, 'i-0outsider');
+    ecr = await startEcrStandin({ registry, accountId: BUILD, iam });
+    stops.push(ecr.stop);
+    for (const [name, account] of [['qa', QA], ['production', PROD]] as const) {
+      const deployRole = iam.addRole({ account, name: `gha-sample-service-${name}`, policies: [DEPLOY_POLICY] });
+      const node = iam.issueCredentials(iam.addRole({ account, name: 'eks-node', policies: [NODE_POLICY] }).arn, `i-0${name}`);
+      // The cluster's nodes log in to the registry with their own account's ECR token.
+      const kube = await startKubeStandin({ tls: true, runtime: 'fake', registry: ecr.registryLogin(node), timing: { backoffInitialMs: 300, backoffMaxMs: 1000 } });
+      stops.push(kube.stop);
+      const world = await startEksWorld({ kube, iam, accessEntries: [deployRole.arn], clusterName: name });
+      stops.push(world.stop);
+      clusters[name] = { kube, world, deployer: iam.issueCredentials(deployRole.arn, `deploy-${name}`), node };
+    }
+    workspace = mkdtempSync(join(tmpdir(), 'da-xacct-ws-'));
+    cpSync(join(repoRoot, 'test/fixtures/sample-service/chart'), join(workspace, 'chart'), { recursive: true });
+  }, 600_000);
+
+  afterAll(async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  });
+
+  const build = (pullAccounts: string, extra: Partial<Parameters<typeof runActionBundle>[0]> = {}, context = prepareSampleService(), sha = SHA): Promise<RunResult> =>
+    runActionBundle({
+      action: 'build-push-ecr',
+      workspace: context,
+      with: {
+        repository: REPO,
+        builder: 'docker',
+        'pull-accounts': pullAccounts,
+        'read-principals': `arn:aws:iam::${QA}:role/gha-sample-service-qa,arn:aws:iam::${PROD}:role/gha-sample-service-production`,
+      },
+      env: { ...ecr.envFor(builder), GITHUB_SHA: sha },
+      timeoutMs: 180_000,
+      ...extra,
+    });
+
+  const deploy = (name: 'qa' | 'production'): Promise<RunResult> => {
+    const { world, deployer } = clusters[name];
+    return runActionBundle({
+      action: 'helm-deploy-eks',
+      workspace,
+      runnerDir: newRunnerDir(),
+      timeoutMs: 240_000,
+      with: {
+        release: 'web',
+        namespace: 'shop',
+        'create-namespace': 'true',
+        chart: join(workspace, 'chart'),
+        image: imageRef,
+        'registry-id': BUILD,
+        ...world.clusterInputs(),
+        ...archives.inputs,
+        timeout: '2m',
+      },
+      env: { ...world.envFor(deployer), AWS_ENDPOINT_URL_ECR: ecr.url },
+    });
+  };
+
+  const policy = () => JSON.parse(ecr.repositories.get(REPO)!.policyText!) as PolicyDocument;
+  const pulls = (account: string) => ecr.registryCalls.filter((c) => c.action === 'ecr:BatchGetImage' && c.caller?.split(':')[4] === account);
+
+  test('build account: the image is built once and the repository policy lets both cluster accounts pull', async () => {
+    const r = await build(`${QA},${PROD}`);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    imageRef = r.outputs['image-ref']!;
+    const statements = [policy().Statement].flat();
+    expect(statements.find((s) => s.Sid === 'DeployActionsPull')).toMatchObject({
+      Principal: { AWS: [`arn:aws:iam::${QA}:root`, `arn:aws:iam::${PROD}:root`] },
+      Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+    });
+    expect(r.summary).toContain('Repository policy | updated');
+  });
+
+  test('QA (222222222222) and production (333333333333) deploy the image, their nodes pulling as their own accounts', async () => {
+    for (const [name, account] of [['qa', QA], ['production', PROD]] as const) {
+      const r = await deploy(name);
+      expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+      expect(r.log).toContain(`Account ${account} (EKS cluster ${name}) may pull from ECR repository ${REPO} in account ${BUILD}`);
+      expect(pulls(account).every((c) => c.allowed)).toBe(true);
+      expect(pulls(account).length).toBeGreaterThan(0);
+    }
+  });
+
+  test("production's account removed from the policy: its deploy fails before the rollout, naming the account and the repository", async () => {
+    // Someone else's statement survives our re-run.
+    const other = { Sid: 'AuditRead', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${OUTSIDER}:role/audit` }, Action: 'ecr:DescribeImages' };
+    const current = policy();
+    ecr.repositories.get(REPO)!.policyText = JSON.stringify({ ...current, Statement: [other, ...[current.Statement].flat()] });
+    const rebuilt = await build(QA);
+    expect(rebuilt.exitCode, rebuilt.stdout + rebuilt.stderr).toBe(0);
+    expect(rebuilt.outputs.skipped).toBe('true');
+    const statements = [policy().Statement].flat();
+    expect(statements[0]).toEqual(other);
+    expect(statements.find((s) => s.Sid === 'DeployActionsPull')?.Principal).toEqual({ AWS: `arn:aws:iam::${QA}:root` });
+
+    const { kube } = clusters.production;
+    const releases = () => kube.list('Secret', 'shop').filter((s) => (s as { type?: string }).type === 'helm.sh/release.v1').length;
+    const before = releases();
+    const r = await deploy('production');
+    expect(r.exitCode).toBe(1);
+    expect(errorsOf(r)).toEqual([
+      `Account ${PROD} (EKS cluster production) may not pull from ECR repository ${REPO} in account ${BUILD}: its repository policy does not allow ecr:BatchGetImage, ecr:GetDownloadUrlForLayer to that account; add ${PROD} to build-push-ecr's pull-accounts. Nothing was deployed`,
+    ]);
+    expect(releases()).toBe(before);
+  });
+
+  test('the registry itself refuses a pull by an account not granted (real docker pull)', async () => {
+    const host = imageRef.slice(0, imageRef.indexOf('/'));
+    const pull = async (node: Identity) => {
+      // The engine built this image: drop its references to the repository (tags and digest;
+      // layers stay) so that the pull has to ask the registry.
+      const refs = (await docker(['images', '--format', '{{.Repository}}:{{.Tag}}', `${host}/${REPO}`])).split('\n').filter((l) => l && !l.endsWith(':<none>'));
+      for (const ref of [...refs, imageRef]) await docker(['rmi', ref]).catch(() => undefined);
+      const login = ecr.registryLogin(node);
+      const config = mkdtempSync(join(tmpdir(), 'da-xacct-docker-'));
+      const env = { ...process.env, DOCKER_CONFIG: config };
+      try {
+        await docker(['login', login.host, '--username', login.username, '--password-stdin'], { input: login.password, env });
+        await docker(['pull', imageRef], { env });
+        return 'pulled';
+      } catch (err) {
+        return String((err as { stderr?: string }).stderr ?? err);
+      } finally {
+        rmSync(config, { recursive: true, force: true });
+      }
+    };
+    expect(await pull(clusters.qa.node)).toBe('pulled');
+    for (const node of [clusters.production.node, outsiderNode]) {
+      const mark = ecr.registryCalls.length;
+      const refused = await pull(node);
+      expect(refused).toMatch(/denied/i);
+      // Refused by the registry front: the manifest or, when the engine still knows it, a layer.
+      const calls = ecr.registryCalls.slice(mark).filter((c) => c.caller === node.arn);
+      expect(calls.length).toBeGreaterThan(0);
+      for (const c of calls) {
+        expect(c).toMatchObject({ allowed: false, message: expect.stringMatching(new RegExp(`^User: ${node.arn} is not authorized to perform: ecr:(BatchGetImage|GetDownloadUrlForLayer) `)) });
+      }
+    }
+  });
+
+  test('a job cancelled mid-push leaves no credential behind and no docker process running', async () => {
+    const runnerDir = newRunnerDir();
+    let exited: Promise<void> | undefined;
+    const r = await build(QA, {
+      runnerDir,
+      onStart: (child) => {
+        exited = new Promise((resolve) => child.once('exit', () => resolve()));
+        // The first layer upload: docker push is under way. The runner cancels with SIGINT.
+        ecr.onNextCall('InitiateLayerUpload', async () => {
+          child.kill('SIGINT');
+          await exited;
+        });
+      },
+    }, sampleServiceVariant('cancelled'), 'e5f60718293a4b5c6d7e8f9012345678901234ab');
+    expect(r.exitCode, r.stdout + r.stderr).toBe(1);
+    expect(errorsOf(r)).toEqual(['Cancelled (SIGINT): child processes stopped, temporary credentials removed']);
+    const password = r.masks.find((m) => m.startsWith('ecr-'));
+    expect(password).toBeDefined();
+    // No docker config is left in the runner's temp, and no file of the runner holds the password.
+    expect(readdirSync(join(runnerDir, 'temp')).filter((f) => f.startsWith('docker-config-'))).toEqual([]);
+    const files = (dir: string): string[] =>
+      readdirSync(dir).flatMap((f) => {
+        const p = join(dir, f);
+        return statSync(p).isDirectory() ? files(p) : [p];
+      });
+    expect(files(runnerDir).filter((f) => readFileSync(f, 'utf8').includes(password!))).toEqual([]);
+    // The docker push the action started was stopped with it.
+    const ps = async () => (await promisify(execFile)('ps', ['-eo', 'args'])).stdout.split('\n').filter((l) => l.startsWith('docker push') && l.includes(REPO));
+    for (let i = 0; i < 20 && (await ps()).length > 0; i++) await new Promise((res) => setTimeout(res, 250));
+    expect(await ps()).toEqual([]);
+    expect(existsSync(join(runnerDir, 'temp'))).toBe(true);
+  });
+});
