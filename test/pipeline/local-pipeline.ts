@@ -19,9 +19,12 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runWorkflow } from '../executor/index';
 import type { GithubEvent, JobRun, WorkflowRun } from '../executor/model';
-import { dockerAvailable, prepareSampleService, sampleServiceDir } from '../harness/docker';
+import { dockerAvailable, prepareSampleService, prepareService, sampleServiceDir } from '../harness/docker';
+import { repoRoot } from '../harness/runner';
 import { createServiceRepo, dispatchEvent, type ServiceRepo } from './service-repo';
 import { namespaceOf, startPipelineWorld, type PipelineWorld } from './world';
+
+const fixturesDir = resolve(repoRoot, 'test/fixtures');
 
 /**
  * Images built per stage (build-push-ecr not skipped). A merge or squash commit on main has the
@@ -80,7 +83,9 @@ function imageOf(run: WorkflowRun): string {
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { service: { type: 'string' } } });
   if (!(await dockerAvailable())) throw new Error('The Docker engine is not running (scripts/setup.sh starts it as root)');
-  const serviceDir = values.service ? resolve(process.env.MAIN_CALLER_CWD ?? process.cwd(), values.service) : (prepareSampleService(), sampleServiceDir);
+  const serviceDir = values.service ? resolve(process.env.MAIN_CALLER_CWD ?? process.cwd(), values.service) : prepareSampleService();
+  // This repository's fixture services get Debian's busybox, which is not committed.
+  if (serviceDir.startsWith(fixturesDir)) prepareService(serviceDir);
   if (!existsSync(resolve(serviceDir, 'Dockerfile'))) throw new Error(`--service ${serviceDir}: no Dockerfile there`);
   const name = 'acme/sample-service';
   const release = 'sample-service';
