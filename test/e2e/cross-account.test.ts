@@ -29,7 +29,13 @@ const PROD = '333333333333';
 const OUTSIDER = '444444444444';
 const REPO = 'team/sample-service';
 const SHA = 'd4e5f60718293a4b5c6d7e8f9012345678901234';
+const DEPLOY_ROLES = `arn:aws:iam::${QA}:role/gha-my-service-qa,arn:aws:iam::${PROD}:role/gha-my-service-production`;
 const hasDocker = await dockerAvailable();
+/** The repository policy workflows/README.md shows for this set-up. */
+const readmePolicy = () => {
+  const blocks = [...readFileSync(join(repoRoot, 'workflows/README.md'), 'utf8').matchAll(/```json\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  return JSON.parse(blocks.find((b) => b.includes('"DeployActionsPull"'))!) as PolicyDocument;
+};
 
 const allow = (...actions: string[]): PolicyDocument => ({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: actions, Resource: '*' }] });
 /** What AmazonEC2ContainerRegistryReadOnly gives a node role. */
@@ -55,12 +61,12 @@ describe.skipIf(!hasDocker)('one ECR in the build account, clusters in other acc
     registry = await startRegistry();
     stops.push(registry.stop);
     iam = new IamStore();
-    builder = iam.issueCredentials(iam.addRole({ account: BUILD, name: 'gha-sample-service-build', policies: [allow('ecr:*')] }).arn, 'build');
+    builder = iam.issueCredentials(iam.addRole({ account: BUILD, name: 'gha-my-service-build', policies: [allow('ecr:*')] }).arn, 'build');
     outsiderNode = iam.issueCredentials(iam.addRole({ account: OUTSIDER, name: 'eks-node', policies: [NODE_POLICY] }).arn, 'i-0outsider');
     ecr = await startEcrStandin({ registry, accountId: BUILD, iam });
     stops.push(ecr.stop);
     for (const [name, account] of [['qa', QA], ['production', PROD]] as const) {
-      const deployRole = iam.addRole({ account, name: `gha-sample-service-${name}`, policies: [DEPLOY_POLICY] });
+      const deployRole = iam.addRole({ account, name: `gha-my-service-${name}`, policies: [DEPLOY_POLICY] });
       const node = iam.issueCredentials(iam.addRole({ account, name: 'eks-node', policies: [NODE_POLICY] }).arn, `i-0${name}`);
       // The cluster's nodes log in to the registry with their own account's ECR token.
       const kube = await startKubeStandin({ tls: true, runtime: 'fake', registry: ecr.registryLogin(node), timing: { backoffInitialMs: 300, backoffMaxMs: 1000 } });
@@ -85,7 +91,8 @@ describe.skipIf(!hasDocker)('one ECR in the build account, clusters in other acc
         repository: REPO,
         builder: 'docker',
         'pull-accounts': pullAccounts,
-        'read-principals': `arn:aws:iam::${QA}:role/gha-sample-service-qa,arn:aws:iam::${PROD}:role/gha-sample-service-production`,
+        'read-principals': DEPLOY_ROLES,
+        'record-principals': DEPLOY_ROLES,
       },
       env: { ...ecr.envFor(builder), GITHUB_SHA: sha },
       timeoutMs: 180_000,
@@ -121,11 +128,8 @@ describe.skipIf(!hasDocker)('one ECR in the build account, clusters in other acc
     const r = await build(`${QA},${PROD}`);
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
     imageRef = r.outputs['image-ref']!;
-    const statements = [policy().Statement].flat();
-    expect(statements.find((s) => s.Sid === 'DeployActionsPull')).toMatchObject({
-      Principal: { AWS: [`arn:aws:iam::${QA}:root`, `arn:aws:iam::${PROD}:root`] },
-      Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
-    });
+    // Exactly the policy workflows/README.md shows.
+    expect(policy()).toEqual(readmePolicy());
     expect(r.summary).toContain('Repository policy | updated');
   });
 
@@ -156,8 +160,10 @@ describe.skipIf(!hasDocker)('one ECR in the build account, clusters in other acc
     const before = releases();
     const r = await deploy('production');
     expect(r.exitCode).toBe(1);
+    // The manifest (ecr:BatchGetImage) is still granted to the production deploy role, which
+    // records evidence; the layers are granted to no one in the account.
     expect(errorsOf(r)).toEqual([
-      `Account ${PROD} (EKS cluster production) may not pull from ECR repository ${REPO} in account ${BUILD}: its repository policy does not allow ecr:BatchGetImage, ecr:GetDownloadUrlForLayer to that account; add ${PROD} to build-push-ecr's pull-accounts. Nothing was deployed`,
+      `Account ${PROD} (EKS cluster production) may not pull from ECR repository ${REPO} in account ${BUILD}: its repository policy does not allow ecr:GetDownloadUrlForLayer to that account; add ${PROD} to build-push-ecr's pull-accounts. Nothing was deployed`,
     ]);
     expect(releases()).toBe(before);
   });

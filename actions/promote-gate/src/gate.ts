@@ -2,11 +2,14 @@ import { DescribeImagesCommand, type ECRClient } from '@aws-sdk/client-ecr';
 import { UserError, errorMessage } from '@deploy-actions/action-kit';
 import { awsCall, awsErrorName, findImageByTag, tagExistingImage, type AwsCallOptions, type TagResult } from '@deploy-actions/aws';
 import { newestFirst, payloadOf, type Deployment, type DeploymentsApi, type DeploymentStatus } from './github';
-import type { Inputs } from './inputs';
+import { keyOf, type Inputs } from './inputs';
+import type { EvidenceKeys } from './kms';
 import { refAllowed, sameEnvironment } from './refs';
+import { decideSigned, signedRecords } from './signed-rules';
+import { encodeStatement, openSigned, type SignedEvidence, type Statement } from './statement';
 
 export interface Check {
-  source: 'ref' | 'github' | 'ecr';
+  source: 'ref' | 'github' | 'signed' | 'ecr';
   ok: boolean;
   detail: string;
   deploymentId?: number;
@@ -17,10 +20,14 @@ export interface GateDeps {
   github?: DeploymentsApi;
   ecr?: ECRClient;
   aws?: AwsCallOptions;
+  /** The environments' KMS evidence keys: needed when evidence-keys names the environment. */
+  keys?: EvidenceKeys;
+  now?: () => Date;
   info(message: string): void;
 }
 
 type Subject = Pick<Inputs, 'digest' | 'repository' | 'registryId' | 'sha' | 'tag' | 'evidenceEnvironment' | 'contentKey'>;
+type SignedInputs = Subject & Pick<Inputs, 'githubRepository' | 'evidenceKeys' | 'targetEnvironment'>;
 
 const short = (sha: string) => sha.slice(0, 7);
 
@@ -105,6 +112,44 @@ async function findGithubEvidence(api: DeploymentsApi, s: Subject): Promise<{ ch
   };
 }
 
+/**
+ * The signed check (signed-rules.ts): statements of the required environment verified with its
+ * key; the target's own statements (with its key, when configured) for a rollback.
+ */
+async function signedEvidence(api: DeploymentsApi, keys: EvidenceKeys, s: SignedInputs, requiredKey: string): Promise<{ check: Check; deployment?: Deployment }> {
+  const R = s.evidenceEnvironment;
+  const subject = { githubRepository: s.githubRepository, imageRepository: s.repository, digest: s.digest, sha: s.sha, contentKey: s.contentKey };
+  const required = await signedRecords(api, R, subject, await keys.verifier(requiredKey));
+  const targetKey = keyOf(s.evidenceKeys, s.targetEnvironment);
+  const target = targetKey ? await signedRecords(api, s.targetEnvironment, subject, await keys.verifier(targetKey)) : undefined;
+  const decision = decideSigned(subject, { environment: R, records: required.records }, target && { environment: s.targetEnvironment, records: target.records });
+  if (decision.ok) {
+    return { check: { source: 'signed', ok: true, detail: decision.detail, deploymentId: decision.record.deployment.id }, deployment: decision.record.deployment };
+  }
+  const ignored = [...required.rejected].map(([why, n]) => `${n} ${why}`);
+  return { check: { source: 'signed', ok: false, detail: decision.detail + (ignored.length ? ` (ignored in ${R}: ${ignored.join('; ')})` : '') } };
+}
+
+/** A statement signed with `keyArn`, as a deployment payload carries it. */
+export async function signStatement(keys: EvidenceKeys, keyArn: string, statement: Omit<Statement, 'type'>): Promise<SignedEvidence> {
+  const bytes = encodeStatement(statement);
+  const env = statement.environment;
+  const signature = await keys.sign(keyArn, bytes).catch((err: unknown) => {
+    const said = /AWS said: (.*)$/s.exec(errorMessage(err))?.[1];
+    if (!(err instanceof UserError) || !/^AccessDenied/.test(err.message)) throw err;
+    throw new UserError(
+      `The role this job assumes may not sign with ${env}'s evidence key ${keyArn} (kms:Sign): its key policy lets only ${env}'s deploy role sign, so only a job that passed ${env}'s protection rules can record evidence there${said ? `. AWS said: ${said}` : ''}`,
+    );
+  });
+  return { statement: bytes.toString('base64'), signature: signature.toString('base64'), key: keyArn };
+}
+
+/** Does `d` carry a statement signed with `keyArn` that says this subject passed? (a re-run's own record) */
+async function signedSuccess(keys: EvidenceKeys, keyArn: string, d: Deployment, s: SignedInputs): Promise<boolean> {
+  const st = openSigned(payloadOf(d), await keys.verifier(keyArn));
+  return typeof st !== 'string' && st.status === 'success' && st.digest === s.digest && st.commit === s.sha && st.githubRepository === s.githubRepository && st.imageRepository === s.repository;
+}
+
 export const RECORDED_BY = 'deploy-actions/promote-gate';
 /** How many of the environment's newest deployments `record` looks through for evidence to supersede. */
 export const SUPERSEDE_WINDOW = 100;
@@ -172,7 +217,12 @@ export async function verifyPromotion(inputs: Inputs, deps: GateDeps): Promise<V
   const checks: Check[] = [checkRef(inputs.ref, inputs.allowedRefs, inputs.targetEnvironment)];
   if (!inputs.evidenceEnvironment) return { checks, verified: checks.every((c) => c.ok) };
   let found: Deployment | undefined;
-  if (inputs.evidence.includes('github')) {
+  const signingKey = keyOf(inputs.evidenceKeys, inputs.evidenceEnvironment);
+  if (inputs.evidence.includes('github') && signingKey) {
+    const signed = await signedEvidence(need(deps.github, 'github'), need(deps.keys, 'kms'), inputs, signingKey);
+    checks.push(signed.check);
+    found = signed.deployment;
+  } else if (inputs.evidence.includes('github')) {
     const github = await findGithubEvidence(need(deps.github, 'github'), inputs);
     checks.push(github.check);
     found = github.deployment;
@@ -230,10 +280,30 @@ export async function recordPromotion(inputs: Inputs, deps: GateDeps): Promise<R
     }
   }
   let existing: Deployment | undefined;
+  const signingKey = keyOf(inputs.evidenceKeys, env);
   if (inputs.evidence.includes('github')) {
     // record looks for its own commit's evidence only; the content key is stored, not matched.
     existing = (await findGithubEvidence(need(deps.github, 'github'), { ...inputs, contentKey: undefined })).deployment;
+    // With a key, only a record carrying our signed statement is ours to reuse.
+    if (existing && signingKey && !(await signedSuccess(need(deps.keys, 'kms'), signingKey, existing, inputs))) existing = undefined;
   }
+  // Signed before anything is written: a role that may not use the key leaves nothing behind.
+  const signed =
+    signingKey && !existing
+      ? await signStatement(need(deps.keys, 'kms'), signingKey, {
+          githubRepository: inputs.githubRepository,
+          imageRepository: inputs.repository,
+          digest: inputs.digest,
+          contentKey: inputs.contentKey ?? '',
+          commit: inputs.sha,
+          environment: env,
+          runUrl: inputs.runUrl,
+          time: (deps.now?.() ?? new Date()).toISOString(),
+          hotfix: inputs.hotfix,
+          status: 'success',
+        })
+      : undefined;
+  if (signed) deps.info(`Statement signed with ${env}'s evidence key ${signingKey}`);
 
   // 2. The GitHub deployment (no status yet: not evidence until the success status).
   const api = inputs.evidence.includes('github') ? need(deps.github, 'github') : undefined;
@@ -256,6 +326,7 @@ export async function recordPromotion(inputs: Inputs, deps: GateDeps): Promise<R
         recorded_by: RECORDED_BY,
         ...(inputs.contentKey ? { content_key: inputs.contentKey } : {}),
         ...(inputs.hotfix ? { hotfix: true } : {}),
+        ...(signed ? { signed } : {}),
       },
       production_environment: inputs.productionEnvironment,
       transient_environment: inputs.transientEnvironment,

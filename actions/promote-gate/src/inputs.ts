@@ -10,6 +10,7 @@ import {
   EXACT_REF_RE,
   renderTag,
 } from './refs';
+import { KMS_KEY_ARN_RE } from './kms';
 import { environmentName as knownEnvironment, isProductionEnvironment, loadPipeline, requiredBefore, type Pipeline } from './pipeline';
 
 export type Mode = 'record' | 'verify';
@@ -54,6 +55,34 @@ export interface Inputs {
   /** verify only: appended to the refusal, saying how to proceed. */
   refusalHint: string;
   context: Pick<GitHubContext, 'runId' | 'workflow' | 'actor' | 'eventName'>;
+  /** The GitHub repository (owner/name) of the run. */
+  githubRepository: string;
+  /** KMS key ARN of each environment's evidence key, by lowercase environment name. */
+  evidenceKeys: EvidenceKeyMap;
+}
+
+export type EvidenceKeyMap = Record<string, string>;
+
+/** The key of `environment` (compared case-insensitively, as GitHub compares names). */
+export const keyOf = (keys: EvidenceKeyMap, environment: string): string | undefined => keys[environment.toLowerCase()];
+
+/**
+ * `evidence-keys`: `environment=arn:aws:kms:<region>:<account>:key/<id>` entries (comma or
+ * newline separated). Key ARNs only: an alias can be pointed at another key by whoever may
+ * update it. `name` canonicalises (and refuses unknown) environment names.
+ */
+export function parseEvidenceKeys(entries: readonly string[], name: (value: string) => string = (v) => v): EvidenceKeyMap {
+  const keys: EvidenceKeyMap = {};
+  for (const entry of entries) {
+    const eq = entry.indexOf('=');
+    if (eq <= 0) throw new InputError('evidence-keys', 'must be environment=<KMS key ARN> entries', entry);
+    const environment = name(entry.slice(0, eq).trim()).toLowerCase();
+    const arn = entry.slice(eq + 1).trim();
+    if (!KMS_KEY_ARN_RE.test(arn)) throw new InputError('evidence-keys', `must give ${environment} a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>; not an alias)`, arn);
+    if (keys[environment] && keys[environment] !== arn) throw new InputError('evidence-keys', `names two keys for ${environment}`, entry);
+    keys[environment] = arn;
+  }
+  return keys;
 }
 
 /** A known environment's configured name (pipeline.ts), which must also fit in an ECR tag. */
@@ -202,6 +231,19 @@ export function getInputs(i: Raw, env: NodeJS.ProcessEnv = process.env, run: Run
   const hotfix = i.bool('hotfix', false);
   if (hotfix && mode !== 'record') throw new InputError('hotfix', 'is for record only (verify is skipped on a hotfix)');
 
+  const evidenceKeys = parseEvidenceKeys(i.list('evidence-keys'), (v) => knownEnvironment('evidence-keys', v, pipeline));
+  // record signs, and verify checks, the statements of this environment.
+  const signedEnvironment = evidenceEnvironment;
+  if (signedEnvironment && keyOf(evidenceKeys, signedEnvironment) && !evidence.includes('github')) {
+    throw new InputError('evidence', 'must include github when evidence-keys are given (signed statements live in GitHub deployments)', evidence.join(','));
+  }
+  if (signedEnvironment && i.bool('require-signed-evidence', false) && !keyOf(evidenceKeys, signedEnvironment)) {
+    throw new InputError(
+      'evidence-keys',
+      `must name the KMS key of ${signedEnvironment}: require-signed-evidence is true, and ${mode === 'record' ? 'record signs' : 'verify requires'} ${signedEnvironment}'s evidence with it (set the EVIDENCE_KMS_KEYS variable, workflows/README.md)`,
+    );
+  }
+
   return {
     mode,
     image: imageRef || `${repository}@${digest}`,
@@ -230,5 +272,7 @@ export function getInputs(i: Raw, env: NodeJS.ProcessEnv = process.env, run: Run
     hotfix,
     refusalHint: i.string('refusal-hint'),
     context: { runId: ctx.runId, workflow: ctx.workflow, actor: ctx.actor, eventName: ctx.eventName },
+    githubRepository: ctx.repository,
+    evidenceKeys,
   };
 }

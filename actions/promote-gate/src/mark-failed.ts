@@ -3,9 +3,12 @@
  * Its records there get a `failure` status, so it is neither promoted (verify wants success) nor
  * rolled back to. When it has no record there yet, a record is created with only a failure
  * status: the status view shows the failed attempt, and it never was evidence.
+ * With the environment's evidence key, a record carrying a signed `failed` statement is always
+ * created too: signed verify reads statements, not statuses (signed-rules.ts, rule 2).
  */
-import { RECORDED_BY } from './gate';
+import { RECORDED_BY, signStatement } from './gate';
 import type { DeploymentsApi } from './github';
+import type { EvidenceKeys } from './kms';
 import { releasesIn } from './releases';
 
 export interface FailedRelease {
@@ -17,6 +20,13 @@ export interface FailedRelease {
   reason: string;
   runUrl: string;
   context: { runId: string; workflow: string; actor: string };
+  githubRepository: string;
+}
+
+export interface Signing {
+  keys: EvidenceKeys;
+  keyArn: string;
+  now: () => Date;
 }
 
 export interface MarkFailedResult {
@@ -25,13 +35,28 @@ export interface MarkFailedResult {
   created: boolean;
 }
 
-export async function markFailed(api: DeploymentsApi, f: FailedRelease): Promise<MarkFailedResult> {
+export async function markFailed(api: DeploymentsApi, f: FailedRelease, signing?: Signing): Promise<MarkFailedResult> {
   const description = f.reason.slice(0, 140);
+  // Signed first: a role that may not use the key changes nothing.
+  const signed = signing
+    ? await signStatement(signing.keys, signing.keyArn, {
+        githubRepository: f.githubRepository,
+        imageRepository: f.repository,
+        digest: f.digest,
+        contentKey: '',
+        commit: f.sha,
+        environment: f.environment,
+        runUrl: f.runUrl,
+        time: signing.now().toISOString(),
+        hotfix: false,
+        status: 'failed',
+      })
+    : undefined;
   const ours = (await releasesIn(api, f.environment, f.repository)).filter((r) => r.digest === f.digest);
   const open = ours.filter((r) => r.state !== 'failure' && r.state !== 'error');
   const status = { state: 'failure' as const, description, ...(f.runUrl ? { log_url: f.runUrl } : {}), auto_inactive: false };
   for (const r of open) await api.createStatus(r.deploymentId, status);
-  if (ours.length > 0) return { marked: open.map((r) => r.deploymentId), created: false };
+  if (ours.length > 0 && !signed) return { marked: open.map((r) => r.deploymentId), created: false };
 
   const created = await api.create({
     ref: f.sha,
@@ -47,10 +72,11 @@ export async function markFailed(api: DeploymentsApi, f: FailedRelease): Promise
       actor: f.context.actor,
       recorded_by: RECORDED_BY,
       result: 'failed',
+      ...(signed ? { signed } : {}),
     },
     production_environment: /^(production|prod)$/i.test(f.environment),
     transient_environment: true,
   });
   await api.createStatus(created.id, status);
-  return { marked: [created.id], created: true };
+  return { marked: [...open.map((r) => r.deploymentId), created.id], created: true };
 }

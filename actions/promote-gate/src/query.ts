@@ -9,6 +9,8 @@ import { context } from '@actions/github';
 import { InputError, UserError, githubContext, type ActionIO, type Inputs as Raw, type Outputs, type RunContext } from '@deploy-actions/action-kit';
 import { octokitApprovals, approvedBy, type ApprovalsApi } from './approvals';
 import { octokitDeployments, type DeploymentsApi } from './github';
+import { keyOf, parseEvidenceKeys, type EvidenceKeyMap } from './inputs';
+import { kmsEvidenceKeys, type EvidenceKeys } from './kms';
 import { markFailed } from './mark-failed';
 import { DIGEST_RE, ECR_REPOSITORY_RE, ENVIRONMENT_RE, SHA_RE, parseImageRef } from './refs';
 import { lastValidated, releasesIn, running, type Release } from './releases';
@@ -40,6 +42,9 @@ export interface QueryInputs {
   apiUrl: string;
   runUrl: string;
   context: { runId: string; workflow: string; actor: string };
+  githubRepository: string;
+  /** fail: the environments' evidence keys (a signed `failed` statement). */
+  evidenceKeys: EvidenceKeyMap;
 }
 
 export function isQueryMode(mode: string): mode is QueryMode {
@@ -77,6 +82,11 @@ export function getQueryInputs(i: Raw, run: RunContext = context): QueryInputs {
   const description = mode === 'fail' ? i.string('description').slice(0, 140) : i.string('description');
   if (description.length > 140) throw new InputError('description', 'must be at most 140 characters');
 
+  const evidenceKeys = mode === 'fail' ? parseEvidenceKeys(i.list('evidence-keys')) : {};
+  if (mode === 'fail' && i.bool('require-signed-evidence', false) && !keyOf(evidenceKeys, environment)) {
+    throw new InputError('evidence-keys', `must name the KMS key of ${environment}: require-signed-evidence is true, and fail signs a failed statement with it`);
+  }
+
   const token = i.string('github-token');
   if (!token) throw new InputError('github-token', `is required for mode ${mode}`);
   const [owner, repo, ...rest] = ctx.repository.split('/');
@@ -98,6 +108,8 @@ export function getQueryInputs(i: Raw, run: RunContext = context): QueryInputs {
     apiUrl: ctx.apiUrl.replace(/\/+$/, ''),
     runUrl: ctx.runUrl,
     context: { runId: ctx.runId, workflow: ctx.workflow, actor: ctx.actor },
+    githubRepository: ctx.repository,
+    evidenceKeys,
   };
 }
 
@@ -105,6 +117,8 @@ export interface QueryDeps {
   io: ActionIO;
   github: DeploymentsApi;
   approvals?: ApprovalsApi;
+  keys?: EvidenceKeys;
+  now?: () => Date;
 }
 
 export function realQueryDeps(io: ActionIO, inputs: QueryInputs): QueryDeps {
@@ -113,6 +127,7 @@ export function realQueryDeps(io: ActionIO, inputs: QueryInputs): QueryDeps {
     io,
     github: octokitDeployments({ ...gh, need: inputs.mode === 'fail' ? 'write' : 'read' }),
     approvals: octokitApprovals(gh),
+    ...(Object.keys(inputs.evidenceKeys).length ? { keys: kmsEvidenceKeys({ onRetry: gh.onRetry }) } : {}),
   };
 }
 
@@ -145,7 +160,10 @@ export async function runQuery(inputs: QueryInputs, deps: QueryDeps): Promise<Ou
   }
 
   if (inputs.mode === 'fail') {
-    const r = await markFailed(deps.github, { ...inputs, reason: inputs.description });
+    const keyArn = keyOf(inputs.evidenceKeys, inputs.environment);
+    const signing = keyArn && deps.keys ? { keys: deps.keys, keyArn, now: deps.now ?? (() => new Date()) } : undefined;
+    if (keyArn && !signing) throw new Error('internal: kms client missing');
+    const r = await markFailed(deps.github, { ...inputs, reason: inputs.description }, signing);
     io.info(
       `${inputs.repository}@${inputs.digest} marked failed in ${inputs.environment} (${r.created ? 'new record' : 'deployment'} ${r.marked.join(', ') || 'none: already failed'}): ${inputs.description}`,
     );

@@ -4,12 +4,15 @@ import { makeEcrClient, type AwsCallOptions } from '@deploy-actions/aws';
 import { recordPromotion, verifyPromotion, type Check } from './gate';
 import { octokitDeployments, type DeploymentsApi } from './github';
 import type { Inputs } from './inputs';
+import { kmsEvidenceKeys, type EvidenceKeys } from './kms';
 
 export interface Deps {
   io: ActionIO;
   github?: DeploymentsApi;
   ecr?: ECRClient;
   aws?: AwsCallOptions;
+  keys?: EvidenceKeys;
+  now?: () => Date;
 }
 
 export function realDeps(io: ActionIO, inputs: Inputs): Deps {
@@ -30,6 +33,7 @@ export function realDeps(io: ActionIO, inputs: Inputs): Deps {
       : {}),
     ...(inputs.evidence.includes('ecr') ? { ecr: makeEcrClient(inputs.region) } : {}),
     aws: { onRetry },
+    ...(Object.keys(inputs.evidenceKeys).length ? { keys: kmsEvidenceKeys({ onRetry }) } : {}),
   };
 }
 
@@ -62,6 +66,8 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
     ...(deps.github ? { github: deps.github } : {}),
     ...(deps.ecr ? { ecr: deps.ecr } : {}),
     ...(deps.aws ? { aws: deps.aws } : {}),
+    ...(deps.keys ? { keys: deps.keys } : {}),
+    ...(deps.now ? { now: deps.now } : {}),
     info: (m: string) => io.info(m),
   };
   const env = inputs.evidenceEnvironment;

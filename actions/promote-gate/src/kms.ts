@@ -1,0 +1,56 @@
+/**
+ * The environments' evidence keys in AWS KMS: asymmetric ECC_NIST_P256 SIGN_VERIFY keys, one per
+ * environment, whose key policy lets only that environment's deploy role sign. Signing goes
+ * through KMS (the private key never leaves it); verifying uses the public key KMS gives for the
+ * configured key ARN (one GetPublicKey per key and run, then every statement locally).
+ * Reached the standard way: the job's credentials, the ARN's region, AWS_ENDPOINT_URL_KMS.
+ */
+import { createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { GetPublicKeyCommand, KMSClient, SignCommand, type KMSClientConfig } from '@aws-sdk/client-kms';
+import { UserError } from '@deploy-actions/action-kit';
+import { awsCall, type AwsCallOptions } from '@deploy-actions/aws';
+
+export const SIGNING_ALGORITHM = 'ECDSA_SHA_256';
+/** arn:aws:kms:<region>:<account>:key/<id>: a key, never an alias (an alias can be moved to another key). */
+export const KMS_KEY_ARN_RE = /^arn:aws(?:-[a-z]+)*:kms:([a-z]{2}(?:-[a-z]+)+-\d+):(\d{12}):key\/((?:mrk-)?[0-9a-f-]{32,36})$/;
+
+export interface EvidenceKeys {
+  sign(keyArn: string, message: Buffer): Promise<Buffer>;
+  /** A verifier for statements signed by `keyArn`. */
+  verifier(keyArn: string): Promise<(message: Buffer, signature: Buffer) => boolean>;
+}
+
+/** `credentials`: the job's (the default chain) unless given. */
+export function kmsEvidenceKeys(aws: AwsCallOptions = {}, credentials?: KMSClientConfig['credentials']): EvidenceKeys {
+  const clients = new Map<string, KMSClient>();
+  const client = (keyArn: string) => {
+    const region = KMS_KEY_ARN_RE.exec(keyArn)?.[1] ?? '';
+    let c = clients.get(region);
+    if (!c) clients.set(region, (c = new KMSClient({ region, maxAttempts: 1, ...(credentials ? { credentials } : {}) })));
+    return c;
+  };
+  const keys = new Map<string, KeyObject>();
+  return {
+    async sign(keyArn, message) {
+      const res = await awsCall('kms:Sign', keyArn, () =>
+        client(keyArn).send(new SignCommand({ KeyId: keyArn, Message: message, MessageType: 'RAW', SigningAlgorithm: SIGNING_ALGORITHM })),
+        aws,
+      );
+      if (!res.Signature || res.KeyId !== keyArn) throw new UserError(`kms:Sign with ${keyArn} returned no signature of that key`);
+      return Buffer.from(res.Signature);
+    },
+    async verifier(keyArn) {
+      let key = keys.get(keyArn);
+      if (!key) {
+        const res = await awsCall('kms:GetPublicKey', keyArn, () => client(keyArn).send(new GetPublicKeyCommand({ KeyId: keyArn })), aws);
+        if (res.KeyId !== keyArn || res.KeyUsage !== 'SIGN_VERIFY' || !res.SigningAlgorithms?.includes(SIGNING_ALGORITHM) || !res.PublicKey) {
+          throw new UserError(`KMS key ${keyArn} is not an asymmetric SIGN_VERIFY key for ${SIGNING_ALGORITHM} (create it with key spec ECC_NIST_P256)`);
+        }
+        key = createPublicKey({ key: Buffer.from(res.PublicKey), format: 'der', type: 'spki' });
+        keys.set(keyArn, key);
+      }
+      const publicKey = key;
+      return (message, signature) => verify('sha256', message, publicKey, signature);
+    },
+  };
+}

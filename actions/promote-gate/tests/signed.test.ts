@@ -1,0 +1,272 @@
+/**
+ * Signed evidence: record signs with the environment's KMS key (the real @aws-sdk/client-kms
+ * against the KMS stand-in, key policies from workflows/README.md), verify accepts only
+ * statements that verify under the configured key and name this subject, and the replay and
+ * rollback rules of signed-rules.ts. GitHub is the in-memory deployments API; a forger writes to
+ * it directly, as a `deployments: write` token can.
+ */
+import { Inputs as Raw, InputError, UserError, mapInputs, recordingIO, runContextFrom } from '@deploy-actions/action-kit';
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { deployRoleArn, README_ACCOUNT } from '../../../test/executor/doubles/aws-trust';
+import { IamStore } from '../../../test/standins/iam/index';
+import { startEvidenceKms, type EvidenceKms } from '../../../test/security/evidence-keys';
+import { getInputs } from '../src/inputs';
+import { kmsEvidenceKeys } from '../src/kms';
+import { run, type Deps } from '../src/run';
+import { getQueryInputs, runQuery } from '../src/query';
+import { decideSigned, type SignedRecord } from '../src/signed-rules';
+import type { Statement } from '../src/statement';
+import { actionDefaults, DIGEST, OTHER_DIGEST, OTHER_SHA, SHA, fakeGithub } from './fakes';
+
+const REPO = 'team/sample-service';
+const THIRD_DIGEST = `sha256:${'c'.repeat(64)}`;
+const KEY = `tree-${'1'.repeat(40)}`;
+const env = (sha = SHA) => ({
+  GITHUB_SHA: sha,
+  GITHUB_REF: 'refs/heads/main',
+  GITHUB_REPOSITORY: 'acme/sample-service',
+  GITHUB_SERVER_URL: 'https://github.com',
+  GITHUB_RUN_ID: '1000',
+});
+
+let iam: IamStore;
+let evidence: EvidenceKms;
+let gh: ReturnType<typeof fakeGithub>;
+let io: ReturnType<typeof recordingIO>;
+let clock: number;
+const saved = process.env.AWS_ENDPOINT_URL_KMS;
+
+beforeAll(async () => {
+  iam = new IamStore();
+  for (const name of ['qa', 'preprod', 'production']) iam.addRole({ account: README_ACCOUNT, name: `gha-my-service-${name}` });
+  iam.addRole({ account: README_ACCOUNT, name: 'gha-my-service-build' });
+  evidence = await startEvidenceKms({ iam });
+  process.env.AWS_ENDPOINT_URL_KMS = evidence.kms.url;
+});
+afterAll(async () => {
+  process.env.AWS_ENDPOINT_URL_KMS = saved;
+  await evidence?.kms.stop();
+});
+beforeEach(() => {
+  gh = fakeGithub();
+  io = recordingIO();
+  clock = Date.UTC(2026, 5, 1);
+});
+
+/** The job's credentials: a session of `role` (a deploy role's environment, or `build`). */
+function deps(role: string): Deps {
+  const c = iam.issueCredentials(role === 'build' ? `arn:aws:iam::${README_ACCOUNT}:role/gha-my-service-build` : deployRoleArn(role), 'gha');
+  return {
+    io,
+    github: gh.api,
+    keys: kmsEvidenceKeys({ sleep: async () => undefined }, { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken }),
+    aws: { sleep: async () => undefined },
+  };
+}
+const now = () => new Date((clock += 60_000));
+
+const gate = (values: Record<string, string>, sha = SHA) =>
+  getInputs(
+    new Raw(
+      mapInputs({
+        ...actionDefaults(),
+        'github-token': 'ghs_test',
+        repository: REPO,
+        digest: DIGEST,
+        evidence: 'github',
+        'evidence-keys': evidence.variable,
+        'require-signed-evidence': 'true',
+        ...values,
+      }),
+    ),
+    env(sha),
+    runContextFrom(env(sha)),
+  );
+
+async function record(environment: string, digest = DIGEST, o: { sha?: string; role?: string; contentKey?: string } = {}) {
+  const inputs = gate({ mode: 'record', environment, digest, ...(o.contentKey ? { 'content-key': o.contentKey } : {}) }, o.sha);
+  return run(inputs, { ...deps(o.role ?? environment), now });
+}
+const verify = (digest = DIGEST, o: { sha?: string; contentKey?: string } = {}) =>
+  run(gate({ mode: 'verify', 'target-environment': 'production', digest, ...(o.contentKey ? { 'content-key': o.contentKey } : {}) }, o.sha), deps('production'));
+
+async function refusal(p: Promise<unknown>): Promise<string> {
+  const err = await p.then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(UserError);
+  return (err as Error).message;
+}
+
+/** What a deployments-write token can do: a deployment with any payload, then a success status. */
+async function forge(environment: string, payload: Record<string, unknown>, sha = SHA) {
+  const d = await gh.api.create({ ref: sha, environment, description: 'forged', payload: { recorded_by: 'deploy-actions/promote-gate', repository: REPO, ...payload }, production_environment: false, transient_environment: true });
+  await gh.api.createStatus(d.id, { state: 'success', description: 'forged', auto_inactive: false });
+  return d;
+}
+const signedOf = (id: number) => (gh.deployments.find((d) => d.id === id)!.payload as { signed: { statement: string } }).signed;
+
+describe('record signs, verify checks the signature and every field', () => {
+  test('a statement signed by the preprod role passes production; its fields are those of the run', async () => {
+    const out = await record('preprod', DIGEST, { contentKey: KEY });
+    const statement = JSON.parse(Buffer.from(signedOf(Number(out['deployment-id'])).statement, 'base64').toString()) as Statement;
+    expect(statement).toMatchObject({
+      githubRepository: 'acme/sample-service',
+      imageRepository: REPO,
+      digest: DIGEST,
+      contentKey: KEY,
+      commit: SHA,
+      environment: 'preprod',
+      runUrl: 'https://github.com/acme/sample-service/actions/runs/1000',
+      hotfix: false,
+      status: 'success',
+    });
+    const ok = await verify();
+    expect(ok.verified).toBe(true);
+    expect(JSON.parse(String(ok.evidence)).checks).toContainEqual(expect.objectContaining({ source: 'signed', ok: true }));
+    expect(evidence.kms.calls.filter((c) => c.operation === 'Sign').at(-1)).toMatchObject({ caller: expect.stringContaining('gha-my-service-preprod'), key: evidence.keys.preprod!.arn });
+  });
+
+  test('a re-run of record reuses its signed record and signs nothing new', async () => {
+    const first = await record('preprod');
+    const signs = evidence.kms.calls.filter((c) => c.operation === 'Sign').length;
+    const again = await record('preprod');
+    expect(again['deployment-id']).toBe(first['deployment-id']);
+    expect(evidence.kms.calls.filter((c) => c.operation === 'Sign').length).toBe(signs);
+  });
+
+  test('another role may not sign with preprod\'s key: record fails before writing anything', async () => {
+    for (const role of ['qa', 'build', 'production']) {
+      const message = await refusal(record('preprod', DIGEST, { role }));
+      expect(message).toMatch(new RegExp(`^The role this job assumes may not sign with preprod's evidence key ${evidence.keys.preprod!.arn}.*assumed-role/gha-my-service-${role}/`));
+    }
+    expect(gh.deployments).toEqual([]);
+  });
+
+  test('require-signed-evidence without a key for the environment: one line naming evidence-keys', () => {
+    expect(() => gate({ mode: 'verify', 'target-environment': 'production', 'evidence-keys': `production=${evidence.keys.production!.arn}` })).toThrow(
+      new InputError('evidence-keys', "must name the KMS key of preprod: require-signed-evidence is true, and verify requires preprod's evidence with it (set the EVIDENCE_KMS_KEYS variable, workflows/README.md)"),
+    );
+    expect(() => gate({ mode: 'verify', 'evidence-keys': `preprod=alias/evidence-preprod` })).toThrow(/^Input 'evidence-keys' must give preprod a KMS key ARN/);
+    expect(() => gate({ mode: 'verify', 'evidence-keys': `prod=${evidence.keys.production!.arn}` })).toThrow(/^Input 'evidence-keys' must be one of the pipeline's environments/);
+  });
+});
+
+describe('forged evidence is refused', () => {
+  test.each([
+    ['unsigned: a success deployment with the right digest', async () => forge('preprod', { digest: DIGEST })],
+    [
+      'a statement signed by the QA role, claiming preprod',
+      async () => {
+        const qa = await record('qa');
+        const statement = JSON.parse(Buffer.from(signedOf(Number(qa['deployment-id'])).statement, 'base64').toString()) as Statement;
+        // The QA role re-signs a statement saying preprod with the only key it may use.
+        const bytes = Buffer.from(JSON.stringify({ ...statement, environment: 'preprod' }));
+        const signature = await deps('qa').keys!.sign(evidence.keys.qa!.arn, bytes);
+        return forge('preprod', { digest: DIGEST, signed: { statement: bytes.toString('base64'), signature: signature.toString('base64'), key: evidence.keys.preprod!.arn } });
+      },
+    ],
+    [
+      'a preprod statement copied with its digest field changed',
+      async () => {
+        const other = await record('preprod', OTHER_DIGEST);
+        const signed = signedOf(Number(other['deployment-id']));
+        const bytes = Buffer.from(Buffer.from(signed.statement, 'base64').toString().replace(OTHER_DIGEST, DIGEST));
+        return forge('preprod', { digest: DIGEST, signed: { ...signed, statement: bytes.toString('base64') } });
+      },
+    ],
+  ])('%s', async (_what, attack) => {
+    await attack();
+    const message = await refusal(verify());
+    expect(message).toMatch(/no statement signed with preprod's key says digest sha256:a{64} passed preprod/);
+  });
+
+  test.each<[string, { digest?: string; sha?: string; contentKey?: string }, RegExp]>([
+    ['another digest', { digest: OTHER_DIGEST }, /no statement signed with preprod's key says digest sha256:a{64}/],
+    ['another commit', { sha: OTHER_SHA }, /preprod's signed evidence of digest sha256:a{64} is for commit fedcba9, not 0123456/],
+    ['another content key', { sha: OTHER_SHA, contentKey: `tree-${'2'.repeat(40)}` }, /is for commit fedcba9, not 0123456 nor content key tree-1{40}/],
+  ])('a valid preprod signature over a statement for %s, in a deployment claiming this digest', async (_what, over, expected) => {
+    const theirs = await record('preprod', over.digest ?? DIGEST, { sha: over.sha, contentKey: over.contentKey });
+    await forge('preprod', { digest: DIGEST, signed: signedOf(Number(theirs['deployment-id'])) });
+    const message = await refusal(verify(DIGEST, { contentKey: KEY }));
+    expect(message).toMatch(expected);
+  });
+
+  test('a valid preprod signature over another repository\'s statement', async () => {
+    // A key shared with another repository by mistake: its preprod role signs that repository's statements.
+    const ours = await record('preprod');
+    const bytes = Buffer.from(Buffer.from(signedOf(Number(ours['deployment-id'])).statement, 'base64').toString().replace('acme/sample-service', 'acme/other-service'));
+    const signature = await deps('preprod').keys!.sign(evidence.keys.preprod!.arn, bytes);
+    gh.deployments.length = 0;
+    await forge('preprod', { digest: DIGEST, signed: { statement: bytes.toString('base64'), signature: signature.toString('base64'), key: evidence.keys.preprod!.arn } });
+    const message = await refusal(verify());
+    expect(message).toMatch(/no statement signed with preprod's key says digest .* \(ignored in preprod: 1 signed for repository acme\/other-service\)/);
+  });
+});
+
+describe('replay and rollback', () => {
+  test('preprod moved on: the older digest is refused, and a replayed copy of its statement changes nothing', async () => {
+    const a = await record('preprod', DIGEST);
+    await record('preprod', OTHER_DIGEST, { sha: OTHER_SHA });
+    const expected = /preprod has moved on to sha256:b{64} \(passed at .*\) since sha256:a{64} passed it at .*; only the digest preprod holds can be promoted, or one production ran before \(a rollback\)/;
+    expect(await refusal(verify())).toMatch(expected);
+    clock += 3_600_000;
+    await forge('preprod', { digest: DIGEST, signed: signedOf(Number(a['deployment-id'])) });
+    expect(await refusal(verify())).toMatch(expected);
+    expect((await verify(OTHER_DIGEST, { sha: OTHER_SHA })).verified).toBe(true);
+  });
+
+  test('a digest marked failed by a bake is refused; replaying its success statement does not revive it', async () => {
+    const a = await record('preprod', DIGEST);
+    const fail = getQueryInputs(new Raw(mapInputs({ ...actionDefaults(), mode: 'fail', environment: 'preprod', repository: REPO, digest: DIGEST, 'github-token': 'ghs_test', 'evidence-keys': evidence.variable, description: 'alarm orders-5xx' })), runContextFrom(env()));
+    const d = deps('preprod');
+    await runQuery(fail, { io, github: gh.api, keys: d.keys!, now });
+    expect(await refusal(verify())).toMatch(/digest sha256:a{64} was marked failed in preprod at .*; earlier preprod evidence of it no longer counts/);
+    await forge('preprod', { digest: DIGEST, signed: signedOf(Number(a['deployment-id'])) });
+    expect(await refusal(verify())).toMatch(/was marked failed in preprod/);
+  });
+
+  test('production may roll back to an older digest it ran; not to one it never ran, nor to one failed there', async () => {
+    await record('preprod', DIGEST);
+    await record('production', DIGEST);
+    await record('preprod', THIRD_DIGEST, { sha: OTHER_SHA }); // passed preprod, never promoted
+    await record('preprod', OTHER_DIGEST, { sha: OTHER_SHA });
+    await record('production', OTHER_DIGEST, { sha: OTHER_SHA });
+    const back = await verify(DIGEST);
+    expect(back.verified).toBe(true);
+    expect(JSON.parse(String(back.evidence)).checks.find((c: { source: string }) => c.source === 'signed').detail).toMatch(
+      /^rollback: digest sha256:a{64} passed preprod at .* and ran in production \(signed at .*\); preprod has moved on to sha256:b{64}/,
+    );
+    expect(await refusal(verify(THIRD_DIGEST, { sha: OTHER_SHA }))).toMatch(/only the digest preprod holds can be promoted, or one production ran before/);
+    const fail = getQueryInputs(new Raw(mapInputs({ ...actionDefaults(), mode: 'fail', environment: 'production', repository: REPO, digest: DIGEST, 'github-token': 'ghs_test', 'evidence-keys': evidence.variable })), runContextFrom(env()));
+    await runQuery(fail, { io, github: gh.api, keys: deps('production').keys!, now });
+    expect(await refusal(verify(DIGEST))).toMatch(/and sha256:a{64} was marked failed in production at/);
+  });
+});
+
+describe('the rules on their own', () => {
+  const st = (digest: string, status: Statement['status'], minute: number, commit = SHA): SignedRecord => ({
+    statement: {
+      type: 'deploy-actions/promote-gate/evidence@v1',
+      githubRepository: 'acme/sample-service',
+      imageRepository: REPO,
+      digest,
+      contentKey: '',
+      commit,
+      environment: 'preprod',
+      runUrl: '',
+      time: new Date(Date.UTC(2026, 0, 1, 0, minute)).toISOString(),
+      hotfix: false,
+      status,
+    },
+    deployment: { id: minute, sha: commit, ref: commit, environment: 'preprod', payload: {}, created_at: '' },
+  });
+  const subject = { githubRepository: 'acme/sample-service', imageRepository: REPO, digest: DIGEST, sha: SHA };
+  test.each([
+    ['held', [st(DIGEST, 'success', 1)], true],
+    ['moved on', [st(DIGEST, 'success', 1), st(OTHER_DIGEST, 'success', 2)], false],
+    ['a newer digest failed and was rolled back: the environment holds this one again', [st(DIGEST, 'success', 1), st(OTHER_DIGEST, 'success', 2), st(OTHER_DIGEST, 'failed', 3)], true],
+    ['failed after it passed', [st(DIGEST, 'success', 1), st(DIGEST, 'failed', 2)], false],
+    ['passed again after a failure', [st(DIGEST, 'success', 1), st(DIGEST, 'failed', 2), st(DIGEST, 'success', 3)], true],
+  ])('%s', (_what, records, ok) => {
+    expect(decideSigned(subject, { environment: 'preprod', records }, undefined).ok).toBe(ok);
+  });
+});
