@@ -7,7 +7,7 @@
  *   1. push to develop                       build -> qa
  *   2. PR develop -> main, merge commit      build -> preprod (approval) -> production (approval, preprod evidence)
  *   3. a second change, squash-merged        develop: build -> qa; main: build -> preprod -> production
- *   4. redeploy (workflow_dispatch)          production again with stage 3's image, by digest
+ *   4. redeploy (workflow_dispatch)          production back to stage 2's image, by digest
  *   5. a third change on develop (not merged), then the refusals: its QA-only digest to
  *      production; production from develop; a broken deploy to QA rolled back, QA still serving
  *
@@ -124,13 +124,12 @@ async function main(): Promise<void> {
     jobs: pushJobs('develop'),
     builds: EXPECTED_BUILDS.develop,
   });
-  const m2 = await run('3b. PR #2 squash-merged', 'deploy.yml', repo.squash('develop', 'main', 2), { conclusion: 'success', jobs: pushJobs('main'), builds: EXPECTED_BUILDS.squash });
-  const m2Sha = repo.head('main');
+  await run('3b. PR #2 squash-merged', 'deploy.yml', repo.squash('develop', 'main', 2), { conclusion: 'success', jobs: pushJobs('main'), builds: EXPECTED_BUILDS.squash });
 
   const digest = (r: WorkflowRun) => imageOf(r).split('@')[1]!;
-  // A redeploy of what production runs (PR #2's image), by digest: the re-run a team does after a
-  // node or cluster incident. Rolling production back to PR #1's older digest is workflows/rollback.yml's job.
-  await run('4. redeploy production (PR #2)', 'redeploy.yml', dispatchEvent(repo, 'main', 'redeploy.yml', { environment: 'production', digest: digest(m2), sha: m2Sha }), {
+  // Production back to PR #1's image by digest: preprod has moved on to PR #2's, but production
+  // ran PR #1's image and signed that it did (docs/promote-gate.md, rule 6: rollback).
+  await run('4. redeploy production to PR #1', 'redeploy.yml', dispatchEvent(repo, 'main', 'redeploy.yml', { environment: 'production', digest: digest(m1), sha: m1Sha }), {
     conclusion: 'success',
     jobs: { check: 'success', 'redeploy/deploy': 'success' },
   });

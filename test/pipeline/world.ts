@@ -24,6 +24,7 @@ import { startGithubStandin, type GithubStandin } from '../standins/github/index
 import { IamStore } from '../standins/iam/index';
 import { startKubeStandin, type KubeStandin } from '../standins/kube/index';
 import { byKind } from '../standins/kube/resources';
+import { startEvidenceKms, type EvidenceKms } from '../security/evidence-keys';
 import { ensureKubeTools, PACKAGES } from '../tools/kube-binaries';
 import type { ServiceRepo } from './service-repo';
 
@@ -44,6 +45,7 @@ export interface PipelineWorld {
   tokens: OidcTokenService;
   environments: Environments;
   identities: Identity[];
+  evidence: EvidenceKms;
   /** Where ECR repository URIs point (registry host). */
   registryHost: string;
   toolCache: string;
@@ -103,6 +105,9 @@ export async function startPipelineWorld(opts: { runtime: 'fake' | 'docker'; rep
         webIdentity: { providers: [trust.provider], roles: trust.roles },
       }),
     );
+    // One evidence key per environment, signable only by its deploy role (workflows/README.md, 7).
+    const evidence = await startEvidenceKms({ iam, region: REGION, environments: [...ENVIRONMENTS] });
+    stops.push(() => evidence.kms.stop());
     const github = await started(startGithubStandin({ tokens: {}, repositories: [opts.repository] }));
     const toolCache = await warmToolCache();
     // The platform team creates each namespace once (workflows/README.md: a namespace-scoped access entry cannot).
@@ -125,11 +130,12 @@ export async function startPipelineWorld(opts: { runtime: 'fake' | 'docker'; rep
       tokens,
       environments,
       identities,
+      evidence,
       registryHost: pull.host,
       toolCache,
       options: (repo, log) => ({
         repository: { root: repo.root, name: repo.name },
-        vars: { AWS_REGION: REGION, AWS_BUILD_ROLE_ARN: buildRoleArn() },
+        vars: { AWS_REGION: REGION, AWS_BUILD_ROLE_ARN: buildRoleArn(), EVIDENCE_KMS_KEYS: evidence.variable },
         actions: createActionDoubles({ repositories: { [repo.name]: repo.root } }),
         environments,
         deployments: github,
@@ -142,6 +148,7 @@ export async function startPipelineWorld(opts: { runtime: 'fake' | 'docker'; rep
           AWS_ENDPOINT_URL_ECR: ecr.url,
           AWS_ENDPOINT_URL_EKS: eks.eks.url,
           AWS_ENDPOINT_URL_STS: eks.sts.url,
+          AWS_ENDPOINT_URL_KMS: evidence.kms.url,
           AWS_EC2_METADATA_DISABLED: 'true',
           ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
         },
