@@ -5,7 +5,9 @@
  * 111111111111) and keeps the repository policy; helm-deploy-eks deploys the image to the QA
  * cluster (account 222222222222) and the production cluster (333333333333), whose nodes pull
  * from the registry front as their own account (kube stand-ins, fake runtime: every pod start
- * is a manifest pull authorized for the node's role). One shared fixture, one file.
+ * is a manifest pull authorized for the node's role); promote-gate records and verifies its ECR
+ * evidence from the cluster accounts; a push is cancelled with SIGINT and SIGTERM. One shared
+ * fixture, one file.
  */
 import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -40,7 +42,8 @@ const readmePolicy = () => {
 const allow = (...actions: string[]): PolicyDocument => ({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: actions, Resource: '*' }] });
 /** What AmazonEC2ContainerRegistryReadOnly gives a node role. */
 const NODE_POLICY = allow('ecr:GetAuthorizationToken', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability');
-const DEPLOY_POLICY = allow('eks:DescribeCluster', 'ecr:GetRepositoryPolicy', 'ecr:DescribeImages');
+/** The deploy roles' permissions of workflows/README.md section 8 (the evidence too). */
+const DEPLOY_POLICY = allow('eks:DescribeCluster', 'ecr:GetRepositoryPolicy', 'ecr:DescribeImages', 'ecr:BatchGetImage', 'ecr:PutImage');
 
 let iam: IamStore;
 let registry: Registry;
@@ -143,6 +146,24 @@ describe.skipIf(!hasDocker)('one ECR in the build account, clusters in other acc
     }
   });
 
+  test('promote-gate from the cluster accounts: preprod (222222222222) records its evidence tag in the build account, production verifies it', async () => {
+    const gate = (name: 'qa' | 'production', inputs: Record<string, string>) =>
+      runActionBundle({
+        action: 'promote-gate',
+        workspace,
+        with: { 'image-ref': imageRef, 'registry-id': BUILD, evidence: 'ecr', sha: SHA, ...inputs },
+        env: { ...ecr.envFor(clusters[name].deployer), GITHUB_SHA: SHA },
+        timeoutMs: 60_000,
+      });
+    const recorded = await gate('qa', { mode: 'record', environment: 'preprod' });
+    expect(recorded.exitCode, recorded.stdout + recorded.stderr).toBe(0);
+    expect(recorded.outputs['tag-result']).toBe('created');
+    const verified = await gate('production', { mode: 'verify', 'require-environment': 'preprod', 'target-environment': 'production' });
+    expect(verified.exitCode, verified.stdout + verified.stderr).toBe(0);
+    expect(verified.outputs.verified).toBe('true');
+    expect(verified.outputs.tag).toBe(`preprod-${SHA.slice(0, 7)}`);
+  });
+
   test("production's account removed from the policy: its deploy fails before the rollout, naming the account and the repository", async () => {
     // Someone else's statement survives our re-run.
     const other = { Sid: 'AuditRead', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${OUTSIDER}:role/audit` }, Action: 'ecr:DescribeImages' };
@@ -202,22 +223,25 @@ describe.skipIf(!hasDocker)('one ECR in the build account, clusters in other acc
     }
   });
 
-  test('a job cancelled mid-push leaves no credential behind and no docker process running', async () => {
+  test.each([
+    ['SIGINT', 'e5f60718293a4b5c6d7e8f9012345678901234ab'],
+    ['SIGTERM', 'f60718293a4b5c6d7e8f9012345678901234abcd'],
+  ] as const)('a job cancelled mid-push (%s) leaves no credential behind and no docker process running', async (signal, sha) => {
     const runnerDir = newRunnerDir();
     let exited: Promise<void> | undefined;
     const r = await build(QA, {
       runnerDir,
       onStart: (child) => {
         exited = new Promise((resolve) => child.once('exit', () => resolve()));
-        // The first layer upload: docker push is under way. The runner cancels with SIGINT.
+        // The first layer upload: docker push is under way. The runner cancels with SIGINT, then SIGTERM.
         ecr.onNextCall('InitiateLayerUpload', async () => {
-          child.kill('SIGINT');
+          child.kill(signal);
           await exited;
         });
       },
-    }, sampleServiceVariant('cancelled'), 'e5f60718293a4b5c6d7e8f9012345678901234ab');
+    }, sampleServiceVariant(`cancelled-${signal}`), sha);
     expect(r.exitCode, r.stdout + r.stderr).toBe(1);
-    expect(errorsOf(r)).toEqual(['Cancelled (SIGINT): child processes stopped, temporary credentials removed']);
+    expect(errorsOf(r)).toEqual([`Cancelled (${signal}): child processes stopped, temporary credentials removed`]);
     const password = r.masks.find((m) => m.startsWith('ecr-'));
     expect(password).toBeDefined();
     // No docker config is left in the runner's temp, and no file of the runner holds the password.

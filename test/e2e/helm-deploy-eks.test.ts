@@ -6,11 +6,12 @@
  * against the real local registry).
  */
 import { spawn } from 'node:child_process';
-import { statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import YAML from 'yaml';
 import { startDeploySuite, type DeploySuite } from '../harness/deploy-suite';
 import type { Registry } from '../harness/registry';
 import { errorsOf, runActionBundle, type RunResult } from '../harness/runner';
@@ -203,9 +204,10 @@ describe('helm-deploy-eks on EKS (helm 4)', () => {
     expect((await historyOf('web', 'shop')).at(-1)).toMatchObject({ status: 'deployed' });
   });
 
-  test('a pod that never gets ready fails after readiness-timeout, not helm\'s timeout', async () => {
-    const r = await deploy({ image: image(digest1), 'values-files': 'never-ready.yaml', 'readiness-timeout': '6s' });
+  test('a pod that never gets ready fails after readiness-timeout, not helm\'s timeout; a heartbeat says what helm waits for', async () => {
+    const r = await deploy({ image: image(digest1), 'values-files': 'never-ready.yaml', 'readiness-timeout': '15s' });
     expect(r.exitCode).toBe(1);
+    expect(r.log, explain(r)).toMatch(/^waiting 1\d s: 0 of \d+ new pods ready; oldest unready: pod web-sample-service-\S+ Running \(sample-service: Running since /m);
     expect(errorsOf(r).join('\n'), explain(r)).toMatch(/: ReadinessTimeout \(running for \d+ s without passing its readiness probe\)/);
     expect(errorsOf(r).join('\n')).not.toMatch(/context deadline exceeded|timed out waiting/); // the watcher ended it, not helm's timeout
     expect(r.summary).toMatch(/Readiness probe failed/);
@@ -276,7 +278,7 @@ describe('helm-deploy-eks on EKS (helm 4)', () => {
     } finally {
       server.close();
     }
-  });
+  }, 180_000); // three deploys: about 20 s on a quiet machine, over 60 s under load
 
   test('a caller without an access entry is told which ARN needs one', async () => {
     const r = await deploy({ image: image(digest1) }, intruder);
@@ -326,6 +328,29 @@ describe('helm-deploy-eks with a kubeconfig instead of EKS', () => {
     expect(sts.requests.length).toBe(stsBefore);
     expect(eks.requests.length).toBe(eksBefore);
     expect(deploymentImage('kind')).toBe(image(digest1));
+    // The live check ran on the pods it found, as in EKS mode: no warning, the running digest reported.
+    expect(r.annotations.filter((a) => a.level === 'warning').map((a) => a.message), explain(r)).toEqual([]);
+    expect(r.outputs['running-images']).toBe(image(digest1));
+  });
+
+  test('a kubeconfig kubectl cannot use fails the live check naming why, not a warning', async () => {
+    // Over https with a user holding no credentials, helm deploys but kubectl prompts for a username.
+    const config = YAML.parse(readFileSync(kube.kubeconfigPath, 'utf8'));
+    config.users[0].user = {};
+    const path = join(workspace, 'no-credentials.kubeconfig');
+    writeFileSync(path, YAML.stringify(config), { mode: 0o600 });
+    const r = await runActionBundle({
+      action: 'helm-deploy-eks',
+      runnerDir,
+      workspace,
+      timeoutMs: 120_000,
+      with: { release: 'kc2', namespace: 'kind2', 'create-namespace': 'true', chart: suite.charts.sample, kubeconfig: path, image: image(digest1), ...archives.inputs },
+      env: { AWS_EC2_METADATA_DISABLED: 'true' },
+    });
+    expect(r.exitCode, explain(r)).toBe(1);
+    expect(errorsOf(r)).toEqual([
+      expect.stringMatching(/^Live check: could not list the pods of kind2: kubectl get pods,replicasets,jobs: kubectl asked for a username: the kubeconfig's user has no credentials \(token, client certificate or exec plugin\); /),
+    ]);
   });
 });
 

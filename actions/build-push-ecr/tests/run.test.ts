@@ -300,13 +300,14 @@ describe('run', () => {
     expect(d.io.warnings).toContain('ECR repository team/api was not created by deploy-actions, so its settings are left as they are; it lacks: lifecycle policy');
   });
 
-  test('nothing missing: no tag read, no write', async () => {
+  test('nothing missing: no tag read, no write; no pull accounts: no policy read', async () => {
     existingRepo();
     ecrMock.on(BatchGetImageCommand).resolves({ images: [{ imageId: { imageTag: '0123456', imageDigest: digest } }] });
     ecrMock.on(GetLifecyclePolicyCommand).resolves({ lifecyclePolicyText: '{}' });
     await run(inputs, deps({ buildx: false }));
     expect(ecrMock.commandCalls(ListTagsForResourceCommand)).toHaveLength(0);
     expect(ecrMock.commandCalls(PutLifecyclePolicyCommand)).toHaveLength(0);
+    expect(ecrMock.commandCalls(GetRepositoryPolicyCommand)).toHaveLength(0);
   });
 
   test('a new repository carries the creation marker', async () => {
@@ -341,13 +342,5 @@ describe('run', () => {
     ecrMock.on(GetRepositoryPolicyCommand).resolves({ policyText: JSON.stringify(written) });
     await run(grants, deps({ buildx: false }));
     expect(ecrMock.commandCalls(SetRepositoryPolicyCommand)).toHaveLength(1);
-  });
-
-  test('no pull accounts: the policy is neither read nor written', async () => {
-    existingRepo();
-    ecrMock.on(BatchGetImageCommand).resolves({ images: [{ imageId: { imageTag: '0123456', imageDigest: digest } }] });
-    ecrMock.on(GetLifecyclePolicyCommand).resolves({ lifecyclePolicyText: '{}' });
-    await run(inputs, deps({ buildx: false }));
-    expect(ecrMock.commandCalls(GetRepositoryPolicyCommand)).toHaveLength(0);
   });
 });

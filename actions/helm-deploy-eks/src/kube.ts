@@ -21,6 +21,18 @@ function base(k: Kubectl): string[] {
   return [...(k.context ? ['--context', k.context] : []), '--namespace', k.namespace];
 }
 
+/**
+ * The last line of kubectl's stderr, or what it means when kubectl prompted: over https with a
+ * kubeconfig user holding no credentials, kubectl (unlike helm) asks for a username on stdin
+ * (on stdout) and fails with a bare "EOF" when there is none.
+ */
+export function kubectlCause(stderr: string, stdout = ''): string {
+  if (stdout.includes('Please enter Username') || stderr.includes('Please enter Username')) {
+    return "kubectl asked for a username: the kubeconfig's user has no credentials (token, client certificate or exec plugin)";
+  }
+  return stderr.trim().split('\n').pop() ?? '';
+}
+
 export async function kubectlJson<T>(exec: Exec, k: Kubectl, args: string[]): Promise<T | undefined> {
   const r = await exec(k.path, [...base(k), ...args, '--output', 'json', '--request-timeout', '20s'], {
     env: k.env,
@@ -28,7 +40,7 @@ export async function kubectlJson<T>(exec: Exec, k: Kubectl, args: string[]): Pr
     allowFailure: true,
   });
   if (r.exitCode !== 0) {
-    k.onError?.(`kubectl ${args.join(' ')}: ${r.stderr.trim().split('\n').pop()}`);
+    k.onError?.(`kubectl ${args.join(' ')}: ${kubectlCause(r.stderr, r.stdout)}`);
     return undefined;
   }
   try {

@@ -3,6 +3,7 @@
  * resolved to, from status.containerStatuses[].imageID) against the pinned digest. Pure.
  */
 import type { ImageRef } from './inputs';
+import { hookOf, type K8sObject } from './manifests';
 import type { ContainerStatus } from './pods';
 import { releasePods, type KubeItem, type Workload } from './release-pods';
 import { shortenImage } from './shorten';
@@ -33,6 +34,19 @@ export function runningImages(items: readonly KubeItem[], workloads: readonly Wo
     }
   }
   return out;
+}
+
+/**
+ * Whether the rendered chart keeps pods running after the rollout: a Deployment or StatefulSet
+ * not scaled to 0, a DaemonSet or a bare Pod, outside hooks. Only then is finding no running
+ * pod a failure rather than a chart of CronJobs and Jobs.
+ */
+export function expectsRunningPods(objects: readonly K8sObject[]): boolean {
+  return objects.some((o) => {
+    if (hookOf(o)) return false;
+    if (o.kind === 'Deployment' || o.kind === 'StatefulSet') return o.spec?.replicas === undefined || Number(o.spec.replicas) > 0;
+    return o.kind === 'DaemonSet' || o.kind === 'Pod';
+  });
 }
 
 function repositoryOf(image: string): string {

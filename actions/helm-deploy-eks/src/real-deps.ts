@@ -81,7 +81,7 @@ export function realDeps(io: ActionIO, inputs: Inputs): Deps {
     fetch: globalThis.fetch,
     nodePath: process.execPath,
     bundlePath: process.argv[1] ?? '',
-    pollMs: 2000,
+    pollMs: 1000,
     heartbeatMs: 12_000,
     killGraceMs: 30_000,
   };

@@ -3,7 +3,7 @@ import { codeBlock, errorMessage, retry, UserError } from '@deploy-actions/actio
 import { helmRun, lastLines, timed, type Ctx } from './context';
 import { helmTestArgs } from './helm-args';
 import { listPodsAndOwners, podLogs } from './kube';
-import { judgeLive, runningImages, type RunningImage } from './live';
+import { expectsRunningPods, judgeLive, runningImages, type RunningImage } from './live';
 import type { K8sObject } from './manifests';
 import { hookOf } from './manifests';
 import type { Workload } from './release-pods';
@@ -69,17 +69,20 @@ export async function validate(c: Ctx, objects: readonly K8sObject[], workloads:
   await timed(c, 'Live check: images the pods run', async () => {
     // Pods being replaced or a slow API server can leave one listing empty: look up to three times.
     let images: RunningImage[] = [];
+    let listError = '';
+    const kubectl = { ...c.kubectl, onError: (m: string) => ((listError = m), c.kubectl.onError?.(m)) };
     for (let attempt = 1; attempt <= 3 && images.length === 0; attempt++) {
       if (attempt > 1) await c.deps.sleep(2000 * (attempt - 1));
-      images = runningImages((await listPodsAndOwners(c.deps.exec, c.kubectl)) ?? [], workloads, inputs.podSelector);
+      listError = '';
+      images = runningImages((await listPodsAndOwners(c.deps.exec, kubectl)) ?? [], workloads, inputs.podSelector);
     }
+    if (listError && images.length === 0) throw new ValidationError(`Live check: could not list the pods of ${inputs.namespace}: ${listError}`);
     if (!inputs.image) {
       out.running = [...new Set(images.map((i) => i.image))];
       return;
     }
-    if (images.length === 0) {
-      // No evidence either way (no pod listed, or none with a resolved image): say so, do not fail on absence.
-      c.deps.io.warning(`Live check skipped: no pod of ${inputs.release} with a resolved image was found`);
+    if (images.length === 0 && !expectsRunningPods(objects)) {
+      c.deps.io.info('Live check: the chart runs nothing continuously (CronJobs, Jobs, hooks or 0 replicas only); no pod to compare');
       return;
     }
     const verdict = judgeLive(images, inputs.image);

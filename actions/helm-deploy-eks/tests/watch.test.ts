@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { judgeLive, runningImages } from '../src/live';
+import { kubectlCause } from '../src/kube';
+import { expectsRunningPods, judgeLive, runningImages } from '../src/live';
 import { parseManifests } from '../src/manifests';
 import { failedJob, matchesSelector, releasePods, watchedWorkloads, type KubeItem } from '../src/release-pods';
 import { heartbeat } from '../src/upgrade';
@@ -98,4 +99,27 @@ describe('live check', () => {
   });
 
   test('no running pod at all fails', () => expect(judgeLive([], pinned)).toMatchObject({ ok: false, line: expect.stringMatching(/no running pod of the release was found$/) }));
+
+  const obj = (kind: string, spec: Record<string, unknown> = {}, hook?: string) => ({
+    kind,
+    metadata: { name: 'x', ...(hook ? { annotations: { 'helm.sh/hook': hook } } : {}) },
+    spec,
+  });
+  test.each([
+    [[obj('Deployment')], true],
+    [[obj('Deployment', { replicas: 0 })], false],
+    [[obj('StatefulSet', { replicas: 2 })], true],
+    [[obj('DaemonSet')], true],
+    [[obj('CronJob'), obj('Job')], false],
+    [[obj('Job', {}, 'pre-upgrade'), obj('Pod', {}, 'test')], false],
+    [[obj('Pod')], true],
+  ])('expectsRunningPods(%j) is %s: finding no pod fails only when pods should run', (objects, want) => {
+    expect(expectsRunningPods(objects)).toBe(want);
+  });
+
+  test.each([
+    ['Please enter Username: error: EOF\n', "kubectl asked for a username: the kubeconfig's user has no credentials (token, client certificate or exec plugin)"],
+    ['E1201 x\nerror: You must be logged in to the server (Unauthorized)\n', 'error: You must be logged in to the server (Unauthorized)'],
+  ])('kubectlCause(%j)', (stderr, want) => expect(kubectlCause(stderr)).toBe(want));
+  test('kubectlCause: the prompt kubectl prints on stdout', () => expect(kubectlCause('error: EOF\n', 'Please enter Username: ')).toMatch(/^kubectl asked for a username/));
 });

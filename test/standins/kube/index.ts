@@ -142,7 +142,8 @@ export async function startKubeStandin(opts: KubeStandinOptions): Promise<KubeSt
     apiVersion: 'v1',
     kind: 'Config',
     clusters: [{ name: clusterName, cluster: { server: url, ...(caData ? { 'certificate-authority-data': caData } : {}) } }],
-    users: [{ name: 'standin-user', user: opts.kubeconfigToken ? { token: opts.kubeconfigToken } : {} }],
+    // A user always carries a credential, as real kubeconfigs do: over https, kubectl prompts for a username when it has none.
+    users: [{ name: 'standin-user', user: { token: opts.kubeconfigToken ?? 'standin' } }],
     contexts: [{ name: clusterName, context: { cluster: clusterName, user: 'standin-user', namespace: 'default' } }],
     'current-context': clusterName,
     preferences: {},
