@@ -165,6 +165,15 @@ describe.skipIf(!haveDocker)('helm-deploy-eks on a chart laid out differently (l
     expect(r.summary.match(new RegExp(digest1, 'g'))?.length).toBeLessThanOrEqual(2); // pinned and running, each once
   });
 
+  test('a failing helm test shows the last lines of its pod, once in the annotation and in the summary', async () => {
+    const r = await ledger({ ...keys, image: image(digest1), set: 'migrations.enabled=false', 'helm-test': 'true', 'set-string': 'smokeTest.path=/no-such-page' });
+    expect(r.exitCode).toBe(1);
+    expect(errorsOf(r), explain(r)).toHaveLength(1);
+    expect(errorsOf(r)[0]).toMatch(/^helm test failed: .*; pod books-ledger-smoke printed: .*wget: server returned error: HTTP\/1\.[01] 404 Not Found.*; (rolled back books to revision \d+|uninstalled books) \(revision \d+ failed validation/);
+    expect(r.summary).toContain('Last lines of the test pod books-ledger-smoke');
+    expect(r.summary).toMatch(/wget: server returned error: HTTP\/1\.[01] 404 Not Found/);
+  });
+
   test('a migration hook pod that cannot pull its image fails in seconds, naming the Job', async () => {
     const r = await ledger({ ...keys, image: image(MISSING) });
     expect(r.exitCode).toBe(1);

@@ -4,10 +4,10 @@
  * stand-in (AWS_ENDPOINT_URL_ECR) backed by a real registry. Images are pushed straight to
  * the registry through its HTTP API (tiny OCI images; no Docker needed).
  */
-import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { errorsOf, runActionBundle, type RunResult } from '../harness/runner';
 import { startRegistry, type Registry } from '../harness/registry';
+import { manifestOf as manifestIn, pushImage as pushImageTo, putManifest as putManifestTo, registryFetch } from '../harness/oci-push';
 import { startEcrStandin, type EcrStandin } from '../standins/ecr';
 import { startGithubStandin, type GithubStandin } from '../standins/github';
 
@@ -26,52 +26,10 @@ let gh: GithubStandin;
 const digests: Record<string, string> = {};
 let jobDeploymentId = 0;
 
-const sha256 = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-
-async function reg(method: string, path: string, body?: Buffer | string, contentType?: string): Promise<Response> {
-  const url = path.startsWith('http') ? path : `${registry.url}${path}`;
-  const headers: Record<string, string> = { Authorization: registry.authHeader };
-  if (contentType) headers['Content-Type'] = contentType;
-  return fetch(url, { method, headers, body });
-}
-
-async function pushBlob(name: string, data: Buffer): Promise<string> {
-  const digest = sha256(data);
-  const start = await reg('POST', `/v2/${name}/blobs/uploads/`);
-  expect(start.status).toBe(202);
-  const loc = new URL(start.headers.get('location')!, registry.url);
-  loc.searchParams.set('digest', digest);
-  const put = await reg('PUT', loc.toString(), data, 'application/octet-stream');
-  expect(put.status).toBe(201);
-  return digest;
-}
-
-/** Pushes a one-layer OCI image under `tag` and returns the registry's digest for it. */
-async function pushImage(name: string, tag: string, seed: string): Promise<string> {
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Labels: { seed } }, rootfs: { type: 'layers', diff_ids: [] } }));
-  const layer = Buffer.from(`layer ${seed}`);
-  const manifest = JSON.stringify({
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: await pushBlob(name, config), size: config.length },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: await pushBlob(name, layer), size: layer.length }],
-  });
-  return putManifest(name, tag, manifest);
-}
-
-async function putManifest(name: string, tag: string, manifest: string): Promise<string> {
-  const res = await reg('PUT', `/v2/${name}/manifests/${tag}`, manifest, 'application/vnd.oci.image.manifest.v1+json');
-  expect(res.status).toBe(201);
-  return res.headers.get('docker-content-digest')!;
-}
-
-async function manifestOf(name: string, ref: string): Promise<{ digest: string | null; body: string } | undefined> {
-  const res = await fetch(`${registry.url}/v2/${name}/manifests/${ref}`, {
-    headers: { Authorization: registry.authHeader, Accept: 'application/vnd.oci.image.manifest.v1+json' },
-  });
-  if (res.status === 404) return undefined;
-  return { digest: res.headers.get('docker-content-digest'), body: await res.text() };
-}
+const pushImage = (name: string, tag: string, seed: string) => pushImageTo(registry, name, tag, seed);
+const putManifest = (name: string, tag: string, manifest: string) => putManifestTo(registry, name, tag, manifest);
+const manifestOf = (name: string, ref: string) => manifestIn(registry, name, ref);
+const reg = (method: string, path: string) => registryFetch(registry, method, path);
 
 function gate(opts: {
   mode: 'record' | 'verify';

@@ -146,6 +146,7 @@ export async function signStatement(keys: EvidenceKeys, keyArn: string, statemen
 
 /** Does `d` carry a statement signed with `keyArn` that says this subject passed? (a re-run's own record) */
 async function signedSuccess(keys: EvidenceKeys, keyArn: string, d: Deployment, s: SignedInputs): Promise<boolean> {
+  if (!payloadOf(d).signed) return false;
   const st = openSigned(payloadOf(d), await keys.verifier(keyArn));
   return typeof st !== 'string' && st.status === 'success' && st.digest === s.digest && st.commit === s.sha && st.githubRepository === s.githubRepository && st.imageRepository === s.repository;
 }

@@ -1,0 +1,251 @@
+/**
+ * The attack suite of issue 10 through the workflow executor: the real deploy.yml (and attacker
+ * workflows) on GitHub's parser, the committed promote-gate bundle, OIDC tokens and STS evaluating
+ * the trust policies of workflows/README.md, the KMS stand-in with the README's key policies,
+ * the GitHub stand-in (deployments, job tokens with exactly the job's permissions), the ECR
+ * stand-in on a real registry. Every attack must be refused with one clear line and nothing
+ * deployed (deploy.yml's Deploy step never runs, production gets no evidence). The deploy
+ * step of the one positive control fails at once on a chart that does not exist (no cluster here):
+ * it shows the gate let the digest through.
+ * Legitimate evidence is written by jobs that enter the environment and assume its deploy role,
+ * running promote-gate record with the inputs deploy.yml gives it.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createActionDoubles } from '../executor/doubles/index';
+import { buildRoleArn, deployRoleArn, projectTrust, README_ACCOUNT } from '../executor/doubles/aws-trust';
+import { loadEnvironments, projectEnvironmentsFile } from '../executor/doubles/environments';
+import { startOidcTokenService, type OidcTokenService } from '../executor/doubles/oidc';
+import { runWorkflow } from '../executor/index';
+import type { WorkflowRun } from '../executor/model';
+import { granted } from '../executor/permissions';
+import { prepareSampleService, sampleServiceDir } from '../harness/docker';
+import { pushImage } from '../harness/oci-push';
+import { startRegistry, type Registry } from '../harness/registry';
+import { createServiceRepo, dispatchEvent, type ServiceRepo } from '../pipeline/service-repo';
+import { startEcrStandin, type EcrStandin } from '../standins/ecr/index';
+import { startStsStandin, type StsStandinWithSessions } from '../standins/eks/index';
+import { startGithubStandin, type GithubStandin } from '../standins/github/index';
+import { IamStore } from '../standins/iam/index';
+import { startEvidenceKms, type EvidenceKms } from './evidence-keys';
+
+const NAME = 'acme/sample-service';
+const REPO = 'team/sample-service';
+const REGION = 'eu-west-1';
+const AWS_CREDS = 'aws-actions/configure-aws-credentials@a03048d87541d1d9fcf2ecf528a4a65ba9bd7838';
+
+let tokens: OidcTokenService;
+let sts: StsStandinWithSessions;
+let iam: IamStore;
+let evidence: EvidenceKms;
+let registry: Registry;
+let ecr: EcrStandin;
+let github: GithubStandin;
+let repo: ServiceRepo;
+/** Commits on main and their images: each with its own evidence history. */
+const image: Record<string, { sha: string; digest: string; ref: string }> = {};
+
+beforeAll(async () => {
+  tokens = await startOidcTokenService();
+  const trust = projectTrust({ repository: NAME, tokenService: tokens });
+  iam = new IamStore();
+  sts = await startStsStandin({ region: REGION, iam, webIdentity: { providers: [trust.provider], roles: trust.roles } });
+  evidence = await startEvidenceKms({ iam, region: REGION });
+  registry = await startRegistry();
+  ecr = await startEcrStandin({ registry, iam, accountId: README_ACCOUNT, region: REGION, front: false });
+  github = await startGithubStandin({ tokens: {}, repositories: [NAME] });
+  prepareSampleService();
+  repo = createServiceRepo({ serviceDir: sampleServiceDir, name: NAME, ecrRepository: REPO, release: 'sample-service', imageRepository: `${registry.host}/${REPO}` });
+  for (const name of ['validated', 'newer', 'failed', 'none', 'unsigned', 'qaSigned', 'otherStatement', 'rolledBack']) {
+    repo.change('main', `www/${name}.html`, `${name}\n`, `Change ${name}`);
+    const sha = repo.head('main');
+    const digest = await pushImage(registry, REPO, sha.slice(0, 7), name);
+    image[name] = { sha, digest, ref: `${registry.host}/${REPO}@${digest}` };
+  }
+  ecr.adopt(REPO, 'IMMUTABLE');
+}, 120_000);
+afterAll(async () => {
+  for (const s of [github, ecr, registry, evidence?.kms, sts, tokens]) await s?.stop();
+});
+
+function run(workflow: string, branch: string): Promise<WorkflowRun> {
+  return runWorkflow({
+    workflow: { path: '.github/workflows/attack.yml', text: workflow },
+    event: dispatchEvent(repo, branch, 'attack.yml', {}),
+    repository: { root: repo.root, name: NAME },
+    vars: { AWS_REGION: REGION, EVIDENCE_KMS_KEYS: evidence.variable },
+    actions: createActionDoubles({ repositories: { [NAME]: repo.root } }),
+    environments: loadEnvironments({ file: projectEnvironmentsFile(), owner: 'acme', teams: { 'acme/platform': ['alice'] }, approver: () => ({ approve: true, reviewer: 'alice' }) }),
+    idTokens: tokens,
+    mintToken: (permissions) => github.mintToken(granted(permissions)),
+    apiUrl: github.url,
+    runnerEnv: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      AWS_ENDPOINT_URL_STS: sts.url,
+      AWS_ENDPOINT_URL_ECR: ecr.url,
+      AWS_ENDPOINT_URL_KMS: evidence.kms.url,
+      AWS_EC2_METADATA_DISABLED: 'true',
+    },
+  });
+}
+
+/** A job that entered `environment` (its protection rules) and assumed `role`, running promote-gate as deploy.yml does. */
+function gateJob(o: { environment?: string; role: string; mode: string; img: { sha: string; ref: string }; with?: Record<string, string> }): string {
+  const extra = Object.entries(o.with ?? {}).map(([k, v]) => `\n          ${k}: ${v}`).join('');
+  return `on: workflow_dispatch
+permissions: {}
+jobs:
+  evidence:
+    runs-on: ubuntu-latest
+    ${o.environment ? `environment: ${o.environment}` : ''}
+    permissions: { contents: read, id-token: write, deployments: write }
+    steps:
+      - uses: ${AWS_CREDS}
+        with: { role-to-assume: '${o.role}', aws-region: ${REGION} }
+      - name: promote-gate
+        uses: org/deploy-actions/promote-gate@v1
+        with:
+          mode: ${o.mode}
+          image-ref: ${o.img.ref}
+          sha: ${o.img.sha}${extra}
+`;
+}
+
+const SIGNED = { 'evidence-keys': '${{ vars.EVIDENCE_KMS_KEYS }}', 'require-signed-evidence': 'true' };
+/** Evidence written the way deploy.yml writes it: a job of the environment, its deploy role, its key. */
+async function legit(environment: string, img: { sha: string; ref: string }, mode: 'record' | 'fail' = 'record') {
+  const r = await run(gateJob({ environment, role: deployRoleArn(environment), mode, img, with: { environment, ...SIGNED } }), environment === 'qa' ? 'develop' : 'main');
+  expect(r.conclusion, JSON.stringify(r.jobs.map((j) => j.steps.map((s) => [s.name, s.outcome, s.annotations.map((a) => a.message)])))).toBe('success');
+}
+
+/** deploy.yml called for `environment` from `branch`. */
+function deploy(environment: string, img: { sha: string; ref: string }, o: { branch?: string; with?: Record<string, string> } = {}): Promise<WorkflowRun> {
+  const extra = Object.entries(o.with ?? {}).map(([k, v]) => `\n      ${k}: ${v}`).join('');
+  return run(
+    `on: workflow_dispatch
+permissions: {}
+jobs:
+  target:
+    uses: org/deploy-actions/.github/workflows/deploy.yml@v1
+    permissions: { contents: read, id-token: write, deployments: write }
+    with:
+      environment: '${environment}'
+      image-ref: ${img.ref}
+      sha: ${img.sha}
+      release: sample-service
+      chart: no-such-chart
+      role-to-assume: ${deployRoleArn(environment.trim().toLowerCase() === 'prod' ? 'production' : environment.trim().toLowerCase())}
+      cluster-name: prod-${REGION}
+      aws-region: ${REGION}${extra}
+`,
+    o.branch ?? 'main',
+  );
+}
+
+const steps = (r: WorkflowRun) => r.jobs.flatMap((j) => j.steps);
+const step = (r: WorkflowRun, name: string) => steps(r).find((s) => s.name === name);
+const productionRecords = () => github.state.deployments.filter((d) => d.environment.toLowerCase() === 'production' && (d.payload as { recorded_by?: string }).recorded_by);
+
+/** Refused: the run failed, the Deploy step never ran, and the failure's one line (the failing step's last error) matches. */
+function expectRefused(r: WorkflowRun, line: RegExp): void {
+  expect(r.conclusion).toBe('failure');
+  expect(step(r, 'Deploy')?.outcome ?? 'not started').not.toMatch(/success|failure/);
+  const failed = steps(r).find((s) => s.outcome === 'failure');
+  const errors = [r.error, ...r.jobs.map((j) => j.error), failed?.annotations.filter((a) => a.level === 'error').at(-1)?.message].filter((e): e is string => !!e);
+  expect(errors.filter((e) => line.test(e)), errors.join('\n')).toHaveLength(1);
+}
+
+describe('the positive control', () => {
+  test('evidence signed in preprod lets the digest through the production gate (the deploy step then runs)', async () => {
+    await legit('preprod', image.validated!);
+    const r = await deploy('production', image.validated!);
+    expect(step(r, 'Promotion gate')!.outcome).toBe('success');
+    expect(step(r, 'Deploy')!.outcome).toBe('failure');
+  });
+});
+
+describe('forged evidence', () => {
+  beforeAll(async () => {
+    // A workflow pushed to develop: the build role (trusted for develop) and a deployments: write token.
+    const forge = await run(gateJob({ role: buildRoleArn(), mode: 'record', img: image.unsigned!, with: { environment: 'preprod' } }), 'develop');
+    expect(forge.conclusion).toBe('success'); // unsigned evidence: a success deployment and the preprod tag, both written
+    const sign = await run(gateJob({ role: buildRoleArn(), mode: 'record', img: image.unsigned!, with: { environment: 'preprod', ...SIGNED } }), 'develop');
+    expect(sign.conclusion).toBe('failure');
+    expect(steps(sign).find((s) => s.outcome === 'failure')!.annotations.map((a) => a.message).join('\n')).toMatch(/may not sign with preprod's evidence key .*gha-my-service-build/);
+    // The QA job (develop may deploy to qa) signs a statement saying preprod with the only key it may use.
+    const qa = await run(
+      gateJob({ environment: 'qa', role: deployRoleArn('qa'), mode: 'record', img: image.qaSigned!, with: { environment: 'preprod', 'evidence-keys': `preprod=${evidence.keys.qa!.arn}` } }),
+      'develop',
+    );
+    expect(qa.conclusion).toBe('success');
+    // A valid preprod statement about another digest, copied into a deployment that claims this one.
+    await legit('preprod', image.newer!);
+    const theirs = github.state.deployments.filter((d) => (d.payload as { digest?: string }).digest === image.newer!.digest).at(-1)!;
+    const token = github.mintToken({ deployments: 'write' });
+    const api = (path: string, body: unknown) =>
+      fetch(`${github.url}/repos/${NAME}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<{ id: number }>);
+    const copy = await api('/deployments', { ref: image.otherStatement!.sha, environment: 'preprod', payload: { ...(theirs.payload as object), digest: image.otherStatement!.digest }, transient_environment: true, required_contexts: [] });
+    await api(`/deployments/${copy.id}/statuses`, { state: 'success', auto_inactive: false });
+  }, 120_000);
+
+  const evidenceCases = ['none', 'unsigned', 'qaSigned', 'otherStatement'] as const;
+  test.each(evidenceCases)('production with %s evidence: refused by the gate', async (what) => {
+    const before = productionRecords().length;
+    const r = await deploy('production', image[what]!);
+    const ignored = what === 'qaSigned' ? ".*ignored in preprod: \\d+ signature does not verify with the environment's key" : '';
+    expectRefused(r, new RegExp(`^Promotion of ${REPO}@${image[what]!.digest} to production refused: .*no statement signed with preprod's key says digest .* passed preprod${ignored}`));
+    expect(productionRecords().length).toBe(before);
+  });
+
+  // Another spelling is another OIDC subject (environment:Production, environment:prod, ...) that
+  // the production role's trust policy refuses, before any step reads evidence or reaches the
+  // cluster; so each is run once, with the fullest forgery a develop workflow can write (a success
+  // deployment and the preprod tag).
+  test.each([
+    ['Production', /Not authorized to perform sts:AssumeRoleWithWebIdentity/],
+    ['PRODUCTION', /Not authorized to perform sts:AssumeRoleWithWebIdentity/],
+    ['prod', /Not authorized to perform sts:AssumeRoleWithWebIdentity/],
+    [' production', /'roleSessionName' failed to satisfy constraint/],
+  ])('environment %j with forged evidence: refused before AWS credentials', async (spelling, line) => {
+    const before = productionRecords().length;
+    expectRefused(await deploy(spelling, image.unsigned!), line);
+    expect(productionRecords().length).toBe(before);
+  });
+});
+
+describe('refs and replays', () => {
+  test('a caller widening allowed-refs is refused before any evidence is read', async () => {
+    const r = await deploy('production', image.validated!, { with: { 'allowed-refs': 'refs/heads/main,refs/heads/develop' } });
+    expectRefused(r, /^Input 'allowed-refs' cannot widen the refs of production: the pipeline allows only refs\/heads\/main/);
+  });
+
+  test('production from develop: the environment refuses the branch', async () => {
+    const r = await deploy('production', image.validated!, { branch: 'develop' });
+    expectRefused(r, /Branch "develop" is not allowed to deploy to production due to environment protection rules/);
+  });
+
+  test('a statement replayed after a newer one superseded it; a digest failed in preprod; a rollback production ran', async () => {
+    // failed: passed preprod, then its bake failed there (a signed failed statement).
+    await legit('preprod', image.failed!);
+    await legit('preprod', image.failed!, 'fail');
+    expectRefused(await deploy('production', image.failed!), /digest sha256:[0-9a-f]{64} was marked failed in preprod at/);
+    // rolledBack ran in production; preprod then moved on to `validated`, which production ran next.
+    await legit('preprod', image.rolledBack!);
+    await legit('production', image.rolledBack!);
+    await legit('preprod', image.validated!);
+    await legit('production', image.validated!);
+    // newer passed preprod earlier but never ran in production: preprod has moved on from it.
+    expectRefused(await deploy('production', image.newer!), /preprod has moved on to sha256:[0-9a-f]{64} .*only the digest preprod holds can be promoted, or one production ran before/);
+    // Its statement replayed in a new deployment is as old as the original.
+    const original = github.state.deployments.filter((d) => (d.payload as { digest?: string }).digest === image.newer!.digest && (d.payload as { signed?: unknown }).signed).at(0)!;
+    const token = github.mintToken({ deployments: 'write' });
+    const post = (path: string, body: unknown) =>
+      fetch(`${github.url}/repos/${NAME}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<{ id: number }>);
+    const replay = await post('/deployments', { ref: image.newer!.sha, environment: 'preprod', payload: original.payload, transient_environment: true, required_contexts: [] });
+    await post(`/deployments/${replay.id}/statuses`, { state: 'success', auto_inactive: false });
+    expectRefused(await deploy('production', image.newer!), /preprod has moved on to/);
+    // The rollback of issue 14: an older digest production ran before passes.
+    const back = await deploy('production', image.rolledBack!);
+    expect(step(back, 'Promotion gate')!.outcome).toBe('success');
+    expect(step(back, 'Promotion gate')!.log).toMatch(/rollback: digest sha256:[0-9a-f]{64} passed preprod at .* and ran in production/);
+  }, 180_000);
+});
