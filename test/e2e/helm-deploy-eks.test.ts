@@ -204,9 +204,10 @@ describe('helm-deploy-eks on EKS (helm 4)', () => {
     expect((await historyOf('web', 'shop')).at(-1)).toMatchObject({ status: 'deployed' });
   });
 
-  test('a pod that never gets ready fails after readiness-timeout, not helm\'s timeout', async () => {
-    const r = await deploy({ image: image(digest1), 'values-files': 'never-ready.yaml', 'readiness-timeout': '6s' });
+  test('a pod that never gets ready fails after readiness-timeout, not helm\'s timeout; a heartbeat says what helm waits for', async () => {
+    const r = await deploy({ image: image(digest1), 'values-files': 'never-ready.yaml', 'readiness-timeout': '15s' });
     expect(r.exitCode).toBe(1);
+    expect(r.log, explain(r)).toMatch(/^waiting 1\d s: 0 of \d+ new pods ready; oldest unready: pod web-sample-service-\S+ Running \(sample-service: Running since /m);
     expect(errorsOf(r).join('\n'), explain(r)).toMatch(/: ReadinessTimeout \(running for \d+ s without passing its readiness probe\)/);
     expect(errorsOf(r).join('\n')).not.toMatch(/context deadline exceeded|timed out waiting/); // the watcher ended it, not helm's timeout
     expect(r.summary).toMatch(/Readiness probe failed/);
@@ -277,7 +278,7 @@ describe('helm-deploy-eks on EKS (helm 4)', () => {
     } finally {
       server.close();
     }
-  });
+  }, 180_000); // three deploys: about 20 s on a quiet machine, over 60 s under load
 
   test('a caller without an access entry is told which ARN needs one', async () => {
     const r = await deploy({ image: image(digest1) }, intruder);
