@@ -67,12 +67,12 @@ afterAll(async () => {
   for (const s of [github, ecr, registry, evidence?.kms, sts, tokens]) await s?.stop();
 });
 
-function run(workflow: string, branch: string): Promise<WorkflowRun> {
+function run(workflow: string, branch: string, vars: Record<string, string> = { EVIDENCE_KMS_KEYS: evidence.variable }): Promise<WorkflowRun> {
   return runWorkflow({
     workflow: { path: '.github/workflows/attack.yml', text: workflow },
     event: dispatchEvent(repo, branch, 'attack.yml', {}),
     repository: { root: repo.root, name: NAME },
-    vars: { AWS_REGION: REGION, EVIDENCE_KMS_KEYS: evidence.variable },
+    vars: { AWS_REGION: REGION, ...vars },
     actions: createActionDoubles({ repositories: { [NAME]: repo.root } }),
     environments: loadEnvironments({ file: projectEnvironmentsFile(), owner: 'acme', teams: { 'acme/platform': ['alice'] }, approver: () => ({ approve: true, reviewer: 'alice' }) }),
     idTokens: tokens,
@@ -118,7 +118,7 @@ async function legit(environment: string, img: { sha: string; ref: string }, mod
 }
 
 /** deploy.yml called for `environment` from `branch`. */
-function deploy(environment: string, img: { sha: string; ref: string }, o: { branch?: string; with?: Record<string, string> } = {}): Promise<WorkflowRun> {
+function deploy(environment: string, img: { sha: string; ref: string }, o: { branch?: string; with?: Record<string, string>; vars?: Record<string, string> } = {}): Promise<WorkflowRun> {
   const extra = Object.entries(o.with ?? {}).map(([k, v]) => `\n      ${k}: ${v}`).join('');
   return run(
     `on: workflow_dispatch
@@ -138,6 +138,7 @@ jobs:
       aws-region: ${REGION}${extra}
 `,
     o.branch ?? 'main',
+    o.vars,
   );
 }
 
@@ -194,6 +195,11 @@ describe('forged evidence', () => {
     const ignored = what === 'qaSigned' ? ".*ignored in preprod: \\d+ signature does not verify with the environment's key" : '';
     expectRefused(r, new RegExp(`^Promotion of ${REPO}@${image[what]!.digest} to production refused: .*no statement signed with preprod's key says digest .* passed preprod${ignored}`));
     expect(productionRecords().length).toBe(before);
+  });
+
+  test('the default configuration, no keys set: the forged unsigned evidence is refused, naming evidence-keys', async () => {
+    const r = await deploy('production', image.unsigned!, { vars: {} });
+    expectRefused(r, /^Input 'evidence-keys' must name the KMS key of preprod: require-signed-evidence is true/);
   });
 
   // Another spelling is another OIDC subject (environment:Production, environment:prod, ...) that
