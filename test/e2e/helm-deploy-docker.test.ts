@@ -131,7 +131,7 @@ describe.skipIf(!haveDocker)('helm-deploy-eks with the docker runtime (helm 4)',
     const after = servingPods();
     expect(after.map((p) => p.image)).toEqual([image(digest2)]);
     expect((await httpGet(`http://${after[0]!.ip}:8080/healthz`)).status).toBe(200);
-  });
+  }, 180_000); // four deploys: 30-40 s on a quiet machine, over 60 s under load
 });
 
 /**
