@@ -135,7 +135,7 @@ describe.skipIf(!haveDocker)('helm-deploy-eks with the docker runtime (helm 4)',
 });
 
 /**
- * The second fixture chart (test/fixtures/ledger-chart): nested image keys, a repo@ref helper,
+ * The second fixture chart (test/fixtures/ledger-service/chart): nested image keys, a repo@ref helper,
  * a pre-upgrade migration Job, a helm test pod through a Service port that differs from the
  * container port. Same suite, same registry and cluster as above.
  */

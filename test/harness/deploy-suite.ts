@@ -59,7 +59,7 @@ export async function startDeploySuite(opts: {
     const workspace = mkdtempSync(join(tmpdir(), 'da-deploy-ws-'));
     const charts = { sample: join(workspace, 'chart'), ledger: join(workspace, 'ledger-chart') };
     cpSync(join(repoRoot, 'test/fixtures/sample-service/chart'), charts.sample, { recursive: true });
-    cpSync(join(repoRoot, 'test/fixtures/ledger-chart'), charts.ledger, { recursive: true });
+    cpSync(join(repoRoot, 'test/fixtures/ledger-service/chart'), charts.ledger, { recursive: true });
     return {
       registry,
       kube,

@@ -29,16 +29,18 @@ export async function dockerAvailable(): Promise<boolean> {
   }
 }
 
-/** Puts Debian's static busybox where the sample Dockerfile expects it (it is not committed). */
-export function prepareSampleService(): string {
-  const target = join(sampleServiceDir, 'rootfs/bin/busybox');
+/** Puts Debian's static busybox where a fixture service's Dockerfile expects it (it is not committed). */
+export function prepareService(dir: string): string {
+  const target = join(dir, 'rootfs/bin/busybox');
   if (!existsSync(target)) {
     if (!existsSync('/bin/busybox')) throw new Error('/bin/busybox missing: apt-get install -y busybox-static');
-    mkdirSync(join(sampleServiceDir, 'rootfs/bin'), { recursive: true });
+    mkdirSync(join(dir, 'rootfs/bin'), { recursive: true });
     copyFileSync('/bin/busybox', target);
   }
-  return sampleServiceDir;
+  return dir;
 }
+
+export const prepareSampleService = (): string => prepareService(sampleServiceDir);
 
 /**
  * A throwaway copy of the sample service with one changed file, so its image digest

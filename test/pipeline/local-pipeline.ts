@@ -1,228 +1,180 @@
 /**
- * The main job: a local run of the deploy-actions pipeline on the sample service, the same
- * flow as .github/workflows/pipeline.yml, with the real action bundles run the way the
- * GitHub runner runs them (test/harness/runner.ts), one fresh runner directory per job.
+ * The main job (`npm run main [-- --service PATH]`): the service repository's real workflows
+ * run through the workflow executor (test/executor), stage by stage, on a real git repository
+ * of the service: its own .github/workflows/deploy.yml and redeploy.yml when it has them, else
+ * the starters of workflows/ (-> pipeline.yml -> build.yml and deploy.yml).
  *
- *   push to develop:  build -> qa (deploy, helm test, record)
- *   push to main:     build (skipped: same commit) -> preprod (deploy, helm test, record)
- *                     -> production (verify preprod evidence, deploy, record)
- *   and the refusals: a digest validated only in QA, and a production run from develop.
+ *   1. push to develop                       build -> qa
+ *   2. PR develop -> main, merge commit      build -> preprod (approval) -> production (approval, preprod evidence)
+ *   3. a second change, squash-merged        develop: build -> qa; main: build -> preprod -> production
+ *   4. redeploy (workflow_dispatch)          production back to stage 2's image, by digest
+ *   5. a third change on develop (not merged), then the refusals: its QA-only digest to
+ *      production; production from develop; a broken deploy to QA rolled back, QA still serving
  *
- * Stand-ins: a real registry behind the ECR stand-in; EKS, STS and the EKS front door (token
- * check through STS, access entries) in front of the Kubernetes stand-in, whose pods run as
- * real containers in the Docker engine; the GitHub API stand-in for deployments. helm and
- * kubectl are installed by the deploy action from a local mirror of their release archives.
- *
- *   npm run main
+ * Each job and step prints as the Actions UI groups them; the run ends with the table of what
+ * ran where and exits non-zero when any outcome differs from what the stage expects.
  */
-import { execFileSync } from 'node:child_process';
-import { newRunnerDir, runActionBundle, repoRoot, type RunResult, type RunOptions } from '../harness/runner';
-import { startRegistry } from '../harness/registry';
-import { dockerAvailable, prepareSampleService, sampleServiceVariant } from '../harness/docker';
-import { startEcrStandin } from '../standins/ecr';
-import { startEksWorld } from '../standins/eks/world';
-import { startKubeStandin } from '../standins/kube/index';
-import { startGithubStandin } from '../standins/github';
-import { startToolArchives } from '../tools/tool-archives';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { runWorkflow } from '../executor/index';
+import type { GithubEvent, JobRun, WorkflowRun } from '../executor/model';
+import { dockerAvailable, prepareSampleService, prepareService, sampleServiceDir } from '../harness/docker';
+import { repoRoot } from '../harness/runner';
+import { createServiceRepo, dispatchEvent, type ServiceRepo } from './service-repo';
+import { namespaceOf, startPipelineWorld, type PipelineWorld } from './world';
 
-const REGION = 'eu-west-1';
-const REPOSITORY = 'acme/sample-service';
-const TOKEN = 'ghs_local_pipeline_token';
-const ROLE = 'arn:aws:iam::123456789012:role/sample-service-deploy';
-const identity = {
-  accessKeyId: 'AKIALOCALPIPELINE01',
-  secretAccessKey: 'local-pipeline-secret',
-  arn: 'arn:aws:sts::123456789012:assumed-role/sample-service-deploy/github-actions',
-};
-const CHART = 'chart';
+const fixturesDir = resolve(repoRoot, 'test/fixtures');
 
-const stops: Array<() => Promise<void>> = [];
-const rows: string[][] = [];
+/**
+ * Images built per stage (build-push-ecr not skipped). A merge or squash commit on main has the
+ * tree develop built, so build-push-ecr reuses that image by its content key (issue 9): main
+ * builds nothing. Change these when what main does changes.
+ */
+export const EXPECTED_BUILDS = { develop: 1, mergeCommit: 0, squash: 0 };
 
-function headSha(): string {
-  try {
-    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' }).trim();
-  } catch {
-    return '0123456789abcdef0123456789abcdef01234567';
-  }
+interface Expectation {
+  conclusion: 'success' | 'failure';
+  /** Job path (ids joined with /) -> result; jobs not listed are not checked. */
+  jobs: Record<string, JobRun['result']>;
+  builds?: number;
+  /** A step (job path, step name) that must fail, with words its error must contain. */
+  failedStep?: { job: string; step: string; error: RegExp };
 }
 
-function indent(text: string, prefix: string): string {
-  return text
-    .trim()
-    .split('\n')
-    .map((l) => `${prefix}${l}`)
-    .join('\n');
+const row: string[][] = [];
+const problems: string[] = [];
+
+function short(ref: string | undefined): string {
+  const digest = /sha256:[0-9a-f]{12}/.exec(ref ?? '')?.[0];
+  return digest ?? '-';
 }
 
-async function step(title: string, opts: RunOptions, expectFailure = false): Promise<RunResult> {
-  console.log(`\n--- ${title}`);
-  const r = await runActionBundle(opts);
-  if (r.log.trim()) console.log(indent(r.log, '  | '));
-  if (r.summary.trim()) console.log(`  Job summary:\n${indent(r.summary, '    ')}`);
-  const failed = r.exitCode !== 0;
-  console.log(`  -> ${failed ? 'FAILED' : 'ok'} in ${(r.durationMs / 1000).toFixed(1)} s`);
-  const errors = r.annotations.filter((a) => a.level === 'error').map((a) => a.message);
-  if (failed !== expectFailure) {
-    throw new Error(`${title}: expected ${expectFailure ? 'a refusal' : 'success'}; ${errors.join('; ') || r.stderr.trim().slice(-500)}`);
+function check(stage: string, run: WorkflowRun, want: Expectation): void {
+  const got = Object.fromEntries(run.jobs.map((j) => [j.path.join('/'), j.result]));
+  if (run.conclusion !== want.conclusion) problems.push(`${stage}: run ${run.conclusion}, expected ${want.conclusion}${run.error ? ` (${run.error})` : ''}`);
+  for (const [job, result] of Object.entries(want.jobs)) if (got[job] !== result) problems.push(`${stage}: job ${job} ${got[job] ?? 'absent'}, expected ${result}`);
+  if (want.builds !== undefined) {
+    const built = run.jobs.flatMap((j) => j.steps).filter((s) => s.name === 'Build and push' && s.conclusion === 'success' && s.outputs.skipped === 'false').length;
+    if (built !== want.builds) problems.push(`${stage}: ${built} image(s) built, expected ${want.builds}`);
   }
-  return r;
+  if (want.failedStep) {
+    const job = run.jobs.find((j) => j.path.join('/') === want.failedStep!.job);
+    const step = job?.steps.find((s) => s.name === want.failedStep!.step);
+    const errors = step?.annotations.filter((a) => a.level === 'error').map((a) => a.message).join(' | ') ?? '';
+    if (step?.outcome !== 'failure' || !want.failedStep.error.test(errors)) {
+      problems.push(`${stage}: step '${want.failedStep.step}' of ${want.failedStep.job} should fail with ${want.failedStep.error} (${step?.outcome ?? 'absent'}: ${errors})`);
+    } else console.log(`  refused as expected: ${errors.split('\n')[0]}`);
+  }
+  for (const job of run.jobs.filter((j) => j.environment)) {
+    const deploy = job.steps.find((s) => s.name === 'Deploy');
+    row.push([stage, job.names.join(' / '), job.environment!.name, job.result, short(deploy?.outputs['image-ref'] ?? job.outputs['image-ref']), deploy?.outputs.revision ?? '-', job.environment!.approvals.join(', ') || '-']);
+  }
+  if (run.jobs.length === 0 || run.error) row.push([stage, '-', '-', run.error ? 'refused at start' : 'not triggered', '-', '-', '-']);
+}
+
+function imageOf(run: WorkflowRun): string {
+  const build = run.jobs.find((j) => j.steps.some((s) => s.name === 'Build and push'));
+  const ref = build?.outputs['image-ref'];
+  if (!ref) throw new Error('the build job gave no image-ref');
+  return ref;
 }
 
 async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { service: { type: 'string' } } });
   if (!(await dockerAvailable())) throw new Error('The Docker engine is not running (scripts/setup.sh starts it as root)');
-  const sha = headSha();
-  const workspace = prepareSampleService();
+  const serviceDir = values.service ? resolve(process.env.MAIN_CALLER_CWD ?? process.cwd(), values.service) : prepareSampleService();
+  // This repository's fixture services get Debian's busybox, which is not committed.
+  if (serviceDir.startsWith(fixturesDir)) prepareService(serviceDir);
+  if (!existsSync(resolve(serviceDir, 'Dockerfile'))) throw new Error(`--service ${serviceDir}: no Dockerfile there`);
+  const name = 'acme/sample-service';
+  const release = 'sample-service';
 
   console.log('Starting the local stand-ins');
-  const registry = await startRegistry();
-  stops.push(registry.stop);
-  const ecr = await startEcrStandin({ registry, region: REGION, accessKeyId: identity.accessKeyId, secretAccessKey: identity.secretAccessKey });
-  stops.push(ecr.stop);
-  const github = await startGithubStandin({ tokens: { [TOKEN]: 'all' }, repositories: ['acme/sample-service'] });
-  stops.push(github.stop);
-  const kube = await startKubeStandin({
-    tls: true,
-    runtime: 'docker',
-    registry,
-  });
-  stops.push(kube.stop);
-  const clusters: Record<string, string> = { qa: 'nonprod', preprod: 'nonprod', production: 'prod' };
-  const world = await startEksWorld({ kube, identities: [identity], accessEntries: [ROLE], clusterNames: ['nonprod', 'prod'], region: REGION });
+  const world = await startPipelineWorld({ runtime: 'docker', repository: name });
   stops.push(world.stop);
-  const archives = await startToolArchives();
-  stops.push(archives.stop);
-  console.log(`  registry ${registry.host}, ECR ${ecr.url}, EKS ${world.eks.url}, STS ${world.sts.url}, Kubernetes ${kube.url} (docker runtime), GitHub ${github.url}`);
+  const repo = createServiceRepo({ serviceDir, name, ecrRepository: name, release, imageRepository: `${world.registryHost}/${name}` });
+  console.log(`  service repository ${repo.root} (${repo.own.deploy ? 'its own' : 'the starter'} deploy.yml, ${repo.own.redeploy ? 'its own' : 'the starter'} redeploy.yml)`);
+  console.log(`  ECR ${world.ecr.url}, registry ${world.registryHost}, EKS ${world.eks.eks.url}, STS ${world.eks.sts.url}, Kubernetes ${world.kube.url}, GitHub ${world.github.url}, OIDC ${world.tokens.url}`);
 
-  const awsEnv = { ...ecr.env, ...world.envFor(identity), GITHUB_API_URL: github.url };
-  const push = (branch: string, commit: string) => ({
-    GITHUB_SHA: commit,
-    GITHUB_REF: `refs/heads/${branch}`,
-    GITHUB_REF_NAME: branch,
-    GITHUB_REF_TYPE: 'branch',
+  const run = async (stage: string, workflow: string, event: GithubEvent, want: Expectation) => {
+    console.log(`\n##### ${stage}  (${event.name} ${event.ref} ${event.sha.slice(0, 7)}, ${workflow})`);
+    const r = await runWorkflow({ ...world.options(repo, (line) => console.log(line)), workflow: { path: `.github/workflows/${workflow}` }, event });
+    check(stage, r, want);
+    return r;
+  };
+  const pushJobs = (branch: 'develop' | 'main', ok = true): Record<string, JobRun['result']> =>
+    branch === 'develop'
+      ? { 'pipeline/build/build': 'success', 'pipeline/qa/deploy': ok ? 'success' : 'failure', 'pipeline/preprod': 'skipped', 'pipeline/production': 'skipped' }
+      : { 'pipeline/build/build': 'success', 'pipeline/qa': 'skipped', 'pipeline/preprod/deploy': 'success', 'pipeline/production/deploy': 'success' };
+
+  // Each change edits the sample's page; another service gets a file of its own at the root
+  // (part of the build context, so each change is a new tree and a new image).
+  const changed = existsSync(resolve(serviceDir, 'www/index.html')) ? 'www/index.html' : 'deploy-actions-rehearsal.txt';
+  const page = existsSync(resolve(serviceDir, changed)) ? readFileSync(resolve(serviceDir, changed), 'utf8') : 'Rehearsal of the deploy-actions pipeline\n';
+  await run('1. push to develop', 'deploy.yml', repo.change('develop', changed, `${page}\n<!-- change 1 -->\n`, 'Change 1'), {
+    conclusion: 'success',
+    jobs: pushJobs('develop'),
+    builds: EXPECTED_BUILDS.develop,
   });
+  const m1 = await run('2. PR #1 merged (merge commit)', 'deploy.yml', repo.mergeCommit('develop', 'main', 1), { conclusion: 'success', jobs: pushJobs('main'), builds: EXPECTED_BUILDS.mergeCommit });
+  const m1Sha = repo.head('main');
+  await run('3a. push to develop', 'deploy.yml', repo.change('develop', changed, `${page}\n<!-- change 2 -->\n`, 'Change 2'), {
+    conclusion: 'success',
+    jobs: pushJobs('develop'),
+    builds: EXPECTED_BUILDS.develop,
+  });
+  await run('3b. PR #2 squash-merged', 'deploy.yml', repo.squash('develop', 'main', 2), { conclusion: 'success', jobs: pushJobs('main'), builds: EXPECTED_BUILDS.squash });
 
-  const build = (branch: string, commit: string, context = workspace) =>
-    step(`[${branch}] build: build-push-ecr`, {
-      action: 'build-push-ecr',
-      workspace: context,
-      with: { repository: REPOSITORY },
-      env: { ...awsEnv, ...push(branch, commit) },
-      timeoutMs: 300_000,
-    });
-
-  /** One deploy job of .github/workflows/deploy.yml: [verify], deploy, [record]. */
-  async function deployJob(
-    branch: string,
-    commit: string,
-    environment: string,
-    imageRef: string,
-    gate: { verify?: string; record: boolean; expectFailure?: boolean },
-  ) {
-    console.log(`\n=== [${branch}] job ${environment}: environment '${environment}'${environment === 'qa' ? '' : ' (required reviewers approve in the GitHub UI; approved here)'}`);
-    const runnerDir = newRunnerDir();
-    const env = { ...awsEnv, ...push(branch, commit) };
-    const gateWith = { repository: REPOSITORY, 'image-ref': imageRef, 'github-token': TOKEN, 'aws-region': REGION };
-    if (gate.verify) {
-      await step(`[${branch}] ${environment}: promote-gate verify (requires ${gate.verify})`, {
-        action: 'promote-gate',
-        runnerDir,
-        with: { ...gateWith, mode: 'verify', 'target-environment': environment, 'require-environment': gate.verify },
-        env,
-      });
-    }
-    const deployed = await step(`[${branch}] ${environment}: helm-deploy-eks`, {
-      action: 'helm-deploy-eks',
-      runnerDir,
-      workspace,
-      with: {
-        release: 'sample-service',
-        namespace: `sample-${environment}`,
-        'create-namespace': 'true',
-        chart: CHART,
-        environment,
-        image: imageRef,
-        ...world.clusterInputs(clusters[environment]),
-        ...archives.inputs,
-        timeout: '3m',
-        'helm-test': 'true',
-      },
-      env,
-      timeoutMs: 300_000,
-    }, gate.expectFailure);
-    if (gate.expectFailure) {
-      rows.push([branch, environment, '-', `failed; revision ${deployed.outputs.revision} ${deployed.outputs.status} (rollback to ${deployed.outputs['previous-revision']})`, imageRef.split('@')[1]!.slice(0, 19)]);
-      return deployed;
-    }
-    if (gate.record) {
-      await step(`[${branch}] ${environment}: promote-gate record`, {
-        action: 'promote-gate',
-        runnerDir,
-        with: { ...gateWith, mode: 'record', environment },
-        env,
-      });
-    }
-    rows.push([branch, environment, deployed.outputs.revision ?? '', deployed.outputs.status ?? '', imageRef.split('@')[1]!.slice(0, 19)]);
-    return deployed;
-  }
-
-  console.log(`\n##### push to develop (commit ${sha.slice(0, 7)})`);
-  const qaBuild = await build('develop', sha);
-  const image = qaBuild.outputs['image-ref']!;
-  await deployJob('develop', sha, 'qa', image, { record: true });
-
-  console.log(`\n##### push to main (the same commit, merged)`);
-  const mainBuild = await build('main', sha);
-  if (mainBuild.outputs.skipped !== 'true' || mainBuild.outputs['image-ref'] !== image) {
-    throw new Error('main rebuilt an image the develop build had already pushed');
-  }
-  await deployJob('main', sha, 'preprod', image, { record: true });
-  await deployJob('main', sha, 'production', image, { verify: 'preprod', record: true });
-
-  console.log(`\n##### what the gate refuses`);
-  const hotfix = 'f00dfeedf00dfeedf00dfeedf00dfeedf00dfeed';
-  const qaOnly = await build('develop', hotfix, sampleServiceVariant('hotfix'));
-  await deployJob('develop', hotfix, 'qa', qaOnly.outputs['image-ref']!, { record: true });
-  const refusals = [
-    ['a digest validated in QA only, sent to production from main', 'main', hotfix, qaOnly.outputs['image-ref']!],
-    ['the preprod-validated digest, but a production run from develop', 'develop', sha, image],
-  ] as const;
-  for (const [what, branch, commit, ref] of refusals) {
-    const r = await step(
-      `[${branch}] production: promote-gate verify: ${what}`,
-      {
-        action: 'promote-gate',
-        with: { repository: REPOSITORY, 'image-ref': ref, 'github-token': TOKEN, 'aws-region': REGION, mode: 'verify', 'target-environment': 'production', 'require-environment': 'preprod' },
-        env: { ...awsEnv, ...push(branch, commit) },
-      },
-      true,
-    );
-    rows.push([branch, 'production', '-', 'refused', ref.split('@')[1]!.slice(0, 19)]);
-    console.log(`  refused as expected: ${r.annotations.filter((a) => a.level === 'error').pop()?.message}`);
-  }
-
-  console.log(`\n##### a broken deploy: an image digest the registry does not have`);
-  const serving = qaOnly.outputs['image-ref']!;
-  const missing = `${serving.split('@')[0]}@sha256:${'0'.repeat(64)}`;
-  const broken = await deployJob('develop', hotfix, 'qa', missing, { record: false, expectFailure: true });
-  console.log(`  failed as expected: ${broken.annotations.filter((a) => a.level === 'error').pop()?.message.split('\n')[0]}`);
-  const qaImages = kube
-    .list('Pod', 'sample-qa')
+  const digest = (r: WorkflowRun) => imageOf(r).split('@')[1]!;
+  // Production back to PR #1's image by digest: preprod has moved on to PR #2's, but production
+  // ran PR #1's image and signed that it did (docs/promote-gate.md, rule 6: rollback).
+  await run('4. redeploy production to PR #1', 'redeploy.yml', dispatchEvent(repo, 'main', 'redeploy.yml', { environment: 'production', digest: digest(m1), sha: m1Sha }), {
+    conclusion: 'success',
+    jobs: { check: 'success', 'redeploy/deploy': 'success' },
+  });
+  const d3 = await run('5. push to develop (not merged)', 'deploy.yml', repo.change('develop', changed, `${page}\n<!-- change 3 -->\n`, 'Change 3'), {
+    conclusion: 'success',
+    jobs: pushJobs('develop'),
+    builds: EXPECTED_BUILDS.develop,
+  });
+  const d3Sha = repo.head('develop');
+  await run('5a. refused: a QA-only digest to production', 'redeploy.yml', dispatchEvent(repo, 'main', 'redeploy.yml', { environment: 'production', digest: digest(d3), sha: d3Sha }), {
+    conclusion: 'failure',
+    jobs: { check: 'success', 'redeploy/deploy': 'failure' },
+    failedStep: { job: 'redeploy/deploy', step: 'Promotion gate', error: /preprod/ },
+  });
+  await run('5b. refused: production from develop', 'redeploy.yml', dispatchEvent(repo, 'develop', 'redeploy.yml', { environment: 'production', digest: digest(m1), sha: m1Sha }), {
+    conclusion: 'failure',
+    jobs: { check: 'failure', redeploy: 'skipped' },
+    failedStep: { job: 'check', step: 'Check digest, commit and branch', error: /production is deployed from refs\/heads\/main/ },
+  });
+  const serving = imageOf(d3);
+  await run('5c. a broken deploy to QA, rolled back', 'redeploy.yml', dispatchEvent(repo, 'develop', 'redeploy.yml', { environment: 'qa', digest: `sha256:${'0'.repeat(64)}`, sha: d3Sha }), {
+    conclusion: 'failure',
+    jobs: { check: 'success', 'redeploy/deploy': 'failure' },
+    failedStep: { job: 'redeploy/deploy', step: 'Deploy', error: /ImagePullBackOff|ErrImagePull/ },
+  });
+  const qaImages = world.kube
+    .list('Pod', namespaceOf('qa'))
     .filter((p) => !p.metadata?.deletionTimestamp && (p as { status?: { phase?: string } }).status?.phase === 'Running')
     .flatMap((p) => ((p as { spec?: { containers?: Array<{ image?: string }> } }).spec?.containers ?? []).map((c) => c.image));
-  if (qaImages.length === 0 || qaImages.some((i) => i !== serving)) throw new Error(`QA pods do not all run the previous image: ${qaImages.join(', ')}`);
-  console.log(`  QA still serves the previous image from ${qaImages.length} pod(s): ${serving}`);
+  if (qaImages.length === 0 || qaImages.some((i) => i !== serving)) problems.push(`5c: QA pods do not all run the previous image ${serving}: ${qaImages.join(', ')}`);
+  else console.log(`  QA still serves the previous image from ${qaImages.length} pod(s): ${serving}`);
 
-  console.log('\n##### pipeline summary');
-  console.log('| branch | environment | revision | status | digest |\n| --- | --- | --- | --- | --- |');
-  for (const r of rows) console.log(`| ${r.join(' | ')} |`);
-  const pods = kube
-    .list('Pod')
-    .filter((p) => String(p.metadata?.namespace).startsWith('sample-') && !p.metadata?.deletionTimestamp && (p as { status?: { phase?: string } }).status?.phase === 'Running');
-  console.log(`\nRunning pods (real containers): ${pods.map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`).join(', ')}`);
-  console.log(`Production runs ${image}`);
+  console.log('\n##### What ran where');
+  console.log('| stage | job | environment | result | digest | revision | approved by |\n| --- | --- | --- | --- | --- | --- | --- |');
+  for (const r of row) console.log(`| ${r.join(' | ')} |`);
+  const approvals = world.environments.approvals.map((a) => `${a.environment}: ${a.state} by ${a.reviewer}`);
+  console.log(`\nApprovals recorded: ${approvals.join('; ') || 'none'}`);
+  if (problems.length) {
+    console.log(`\n${problems.length} outcome(s) differ from what the run expects:`);
+    for (const p of problems) console.log(`  - ${p}`);
+    process.exitCode = 1;
+  } else console.log('\nEvery outcome is as expected.');
 }
 
+const stops: Array<() => Promise<void>> = [];
 main()
   .catch((err) => {
     console.error(`\nMain job failed: ${(err as Error).message}`);

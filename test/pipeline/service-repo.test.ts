@@ -1,0 +1,40 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import YAML from 'yaml';
+import { repoRoot } from '../harness/runner';
+import { editsOf, editStarter } from './service-repo';
+
+const starter = (file: string) => readFileSync(join(repoRoot, 'workflows', file), 'utf8');
+const ledgerDeploy = readFileSync(join(repoRoot, 'test/fixtures/ledger-service/.github/workflows/deploy.yml'), 'utf8');
+
+describe('the starters as a team edits them', () => {
+  const edits = {
+    ecrRepository: 'payments/ledger',
+    release: 'ledger',
+    chart: 'deploy/chart',
+    imageRepositoryKey: 'container.image.repo',
+    imageDigestKey: 'container.image.ref',
+    imageRepository: '127.0.0.1:5000/payments/ledger',
+  };
+
+  test.each(['deploy.yml', 'redeploy.yml', 'rollback.yml'])('%s: every value marked EDIT is the team\'s', (file) => {
+    const text = editStarter(starter(file), edits);
+    expect(text).not.toMatch(/my-team|my-service|123456789012/);
+    const edited = text.split('\n').filter((l) => /# EDIT/.test(l));
+    expect(edited.length).toBeGreaterThan(2);
+    for (const l of edited) expect(Object.values(edits).some((v) => l.includes(`: ${v} `))).toBe(true);
+    expect(() => YAML.parse(text)).not.toThrow();
+  });
+
+  test('a team\'s own deploy.yml gives the values of its pipeline call', () => {
+    expect(editsOf(ledgerDeploy)).toEqual({
+      ecrRepository: 'payments/ledger',
+      release: 'ledger',
+      chart: 'chart',
+      imageRepositoryKey: 'container.image.repo',
+      imageDigestKey: 'container.image.ref',
+    });
+    expect(editsOf(starter('deploy.yml'))).toMatchObject({ ecrRepository: 'my-team/my-service', imageDigestKey: 'image.digest' });
+  });
+});
