@@ -84,7 +84,7 @@ describe.skipIf(!hasDocker)('one ECR in the build account, clusters in other acc
 
   afterAll(async () => {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
-  });
+  }, 180_000);
 
   const build = (pullAccounts: string, extra: Partial<Parameters<typeof runActionBundle>[0]> = {}, context = prepareSampleService(), sha = SHA): Promise<RunResult> =>
     runActionBundle({
@@ -134,17 +134,18 @@ describe.skipIf(!hasDocker)('one ECR in the build account, clusters in other acc
     // Exactly the policy workflows/README.md shows.
     expect(policy()).toEqual(readmePolicy());
     expect(r.summary).toContain('Repository policy | updated');
-  });
+  }, 180_000);
 
-  test('QA (222222222222) and production (333333333333) deploy the image, their nodes pulling as their own accounts', async () => {
-    for (const [name, account] of [['qa', QA], ['production', PROD]] as const) {
-      const r = await deploy(name);
-      expect(r.exitCode, r.stdout + r.stderr).toBe(0);
-      expect(r.log).toContain(`Account ${account} (EKS cluster ${name}) may pull from ECR repository ${REPO} in account ${BUILD}`);
-      expect(pulls(account).every((c) => c.allowed)).toBe(true);
-      expect(pulls(account).length).toBeGreaterThan(0);
-    }
-  });
+  test.each([
+    ['qa', QA],
+    ['production', PROD],
+  ] as const)('%s (account %s) deploys the image, its nodes pulling as their own account', async (name, account) => {
+    const r = await deploy(name);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(r.log).toContain(`Account ${account} (EKS cluster ${name}) may pull from ECR repository ${REPO} in account ${BUILD}`);
+    expect(pulls(account).length).toBeGreaterThan(0);
+    expect(pulls(account).every((c) => c.allowed)).toBe(true);
+  }, 240_000);
 
   test('promote-gate from the cluster accounts: preprod (222222222222) records its evidence tag in the build account, production verifies it', async () => {
     const gate = (name: 'qa' | 'production', inputs: Record<string, string>) =>
@@ -162,7 +163,7 @@ describe.skipIf(!hasDocker)('one ECR in the build account, clusters in other acc
     expect(verified.exitCode, verified.stdout + verified.stderr).toBe(0);
     expect(verified.outputs.verified).toBe('true');
     expect(verified.outputs.tag).toBe(`preprod-${SHA.slice(0, 7)}`);
-  });
+  }, 180_000);
 
   test("production's account removed from the policy: its deploy fails before the rollout, naming the account and the repository", async () => {
     // Someone else's statement survives our re-run.
@@ -187,7 +188,7 @@ describe.skipIf(!hasDocker)('one ECR in the build account, clusters in other acc
       `Account ${PROD} (EKS cluster production) may not pull from ECR repository ${REPO} in account ${BUILD}: its repository policy does not allow ecr:GetDownloadUrlForLayer to that account; add ${PROD} to build-push-ecr's pull-accounts. Nothing was deployed`,
     ]);
     expect(releases()).toBe(before);
-  });
+  }, 180_000);
 
   test('the registry itself refuses a pull by an account not granted (real docker pull)', async () => {
     const host = imageRef.slice(0, imageRef.indexOf('/'));
@@ -221,7 +222,7 @@ describe.skipIf(!hasDocker)('one ECR in the build account, clusters in other acc
         expect(c).toMatchObject({ allowed: false, message: expect.stringMatching(new RegExp(`^User: ${node.arn} is not authorized to perform: ecr:(BatchGetImage|GetDownloadUrlForLayer) `)) });
       }
     }
-  });
+  }, 180_000);
 
   test.each([
     ['SIGINT', 'e5f60718293a4b5c6d7e8f9012345678901234ab'],
@@ -257,5 +258,5 @@ describe.skipIf(!hasDocker)('one ECR in the build account, clusters in other acc
     for (let i = 0; i < 20 && (await ps()).length > 0; i++) await new Promise((res) => setTimeout(res, 250));
     expect(await ps()).toEqual([]);
     expect(existsSync(join(runnerDir, 'temp'))).toBe(true);
-  });
+  }, 180_000);
 });

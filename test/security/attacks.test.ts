@@ -142,6 +142,15 @@ jobs:
   );
 }
 
+/** What a `deployments: write` token can do: a preprod deployment with any payload, then a success status. */
+async function forgeDeployment(sha: string, payload: object): Promise<void> {
+  const token = github.mintToken({ deployments: 'write' });
+  const post = (path: string, body: unknown) =>
+    fetch(`${github.url}/repos/${NAME}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<{ id: number }>);
+  const d = await post('/deployments', { ref: sha, environment: 'preprod', payload, transient_environment: true, required_contexts: [] });
+  await post(`/deployments/${d.id}/statuses`, { state: 'success', auto_inactive: false });
+}
+
 const steps = (r: WorkflowRun) => r.jobs.flatMap((j) => j.steps);
 const step = (r: WorkflowRun, name: string) => steps(r).find((s) => s.name === name);
 const productionRecords = () => github.state.deployments.filter((d) => d.environment.toLowerCase() === 'production' && (d.payload as { recorded_by?: string }).recorded_by);
@@ -181,11 +190,7 @@ describe('forged evidence', () => {
     // A valid preprod statement about another digest, copied into a deployment that claims this one.
     await legit('preprod', image.newer!);
     const theirs = github.state.deployments.filter((d) => (d.payload as { digest?: string }).digest === image.newer!.digest).at(-1)!;
-    const token = github.mintToken({ deployments: 'write' });
-    const api = (path: string, body: unknown) =>
-      fetch(`${github.url}/repos/${NAME}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<{ id: number }>);
-    const copy = await api('/deployments', { ref: image.otherStatement!.sha, environment: 'preprod', payload: { ...(theirs.payload as object), digest: image.otherStatement!.digest }, transient_environment: true, required_contexts: [] });
-    await api(`/deployments/${copy.id}/statuses`, { state: 'success', auto_inactive: false });
+    await forgeDeployment(image.otherStatement!.sha, { ...(theirs.payload as object), digest: image.otherStatement!.digest });
   }, 120_000);
 
   const evidenceCases = ['none', 'unsigned', 'qaSigned', 'otherStatement'] as const;
@@ -243,11 +248,7 @@ describe('refs and replays', () => {
     expectRefused(await deploy('production', image.newer!), /preprod has moved on to sha256:[0-9a-f]{64} .*only the digest preprod holds can be promoted, or one production ran before/);
     // Its statement replayed in a new deployment is as old as the original.
     const original = github.state.deployments.filter((d) => (d.payload as { digest?: string }).digest === image.newer!.digest && (d.payload as { signed?: unknown }).signed).at(0)!;
-    const token = github.mintToken({ deployments: 'write' });
-    const post = (path: string, body: unknown) =>
-      fetch(`${github.url}/repos/${NAME}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<{ id: number }>);
-    const replay = await post('/deployments', { ref: image.newer!.sha, environment: 'preprod', payload: original.payload, transient_environment: true, required_contexts: [] });
-    await post(`/deployments/${replay.id}/statuses`, { state: 'success', auto_inactive: false });
+    await forgeDeployment(image.newer!.sha, original.payload as object);
     expectRefused(await deploy('production', image.newer!), /preprod has moved on to/);
     // The rollback of issue 14: an older digest production ran before passes.
     const back = await deploy('production', image.rolledBack!);

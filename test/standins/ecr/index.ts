@@ -18,7 +18,7 @@ import { startRegistryFront, type FrontDecision } from './registry-front';
 import { RegistryImages, type ImageId, type ImageInfo } from './images';
 import { closeServer, listenLocal, readBody } from '../../harness/net';
 import { IamStore, wildcardMatch, type Identity, type PolicyDocument } from '../iam/index';
-import { authenticateRequest } from '../iam/request';
+import { AwsJsonError, authenticateJsonRequest } from '../iam/request';
 
 const TARGET_PREFIX = 'AmazonEC2ContainerRegistry_V20150921.';
 const TOKEN_HOURS = 12;
@@ -99,15 +99,6 @@ export interface EcrStandin {
   stop(): Promise<void>;
 }
 
-class AwsError extends Error {
-  constructor(
-    readonly type: string,
-    message: string,
-    readonly status = 400,
-  ) {
-    super(message);
-  }
-}
 
 /** Does ECR refuse to move this tag? Exclusion filters turn the repository's setting around for the tags they match. */
 export function tagIsImmutable(r: Pick<RepositoryRecord, 'imageTagMutability' | 'imageTagMutabilityExclusionFilters'>, tag: string): boolean {
@@ -118,17 +109,17 @@ export function tagIsImmutable(r: Pick<RepositoryRecord, 'imageTagMutability' | 
 
 function checkMutability(mutability: string, filters: ExclusionFilter[] | undefined): void {
   const modes = ['MUTABLE', 'IMMUTABLE', 'MUTABLE_WITH_EXCLUSION', 'IMMUTABLE_WITH_EXCLUSION'];
-  if (!modes.includes(mutability)) throw new AwsError('InvalidParameterException', `Invalid parameter at 'imageTagMutability' failed to satisfy constraint: 'Member must satisfy enum value set: [${modes.join(', ')}]'`);
+  if (!modes.includes(mutability)) throw new AwsJsonError('InvalidParameterException', `Invalid parameter at 'imageTagMutability' failed to satisfy constraint: 'Member must satisfy enum value set: [${modes.join(', ')}]'`);
   const withExclusion = mutability.endsWith('_WITH_EXCLUSION');
   if (withExclusion !== (filters !== undefined && filters.length > 0)) {
-    throw new AwsError('InvalidParameterException', `Image tag mutability exclusion filters ${withExclusion ? 'are required' : 'are not allowed'} with image tag mutability ${mutability}`);
+    throw new AwsJsonError('InvalidParameterException', `Image tag mutability exclusion filters ${withExclusion ? 'are required' : 'are not allowed'} with image tag mutability ${mutability}`);
   }
   for (const f of filters ?? []) {
     if (f.filterType !== 'WILDCARD' || !/^[0-9a-zA-Z._*-]{1,128}$/.test(f.filter)) {
-      throw new AwsError('InvalidParameterException', `Invalid parameter at 'imageTagMutabilityExclusionFilters' failed to satisfy constraint: '${f.filterType} ${f.filter}'`);
+      throw new AwsJsonError('InvalidParameterException', `Invalid parameter at 'imageTagMutabilityExclusionFilters' failed to satisfy constraint: '${f.filterType} ${f.filter}'`);
     }
   }
-  if ((filters ?? []).length > 5) throw new AwsError('InvalidParameterException', 'At most 5 image tag mutability exclusion filters');
+  if ((filters ?? []).length > 5) throw new AwsJsonError('InvalidParameterException', 'At most 5 image tag mutability exclusion filters');
 }
 
 function checkRepositoryPolicy(text: string): PolicyDocument {
@@ -136,12 +127,12 @@ function checkRepositoryPolicy(text: string): PolicyDocument {
   try {
     doc = JSON.parse(text) as PolicyDocument;
   } catch {
-    throw new AwsError('InvalidParameterException', "Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository policy provided'");
+    throw new AwsJsonError('InvalidParameterException', "Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository policy provided'");
   }
   const statements = Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement];
   for (const s of statements) {
     if (!s || (s.Effect !== 'Allow' && s.Effect !== 'Deny') || (!s.Principal && !s.NotPrincipal) || (!s.Action && !s.NotAction)) {
-      throw new AwsError('InvalidParameterException', "Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository policy provided'");
+      throw new AwsJsonError('InvalidParameterException', "Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository policy provided'");
     }
   }
   return doc;
@@ -243,14 +234,14 @@ export async function startEcrStandin(opts: {
   function repo(name: unknown, registryId = accountId): RepositoryRecord {
     const r = typeof name === 'string' && registryId === accountId ? repositories.get(name) : undefined;
     if (!r) {
-      throw new AwsError('RepositoryNotFoundException', `The repository with name '${String(name)}' does not exist in the registry with id '${registryId}'`);
+      throw new AwsJsonError('RepositoryNotFoundException', `The repository with name '${String(name)}' does not exist in the registry with id '${registryId}'`);
     }
     return r;
   }
 
   function repoByArn(arn: unknown): RepositoryRecord {
     const r = [...repositories.values()].find((x) => x.repositoryArn === arn);
-    if (!r) throw new AwsError('RepositoryNotFoundException', `The repository with ARN '${String(arn)}' does not exist`);
+    if (!r) throw new AwsJsonError('RepositoryNotFoundException', `The repository with ARN '${String(arn)}' does not exist`);
     return r;
   }
 
@@ -271,7 +262,7 @@ export async function startEcrStandin(opts: {
   /** GetRepositoryPolicy's answer, or its error when the repository has no policy. */
   function withPolicy(r: RepositoryRecord) {
     if (!r.policyText) {
-      throw new AwsError('RepositoryPolicyNotFoundException', `Repository policy does not exist for the repository with name '${r.repositoryName}' in the registry with id '${accountId}'`);
+      throw new AwsJsonError('RepositoryPolicyNotFoundException', `Repository policy does not exist for the repository with name '${r.repositoryName}' in the registry with id '${accountId}'`);
     }
     return { registryId: accountId, repositoryName: r.repositoryName, policyText: r.policyText };
   }
@@ -297,9 +288,9 @@ export async function startEcrStandin(opts: {
     },
     async CreateRepository(input, _caller, registryId) {
       const name = String(input.repositoryName ?? '');
-      if (registryId !== accountId) throw new AwsError('InvalidParameterException', `Repositories are created in the caller's own registry, not '${registryId}'`);
+      if (registryId !== accountId) throw new AwsJsonError('InvalidParameterException', `Repositories are created in the caller's own registry, not '${registryId}'`);
       if (repositories.has(name)) {
-        throw new AwsError('RepositoryAlreadyExistsException', `The repository with name '${name}' already exists in the registry with id '${accountId}'`);
+        throw new AwsJsonError('RepositoryAlreadyExistsException', `The repository with name '${name}' already exists in the registry with id '${accountId}'`);
       }
       const mutability = input.imageTagMutability ?? 'MUTABLE';
       checkMutability(mutability, input.imageTagMutabilityExclusionFilters);
@@ -323,7 +314,7 @@ export async function startEcrStandin(opts: {
     async GetLifecyclePolicy(input, _caller, registryId) {
       const r = repo(input.repositoryName, registryId);
       if (!r.lifecyclePolicyText) {
-        throw new AwsError('LifecyclePolicyNotFoundException', `Lifecycle policy does not exist for the repository with name '${r.repositoryName}' in the registry with id '${accountId}'`);
+        throw new AwsJsonError('LifecyclePolicyNotFoundException', `Lifecycle policy does not exist for the repository with name '${r.repositoryName}' in the registry with id '${accountId}'`);
       }
       return { registryId: accountId, repositoryName: r.repositoryName, lifecyclePolicyText: r.lifecyclePolicyText };
     },
@@ -373,7 +364,7 @@ export async function startEcrStandin(opts: {
         const { found, failures } = await images.resolve(r.repositoryName, input.imageIds);
         if (failures.length > 0) {
           const id = failures[0]!.imageId;
-          throw new AwsError(
+          throw new AwsJsonError(
             'ImageNotFoundException',
             `The image with imageId {imageDigest:'${id.imageDigest ?? 'null'}', imageTag:'${id.imageTag ?? 'null'}'} does not exist within the repository with name '${r.repositoryName}' in the registry with id '${accountId}'`,
           );
@@ -394,7 +385,7 @@ export async function startEcrStandin(opts: {
       return {
         images: found.map(({ id, info }) => {
           if (accepted && !accepted.includes(info.mediaType)) {
-            throw new AwsError('UnsupportedImageTypeException', `Image manifest media type ${info.mediaType} is not accepted`);
+            throw new AwsJsonError('UnsupportedImageTypeException', `Image manifest media type ${info.mediaType} is not accepted`);
           }
           return {
             registryId: accountId,
@@ -412,26 +403,26 @@ export async function startEcrStandin(opts: {
       const body = String(input.imageManifest ?? '');
       const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
       if (input.imageDigest && input.imageDigest !== digest) {
-        throw new AwsError('ImageDigestDoesNotMatchException', `Invalid parameter at 'imageDigest' failed to satisfy constraint: 'digest does not match the manifest'`);
+        throw new AwsJsonError('ImageDigestDoesNotMatchException', `Invalid parameter at 'imageDigest' failed to satisfy constraint: 'digest does not match the manifest'`);
       }
       const mediaType = input.imageManifestMediaType ?? (JSON.parse(body).mediaType as string);
       const tag: string | undefined = input.imageTag;
       if (tag) {
         const existing = await images.manifest(r.repositoryName, tag);
         if (existing?.digest === digest) {
-          throw new AwsError('ImageAlreadyExistsException', `Image with digest '${digest}' and tag '${tag}' already exists in the repository with name '${r.repositoryName}' in registry with id '${accountId}'`);
+          throw new AwsJsonError('ImageAlreadyExistsException', `Image with digest '${digest}' and tag '${tag}' already exists in the repository with name '${r.repositoryName}' in registry with id '${accountId}'`);
         }
         if (existing && tagIsImmutable(r, tag)) {
-          throw new AwsError('ImageTagAlreadyExistsException', `The image tag '${tag}' already exists in the '${r.repositoryName}' repository and cannot be overwritten because the repository is immutable.`);
+          throw new AwsJsonError('ImageTagAlreadyExistsException', `The image tag '${tag}' already exists in the '${r.repositoryName}' repository and cannot be overwritten because the repository is immutable.`);
         }
       }
       const res = await images.request('PUT', `/v2/${r.repositoryName}/manifests/${tag ?? digest}`, body, mediaType);
       if (!res.ok) {
         const text = await res.text();
         if (res.status === 400 && /BLOB_UNKNOWN|MANIFEST_BLOB_UNKNOWN/.test(text)) {
-          throw new AwsError('LayersNotFoundException', 'The image manifest references layers that do not exist in the repository');
+          throw new AwsJsonError('LayersNotFoundException', 'The image manifest references layers that do not exist in the repository');
         }
-        throw new AwsError('ServerException', `registry answered ${res.status}: ${text}`, 500);
+        throw new AwsJsonError('ServerException', `registry answered ${res.status}: ${text}`, 500);
       }
       return {
         image: {
@@ -459,14 +450,6 @@ export async function startEcrStandin(opts: {
     return { arn: `arn:aws:ecr:${region}:${registryId}:repository/${name}`, record: registryId === accountId ? repositories.get(name) : undefined };
   }
 
-  const AUTH_ERRORS: Record<string, [string, number]> = {
-    MissingAuthenticationToken: ['MissingAuthenticationTokenException', 403],
-    InvalidClientTokenId: ['UnrecognizedClientException', 400],
-    SignatureDoesNotMatch: ['InvalidSignatureException', 403],
-    ExpiredToken: ['ExpiredTokenException', 400],
-    IncompleteSignature: ['IncompleteSignatureException', 400],
-  };
-
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
     const target = String(req.headers['x-amz-target'] ?? '');
@@ -476,33 +459,28 @@ export async function startEcrStandin(opts: {
       res.end(JSON.stringify(payload));
     };
     try {
-      if (req.method !== 'POST' || !operations[op]) throw new AwsError('UnknownOperationException', `Unknown operation ${target}`);
+      if (req.method !== 'POST' || !operations[op]) throw new AwsJsonError('UnknownOperationException', `Unknown operation ${target}`);
       calls.push(op);
       const input = JSON.parse(body.toString('utf8') || '{}') as Record<string, any>;
       await runHook(op);
-      const auth = authenticateRequest(iam, { method: req.method, url: req.url ?? '/', headers: req.headers, body });
-      if (!auth.ok) {
-        const [type, status] = AUTH_ERRORS[auth.code]!;
-        throw new AwsError(type, auth.message, status);
-      }
-      const caller = auth.identity;
+      const caller = authenticateJsonRequest(iam, { method: req.method, url: req.url ?? '/', headers: req.headers, body }).identity;
       const registryId = typeof input.registryId === 'string' ? input.registryId : caller.account;
       const resource = resourceOf(op, input, registryId);
       const fault = faults.find((f) => f.operation === op && f.times > 0);
       if (fault) {
         fault.times--;
-        if (fault.kind === 'throttle') throw new AwsError('ThrottlingException', 'Rate exceeded');
-        if (fault.kind === 'server-error') throw new AwsError('ServerException', 'We encountered an internal error. Please try again.', 500);
-        throw new AwsError('AccessDeniedException', `User: ${caller.arn} is not authorized to perform: ecr:${op} on resource: ${resource.arn} because no identity-based policy allows the ecr:${op} action`);
+        if (fault.kind === 'throttle') throw new AwsJsonError('ThrottlingException', 'Rate exceeded');
+        if (fault.kind === 'server-error') throw new AwsJsonError('ServerException', 'We encountered an internal error. Please try again.', 500);
+        throw new AwsJsonError('AccessDeniedException', `User: ${caller.arn} is not authorized to perform: ecr:${op} on resource: ${resource.arn} because no identity-based policy allows the ecr:${op} action`);
       }
       const actions = [`ecr:${op}`, ...(op === 'CreateRepository' && Array.isArray(input.tags) && input.tags.length > 0 ? ['ecr:TagResource'] : [])];
       for (const action of actions) {
         const d = iam.authorize(caller, action, resource.arn, { resourcePolicy: resource.record && policyOf(resource.record), resourceAccount: registryId });
-        if (!d.allowed) throw new AwsError('AccessDeniedException', d.message);
+        if (!d.allowed) throw new AwsJsonError('AccessDeniedException', d.message);
       }
       send(200, await operations[op]!(input, caller, registryId));
     } catch (err) {
-      if (err instanceof AwsError) {
+      if (err instanceof AwsJsonError) {
         res.setHeader('x-amzn-ErrorType', err.type);
         send(err.status, { __type: err.type, message: err.message });
       } else send(500, { __type: 'ServerException', message: (err as Error).message });

@@ -28,3 +28,31 @@ export function authenticateRequest(
   if (!auth.ok) return auth;
   return { ...v, identity: auth.identity };
 }
+
+/** An error an AWS JSON-protocol stand-in answers: `__type` and the HTTP status. */
+export class AwsJsonError extends Error {
+  constructor(
+    readonly type: string,
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+  }
+}
+
+/** How the JSON-protocol services (ECR, KMS) answer a request that fails authentication. */
+const JSON_AUTH_ERRORS: Record<Extract<RequestAuth, { ok: false }>['code'], [string, number]> = {
+  MissingAuthenticationToken: ['MissingAuthenticationTokenException', 403],
+  InvalidClientTokenId: ['UnrecognizedClientException', 400],
+  SignatureDoesNotMatch: ['InvalidSignatureException', 403],
+  ExpiredToken: ['ExpiredTokenException', 400],
+  IncompleteSignature: ['IncompleteSignatureException', 400],
+};
+
+/** The caller of a JSON-protocol request, or the AwsJsonError the service answers. */
+export function authenticateJsonRequest(iam: IamStore, req: Parameters<typeof authenticateRequest>[1]): Extract<RequestAuth, { ok: true }> {
+  const auth = authenticateRequest(iam, req);
+  if (auth.ok) return auth;
+  const [type, status] = JSON_AUTH_ERRORS[auth.code];
+  throw new AwsJsonError(type, auth.message, status);
+}

@@ -12,7 +12,7 @@ import { generateKeyPairSync, randomUUID, sign, verify, type KeyObject } from 'n
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { closeServer, listenLocal, readBody } from '../../harness/net';
 import { IamStore, type Identity, type PolicyDocument } from '../iam/index';
-import { authenticateRequest } from '../iam/request';
+import { AwsJsonError, authenticateJsonRequest } from '../iam/request';
 
 const TARGET_PREFIX = 'TrentService.';
 const ALGORITHM = 'ECDSA_SHA_256';
@@ -51,23 +51,6 @@ export interface KmsStandin {
   stop(): Promise<void>;
 }
 
-class KmsError extends Error {
-  constructor(
-    readonly type: string,
-    message: string,
-    readonly status = 400,
-  ) {
-    super(message);
-  }
-}
-
-const AUTH_ERRORS: Record<string, [string, number]> = {
-  MissingAuthenticationToken: ['MissingAuthenticationTokenException', 403],
-  InvalidClientTokenId: ['UnrecognizedClientException', 400],
-  SignatureDoesNotMatch: ['InvalidSignatureException', 400],
-  ExpiredToken: ['ExpiredTokenException', 400],
-  IncompleteSignature: ['IncompleteSignature', 400],
-};
 
 export async function startKmsStandin(opts: { iam: IamStore; region?: string; accountId?: string }): Promise<KmsStandin> {
   const region = opts.region ?? 'eu-west-1';
@@ -78,7 +61,7 @@ export async function startKmsStandin(opts: { iam: IamStore; region?: string; ac
 
   /** The key a KeyId names for this caller, as KMS resolves it. */
   function resolve(keyId: unknown, caller: Identity & { account: string }): KmsKey {
-    if (typeof keyId !== 'string' || keyId === '') throw new KmsError('ValidationException', '1 validation error detected: Value null at \'keyId\' failed to satisfy constraint: Member must not be null');
+    if (typeof keyId !== 'string' || keyId === '') throw new AwsJsonError('ValidationException', '1 validation error detected: Value null at \'keyId\' failed to satisfy constraint: Member must not be null');
     const arn = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):(key|alias)\/(.+)$/.exec(keyId);
     const account = arn ? arn[2]! : caller.account;
     const kind = arn ? arn[3] : keyId.startsWith('alias/') ? 'alias' : 'key';
@@ -86,24 +69,24 @@ export async function startKmsStandin(opts: { iam: IamStore; region?: string; ac
     const found = [...keys.values()].find((k) => k.account === account && (kind === 'alias' ? k.aliases.includes(name) : k.keyId === name));
     if (!found || (arn && arn[1] !== region)) {
       const shown = arn ? keyId : kind === 'alias' ? `arn:aws:kms:${region}:${account}:${name}` : `arn:aws:kms:${region}:${account}:key/${name}`;
-      throw new KmsError('NotFoundException', `${kind === 'alias' ? 'Alias' : 'Key'} '${shown}' does not exist`);
+      throw new AwsJsonError('NotFoundException', `${kind === 'alias' ? 'Alias' : 'Key'} '${shown}' does not exist`);
     }
-    if (!found.enabled) throw new KmsError('DisabledException', `${found.arn} is disabled.`);
+    if (!found.enabled) throw new AwsJsonError('DisabledException', `${found.arn} is disabled.`);
     return found;
   }
 
   function message(input: Record<string, unknown>): Buffer {
-    if (typeof input.Message !== 'string') throw new KmsError('ValidationException', "1 validation error detected: Value null at 'message' failed to satisfy constraint: Member must not be null");
+    if (typeof input.Message !== 'string') throw new AwsJsonError('ValidationException', "1 validation error detected: Value null at 'message' failed to satisfy constraint: Member must not be null");
     const bytes = Buffer.from(input.Message, 'base64');
     const type = input.MessageType ?? 'RAW';
-    if (type !== 'RAW') throw new KmsError('ValidationException', `MessageType ${String(type)} is not served by this stand-in (RAW only)`);
-    if (bytes.length > MAX_RAW_MESSAGE) throw new KmsError('ValidationException', `Message is too long: at most ${MAX_RAW_MESSAGE} bytes with MessageType RAW`);
+    if (type !== 'RAW') throw new AwsJsonError('ValidationException', `MessageType ${String(type)} is not served by this stand-in (RAW only)`);
+    if (bytes.length > MAX_RAW_MESSAGE) throw new AwsJsonError('ValidationException', `Message is too long: at most ${MAX_RAW_MESSAGE} bytes with MessageType RAW`);
     return bytes;
   }
 
   function algorithm(input: Record<string, unknown>, key: KmsKey): void {
     if (input.SigningAlgorithm !== ALGORITHM) {
-      throw new KmsError('InvalidKeyUsageException', `Algorithm ${String(input.SigningAlgorithm)} is incompatible with key spec ECC_NIST_P256 of ${key.arn}.`);
+      throw new AwsJsonError('InvalidKeyUsageException', `Algorithm ${String(input.SigningAlgorithm)} is incompatible with key spec ECC_NIST_P256 of ${key.arn}.`);
     }
   }
 
@@ -125,7 +108,7 @@ export async function startKmsStandin(opts: { iam: IamStore; region?: string; ac
         ok = false;
       }
       // KMS answers an invalid signature with an error, not SignatureValid: false.
-      if (!ok) throw new KmsError('KMSInvalidSignatureException', 'The signature is not valid for this message and key.');
+      if (!ok) throw new AwsJsonError('KMSInvalidSignatureException', 'The signature is not valid for this message and key.');
       return { KeyId: key.arn, SignatureValid: true, SigningAlgorithm: ALGORITHM };
     },
     GetPublicKey(_input, key) {
@@ -155,28 +138,24 @@ export async function startKmsStandin(opts: { iam: IamStore; region?: string; ac
       res.end(JSON.stringify(payload));
     };
     try {
-      if (req.method !== 'POST' || !operations[op]) throw new KmsError('UnknownOperationException', `Unknown operation ${target}`);
-      const auth = authenticateRequest(iam, { method: req.method, url: req.url ?? '/', headers: req.headers, body });
-      if (!auth.ok) {
-        const [type, status] = AUTH_ERRORS[auth.code]!;
-        throw new KmsError(type, auth.message, status);
-      }
-      if (auth.service !== 'kms') throw new KmsError('InvalidSignatureException', `Credential should be scoped to correct service: 'kms'.`);
+      if (req.method !== 'POST' || !operations[op]) throw new AwsJsonError('UnknownOperationException', `Unknown operation ${target}`);
+      const auth = authenticateJsonRequest(iam, { method: req.method, url: req.url ?? '/', headers: req.headers, body });
+      if (auth.service !== 'kms') throw new AwsJsonError('InvalidSignatureException', `Credential should be scoped to correct service: 'kms'.`);
       const caller = auth.identity;
       call.caller = caller.arn;
       let input: Record<string, unknown>;
       try {
         input = JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown>;
       } catch {
-        throw new KmsError('SerializationException', 'Body is not valid JSON');
+        throw new AwsJsonError('SerializationException', 'Body is not valid JSON');
       }
       const key = resolve(input.KeyId, caller);
       call.key = key.arn;
       const d = iam.authorize(caller, `kms:${op}`, key.arn, { resourcePolicy: key.policy, resourceAccount: key.account, mode: 'resource-required' });
-      if (!d.allowed) throw new KmsError('AccessDeniedException', d.message);
+      if (!d.allowed) throw new AwsJsonError('AccessDeniedException', d.message);
       send(200, operations[op]!(input, key));
     } catch (err) {
-      const e = err instanceof KmsError ? err : new KmsError('KMSInternalException', (err as Error).message, 500);
+      const e = err instanceof AwsJsonError ? err : new AwsJsonError('KMSInternalException', (err as Error).message, 500);
       call.error = e.type;
       send(e.status, { __type: e.type, message: e.message }, e.type);
     }
