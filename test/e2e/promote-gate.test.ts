@@ -71,7 +71,8 @@ function expectOk(r: RunResult) {
 function expectRefused(r: RunResult, ...phrases: string[]) {
   expect(r.exitCode).toBe(1);
   const errors = errorsOf(r);
-  expect(errors.some((e) => e.startsWith('Promotion of') && e.includes('refused'))).toBe(true);
+  expect(errors).toHaveLength(1);
+  expect(errors[0]).toMatch(/^Promotion of .* refused: /);
   for (const p of phrases) expect(errors.join('\n')).toContain(p);
   expect(r.outputs.verified).toBe('false');
   expect(JSON.parse(r.outputs.evidence!).checks.some((c: { ok: boolean }) => !c.ok)).toBe(true);

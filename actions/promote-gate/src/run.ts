@@ -94,8 +94,8 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
       const missing = result.checks.filter((c) => !c.ok).map((c) => c.detail);
       const hint = inputs.refusalHint ? `. ${inputs.refusalHint}` : '';
       const message = `Promotion of ${inputs.repository}@${inputs.digest} to ${inputs.targetEnvironment} refused: ${missing.join('; ')}${hint}`;
-      // One annotation per missing piece of evidence; the step's failure line lists them all.
-      for (const c of result.checks) if (!c.ok) io.error(c.detail, { title: `promote-gate: ${c.source} check failed` });
+      // One error annotation: the step's failure line names every missing piece of evidence (each
+      // check is also in the log above, pass or FAIL, and in the summary).
       throw new UserError(message, outputs);
     }
     return outputs;
