@@ -59,11 +59,11 @@ const awsEnv = (id: { accessKeyId: string; secretAccessKey: string }) => ({
   AWS_ENDPOINT_URL_STS: sts.url,
 });
 
-describe('EKS and STS stand-ins with the real SDK clients', () => {
+describe('EKS and STS stand-ins with the real SDK client and presigned STS call', () => {
   test('DescribeCluster and GetCallerIdentity', async () => {
     await withEnv(awsEnv(deployer), async () => {
       const aws = awsDeps(REGION, () => undefined);
-      expect(await aws.callerArn()).toBe(deployer.arn);
+      expect(await aws.callerArn('prod')).toBe(deployer.arn);
       expect(await aws.describeCluster('prod')).toEqual({
         name: 'prod',
         arn: 'arn:aws:eks:eu-west-1:111122223333:cluster/prod',
@@ -75,7 +75,7 @@ describe('EKS and STS stand-ins with the real SDK clients', () => {
     });
     const describe = eks.requests.find((r) => r.url === '/clusters/prod');
     expect(describe?.verdict).toMatchObject({ ok: true, service: 'eks', region: REGION });
-    expect(sts.requests.at(-1)).toMatchObject({ method: 'POST', verdict: { ok: true, service: 'sts' } });
+    expect(sts.requests.at(-1)).toMatchObject({ method: 'GET', verdict: { ok: true, service: 'sts' } });
   });
 
   test('a missing cluster is named; a denied caller names the IAM action; unknown keys are rejected', async () => {
@@ -87,7 +87,7 @@ describe('EKS and STS stand-ins with the real SDK clients', () => {
       await expect(awsDeps(REGION, () => undefined).describeCluster('prod')).rejects.toThrow(/may not call eks:DescribeCluster on prod/);
     });
     await withEnv(awsEnv({ accessKeyId: 'AKIAUNKNOWN', secretAccessKey: 'x' }), async () => {
-      await expect(awsDeps(REGION, () => undefined).callerArn()).rejects.toThrow(/AWS rejected the credentials while calling sts:GetCallerIdentity \(InvalidClientTokenId\)/);
+      await expect(awsDeps(REGION, () => undefined).callerArn('prod')).rejects.toThrow(/AWS rejected the credentials while calling sts:GetCallerIdentity \(InvalidClientTokenId\)/);
     });
   });
 });

@@ -43,7 +43,7 @@ export async function clusterAccess(inputs: Inputs, deps: Deps): Promise<Access>
   const aws = deps.aws!;
   let callerArn = '';
   try {
-    callerArn = await aws.callerArn();
+    callerArn = await aws.callerArn(inputs.clusterName);
     deps.io.info(`AWS identity: ${callerArn}`);
   } catch (err) {
     deps.io.warning(`Could not read the AWS identity (sts:GetCallerIdentity): ${errorMessage(err)}`);

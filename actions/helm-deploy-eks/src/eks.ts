@@ -1,7 +1,8 @@
 import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { UserError } from '@deploy-actions/action-kit';
 import { awsCall, awsErrorName } from '@deploy-actions/aws';
+import { callerArnViaSts, stsEndpoint } from './token';
 
 export interface ClusterInfo {
   name: string;
@@ -14,13 +15,16 @@ export interface ClusterInfo {
 
 export interface AwsDeps {
   describeCluster(name: string): Promise<ClusterInfo>;
-  callerArn(): Promise<string>;
+  callerArn(cluster: string): Promise<string>;
 }
 
-/** Real clients from the SDK's default chain; endpoints from AWS_ENDPOINT_URL_EKS / _STS as usual. */
-export function awsDeps(region: string, onRetry: (m: string) => void): AwsDeps {
+/**
+ * Real calls with the SDK's default credential chain; endpoints from AWS_ENDPOINT_URL_EKS / _STS
+ * as usual. The caller's identity comes from the request an EKS token presigns (see callerArnViaSts).
+ */
+export function awsDeps(region: string, onRetry: (m: string) => void, env: NodeJS.ProcessEnv = process.env): AwsDeps {
   const eks = new EKSClient({ region, maxAttempts: 1 });
-  const sts = new STSClient({ region, maxAttempts: 1 });
+  const credentials = defaultProvider();
   return {
     async describeCluster(name) {
       let res;
@@ -45,9 +49,13 @@ export function awsDeps(region: string, onRetry: (m: string) => void): AwsDeps {
         status: c.status ?? '',
       };
     },
-    async callerArn() {
-      const res = await awsCall('sts:GetCallerIdentity', '*', () => sts.send(new GetCallerIdentityCommand({})), { onRetry });
-      return res.Arn ?? '';
+    async callerArn(cluster) {
+      return awsCall(
+        'sts:GetCallerIdentity',
+        '*',
+        async () => callerArnViaSts({ cluster, region, credentials: await credentials(), stsEndpoint: stsEndpoint(region, env) }),
+        { onRetry },
+      );
     },
   };
 }

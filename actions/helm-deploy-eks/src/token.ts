@@ -105,3 +105,29 @@ export function parseTokenArgs(argv: readonly string[]): { cluster: string; regi
   if (!cluster || !region) throw new Error('usage: eks-token --cluster <name> --region <region>');
   return { cluster, region };
 }
+
+/**
+ * The caller's ARN, asked of STS the way EKS authenticates a token: a GET of the presigned
+ * GetCallerIdentity URL with the signed `x-k8s-aws-id` header, answered in JSON. This reuses
+ * the token's signing instead of bundling @aws-sdk/client-sts for one call (bundle size,
+ * issue 13). A failure throws an error shaped like the SDK's (name, $metadata.httpStatusCode)
+ * so awsCall retries and explains it as it would an SDK call.
+ */
+export async function callerArnViaSts(req: TokenRequest, fetchFn: typeof fetch = fetch): Promise<string> {
+  const url = await presignGetCallerIdentity(req);
+  const res = await fetchFn(url, { headers: { 'x-k8s-aws-id': req.cluster, accept: 'application/json' } });
+  const body = await res.text();
+  let parsed: { GetCallerIdentityResponse?: { GetCallerIdentityResult?: { Arn?: string } }; Error?: { Code?: string; Message?: string } } = {};
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    // STS answers XML when it ignores the Accept header; the code and message are read below.
+  }
+  if (res.ok) {
+    const arn = parsed.GetCallerIdentityResponse?.GetCallerIdentityResult?.Arn ?? /<Arn>([^<]+)<\/Arn>/.exec(body)?.[1];
+    if (arn) return arn;
+  }
+  const code = parsed.Error?.Code ?? /<Code>([^<]+)<\/Code>/.exec(body)?.[1] ?? `HTTP${res.status}`;
+  const message = parsed.Error?.Message ?? /<Message>([^<]*)<\/Message>/.exec(body)?.[1] ?? `STS answered ${res.status} without a caller ARN`;
+  throw Object.assign(new Error(message), { name: code, $metadata: { httpStatusCode: res.status } });
+}
