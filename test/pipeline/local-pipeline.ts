@@ -19,10 +19,10 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runWorkflow } from '../executor/index';
 import type { GithubEvent, JobRun, WorkflowRun } from '../executor/model';
-import { dockerAvailable, prepareSampleService, prepareService, sampleServiceDir } from '../harness/docker';
+import { dockerAvailable, prepareSampleService, prepareService } from '../harness/docker';
 import { repoRoot } from '../harness/runner';
 import { createServiceRepo, dispatchEvent, type ServiceRepo } from './service-repo';
-import { namespaceOf, startPipelineWorld, type PipelineWorld } from './world';
+import { namespaceOf, startPipelineWorld } from './world';
 
 const fixturesDir = resolve(repoRoot, 'test/fixtures');
 
