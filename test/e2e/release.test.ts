@@ -31,6 +31,7 @@ const root = join(import.meta.dirname, '../..');
 const standIns = join(import.meta.dirname, 'release-fixture');
 const IDENTITY = ['-c', 'user.name=Maintainer', '-c', 'user.email=maintainer@example.com'];
 const RUNNER_EXIT = /^Process completed with exit code \d+\.$/;
+const CI = 'CI (bundles rebuilt and compared, every test)';
 
 let work: string;
 let bare: string;
@@ -137,9 +138,16 @@ describe('release.yml through the workflow executor', () => {
   test('refuses a version that is not semver or has no changelog section, and a run from another branch: one error line, no tag, no release', async () => {
     const notSemver = await dispatch('1.0');
     expect(notSemver.run.conclusion).toBe('failure');
-    // CI ran first, with the real .ci/run around the stand-ins; the release step refused.
-    expect(notSemver.step('CI (bundles rebuilt and compared, every test)').log).toMatch(/\[ci\] bundles match the sources[\s\S]*all allowed[\s\S]*\[test stand-in\]/);
-    expect(notSemver.step('Release').outcome).toBe('failure');
+    // Refused before CI (18 minutes on GitHub): CI and the release step never ran.
+    expect(notSemver.job.steps.map((s) => [s.name, s.outcome])).toEqual([
+      ['Refuse a ref other than main', 'skipped'],
+      [expect.stringMatching(/^Run actions\/checkout@/), 'success'],
+      [expect.stringMatching(/^Run actions\/setup-node@/), 'success'],
+      ['Install the workspace', 'success'],
+      ['Check the version', 'failure'],
+      [CI, 'skipped'],
+      ['Release', 'skipped'],
+    ]);
     expect(notSemver.errors).toEqual([`Input 'version' must be a semantic version X.Y.Z (e.g. 1.2.0; no "v", no build metadata) (got '1.0')`]);
 
     const noSection = await dispatch('1.2.0');
@@ -159,6 +167,9 @@ describe('release.yml through the workflow executor', () => {
     const r = await dispatch('1.0.0');
     expect(r.errors).toEqual([]);
     expect(r.run.conclusion).toBe('success');
+    expect(r.step('Check the version').log).toContain('v1.0.0 can be released: changelog section found, v1 moves from (new)');
+    // CI ran before the release: the real .ci/run around the stand-ins.
+    expect(r.step(CI).log).toMatch(/\[ci\] bundles match the sources[\s\S]*all allowed[\s\S]*\[test stand-in\]/);
     expect(tagsOn(bare)).toEqual(['v1', 'v1.0.0']);
     v100 = expectRelease(bare, github, { tag: 'v1.0.0', main, notes: notes100 });
     expect(remoteTag(bare, 'v1')).toBe(v100);
@@ -199,6 +210,8 @@ describe('release.yml through the workflow executor', () => {
     const r = await dispatch('1.2.0');
     expect(r.run.conclusion).toBe('failure');
     expect(r.errors).toEqual([`the committed bundles or sources differ from a fresh build (run pnpm build and commit): M ${bundle}`]);
+    expect(r.step('Check the version').outcome).toBe('success');
+    expect(r.step(CI).outcome).toBe('failure');
     expect(r.step('Release').outcome).toBe('skipped');
     expect(tagsOn(bare)).toEqual(['v1', 'v1.0.0', 'v1.1.0']);
     expect(remoteTag(bare, 'v1')).toBe(v110);

@@ -27,12 +27,12 @@ function changelog(sections: Array<[string, string]>): string {
 }
 
 /** The release workflow's job: a fresh clone of main, then the release. */
-async function release(version: string, edit?: (clone: string) => void) {
+async function release(version: string, edit?: (clone: string) => void, checkOnly = false) {
   const clone = mkdtempSync(join(work, 'release-'));
   git(work, 'clone', '--quiet', '--branch', 'main', bare, clone);
   edit?.(clone);
   const io = recordingIO();
-  const inputs: ReleaseInputs = { version, repository: REPO, root: clone, changelog: 'CHANGELOG.md', workflowsDir: '.github/workflows' };
+  const inputs: ReleaseInputs = { version, repository: REPO, root: clone, changelog: 'CHANGELOG.md', workflowsDir: '.github/workflows', checkOnly };
   const deps = {
     io,
     git: gitIn({ cwd: clone, remote: 'origin', committerName: 'github-actions[bot]', committerEmail: 'bot@example.com' }),
@@ -110,6 +110,10 @@ describe('release', () => {
     expect('error' in drifted.outcome && drifted.outcome.error.message).toContain(
       'the working tree differs from the commit after the build (stale bundles or uncommitted changes; run pnpm build and commit): M actions/promote-gate/dist/index.js',
     );
+    // The check before CI looks at the version, the changelog and the tags only.
+    const checked = await release('1.0.0', (clone) => appendFileSync(join(clone, 'actions/promote-gate/dist/index.js'), '\n// stale\n'), true);
+    expect('outputs' in checked.outcome && checked.outcome.outputs).toEqual({ tag: 'v1.0.0', commit: '', 'major-tag': 'v1', 'release-url': '' });
+    expect(checked.io.lines).toEqual(['v1.0.0 can be released: changelog section found, v1 moves from (new)']);
     expect(tagsOnRemote()).toEqual([]);
     expect(github.state.releases).toEqual([]);
   });
