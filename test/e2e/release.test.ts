@@ -15,7 +15,7 @@
 // changed sources); scripts/test.sh only says that it ran. The real .ci/run runs around them:
 // drift check, license check. The release step is the shipped command, unchanged.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -160,7 +160,7 @@ describe('release.yml through the workflow executor', () => {
 
     expect(tagsOn(bare)).toEqual([]);
     expect(github.state.releases).toEqual([]);
-  }, 90_000);
+  }, 120_000);
 
   test('1.0.0: tags v1.0.0 and v1 on the release commit whose nested references name @v1.0.0, a published release with the changelog section and the assets', async () => {
     const main = mainOf();
@@ -175,14 +175,14 @@ describe('release.yml through the workflow executor', () => {
     expect(remoteTag(bare, 'v1')).toBe(v100);
     expect(r.step('Release').summary).toContain('v1: moved from (new) to 1.0.0');
     expect(r.step('Release').log).toContain(`Pushed v1.0.0 and v1`);
-  }, 60_000);
+  }, 120_000);
 
-  test('refuses 1.0.0 again and a version not greater than the last, without touching the tags', async () => {
-    expect((await dispatch('1.0.0')).errors).toEqual(["Input 'version' is already released (v1.0.0 has a published release) (got '1.0.0')"]);
+  // (1.0.0 again, "already released", is refused the same way: packages/release/tests/release.test.ts)
+  test('refuses a version not greater than the last, without touching the tags', async () => {
     expect((await dispatch('0.9.0')).errors).toEqual(["Input 'version' must be greater than the latest release 1.0.0 (got '0.9.0')"]);
     expect(tagsOn(bare)).toEqual(['v1', 'v1.0.0']);
     expect(remoteTag(bare, 'v1')).toBe(v100);
-  }, 60_000);
+  }, 120_000);
 
   test('1.1.0 after a new commit on main moves v1; v1.0.0 stays', async () => {
     const changelog = git(bare, 'show', 'main:CHANGELOG.md');
@@ -197,11 +197,26 @@ describe('release.yml through the workflow executor', () => {
     expect(remoteTag(bare, 'v1')).toBe(v110);
     expect(remoteTag(bare, 'v1.0.0')).toBe(v100);
     expect(r.step('Release').summary).toContain('v1: moved from 1.0.0 to 1.1.0');
-  }, 60_000);
+  }, 120_000);
 
   test('a caller pinned to v1.0.0 or its SHA runs 1.0.0 at every level; a caller on v1 runs 1.1.0', async () => {
     await expectPinning(bare, v100, v110);
-  }, 60_000);
+  }, 120_000);
+
+  test("README's, docs' and the starter workflows' references to org/deploy-actions name what the release produced", () => {
+    const released = treeAt('v1')!;
+    const docs = (dir: string, ext: RegExp) => readdirSync(join(released, dir)).filter((f) => ext.test(f)).map((f) => `${dir}/${f}`);
+    const files = ['README.md', 'CONTRIBUTING.md', ...docs('docs', /\.md$/), ...docs('workflows', /\.ya?ml$/)];
+    const refs = files.flatMap((file) =>
+      [...readFileSync(join(released, file), 'utf8').matchAll(/org\/deploy-actions\/(\.github\/workflows\/[\w.-]+|[a-z][\w-]*)@([\w.-]+)/g)].map((m) => ({ file, path: m[1]!, ref: m[2]! })),
+    );
+    expect(refs.filter((r) => r.file.startsWith('workflows/')).length).toBeGreaterThan(3);
+    for (const { file, path, ref } of refs) {
+      const at = treeAt(ref);
+      expect(at, `${file}: ${path}@${ref}: no such tag or branch`).toBeDefined();
+      expect(existsSync(join(at!, /\.ya?ml$/.test(path) ? path : `${path}/action.yml`)), `${file}: ${path}@${ref}`).toBe(true);
+    }
+  });
 
   test('drift: a bundle that is not the build of its sources stops the release in CI, one error line, no tag', async () => {
     const bundle = 'actions/promote-gate/dist/index.js';
@@ -215,5 +230,5 @@ describe('release.yml through the workflow executor', () => {
     expect(r.step('Release').outcome).toBe('skipped');
     expect(tagsOn(bare)).toEqual(['v1', 'v1.0.0', 'v1.1.0']);
     expect(remoteTag(bare, 'v1')).toBe(v110);
-  }, 60_000);
+  }, 120_000);
 });
