@@ -10,10 +10,11 @@
 // tree), with CHANGELOG's [Unreleased] renamed to 1.0.0 as CONTRIBUTING says, the probe of
 // packages/release/tests/expectations.ts added, and three stand-ins for what makes CI take
 // about 18 minutes (test/e2e/release-fixture): scripts/setup.sh links the workspace's
-// packages installed in this working tree (same lockfile, no network); `pnpm build` writes back the bundles recorded from
-// this repository (equal to the build of these sources, which CI checks on main; it refuses
-// changed sources); scripts/test.sh only says that it ran. The real .ci/run runs around them:
-// drift check, license check. The release step is the shipped command, unchanged.
+// packages installed in this working tree (same lockfile, no network); `pnpm build` writes
+// back the bundles recorded from this repository (equal to the build of these sources, which
+// CI checks on main; it refuses changed sources); scripts/test.sh only says that it ran. The
+// real .ci/run runs around them (drift check, license check), and the workflow's steps are
+// the shipped ones, unchanged.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
