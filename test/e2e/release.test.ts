@@ -35,6 +35,7 @@ const RUNNER_EXIT = /^Process completed with exit code \d+\.$/;
 const CI = 'CI (bundles rebuilt and compared, every test)';
 
 let work: string;
+let savedTmpdir: string | undefined;
 let bare: string;
 let github: GithubStandin;
 let runnerEnv: Record<string, string>;
@@ -106,6 +107,10 @@ async function dispatch(version: string, ref = 'refs/heads/main') {
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'release-workflow-'));
+  // Runner directories and extracted trees (executor, selfAtGit) go under `work`, removed at the end.
+  savedTmpdir = process.env.TMPDIR;
+  process.env.TMPDIR = join(work, 'tmp');
+  mkdirSync(process.env.TMPDIR);
   bare = join(work, 'deploy-actions.git');
   git(work, 'init', '--quiet', '--bare', '--initial-branch=main', bare);
   const seed = join(work, 'seed');
@@ -129,6 +134,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await github?.stop();
+  if (savedTmpdir === undefined) delete process.env.TMPDIR;
+  else process.env.TMPDIR = savedTmpdir;
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
