@@ -119,7 +119,14 @@ export async function startPipelineWorld(opts: { runtime: 'fake' | 'docker'; rep
       vars: Object.fromEntries(
         ENVIRONMENTS.map((env) => [env, { AWS_DEPLOY_ROLE_ARN: deployRoleArn(env), EKS_CLUSTER_NAME: CLUSTERS[env]!, K8S_NAMESPACE: namespaceOf(env) }]),
       ),
-      approver: opts.approver ?? (({ eligible }) => ({ approve: true, reviewer: eligible[0]! })),
+      // Each review also enters the run's review history, which promote-gate reads (approved-by).
+      approver: async (req) => {
+        const approver: Approver = opts.approver ?? (({ eligible }) => ({ approve: true, reviewer: eligible[0]! }));
+        const decision = await approver(req);
+        const review = { repo: opts.repository, runId: Number(req.runId), environments: [req.environment], login: decision.reviewer, comment: decision.comment ?? '' };
+        github.state.approvals.push({ ...review, state: decision.approve ? 'approved' : 'rejected' });
+        return decision;
+      },
     });
     return {
       registry,
