@@ -148,7 +148,7 @@ export async function runUses(step: MappingToken, uses: string, host: StepHost):
     job: host.job,
   });
   const annotations: Annotation[] = r.error ? [{ level: 'error', message: r.error, props: {} }] : [];
-  return { outcome: r.outcome, outputs: r.outputs, env: r.exportEnv, path: [], masks: r.addMask, log: r.log.join('\n'), annotations, summary: '' };
+  return { outcome: r.outcome, outputs: r.outputs, env: r.exportEnv, path: r.path ?? [], masks: r.addMask, log: r.log.join('\n'), annotations, summary: '' };
 }
 
 async function runOwnAction(action: NonNullable<ReturnType<typeof loadAction>>, given: Record<string, string>, host: StepHost): Promise<StepEffects> {

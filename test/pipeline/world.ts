@@ -20,6 +20,7 @@ import { startRegistry, type Registry } from '../harness/registry';
 import { startEcrStandin, type EcrStandin } from '../standins/ecr/index';
 import { startEksWorld, type EksWorld } from '../standins/eks/world';
 import type { Identity } from '../standins/eks/index';
+import { startCloudWatchStandin, type CloudWatchStandin } from '../standins/cloudwatch/index';
 import { startGithubStandin, type GithubStandin } from '../standins/github/index';
 import { IamStore } from '../standins/iam/index';
 import { startKubeStandin, type KubeStandin } from '../standins/kube/index';
@@ -46,6 +47,8 @@ export interface PipelineWorld {
   environments: Environments;
   identities: Identity[];
   evidence: EvidenceKms;
+  /** CloudWatch alarms (with the `cloudwatch` option), on the same identity store. */
+  cloudwatch?: CloudWatchStandin;
   /** Where ECR repository URIs point (registry host). */
   registryHost: string;
   toolCache: string;
@@ -76,7 +79,17 @@ async function warmToolCache(): Promise<string> {
   return cache;
 }
 
-export async function startPipelineWorld(opts: { runtime: 'fake' | 'docker'; repository: string; approver?: Approver }): Promise<PipelineWorld> {
+const approveAll: Approver = ({ eligible }) => ({ approve: true, reviewer: eligible[0]! });
+
+export async function startPipelineWorld(opts: {
+  runtime: 'fake' | 'docker';
+  repository: string;
+  approver?: Approver;
+  /** Starts the CloudWatch stand-in (AWS_ENDPOINT_URL_CLOUDWATCH) for the bake's alarms. */
+  cloudwatch?: boolean;
+  /** More environment variables per environment (SMOKE_URL, BAKE_DURATION, ...). */
+  vars?: Record<string, Record<string, string>>;
+}): Promise<PipelineWorld> {
   const stops: Array<() => Promise<void>> = [];
   const started = async <T extends { stop(): Promise<void> }>(p: Promise<T>): Promise<T> => {
     const s = await p;
@@ -108,6 +121,7 @@ export async function startPipelineWorld(opts: { runtime: 'fake' | 'docker'; rep
     // One evidence key per environment, signable only by its deploy role (workflows/README.md, 7).
     const evidence = await startEvidenceKms({ iam, region: REGION, environments: [...ENVIRONMENTS] });
     stops.push(() => evidence.kms.stop());
+    const cloudwatch = opts.cloudwatch ? await started(startCloudWatchStandin({ iam, region: REGION, accountId: README_ACCOUNT })) : undefined;
     const github = await started(startGithubStandin({ tokens: {}, repositories: [opts.repository] }));
     const toolCache = await warmToolCache();
     // The platform team creates each namespace once (workflows/README.md: a namespace-scoped access entry cannot).
@@ -117,14 +131,14 @@ export async function startPipelineWorld(opts: { runtime: 'fake' | 'docker'; rep
       owner: opts.repository.split('/')[0]!,
       teams: TEAMS,
       vars: Object.fromEntries(
-        ENVIRONMENTS.map((env) => [env, { AWS_DEPLOY_ROLE_ARN: deployRoleArn(env), EKS_CLUSTER_NAME: CLUSTERS[env]!, K8S_NAMESPACE: namespaceOf(env) }]),
+        ENVIRONMENTS.map((env) => [env, { AWS_DEPLOY_ROLE_ARN: deployRoleArn(env), EKS_CLUSTER_NAME: CLUSTERS[env]!, K8S_NAMESPACE: namespaceOf(env), ...opts.vars?.[env] }]),
       ),
-      // Each review also enters the run's review history, which promote-gate reads (approved-by).
       approver: async (req) => {
-        const approver: Approver = opts.approver ?? (({ eligible }) => ({ approve: true, reviewer: eligible[0]! }));
-        const decision = await approver(req);
-        const review = { repo: opts.repository, runId: Number(req.runId), environments: [req.environment], login: decision.reviewer, comment: decision.comment ?? '' };
-        github.state.approvals.push({ ...review, state: decision.approve ? 'approved' : 'rejected' });
+        const decision = await (opts.approver ?? approveAll)(req);
+        // GitHub keeps an eligible reviewer's answer on the run (GET .../actions/runs/{id}/approvals: who approved).
+        if (req.eligible.some((u) => u.toLowerCase() === decision.reviewer.toLowerCase())) {
+          github.state.approvals.push({ repo: opts.repository, runId: Number(req.runId), environments: [req.environment], state: decision.approve ? 'approved' : 'rejected', login: decision.reviewer, comment: decision.comment ?? '' });
+        }
         return decision;
       },
     });
@@ -138,6 +152,7 @@ export async function startPipelineWorld(opts: { runtime: 'fake' | 'docker'; rep
       environments,
       identities,
       evidence,
+      ...(cloudwatch ? { cloudwatch } : {}),
       registryHost: pull.host,
       toolCache,
       options: (repo, log) => ({
@@ -156,6 +171,7 @@ export async function startPipelineWorld(opts: { runtime: 'fake' | 'docker'; rep
           AWS_ENDPOINT_URL_EKS: eks.eks.url,
           AWS_ENDPOINT_URL_STS: eks.sts.url,
           AWS_ENDPOINT_URL_KMS: evidence.kms.url,
+          ...(cloudwatch ? { AWS_ENDPOINT_URL_CLOUDWATCH: cloudwatch.url } : {}),
           AWS_EC2_METADATA_DISABLED: 'true',
           ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
         },

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { closeServer, listenLocal } from '../../../test/harness/net';
 import { startCloudWatchStandin, type CloudWatchStandin } from '../../../test/standins/cloudwatch';
 import { bakePhase, digestOfRevision, watchBake } from '../src/bake/bake';
-import { alarmBreach, httpBreach, podBreach, podWatch } from '../src/bake/checks';
+import { alarmBreach, httpBreach, podBreach, podWatch, servingPods } from '../src/bake/checks';
 import { describeAlarms, makeCloudWatch } from '../src/bake/cloudwatch';
 import { bakeInputs } from '../src/bake/inputs';
 import type { Ctx } from '../src/context';
@@ -46,6 +46,15 @@ describe('judgements', () => {
     expect(podBreach(w, [pod('a', 4), pod('b')], 1, 1, 30_000)).toBeUndefined();
     expect(podBreach(w, [pod('a', 3), pod('b', 0, false)], 1_000, 0, 30_000)).toBeUndefined();
     expect(podBreach(w, [pod('a', 3), pod('b', 0, false)], 40_000, 0, 30_000)).toBe('pod b has not been ready for 39 s');
+  });
+
+  test('pods: a finished helm test or hook pod is not watched (never ready, yet not a breach)', () => {
+    const finished = (name: string, phase: string): Pod => ({ ...pod(name, 0, false), status: { ...pod(name, 0, false).status, phase } });
+    const pods = [pod('web'), finished('web-test-connection', 'Succeeded'), finished('web-migrate', 'Failed')];
+    expect(servingPods(pods).map((p) => p.metadata.name)).toEqual(['web']);
+    const w = podWatch(servingPods(pods));
+    podBreach(w, servingPods(pods), 0, 0, 30_000);
+    expect(podBreach(w, servingPods(pods), 40_000, 0, 30_000)).toBeUndefined();
   });
 
   test.each([

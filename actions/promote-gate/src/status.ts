@@ -1,7 +1,7 @@
 /**
  * What runs where: per environment, the release running (the newest record whose latest status
  * is success), who approved it, a newer attempt that failed, and what the environment before it
- * in the chain runs that this one does not (waiting to be promoted).
+ * in the chain runs that this one does not (waiting to be promoted), unless it failed here.
  */
 import { table } from '@deploy-actions/action-kit';
 import { approvedBy, type ApprovalsApi } from './approvals';
@@ -16,6 +16,12 @@ export interface EnvironmentStatus {
   failed?: Release;
   /** What the previous environment of the chain runs, when this one runs something else. */
   waiting?: Release;
+}
+
+/** The digest's newest record here was marked failed (a bake breach, a rollback away from it): it does not wait here. */
+function failedHere(releases: readonly Release[], digest: string): boolean {
+  const newest = releases.find((r) => r.digest === digest);
+  return newest !== undefined && (newest.state === 'failure' || newest.state === 'error');
 }
 
 export async function statusView(
@@ -34,7 +40,7 @@ export async function statusView(
         environment,
         ...(now ? { running: now, approvedBy: await approvedBy(deps.approvals, now.runId, environment) } : {}),
         ...(newest && newest !== now && !newest.validated && (!now || newest.recordedAt >= now.recordedAt) ? { failed: newest } : {}),
-        ...(before && before.digest !== now?.digest ? { waiting: before } : {}),
+        ...(before && before.digest !== now?.digest && !failedHere(releases, before.digest) ? { waiting: before } : {}),
       };
     }),
   );

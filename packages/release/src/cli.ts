@@ -1,5 +1,6 @@
-// The release workflow's step: `pnpm --filter @deploy-actions/release exec tsx src/cli.ts`,
-// with INPUT_VERSION (and optionally INPUT_REMOTE, INPUT_CHANGELOG) and the runner's GITHUB_*.
+// The release workflow's steps: `pnpm --filter @deploy-actions/release exec tsx src/cli.ts`,
+// with INPUT_VERSION, INPUT_TOKEN (optionally INPUT_MODE `check` or `release`, INPUT_REMOTE,
+// INPUT_CHANGELOG) and the runner's GITHUB_*.
 import { runAction, InputError } from '@deploy-actions/action-kit';
 import { gitIn } from './git';
 import { releasesApi } from './github';
@@ -20,7 +21,8 @@ await runAction(
       remote: i.string('remote', 'origin'),
       token: i.required('token'),
       apiUrl: process.env.GITHUB_API_URL || 'https://api.github.com',
-    } satisfies ReleaseInputs & Record<string, string>;
+      checkOnly: i.oneOf('mode', ['release', 'check'], 'release') === 'check',
+    } satisfies ReleaseInputs & Record<string, string | boolean>;
   },
   run,
   (io, inputs) => {

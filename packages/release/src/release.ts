@@ -17,6 +17,11 @@ export interface ReleaseInputs {
   root: string;
   changelog: string;
   workflowsDir: string;
+  /**
+   * Only the checks of the version, the changelog and the tags (no tree check, no side
+   * effect): the workflow runs them before CI so that a wrong version fails in a minute.
+   */
+  checkOnly?: boolean;
 }
 
 export interface ReleaseDeps {
@@ -26,7 +31,8 @@ export interface ReleaseDeps {
 }
 
 /**
- * Cuts a release of the checked-out commit: checks the version, the changelog and the tree;
+ * Cuts a release of the checked-out commit: checks the version, the changelog and the tags
+ * (where `checkOnly` stops), then the tree;
  * writes the release commit (internal references pinned to the new tag) on top of HEAD; pushes
  * the tag and moves the major tag in one atomic push; publishes a GitHub release with the
  * changelog section as notes and the bundles' checksums and package lists attached. A run that
@@ -43,11 +49,6 @@ export async function run(inputs: ReleaseInputs, { git, releases, io }: ReleaseD
   const plan = planVersion(inputs.version, pushedCommit ? tags.filter((t) => t !== requested) : tags);
   const notes = changelogSection(readFileSync(join(inputs.root, inputs.changelog), 'utf8'), plan.version, inputs.changelog);
 
-  const drift = await git.status();
-  if (drift) {
-    throw new UserError(`the working tree differs from the commit after the build (stale bundles or uncommitted changes; run pnpm build and commit): ${drift.split('\n').slice(0, 5).join(', ')}`);
-  }
-
   // The major tag moves only forward: from the release it names now to this one.
   const majorRaw = plan.prerelease ? undefined : refs.get(`refs/tags/${plan.majorTag}`);
   const majorCommit = majorRaw && resolveRef(refs, plan.majorTag);
@@ -59,6 +60,15 @@ export async function run(inputs: ReleaseInputs, { git, releases, io }: ReleaseD
   }
   if (!movesForward(majorRelease, plan.version)) {
     throw new UserError(`${plan.majorTag} names ${majorRelease}, newer than ${plan.version}: it never moves backwards`);
+  }
+  if (inputs.checkOnly) {
+    io.info(`${plan.tag} can be released${pushedCommit ? ' (resuming: the tag exists)' : ''}: changelog section found, ${plan.prerelease ? `${plan.majorTag} stays` : `${plan.majorTag} moves from ${majorRelease ?? '(new)'}`}`);
+    return { tag: plan.tag, commit: '', 'major-tag': plan.prerelease ? '' : plan.majorTag, 'release-url': '' };
+  }
+
+  const drift = await git.status();
+  if (drift) {
+    throw new UserError(`the working tree differs from the commit after the build (stale bundles or uncommitted changes; run pnpm build and commit): ${drift.split('\n').slice(0, 5).join(', ')}`);
   }
 
   const head = await git.head();

@@ -5,9 +5,10 @@
  */
 import { checkoutDouble, type CheckoutWorld } from './checkout';
 import { configureAwsCredentialsDouble, type ConfigureAwsOptions } from './configure-aws-credentials';
+import { setupNodeDouble } from './setup-node';
 import type { ActionDouble } from './types';
 
-export type DoubleName = 'actions/checkout' | 'aws-actions/configure-aws-credentials';
+export type DoubleName = 'actions/checkout' | 'actions/setup-node' | 'aws-actions/configure-aws-credentials';
 
 export interface DoublesWorld extends CheckoutWorld, ConfigureAwsOptions {}
 
@@ -15,6 +16,7 @@ export interface DoublesWorld extends CheckoutWorld, ConfigureAwsOptions {}
 export function createActionDoubles(world: DoublesWorld): Record<DoubleName, ActionDouble> {
   return {
     'actions/checkout': checkoutDouble(world),
+    'actions/setup-node': setupNodeDouble(),
     'aws-actions/configure-aws-credentials': configureAwsCredentialsDouble(world),
   };
 }
@@ -24,5 +26,6 @@ export { projectTrust, buildRoleArn, deployRoleArn, readmeTrustPolicies, README_
 export { loadEnvironments, projectEnvironmentsFile, refAllowed, type Environments, type EnvironmentsOptions, type EnterRequest, type EnterResult, type Approver, type ApprovalDecision, type ApprovalRequest, type ApprovalRecord } from './environments';
 export { createPullRequestRefs, type PullRequestRefs } from './pull-request';
 export { CHECKOUT_INPUTS } from './checkout';
+export { SETUP_NODE_INPUTS, addNodeToToolCache, findInToolCache } from './setup-node';
 export { CONFIGURE_AWS_CREDENTIALS_INPUTS } from './configure-aws-credentials';
 export type * from './types';

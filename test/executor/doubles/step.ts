@@ -18,6 +18,7 @@ export class Step {
   readonly log: string[] = [];
   readonly outputs: Record<string, string> = {};
   readonly exportEnv: Record<string, string> = {};
+  readonly path: string[] = [];
   readonly addMask: string[] = [];
   readonly inputs: Record<string, string>;
 
@@ -59,12 +60,16 @@ export class Step {
   exportVariable(name: string, value: string): void {
     this.exportEnv[name] = value;
   }
+  /** core.addPath, in the order added (as GITHUB_PATH lines: the last one ends up first on PATH). */
+  addPath(dir: string): void {
+    this.path.push(dir);
+  }
   setSecret(value: string): void {
     if (value) this.addMask.push(value);
   }
 
   result(error?: unknown): ActionDoubleResult {
-    const base = { outputs: this.outputs, exportEnv: this.exportEnv, addMask: this.addMask, log: this.log };
+    const base = { outputs: this.outputs, exportEnv: this.exportEnv, path: this.path, addMask: this.addMask, log: this.log };
     if (error === undefined) return { outcome: 'success', ...base };
     const message = error instanceof Error ? error.message : String(error);
     this.log.push(`Error: ${message}`);

@@ -28,6 +28,8 @@ export interface ActionDoubleResult {
   outputs: Record<string, string>;
   /** Becomes GITHUB_ENV for the later steps. */
   exportEnv: Record<string, string>;
+  /** core.addPath directories in the order added, as GITHUB_PATH lines (the last one comes first on PATH). */
+  path?: string[];
   addMask: string[];
   log: string[];
   /** The one-line error the real action would print. */

@@ -9,7 +9,7 @@ import { helmRun, type Ctx } from '../context';
 import { helmRollbackArgs, type HelmRevision } from '../helm-args';
 import { listPods } from '../kube';
 import { history, restore } from '../release-state';
-import { alarmBreach, httpBreach, podBreach, podWatch } from './checks';
+import { alarmBreach, httpBreach, podBreach, podWatch, servingPods } from './checks';
 import { describeAlarms } from './cloudwatch';
 
 export interface BakeResult {
@@ -40,7 +40,8 @@ export async function watchBake(c: Ctx, cw: CloudWatchClient | undefined): Promi
     timeline.push([(deps.now() - start) / 1000, what]);
     deps.io.info(`bake +${((deps.now() - start) / 1000).toFixed(0)} s: ${what}`);
   };
-  const pods = podWatch((await listPods(deps.exec, c.kubectl, inputs.podSelector)) ?? []);
+  const serving = async () => servingPods((await listPods(deps.exec, c.kubectl, inputs.podSelector)) ?? []);
+  const pods = podWatch(await serving());
   const answers: boolean[] = [];
   const watchAlarms = cw && (b.alarmNames.length > 0 || b.alarmPrefix !== '');
   note(`watching for ${b.durationMs / 1000} s: ${[watchAlarms ? `alarms ${b.alarmPrefix ? `${b.alarmPrefix}*` : b.alarmNames.join(', ')}` : '', inputs.smokeUrl ? `HTTP error ratio of ${inputs.smokeUrl} <= ${b.errorRatio}` : '', `pods (restarts <= ${b.maxRestarts}, ready)`].filter(Boolean).join('; ')}`);
@@ -53,7 +54,7 @@ export async function watchBake(c: Ctx, cw: CloudWatchClient | undefined): Promi
       for (let n = 0; n < REQUESTS_PER_CHECK; n++) answers.push(await probe(c, inputs.smokeUrl));
       breach = httpBreach(answers, b.errorRatio, inputs.smokeUrl);
     }
-    const current = breach ? [] : ((await listPods(deps.exec, c.kubectl, inputs.podSelector)) ?? []);
+    const current = breach ? [] : await serving();
     breach ??= podBreach(pods, current, deps.now(), b.maxRestarts, b.unreadyMs);
     if (breach) {
       note(`BREACH: ${breach}`);

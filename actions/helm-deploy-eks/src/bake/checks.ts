@@ -27,6 +27,14 @@ export function httpBreach(window: readonly boolean[], maxRatio: number, url: st
   return ratio > maxRatio ? `HTTP error ratio of ${url} is ${ratio.toFixed(2)} (${errors} of the last ${last.length} requests), above ${maxRatio}` : undefined;
 }
 
+/**
+ * The pods that serve: finished pods (helm test and hook pods, phase Succeeded or Failed) match
+ * the release's selector too, but are never ready again and restart no more.
+ */
+export function servingPods(pods: readonly Pod[]): Pod[] {
+  return pods.filter((p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed');
+}
+
 const restarts = (p: Pod) => (p.status?.containerStatuses ?? []).reduce((n, c) => n + (c.restartCount ?? 0), 0);
 const ready = (p: Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 
