@@ -10,10 +10,11 @@
 // tree), with CHANGELOG's [Unreleased] renamed to 1.0.0 as CONTRIBUTING says, the probe of
 // packages/release/tests/expectations.ts added, and three stand-ins for what makes CI take
 // about 18 minutes (test/e2e/release-fixture): scripts/setup.sh links the workspace's
-// packages installed in this working tree (same lockfile, no network); `pnpm build` writes back the bundles recorded from
-// this repository (equal to the build of these sources, which CI checks on main; it refuses
-// changed sources); scripts/test.sh only says that it ran. The real .ci/run runs around them:
-// drift check, license check. The release step is the shipped command, unchanged.
+// packages installed in this working tree (same lockfile, no network); `pnpm build` writes
+// back the bundles recorded from this repository (equal to the build of these sources, which
+// CI checks on main; it refuses changed sources); scripts/test.sh only says that it ran. The
+// real .ci/run runs around them (drift check, license check), and the workflow's steps are
+// the shipped ones, unchanged.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,6 +35,7 @@ const RUNNER_EXIT = /^Process completed with exit code \d+\.$/;
 const CI = 'CI (bundles rebuilt and compared, every test)';
 
 let work: string;
+let savedTmpdir: string | undefined;
 let bare: string;
 let github: GithubStandin;
 let runnerEnv: Record<string, string>;
@@ -105,6 +107,10 @@ async function dispatch(version: string, ref = 'refs/heads/main') {
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'release-workflow-'));
+  // Runner directories and extracted trees (executor, selfAtGit) go under `work`, removed at the end.
+  savedTmpdir = process.env.TMPDIR;
+  process.env.TMPDIR = join(work, 'tmp');
+  mkdirSync(process.env.TMPDIR);
   bare = join(work, 'deploy-actions.git');
   git(work, 'init', '--quiet', '--bare', '--initial-branch=main', bare);
   const seed = join(work, 'seed');
@@ -128,6 +134,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await github?.stop();
+  if (savedTmpdir === undefined) delete process.env.TMPDIR;
+  else process.env.TMPDIR = savedTmpdir;
   if (work) rmSync(work, { recursive: true, force: true });
 });
 

@@ -16,6 +16,7 @@ const root = join(import.meta.dirname, '../../..');
 const IDENTITY = ['-c', 'user.name=Maintainer', '-c', 'user.email=maintainer@example.com'];
 
 let work: string;
+let savedTmpdir: string | undefined;
 let bare: string;
 let github: GithubStandin;
 const git = (cwd: string, ...args: string[]) => execFileSync('git', [...IDENTITY, ...args], { cwd, encoding: 'utf8' }).trim();
@@ -64,6 +65,10 @@ async function releaseViaCli(version: string) {
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'release-test-'));
+  // Runner directories and extracted trees (executor, selfAtGit) go under `work`, removed at the end.
+  savedTmpdir = process.env.TMPDIR;
+  process.env.TMPDIR = join(work, 'tmp');
+  mkdirSync(process.env.TMPDIR);
   bare = join(work, 'deploy-actions.git');
   git(work, 'init', '--quiet', '--bare', '--initial-branch=main', bare);
   const seed = join(work, 'seed');
@@ -91,6 +96,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await github?.stop();
+  if (savedTmpdir === undefined) delete process.env.TMPDIR;
+  else process.env.TMPDIR = savedTmpdir;
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
