@@ -99,8 +99,10 @@ async function served(): Promise<string> {
   return `${res.status} ${(await res.text()).trim()}`;
 }
 
-const run = (event: GithubEvent, workflow = '.github/workflows/deploy.yml', text?: string): Promise<WorkflowRun> =>
-  runWorkflow({ ...world.options(repo, process.env.BAKE_TEST_LOG ? (line) => console.log(line) : undefined), workflow: { path: workflow, text }, event });
+const run = async (event: GithubEvent, workflow = '.github/workflows/deploy.yml', text?: string): Promise<WorkflowRun> => {
+  const r = await runWorkflow({ ...world.options(repo, process.env.BAKE_TEST_LOG ? (line) => console.log(line) : undefined), workflow: { path: workflow, text }, event });
+  return r;
+};
 
 /** A push to main of a new version (and, when given, a new smoke script or Dockerfile). */
 function release(version: string, files: { smoke?: string; dockerfile?: string } = {}): GithubEvent {
@@ -134,6 +136,7 @@ function records(environment: string, digest: string) {
 
 const images = { A: '', B: '', C: '', D: '', E: '' };
 const runs: Record<string, WorkflowRun> = {};
+const shas: Record<string, string> = {};
 
 describe.skipIf(!hasDocker)('bake window and what runs where, through the pipeline (issue 14)', () => {
   beforeAll(async () => {
@@ -167,6 +170,7 @@ describe.skipIf(!hasDocker)('bake window and what runs where, through the pipeli
 
   test('a quiet bake passes: evidence recorded, the timeline in the summary', async () => {
     const r = await run(release('A'));
+    shas.A = repo.head('main');
     expect(r.conclusion, why(r)).toBe('success');
     images.A = builtImage(r);
     const deploy = stepOf(r, 'pipeline/production/deploy', 'Deploy');
@@ -252,7 +256,7 @@ describe.skipIf(!hasDocker)('bake window and what runs where, through the pipeli
   test('what runs where: after the rollbacks, a promotion waiting for its approval and a failed preprod deploy', async () => {
     // After C's rollback (its own run's status job): production runs A again, C's failed attempt is
     // shown, and C (running in preprod) does not wait for production: it failed there.
-    type View = Array<{ environment: string; running?: { digest: string; sha: string; recordedAt: string; runId: string; deploymentId: number }; approvedBy?: string; failed?: { digest: string; state: string; stateDescription: string }; waiting?: { digest: string } }>;
+    type View = Array<{ environment: string; running?: { digest: string; sha: string; recordedAt: string; runId: string; deploymentId: number }; since?: string; approvedBy?: string; failed?: { digest: string; state: string; stateAt: string; stateDescription: string }; waiting?: { digest: string } }>;
     const viewOf = (r: WorkflowRun) => JSON.parse(stepOf(r, 'pipeline/status', 'What runs where').outputs.status ?? '[]') as View;
 
     const afterC = viewOf(runs.C!).find((v) => v.environment === 'production')!;
@@ -289,8 +293,11 @@ describe.skipIf(!hasDocker)('bake window and what runs where, through the pipeli
     expect(preprod!.approvedBy).toBe('alice');
     expect(preprod!.failed).toBeUndefined();
     expect(preprod!.waiting).toBeUndefined();
-    expect(production!.running).toMatchObject({ digest: digestOf(images.A) });
+    expect(production!.running).toMatchObject({ digest: digestOf(images.A), sha: shas.A });
     expect(production!.approvedBy).toBe('bob');
+    // A runs again since C's rollback.
+    expect(production!.since).toBe(production!.failed!.stateAt);
+    expect(production!.since! > production!.running!.recordedAt).toBe(true);
     expect(production!.failed).toMatchObject({ digest: digestOf(images.C), state: 'failure' });
     expect(production!.failed!.stateDescription).toMatch(/CloudWatch alarm 'sample-service-5xx' is ALARM/);
     expect(production!.waiting).toMatchObject({ digest: digestOf(images.D) });
@@ -299,6 +306,7 @@ describe.skipIf(!hasDocker)('bake window and what runs where, through the pipeli
     const row = (env: string) => summary.split('\n').find((l) => l.startsWith(`| ${env} |`)) ?? '';
     expect(row('production')).toContain(digestOf(images.A).slice(7, 19));
     expect(row('production')).toContain('| bob |');
+    expect(row('production')).toContain(`${production!.since} (restored)`);
     expect(row('production')).toContain(`newer ${digestOf(images.C).slice(7, 19)} failure`);
     expect(row('production')).toContain(digestOf(images.D).slice(7, 19));
     expect(row('preprod')).toContain(digestOf(images.D).slice(7, 19));

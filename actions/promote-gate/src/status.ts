@@ -6,12 +6,14 @@
 import { table } from '@deploy-actions/action-kit';
 import { approvedBy, type ApprovalsApi } from './approvals';
 import type { DeploymentsApi } from './github';
-import { releasesIn, running, type Release } from './releases';
+import { releasesIn, running, type Release, type SignedView } from './releases';
 
 export interface EnvironmentStatus {
   environment: string;
   running?: Release;
   approvedBy?: string;
+  /** Since when it runs: its record, or the failure of a newer attempt it was restored after (a bake rollback). */
+  since?: string;
   /** The newest record when it is newer than the running one and not validated. */
   failed?: Release;
   /** What the previous environment of the chain runs, when this one runs something else. */
@@ -25,21 +27,28 @@ function failedHere(releases: readonly Release[], digest: string): boolean {
 }
 
 export async function statusView(
-  deps: { github: DeploymentsApi; approvals?: ApprovalsApi },
+  deps: { github: DeploymentsApi; approvals?: ApprovalsApi; signed?: (environment: string) => Promise<SignedView | undefined> },
   environments: readonly string[],
   repository: string,
 ): Promise<EnvironmentStatus[]> {
-  const histories = await Promise.all(environments.map((e) => releasesIn(deps.github, e, repository)));
+  const histories = await Promise.all(environments.map(async (e) => releasesIn(deps.github, e, repository, await deps.signed?.(e))));
   return Promise.all(
     environments.map(async (environment, i) => {
       const releases = histories[i]!;
       const now = running(releases);
       const newest = releases[0];
       const before = i > 0 ? running(histories[i - 1]!) : undefined;
+      const failed = newest && newest !== now && !newest.validated && (!now || newest.recordedAt >= now.recordedAt) ? newest : undefined;
       return {
         environment,
-        ...(now ? { running: now, approvedBy: await approvedBy(deps.approvals, now.runId, environment) } : {}),
-        ...(newest && newest !== now && !newest.validated && (!now || newest.recordedAt >= now.recordedAt) ? { failed: newest } : {}),
+        ...(now
+          ? {
+              running: now,
+              since: failed && failed.stateAt > now.recordedAt ? failed.stateAt : now.recordedAt,
+              approvedBy: await approvedBy(deps.approvals, now.runId, environment),
+            }
+          : {}),
+        ...(failed ? { failed } : {}),
         ...(before && before.digest !== now?.digest && !failedHere(releases, before.digest) ? { waiting: before } : {}),
       };
     }),
@@ -57,7 +66,7 @@ export function statusMarkdown(view: readonly EnvironmentStatus[], repository: s
   const rows = view.map((s) => [
     s.environment,
     s.running ? `\`${short(s.running.digest)}\` ${s.running.sha.slice(0, 7)}` : '(nothing recorded)',
-    s.running?.recordedAt ?? '-',
+    s.running ? `${s.since}${s.since !== s.running.recordedAt ? ' (restored)' : ''}` : '-',
     s.running ? runCell(s.running) : '-',
     s.approvedBy ?? '-',
     s.running ? `deployment ${s.running.deploymentId} (${s.running.state})${s.failed ? `; newer ${short(s.failed.digest)} ${s.failed.state}: ${s.failed.stateDescription}` : ''}` : s.failed ? `${short(s.failed.digest)} ${s.failed.state}` : '-',
@@ -73,7 +82,7 @@ export function statusLines(view: readonly EnvironmentStatus[]): string[] {
     const r = s.running;
     out.push(
       r
-        ? `${s.environment}: ${r.digest} (commit ${r.sha}) since ${r.recordedAt}, run ${r.runUrl || r.runId || '-'} by ${r.actor || '?'}, approved by ${s.approvedBy}, evidence: deployment ${r.deploymentId} ${r.state}`
+        ? `${s.environment}: ${r.digest} (commit ${r.sha}) since ${s.since}${s.since !== r.recordedAt ? ` (restored; validated ${r.recordedAt})` : ''}, run ${r.runUrl || r.runId || '-'} by ${r.actor || '?'}, approved by ${s.approvedBy}, evidence: deployment ${r.deploymentId} ${r.state}`
         : `${s.environment}: nothing recorded`,
     );
     if (s.failed) out.push(`  newer attempt ${s.failed.digest} (commit ${s.failed.sha}) ${s.failed.state} at ${s.failed.stateAt}: ${s.failed.stateDescription}`);

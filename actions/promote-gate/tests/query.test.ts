@@ -83,6 +83,9 @@ describe('after deploys, a failure and a rollback', () => {
     const prod = by(view, 'production');
     expect(prod.running).toMatchObject({ digest: D2 });
     expect(prod.failed).toMatchObject({ digest: D3, state: 'failure', stateDescription: "alarm 'orders-5xx' is ALARM" });
+    // D2 runs again since the breach of D3 (its rollback), not since it was recorded.
+    expect(prod.since).toBe(prod.failed!.stateAt);
+    expect(prod.since! > prod.running!.recordedAt).toBe(true);
     // preprod runs D3, but D3 failed in production: it does not wait for promotion there.
     expect(prod.waiting).toBeUndefined();
   });
