@@ -1,6 +1,6 @@
 /**
  * A real git repository of a service, made in a temporary directory the way a team adopts
- * deploy-actions: the service's files, plus `.github/workflows/deploy.yml` and `redeploy.yml`
+ * deploy-actions: the service's files, plus `.github/workflows/deploy.yml`, `redeploy.yml` and `rollback.yml`
  * (its own when it has them, else the starters with their EDIT values filled in). Branches
  * move as GitHub moves them: pushes, a merge commit, a squash merge and a rebase merge (all new
  * commits on the base branch, as GitHub's merge buttons make them). Each change gives the push event the
@@ -22,7 +22,7 @@ export interface ServiceRepo {
   ecrRepository: string;
   release: string;
   /** Which workflow files came from the service itself. */
-  own: { deploy: boolean; redeploy: boolean };
+  own: { deploy: boolean; redeploy: boolean; rollback: boolean };
   git(...args: string[]): string;
   head(branch: string): string;
   /** Commits a change to `file` on `branch` and gives the push event. */
@@ -83,7 +83,11 @@ export function createServiceRepo(opts: { serviceDir: string; name: string; ecrR
   const git = (...args: string[]) => execFileSync('git', [...AUTHOR, ...args], { cwd: root, encoding: 'utf8' }).trim();
   git('init', '--quiet', '--initial-branch=main');
   cpSync(opts.serviceDir, root, { recursive: true, filter: (src) => !src.split('/').includes('.git') });
-  const own = { deploy: existsSync(join(root, '.github/workflows/deploy.yml')), redeploy: existsSync(join(root, '.github/workflows/redeploy.yml')) };
+  const own = {
+    deploy: existsSync(join(root, '.github/workflows/deploy.yml')),
+    redeploy: existsSync(join(root, '.github/workflows/redeploy.yml')),
+    rollback: existsSync(join(root, '.github/workflows/rollback.yml')),
+  };
   mkdirSync(join(root, '.github/workflows'), { recursive: true });
   // The starters take the team's values from its own deploy.yml when it has one.
   const registryHost = opts.imageRepository.split('/')[0]!;
@@ -91,7 +95,7 @@ export function createServiceRepo(opts: { serviceDir: string; name: string; ecrR
   const team = own.deploy ? editsOf(readFileSync(workflowFile('deploy.yml'), 'utf8')) : {};
   const edits: StarterEdits = { ...opts, ...Object.fromEntries(Object.entries(team).filter(([, v]) => v !== undefined)) };
   edits.imageRepository = `${registryHost}/${edits.ecrRepository}`;
-  for (const [file, isOwn] of [['deploy.yml', own.deploy], ['redeploy.yml', own.redeploy]] as const) {
+  for (const [file, isOwn] of [['deploy.yml', own.deploy], ['redeploy.yml', own.redeploy], ['rollback.yml', own.rollback]] as const) {
     const text = isOwn ? localRegistry(readFileSync(workflowFile(file), 'utf8'), registryHost) : editStarter(readFileSync(join(repoRoot, 'workflows', file), 'utf8'), edits);
     writeFileSync(workflowFile(file), text);
   }

@@ -107,7 +107,7 @@ describe('reusable workflows', () => {
     expect(names.indexOf('org/deploy-actions/build-push-ecr')).toBeGreaterThan(names.indexOf('aws-actions/configure-aws-credentials'));
   });
 
-  test('deploy: verify -> (bake target) -> helm-deploy-eks -> (failed on a bake breach) -> record, one environment per call', () => {
+  test('deploy: verify -> (bake target) -> helm-deploy-eks -> (failed on a bake breach) -> record -> (a rollback: the replaced release failed), one environment per call', () => {
     const deploy = readWorkflow('.github/workflows/deploy.yml');
     const jobs = jobsOf(deploy.doc);
     expect(jobs).toHaveLength(1);
@@ -116,7 +116,7 @@ describe('reusable workflows', () => {
     const order = stepsOf(job)
       .map((s) => `${ownAction(s.uses) ?? ''}${s.with?.mode ? `:${s.with.mode}` : ''}`)
       .filter((s) => s !== '');
-    expect(order).toEqual(['promote-gate:verify', 'promote-gate:last-validated', 'helm-deploy-eks', 'promote-gate:fail', 'promote-gate:record']);
+    expect(order).toEqual(['promote-gate:verify', 'promote-gate:last-validated', 'helm-deploy-eks', 'promote-gate:fail', 'promote-gate:record', 'promote-gate:fail']);
     const fail = stepsOf(job).find((s) => s.with?.mode === 'fail')!;
     expect(fail.if).toBe("failure() && steps.deploy.outputs.bake-result == 'breached'");
     const deployStep = stepsOf(job).find((s) => ownAction(s.uses) === 'helm-deploy-eks')!;
@@ -203,14 +203,17 @@ describe('starter workflows', () => {
     const [, deployJob] = jobsOf(deploy.doc)[0]!;
     const ctx = (environment: string) => ({
       inputs: { environment },
-      needs: { plan: { outputs: { 'image-ref': `r@sha256:${'a'.repeat(64)}`, sha: 'b'.repeat(40) } } },
+      needs: { plan: { outputs: { 'image-ref': `r@sha256:${'a'.repeat(64)}`, sha: 'b'.repeat(40), running: `r@sha256:${'c'.repeat(64)}`, 'running-sha': 'd'.repeat(40) } } },
       github: { ref: 'refs/heads/main' },
     });
     const values = callInputValues(deploy, call.with, ctx('production'));
     expect(values['image-ref']).toBe(`r@sha256:${'a'.repeat(64)}`);
     expect(values.sha).toBe('b'.repeat(40));
     expect(gateFor(deployJob, values)).toEqual({ verifies: true, requireEnvironment: 'preprod', targetEnvironment: 'production' });
-    expect(doc.jobs.mark.needs).toEqual(['plan', 'rollback']);
-    expect(stepsOf(doc.jobs.mark)[0]!.with).toMatchObject({ mode: 'fail', digest: '${{ needs.plan.outputs.running }}' });
+    // The release rolled away from is marked failed inside the approved deploy job (its deploy role signs).
+    expect(Object.keys(doc.jobs)).toEqual(['plan', 'rollback']);
+    expect(values).toMatchObject({ 'rolled-back-from': `r@sha256:${'c'.repeat(64)}`, 'rolled-back-from-sha': 'd'.repeat(40) });
+    const mark = stepsOf(deployJob).find((s) => s.name === 'Mark the release rolled back from failed')!;
+    expect(mark.with).toMatchObject({ mode: 'fail', 'image-ref': '${{ inputs.rolled-back-from }}', 'evidence-keys': '${{ vars.EVIDENCE_KMS_KEYS }}' });
   });
 });

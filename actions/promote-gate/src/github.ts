@@ -11,6 +11,7 @@ export interface Deployment {
   environment: string;
   payload: unknown;
   created_at: string;
+  description?: string | null;
   production_environment?: boolean;
   transient_environment?: boolean;
 }

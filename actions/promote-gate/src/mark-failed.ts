@@ -21,6 +21,8 @@ export interface FailedRelease {
   runUrl: string;
   context: { runId: string; workflow: string; actor: string };
   githubRepository: string;
+  /** GitHub's production_environment flag of a record created here (the pipeline's notion: pipeline.ts). */
+  productionEnvironment: boolean;
 }
 
 export interface Signing {
@@ -74,7 +76,7 @@ export async function markFailed(api: DeploymentsApi, f: FailedRelease, signing?
       result: 'failed',
       ...(signed ? { signed } : {}),
     },
-    production_environment: /^(production|prod)$/i.test(f.environment),
+    production_environment: f.productionEnvironment,
     transient_environment: true,
   });
   await api.createStatus(created.id, status);

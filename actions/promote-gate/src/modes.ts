@@ -8,7 +8,7 @@ import { realDeps, run, type Deps } from './run';
 type Any = { query: QueryInputs } | { gate: Inputs };
 
 export function getAnyInputs(i: Raw, env: NodeJS.ProcessEnv = process.env, run: RunContext = context): Any {
-  return isQueryMode(i.string('mode')) ? { query: getQueryInputs(i, run) } : { gate: getInputs(i, env, run) };
+  return isQueryMode(i.string('mode')) ? { query: getQueryInputs(i, run, env) } : { gate: getInputs(i, env, run) };
 }
 
 export function runAny(inputs: Any, deps: { query: QueryDeps } | { gate: Deps }): Promise<Outputs> {

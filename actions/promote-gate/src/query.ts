@@ -12,8 +12,9 @@ import { octokitDeployments, type DeploymentsApi } from './github';
 import { keyOf, parseEvidenceKeys, type EvidenceKeyMap } from './inputs';
 import { kmsEvidenceKeys, type EvidenceKeys } from './kms';
 import { markFailed } from './mark-failed';
+import { environmentName as knownEnvironment, isProductionEnvironment, loadPipeline } from './pipeline';
 import { DIGEST_RE, ECR_REPOSITORY_RE, ENVIRONMENT_RE, SHA_RE, parseImageRef } from './refs';
-import { lastValidated, releasesIn, running, type Release } from './releases';
+import { lastValidated, releasesIn, running, type Release, type SignedView } from './releases';
 import { statusLines, statusMarkdown, statusView } from './status';
 
 export const QUERY_MODES = ['status', 'last-validated', 'fail'] as const;
@@ -43,8 +44,13 @@ export interface QueryInputs {
   runUrl: string;
   context: { runId: string; workflow: string; actor: string };
   githubRepository: string;
-  /** fail: the environments' evidence keys (a signed `failed` statement). */
+  /**
+   * The environments' evidence keys: fail signs a `failed` statement with its environment's key;
+   * status and last-validated read only records whose statements verify under the key.
+   */
   evidenceKeys: EvidenceKeyMap;
+  /** fail: GitHub is told the deployment is a production one (the last environment of the promotion chain). */
+  productionEnvironment: boolean;
 }
 
 export function isQueryMode(mode: string): mode is QueryMode {
@@ -56,7 +62,7 @@ function environmentName(name: string, value: string): string {
   return value;
 }
 
-export function getQueryInputs(i: Raw, run: RunContext = context): QueryInputs {
+export function getQueryInputs(i: Raw, run: RunContext = context, env: NodeJS.ProcessEnv = process.env): QueryInputs {
   const ctx = githubContext(run);
   const mode = i.oneOf('mode', QUERY_MODES, 'status');
   const imageRef = i.string('image-ref');
@@ -74,7 +80,11 @@ export function getQueryInputs(i: Raw, run: RunContext = context): QueryInputs {
   const environments = mode === 'status' ? i.list('environments') : [];
   if (mode === 'status' && environments.length === 0) environments.push('qa', 'preprod', 'production');
   for (const e of environments) environmentName('environments', e);
-  const environment = mode === 'status' ? '' : environmentName('environment', i.required('environment'));
+  let environment = mode === 'status' ? '' : environmentName('environment', i.required('environment'));
+  // fail writes a record: the environment as the pipeline spells it, and GitHub's production flag
+  // from the promotion chain, never from the spelling of the name.
+  const pipeline = mode === 'fail' ? loadPipeline(i.string('environments-file'), env.GITHUB_WORKSPACE || process.cwd(), ctx.repository.split('/')[0] ?? '') : undefined;
+  if (pipeline) environment = knownEnvironment('environment', environment, pipeline);
 
   const sha = mode === 'fail' ? (i.string('sha') || ctx.sha).toLowerCase() : '';
   if (mode === 'fail' && !SHA_RE.test(sha)) throw new InputError('sha', 'must be a full 40-hex commit SHA (defaults to the run commit)', sha);
@@ -82,9 +92,11 @@ export function getQueryInputs(i: Raw, run: RunContext = context): QueryInputs {
   const description = mode === 'fail' ? i.string('description').slice(0, 140) : i.string('description');
   if (description.length > 140) throw new InputError('description', 'must be at most 140 characters');
 
-  const evidenceKeys = mode === 'fail' ? parseEvidenceKeys(i.list('evidence-keys')) : {};
-  if (mode === 'fail' && i.bool('require-signed-evidence', false) && !keyOf(evidenceKeys, environment)) {
-    throw new InputError('evidence-keys', `must name the KMS key of ${environment}: require-signed-evidence is true, and fail signs a failed statement with it`);
+  const evidenceKeys = parseEvidenceKeys(i.list('evidence-keys'));
+  if (i.bool('require-signed-evidence', false)) {
+    const unkeyed = (mode === 'status' ? environments : [environment]).filter((e) => !keyOf(evidenceKeys, e));
+    const why = mode === 'fail' ? 'fail signs a failed statement with it' : `${mode} reads only evidence signed with it`;
+    if (unkeyed.length) throw new InputError('evidence-keys', `must name the KMS key of ${unkeyed.join(', ')}: require-signed-evidence is true, and ${why}`);
   }
 
   const token = i.string('github-token');
@@ -110,6 +122,7 @@ export function getQueryInputs(i: Raw, run: RunContext = context): QueryInputs {
     context: { runId: ctx.runId, workflow: ctx.workflow, actor: ctx.actor },
     githubRepository: ctx.repository,
     evidenceKeys,
+    productionEnvironment: pipeline ? isProductionEnvironment(environment, pipeline) : false,
   };
 }
 
@@ -152,8 +165,15 @@ export async function runQuery(inputs: QueryInputs, deps: QueryDeps): Promise<Ou
   const { io } = deps;
   io.setSecret(inputs.token);
 
+  const signed = async (environment: string): Promise<SignedView | undefined> => {
+    const arn = keyOf(inputs.evidenceKeys, environment);
+    if (!arn) return undefined;
+    if (!deps.keys) throw new Error('internal: kms client missing');
+    return { githubRepository: inputs.githubRepository, verify: await deps.keys.verifier(arn) };
+  };
+
   if (inputs.mode === 'status') {
-    const view = await statusView(deps, inputs.environments, inputs.repository);
+    const view = await statusView({ ...deps, signed }, inputs.environments, inputs.repository);
     for (const line of statusLines(view)) io.info(line);
     await io.summary(statusMarkdown(view, inputs.repository));
     return { status: JSON.stringify(view), repository: inputs.repository };
@@ -170,11 +190,12 @@ export async function runQuery(inputs: QueryInputs, deps: QueryDeps): Promise<Ou
     return { digest: inputs.digest, repository: inputs.repository, 'deployment-id': r.marked.join(',') };
   }
 
-  const releases = await releasesIn(deps.github, inputs.environment, inputs.repository);
+  const releases = await releasesIn(deps.github, inputs.environment, inputs.repository, await signed(inputs.environment));
   const exclude = inputs.digest || running(releases)?.digest;
   const target = lastValidated(releases, exclude);
   if (!target) {
-    const line = `No validated release of ${inputs.repository} in ${inputs.environment}${exclude ? ` other than ${exclude}` : ''} (${releases.length} record(s) read)`;
+    const read = `${releases.length} ${keyOf(inputs.evidenceKeys, inputs.environment) ? 'signed record(s)' : 'record(s)'} read`;
+    const line = `No validated release of ${inputs.repository} in ${inputs.environment}${exclude ? ` other than ${exclude}` : ''} (${read})`;
     if (inputs.required) throw new UserError(line, { found: false });
     io.info(line);
     return { found: false };

@@ -2,10 +2,16 @@
  * Read side of the evidence: the releases promote-gate recorded in an environment, each with
  * its latest state. The status view, the rollback target and the bake's rollback read them
  * through here; nothing here writes.
+ *
+ * With the environment's evidence key (`signed`), only records carrying a statement that
+ * verifies under that key count, and their state comes from the statements, never from
+ * deployment statuses: anyone with `deployments: write` can create a record or post a status,
+ * only the environment's deploy role can sign (signed-rules.ts).
  */
 import { RECORDED_BY } from './gate';
 import { newestFirst, payloadOf, type Deployment, type DeploymentsApi, type DeploymentStatus } from './github';
 import { DIGEST_RE, SHA_RE, sameEnvironment } from './refs';
+import { heldDigest, signedRecords, type SignedRecord } from './signed-rules';
 
 /** How many of an environment's newest deployments are read (one page). */
 export const HISTORY_WINDOW = 100;
@@ -70,12 +76,59 @@ function withStatuses(r: NonNullable<ReturnType<typeof asRecord>>, statuses: rea
   };
 }
 
-/** promote-gate's records of `repository` in `environment`, newest first, with their latest states. */
-export async function releasesIn(api: DeploymentsApi, environment: string, repository: string, max = HISTORY_WINDOW): Promise<Release[]> {
+/** How the records of an environment are verified: its key's verifier and the run's GitHub repository. */
+export interface SignedView {
+  githubRepository: string;
+  verify: (message: Buffer, signature: Buffer) => boolean;
+}
+
+/**
+ * promote-gate's records of `repository` in `environment`, newest first, with their latest states;
+ * with `signed`, only the verified ones (signedReleases).
+ */
+export async function releasesIn(api: DeploymentsApi, environment: string, repository: string, signed?: SignedView, max = HISTORY_WINDOW): Promise<Release[]> {
+  if (signed) return signedReleases(api, environment, repository, signed);
   const records = newestFirst(await api.list({ environment, max }))
     .map((d) => asRecord(d, environment, repository))
     .filter((r) => r !== undefined);
   return Promise.all(records.map(async (r) => withStatuses(r, await api.statuses(r.deploymentId))));
+}
+
+/**
+ * The signed records as releases, newest statement first. A digest's newest statement decides:
+ * `success` is validated, `failed` is not; the held digest's newest statement is what runs
+ * (state `success`), older successes are `inactive`, failed statements `failure`. The signed
+ * fields (digest, commit, run URL, time) come from the statement; the run id, workflow and
+ * actor from the payload of the deployment that carried it (written with it, never edited).
+ */
+async function signedReleases(api: DeploymentsApi, environment: string, repository: string, signed: SignedView): Promise<Release[]> {
+  const { records } = await signedRecords(api, environment, { githubRepository: signed.githubRepository, imageRepository: repository }, signed.verify);
+  const newest = new Map(records.map((r) => [r.statement.digest, r]));
+  const held = heldDigest(records);
+  const release = (r: SignedRecord): Release => {
+    const s = r.statement;
+    const p = payloadOf(r.deployment);
+    const state = s.status === 'failed' ? 'failure' : r === held ? 'success' : 'inactive';
+    return {
+      deploymentId: r.deployment.id,
+      environment: r.deployment.environment,
+      digest: s.digest,
+      sha: s.commit,
+      image: p.digest === s.digest && str(p.image) ? str(p.image) : `${repository}@${s.digest}`,
+      repository,
+      recordedAt: s.time,
+      state,
+      stateAt: s.time,
+      stateDescription: s.status === 'failed' ? (r.deployment.description ?? '') : '',
+      validated: newest.get(s.digest)?.statement.status === 'success',
+      runUrl: s.runUrl,
+      runId: str(p.run_id),
+      workflow: str(p.workflow),
+      actor: str(p.actor),
+      environmentUrl: '',
+    };
+  };
+  return records.map(release).reverse();
 }
 
 /** What runs: the newest record whose latest status is success. */

@@ -6,7 +6,7 @@
 import { table } from '@deploy-actions/action-kit';
 import { approvedBy, type ApprovalsApi } from './approvals';
 import type { DeploymentsApi } from './github';
-import { releasesIn, running, type Release } from './releases';
+import { releasesIn, running, type Release, type SignedView } from './releases';
 
 export interface EnvironmentStatus {
   environment: string;
@@ -27,11 +27,11 @@ function failedHere(releases: readonly Release[], digest: string): boolean {
 }
 
 export async function statusView(
-  deps: { github: DeploymentsApi; approvals?: ApprovalsApi },
+  deps: { github: DeploymentsApi; approvals?: ApprovalsApi; signed?: (environment: string) => Promise<SignedView | undefined> },
   environments: readonly string[],
   repository: string,
 ): Promise<EnvironmentStatus[]> {
-  const histories = await Promise.all(environments.map((e) => releasesIn(deps.github, e, repository)));
+  const histories = await Promise.all(environments.map(async (e) => releasesIn(deps.github, e, repository, await deps.signed?.(e))));
   return Promise.all(
     environments.map(async (environment, i) => {
       const releases = histories[i]!;

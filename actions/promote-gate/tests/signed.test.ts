@@ -242,6 +242,57 @@ describe('replay and rollback', () => {
   });
 });
 
+describe('last-validated and status read signed statements only (the rollback target)', () => {
+  const query = (values: Record<string, string>) =>
+    getQueryInputs(new Raw(mapInputs({ ...actionDefaults(), repository: REPO, 'github-token': 'ghs_test', 'evidence-keys': evidence.variable, 'require-signed-evidence': 'true', ...values })), runContextFrom(env()));
+  // The rollback plan job verifies with the build role (workflows/README.md's VerifyEvidence).
+  const target = async () => runQuery(query({ mode: 'last-validated', environment: 'production' }), { io, github: gh.api, keys: deps('build').keys!, now });
+
+  test('forged records, replayed statements and forged statuses do not move the target; a failed digest is skipped', async () => {
+    await record('production', DIGEST);
+    const b = await record('production', THIRD_DIGEST, { sha: OTHER_SHA });
+    await record('production', OTHER_DIGEST, { sha: OTHER_SHA });
+    const fail = query({ mode: 'fail', environment: 'Production', digest: THIRD_DIGEST, sha: OTHER_SHA });
+    await runQuery(fail, { io, github: gh.api, keys: deps('production').keys!, now });
+    expect(await target()).toMatchObject({ digest: DIGEST, sha: SHA });
+
+    // THIRD's success statement replayed on a new record, an unsigned record of a fourth digest,
+    // and failure statuses on every genuine record of DIGEST: none of it counts.
+    clock += 3_600_000;
+    await forge('production', { digest: THIRD_DIGEST, signed: signedOf(Number(b['deployment-id'])) }, OTHER_SHA);
+    const fourth = `sha256:${'d'.repeat(64)}`;
+    await forge('production', { digest: fourth });
+    for (const d of gh.deployments.filter((x) => (x.payload as { digest?: string }).digest === DIGEST)) {
+      await gh.api.createStatus(d.id, { state: 'failure', description: 'forged', auto_inactive: false });
+    }
+    expect(await target()).toMatchObject({ digest: DIGEST, sha: SHA });
+    expect(io.lines.at(-1)).toContain(`before ${OTHER_DIGEST}`);
+
+    const status = await runQuery(query({ mode: 'status', environments: 'production' }), { io, github: gh.api, keys: deps('build').keys!, now });
+    const [production] = JSON.parse(String(status.status)) as Array<{ running: { digest: string } }>;
+    expect(production!.running.digest).toBe(OTHER_DIGEST);
+  });
+
+  test('unsigned mode still reads the records (EVIDENCE_SIGNING off); required signing without a key fails naming the input', async () => {
+    await forge('production', { digest: DIGEST });
+    await forge('production', { digest: OTHER_DIGEST });
+    const unsigned = getQueryInputs(new Raw(mapInputs({ ...actionDefaults(), repository: REPO, 'github-token': 'ghs_test', mode: 'last-validated', environment: 'production' })), runContextFrom(env()));
+    expect(await runQuery(unsigned, { io, github: gh.api })).toMatchObject({ digest: DIGEST });
+    expect(() => query({ mode: 'status', environments: 'qa,staging', 'evidence-keys': '' })).toThrow(InputError);
+    expect(() => query({ mode: 'last-validated', environment: 'production', 'evidence-keys': '' })).toThrow(/Input 'evidence-keys' must name the KMS key of production: require-signed-evidence is true, and last-validated reads only evidence signed with it/);
+  });
+
+  test('fail: the environment as the pipeline spells it, and the production flag from the promotion chain', async () => {
+    await runQuery(query({ mode: 'fail', environment: 'PRODUCTION', digest: DIGEST }), { io, github: gh.api, keys: deps('production').keys!, now });
+    await runQuery(query({ mode: 'fail', environment: 'Preprod', digest: DIGEST }), { io, github: gh.api, keys: deps('preprod').keys!, now });
+    expect(gh.deployments.map((d) => [d.environment, d.production_environment])).toEqual([
+      ['production', true],
+      ['preprod', false],
+    ]);
+    expect(() => query({ mode: 'fail', environment: 'prod', digest: DIGEST })).toThrow(/Input 'environment' must be one of the pipeline's environments/);
+  });
+});
+
 describe('the rules on their own', () => {
   const st = (digest: string, status: Statement['status'], minute: number, commit = SHA): SignedRecord => ({
     statement: {
