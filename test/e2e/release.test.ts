@@ -18,11 +18,10 @@
 // real .ci/run runs around them (drift check, license check), and the workflow's steps are
 // the shipped ones, unchanged.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { expectPinning, expectRelease, probeFiles, pushToMain, REPO, remoteTag, tagsOn } from '../../packages/release/tests/expectations';
+import { expectPinning, expectRelease, probeFiles, pushToMain, REPO, remoteTag, tagsOn, workDir } from '../../packages/release/tests/expectations';
 import { addNodeToToolCache, createActionDoubles } from '../executor/doubles/index';
 import { selfAtGit } from '../executor/git-refs';
 import { granted } from '../executor/permissions';
@@ -36,7 +35,7 @@ const RUNNER_EXIT = /^Process completed with exit code \d+\.$/;
 const CI = 'CI (bundles rebuilt and compared, every test)';
 
 let work: string;
-let savedTmpdir: string | undefined;
+let temp: ReturnType<typeof workDir> | undefined;
 let bare: string;
 let github: GithubStandin;
 let runnerEnv: Record<string, string>;
@@ -114,11 +113,8 @@ async function dispatch(version: string, ref = 'refs/heads/main') {
 }
 
 beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), 'release-workflow-'));
-  // Runner directories and extracted trees (executor, selfAtGit) go under `work`, removed at the end.
-  savedTmpdir = process.env.TMPDIR;
-  process.env.TMPDIR = join(work, 'tmp');
-  mkdirSync(process.env.TMPDIR);
+  temp = workDir('release-workflow-');
+  work = temp.dir;
   bare = join(work, 'deploy-actions.git');
   accessLog = join(work, 'pushes.log');
   git(work, 'init', '--quiet', '--bare', '--initial-branch=main', bare);
@@ -145,9 +141,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await github?.stop();
-  if (savedTmpdir === undefined) delete process.env.TMPDIR;
-  else process.env.TMPDIR = savedTmpdir;
-  if (work) rmSync(work, { recursive: true, force: true });
+  temp?.cleanup();
 });
 
 describe('release.yml through the workflow executor', () => {
