@@ -15,12 +15,13 @@
  * then the status view (promote-gate mode: status, the pipeline's status job).
  */
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runWorkflow } from '../executor/index';
 import type { GithubEvent, JobRun, StepRun, WorkflowRun } from '../executor/model';
 import { dockerAvailable, prepareSampleService } from '../harness/docker';
+import { forwarder } from '../standins/kube/service-proxy';
 import { kubeClients, ok } from '../standins/kube/testing';
 import { ensureKubeTools } from '../tools/kube-binaries';
 import { createServiceRepo, type ServiceRepo } from '../pipeline/service-repo';
@@ -69,18 +70,9 @@ const digestOf = (ref: string) => ref.split('@')[1] ?? '';
 /** The production load balancer: each connection to a ready endpoint of the Service, round robin. */
 async function startLoadBalancer(endpoints: () => Array<{ ip: string; port: number }>): Promise<{ url: string; stop(): Promise<void> }> {
   let next = 0;
-  const server = createServer((client) => {
+  const server = forwarder(() => {
     const targets = endpoints();
-    if (targets.length === 0) return client.destroy();
-    const target = targets[next++ % targets.length]!;
-    const upstream = connect(target.port, target.ip);
-    client.pipe(upstream).pipe(client);
-    const close = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', close);
-    upstream.on('error', close);
+    return targets.length ? targets[next++ % targets.length] : undefined;
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

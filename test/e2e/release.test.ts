@@ -1,10 +1,12 @@
 // The release workflow itself (.github/workflows/release.yml), run by the workflow executor as
 // GitHub runs a workflow_dispatch on main: the actions/checkout double clones a real local
-// repository whose origin is a bare repository on disk (the runner machine maps
-// https://github.com/org/deploy-actions to it with git's url.<bare>.insteadOf, so the release's
-// `git push` of vX.Y.Z and vX are real pushes), the actions/setup-node double takes Node from
-// the runner's tool cache, and the job's GITHUB_TOKEN (contents: write, minted by the GitHub
-// API stand-in) creates the release through GITHUB_API_URL.
+// repository whose origin is a bare repository on disk, leaving the remote and the token as
+// the action does; the runner machine reaches https://github.com/org/deploy-actions through
+// release-fixture/github-git.sh (git's ext:: transport), so the release's pushes of vX.Y.Z and
+// vX are real pushes, refused without the persisted credentials and recorded with their token;
+// the actions/setup-node double takes Node from the runner's tool cache; the job's GITHUB_TOKEN
+// (minted by the GitHub API stand-in with the job's permissions) creates the release through
+// GITHUB_API_URL.
 //
 // The repository released is this repository's tree (tracked and new files of the working
 // tree), with CHANGELOG's [Unreleased] renamed to 1.0.0 as CONTRIBUTING says, the probe of
@@ -16,12 +18,10 @@
 // real .ci/run runs around them (drift check, license check), and the workflow's steps are
 // the shipped ones, unchanged.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { expectPinning, expectRelease, probeFiles, pushToMain, REPO, remoteTag, tagsOn } from '../../packages/release/tests/expectations';
+import { expectPinning, expectRelease, probeFiles, pushToMain, REPO, remoteTag, tagsOn, workDir } from '../../packages/release/tests/expectations';
 import { addNodeToToolCache, createActionDoubles } from '../executor/doubles/index';
 import { selfAtGit } from '../executor/git-refs';
 import { granted } from '../executor/permissions';
@@ -35,13 +35,20 @@ const RUNNER_EXIT = /^Process completed with exit code \d+\.$/;
 const CI = 'CI (bundles rebuilt and compared, every test)';
 
 let work: string;
-let savedTmpdir: string | undefined;
+let temp: ReturnType<typeof workDir> | undefined;
 let bare: string;
 let github: GithubStandin;
 let runnerEnv: Record<string, string>;
 let toolCache: string;
 let treeAt: (ref: string) => string | undefined;
 let notes100: string;
+let accessLog: string;
+/** The permissions of the token of each push the remote received, in order. */
+const pushTokens = () =>
+  (existsSync(accessLog) ? readFileSync(accessLog, 'utf8').trim().split('\n') : []).map((line) => {
+    const spec = github.state.tokens[line.split(' ')[1]!];
+    return typeof spec === 'object' ? spec.permissions : spec;
+  });
 const git = (cwd: string, ...args: string[]) => execFileSync('git', [...IDENTITY, ...args], { cwd, encoding: 'utf8', maxBuffer: 64 << 20 }).trim();
 const mainOf = () => git(bare, 'rev-parse', 'refs/heads/main');
 
@@ -106,12 +113,10 @@ async function dispatch(version: string, ref = 'refs/heads/main') {
 }
 
 beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), 'release-workflow-'));
-  // Runner directories and extracted trees (executor, selfAtGit) go under `work`, removed at the end.
-  savedTmpdir = process.env.TMPDIR;
-  process.env.TMPDIR = join(work, 'tmp');
-  mkdirSync(process.env.TMPDIR);
+  temp = workDir('release-workflow-');
+  work = temp.dir;
   bare = join(work, 'deploy-actions.git');
+  accessLog = join(work, 'pushes.log');
   git(work, 'init', '--quiet', '--bare', '--initial-branch=main', bare);
   const seed = join(work, 'seed');
   mkdirSync(seed);
@@ -123,9 +128,11 @@ beforeAll(async () => {
     PATH: process.env.PATH ?? '',
     // The runner machine: git reaches github.com/org/deploy-actions at the bare repository;
     // the workspace's packages are installed in this working tree (the setup stand-in links them).
-    GIT_CONFIG_COUNT: '1',
-    GIT_CONFIG_KEY_0: `url.${pathToFileURL(bare).href}.insteadOf`,
+    GIT_CONFIG_COUNT: '2',
+    GIT_CONFIG_KEY_0: `url.ext::bash ${join(standIns, 'github-git.sh')} %S ${bare} ${accessLog}.insteadOf`,
     GIT_CONFIG_VALUE_0: `https://github.com/${REPO}`,
+    GIT_CONFIG_KEY_1: 'protocol.ext.allow',
+    GIT_CONFIG_VALUE_1: 'always',
     DEPLOY_ACTIONS_INSTALLED: root,
     npm_config_update_notifier: 'false',
   };
@@ -134,9 +141,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await github?.stop();
-  if (savedTmpdir === undefined) delete process.env.TMPDIR;
-  else process.env.TMPDIR = savedTmpdir;
-  if (work) rmSync(work, { recursive: true, force: true });
+  temp?.cleanup();
 });
 
 describe('release.yml through the workflow executor', () => {
@@ -180,6 +185,7 @@ describe('release.yml through the workflow executor', () => {
     expect(r.step(CI).log).toMatch(/\[ci\] bundles match the sources[\s\S]*all allowed[\s\S]*\[test stand-in\]/);
     expect(tagsOn(bare)).toEqual(['v1', 'v1.0.0']);
     v100 = expectRelease(bare, github, { tag: 'v1.0.0', main, notes: notes100 });
+    expect(pushTokens()).toEqual([{ contents: 'write' }]); // one atomic push, with the job's token
     expect(remoteTag(bare, 'v1')).toBe(v100);
     expect(r.step('Release').summary).toContain('v1: moved from (new) to 1.0.0');
     expect(r.step('Release').log).toContain(`Pushed v1.0.0 and v1`);
@@ -202,6 +208,7 @@ describe('release.yml through the workflow executor', () => {
     const r = await dispatch('1.1.0');
     expect(r.errors).toEqual([]);
     v110 = expectRelease(bare, github, { tag: 'v1.1.0', main, notes: '### Changed\n- The probe reports 1.1.0.' });
+    expect(pushTokens()).toEqual([{ contents: 'write' }, { contents: 'write' }]);
     expect(remoteTag(bare, 'v1')).toBe(v110);
     expect(remoteTag(bare, 'v1.0.0')).toBe(v100);
     expect(r.step('Release').summary).toContain('v1: moved from 1.0.0 to 1.1.0');
@@ -224,6 +231,19 @@ describe('release.yml through the workflow executor', () => {
       expect(at, `${file}: ${path}@${ref}: no such tag or branch`).toBeDefined();
       expect(existsSync(join(at!, /\.ya?ml$/.test(path) ? path : `${path}/action.yml`)), `${file}: ${path}@${ref}`).toBe(true);
     }
+  });
+
+  test("the runner's route to github.com refuses a push without the credentials actions/checkout persists", () => {
+    const clone = mkdtempSync(join(work, 'no-credentials-'));
+    git(work, 'clone', '--quiet', '--branch', 'main', bare, clone);
+    git(clone, 'remote', 'set-url', 'origin', `https://github.com/${REPO}`);
+    const push = () => execFileSync('git', ['push', 'origin', 'HEAD:refs/tags/v9.9.9'], { cwd: clone, env: runnerEnv, encoding: 'utf8', stdio: 'pipe' });
+    expect(push).toThrow("fatal: could not read Username for 'https://github.com': terminal prompts disabled");
+    git(clone, 'config', 'http.https://github.com/.extraheader', `AUTHORIZATION: basic ${Buffer.from('x-access-token:ghs_not_minted').toString('base64')}`);
+    push();
+    expect(pushTokens().at(-1)).toBeUndefined(); // recorded, and not a token the stand-in minted
+    git(bare, 'tag', '--delete', 'v9.9.9');
+    expect(readFileSync(accessLog, 'utf8')).toContain('git-receive-pack ghs_not_minted\n');
   });
 
   test('drift: a bundle that is not the build of its sources stops the release in CI, one error line, no tag', async () => {

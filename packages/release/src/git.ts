@@ -31,8 +31,14 @@ export interface GitOptions {
 
 export function gitIn(opts: GitOptions): Git {
   const exec = opts.exec ?? realExec;
-  const identity = ['-c', `user.name=${opts.committerName}`, '-c', `user.email=${opts.committerEmail}`];
-  const git = async (...args: string[]) => (await exec('git', [...identity, ...args], { cwd: opts.cwd, silent: true })).stdout.trim();
+  // The identity through git's variables, so that an error names the subcommand (`git push failed ...`).
+  const env = {
+    GIT_AUTHOR_NAME: opts.committerName,
+    GIT_AUTHOR_EMAIL: opts.committerEmail,
+    GIT_COMMITTER_NAME: opts.committerName,
+    GIT_COMMITTER_EMAIL: opts.committerEmail,
+  };
+  const git = async (...args: string[]) => (await exec('git', args, { cwd: opts.cwd, silent: true, env })).stdout.trim();
   return {
     remoteRefs: async () => parseLsRemote(await git('ls-remote', '--tags', '--heads', opts.remote)),
     head: () => git('rev-parse', 'HEAD'),

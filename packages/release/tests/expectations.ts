@@ -24,6 +24,26 @@ const gitIn = (bare: string, ...args: string[]) => execFileSync('git', ['--git-d
 export const remoteTag = (bare: string, tag: string) => gitIn(bare, 'rev-parse', `refs/tags/${tag}^{commit}`);
 export const tagsOn = (bare: string) => gitIn(bare, 'tag', '--list').split('\n').filter(Boolean).sort();
 
+/**
+ * A temporary directory for a test file that also receives the temporary directories made
+ * while it runs (TMPDIR: the executor's runner directories, extracted trees); `cleanup()`
+ * restores TMPDIR and removes it all.
+ */
+export function workDir(prefix: string): { dir: string; cleanup(): void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const saved = process.env.TMPDIR;
+  process.env.TMPDIR = join(dir, 'tmp');
+  mkdirSync(process.env.TMPDIR);
+  return {
+    dir,
+    cleanup: () => {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 /** A maintainer's commit on main: a clone, files written, committed and pushed. Returns the commit. */
 export function pushToMain(bare: string, files: Record<string, string>, message: string): string {
   const clone = mkdtempSync(join(tmpdir(), 'release-maintainer-'));

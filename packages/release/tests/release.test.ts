@@ -3,20 +3,19 @@
 // metadata and bundles, plus a small probe (a reusable workflow calling another that runs an
 // action reporting its release) that the workflow executor runs from the released tags.
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { exec, recordingIO } from '@deploy-actions/action-kit';
 import { startGithubStandin, type GithubStandin } from '../../../test/standins/github/index';
 import { gitIn, releasesApi, run, type ReleaseInputs } from '../src';
-import { ACTIONS, REPO, expectPinning, expectRelease, pipelineTree, probeFiles, pushToMain, remoteTag as tagOf, tagsOn } from './expectations';
+import { ACTIONS, REPO, expectPinning, expectRelease, pipelineTree, probeFiles, pushToMain, remoteTag as tagOf, tagsOn, workDir } from './expectations';
 
 const root = join(import.meta.dirname, '../../..');
 const IDENTITY = ['-c', 'user.name=Maintainer', '-c', 'user.email=maintainer@example.com'];
 
 let work: string;
-let savedTmpdir: string | undefined;
+let temp: ReturnType<typeof workDir> | undefined;
 let bare: string;
 let github: GithubStandin;
 const git = (cwd: string, ...args: string[]) => execFileSync('git', [...IDENTITY, ...args], { cwd, encoding: 'utf8' }).trim();
@@ -64,11 +63,8 @@ async function releaseViaCli(version: string) {
 }
 
 beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), 'release-test-'));
-  // Runner directories and extracted trees (executor, selfAtGit) go under `work`, removed at the end.
-  savedTmpdir = process.env.TMPDIR;
-  process.env.TMPDIR = join(work, 'tmp');
-  mkdirSync(process.env.TMPDIR);
+  temp = workDir('release-test-');
+  work = temp.dir;
   bare = join(work, 'deploy-actions.git');
   git(work, 'init', '--quiet', '--bare', '--initial-branch=main', bare);
   const seed = join(work, 'seed');
@@ -96,9 +92,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await github?.stop();
-  if (savedTmpdir === undefined) delete process.env.TMPDIR;
-  else process.env.TMPDIR = savedTmpdir;
-  if (work) rmSync(work, { recursive: true, force: true });
+  temp?.cleanup();
 });
 
 describe('release', () => {

@@ -18,6 +18,22 @@ interface Proxied {
   servers: Server[];
 }
 
+/** A TCP server that forwards each connection to the target `pick` gives then (closed when there is none). */
+export function forwarder(pick: () => { ip: string; port: number } | undefined): Server {
+  return createServer((client) => {
+    const target = pick();
+    if (!target) return client.destroy();
+    const upstream = connect(target.port, target.ip);
+    client.pipe(upstream).pipe(client);
+    const close = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', close);
+    upstream.on('error', close);
+  });
+}
+
 export class ServiceProxy {
   private readonly services = new Map<string, Proxied>();
   private disabled = false;
@@ -48,18 +64,7 @@ export class ServiceProxy {
     }
     if (!ip) return undefined;
     const servers = (svc.spec?.ports ?? []).map((p: { port: number; name?: string }, index: number) => {
-      const server = createServer((client) => {
-        const target = this.endpoint(ns, name, p.name, index);
-        if (!target) return client.destroy();
-        const upstream = connect(target.port, target.ip);
-        client.pipe(upstream).pipe(client);
-        const close = () => {
-          client.destroy();
-          upstream.destroy();
-        };
-        client.on('error', close);
-        upstream.on('error', close);
-      });
+      const server = forwarder(() => this.endpoint(ns, name, p.name, index));
       server.on('error', () => undefined);
       server.listen(p.port, ip);
       return server;
