@@ -111,6 +111,22 @@ describe('deploy.yml and build.yml: configuration checks', () => {
     expect(r.stdout).toContain('no EKS cluster for production');
   });
 
+  const IMAGE = `1.dkr.ecr.eu-west-1.amazonaws.com/team/svc@sha256:${'a'.repeat(64)}`;
+  const FROM = `1.dkr.ecr.eu-west-1.amazonaws.com/team/svc@sha256:${'b'.repeat(64)}`;
+  test.each([
+    [FROM, 'c'.repeat(40), ''],
+    ['', '', ''],
+    [`1.dkr.ecr.eu-west-1.amazonaws.com/team/other@sha256:${'b'.repeat(64)}`, 'c'.repeat(40), 'rolled-back-from must be an image of 1.dkr.ecr.eu-west-1.amazonaws.com/team/svc pinned by digest'],
+    [`${FROM}\n${FROM}`, 'c'.repeat(40), 'rolled-back-from must be an image of'],
+    [FROM.replace(/@.*/, ':v1'), 'c'.repeat(40), 'rolled-back-from must be an image of'],
+    [FROM, 'c'.repeat(7), 'rolled-back-from-sha must be the 40-hex commit of rolled-back-from'],
+  ])('deploy: rolled-back-from %j with sha %j -> %j', (from, sha, error) => {
+    const vars = { AWS_DEPLOY_ROLE_ARN: 'arn:aws:iam::111122223333:role/d', AWS_REGION: 'eu-west-1', EKS_CLUSTER_NAME: 'prod' };
+    const r = runStep(deployCheck, { inputs: { ...inputs, 'image-ref': IMAGE, 'rolled-back-from': from, 'rolled-back-from-sha': sha }, vars });
+    expect(r.code).toBe(error ? 1 : 0);
+    if (error) expect(r.stdout).toContain(`::error title=deploy::${error}`);
+  });
+
   test('build: a missing role is named, a present one passes', () => {
     const missing = runStep(buildCheck, { inputs: { 'role-to-assume': '', 'aws-region': 'eu-west-1' }, vars: {} });
     expect(missing.code).not.toBe(0);
