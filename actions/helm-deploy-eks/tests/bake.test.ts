@@ -37,6 +37,8 @@ describe('judgements', () => {
   test('alarms: the first in ALARM', () => {
     expect(alarmBreach([{ name: 'a', state: 'OK', reason: '' }, { name: 'b', state: 'INSUFFICIENT_DATA', reason: '' }])).toBeUndefined();
     expect(alarmBreach([{ name: 'a', state: 'OK', reason: '' }, { name: 'p99', state: 'ALARM', reason: 'Threshold Crossed' }])).toBe("CloudWatch alarm 'p99' is ALARM (Threshold Crossed)");
+    // A state reason over several lines stays one line (the step's one failure line).
+    expect(alarmBreach([{ name: 'p99', state: 'ALARM', reason: 'Threshold Crossed:\n::error::forged\r\n  more' }])).toBe("CloudWatch alarm 'p99' is ALARM (Threshold Crossed: ::error::forged more)");
   });
 
   test('pods: restarts counted from the bake start, unready for too long', () => {

@@ -7,10 +7,13 @@ export interface Alarm {
   reason: string;
 }
 
+/** CloudWatch's free text (a state reason can span lines) made one line: the breach is the step's one failure line. */
+const flat = (text: string) => text.replace(/\s+/g, ' ').trim();
+
 /** The first alarm in ALARM. */
 export function alarmBreach(alarms: readonly Alarm[]): string | undefined {
   const a = alarms.find((x) => x.state === 'ALARM');
-  return a ? `CloudWatch alarm '${a.name}' is ALARM (${a.reason})` : undefined;
+  return a ? `CloudWatch alarm '${flat(a.name)}' is ALARM (${flat(a.reason)})` : undefined;
 }
 
 /** How many of the smoke URL's latest answers the error ratio is computed over. */
