@@ -10,7 +10,8 @@
  *     revision), after production's approval; A's pods serve; C marked failed with a signed statement
  *   - a second rollback goes back to neither C nor B; the wrong branch is refused
  *   - unsigned evidence (a team with signing off): the forged record of D, a digest that never
- *     passed preprod, is refused by the production gate in one line; production untouched
+ *     passed preprod, is refused by the plan's promotion gate in one line before any approval;
+ *     production untouched
  */
 import { createPublicKey, verify } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -215,6 +216,8 @@ describe.skipIf(!hasDocker)('one-click rollback through the executor (issue 14)'
     expect(target.outputs['validated-at']).toMatch(/^\d{4}-\d\d-\d\dT/);
     expect(target.log).toContain(`before ${C.digest}: ${A.digest}`);
     expect(plan).not.toContain(B.digest);
+    // The plan applied the promotion gate already: A ran in production, and passed preprod.
+    expect(step(r, 'plan', 'Check the target may go there')!.outputs.verified).toBe('true');
 
     // Production's required reviewers approved it; then A was redeployed by digest and recorded.
     const deploy = job(r, 'rollback/deploy')!;
@@ -254,18 +257,20 @@ describe.skipIf(!hasDocker)('one-click rollback through the executor (issue 14)'
     expect(step(r, 'plan', 'What runs now')?.outcome).not.toBe('success');
   }, 60_000);
 
-  test('unsigned evidence: the plan offers D, which never passed preprod; the production gate refuses it in one line, production untouched', async () => {
+  test('unsigned evidence: the plan finds D, which never passed preprod, and refuses it in one line before anyone is asked; production untouched', async () => {
     const { A, D } = releases;
+    const approvals = world.environments.approvals.length;
     const r = await rollback('main', 'production', { EVIDENCE_KMS_KEYS: '', EVIDENCE_SIGNING: 'off' });
     expect(r.conclusion).toBe('failure');
     expect(step(r, 'plan', 'Previous validated release')!.outputs.digest).toBe(D.digest);
-    const gate = step(r, 'rollback/deploy', 'Promotion gate')!;
-    expect(gate.outcome).toBe('failure');
-    const refusal = gate.annotations.filter((a) => a.level === 'error');
+    const check = step(r, 'plan', 'Check the target may go there')!;
+    expect(check.outcome).toBe('failure');
+    const refusal = errorsOf(r);
     expect(refusal).toHaveLength(1);
-    expect(refusal[0]!.message).not.toContain('\n');
-    expect(refusal[0]!.message).toMatch(new RegExp(`to production refused: .*no GitHub deployment to preprod of commit ${D.sha.slice(0, 7)} carries digest ${D.digest}`));
-    expect(step(r, 'rollback/deploy', 'Deploy')?.outcome).not.toBe('success');
+    expect(refusal[0]).not.toContain('\n');
+    expect(refusal[0]).toMatch(new RegExp(`^Promotion of ${NAME}@${D.digest} to production refused: no GitHub deployment to preprod of commit ${D.sha.slice(0, 7)} carries digest ${D.digest}`));
+    expect(job(r, 'rollback')?.result).toBe('skipped');
+    expect(world.environments.approvals.length).toBe(approvals);
     expect(runningIn('production')).toEqual([A.image]);
   }, 120_000);
 });

@@ -196,7 +196,7 @@ describe('starter workflows', () => {
     expect(Object.keys(doc.on)).toEqual(['workflow_dispatch']);
     expect(Object.keys(doc.on.workflow_dispatch.inputs)).toEqual(['environment']);
     const modes = stepsOf(doc.jobs.plan).filter((s) => ownAction(s.uses) === 'promote-gate').map((s) => s.with.mode);
-    expect(modes).toEqual(['status', 'last-validated']);
+    expect(modes).toEqual(['status', 'last-validated', 'verify']);
     const call = doc.jobs.rollback;
     expect(call.uses).toBe('org/deploy-actions/.github/workflows/deploy.yml@v1');
     const deploy = readWorkflow('.github/workflows/deploy.yml');
