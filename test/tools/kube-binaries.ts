@@ -12,7 +12,7 @@ export interface KubeTools {
   helm3: string;
   /** kubectl v1.35.2 */
   kubectl: string;
-  /** The newest of each line the npm packages ship (helm-deploy-eks's defaults): helm v4.2.3, kubectl v1.36.3. */
+  /** The newest of each line the npm packages ship: helm v4.2.3, kubectl v1.36.3 (helm-deploy-eks's default kubectl). */
   newest: { helm4: string; kubectl: string };
 }
 

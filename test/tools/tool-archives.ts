@@ -21,8 +21,11 @@ export interface ToolArchives {
   helmBaseUrl: string;
   /** kubectl-base-url input value. */
   kubectlBaseUrl: string;
-  /** Both base-URL inputs of helm-deploy-eks, pointing at this mirror. */
-  inputs: { 'helm-base-url': string; 'kubectl-base-url': string };
+  /**
+   * Both base-URL inputs of helm-deploy-eks, pointing at this mirror, and the newest helm 4 it
+   * serves (the action's default helm, published after the npm packages' newest, is not here).
+   */
+  inputs: { 'helm-base-url': string; 'kubectl-base-url': string; 'helm-version': string };
   /** Paths requested so far, in order. */
   requests: string[];
   /** Serve a wrong checksum for this path (e.g. to prove verification). */
@@ -111,7 +114,7 @@ export async function startToolArchives(): Promise<ToolArchives> {
   return {
     helmBaseUrl: `${base}/helm`,
     kubectlBaseUrl: `${base}/k8s`,
-    inputs: { 'helm-base-url': `${base}/helm`, 'kubectl-base-url': `${base}/k8s` },
+    inputs: { 'helm-base-url': `${base}/helm`, 'kubectl-base-url': `${base}/k8s`, 'helm-version': '4.2.3' },
     requests,
     tamper,
     substitute,

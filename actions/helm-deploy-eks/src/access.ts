@@ -3,6 +3,7 @@ import { errorMessage, UserError } from '@deploy-actions/action-kit';
 import type { Deps } from './context';
 import type { ClusterInfo } from './eks';
 import { helmVersionArgs, parseHelmMajor, type HelmMajor } from './helm-args';
+import { helmSupport } from './helm-support';
 import type { Inputs } from './inputs';
 import { buildKubeconfig, renderKubeconfig } from './kubeconfig';
 import { helmDownload, kubectlDownload, kubectlVersionFor, runnerArch } from './tools';
@@ -19,6 +20,9 @@ export async function resolveHelm(inputs: Inputs, deps: Deps): Promise<{ helm: s
     throw new UserError(errorMessage(err));
   }
   deps.io.info(`helm ${version} (${helm})`);
+  const support = helmSupport(version, new Date(deps.now()).toISOString().slice(0, 10));
+  for (const note of support.notes) deps.io.info(note);
+  for (const warning of support.warnings) deps.io.warning(warning);
   return { helm, version, major };
 }
 

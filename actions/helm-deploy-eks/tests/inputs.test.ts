@@ -62,8 +62,8 @@ describe('durations and image refs', () => {
 
 describe('getInputs', () => {
   test.each([
-    ['4', '4.2.3'],
-    ['3', '3.18.0'],
+    ['4', '4.3.0'],
+    ['3', '3.22.0'],
     ['v3.17.3', '3.17.3'],
   ])('helm-version %s installs %s', (given, want) => expect(read({ 'helm-version': given }).helmVersion).toBe(want));
 
@@ -82,7 +82,7 @@ describe('getInputs', () => {
       timeoutSeconds: 300,
       historyMax: 10,
       rollbackOnFailure: true,
-      helmVersion: '4.2.3',
+      helmVersion: '4.3.0',
       kubectlVersion: '',
       helmBaseUrl: 'https://get.helm.sh',
       kubectlBaseUrl: 'https://dl.k8s.io/release',

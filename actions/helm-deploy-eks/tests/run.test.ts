@@ -49,7 +49,7 @@ function fakeDeps(w: World): Deps & { io: ReturnType<typeof recordingIO> } {
       }
       switch (args[0]) {
         case 'version':
-          return ok('v4.1.4');
+          return ok('v4.3.0');
         case 'lint':
           return ok('1 chart(s) linted, 0 chart(s) failed');
         case 'template':

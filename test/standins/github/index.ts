@@ -12,6 +12,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { closeServer, listenLocal } from '../../harness/net';
 import { SCOPES } from '../../executor/permissions';
 import { ASSET_UPLOAD, releasesRoute, type StoredRelease } from './releases';
+import { pullsRoute, type StoredPull } from './pulls';
 
 export type { StoredRelease } from './releases';
 
@@ -148,6 +149,7 @@ export interface GithubState {
   faults: Fault[];
   requests: RequestRecord[];
   releases: StoredRelease[];
+  pulls: StoredPull[];
 }
 
 export interface GithubStandin {
@@ -222,6 +224,7 @@ export async function startGithubStandin(opts: GithubStandinOptions): Promise<Gi
     faults: [],
     requests: [],
     releases: [],
+    pulls: [],
   };
   const latestRelease = new Map<string, number>();
   let nextId = 1000;
@@ -520,6 +523,20 @@ export async function startGithubStandin(opts: GithubStandinOptions): Promise<Gi
         error: (status: number, message: string, extra?: Record<string, unknown>) => new HttpError(status, message, extra),
       };
       const out = releasesRoute(ctx, repo, method, rest, query, rawBody, contentType);
+      if (out) return out;
+    }
+
+    if (rest.startsWith('/pulls')) {
+      const ctx = {
+        base,
+        pulls: state.pulls,
+        nextNumber: (r: string) => 1 + Math.max(0, ...state.pulls.filter((p) => p.repo === r).map((p) => p.number)),
+        now,
+        login: login(token),
+        need: (lvl: 'read' | 'write') => need(token, 'pull-requests', lvl),
+        error: (status: number, message: string, extra?: Record<string, unknown>) => new HttpError(status, message, extra),
+      };
+      const out = pullsRoute(ctx, repo, method, rest, query, body);
       if (out) return out;
     }
 
