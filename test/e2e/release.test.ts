@@ -175,7 +175,7 @@ describe('release.yml through the workflow executor', () => {
     expect(github.state.releases).toEqual([]);
   }, 120_000);
 
-  test('1.0.0: tags v1.0.0 and v1 on the release commit whose nested references name @v1.0.0, a published release with the changelog section and the assets', async () => {
+  test('1.0.0: tags v1.0.0 and v1 on main\'s commit (nested references by $/), a published release with the changelog section and the assets', async () => {
     const main = mainOf();
     const r = await dispatch('1.0.0');
     expect(r.errors).toEqual([]);
