@@ -21,6 +21,12 @@ export interface Statement {
   commit: string;
   environment: string;
   runUrl: string;
+  /** The image's registry host (`<account>.dkr.ecr.<region>.amazonaws.com`), '' when the image-ref named none. */
+  registry: string;
+  /** The run that signed it: its id, workflow name and the actor who started it (GITHUB_RUN_ID, GITHUB_WORKFLOW, GITHUB_ACTOR). */
+  runId: string;
+  workflow: string;
+  actor: string;
   /** When it was signed (ISO 8601, UTC): the order of statements. */
   time: string;
   hotfix: boolean;
@@ -38,9 +44,13 @@ export interface SignedEvidence {
   key: string;
 }
 
-/** The statement's bytes, fields always in this order. */
-export function encodeStatement(s: Omit<Statement, 'type'>): Buffer {
-  const ordered: Statement = {
+/**
+ * The statement's bytes, fields always in this order; fields a later version adds (another
+ * engineer's release-card hash, ...) follow in name order, so the format stays extensible and
+ * the bytes deterministic.
+ */
+export function encodeStatement(s: Omit<Statement, 'type'> & Record<string, unknown>): Buffer {
+  const ordered: Statement & Record<string, unknown> = {
     type: STATEMENT_TYPE,
     githubRepository: s.githubRepository,
     imageRepository: s.imageRepository,
@@ -49,13 +59,20 @@ export function encodeStatement(s: Omit<Statement, 'type'>): Buffer {
     commit: s.commit,
     environment: s.environment,
     runUrl: s.runUrl,
+    registry: s.registry,
+    runId: s.runId,
+    workflow: s.workflow,
+    actor: s.actor,
     time: s.time,
     hotfix: s.hotfix,
     status: s.status,
   };
+  for (const k of Object.keys(s).sort()) if (!(k in ordered)) ordered[k] = s[k];
   return Buffer.from(JSON.stringify(ordered), 'utf8');
 }
 
+/** A registry host (name or address, optional port): what an image reference may start with. */
+const REGISTRY_RE = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$/i;
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
 const str = (v: unknown): v is string => typeof v === 'string';
 
@@ -76,6 +93,10 @@ export function parseStatement(bytes: Buffer): Statement | string {
     str(v.commit) && SHA_RE.test(v.commit) &&
     str(v.environment) &&
     str(v.runUrl) &&
+    str(v.registry) && (v.registry === '' || REGISTRY_RE.test(v.registry)) &&
+    str(v.runId) &&
+    str(v.workflow) &&
+    str(v.actor) &&
     str(v.time) && ISO_TIME.test(v.time) &&
     typeof v.hotfix === 'boolean' &&
     (v.status === 'success' || v.status === 'failed');
