@@ -211,6 +211,14 @@ describe('forged evidence', () => {
     expectRefused(r, /^Input 'evidence-keys' must name the KMS key of preprod: require-signed-evidence is true/);
   });
 
+  test('EVIDENCE_SIGNING=off: the weakened rule is an error annotation in the run, whatever the unsigned gate decides', async () => {
+    const r = await deploy('production', image.unsigned!, { vars: { EVIDENCE_SIGNING: 'off' } });
+    const errors = steps(r).flatMap((s) => s.annotations).filter((a) => a.level === 'error').map((a) => a.message);
+    expect(errors.filter((m) => /^EVIDENCE_SIGNING is off: the promotion gate accepts unsigned evidence .* can forge/.test(m)), errors.join('\n')).toHaveLength(1);
+    // (Here the unsigned record was already superseded by a later preprod record, so the gate refuses.)
+    expect(step(r, 'Promotion gate')!.outcome).toBe('failure');
+  });
+
   // Another spelling is another OIDC subject (environment:Production, environment:prod, ...) that
   // the production role's trust policy refuses, before any step reads evidence or reaches the
   // cluster; so each is run once, with the fullest forgery a develop workflow can write (a success
