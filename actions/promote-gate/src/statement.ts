@@ -32,6 +32,12 @@ export interface Statement {
   hotfix: boolean;
   /** success: validated here; failed: marked failed here (a bake breach, a rollback away from it). */
   status: 'success' | 'failed';
+  /**
+   * `sha256:<64 hex>` of the release card the environment's reviewers saw before approving
+   * (docs/release-card.md), '' when none was shown. Statements signed before the field existed
+   * read as ''.
+   */
+  card: string;
 }
 
 /** What a deployment payload carries under `signed`. */
@@ -44,13 +50,12 @@ export interface SignedEvidence {
   key: string;
 }
 
-/**
- * The statement's bytes, fields always in this order; fields a later version adds (another
- * engineer's release-card hash, ...) follow in name order, so the format stays extensible and
- * the bytes deterministic.
- */
-export function encodeStatement(s: Omit<Statement, 'type'> & Record<string, unknown>): Buffer {
-  const ordered: Statement & Record<string, unknown> = {
+/** What a signer gives: every field but the type; no card is ''. */
+export type StatementInput = Omit<Statement, 'type' | 'card'> & { card?: string };
+
+/** The statement's bytes, fields always in this order (a field added later goes at the end). */
+export function encodeStatement(s: StatementInput): Buffer {
+  const ordered: Statement = {
     type: STATEMENT_TYPE,
     githubRepository: s.githubRepository,
     imageRepository: s.imageRepository,
@@ -66,13 +71,15 @@ export function encodeStatement(s: Omit<Statement, 'type'> & Record<string, unkn
     time: s.time,
     hotfix: s.hotfix,
     status: s.status,
+    card: s.card ?? '',
   };
-  for (const k of Object.keys(s).sort()) if (!(k in ordered)) ordered[k] = s[k];
   return Buffer.from(JSON.stringify(ordered), 'utf8');
 }
 
 /** A registry host (name or address, optional port): what an image reference may start with. */
 const REGISTRY_RE = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$/i;
+/** A release card's hash as statements carry it. */
+export const CARD_HASH_RE = /^sha256:[0-9a-f]{64}$/;
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
 const str = (v: unknown): v is string => typeof v === 'string';
 
@@ -99,8 +106,9 @@ export function parseStatement(bytes: Buffer): Statement | string {
     str(v.actor) &&
     str(v.time) && ISO_TIME.test(v.time) &&
     typeof v.hotfix === 'boolean' &&
-    (v.status === 'success' || v.status === 'failed');
-  return ok ? (v as unknown as Statement) : 'statement fields are malformed';
+    (v.status === 'success' || v.status === 'failed') &&
+    (v.card === undefined || (str(v.card) && (v.card === '' || CARD_HASH_RE.test(v.card))));
+  return ok ? ({ ...v, card: v.card ?? '' } as unknown as Statement) : 'statement fields are malformed';
 }
 
 /**
