@@ -1,22 +1,36 @@
-/** Chooses the inputs, logic and dependencies of the mode asked for: gate modes (record, verify) or query modes. */
-import { context } from '@actions/github';
-import type { ActionIO, Inputs as Raw, Outputs, RunContext } from '@deploy-actions/action-kit';
+/**
+ * Chooses the inputs and logic of the mode asked for: gate modes (record, verify) or query modes
+ * (status, last-validated, fail). Only the inputs are read here; each mode's logic (Octokit, the
+ * AWS clients) is imported when that mode runs, so ncc puts it in a chunk of its own.
+ */
+import { runContextFrom, type ActionLogic, type Inputs as Raw, type RunContext } from '@deploy-actions/action-kit';
 import { getInputs, type Inputs } from './inputs';
-import { getQueryInputs, isQueryMode, realQueryDeps, runQuery, type QueryDeps, type QueryInputs } from './query';
-import { realDeps, run, type Deps } from './run';
+import { getQueryInputs, isQueryMode, type QueryInputs } from './query-inputs';
 
-type Any = { query: QueryInputs } | { gate: Inputs };
+export type AnyInputs = { query: QueryInputs } | { gate: Inputs };
 
-export function getAnyInputs(i: Raw, env: NodeJS.ProcessEnv = process.env, run: RunContext = context): Any {
+export function getAnyInputs(i: Raw, env: NodeJS.ProcessEnv = process.env, run: RunContext = runContextFrom(env)): AnyInputs {
   return isQueryMode(i.string('mode')) ? { query: getQueryInputs(i, run, env) } : { gate: getInputs(i, env, run) };
 }
 
-export function runAny(inputs: Any, deps: { query: QueryDeps } | { gate: Deps }): Promise<Outputs> {
-  if ('query' in inputs && 'query' in deps) return runQuery(inputs.query, deps.query);
-  if ('gate' in inputs && 'gate' in deps) return run(inputs.gate, deps.gate);
-  throw new Error('internal: inputs and dependencies of different modes');
+function queryOf(inputs: AnyInputs): QueryInputs {
+  if (!('query' in inputs)) throw new Error('internal: query logic given gate inputs');
+  return inputs.query;
 }
 
-export function realAnyDeps(io: ActionIO, inputs: Any): { query: QueryDeps } | { gate: Deps } {
-  return 'query' in inputs ? { query: realQueryDeps(io, inputs.query) } : { gate: realDeps(io, inputs.gate) };
+function gateOf(inputs: AnyInputs): Inputs {
+  if (!('gate' in inputs)) throw new Error('internal: gate logic given query inputs');
+  return inputs.gate;
+}
+
+/** The logic of the mode `inputs` are for, loaded on demand. */
+export async function loadMode(inputs: AnyInputs): Promise<ActionLogic<AnyInputs, unknown>> {
+  if ('query' in inputs) {
+    const { runQuery, realQueryDeps } = await import('./query');
+    type Deps = ReturnType<typeof realQueryDeps>;
+    return { run: (i, deps) => runQuery(queryOf(i), deps as Deps), realDeps: (io, i) => realQueryDeps(io, queryOf(i)) };
+  }
+  const { run, realDeps } = await import('./run');
+  type Deps = ReturnType<typeof realDeps>;
+  return { run: (i, deps) => run(gateOf(i), deps as Deps), realDeps: (io, i) => realDeps(io, gateOf(i)) };
 }
