@@ -119,7 +119,7 @@ export async function assumeRoleWithWebIdentity(params: URLSearchParams, fed: We
     const v = claims[claim];
     if (v !== undefined) context[`${key}:${claim}`] = Array.isArray(v) ? v.map(String) : String(v);
   }
-  if (!fed.iam.mayAssume(roleArn, { arn: provider.arn, federated: provider.arn }, 'sts:AssumeRoleWithWebIdentity', context).allowed) return ACCESS_DENIED;
+  if (!(await fed.iam.mayAssume(roleArn, { arn: provider.arn, federated: provider.arn }, 'sts:AssumeRoleWithWebIdentity', context)).allowed) return ACCESS_DENIED;
   if (duration > MAX_SESSION_DURATION) {
     return fail(400, 'ValidationError', 'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.');
   }
