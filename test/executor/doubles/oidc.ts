@@ -9,13 +9,20 @@
  * keys; relying parties fetch the discovery document and JWKS from this server's `url`
  * (`/.well-known/openid-configuration`, `/.well-known/jwks`), as they would from GitHub's.
  *
- * Claims and subject formats: https://docs.github.com/en/actions/reference/security/oidc.
+ * Claims and subject formats: https://docs.github.com/en/actions/reference/security/oidc. The
+ * `sub` follows the repository's format (`subjects`, the GitHub stand-in's repository directory):
+ * `repo:OWNER@OWNER_ID/REPO@REPO_ID:<context>` for a repository with immutable subject claims
+ * (created on or after 2026-07-15), `repo:OWNER/REPO:<context>` before, and a custom template's
+ * `key:value` pairs joined by `:` when the repository (or its organization) has one; `<context>`
+ * is `environment:NAME`, `pull_request` or `ref:REF`. `job_workflow_ref` is the reusable
+ * workflow the job runs in (the called workflow's path@ref, not the caller's).
  * jose signs (a maintained JOSE implementation; nothing here is hand-rolled cryptography).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import { closeServer, listenLocal } from '../../harness/net';
+import type { SubjectFormat } from '../../standins/github/repositories';
 import type { ActionDoubleContext } from './types';
 
 export const GITHUB_OIDC_ISSUER = 'https://token.actions.githubusercontent.com';
@@ -27,20 +34,38 @@ export interface JobIdentity {
 
 const str = (v: unknown): string | undefined => (v === undefined || v === null || v === '' ? undefined : String(v));
 
-/** The job's subject: its environment when it has one, else the pull request or the ref. */
-export function subjectFor(github: Record<string, unknown>, environment?: string): string {
-  const repo = String(github.repository ?? '');
-  if (environment) return `repo:${repo}:environment:${environment}`;
+/** GitHub's default subject format, for a repository created before immutable subject claims. */
+const NAME_ONLY: SubjectFormat = { kind: 'default', immutable: false };
+
+/** The job's context part of `sub`: its environment when it has one, else the pull request or the ref. */
+function subjectContext(github: Record<string, unknown>, environment?: string): string {
+  if (environment) return `environment:${environment}`;
   const event = String(github.event_name ?? '');
-  if (event === 'pull_request' || event === 'pull_request_target') return `repo:${repo}:pull_request`;
-  return `repo:${repo}:ref:${String(github.ref ?? '')}`;
+  if (event === 'pull_request' || event === 'pull_request_target') return 'pull_request';
+  return `ref:${String(github.ref ?? '')}`;
+}
+
+/** The repository part of `sub`: owner/name, with `@id` after each name under immutable subject claims. */
+function subjectRepository(github: Record<string, unknown>, immutable: boolean): string {
+  const repo = String(github.repository ?? '');
+  if (!immutable) return repo;
+  const [owner, name] = repo.split('/');
+  return `${owner}@${String(github.repository_owner_id ?? '')}/${name}@${String(github.repository_id ?? '')}`;
+}
+
+/** The job's `sub` in the repository's format (default: name-only, as for a repository created before 2026-07-15). */
+export function subjectFor(github: Record<string, unknown>, environment?: string, format: SubjectFormat = NAME_ONLY, claims: Record<string, string | undefined> = {}): string {
+  const repo = `repo:${subjectRepository(github, format.immutable)}`;
+  const context = subjectContext(github, environment);
+  if (format.kind === 'default') return `${repo}:${context}`;
+  return format.includeClaimKeys.map((key) => (key === 'repo' ? repo : key === 'context' ? context : `${key}:${claims[key] ?? ''}`)).join(':');
 }
 
 /** The custom claims GitHub puts in a job's token (registered claims are added at signing). */
-export function jobClaims({ github, job }: JobIdentity): Record<string, string> {
+export function jobClaims({ github, job }: JobIdentity, format: SubjectFormat = NAME_ONLY): Record<string, string> {
   const event = (github.event ?? {}) as { repository?: { visibility?: string } };
   const claims: Record<string, string | undefined> = {
-    sub: subjectFor(github, job.environment),
+    sub: undefined,
     actor: str(github.actor),
     actor_id: str(github.actor_id),
     base_ref: str(github.base_ref) ?? '',
@@ -65,6 +90,7 @@ export function jobClaims({ github, job }: JobIdentity): Record<string, string> 
     workflow_ref: str(github.workflow_ref),
     workflow_sha: str(github.workflow_sha),
   };
+  claims.sub = subjectFor(github, job.environment, format, claims);
   return Object.fromEntries(Object.entries(claims).filter((e): e is [string, string] => e[1] !== undefined));
 }
 
@@ -89,7 +115,14 @@ export interface OidcTokenService {
 /** Lifetime of a job token (GitHub does not document it; its tokens are short-lived). */
 const TOKEN_LIFETIME_S = 5 * 60;
 
-export async function startOidcTokenService(opts: { issuer?: string; port?: number } = {}): Promise<OidcTokenService> {
+export async function startOidcTokenService(
+  opts: {
+    issuer?: string;
+    port?: number;
+    /** The subject format of a repository (owner/name): the GitHub stand-in's `state.directory.subjectFormat`. Default: name-only. */
+    subjects?: (repository: string) => SubjectFormat;
+  } = {},
+): Promise<OidcTokenService> {
   const issuer = opts.issuer ?? GITHUB_OIDC_ISSUER;
   const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
   const kid = randomBytes(8).toString('hex');
@@ -157,7 +190,7 @@ export async function startOidcTokenService(opts: { issuer?: string; port?: numb
   function jobEnv(identity: JobIdentity): Record<string, string> {
     if (identity.job.permissions['id-token'] !== 'write') return {};
     const token = randomBytes(24).toString('hex');
-    jobs.set(token, jobClaims(identity));
+    jobs.set(token, jobClaims(identity, opts.subjects?.(String(identity.github.repository ?? '')) ?? NAME_ONLY));
     return { ACTIONS_ID_TOKEN_REQUEST_URL: `${base}/idtoken?api-version=2.0`, ACTIONS_ID_TOKEN_REQUEST_TOKEN: token };
   }
 
