@@ -10,7 +10,9 @@
  * (`/.well-known/openid-configuration`, `/.well-known/jwks`), as they would from GitHub's.
  *
  * Claims and subject formats: https://docs.github.com/en/actions/reference/security/oidc. The
- * `sub` follows the repository's format (`subjects`, the GitHub stand-in's repository directory):
+ * `sub` follows the repository's format, which the service reads from the GitHub API as GitHub
+ * knows it (`subjectsFromGithub`: the repository's `created_at` and ids, its subject
+ * customization, then its organization's):
  * `repo:OWNER@OWNER_ID/REPO@REPO_ID:<context>` for a repository with immutable subject claims
  * (created on or after 2026-07-15), `repo:OWNER/REPO:<context>` before, and a custom template's
  * `key:value` pairs joined by `:` when the repository (or its organization) has one; `<context>`
@@ -22,7 +24,6 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import { closeServer, listenLocal } from '../../harness/net';
-import type { SubjectFormat } from '../../standins/github/repositories';
 import type { ActionDoubleContext } from './types';
 
 export const GITHUB_OIDC_ISSUER = 'https://token.actions.githubusercontent.com';
@@ -33,6 +34,45 @@ export interface JobIdentity {
 }
 
 const str = (v: unknown): string | undefined => (v === undefined || v === null || v === '' ? undefined : String(v));
+
+/** The `sub` GitHub issues for a repository: its default format, or the claim keys of a custom template. */
+export type SubjectFormat = { kind: 'default'; immutable: boolean } | { kind: 'custom'; immutable: boolean; includeClaimKeys: readonly string[] };
+
+/** The first day GitHub issues immutable subjects by default (repositories created from then on; renames, transfers and opt-ins are not modelled). */
+export const IMMUTABLE_SUBJECTS_FROM = '2026-07-15T00:00:00Z';
+
+/**
+ * A repository's subject format from GitHub's answers: immutable when created on/after
+ * 2026-07-15; `use_default: false` with `include_claim_keys` is the repository's template,
+ * without them the organization's when it has one.
+ */
+export function subjectFormatOf(
+  repository: { created_at: string },
+  customization: { use_default: boolean; include_claim_keys?: string[] } | undefined,
+  organization: { include_claim_keys?: string[] } | undefined,
+): SubjectFormat {
+  const immutable = Date.parse(repository.created_at) >= Date.parse(IMMUTABLE_SUBJECTS_FROM);
+  if (!customization || customization.use_default) return { kind: 'default', immutable };
+  const keys = customization.include_claim_keys?.length ? customization.include_claim_keys : organization?.include_claim_keys;
+  return keys?.length ? { kind: 'custom', immutable, includeClaimKeys: keys } : { kind: 'default', immutable };
+}
+
+/** Reads a repository's subject format from the GitHub API at `url` (GET the repository, its customization, its organization's). */
+export function subjectsFromGithub(url: string, token: string): (repository: string) => Promise<SubjectFormat> {
+  const get = async <T>(path: string): Promise<T | undefined> => {
+    const res = await fetch(`${url}${path}`, { headers: { authorization: `token ${token}`, accept: 'application/vnd.github+json' }, signal: AbortSignal.timeout(10_000) });
+    if (res.status === 404) return undefined;
+    if (!res.ok) throw new Error(`OIDC double: GET ${path} answered ${res.status}`);
+    return (await res.json()) as T;
+  };
+  return async (repository) => {
+    const repo = await get<{ created_at: string }>(`/repos/${repository}`);
+    if (!repo) throw new Error(`OIDC double: repository ${repository} is not known to the GitHub API at ${url}`);
+    const customization = await get<{ use_default: boolean; include_claim_keys?: string[] }>(`/repos/${repository}/actions/oidc/customization/sub`);
+    const organization = customization && !customization.use_default ? await get<{ include_claim_keys?: string[] }>(`/orgs/${repository.split('/')[0]}/actions/oidc/customization/sub`) : undefined;
+    return subjectFormatOf(repo, customization, organization);
+  };
+}
 
 /** GitHub's default subject format, for a repository created before immutable subject claims. */
 const NAME_ONLY: SubjectFormat = { kind: 'default', immutable: false };
@@ -119,15 +159,15 @@ export async function startOidcTokenService(
   opts: {
     issuer?: string;
     port?: number;
-    /** The subject format of a repository (owner/name): the GitHub stand-in's `state.directory.subjectFormat`. Default: name-only. */
-    subjects?: (repository: string) => SubjectFormat;
+    /** The subject format of a repository (owner/name), e.g. `subjectsFromGithub(github.url, token)`. Default: name-only. */
+    subjects?: (repository: string) => Promise<SubjectFormat>;
   } = {},
 ): Promise<OidcTokenService> {
   const issuer = opts.issuer ?? GITHUB_OIDC_ISSUER;
   const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
   const kid = randomBytes(8).toString('hex');
   const jwk: JWK = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
-  const jobs = new Map<string, Record<string, string>>();
+  const jobs = new Map<string, JobIdentity>();
   const issued: IssuedToken[] = [];
 
   const signWithKey: OidcTokenService['sign'] = async (claims, o = {}) => {
@@ -170,17 +210,18 @@ export async function startOidcTokenService(
     }
     if (req.method === 'GET' && url.pathname === '/idtoken') {
       const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
-      const claims = bearer ? jobs.get(bearer) : undefined;
-      if (!claims) return json(401, { message: 'Unauthorized: the job token is not valid' });
-      const owner = claims.repository_owner ?? '';
-      const audience = url.searchParams.get('audience') || `https://github.com/${owner}`;
-      void signWithKey(claims, { audience }).then(
-        (jwt) => {
+      const identity = bearer ? jobs.get(bearer) : undefined;
+      if (!identity) return json(401, { message: 'Unauthorized: the job token is not valid' });
+      const repository = String(identity.github.repository ?? '');
+      void (opts.subjects?.(repository) ?? Promise.resolve(NAME_ONLY))
+        .then(async (format) => {
+          const claims = jobClaims(identity, format);
+          const audience = url.searchParams.get('audience') || `https://github.com/${claims.repository_owner ?? ''}`;
+          const jwt = await signWithKey(claims, { audience });
           issued.push({ audience, claims, jwt });
           json(200, { count: 1, value: jwt });
-        },
-        (err: Error) => json(500, { message: err.message }),
-      );
+        })
+        .catch((err: Error) => json(500, { message: err.message }));
       return;
     }
     json(404, { message: 'Not Found' });
@@ -190,7 +231,7 @@ export async function startOidcTokenService(
   function jobEnv(identity: JobIdentity): Record<string, string> {
     if (identity.job.permissions['id-token'] !== 'write') return {};
     const token = randomBytes(24).toString('hex');
-    jobs.set(token, jobClaims(identity, opts.subjects?.(String(identity.github.repository ?? '')) ?? NAME_ONLY));
+    jobs.set(token, identity);
     return { ACTIONS_ID_TOKEN_REQUEST_URL: `${base}/idtoken?api-version=2.0`, ACTIONS_ID_TOKEN_REQUEST_TOKEN: token };
   }
 

@@ -12,10 +12,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { closeServer, listenLocal } from '../../harness/net';
 import { SCOPES } from '../../executor/permissions';
 import { ASSET_UPLOAD, releasesRoute, type StoredRelease } from './releases';
-import { organizationSubjectRoute, RepositoryDirectory, repositoryRoute, type RepositorySpec } from './repositories';
 
 export type { StoredRelease } from './releases';
-export type { RepositoryFacts, RepositorySpec, SubjectFormat } from './repositories';
 
 export type Level = 'none' | 'read' | 'write';
 /** The scopes a GITHUB_TOKEN can carry: the workflow `permissions:` keys (one list, the executor's). */
@@ -47,8 +45,8 @@ export interface StandinTeam {
 
 export interface GithubStandinOptions {
   tokens: Record<string, TokenSpec>;
-  /** Repositories that exist (owner/name, or with their ids, creation date and subject template). Default: acme/sample-service. */
-  repositories?: Array<string | RepositorySpec>;
+  /** Repositories that exist (owner/name). Default: acme/sample-service. */
+  repositories?: string[];
   /** Branch name -> commit SHA, for deployments created with a branch ref. */
   branches?: Record<string, string>;
   users?: StandinUser[];
@@ -145,8 +143,6 @@ export interface GithubState {
   users: StandinUser[];
   teams: StandinTeam[];
   repositories: Set<string>;
-  /** Ids, creation dates and OIDC subject templates of the repositories (repositories.ts). */
-  directory: RepositoryDirectory;
   branches: Record<string, string>;
   tokens: Record<string, TokenSpec>;
   faults: Fault[];
@@ -220,8 +216,7 @@ export async function startGithubStandin(opts: GithubStandinOptions): Promise<Gi
     approvals: [],
     users: [...(opts.users ?? [])],
     teams: [...(opts.teams ?? [])],
-    repositories: new Set((opts.repositories ?? ['acme/sample-service']).map((r) => (typeof r === 'string' ? r : r.name).toLowerCase())),
-    directory: new RepositoryDirectory(opts.repositories ?? ['acme/sample-service']),
+    repositories: new Set((opts.repositories ?? ['acme/sample-service']).map((r) => r.toLowerCase())),
     branches: { ...(opts.branches ?? {}) },
     tokens: { ...opts.tokens },
     faults: [],
@@ -507,22 +502,11 @@ export async function startGithubStandin(opts: GithubStandinOptions): Promise<Gi
       return { status: 200, body: { ...teamJson(t), members_count: 1, repos_count: 1 } };
     }
 
-    const repositoriesCtx = {
-      directory: state.directory,
-      base,
-      need: (scope: 'actions' | 'administration', lvl: Level) => need(token, scope, lvl),
-      error: (status: number, message: string, extra?: Record<string, unknown>) => new HttpError(status, message, extra),
-    };
-    const orgSubject = organizationSubjectRoute(repositoriesCtx, path, method, body);
-    if (orgSubject) return orgSubject;
-
     m = /^\/repos\/([^/]+)\/([^/]+)(\/.*)?$/.exec(path);
     if (!m) throw NOT_FOUND();
     const repo = repoOf(decodeURIComponent(m[1]!), decodeURIComponent(m[2]!));
     const rest = m[3] ?? '';
     const rpath = `/repos/${repo}${rest}`.split('?')[0]!;
-    const repository = repositoryRoute(repositoriesCtx, repo, method, rest, body);
-    if (repository) return repository;
 
     if (rest.startsWith('/releases')) {
       const ctx = {
