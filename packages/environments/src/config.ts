@@ -14,6 +14,8 @@
  *     refs: [refs/heads/main]              # the only refs that may deploy to a promotion target
  */
 import { parse as parseYaml } from 'yaml';
+import { isMap, parseAws, parseServices, parseTarget, parseVariables, type AwsSettings, type EnvironmentTarget, type ServiceSpec } from './aws-config';
+import { ConfigError } from './errors';
 
 export type BranchPolicySpec = { name: string; type: 'branch' | 'tag' };
 export type DeploymentBranches = { mode: 'all' } | { mode: 'protected' } | { mode: 'custom'; policies: BranchPolicySpec[] };
@@ -31,6 +33,10 @@ export interface EnvironmentSpec {
   waitTimer: number;
   branches: DeploymentBranches;
   canAdminsBypass: boolean;
+  /** Where it deploys (account, region, cluster): only with the file's aws section. */
+  target?: EnvironmentTarget;
+  /** Extra GitHub environment variables from the file (SMOKE_URL, BAKE_*). */
+  variables: Record<string, string>;
 }
 
 /** The pipeline's promotion chain: environments after the first need evidence from the one before. */
@@ -43,24 +49,21 @@ export interface Promotion {
 export interface EnvironmentsConfig {
   environments: EnvironmentSpec[];
   promotion: Promotion;
+  /** The AWS set-up (absent in a file that only manages GitHub environments). */
+  aws?: AwsSettings;
+  services: ServiceSpec[];
 }
 
 export const DEFAULT_PROMOTION: Promotion = { chain: ['preprod', 'production'], refs: ['refs/heads/main'] };
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError };
 
-const ENV_KEYS = new Set(['reviewers', 'prevent_self_review', 'wait_timer', 'deployment_branches', 'can_admins_bypass']);
+const ENV_KEYS = new Set(['reviewers', 'prevent_self_review', 'wait_timer', 'deployment_branches', 'can_admins_bypass', 'account', 'region', 'cluster', 'variables']);
 /** An exact branch or tag ref (no patterns). */
 export const EXACT_REF_RE = /^refs\/(heads|tags)\/[A-Za-z0-9._\/-]+$/;
 const LOGIN_RE = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/;
 const SLUG_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const ENV_NAME_RE = /^[^\s/][^\n]{0,254}$/;
-
-function isMap(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function stringList(v: unknown, where: string): string[] {
   if (v === undefined || v === null) return [];
@@ -134,8 +137,9 @@ export function parseEnvironmentsConfig(text: string, owner: string, file = 'env
     throw new ConfigError(`${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }
   if (!isMap(doc) || !isMap(doc.environments)) throw new ConfigError(`${file}: must have an 'environments' mapping`);
-  const extra = Object.keys(doc).filter((k) => k !== 'environments' && k !== 'promotion');
+  const extra = Object.keys(doc).filter((k) => !['environments', 'promotion', 'aws', 'services'].includes(k));
   if (extra.length) throw new ConfigError(`${file}: unknown top-level key '${extra[0]}'`);
+  const aws = parseAws(doc.aws, file);
   const out: EnvironmentSpec[] = [];
   for (const [name, raw] of Object.entries(doc.environments)) {
     const where = `${file}: environments.${name}`;
@@ -183,6 +187,8 @@ export function parseEnvironmentsConfig(text: string, owner: string, file = 'env
       waitTimer: wait as number,
       branches: branches(spec.deployment_branches, `${where}.deployment_branches`),
       canAdminsBypass: bypass ?? true,
+      target: parseTarget(spec, where, aws),
+      variables: parseVariables(spec.variables, `${where}.variables`),
     });
   }
   if (out.length === 0) throw new ConfigError(`${file}: 'environments' is empty`);
@@ -192,5 +198,10 @@ export function parseEnvironmentsConfig(text: string, owner: string, file = 'env
     const raw = (doc.environments as Record<string, Record<string, unknown> | null>)[e.name];
     if (raw?.can_admins_bypass === undefined && promotion.chain.indexOf(e.name) > 0) e.canAdminsBypass = false;
   }
-  return { environments: out, promotion };
+  const services = parseServices(doc.services, file, out.map((e) => e.name), aws);
+  if (services.length) {
+    const missing = out.find((e) => !e.target);
+    if (missing) throw new ConfigError(`${file}: environments.${missing.name}.account and .cluster are required with services (where does it deploy?)`);
+  }
+  return { environments: out, promotion, aws, services };
 }

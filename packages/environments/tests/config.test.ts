@@ -7,7 +7,17 @@ const example = readFileSync(new URL('../../../workflows/environments.yml', impo
 test('the example file parses to qa, preprod, production', () => {
   const envs = parseEnvironmentsFile(example, 'acme');
   expect(envs).toEqual([
-    { name: 'qa', users: [], teams: [], preventSelfReview: false, waitTimer: 0, canAdminsBypass: true, branches: { mode: 'custom', policies: [{ name: 'develop', type: 'branch' }] } },
+    {
+      name: 'qa',
+      users: [],
+      teams: [],
+      preventSelfReview: false,
+      waitTimer: 0,
+      canAdminsBypass: true,
+      branches: { mode: 'custom', policies: [{ name: 'develop', type: 'branch' }] },
+      target: { account: '222222222222', region: 'eu-west-1', cluster: 'nonprod' },
+      variables: {},
+    },
     {
       name: 'preprod',
       users: [],
@@ -16,6 +26,8 @@ test('the example file parses to qa, preprod, production', () => {
       waitTimer: 0,
       canAdminsBypass: true,
       branches: { mode: 'custom', policies: [{ name: 'main', type: 'branch' }] },
+      target: { account: '222222222222', region: 'eu-west-1', cluster: 'nonprod' },
+      variables: {},
     },
     {
       name: 'production',
@@ -28,6 +40,8 @@ test('the example file parses to qa, preprod, production', () => {
       waitTimer: 10,
       canAdminsBypass: false,
       branches: { mode: 'custom', policies: [{ name: 'main', type: 'branch' }] },
+      target: { account: '333333333333', region: 'eu-west-1', cluster: 'prod' },
+      variables: { SMOKE_URL: 'https://sample-service.example.com/healthz' },
     },
   ]);
 });

@@ -19,4 +19,5 @@ for dir in . actions/* packages/* test; do
   fi
 done
 mkdir -p .tmp
+: > .tmp/test-env # the real one names the Node 24 here; the job's Node (setup-node) runs everything
 echo "[setup stand-in] the workspace's packages linked from $installed"

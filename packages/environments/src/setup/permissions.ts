@@ -1,0 +1,71 @@
+/**
+ * What each role may do: exactly the AWS calls the actions make with it (checked against the
+ * actions' code by tests/setup/permissions.test.ts).
+ *
+ * - build role (build.yml, build-push-ecr): log in to ECR, find or create the repository (with its
+ *   creation tag: ecr:TagResource), keep its settings and repository policy, look images up by tag,
+ *   push layers and manifests, add tags to an existing image.
+ * - deploy role (deploy.yml: promote-gate, helm-deploy-eks): find the cluster, read the image and
+ *   the repository policy (pull-access check), record evidence tags, read the bake's alarms, sign
+ *   with its environment's evidence key, read the public keys of the service's evidence keys.
+ * - evidence reader (the rollback starter's plan job): read evidence tags and public keys.
+ * Kubernetes permissions come from the EKS access entry, not from IAM.
+ */
+import { READ_ACTIONS, RECORD_ACTIONS } from '@deploy-actions/aws';
+
+export const BUILD_LOGIN_ACTIONS = ['ecr:GetAuthorizationToken'] as const;
+
+export const BUILD_REPOSITORY_ACTIONS = [
+  // repository.ts: find, create (tagged), settings
+  'ecr:DescribeRepositories',
+  'ecr:CreateRepository',
+  'ecr:TagResource',
+  'ecr:ListTagsForResource',
+  'ecr:GetLifecyclePolicy',
+  'ecr:PutLifecyclePolicy',
+  'ecr:PutImageScanningConfiguration',
+  // pull-policy.ts: the pull / read / record statements for other accounts
+  'ecr:GetRepositoryPolicy',
+  'ecr:SetRepositoryPolicy',
+  // reuse.ts, run.ts: images by tag, manifests, tags added to an existing image
+  'ecr:DescribeImages',
+  'ecr:BatchGetImage',
+  'ecr:PutImage',
+  // docker push (the registry API) and a pull of a layer that exists
+  'ecr:BatchCheckLayerAvailability',
+  'ecr:InitiateLayerUpload',
+  'ecr:UploadLayerPart',
+  'ecr:CompleteLayerUpload',
+  'ecr:GetDownloadUrlForLayer',
+] as const;
+
+/** promote-gate verify/record/fail and helm-deploy-eks' pull-access check, on the build account's repository. */
+export const DEPLOY_REPOSITORY_ACTIONS = [...new Set([...READ_ACTIONS, ...RECORD_ACTIONS])].sort();
+
+export const DEPLOY_CLUSTER_ACTIONS = ['eks:DescribeCluster'] as const;
+/** helm-deploy-eks' bake window (BAKE_ALARMS). */
+export const DEPLOY_ALARM_ACTIONS = ['cloudwatch:DescribeAlarms'] as const;
+/** promote-gate record/fail with its own environment's key. */
+export const SIGN_ACTIONS = ['kms:Sign', 'kms:GetPublicKey'] as const;
+/** promote-gate verify, rollback's plan: statements are checked with the public key. */
+export const VERIFY_ACTIONS = ['kms:GetPublicKey'] as const;
+/** The rollback plan's reads of evidence tags. */
+export const READER_REPOSITORY_ACTIONS = ['ecr:BatchGetImage', 'ecr:DescribeImages'] as const;
+
+/** Key administration (the KeyAdministratorArn parameter), including what CloudFormation does on update and delete. */
+export const KEY_ADMIN_ACTIONS = [
+  'kms:Describe*',
+  'kms:List*',
+  'kms:Get*',
+  'kms:PutKeyPolicy',
+  'kms:UpdateKeyDescription',
+  'kms:TagResource',
+  'kms:UntagResource',
+  'kms:EnableKey',
+  'kms:DisableKey',
+  'kms:ScheduleKeyDeletion',
+  'kms:CancelKeyDeletion',
+] as const;
+
+/** The EKS access policy of a deploy role, scoped to the service's namespace. */
+export const EKS_ACCESS_POLICY = 'AmazonEKSEditPolicy';

@@ -1,0 +1,165 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { parseEnvironmentsConfig } from '../../src/config';
+import { ConfigError } from '../../src/errors';
+import { EXAMPLE_DIR, EXAMPLE_IDENTITIES, exampleFiles } from '../../src/setup/example';
+import { driftedFiles } from '../../src/setup/files';
+import { plan, type SetupConfig } from '../../src/setup/template';
+import type { RepoIdentity } from '../../src/setup/subject';
+
+const ids = new Map(EXAMPLE_IDENTITIES.map((i) => [i.repository.toLowerCase(), i]));
+const cfgOf = (text: string) => parseEnvironmentsConfig(text, 'acme', 'envs.yml') as SetupConfig;
+
+const FILE = `aws: { build_account: '111111111111', region: eu-west-1 }
+services:
+  sample-service: { repository: acme/sample-service, ecr_repository: acme/sample-service, namespace: sample }
+environments:
+  qa: { account: '222222222222', cluster: nonprod, deployment_branches: [develop] }
+  preprod: { account: '222222222222', cluster: nonprod, deployment_branches: [main] }
+  production: { account: '333333333333', cluster: prod, deployment_branches: [main] }
+`;
+
+type Res = { Type: string; Properties: Record<string, any>; Condition?: string };
+const resources = (t: Record<string, unknown>) => t.Resources as Record<string, Res>;
+
+test('workflows/aws/ is what the generator makes of workflows/environments.yml (run pnpm build to refresh it)', () => {
+  expect(driftedFiles(EXAMPLE_DIR, exampleFiles())).toEqual([]);
+});
+
+test('a changed template is drift', () => {
+  const files = exampleFiles();
+  const [name, text] = [...files].find(([n]) => n.endsWith('.template.json'))!;
+  files.set(name, text.replace('ecr:TagResource', 'ecr:Nothing'));
+  expect(driftedFiles(EXAMPLE_DIR, files)).toEqual([name]);
+});
+
+describe('the example stacks', () => {
+  const p = plan(cfgOf(FILE), ids);
+  const byLabel = Object.fromEntries(p.stacks.map((s) => [s.label, s]));
+  test('one stack per account: build, then the environments by account', () => {
+    expect(p.stacks.map((s) => [s.label, s.account, s.region])).toEqual([
+      ['build', '111111111111', 'eu-west-1'],
+      ['qa-preprod', '222222222222', 'eu-west-1'],
+      ['production', '333333333333', 'eu-west-1'],
+    ]);
+  });
+  test('resources per account', () => {
+    const types = (label: string) => Object.values(resources(byLabel[label]!.template)).map((r) => r.Type).sort();
+    expect(types('build')).toEqual(['AWS::IAM::OIDCProvider', 'AWS::IAM::Role', 'AWS::IAM::Role']);
+    expect(types('production')).toEqual(['AWS::EKS::AccessEntry', 'AWS::IAM::OIDCProvider', 'AWS::IAM::Role', 'AWS::IAM::RolePolicy', 'AWS::KMS::Key']);
+    expect(types('qa-preprod').length).toBe(9);
+  });
+  test('the build role may tag what it creates (CreateRepository with tags needs ecr:TagResource)', () => {
+    const role = resources(byLabel.build!.template).SampleServiceBuildRole!;
+    const actions = role.Properties.Policies[0].PolicyDocument.Statement.flatMap((s: any) => s.Action);
+    expect(actions).toEqual(expect.arrayContaining(['ecr:CreateRepository', 'ecr:TagResource', 'ecr:PutImage', 'ecr:GetAuthorizationToken']));
+    expect(actions).not.toContain('kms:Sign');
+  });
+  test('the production key: only the production deploy role signs; the service roles read the public key; the administrator is a parameter', () => {
+    const key = resources(byLabel.production!.template).SampleServiceProductionEvidenceKey!;
+    const st = Object.fromEntries(key.Properties.KeyPolicy.Statement.map((s: any) => [s.Sid, s]));
+    expect(st.SignEvidence.Principal).toEqual({ AWS: { 'Fn::GetAtt': ['SampleServiceProductionDeployRole', 'Arn'] } });
+    expect(st.SignEvidence.Action).toEqual(['kms:Sign', 'kms:GetPublicKey']);
+    expect(st.KeyAdministration.Principal).toEqual({ AWS: { Ref: 'KeyAdministratorArn' } });
+    expect(st.KeyAdministration.Action).toContain('kms:PutKeyPolicy');
+    expect(st.VerifyEvidence.Action).toEqual(['kms:GetPublicKey']);
+    expect(st.VerifyEvidence.Condition.ArnEquals['aws:PrincipalArn']).toEqual([
+      'arn:aws:iam::111111111111:role/gha-sample-service-evidence',
+      'arn:aws:iam::222222222222:role/gha-sample-service-qa',
+      'arn:aws:iam::222222222222:role/gha-sample-service-preprod',
+      'arn:aws:iam::333333333333:role/gha-sample-service-production',
+    ]);
+  });
+  test("the production role reads preprod's public key across accounts and signs only with its own key", () => {
+    const pol = resources(byLabel.production!.template).SampleServiceProductionDeployRoleEvidencePolicy!.Properties.PolicyDocument.Statement;
+    expect(pol).toEqual([
+      { Sid: 'SignEvidence', Effect: 'Allow', Action: ['kms:Sign', 'kms:GetPublicKey'], Resource: { 'Fn::GetAtt': ['SampleServiceProductionEvidenceKey', 'Arn'] } },
+      { Sid: 'VerifyEvidence', Effect: 'Allow', Action: ['kms:GetPublicKey'], Resource: ['arn:aws:kms:eu-west-1:222222222222:key/*'] },
+    ]);
+  });
+  test('the preprod deploy role reads and records in the build account repository', () => {
+    const role = resources(byLabel['qa-preprod']!.template).SampleServicePreprodDeployRole!;
+    const ecr = role.Properties.Policies[0].PolicyDocument.Statement.find((s: any) => s.Sid === 'ImageAndEvidenceTags');
+    expect(ecr).toEqual({
+      Sid: 'ImageAndEvidenceTags',
+      Effect: 'Allow',
+      Action: ['ecr:BatchGetImage', 'ecr:DescribeImages', 'ecr:GetRepositoryPolicy', 'ecr:PutImage'],
+      Resource: 'arn:aws:ecr:eu-west-1:111111111111:repository/acme/sample-service',
+    });
+  });
+  test('access entries are scoped to the namespace of their environment', () => {
+    const entry = resources(byLabel['qa-preprod']!.template).SampleServiceQaAccessEntry!;
+    expect(entry.Properties).toMatchObject({ ClusterName: 'nonprod', Type: 'STANDARD', AccessPolicies: [{ AccessScope: { Type: 'namespace', Namespaces: ['sample'] } }] });
+  });
+  test("OidcProvider=existing reuses the account's provider", () => {
+    const t = byLabel.build!.template;
+    expect(resources(t).GitHubOidcProvider!.Condition).toBe('CreateOidcProvider');
+    const fed = resources(t).SampleServiceBuildRole!.Properties.AssumeRolePolicyDocument.Statement[0].Principal.Federated;
+    expect(fed['Fn::If'][0]).toBe('CreateOidcProvider');
+    expect(fed['Fn::If'][2]).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:oidc-provider/token.actions.githubusercontent.com' });
+  });
+  test('parameters file: the key administrator of each account', () => {
+    expect(byLabel.build!.parameters).toEqual([{ ParameterKey: 'OidcProvider', ParameterValue: 'create' }]);
+    expect(byLabel.production!.parameters[1]).toEqual({ ParameterKey: 'KeyAdministratorArn', ParameterValue: 'arn:aws:iam::333333333333:role/deploy-actions-key-admin' });
+  });
+});
+
+test('every committed template uses only the intrinsics of the contract', () => {
+  const allowed = new Set(['Ref', 'Fn::Sub', 'Fn::GetAtt', 'Fn::If', 'Fn::Equals']);
+  const seen = new Set<string>();
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) (k.startsWith('Fn::') || k === 'Ref' ? seen.add(k) : 0, walk(x));
+  };
+  for (const f of readdirSync(EXAMPLE_DIR).filter((n) => n.endsWith('.template.json'))) walk(JSON.parse(readFileSync(join(EXAMPLE_DIR, f), 'utf8')));
+  expect([...seen].filter((k) => !allowed.has(k))).toEqual([]);
+  expect(seen.has('Fn::GetAtt')).toBe(true);
+});
+
+describe('refused before anything is generated, naming the place', () => {
+  test.each([
+    [FILE.replace("'111111111111'", '111111111111'), "envs.yml: aws.build_account must be a 12-digit AWS account id in quotes"],
+    [FILE.replace('region: eu-west-1', 'region: europe'), 'envs.yml: aws.region must be an AWS region'],
+    [FILE.replace("qa: { account: '222222222222', ", 'qa: { '), 'envs.yml: environments.qa.account is required with cluster'],
+    [FILE.replace('cluster: prod, ', ''), 'envs.yml: environments.production.cluster is required with account'],
+    [FILE.replace('ecr_repository: acme/sample-service', 'ecr_repository: Acme/Sample'), 'envs.yml: services.sample-service.ecr_repository must be an ECR repository name'],
+    [FILE.replace('namespace: sample', 'namespace: { qa: a }'), 'envs.yml: services.sample-service.namespace.preprod is missing'],
+    [FILE.replace('namespace: sample', 'namespace: Sample_NS'), 'envs.yml: services.sample-service.namespace must be a Kubernetes namespace name'],
+    [FILE.replace('repository: acme/sample-service,', 'repository: sample-service,'), 'envs.yml: services.sample-service.repository must be the GitHub repository as owner/name'],
+    [FILE.replace('sample-service: {', 'Sample_Service: {'), 'envs.yml: services.Sample_Service: a service name must be lowercase'],
+    [FILE.replace('deployment_branches: [develop] }', 'deployment_branches: [develop], variables: { AWS_DEPLOY_ROLE_ARN: x } }'), "envs.yml: environments.qa.variables: 'AWS_DEPLOY_ROLE_ARN' is not a variable this file sets"],
+    [FILE.replace(/^aws:.*\n/, ''), "envs.yml: environments.qa.account needs the top-level 'aws' section"],
+    [FILE.replace('services:', 'service:'), "envs.yml: unknown top-level key 'service'"],
+    [FILE.replace('region: eu-west-1 }', 'region: eu-west-1, vpc: x }'), "envs.yml: aws: unknown key 'vpc'"],
+  ])('%#: %s', (text, message) => {
+    let err: unknown;
+    try {
+      cfgOf(text);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toContain(message);
+  });
+
+  test('two environments of one account in different regions', () => {
+    const cfg = cfgOf(FILE.replace("preprod: { account: '222222222222', ", "preprod: { account: '222222222222', region: us-east-1, "));
+    expect(() => plan(cfg, ids)).toThrow('environments.preprod.region: us-east-1 differs from eu-west-1 of environments.qa in account 222222222222');
+  });
+  test('a repository without GitHub ids', () => {
+    expect(() => plan(cfgOf(FILE), new Map<string, RepoIdentity>())).toThrow('services.sample-service.repository: no GitHub ids for acme/sample-service');
+  });
+  test('a role name over 64 characters', () => {
+    const long = 'a'.repeat(40);
+    const text = FILE.replace('sample-service: {', `${long}: {`).replace('production: {', 'production-eu-west-1-blue: {');
+    expect(() => plan(cfgOf(text), ids)).toThrow(`services.${long}: the role name gha-${long}-production-eu-west-1-blue is longer than IAM's 64 characters`);
+  });
+});
+
+test('a file without the aws section still parses (backward compatible) and has no services', () => {
+  const cfg = parseEnvironmentsConfig('environments:\n  qa: { deployment_branches: [develop] }\n', 'acme');
+  expect(cfg.aws).toBeUndefined();
+  expect(cfg.services).toEqual([]);
+  expect(cfg.environments[0]!.target).toBeUndefined();
+});
