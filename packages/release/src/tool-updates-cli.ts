@@ -131,9 +131,11 @@ await runAction<ToolInputs, ActionIO>(
       body: i.string('body'),
     };
   },
-  (inputs, io) => (inputs.mode === 'apply' ? apply(inputs, io) : pullRequest(inputs, io)),
-  (io, inputs) => {
-    if (inputs.token) io.setSecret(inputs.token);
-    return io;
-  },
+  async () => ({
+    run: (inputs, io) => (inputs.mode === 'apply' ? apply(inputs, io) : pullRequest(inputs, io)),
+    realDeps: (io, inputs) => {
+      if (inputs.token) io.setSecret(inputs.token);
+      return io;
+    },
+  }),
 );
