@@ -6,7 +6,7 @@ import { keyOf, type Inputs } from './inputs';
 import type { EvidenceKeys } from './kms';
 import { refAllowed, sameEnvironment } from './refs';
 import { decideSigned, signedRecords } from './signed-rules';
-import { encodeStatement, openSigned, type SignedEvidence, type Statement } from './statement';
+import { encodeStatement, openSigned, type SignedEvidence, type StatementInput } from './statement';
 
 export interface Check {
   source: 'ref' | 'github' | 'signed' | 'ecr';
@@ -131,7 +131,7 @@ async function signedEvidence(api: DeploymentsApi, keys: EvidenceKeys, s: Signed
 }
 
 /** A statement signed with `keyArn`, as a deployment payload carries it. */
-export async function signStatement(keys: EvidenceKeys, keyArn: string, statement: Omit<Statement, 'type'>): Promise<SignedEvidence> {
+export async function signStatement(keys: EvidenceKeys, keyArn: string, statement: StatementInput): Promise<SignedEvidence> {
   const bytes = encodeStatement(statement);
   const env = statement.environment;
   const signature = await keys.sign(keyArn, bytes).catch((err: unknown) => {
@@ -302,6 +302,7 @@ export async function recordPromotion(inputs: Inputs, deps: GateDeps): Promise<R
           time: (deps.now?.() ?? new Date()).toISOString(),
           hotfix: inputs.hotfix,
           status: 'success',
+          card: inputs.cardSha256,
         })
       : undefined;
   if (signed) deps.info(`Statement signed with ${env}'s evidence key ${signingKey}`);
@@ -327,6 +328,8 @@ export async function recordPromotion(inputs: Inputs, deps: GateDeps): Promise<R
         recorded_by: RECORDED_BY,
         ...(inputs.contentKey ? { content_key: inputs.contentKey } : {}),
         ...(inputs.hotfix ? { hotfix: true } : {}),
+        ...(inputs.cardSha256 ? { card_sha256: inputs.cardSha256 } : {}),
+        ...(inputs.card ? { card: inputs.card } : {}),
         ...(signed ? { signed } : {}),
       },
       production_environment: inputs.productionEnvironment,

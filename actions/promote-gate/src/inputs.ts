@@ -11,6 +11,8 @@ import {
   renderTag,
 } from './refs';
 import { KMS_KEY_ARN_RE } from './kms';
+import { CARD_HASH_RE } from './statement';
+import { cardHash } from './card/hash';
 import { environmentName as knownEnvironment, isProductionEnvironment, loadPipeline, requiredBefore, type Pipeline } from './pipeline';
 
 export type Mode = 'record' | 'verify';
@@ -52,6 +54,10 @@ export interface Inputs {
   contentKey?: string;
   /** record only: the image is deployed without the usual evidence (a hotfix); stored in the evidence. */
   hotfix: boolean;
+  /** record only: sha256:<hex> of the release card the reviewers saw (signed in the statement), '' when none. */
+  cardSha256: string;
+  /** record only: the card itself, stored (unsigned, display) in the deployment payload; '' when not given. */
+  card: string;
   /** verify only: appended to the refusal, saying how to proceed. */
   refusalHint: string;
   context: Pick<GitHubContext, 'runId' | 'workflow' | 'actor' | 'eventName'>;
@@ -228,6 +234,14 @@ export function getInputs(i: Raw, env: NodeJS.ProcessEnv = process.env, run: Run
   if (contentKey && !/^tree-[0-9a-f]{40}$/.test(contentKey)) {
     throw new InputError('content-key', "must be build-push-ecr's content-key output, tree- followed by 40 hex", contentKey);
   }
+  const cardSha256 = i.string('card-sha256').toLowerCase();
+  if (cardSha256 && !CARD_HASH_RE.test(cardSha256)) throw new InputError('card-sha256', "must be the card mode's card-sha256 output, sha256: followed by 64 hex", cardSha256);
+  if (cardSha256 && mode !== 'record') throw new InputError('card-sha256', 'is for record only (it goes into the signed statement)');
+  // The card as the card job wrote it (its `card` output): kept with the record for display, never trusted.
+  const card = i.exact('card');
+  if (card && mode !== 'record') throw new InputError('card', 'is for record only');
+  if (card && !cardSha256) throw new InputError('card', 'needs card-sha256 (the hash the reviewers saw)');
+  if (card && cardHash(card) !== cardSha256) throw new InputError('card', `does not hash to card-sha256 (it hashes to ${cardHash(card)})`);
   const hotfix = i.bool('hotfix', false);
   if (hotfix && mode !== 'record') throw new InputError('hotfix', 'is for record only (verify is skipped on a hotfix)');
 
@@ -270,6 +284,8 @@ export function getInputs(i: Raw, env: NodeJS.ProcessEnv = process.env, run: Run
     transientEnvironment,
     ...(contentKey ? { contentKey } : {}),
     hotfix,
+    cardSha256,
+    card,
     refusalHint: i.string('refusal-hint'),
     context: { runId: ctx.runId, workflow: ctx.workflow, actor: ctx.actor, eventName: ctx.eventName },
     githubRepository: ctx.repository,

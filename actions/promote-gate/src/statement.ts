@@ -26,6 +26,12 @@ export interface Statement {
   hotfix: boolean;
   /** success: validated here; failed: marked failed here (a bake breach, a rollback away from it). */
   status: 'success' | 'failed';
+  /**
+   * `sha256:<64 hex>` of the release card the environment's reviewers saw before approving
+   * (docs/release-card.md), '' when none was shown. Statements signed before the field existed
+   * read as ''.
+   */
+  card: string;
 }
 
 /** What a deployment payload carries under `signed`. */
@@ -38,8 +44,11 @@ export interface SignedEvidence {
   key: string;
 }
 
+/** What a signer gives: every field but the type; no card is ''. */
+export type StatementInput = Omit<Statement, 'type' | 'card'> & { card?: string };
+
 /** The statement's bytes, fields always in this order. */
-export function encodeStatement(s: Omit<Statement, 'type'>): Buffer {
+export function encodeStatement(s: StatementInput): Buffer {
   const ordered: Statement = {
     type: STATEMENT_TYPE,
     githubRepository: s.githubRepository,
@@ -52,10 +61,13 @@ export function encodeStatement(s: Omit<Statement, 'type'>): Buffer {
     time: s.time,
     hotfix: s.hotfix,
     status: s.status,
+    card: s.card ?? '',
   };
   return Buffer.from(JSON.stringify(ordered), 'utf8');
 }
 
+/** A release card's hash as statements carry it. */
+export const CARD_HASH_RE = /^sha256:[0-9a-f]{64}$/;
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
 const str = (v: unknown): v is string => typeof v === 'string';
 
@@ -78,8 +90,9 @@ export function parseStatement(bytes: Buffer): Statement | string {
     str(v.runUrl) &&
     str(v.time) && ISO_TIME.test(v.time) &&
     typeof v.hotfix === 'boolean' &&
-    (v.status === 'success' || v.status === 'failed');
-  return ok ? (v as unknown as Statement) : 'statement fields are malformed';
+    (v.status === 'success' || v.status === 'failed') &&
+    (v.card === undefined || (str(v.card) && (v.card === '' || CARD_HASH_RE.test(v.card))));
+  return ok ? ({ ...v, card: v.card ?? '' } as unknown as Statement) : 'statement fields are malformed';
 }
 
 /**

@@ -307,6 +307,7 @@ describe('the rules on their own', () => {
       time: new Date(Date.UTC(2026, 0, 1, 0, minute)).toISOString(),
       hotfix: false,
       status,
+      card: '',
     },
     deployment: { id: minute, sha: commit, ref: commit, environment: 'preprod', payload: {}, created_at: '' },
   });

@@ -1,0 +1,76 @@
+/**
+ * The commits part of the release card, from GitHub's compare API
+ * (`GET /repos/{owner}/{repo}/compare/{base}...{head}`: `status` is ahead, behind, diverged or
+ * identical; `commits` lists at most 250, oldest first; `total_commits` counts them all).
+ * A pull request number is read from the message GitHub's merge button writes
+ * (`Merge pull request #N from ...`, or a squash commit's title ending in `(#N)`).
+ */
+
+export interface CommitLine {
+  sha: string;
+  /** The GitHub login, else the git author name. */
+  author: string;
+  date: string;
+  title: string;
+  pr?: number;
+}
+
+export interface Comparison {
+  status: 'ahead' | 'behind' | 'diverged' | 'identical';
+  ahead_by: number;
+  behind_by: number;
+  total_commits: number;
+  commits: Array<{
+    sha: string;
+    commit: { message: string; author?: { name?: string; date?: string } | null };
+    author?: { login?: string } | null;
+  }>;
+}
+
+export type Direction = 'first' | 'forward' | 'rollback' | 'same' | 'diverged';
+
+export interface CommitRange {
+  direction: Direction;
+  /** forward: the commits the candidate adds; rollback: those it takes away; diverged: both, candidate's side first. */
+  commits: CommitLine[];
+  /** How many commits there are in all (the API lists at most 250). */
+  total: number;
+  /** diverged: commits running has that the candidate does not. */
+  dropped?: number;
+}
+
+export function pullRequestOf(message: string): number | undefined {
+  const first = message.split('\n', 1)[0] ?? '';
+  const m = /^Merge pull request #(\d+) from /.exec(first) ?? /\(#(\d+)\)\s*$/.exec(first);
+  return m ? Number(m[1]) : undefined;
+}
+
+export function commitLines(c: Comparison['commits']): CommitLine[] {
+  return c.map((x) => {
+    const pr = pullRequestOf(x.commit.message);
+    return {
+      sha: x.sha,
+      author: x.author?.login || x.commit.author?.name || '?',
+      date: x.commit.author?.date ?? '',
+      title: x.commit.message.split('\n', 1)[0] ?? '',
+      ...(pr !== undefined ? { pr } : {}),
+    };
+  });
+}
+
+/**
+ * The range from what runs to the candidate. `forward` is compare(running...candidate);
+ * `backward` is compare(candidate...running), asked for only when the candidate is behind
+ * (a rollback: the commits it takes away).
+ */
+export function commitRange(forward: Comparison | undefined, backward?: Comparison): CommitRange {
+  if (!forward) return { direction: 'first', commits: [], total: 0 };
+  if (forward.status === 'identical') return { direction: 'same', commits: [], total: 0 };
+  if (forward.status === 'behind') {
+    const away = backward ? commitLines(backward.commits).reverse() : [];
+    return { direction: 'rollback', commits: away, total: backward?.total_commits ?? forward.behind_by };
+  }
+  const adds = commitLines(forward.commits).reverse();
+  if (forward.status === 'diverged') return { direction: 'diverged', commits: adds, total: forward.ahead_by, dropped: forward.behind_by };
+  return { direction: 'forward', commits: adds, total: forward.total_commits };
+}
