@@ -149,7 +149,8 @@ describe.skipIf(!haveDocker)('helm-deploy-eks on a chart laid out differently (l
     const r = await ledger({ image: image(digest1) });
     expect(r.exitCode).toBe(1);
     expect(errorsOf(r), explain(r)).toEqual([
-      'The chart does not render the pinned digest ' + `${digest1.slice(0, 19)}… in any workload container (values keys set: image.repository/image.digest): ` +
+      `The chart does not render the pinned image ${image(digest1).replace(/(sha256:[0-9a-f]{12})[0-9a-f]{52}/, '$1…')} in any workload container ` +
+        '(values keys set: image-repository-key: image.repository, image-digest-key: image.digest): ' +
         '"registry.example.com/payments/ledger:v1" in Deployment books-ledger, Pod books-ledger-smoke (test hook), Job books-ledger-migrate (pre-install,pre-upgrade hook); ' +
         'these keys render it: image-repository-key: container.image.repo, image-digest-key: container.image.ref',
     ]);

@@ -13,8 +13,11 @@ describe('the starters as a team edits them', () => {
     ecrRepository: 'payments/ledger',
     release: 'ledger',
     chart: 'deploy/chart',
+    imageRegistryKey: 'container.image.registry',
     imageRepositoryKey: 'container.image.repo',
     imageDigestKey: 'container.image.ref',
+    imageTagKey: 'container.image.tag',
+    imageReferenceKey: "''",
     imageRepository: '127.0.0.1:5000/payments/ledger',
   };
 
@@ -35,6 +38,15 @@ describe('the starters as a team edits them', () => {
       imageRepositoryKey: 'container.image.repo',
       imageDigestKey: 'container.image.ref',
     });
-    expect(editsOf(starter('deploy.yml'))).toMatchObject({ ecrRepository: 'my-team/my-service', imageDigestKey: 'image.digest' });
+    expect(editsOf(starter('deploy.yml'))).toMatchObject({ ecrRepository: 'my-team/my-service', imageDigestKey: 'image.digest', imageRegistryKey: "''" });
+  });
+
+  test('a whole-reference key clears the starters\' repository and digest keys', () => {
+    const own = 'jobs:\n  pipeline:\n    uses: org/deploy-actions/.github/workflows/pipeline.yml@v1\n    with:\n      repository: a/b\n      image-reference-key: app.image\n';
+    const edits = editsOf(own);
+    expect(edits).toMatchObject({ imageReferenceKey: 'app.image', imageRepositoryKey: "''", imageDigestKey: "''" });
+    const text = editStarter(starter('redeploy.yml'), { ecrRepository: 'a/b', release: 'b', ...edits });
+    const call = (YAML.parse(text) as { jobs: { redeploy: { with: Record<string, string> } } }).jobs.redeploy.with;
+    expect(call).toMatchObject({ 'image-reference-key': 'app.image', 'image-repository-key': '', 'image-digest-key': '', 'image-registry-key': '' });
   });
 });

@@ -45,8 +45,12 @@ export interface StarterEdits {
   ecrRepository: string;
   release: string;
   chart?: string;
+  /** The chart's image keys (helm-deploy-eks's image-*-key inputs); `''` leaves one unset. */
+  imageRegistryKey?: string;
   imageRepositoryKey?: string;
   imageDigestKey?: string;
+  imageTagKey?: string;
+  imageReferenceKey?: string;
   /** The image repository URI (host/repository) of the redeploy starter's check job. */
   imageRepository?: string;
 }
@@ -59,8 +63,11 @@ export function editStarter(text: string, edits: StarterEdits): string {
     line('repository', edits.ecrRepository),
     line('release', edits.release),
     line('chart', edits.chart),
+    line('image-registry-key', edits.imageRegistryKey),
     line('image-repository-key', edits.imageRepositoryKey),
     line('image-digest-key', edits.imageDigestKey),
+    line('image-tag-key', edits.imageTagKey),
+    line('image-reference-key', edits.imageReferenceKey),
     line('IMAGE_REPOSITORY', edits.imageRepository),
   ].reduce((t, edit) => edit(t), text);
 }
@@ -69,8 +76,20 @@ export function editStarter(text: string, edits: StarterEdits): string {
 export function editsOf(deployYml: string): Partial<StarterEdits> {
   const jobs = (YAML.parse(deployYml) as { jobs?: Record<string, { uses?: string; with?: Record<string, unknown> }> }).jobs ?? {};
   const w = Object.values(jobs).find((j) => /\/pipeline\.ya?ml@/.test(j.uses ?? ''))?.with ?? {};
-  const str = (k: string) => (typeof w[k] === 'string' ? (w[k] as string) : undefined);
-  return { ecrRepository: str('repository'), release: str('release'), chart: str('chart'), imageRepositoryKey: str('image-repository-key'), imageDigestKey: str('image-digest-key') };
+  // A key the team leaves out is written '' in the starters (a YAML empty string).
+  const str = (k: string) => (typeof w[k] === 'string' ? (w[k] as string) || "''" : undefined);
+  // With the whole reference in one key, the starters' repository and digest keys are cleared.
+  const whole = str('image-reference-key') !== undefined && str('image-reference-key') !== "''";
+  return {
+    ecrRepository: str('repository'),
+    release: str('release'),
+    chart: str('chart'),
+    imageRegistryKey: str('image-registry-key'),
+    imageRepositoryKey: str('image-repository-key') ?? (whole ? "''" : undefined),
+    imageDigestKey: str('image-digest-key') ?? (whole ? "''" : undefined),
+    imageTagKey: str('image-tag-key'),
+    imageReferenceKey: str('image-reference-key'),
+  };
 }
 
 /** A team's own workflow, rehearsed here: its ECR registry host becomes the local registry's. */

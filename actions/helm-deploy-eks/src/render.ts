@@ -2,32 +2,23 @@
 import { UserError } from '@deploy-actions/action-kit';
 import type { Deps } from './context';
 import { helmLintArgs, helmTemplateArgs, valuesLayers, type ChartValues } from './helm-args';
-import type { Inputs } from './inputs';
+import { imageText, imageValues, type ImageKeys } from './image-layout';
+import { imageKeysOf, type Inputs } from './inputs';
 import { parseManifests, renderedContainers, type K8sObject, type RenderedContainer } from './manifests';
-import { imageKeyCandidates, judgeRender, renderFailureLine, type ImageKeys } from './render-check';
-
-function imageSetStrings(i: Inputs, keys: ImageKeys): Array<[string, string]> {
-  const out: Array<[string, string]> = [];
-  if (i.image) {
-    out.push([keys.repositoryKey, i.image.repository]);
-    out.push([keys.digestKey, i.image.digest]);
-    if (i.imageTagKey && i.image.tag) out.push([i.imageTagKey, i.image.tag]);
-  }
-  return out;
-}
+import { imageKeyCandidates, judgeRender, renderFailureLine } from './render-check';
 
 export function imageRef(i: Inputs): string {
-  return i.image ? `${i.image.repository}${i.image.tag ? `:${i.image.tag}` : ''}@${i.image.digest}` : '';
+  return i.image ? imageText(i.image) : '';
 }
 
 /** The chart's values: environment file and extra files, then the user's pairs, then the pinned image and annotations. */
-export function chartValues(inputs: Inputs, deps: Deps, keys: ImageKeys = { repositoryKey: inputs.imageRepositoryKey, digestKey: inputs.imageDigestKey }): ChartValues {
+export function chartValues(inputs: Inputs, deps: Deps, keys: ImageKeys = imageKeysOf(inputs)): ChartValues {
   const values: ChartValues = {
     chart: inputs.chart,
     namespace: inputs.namespace,
     valuesFiles: valuesLayers(inputs.chart, inputs.environment, inputs.valuesFiles, deps.exists),
     set: inputs.set,
-    setStrings: [...inputs.setString, ...imageSetStrings(inputs, keys)],
+    setStrings: [...inputs.setString, ...(inputs.image ? imageValues(inputs.image, keys) : [])],
   };
   const sha = deps.github.sha;
   if (inputs.podAnnotationsKey && sha) values.setStrings.push([`${inputs.podAnnotationsKey}.deploy-actions/commit`, sha]);
@@ -54,7 +45,7 @@ async function fittingKeys(inputs: Inputs, deps: Deps, helm: string, used: Image
   const valuesYaml = deps.readFile(`${inputs.chart}/values.yaml`);
   if (valuesYaml === undefined || !inputs.image) return [];
   const fits: ImageKeys[] = [];
-  for (const keys of imageKeyCandidates(valuesYaml, used).slice(0, 3)) {
+  for (const keys of imageKeyCandidates(valuesYaml, used).slice(0, 4)) {
     const text = await template(inputs, deps, helm, chartValues(inputs, deps, keys)).catch(() => '');
     if (judgeRender(renderedContainers(parseManifests(text)), inputs.image).ok) fits.push(keys);
   }
@@ -80,8 +71,8 @@ export async function renderChart(inputs: Inputs, deps: Deps, helm: string, valu
   io.info(`rendered ${objects.length} resources, ${containers.length} containers: ${[...new Set(containers.map((c) => c.image))].join(', ')}`);
   const verdict = judgeRender(containers, inputs.image);
   if (!verdict.ok) {
-    const used = { repositoryKey: inputs.imageRepositoryKey, digestKey: inputs.imageDigestKey };
-    throw new UserError(renderFailureLine(verdict, inputs.image, used, verdict.kind === 'missing' ? await fittingKeys(inputs, deps, helm, used) : []));
+    const used = imageKeysOf(inputs);
+    throw new UserError(renderFailureLine(verdict, inputs.image, used, verdict.kind === 'malformed' && !inputs.image ? [] : await fittingKeys(inputs, deps, helm, used)));
   }
   return { text, objects, pinned: verdict.pinned };
 }

@@ -7,9 +7,14 @@
 const DIGEST_RE = /\b(sha256:[a-f0-9]{12})[a-f0-9]{52}\b/g;
 const IMAGE_TOKEN_RE = /[A-Za-z0-9][\w.-]*(?::\d+)?\/[\w./-]+(?::[\w][\w.-]*)?(?:@sha256:[a-f0-9]{12}…)?/g;
 
+/** Digests to their first 12 hex digits (hosts kept whole, where the registry is the point). */
+export function shortenDigests(text: string): string {
+  return text.replace(DIGEST_RE, '$1…');
+}
+
 /** An image reference for a one-line message: digest to 12 hex digits, a long registry host to its first label. */
 export function shortenImage(ref: string): string {
-  let s = ref.replace(DIGEST_RE, '$1…');
+  let s = shortenDigests(ref);
   const slash = s.indexOf('/');
   if (s.length > 60 && slash > 0) {
     const host = s.slice(0, slash);

@@ -101,6 +101,20 @@ describe('getInputs', () => {
     expect(i.image).toEqual({ repository: 'reg:5000/app', digest: DIGEST, tag: 'v1' });
   });
 
+  test.each([
+    [{}, { imageRegistryKey: '', imageRepositoryKey: 'image.repository', imageDigestKey: 'image.digest', imageTagKey: '', imageReferenceKey: '' }],
+    [
+      { 'image-registry-key': 'image.registry', 'image-tag-key': 'image.tag' },
+      { imageRegistryKey: 'image.registry', imageRepositoryKey: 'image.repository', imageDigestKey: 'image.digest', imageTagKey: 'image.tag', imageReferenceKey: '' },
+    ],
+    [
+      { 'image-registry-key': 'app.image.host', 'image-repository-key': 'app.image.path', 'image-digest-key': 'app.image.sha' },
+      { imageRegistryKey: 'app.image.host', imageRepositoryKey: 'app.image.path', imageDigestKey: 'app.image.sha', imageTagKey: '', imageReferenceKey: '' },
+    ],
+    [{ 'image-reference-key': 'image' }, { imageRegistryKey: '', imageRepositoryKey: '', imageDigestKey: '', imageTagKey: '', imageReferenceKey: 'image' }],
+    [{ 'image-reference-key': 'app.image', 'image-tag-key': 'app.tag' }, { imageRegistryKey: '', imageRepositoryKey: '', imageDigestKey: '', imageTagKey: 'app.tag', imageReferenceKey: 'app.image' }],
+  ])('image keys %o', (extra, want) => expect(read(extra)).toMatchObject(want));
+
   test('extra values files resolve against the workspace', () => {
     expect(read({ 'values-files': 'extra.yaml' }).valuesFiles).toEqual(['/ws/extra.yaml']);
   });
@@ -136,6 +150,11 @@ describe('getInputs', () => {
     [{ 'helm-version': 'latest' }, "Input 'helm-version' must be a version"],
     [{ 'helm-base-url': 'ftp://x' }, "Input 'helm-base-url' must be an http(s) URL"],
     [{ 'image-digest-key': 'image digest' }, "Input 'image-digest-key' must be a dotted values key"],
+    [{ 'image-reference-key': 'image', 'image-repository-key': 'image.repository' }, "Input 'image-repository-key' cannot be combined with image-reference-key (image takes the whole reference) (got 'image.repository')"],
+    [{ 'image-reference-key': 'app.image', 'image-registry-key': 'app.registry' }, "Input 'image-registry-key' cannot be combined with image-reference-key"],
+    [{ 'image-registry-key': 'image.repository' }, "Input 'image-registry-key' must be a values key of its own (it overlaps image.repository, another image key)"],
+    [{ 'image-tag-key': 'image' }, "Input 'image-repository-key' must be a values key of its own (it overlaps image, another image key)"],
+    [{ 'image-registry-key': 'image registry' }, "Input 'image-registry-key' must be a dotted values key"],
     [{ 'history-max': '-1' }, "Input 'history-max' must be a whole number from 0 to 1000"],
     [{ 'smoke-url': 'localhost:8080' }, "Input 'smoke-url' must be an http(s) URL"],
     [{ set: 'no-equals' }, "Input 'set' must be KEY=VALUE lines"],

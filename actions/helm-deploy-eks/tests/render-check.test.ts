@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { isWellFormedImage, parseManifests, renderedContainers } from '../src/manifests';
+import { DEFAULT_KEYS, NO_KEYS } from '../src/image-layout';
 import { imageKeyCandidates, judgeRender, renderFailureLine } from '../src/render-check';
 import { cutMiddle, shortenCause, shortenImage } from '../src/shorten';
 
@@ -75,24 +76,53 @@ describe('judgeRender', () => {
     const v = judgeRender(containersOf('reg.example.com/app:1.0'), pinned);
     expect(v.ok).toBe(false);
     if (v.ok) return;
-    const line = renderFailureLine(v, pinned, { repositoryKey: 'image.repository', digestKey: 'image.digest' }, [{ repositoryKey: 'container.image.repo', digestKey: 'container.image.ref' }]);
+    const line = renderFailureLine(v, pinned, DEFAULT_KEYS, [{ ...NO_KEYS, repositoryKey: 'container.image.repo', digestKey: 'container.image.ref' }]);
     expect(line).toBe(
-      'The chart does not render the pinned digest sha256:abababababab… in any workload container (values keys set: image.repository/image.digest): ' +
+      'The chart does not render the pinned image reg.example.com/app@sha256:abababababab… in any workload container (values keys set: image-repository-key: image.repository, image-digest-key: image.digest): ' +
         '"busybox:1.36" in Deployment web init container wait; "reg.example.com/app:1.0" in Deployment web, Job web-migrate (pre-upgrade hook); "reg.example.com/app:nightly" in CronJob web-nightly; ' +
         'these keys render it: image-repository-key: container.image.repo, image-digest-key: container.image.ref',
     );
   });
+  test('the pinned digest from another registry fails, showing rendered and expected and naming the keys', () => {
+    const ecr = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/orders';
+    const image = { repository: ecr, digest: D };
+    const v = judgeRender(containersOf(`docker.io/${ecr}@${D}`), image);
+    expect(v.ok).toBe(false);
+    if (v.ok) return;
+    expect(v.kind).toBe('elsewhere');
+    const split = { ...NO_KEYS, registryKey: 'image.registry', repositoryKey: 'image.repository', digestKey: 'image.digest', tagKey: 'image.tag' };
+    expect(renderFailureLine(v, image, DEFAULT_KEYS, [split])).toBe(
+      `The chart renders the pinned digest from another image: rendered "docker.io/${ecr}@sha256:abababababab…" in Deployment web, ` +
+        `expected "${ecr}@sha256:abababababab…" (values keys set: image-repository-key: image.repository, image-digest-key: image.digest); ` +
+        'these keys render it: image-registry-key: image.registry, image-repository-key: image.repository, image-digest-key: image.digest, image-tag-key: image.tag',
+    );
+  });
+  test.each([
+    ['another repository, same registry', `reg.example.com/other@${D}`, false],
+    ['a hook with the digest under another repository', `reg.example.com/app@${D}|reg.example.com/migrate@${D}`, false],
+    ['the same image spelled with its tag', `reg.example.com/app:1.0@${D}`, true],
+  ])('%s: ok %s', (_, imgs, ok) => {
+    const [img, hook] = imgs.split('|');
+    expect(judgeRender(containersOf(img!, hook), pinned).ok).toBe(ok);
+  });
+  test.each([
+    ['busybox', `busybox@${D}`],
+    ['docker.io/library/busybox', `index.docker.io/library/busybox@${D}`],
+    ['library/busybox', `docker.io/library/busybox:1.36@${D}`],
+  ])('Docker Hub defaulting: pinned %s passes when the chart renders %s', (repository, img) => {
+    expect(judgeRender(containersOf(img), { repository, digest: D }).ok).toBe(true);
+  });
   test('a malformed image fails even without a pinned image', () => {
     const v = judgeRender(containersOf(':'), undefined);
     expect(v.ok).toBe(false);
-    if (!v.ok) expect(renderFailureLine(v, undefined, { repositoryKey: 'image.repository', digestKey: 'image.digest' }, [])).toBe(
+    if (!v.ok) expect(renderFailureLine(v, undefined, DEFAULT_KEYS, [])).toBe(
       'The chart renders a malformed image (values keys left at the chart defaults): ":" in Deployment web',
     );
   });
 });
 
 describe('imageKeyCandidates', () => {
-  const used = { repositoryKey: 'image.repository', digestKey: 'image.digest' };
+  const used = DEFAULT_KEYS;
   test('nested keys of a real chart, test and hook images last', () => {
     const values = `
 tests:
@@ -106,8 +136,21 @@ migrations:
   enabled: true
 `;
     expect(imageKeyCandidates(values, used)).toEqual([
-      { repositoryKey: 'container.image.repo', digestKey: 'container.image.ref' },
-      { repositoryKey: 'tests.image.repository', digestKey: 'tests.image.tag' },
+      { ...NO_KEYS, repositoryKey: 'container.image.repo', digestKey: 'container.image.ref' },
+      { ...NO_KEYS, repositoryKey: 'tests.image.repository', digestKey: 'tests.image.tag' },
+    ]);
+  });
+  test('a split registry layout (registry defaulting to docker.io) with its tag, then without it', () => {
+    const values = 'image:\n  registry: docker.io\n  repository: bitnami/nginx\n  tag: 1.25.3\n  digest: ""\n';
+    expect(imageKeyCandidates(values, used)).toEqual([
+      { ...NO_KEYS, registryKey: 'image.registry', repositoryKey: 'image.repository', digestKey: 'image.digest', tagKey: 'image.tag' },
+      { ...NO_KEYS, registryKey: 'image.registry', repositoryKey: 'image.repository', digestKey: 'image.digest' },
+    ]);
+  });
+  test('a whole reference in one key', () => {
+    expect(imageKeyCandidates('image: registry.example.com/app:1.0\nworker:\n  image: ""\n', used)).toEqual([
+      { ...NO_KEYS, referenceKey: 'image' },
+      { ...NO_KEYS, referenceKey: 'worker.image' },
     ]);
   });
   test('the keys already used are not suggested; broken YAML gives none', () => {

@@ -98,6 +98,15 @@ describe('live check', () => {
     if (!v.ok) expect(v.line).toBe(`The release's pods do not run the pinned digest sha256:111111111111…: web-abc-1/app runs reg/app@sha256:222222222222…`);
   });
 
+  test('the pinned repository spelled otherwise (Docker Hub defaults) running another digest fails too', () => {
+    const imgs = runningImages(
+      [items[0]!, runningPod('web-abc-0', `busybox@${D1}`, `docker.io/library/busybox@${D1}`), runningPod('web-abc-1', 'docker.io/library/busybox:1.36', `docker.io/library/busybox@${D2}`)],
+      workloads,
+      'x=y',
+    );
+    expect(judgeLive(imgs, { repository: 'busybox', digest: D1 })).toMatchObject({ ok: false, line: expect.stringMatching(/web-abc-1\/app runs docker.io\/library\/busybox@sha256:222222222222…$/) });
+  });
+
   test('no running pod at all fails', () => expect(judgeLive([], pinned)).toMatchObject({ ok: false, line: expect.stringMatching(/no running pod of the release was found$/) }));
 
   const obj = (kind: string, spec: Record<string, unknown> = {}, hook?: string) => ({

@@ -1,7 +1,7 @@
 import { DescribeImagesCommand, type ECRClient } from '@aws-sdk/client-ecr';
 import { UserError, errorMessage } from '@deploy-actions/action-kit';
 import { awsCall, awsErrorName, findImageByTag, tagExistingImage, type AwsCallOptions, type TagResult } from '@deploy-actions/aws';
-import { newestFirst, payloadOf, type Deployment, type DeploymentsApi, type DeploymentStatus } from './github';
+import { evidenceTask, newestFirst, payloadOf, type Deployment, type DeploymentsApi, type DeploymentStatus } from './github';
 import { keyOf, type Inputs } from './inputs';
 import type { EvidenceKeys } from './kms';
 import { refAllowed, sameEnvironment } from './refs';
@@ -26,7 +26,7 @@ export interface GateDeps {
   info(message: string): void;
 }
 
-type Subject = Pick<Inputs, 'digest' | 'repository' | 'registryId' | 'sha' | 'tag' | 'evidenceEnvironment' | 'contentKey'>;
+type Subject = Pick<Inputs, 'digest' | 'repository' | 'registryId' | 'registry' | 'sha' | 'tag' | 'evidenceEnvironment' | 'contentKey'>;
 type SignedInputs = Subject & Pick<Inputs, 'githubRepository' | 'evidenceKeys' | 'targetEnvironment'>;
 
 const short = (sha: string) => sha.slice(0, 7);
@@ -116,17 +116,21 @@ async function findGithubEvidence(api: DeploymentsApi, s: Subject): Promise<{ ch
  * The signed check (signed-rules.ts): statements of the required environment verified with its
  * key; the target's own statements (with its key, when configured) for a rollback.
  */
-async function signedEvidence(api: DeploymentsApi, keys: EvidenceKeys, s: SignedInputs, requiredKey: string): Promise<{ check: Check; deployment?: Deployment }> {
+async function signedEvidence(api: DeploymentsApi, keys: EvidenceKeys, s: SignedInputs, requiredKey: string, info: (m: string) => void): Promise<{ check: Check; deployment?: Deployment }> {
   const R = s.evidenceEnvironment;
   const subject = { githubRepository: s.githubRepository, imageRepository: s.repository, digest: s.digest, sha: s.sha, contentKey: s.contentKey };
-  const required = await signedRecords(api, R, subject, await keys.verifier(requiredKey));
+  const required = await signedRecords(api, R, subject, await keys.verifier(requiredKey), { sha: s.sha });
   const targetKey = keyOf(s.evidenceKeys, s.targetEnvironment);
-  const target = targetKey ? await signedRecords(api, s.targetEnvironment, subject, await keys.verifier(targetKey)) : undefined;
+  const target = targetKey ? await signedRecords(api, s.targetEnvironment, subject, await keys.verifier(targetKey), { sha: s.sha }) : undefined;
+  const ignored = [...required.rejected].map(([why, n]) => `${n} ${why}`);
+  info(
+    `Read ${required.read} ${R} evidence deployments (${required.records.length} statements verified${ignored.length ? `; ignored: ${ignored.join('; ')}` : ''})` +
+      (target ? `, ${target.read} of ${s.targetEnvironment}` : ''),
+  );
   const decision = decideSigned(subject, { environment: R, records: required.records }, target && { environment: s.targetEnvironment, records: target.records });
   if (decision.ok) {
     return { check: { source: 'signed', ok: true, detail: decision.detail, deploymentId: decision.record.deployment.id }, deployment: decision.record.deployment };
   }
-  const ignored = [...required.rejected].map(([why, n]) => `${n} ${why}`);
   return { check: { source: 'signed', ok: false, detail: decision.detail + (ignored.length ? ` (ignored in ${R}: ${ignored.join('; ')})` : '') } };
 }
 
@@ -220,7 +224,7 @@ export async function verifyPromotion(inputs: Inputs, deps: GateDeps): Promise<V
   let found: Deployment | undefined;
   const signingKey = keyOf(inputs.evidenceKeys, inputs.evidenceEnvironment);
   if (inputs.evidence.includes('github') && signingKey) {
-    const signed = await signedEvidence(need(deps.github, 'github'), need(deps.keys, 'kms'), inputs, signingKey);
+    const signed = await signedEvidence(need(deps.github, 'github'), need(deps.keys, 'kms'), inputs, signingKey, deps.info);
     checks.push(signed.check);
     found = signed.deployment;
   } else if (inputs.evidence.includes('github')) {
@@ -299,6 +303,10 @@ export async function recordPromotion(inputs: Inputs, deps: GateDeps): Promise<R
           commit: inputs.sha,
           environment: env,
           runUrl: inputs.runUrl,
+          registry: inputs.registry,
+          runId: inputs.context.runId,
+          workflow: inputs.context.workflow,
+          actor: inputs.context.actor,
           time: (deps.now?.() ?? new Date()).toISOString(),
           hotfix: inputs.hotfix,
           status: 'success',
@@ -313,6 +321,7 @@ export async function recordPromotion(inputs: Inputs, deps: GateDeps): Promise<R
   if (api && !existing) {
     created = await api.create({
       ref: inputs.sha,
+      task: evidenceTask(env),
       environment: env,
       description: inputs.description || `${inputs.repository}@${inputs.digest} validated in ${env}`.slice(0, 140),
       payload: {

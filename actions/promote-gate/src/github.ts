@@ -28,6 +28,8 @@ export interface DeploymentStatus {
 
 export interface CreateDeployment {
   ref: string;
+  /** GitHub's `task` (default `deploy`): evidence records use evidenceTask(environment). */
+  task?: string;
   environment: string;
   description: string;
   payload: Record<string, unknown>;
@@ -44,13 +46,33 @@ export interface CreateStatus {
   auto_inactive?: boolean;
 }
 
+/**
+ * The task of promote-gate's evidence records in `environment`. A deployment's task is fixed when
+ * it is created, while its `environment` can be changed by any later status (GitHub REST API,
+ * *Create a deployment status*: the environment "can be changed when setting a deploy status"):
+ * signed evidence is therefore listed by task, and its environment read from the signed statement.
+ */
+export const evidenceTask = (environment: string) => `deploy:evidence:${environment.toLowerCase()}`;
+
+export interface ListQuery {
+  /** The deployment's current environment (a status can change it). */
+  environment?: string;
+  task?: string;
+  sha?: string;
+  /** The newest `max` only. */
+  max?: number;
+  /** Pages of 100 read at most (default 20). */
+  maxPages?: number;
+  /** After each page, with everything read so far (newest first): true stops the read. */
+  until?: (read: readonly Deployment[]) => boolean;
+  /** The read must reach its end (or `until`): more than `maxPages` pages fails instead of returning a part. */
+  complete?: boolean;
+}
+
 /** The part of the GitHub deployments API promote-gate uses. */
 export interface DeploymentsApi {
-  /**
-   * Deployments to `environment` (of `sha` when given), newest first: all pages, or the newest
-   * `max` when given.
-   */
-  list(query: { environment: string; sha?: string; max?: number }): Promise<Deployment[]>;
+  /** Deployments matching the query, newest first: all pages (at most `maxPages`), or until `until`, or the newest `max`. */
+  list(query: ListQuery): Promise<Deployment[]>;
   /** Statuses of a deployment, newest first (the first 100). */
   statuses(deploymentId: number): Promise<DeploymentStatus[]>;
   create(body: CreateDeployment): Promise<Deployment>;
@@ -105,22 +127,29 @@ export function octokitDeployments(opts: OctokitDeploymentsOptions): Deployments
     }
   };
   return {
-    async list({ environment, sha, max = 2000 }) {
+    async list(query) {
+      const { environment, task, sha, max = Infinity, maxPages = 20, until, complete = false } = query;
       const out: Deployment[] = [];
       const perPage = Math.min(100, Math.max(1, max));
-      for (let page = 1; page <= 20 && out.length < max; page++) {
-        const batch = await call<Deployment[]>(`list ${environment} deployments`, () =>
+      const what = `list ${environment ?? task ?? ''} deployments`;
+      for (let page = 1; out.length < max; page++) {
+        if (page > maxPages) {
+          if (complete) throw new UserError(tooMany(query, out.length));
+          break;
+        }
+        const batch = await call<Deployment[]>(what, () =>
           octokit.request('GET /repos/{owner}/{repo}/deployments', {
             owner,
             repo,
-            environment,
+            ...(environment ? { environment } : {}),
+            ...(task ? { task } : {}),
             ...(sha ? { sha } : {}),
             per_page: perPage,
             page,
           }),
         );
         out.push(...batch);
-        if (batch.length < perPage) break;
+        if (batch.length < perPage || until?.(out)) break;
       }
       return out.slice(0, max);
     },
@@ -139,7 +168,7 @@ export function octokitDeployments(opts: OctokitDeploymentsOptions): Deployments
           owner,
           repo,
           ref: body.ref,
-          task: 'deploy',
+          task: body.task ?? 'deploy',
           auto_merge: false,
           required_contexts: [],
           payload: body.payload,
@@ -163,6 +192,12 @@ export function octokitDeployments(opts: OctokitDeploymentsOptions): Deployments
         }),
       ),
   };
+}
+
+/** The one line of a read that would not end: the decision is refused rather than made from a part. */
+export function tooMany(query: ListQuery, read: number): string {
+  const which = [query.task && `task ${query.task}`, query.environment && `environment ${query.environment}`, query.sha && `commit ${query.sha.slice(0, 7)}`].filter(Boolean).join(', ');
+  return `Refusing to decide from part of the evidence: more than ${read} deployments (${which}) were read without reaching the end; someone may be flooding the repository with deployments (delete them, then re-run)`;
 }
 
 /** The payload object of a deployment (GitHub returns what was sent: an object or a JSON string). */

@@ -25,6 +25,8 @@ export interface Inputs {
   image: string;
   digest: string;
   repository: string;
+  /** The image-ref's registry host, '' when it named none. */
+  registry: string;
   registryId?: string;
   /** '' when ECR is not used. */
   region: string;
@@ -263,6 +265,7 @@ export function getInputs(i: Raw, env: NodeJS.ProcessEnv = process.env, run: Run
     image: imageRef || `${repository}@${digest}`,
     digest,
     repository,
+    registry: parsed?.registry ?? '',
     ...(registryId ? { registryId } : {}),
     region,
     evidenceEnvironment,

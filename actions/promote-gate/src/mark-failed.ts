@@ -7,7 +7,7 @@
  * created too: signed verify reads statements, not statuses (signed-rules.ts, rule 2).
  */
 import { RECORDED_BY, signStatement } from './gate';
-import type { DeploymentsApi } from './github';
+import { evidenceTask, type DeploymentsApi } from './github';
 import type { EvidenceKeys } from './kms';
 import { releasesIn } from './releases';
 
@@ -17,6 +17,8 @@ export interface FailedRelease {
   digest: string;
   sha: string;
   image: string;
+  /** The image's registry host, '' when none was given. */
+  registry: string;
   reason: string;
   runUrl: string;
   context: { runId: string; workflow: string; actor: string };
@@ -49,6 +51,10 @@ export async function markFailed(api: DeploymentsApi, f: FailedRelease, signing?
         commit: f.sha,
         environment: f.environment,
         runUrl: f.runUrl,
+        registry: f.registry,
+        runId: f.context.runId,
+        workflow: f.context.workflow,
+        actor: f.context.actor,
         time: signing.now().toISOString(),
         hotfix: false,
         status: 'failed',
@@ -62,6 +68,7 @@ export async function markFailed(api: DeploymentsApi, f: FailedRelease, signing?
 
   const created = await api.create({
     ref: f.sha,
+    task: evidenceTask(f.environment),
     environment: f.environment,
     description,
     payload: {

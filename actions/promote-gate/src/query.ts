@@ -31,6 +31,8 @@ export interface QueryInputs {
   digest: string;
   /** fail: the image as given, for a record created by fail. */
   image: string;
+  /** fail: the image-ref's registry host ('' when none). */
+  registry: string;
   /** fail: the commit of the digest. */
   sha: string;
   /** fail: why (the deployment status description). */
@@ -111,6 +113,7 @@ export function getQueryInputs(i: Raw, run: RunContext = context, env: NodeJS.Pr
     environment,
     digest,
     image: imageRef || (digest ? `${repository}@${digest}` : ''),
+    registry: parsed?.registry ?? '',
     sha,
     description: description || (mode === 'fail' ? `${repository}@${digest.slice(0, 19)} failed in ${environment}` : ''),
     required: i.bool('required', true),

@@ -36,12 +36,18 @@ export interface Release {
   workflow: string;
   actor: string;
   environmentUrl: string;
+  /**
+   * true: every field but `stateDescription` and `environmentUrl` comes from a verified statement.
+   * false: read from an unsigned deployment payload, which anyone with `deployments: write` can
+   * write: display-only (the view says so).
+   */
+  signed: boolean;
 }
 
 const str = (v: unknown) => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '');
 
 /** A promote-gate record of `repository` in `environment`, or undefined for any other deployment. */
-function asRecord(d: Deployment, environment: string, repository: string): Omit<Release, 'state' | 'stateAt' | 'stateDescription' | 'validated' | 'environmentUrl'> | undefined {
+function asRecord(d: Deployment, environment: string, repository: string): Omit<Release, 'state' | 'stateAt' | 'stateDescription' | 'validated' | 'environmentUrl' | 'signed'> | undefined {
   const p = payloadOf(d);
   const digest = str(p.digest);
   if (p.recorded_by !== RECORDED_BY || p.repository !== repository) return undefined;
@@ -73,6 +79,7 @@ function withStatuses(r: NonNullable<ReturnType<typeof asRecord>>, statuses: rea
     stateDescription: latest?.description ?? '',
     validated: succeeded >= 0 && (markedBad < 0 || succeeded < markedBad),
     environmentUrl: ordered.find((s) => s.environment_url)?.environment_url ?? '',
+    signed: false,
   };
 }
 
@@ -97,35 +104,35 @@ export async function releasesIn(api: DeploymentsApi, environment: string, repos
 /**
  * The signed records as releases, newest statement first. A digest's newest statement decides:
  * `success` is validated, `failed` is not; the held digest's newest statement is what runs
- * (state `success`), older successes are `inactive`, failed statements `failure`. The signed
- * fields (digest, commit, run URL, time) come from the statement; the run id, workflow and
- * actor from the payload of the deployment that carried it (written with it, never edited).
+ * (state `success`), older successes are `inactive`, failed statements `failure`. Everything a
+ * consumer uses (image host and repository, digest, commit, run, actor, time) comes from the
+ * statement; only a failure's reason (the deployment's description) does not, and says so.
  */
 async function signedReleases(api: DeploymentsApi, environment: string, repository: string, signed: SignedView): Promise<Release[]> {
-  const { records } = await signedRecords(api, environment, { githubRepository: signed.githubRepository, imageRepository: repository }, signed.verify);
+  const { records } = await signedRecords(api, environment, { githubRepository: signed.githubRepository, imageRepository: repository }, signed.verify, { history: HISTORY_WINDOW });
   const newest = new Map(records.map((r) => [r.statement.digest, r]));
   const held = heldDigest(records);
   const release = (r: SignedRecord): Release => {
     const s = r.statement;
-    const p = payloadOf(r.deployment);
     const state = s.status === 'failed' ? 'failure' : r === held ? 'success' : 'inactive';
     return {
       deploymentId: r.deployment.id,
       environment: r.deployment.environment,
       digest: s.digest,
       sha: s.commit,
-      image: p.digest === s.digest && str(p.image) ? str(p.image) : `${repository}@${s.digest}`,
+      image: `${s.registry ? `${s.registry}/` : ''}${repository}@${s.digest}`,
       repository,
       recordedAt: s.time,
       state,
       stateAt: s.time,
-      stateDescription: s.status === 'failed' ? (r.deployment.description ?? '') : '',
+      stateDescription: s.status === 'failed' ? `(unsigned reason) ${r.deployment.description ?? ''}`.trim() : '',
       validated: newest.get(s.digest)?.statement.status === 'success',
       runUrl: s.runUrl,
-      runId: str(p.run_id),
-      workflow: str(p.workflow),
-      actor: str(p.actor),
+      runId: s.runId,
+      workflow: s.workflow,
+      actor: s.actor,
       environmentUrl: '',
+      signed: true,
     };
   };
   return records.map(release).reverse();

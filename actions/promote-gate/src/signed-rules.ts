@@ -14,7 +14,7 @@
  *      signed, unfailed evidence that it ran it (it was promoted there before): production may go
  *      back to a release it ran, never to one it did not.
  */
-import { newestFirst, payloadOf, type Deployment, type DeploymentsApi } from './github';
+import { evidenceTask, payloadOf, type Deployment, type DeploymentsApi } from './github';
 import { sameEnvironment } from './refs';
 import { openSigned, type Statement } from './statement';
 
@@ -32,33 +32,85 @@ export interface SignedSubject {
   contentKey?: string;
 }
 
-/** How many of an environment's newest deployments are read for signed statements. */
-export const SIGNED_WINDOW = 100;
+/**
+ * Clock difference allowed between a runner (a statement's signed `time`) and GitHub (the
+ * `created_at` of the deployment that first carried it, created right after signing).
+ */
+export const CLOCK_SKEW_MS = 10 * 60_000;
+/** Pages of 100 deployments one read may take; a read that does not end within them refuses (100,000 deployments). */
+export const EVIDENCE_MAX_PAGES = 1000;
 
-/** The environment's signed statements about this repository, oldest first; and how many deployments carried something else. */
+export interface EvidenceRead {
+  /** Verified statements about this repository in the environment, oldest first. */
+  records: SignedRecord[];
+  /** Why deployments carrying something else were ignored, with their counts. */
+  rejected: Map<string, number>;
+  /** How many distinct deployments were read (both reads). */
+  read: number;
+}
+
+/**
+ * The environment's signed statements about this repository, from a complete, bounded read that
+ * no number of added deployments can change (docs/promote-gate.md, "Reading the evidence"):
+ *
+ *  - Deployments are listed by their task (evidenceTask), which a status cannot change, never by
+ *    their environment, which one can: the environment is the one the statement signs.
+ *  - The head read goes newest first and stops once it holds a success statement S whose digest
+ *    no newer statement failed (the held digest) and has read every deployment created since
+ *    `S.time - CLOCK_SKEW_MS`. Any statement signed after S was carried by a deployment created
+ *    after it was signed, so it has been read: the held digest, and everything newer, is exact.
+ *    Replays (old statements in new deployments) only make the read longer, never shorter.
+ *  - With `sha`, every deployment of that commit is read too (all pages): the statements about
+ *    the subject's commit however old, for a rollback and for `failed`.
+ *  - `history`: read at least that many deployments (the status view's older releases).
+ * The cost is one request per 100 deployments created since the held statement (plus those of the
+ * commit); a read that does not end within EVIDENCE_MAX_PAGES refuses instead of deciding.
+ */
 export async function signedRecords(
   api: DeploymentsApi,
   environment: string,
   subject: Pick<SignedSubject, 'githubRepository' | 'imageRepository'>,
   verify: (message: Buffer, signature: Buffer) => boolean,
-): Promise<{ records: SignedRecord[]; rejected: Map<string, number> }> {
+  opts: { sha?: string; history?: number } = {},
+): Promise<EvidenceRead> {
   const rejected = new Map<string, number>();
   const reject = (why: string) => rejected.set(why, (rejected.get(why) ?? 0) + 1);
-  const records: SignedRecord[] = [];
-  const listed: Deployment[] = newestFirst(await api.list({ environment, max: SIGNED_WINDOW }));
-  for (const d of listed) {
+  const byId = new Map<number, SignedRecord>();
+  const seen = new Set<number>();
+  const take = (d: Deployment) => {
+    if (seen.has(d.id)) return;
+    seen.add(d.id);
     const payload = payloadOf(d);
-    if (!payload.signed) continue; // GitHub's own job deployments, unsigned records: not evidence, not worth a line each.
+    if (!payload.signed) return reject('unsigned');
     const s = openSigned(payload, verify);
     if (typeof s === 'string') reject(s);
     else if (s.githubRepository !== subject.githubRepository) reject(`signed for repository ${s.githubRepository}`);
-    else if (s.imageRepository !== subject.imageRepository) continue; // another image of this repository
-    else if (!sameEnvironment(s.environment, environment) || !sameEnvironment(d.environment, environment)) reject(`signed for environment ${s.environment}`);
-    else records.push({ statement: s, deployment: d });
-  }
-  records.sort((a, b) => (a.statement.time === b.statement.time ? a.deployment.id - b.deployment.id : a.statement.time < b.statement.time ? -1 : 1));
-  return { records, rejected };
+    else if (s.imageRepository !== subject.imageRepository) return; // another image of this repository
+    else if (!sameEnvironment(s.environment, environment)) reject(`signed for environment ${s.environment}`);
+    else byId.set(d.id, { statement: s, deployment: d });
+  };
+  const ordered = () => [...byId.values()].sort(byTime);
+  const task = evidenceTask(environment);
+  let taken = 0;
+  let oldest = '';
+  const enough = (read: readonly Deployment[]) => {
+    for (; taken < read.length; taken++) {
+      const d = read[taken]!;
+      take(d);
+      if (!oldest || d.created_at < oldest) oldest = d.created_at;
+    }
+    if (read.length < (opts.history ?? 0)) return false;
+    const held = heldDigest(ordered());
+    return held !== undefined && Date.parse(oldest) < Date.parse(held.statement.time) - CLOCK_SKEW_MS;
+  };
+  const head = await api.list({ task, maxPages: EVIDENCE_MAX_PAGES, complete: true, until: enough });
+  enough(head);
+  if (opts.sha) for (const d of await api.list({ task, sha: opts.sha, maxPages: EVIDENCE_MAX_PAGES, complete: true })) take(d);
+  return { records: ordered(), rejected, read: seen.size };
 }
+
+const byTime = (a: SignedRecord, b: SignedRecord) =>
+  a.statement.time === b.statement.time ? a.deployment.id - b.deployment.id : a.statement.time < b.statement.time ? -1 : 1;
 
 const sameSource = (s: Statement, subject: SignedSubject) =>
   s.commit === subject.sha || (subject.contentKey !== undefined && s.contentKey === subject.contentKey);

@@ -21,6 +21,12 @@ export interface Statement {
   commit: string;
   environment: string;
   runUrl: string;
+  /** The image's registry host (`<account>.dkr.ecr.<region>.amazonaws.com`), '' when the image-ref named none. */
+  registry: string;
+  /** The run that signed it: its id, workflow name and the actor who started it (GITHUB_RUN_ID, GITHUB_WORKFLOW, GITHUB_ACTOR). */
+  runId: string;
+  workflow: string;
+  actor: string;
   /** When it was signed (ISO 8601, UTC): the order of statements. */
   time: string;
   hotfix: boolean;
@@ -47,7 +53,7 @@ export interface SignedEvidence {
 /** What a signer gives: every field but the type; no card is ''. */
 export type StatementInput = Omit<Statement, 'type' | 'card'> & { card?: string };
 
-/** The statement's bytes, fields always in this order. */
+/** The statement's bytes, fields always in this order (a field added later goes at the end). */
 export function encodeStatement(s: StatementInput): Buffer {
   const ordered: Statement = {
     type: STATEMENT_TYPE,
@@ -58,6 +64,10 @@ export function encodeStatement(s: StatementInput): Buffer {
     commit: s.commit,
     environment: s.environment,
     runUrl: s.runUrl,
+    registry: s.registry,
+    runId: s.runId,
+    workflow: s.workflow,
+    actor: s.actor,
     time: s.time,
     hotfix: s.hotfix,
     status: s.status,
@@ -66,6 +76,8 @@ export function encodeStatement(s: StatementInput): Buffer {
   return Buffer.from(JSON.stringify(ordered), 'utf8');
 }
 
+/** A registry host (name or address, optional port): what an image reference may start with. */
+const REGISTRY_RE = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$/i;
 /** A release card's hash as statements carry it. */
 export const CARD_HASH_RE = /^sha256:[0-9a-f]{64}$/;
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
@@ -88,6 +100,10 @@ export function parseStatement(bytes: Buffer): Statement | string {
     str(v.commit) && SHA_RE.test(v.commit) &&
     str(v.environment) &&
     str(v.runUrl) &&
+    str(v.registry) && (v.registry === '' || REGISTRY_RE.test(v.registry)) &&
+    str(v.runId) &&
+    str(v.workflow) &&
+    str(v.actor) &&
     str(v.time) && ISO_TIME.test(v.time) &&
     typeof v.hotfix === 'boolean' &&
     (v.status === 'success' || v.status === 'failed') &&

@@ -69,7 +69,7 @@ export function statusMarkdown(view: readonly EnvironmentStatus[], repository: s
     s.running ? `${s.since}${s.since !== s.running.recordedAt ? ' (restored)' : ''}` : '-',
     s.running ? runCell(s.running) : '-',
     s.approvedBy ?? '-',
-    s.running ? `deployment ${s.running.deploymentId} (${s.running.state})${s.failed ? `; newer ${short(s.failed.digest)} ${s.failed.state}: ${s.failed.stateDescription}` : ''}` : s.failed ? `${short(s.failed.digest)} ${s.failed.state}` : '-',
+    s.running ? `deployment ${s.running.deploymentId} (${s.running.state}${s.running.signed ? ', signed' : ', UNSIGNED: display only'})${s.failed ? `; newer ${short(s.failed.digest)} ${s.failed.state}: ${s.failed.stateDescription}` : ''}` : s.failed ? `${short(s.failed.digest)} ${s.failed.state}` : '-',
     s.waiting ? `\`${short(s.waiting.digest)}\` ${s.waiting.sha.slice(0, 7)} (since ${s.waiting.recordedAt})` : '-',
   ]);
   return `### What runs where: ${repository}\n\n${table(['Environment', 'Digest, commit', 'Since', 'Run', 'Approved by', 'Evidence', 'Waiting to be promoted'], rows)}`;
@@ -82,7 +82,7 @@ export function statusLines(view: readonly EnvironmentStatus[]): string[] {
     const r = s.running;
     out.push(
       r
-        ? `${s.environment}: ${r.digest} (commit ${r.sha}) since ${s.since}${s.since !== r.recordedAt ? ` (restored; validated ${r.recordedAt})` : ''}, run ${r.runUrl || r.runId || '-'} by ${r.actor || '?'}, approved by ${s.approvedBy}, evidence: deployment ${r.deploymentId} ${r.state}`
+        ? `${s.environment}: ${r.digest} (commit ${r.sha}) since ${s.since}${s.since !== r.recordedAt ? ` (restored; validated ${r.recordedAt})` : ''}, run ${r.runUrl || r.runId || '-'} by ${r.actor || '?'}, approved by ${s.approvedBy}, evidence: deployment ${r.deploymentId} ${r.state}${r.signed ? ' (signed)' : ' (UNSIGNED: display only, anyone with deployments: write can write it)'}`
         : `${s.environment}: nothing recorded`,
     );
     if (s.failed) out.push(`  newer attempt ${s.failed.digest} (commit ${s.failed.sha}) ${s.failed.state} at ${s.failed.stateAt}: ${s.failed.stateDescription}`);

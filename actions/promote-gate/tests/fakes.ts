@@ -7,7 +7,8 @@ import {
   PutImageCommand,
 } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { CreateDeployment, CreateStatus, Deployment, DeploymentsApi, DeploymentStatus } from '../src/github';
+import { UserError } from '@deploy-actions/action-kit';
+import { tooMany, type CreateDeployment, type CreateStatus, type Deployment, type DeploymentsApi, type DeploymentStatus } from '../src/github';
 
 export const SHA = '0123456789abcdef0123456789abcdef01234567';
 export const OTHER_SHA = 'fedcba9876543210fedcba9876543210fedcba98';
@@ -79,20 +80,34 @@ export function fakeEcr(repositoryName = 'team/sample-service') {
 }
 
 /** An in-memory deployments API with GitHub's ordering and auto-inactive behaviour (see the GitHub stand-in). */
-export function fakeGithub() {
+/** `clock`: GitHub's time for created_at (default: one second per write from 2026-01-01). */
+export function fakeGithub(clock?: () => number) {
   let id = 0;
   let tick = 0;
   const deployments: Deployment[] = [];
   const statuses = new Map<number, DeploymentStatus[]>();
-  const stamp = () => new Date(Date.UTC(2026, 0, 1) + ++tick * 1000).toISOString();
-  const api: DeploymentsApi & { calls: string[] } = {
+  const stamp = () => new Date(clock ? clock() : Date.UTC(2026, 0, 1) + ++tick * 1000).toISOString();
+  const tasks = new Map<number, string>();
+  const api: DeploymentsApi & { calls: string[]; pages: number } = {
     calls: [],
-    async list({ environment, sha, max }) {
-      api.calls.push(`list ${environment} ${sha ?? '*'}`);
-      return deployments
-        .filter((d) => d.environment === environment && (sha === undefined || d.sha === sha))
-        .reverse()
-        .slice(0, max ?? Infinity);
+    pages: 0,
+    async list({ environment, task, sha, max = Infinity, maxPages = 20, until, complete }) {
+      api.calls.push(`list ${environment ?? task} ${sha ?? '*'}`);
+      const all = deployments
+        .filter((d) => (environment === undefined || d.environment === environment) && (task === undefined || tasks.get(d.id) === task) && (sha === undefined || d.sha === sha))
+        .reverse();
+      // Pages of 100, as GitHub's list: `until` after each page, `complete` refuses a cut read.
+      const out: Deployment[] = [];
+      for (let page = 0; out.length < max && page * 100 < all.length; page++) {
+        if (page >= maxPages) {
+          if (complete) throw new UserError(tooMany({ environment, task, sha }, out.length));
+          break;
+        }
+        out.push(...all.slice(page * 100, page * 100 + 100));
+        api.pages++;
+        if (until?.(out)) break;
+      }
+      return out.slice(0, max);
     },
     async statuses(deploymentId) {
       api.calls.push(`statuses ${deploymentId}`);
@@ -111,6 +126,7 @@ export function fakeGithub() {
         transient_environment: body.transient_environment,
       };
       deployments.push(d);
+      tasks.set(d.id, body.task ?? 'deploy');
       return d;
     },
     async createStatus(deploymentId, body: CreateStatus) {

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { deployRoleArn, README_ACCOUNT } from '../../../test/executor/doubles/aws-trust';
 import { IamStore } from '../../../test/standins/iam/index';
 import { startEvidenceKms, type EvidenceKms } from '../../../test/security/evidence-keys';
+import { evidenceTask } from '../src/github';
 import { getInputs } from '../src/inputs';
 import { kmsEvidenceKeys } from '../src/kms';
 import { run, type Deps } from '../src/run';
@@ -27,6 +28,7 @@ const env = (sha = SHA) => ({
   GITHUB_REPOSITORY: 'acme/sample-service',
   GITHUB_SERVER_URL: 'https://github.com',
   GITHUB_RUN_ID: '1000',
+  GITHUB_ACTOR: 'alice',
 });
 
 let iam: IamStore;
@@ -48,7 +50,8 @@ afterAll(async () => {
   await evidence?.kms.stop();
 });
 beforeEach(() => {
-  gh = fakeGithub();
+  // GitHub's clock is the runners' clock: a deployment is created when its statement was signed.
+  gh = fakeGithub(() => clock);
   io = recordingIO();
   clock = Date.UTC(2026, 5, 1);
 });
@@ -98,7 +101,8 @@ async function refusal(p: Promise<unknown>): Promise<string> {
 
 /** What a deployments-write token can do: a deployment with any payload, then a success status. */
 async function forge(environment: string, payload: Record<string, unknown>, sha = SHA) {
-  const d = await gh.api.create({ ref: sha, environment, description: 'forged', payload: { recorded_by: 'deploy-actions/promote-gate', repository: REPO, ...payload }, production_environment: false, transient_environment: true });
+  // The attacker uses the evidence records' task too: only the signature tells them apart.
+  const d = await gh.api.create({ ref: sha, task: evidenceTask(environment), environment, description: 'forged', payload: { recorded_by: 'deploy-actions/promote-gate', repository: REPO, ...payload }, production_environment: false, transient_environment: true });
   await gh.api.createStatus(d.id, { state: 'success', description: 'forged', auto_inactive: false });
   return d;
 }
@@ -242,6 +246,66 @@ describe('replay and rollback', () => {
   });
 });
 
+describe('flooding: no number of added deployments changes a decision, and the read stays bounded', () => {
+  /** `n` deployments a `deployments: write` token creates with the evidence task: unsigned, garbage signatures, and copies of `copy`. */
+  async function flood(n: number, o: { sha?: string; copy?: unknown } = {}) {
+    for (let i = 0; i < n; i++) {
+      const payload = i % 3 === 0 ? { digest: DIGEST } : i % 3 === 1 || !o.copy ? { digest: DIGEST, signed: { statement: 'e30=', signature: 'AAAA', key: 'x' } } : { digest: DIGEST, signed: o.copy };
+      await gh.api.create({ ref: o.sha ?? SHA, task: evidenceTask('preprod'), environment: 'preprod', description: 'junk', payload, production_environment: false, transient_environment: true });
+    }
+  }
+
+  test('10,000 junk deployments after a newer statement: the older digest is still refused, the held one still passes; the read is counted', async () => {
+    const a = await record('preprod', DIGEST);
+    await record('preprod', `sha256:${'e'.repeat(64)}`, { sha: OTHER_SHA });
+    await record('preprod', OTHER_DIGEST, { sha: OTHER_SHA });
+    const refusedBefore = await refusal(verify());
+    clock += 3_600_000;
+    await flood(10_000, { copy: signedOf(Number(a['deployment-id'])) });
+    const pages = gh.api.pages;
+    const decision = (m: string) => m.replace(/ \(ignored in preprod: .*\)$/, '');
+    expect(decision(await refusal(verify()))).toBe(refusedBefore);
+    // The head read: 10,003 deployments of the task, 101 pages; the commit's read: the same 10,001 again.
+    expect(gh.api.pages - pages).toBe(101 + 101);
+    expect(io.lines.join('\n')).toMatch(/Read 10003 preprod evidence deployments \(3336 statements verified; ignored: 3334 unsigned; 3333 signature does not verify with the environment's key\)/);
+    expect((await verify(OTHER_DIGEST, { sha: OTHER_SHA })).verified).toBe(true);
+  }, 60_000);
+
+  test('a failed digest stays failed under a flood of its own commit, and a newer success is found behind junk', async () => {
+    const a = await record('preprod', DIGEST);
+    const fail = getQueryInputs(new Raw(mapInputs({ ...actionDefaults(), mode: 'fail', environment: 'preprod', repository: REPO, digest: DIGEST, 'github-token': 'ghs_test', 'evidence-keys': evidence.variable })), runContextFrom(env()));
+    await runQuery(fail, { io, github: gh.api, keys: deps('preprod').keys!, now });
+    clock += 3_600_000;
+    await flood(5_000, { copy: signedOf(Number(a['deployment-id'])) });
+    expect(await refusal(verify())).toMatch(/digest sha256:a{64} was marked failed in preprod/);
+    // Passed again, then buried under more junk: the newest signed success decides.
+    await record('preprod', DIGEST);
+    await flood(1_000);
+    expect((await verify()).verified).toBe(true);
+  }, 60_000);
+
+  test('a read that does not end within 1,000 pages refuses in one line instead of deciding from a part', async () => {
+    await flood(100_001);
+    expect(await refusal(verify())).toMatch(/^Refusing to decide from part of the evidence: more than 100000 deployments \(task deploy:evidence:preprod\) were read without reaching the end/);
+  }, 120_000);
+});
+
+describe('everything a consumer uses comes from the signed statement', () => {
+  test('a replayed genuine statement with a forged payload: the image host, actor and run are the statement\'s', async () => {
+    const host = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
+    const inputs = gate({ mode: 'record', environment: 'production', 'image-ref': `${host}/${REPO}@${DIGEST}` });
+    const out = await run(inputs, { ...deps('production'), now });
+    await record('production', OTHER_DIGEST, { sha: OTHER_SHA });
+    clock += 3_600_000;
+    // The genuine statement, replayed under a payload that names another host, actor and run.
+    await forge('production', { digest: DIGEST, image: `evil.example.com/${REPO}@${DIGEST}`, actor: 'mallory', run_id: '666', run_url: 'https://evil.example.com/run', signed: signedOf(Number(out['deployment-id'])) });
+    const q = getQueryInputs(new Raw(mapInputs({ ...actionDefaults(), repository: REPO, 'github-token': 'ghs_test', 'evidence-keys': evidence.variable, mode: 'last-validated', environment: 'production' })), runContextFrom(env()));
+    const target = await runQuery(q, { io, github: gh.api, keys: deps('build').keys!, now });
+    expect(target).toMatchObject({ 'image-ref': `${host}/${REPO}@${DIGEST}`, 'validated-by': 'alice', 'run-url': 'https://github.com/acme/sample-service/actions/runs/1000' });
+    expect(JSON.stringify(target)).not.toMatch(/evil|mallory|666/);
+  });
+});
+
 describe('last-validated and status read signed statements only (the rollback target)', () => {
   const query = (values: Record<string, string>) =>
     getQueryInputs(new Raw(mapInputs({ ...actionDefaults(), repository: REPO, 'github-token': 'ghs_test', 'evidence-keys': evidence.variable, 'require-signed-evidence': 'true', ...values })), runContextFrom(env()));
@@ -304,6 +368,10 @@ describe('the rules on their own', () => {
       commit,
       environment: 'preprod',
       runUrl: '',
+      registry: '',
+      runId: '1',
+      workflow: 'deploy',
+      actor: 'alice',
       time: new Date(Date.UTC(2026, 0, 1, 0, minute)).toISOString(),
       hotfix: false,
       status,
