@@ -173,9 +173,9 @@ describe('release.yml through the workflow executor', () => {
 
     expect(tagsOn(bare)).toEqual([]);
     expect(github.state.releases).toEqual([]);
-  }, 120_000);
+  }, 300_000);
 
-  test('1.0.0: tags v1.0.0 and v1 on the release commit whose nested references name @v1.0.0, a published release with the changelog section and the assets', async () => {
+  test('1.0.0: tags v1.0.0 and v1 on main\'s commit (nested references by $/), a published release with the changelog section and the assets', async () => {
     const main = mainOf();
     const r = await dispatch('1.0.0');
     expect(r.errors).toEqual([]);
@@ -189,14 +189,14 @@ describe('release.yml through the workflow executor', () => {
     expect(remoteTag(bare, 'v1')).toBe(v100);
     expect(r.step('Release').summary).toContain('v1: moved from (new) to 1.0.0');
     expect(r.step('Release').log).toContain(`Pushed v1.0.0 and v1`);
-  }, 120_000);
+  }, 300_000);
 
   // (1.0.0 again, "already released", is refused the same way: packages/release/tests/release.test.ts)
   test('refuses a version not greater than the last, without touching the tags', async () => {
     expect((await dispatch('0.9.0')).errors).toEqual(["Input 'version' must be greater than the latest release 1.0.0 (got '0.9.0')"]);
     expect(tagsOn(bare)).toEqual(['v1', 'v1.0.0']);
     expect(remoteTag(bare, 'v1')).toBe(v100);
-  }, 120_000);
+  }, 300_000);
 
   test('1.1.0 after a new commit on main moves v1; v1.0.0 stays', async () => {
     const changelog = git(bare, 'show', 'main:CHANGELOG.md');
@@ -212,11 +212,11 @@ describe('release.yml through the workflow executor', () => {
     expect(remoteTag(bare, 'v1')).toBe(v110);
     expect(remoteTag(bare, 'v1.0.0')).toBe(v100);
     expect(r.step('Release').summary).toContain('v1: moved from 1.0.0 to 1.1.0');
-  }, 120_000);
+  }, 300_000);
 
   test('a caller pinned to v1.0.0 or its SHA runs 1.0.0 at every level; a caller on v1 runs 1.1.0', async () => {
     await expectPinning(bare, v100, v110);
-  }, 120_000);
+  }, 300_000);
 
   test("README's, docs' and the starter workflows' references to org/deploy-actions name what the release produced", () => {
     const released = treeAt('v1')!;
@@ -258,5 +258,5 @@ describe('release.yml through the workflow executor', () => {
     expect(r.step('Release').outcome).toBe('skipped');
     expect(tagsOn(bare)).toEqual(['v1', 'v1.0.0', 'v1.1.0']);
     expect(remoteTag(bare, 'v1')).toBe(v110);
-  }, 120_000);
+  }, 300_000);
 });

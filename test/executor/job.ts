@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import { newRunnerDir } from '../harness/runner';
 import { evaluateCondition, evaluateStrings, evaluateToken, isTruthy, toText, type Contexts, type Json } from './expressions';
 import type { ExecutorOptions, JobRun, StepRun } from './model';
-import { field, isMapping, jobToken, stepToken, type Job, type LoadedWorkflow, type RunStep, type Sources } from './parser';
+import { field, isMapping, jobToken, siteOf, stepToken, type Job, type LoadedWorkflow, type RunStep, type Sources } from './parser';
 import { granted, type Permissions } from './permissions';
+import { pinningRefusal, unpinned } from './policy';
 import { isRunStep, runScript, runUses, usesOf, type StepEffects, type StepHost } from './steps';
 
 /** What the workflow level hands a job. */
@@ -71,9 +72,13 @@ function defaultVariables(github: Record<string, Json>, runner: Record<string, s
   };
 }
 
-/** GITHUB_ACTION (the step's id, or the one the runner generates) and, for `uses:`, the action's repository and ref. */
-function actionVariables(id: string, uses: string | undefined): Record<string, string> {
+/**
+ * GITHUB_ACTION (the step's id, or the one the runner generates) and, for `uses:`, the action's
+ * repository and ref (`$/`: the workflow's own repository, at the ref the workflow runs at).
+ */
+function actionVariables(id: string, uses: string | undefined, workflow: LoadedWorkflow): Record<string, string> {
   if (!uses) return { GITHUB_ACTION: id };
+  if (uses.startsWith('$/')) return { GITHUB_ACTION: id, GITHUB_ACTION_REPOSITORY: workflow.repository, GITHUB_ACTION_REF: workflow.ref };
   const [path, ref] = uses.split('@');
   return { GITHUB_ACTION: id, GITHUB_ACTION_REPOSITORY: path!.split('/').slice(0, 2).join('/'), GITHUB_ACTION_REF: ref ?? '' };
 }
@@ -149,6 +154,16 @@ export async function runJob(job: Job, scope: JobScope): Promise<JobRun> {
   const timeoutMinutes = Number(toText(await evaluateToken(field(raw, 'timeout-minutes'), contexts)) || 360);
   log(`▶ ${run.names.join(' / ')}${run.environment ? `  (environment: ${run.environment.name}${run.environment.approvals.length ? `, approved by ${run.environment.approvals.join(', ')}` : ''})` : ''}`);
 
+  // Set up job: the runner resolves the job's actions; the SHA-pinning policy refuses here.
+  const refused = options.policy?.requireShaPinning ? unpinned(job.steps.map((_, i) => usesOf(stepToken(raw, i))).filter((u): u is string => u !== undefined)) : [];
+  if (refused.length) {
+    run.result = 'failure';
+    run.error = pinningRefusal(refused, options.repository.name);
+    log(`  ✗ ${run.error}`);
+    await deployment?.finish('failure');
+    return run;
+  }
+
   for (const [index, step] of job.steps.entries()) {
     const stepRaw = stepToken(raw, index);
     const env = { ...workflowEnv, ...jobEnv, ...exported };
@@ -165,9 +180,10 @@ export async function runJob(job: Job, scope: JobScope): Promise<JobRun> {
         const stepEnv = { ...env, ...(await evaluateStrings((step as RunStep).env, stepContexts)) };
         const host: StepHost = {
           sources: scope.sources,
+          site: siteOf(workflow),
           contexts: { ...stepContexts, env: stepEnv },
           evaluation: { status, workspace },
-          env: { ...options.runnerEnv, PATH: [...pathAdds, options.runnerEnv?.PATH ?? process.env.PATH].join(':'), HOME: join(runnerDir, 'home'), ...defaultVariables(github, runner, workspace), ...actionVariables(step.id, uses), ...idTokenEnv, ...stepEnv },
+          env: { ...options.runnerEnv, PATH: [...pathAdds, options.runnerEnv?.PATH ?? process.env.PATH].join(':'), HOME: join(runnerDir, 'home'), ...defaultVariables(github, runner, workspace), ...actionVariables(step.id, uses, workflow), ...idTokenEnv, ...stepEnv },
           workspace,
           runnerDir,
           defaultsRun: defaultsRun ?? undefined,
@@ -186,6 +202,7 @@ export async function runJob(job: Job, scope: JobScope): Promise<JobRun> {
       record.outcome = effects.outcome;
       record.conclusion = effects.outcome === 'failure' && continueOnError ? 'success' : effects.outcome;
       record.outputs = effects.outputs;
+      if (effects.action) record.action = effects.action;
       record.log = mask(effects.log, masks);
       record.annotations = effects.annotations.map((a) => ({ ...a, message: mask(a.message, masks) }));
       record.summary = mask(effects.summary, masks);

@@ -5,6 +5,7 @@ import type { OidcTokenService } from './doubles/oidc';
 import type { ActionDouble } from './doubles/types';
 import type { Json } from './expressions';
 import type { Permissions } from './permissions';
+import type { Policy } from './policy';
 
 export type Result = 'success' | 'failure' | 'cancelled' | 'skipped';
 
@@ -22,6 +23,11 @@ export interface StepRun {
   annotations: Annotation[];
   summary: string;
   durationMs: number;
+  /**
+   * For a step running one of this repository's actions: where `uses:` resolved (repository,
+   * path, the ref it was read at, the working tree of that commit).
+   */
+  action?: { repository: string; path: string; ref: string; tree: string };
 }
 
 export interface EnvironmentRun {
@@ -116,6 +122,8 @@ export interface ExecutorOptions {
   idTokens?: Pick<OidcTokenService, 'jobEnv'>;
   /** Live log: one call per line, as the run proceeds. */
   log?: (line: string) => void;
+  /** Organization policies: `requireShaPinning` ("actions must be pinned to a full-length commit SHA"). */
+  policy?: Policy;
   /** Per-step timeout for action bundles (ms); default the job's timeout-minutes. */
   stepTimeoutMs?: number;
 }

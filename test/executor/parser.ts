@@ -50,6 +50,11 @@ export interface Sources {
   callerRef: string;
 }
 
+/** The site of the lines of a loaded workflow. */
+export function siteOf(workflow: LoadedWorkflow): UsesSite {
+  return { repository: workflow.repository, ref: workflow.ref, tree: workflow.tree };
+}
+
 /** A workflow or action reference resolved to a file of a repository. */
 export interface ResolvedFile {
   /** owner/name of the repository holding it. */
@@ -71,8 +76,32 @@ function readSource(sources: Sources, root: string, path: string, fromSelf: bool
   return existsSync(file) ? readFileSync(file, 'utf8') : undefined;
 }
 
-/** Resolves `owner/repo/path@ref` or `./path` as GitHub does; undefined when it is not ours. */
-export function resolveReference(uses: string, sources: Sources, file: string): ResolvedFile | undefined {
+/** The workflow file a `uses:` line sits in: its repository, the ref it was called at, its tree. */
+export interface UsesSite {
+  repository: string;
+  ref: string;
+  /** The working tree of that repository at the commit the workflow runs at. */
+  tree: string;
+}
+
+/**
+ * Resolves `owner/repo/path@ref`, `./path` or `$/path` as GitHub does; undefined when it is not
+ * ours. `$/path` (changelog 2026-07-30, "Reference same-repository actions with self-repository
+ * syntax") names the repository of the workflow file holding the line (`site`) at the commit
+ * that workflow runs at: the same tree, never its ref resolved again, so a tag moved during the
+ * run does not reach it. `$/` alone is the action at the repository's root. It takes no `@ref`
+ * (the docs: "A `$/` reference must not include an `@{ref}` suffix") and needs no checkout.
+ */
+export function resolveReference(uses: string, sources: Sources, file: string, site?: UsesSite): ResolvedFile | undefined {
+  if (uses.startsWith('$/')) {
+    const path = uses.slice(2).replace(/\/$/, '');
+    if (path.includes('@')) throw new WorkflowInvalid(`${uses}: a $/ reference must not include an @ref suffix (it runs the workflow's own commit)`);
+    if (path.startsWith('/')) throw new WorkflowInvalid(`${uses}: $/ must be followed by a path inside the repository, not another slash`);
+    if (!site) throw new WorkflowInvalid(`${uses}: a $/ reference needs the workflow it is written in`);
+    const fromSelf = site.repository.toLowerCase() === sources.self.toLowerCase();
+    const text = readSource(sources, site.tree, file === '' ? path : join(path, file), fromSelf);
+    return text === undefined ? undefined : { repository: site.repository, path, ref: site.ref, text, root: site.tree };
+  }
   if (uses.startsWith('./')) {
     const path = uses.slice(2).replace(/\/$/, '');
     const text = readSource(sources, sources.callerRoot, file === '' ? path : join(path, file), false);
@@ -94,6 +123,8 @@ export interface LoadedWorkflow {
   ref: string;
   /** owner/repo/path@ref: job_workflow_ref of its jobs. */
   workflowRef: string;
+  /** The working tree it was read from (the commit it runs at): where its `$/` references resolve. */
+  tree: string;
   template: WorkflowTemplate;
   root: MappingToken;
 }
@@ -110,6 +141,7 @@ export async function loadWorkflow(file: ResolvedFile): Promise<LoadedWorkflow> 
     repository: file.repository,
     ref: file.ref,
     workflowRef: `${file.repository}/${file.path}@${file.ref}`,
+    tree: file.root,
     template,
     root: parsed.value as MappingToken,
   };
@@ -120,17 +152,19 @@ export interface LoadedAction {
   folder: string;
   /** The working tree holding it. */
   root: string;
+  /** Where it resolved: repository, path, ref and the working tree of that commit. */
+  resolved: { repository: string; path: string; ref: string; tree: string };
   template: ActionTemplate;
 }
 
 /** Parses one of this repository's action.yml files. */
-export function loadAction(uses: string, sources: Sources): LoadedAction | undefined {
-  const resolved = resolveReference(uses, sources, 'action.yml');
+export function loadAction(uses: string, sources: Sources, site?: UsesSite): LoadedAction | undefined {
+  const resolved = resolveReference(uses, sources, 'action.yml', site);
   if (!resolved) return undefined;
   const parsed = ap.parseAction({ name: `${resolved.path}/action.yml`, content: resolved.text }, new wp.NoOperationTraceWriter());
   const errors = parsed.context.errors.getErrors().map((e) => e.message);
   if (errors.length > 0 || !parsed.value) throw new WorkflowInvalid(`${uses}: action.yml is not valid: ${errors.join('; ')}`);
-  return { folder: resolved.path, root: resolved.root, template: ap.convertActionTemplate(parsed.context, parsed.value) };
+  return { folder: resolved.path, root: resolved.root, resolved: { repository: resolved.repository, path: resolved.path, ref: resolved.ref, tree: resolved.root }, template: ap.convertActionTemplate(parsed.context, parsed.value) };
 }
 
 /** `key` of a mapping token (the keys the converted model drops). */

@@ -16,8 +16,8 @@ import { join, resolve } from 'node:path';
 import { parseFileCommand, parseWorkflowCommands, runActionBundle, type Annotation } from '../harness/runner';
 import type { ActionDouble } from './doubles/types';
 import { evaluateStrings, evaluateToken, toText, type Contexts, type EvaluationOptions } from './expressions';
-import type { Result } from './model';
-import { field, isString, loadAction, type MappingToken, type Sources } from './parser';
+import type { Result, StepRun } from './model';
+import { field, isString, loadAction, type MappingToken, type Sources, type UsesSite } from './parser';
 import type { Permissions } from './permissions';
 
 /** What a step leaves behind for the ones after it. */
@@ -30,11 +30,15 @@ export interface StepEffects {
   log: string;
   annotations: Annotation[];
   summary: string;
+  /** Where one of our actions resolved (repository, path, ref, tree). */
+  action?: StepRun['action'];
 }
 
 /** What a step needs from its job. */
 export interface StepHost {
   sources: Sources;
+  /** The workflow the step is written in (where `$/` resolves). */
+  site: UsesSite;
   contexts: Contexts;
   evaluation: EvaluationOptions;
   /** The step's full environment (runner, GITHUB_*, workflow/job/exported/step env). */
@@ -135,8 +139,8 @@ export function actionName(uses: string): string {
 /** A `uses:` step. */
 export async function runUses(step: MappingToken, uses: string, host: StepHost): Promise<StepEffects> {
   const given = await evaluateStrings(field(step, 'with'), host.contexts, host.evaluation);
-  const own = loadAction(uses, host.sources);
-  if (own) return runOwnAction(own, given, host);
+  const own = loadAction(uses, host.sources, host.site);
+  if (own) return { ...(await runOwnAction(own, given, host)), action: own.resolved };
   const double = host.actions[actionName(uses)];
   if (!double) throw new Error(`Unable to resolve action ${uses}: the executor has no double for ${actionName(uses)} (known: ${Object.keys(host.actions).join(', ') || 'none'})`);
   const r = await double({

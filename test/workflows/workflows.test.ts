@@ -104,7 +104,7 @@ describe('reusable workflows', () => {
     const names = stepsOf(job).map((s) => String(s.uses ?? '').split('@')[0]);
     expect(names.indexOf('actions/checkout')).toBeGreaterThanOrEqual(0);
     expect(names.indexOf('aws-actions/configure-aws-credentials')).toBeGreaterThan(names.indexOf('actions/checkout'));
-    expect(names.indexOf('org/deploy-actions/build-push-ecr')).toBeGreaterThan(names.indexOf('aws-actions/configure-aws-credentials'));
+    expect(names.indexOf('$/build-push-ecr')).toBeGreaterThan(names.indexOf('aws-actions/configure-aws-credentials'));
   });
 
   test('deploy: verify -> (bake target) -> helm-deploy-eks -> (failed on a bake breach) -> record -> (a rollback: the replaced release failed), one environment per call', () => {

@@ -1,6 +1,7 @@
 // The release workflow's steps: `pnpm --filter @deploy-actions/release exec tsx src/cli.ts`,
 // with INPUT_VERSION, INPUT_TOKEN (optionally INPUT_MODE `check` or `release`, INPUT_REMOTE,
-// INPUT_CHANGELOG) and the runner's GITHUB_*.
+// INPUT_CHANGELOG) and the runner's GITHUB_* (GITHUB_SERVER_URL other than https://github.com:
+// GitHub Enterprise Server, released with a release commit).
 import { runAction, InputError } from '@deploy-actions/action-kit';
 import { gitIn } from './git';
 import { releasesApi } from './github';
@@ -22,6 +23,8 @@ await runAction(
       token: i.required('token'),
       apiUrl: process.env.GITHUB_API_URL || 'https://api.github.com',
       checkOnly: i.oneOf('mode', ['release', 'check'], 'release') === 'check',
+      // GitHub Enterprise Server has no $/ references: its release commit pins them to the tag.
+      target: (process.env.GITHUB_SERVER_URL || 'https://github.com') === 'https://github.com' ? 'github.com' : 'ghes',
     } satisfies ReleaseInputs & Record<string, string | boolean>;
   },
   run,

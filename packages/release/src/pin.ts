@@ -12,7 +12,7 @@ export function workflowFiles(root: string, dir: string): string[] {
     .map((f) => `${dir}/${f}`);
 }
 
-/** Rewrites the references into `repository` of every workflow file to `@tag`; returns the files changed. */
+/** Rewrites the references into `repository` (`$/` ones included) of every workflow file to `@tag`; returns the files changed. */
 export function pinWorkflows(root: string, files: readonly string[], repository: string, tag: string): string[] {
   const changed: string[] = [];
   for (const f of files) {
@@ -39,11 +39,28 @@ export function usesOf(doc: unknown): string[] {
  * never tagged.
  */
 export function checkPinned(root: string, files: readonly string[], repository: string, tag: string): void {
-  const wrong = files.flatMap((f) =>
+  const wrong = ownUses(root, files, repository).filter(({ p }) => p.kind === 'self' || (p.kind === 'remote' && p.ref !== tag));
+  if (wrong.length) throw new UserError(`the release commit would reference other versions than ${tag}: ${wrong.map((w) => w.where).join('; ')}`);
+}
+
+/**
+ * github.com: the workflows must reach this repository by `$/` only (the commit that runs), so a
+ * caller pinned to the release tag or its SHA gets that one commit at every level. A reference
+ * that names a ref (`org/deploy-actions/x@v1`) would run whatever that ref names later, and fails
+ * an organization's SHA-pinning policy: the release is refused before anything is tagged.
+ */
+export function checkSelfReferences(root: string, files: readonly string[], repository: string): void {
+  const wrong = ownUses(root, files, repository).filter(({ p }) => p.kind === 'remote');
+  if (wrong.length) {
+    throw new UserError(`the workflows reference ${repository} by a ref instead of $/<path> (the running commit): ${wrong.map((w) => w.where).join('; ')}`);
+  }
+}
+
+/** The `uses:` values of the files that reach `repository`: `$/` ones and `<repository>/...@ref` ones. */
+function ownUses(root: string, files: readonly string[], repository: string) {
+  return files.flatMap((f) =>
     usesOf(parse(readFileSync(join(root, f), 'utf8')))
-      .map((u) => ({ u, p: parseUses(u) }))
-      .filter(({ p }) => p.kind === 'remote' && p.repository.toLowerCase() === repository.toLowerCase() && p.ref !== tag)
-      .map(({ u }) => `${f}: ${u}`),
+      .map((u) => ({ where: `${f}: ${u}`, p: parseUses(u) }))
+      .filter(({ p }) => p.kind === 'self' || (p.kind === 'remote' && p.repository.toLowerCase() === repository.toLowerCase())),
   );
-  if (wrong.length) throw new UserError(`the release commit would reference other versions than ${tag}: ${wrong.join('; ')}`);
 }

@@ -5,7 +5,7 @@ import { releaseAssets } from './assets';
 import { changelogSection } from './changelog';
 import type { Git } from './git';
 import type { ReleasesApi } from './github';
-import { checkPinned, pinWorkflows, workflowFiles } from './pin';
+import { checkPinned, checkSelfReferences, pinWorkflows, workflowFiles } from './pin';
 import { resolveRef } from './uses';
 import { movesForward, planVersion, releaseVersions } from './version';
 
@@ -17,6 +17,13 @@ export interface ReleaseInputs {
   root: string;
   changelog: string;
   workflowsDir: string;
+  /**
+   * Where the repository runs. `github.com` (default): the workflows reach this repository by
+   * `$/<path>`, which GitHub resolves to the commit that runs, so the tag names main's commit
+   * itself. `ghes` (GitHub Enterprise Server, which has no `$/`): a release commit on top of main
+   * rewrites each `$/<path>` to `<repository>/<path>@vX.Y.Z`.
+   */
+  target?: 'github.com' | 'ghes';
   /**
    * Only the checks of the version, the changelog and the tags (no tree check, no side
    * effect): the workflow runs them before CI so that a wrong version fails in a minute.
@@ -32,8 +39,9 @@ export interface ReleaseDeps {
 
 /**
  * Cuts a release of the checked-out commit: checks the version, the changelog and the tags
- * (where `checkOnly` stops), then the tree;
- * writes the release commit (internal references pinned to the new tag) on top of HEAD; pushes
+ * (where `checkOnly` stops), then the tree; tags HEAD itself (github.com: internal references
+ * are `$/`), or on GitHub Enterprise Server writes the release commit (internal references
+ * pinned to the new tag) on top of HEAD and tags that; pushes
  * the tag and moves the major tag in one atomic push; publishes a GitHub release with the
  * changelog section as notes and the bundles' checksums and package lists attached. A run that
  * failed after the push is resumed by running it again with the same version.
@@ -81,12 +89,18 @@ export async function run(inputs: ReleaseInputs, { git, releases, io }: ReleaseD
     io.info(`Resuming ${plan.tag}: the tag exists for ${commit}`);
   } else {
     const files = workflowFiles(inputs.root, inputs.workflowsDir);
-    const changed = pinWorkflows(inputs.root, files, inputs.repository, plan.tag);
-    checkPinned(inputs.root, files, inputs.repository, plan.tag);
-    commit = changed.length
-      ? await git.commit(`Release ${plan.tag}\n\nReferences to ${inputs.repository} in ${changed.join(', ')} name ${plan.tag}.`)
-      : head;
-    io.info(`Release commit ${commit} (${changed.length} workflow file(s) pinned to ${plan.tag}) on top of ${head}`);
+    if ((inputs.target ?? 'github.com') === 'github.com') {
+      checkSelfReferences(inputs.root, files, inputs.repository);
+      commit = head;
+      io.info(`Release ${plan.tag} is ${head} itself: the workflows reach ${inputs.repository} by $/ (the commit that runs)`);
+    } else {
+      const changed = pinWorkflows(inputs.root, files, inputs.repository, plan.tag);
+      checkPinned(inputs.root, files, inputs.repository, plan.tag);
+      commit = changed.length
+        ? await git.commit(`Release ${plan.tag}\n\nReferences to ${inputs.repository} in ${changed.join(', ')} name ${plan.tag} (GitHub Enterprise Server has no $/).`)
+        : head;
+      io.info(`Release commit ${commit} (${changed.length} workflow file(s) pinned to ${plan.tag}) on top of ${head}`);
+    }
     await git.tag(plan.tag, commit, `deploy-actions ${plan.tag}`);
   }
 
@@ -106,7 +120,7 @@ export async function run(inputs: ReleaseInputs, { git, releases, io }: ReleaseD
     [
       `### deploy-actions ${plan.tag}`,
       '',
-      `- release commit: \`${commit}\` (on top of \`${head}\`)`,
+      commit === head ? `- release commit: \`${commit}\` (main's commit: references by $/)` : `- release commit: \`${commit}\` (on top of \`${head}\`, references pinned to ${plan.tag})`,
       `- ${plan.majorTag}: ${plan.prerelease ? 'not moved (prerelease)' : moveMajor ? `moved from ${majorRelease ?? '(new)'} to ${plan.version}` : `already at ${plan.version}`}`,
       `- release: ${release.htmlUrl}${plan.latest ? ' (latest)' : ''}`,
       '',

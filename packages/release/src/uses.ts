@@ -107,16 +107,23 @@ export function ownReferences(text: string, repository: string): Array<{ line: n
 }
 
 /**
- * Rewrites every `uses: <repository>/<path>@<ref>` line of a workflow's text to `@<to>`,
- * keeping quotes, comments and everything else byte for byte. Only `uses:` lines change:
- * comments and documentation that mention `@v1` stay as they are.
+ * Rewrites every `uses: $/<path>` and `uses: <repository>/<path>@<ref>` line of a workflow's
+ * text to `<repository>/<path>@<to>`, keeping quotes, comments and everything else byte for
+ * byte. Only `uses:` lines change: comments and documentation stay as they are. This is the
+ * GitHub Enterprise Server release commit, where `$/` does not exist; on github.com the
+ * workflows keep `$/` and need no rewrite.
  */
 export function pinOwnReferences(text: string, repository: string, to: string): { text: string; changed: number } {
   let changed = 0;
   const lines = text.split('\n').map((l) => {
     const m = USES_LINE.exec(l);
     const u = m ? tryParse(m[3]!) : undefined;
-    if (!m || u?.kind !== 'remote' || !sameRepository(u.repository, repository)) return l;
+    if (!m || !u) return l;
+    if (u.kind === 'self') {
+      changed++;
+      return `${m[1]}${m[2]}${repository}${u.path ? `/${u.path}` : ''}@${to}${m[2]}${m[4]}`;
+    }
+    if (u.kind !== 'remote' || !sameRepository(u.repository, repository)) return l;
     const pinned = `${u.repository}${u.path ? `/${u.path}` : ''}@${to}`;
     if (pinned !== m[3]) changed++;
     return `${m[1]}${m[2]}${pinned}${m[2]}${m[4]}`;

@@ -68,8 +68,8 @@ export function probeFiles(release: string): Record<string, string> {
   const bundle = `require('node:fs').appendFileSync(process.env.GITHUB_OUTPUT, 'release=${release}\\n');\n`;
   const manifest = { bundle: 'actions/probe/dist/index.js', sha256: createHash('sha256').update(bundle).digest('hex'), packages: [] };
   return {
-    '.github/workflows/probe.yml': 'name: probe\non: workflow_call\njobs:\n  nested:\n    uses: org/deploy-actions/.github/workflows/probe-inner.yml@v1\n',
-    '.github/workflows/probe-inner.yml': 'name: probe-inner\non: workflow_call\njobs:\n  run:\n    runs-on: ubuntu-24.04\n    steps:\n      - id: probe\n        uses: org/deploy-actions/probe@v1\n',
+    '.github/workflows/probe.yml': 'name: probe\non: workflow_call\njobs:\n  nested:\n    uses: $/.github/workflows/probe-inner.yml\n',
+    '.github/workflows/probe-inner.yml': 'name: probe-inner\non: workflow_call\njobs:\n  run:\n    runs-on: ubuntu-24.04\n    steps:\n      - id: probe\n        uses: $/probe\n',
     'probe/action.yml': [
       'name: probe',
       'description: Reports the release it belongs to.',
@@ -89,19 +89,32 @@ export function probeFiles(release: string): Record<string, string> {
 }
 
 /**
- * `tag` is a release of `main`: annotated, on a commit whose parent is `main` (left unchanged)
- * and whose nested references all name `tag`; its GitHub release is published with `notes` and
- * SHA256SUMS plus each bundle's package list, both matching the bundles at the tag.
+ * `tag` is a release of `main`, annotated. On github.com (default) it names main's commit itself,
+ * whose nested references are all `$/` (the commit that runs). On GitHub Enterprise Server
+ * (`ghes`) it names a commit whose parent is `main` (left unchanged) and whose nested
+ * references all name `tag`. Its GitHub release is published with `notes` and SHA256SUMS plus
+ * each bundle's package list, both matching the bundles at the tag.
  */
-export function expectRelease(bare: string, github: GithubStandin, { tag, main, notes }: { tag: string; main: string; notes: string }): string {
+export function expectRelease(
+  bare: string,
+  github: GithubStandin,
+  { tag, main, notes, target = 'github.com' }: { tag: string; main: string; notes: string; target?: 'github.com' | 'ghes' },
+): string {
   const commit = remoteTag(bare, tag);
-  expect(gitIn(bare, 'rev-parse', `${commit}^`)).toBe(main); // on top of main
   expect(gitIn(bare, 'rev-parse', 'main')).toBe(main); // main itself unchanged
   expect(gitIn(bare, 'cat-file', '-t', `refs/tags/${tag}`)).toBe('tag'); // annotated
   const pipeline = gitIn(bare, 'show', `${commit}:.github/workflows/pipeline.yml`);
-  expect(pipeline).toContain(`uses: org/deploy-actions/.github/workflows/deploy.yml@${tag}`);
-  expect(pipeline).not.toMatch(/uses: org\/deploy-actions\/\S+@v1\s/);
-  expect(gitIn(bare, 'show', 'main:.github/workflows/pipeline.yml')).toContain('uses: org/deploy-actions/.github/workflows/deploy.yml@v1\n');
+  const onMain = gitIn(bare, 'show', 'main:.github/workflows/pipeline.yml');
+  expect(onMain).toContain('uses: $/.github/workflows/deploy.yml\n');
+  expect(onMain).not.toMatch(/uses: org\/deploy-actions\//);
+  if (target === 'github.com') {
+    expect(commit).toBe(main);
+  } else {
+    expect(gitIn(bare, 'rev-parse', `${commit}^`)).toBe(main); // on top of main
+    expect(pipeline).toContain(`uses: org/deploy-actions/.github/workflows/deploy.yml@${tag}\n`);
+    expect(pipeline).not.toMatch(/uses: \$\//);
+    expect(pipeline).not.toMatch(new RegExp(`uses: org/deploy-actions/\\S+@(?!${tag.replace(/\./g, '\\.')}\\s)`));
+  }
 
   const release = github.state.releases.find((r) => r.tagName === tag);
   expect(release).toMatchObject({ name: tag, draft: false, prerelease: false, body: notes });
@@ -140,7 +153,7 @@ export async function probe(bare: string, ref: string): Promise<{ release?: stri
 /**
  * After 1.0.0 and 1.1.0 (which moved v1): a caller pinned to v1.0.0 or its SHA reaches only
  * 1.0.0's files at every level of pipeline.yml and runs 1.0.0's probe through the executor; a
- * caller on v1 reaches 1.1.0's; main keeps @v1. Returns both trees for further checks.
+ * caller on v1 reaches 1.1.0's. Returns both trees for further checks.
  */
 export async function expectPinning(bare: string, v100: string, v110: string) {
   const pinned = pipelineTree(bare, 'v1.0.0');
@@ -153,7 +166,9 @@ export async function expectPinning(bare: string, v100: string, v110: string) {
 
   expect(await probe(bare, 'v1.0.0')).toEqual({ release: '1.0.0', workflowRef: `${REPO}/.github/workflows/probe-inner.yml@v1.0.0` });
   expect((await probe(bare, v100)).release).toBe('1.0.0');
-  expect(await probe(bare, 'v1')).toEqual({ release: '1.1.0', workflowRef: `${REPO}/.github/workflows/probe-inner.yml@v1.1.0` });
-  expect((await probe(bare, 'main')).workflowRef).toBe(`${REPO}/.github/workflows/probe-inner.yml@v1`); // main keeps @v1
+  // Nested by $/: the called workflow runs v1's commit (1.1.0) and carries the ref its caller used.
+  expect(await probe(bare, 'v1')).toEqual({ release: '1.1.0', workflowRef: `${REPO}/.github/workflows/probe-inner.yml@v1` });
+  // A caller on main runs main's commit at every level ($/), whatever v1 names.
+  expect(await probe(bare, 'main')).toMatchObject({ workflowRef: `${REPO}/.github/workflows/probe-inner.yml@main` });
   return { pinned, onV1 };
 }

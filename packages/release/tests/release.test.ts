@@ -27,12 +27,12 @@ function changelog(sections: Array<[string, string]>): string {
 }
 
 /** The release workflow's job: a fresh clone of main, then the release. */
-async function release(version: string, edit?: (clone: string) => void, checkOnly = false) {
+async function release(version: string, edit?: (clone: string) => void, checkOnly = false, target?: ReleaseInputs['target']) {
   const clone = mkdtempSync(join(work, 'release-'));
   git(work, 'clone', '--quiet', '--branch', 'main', bare, clone);
   edit?.(clone);
   const io = recordingIO();
-  const inputs: ReleaseInputs = { version, repository: REPO, root: clone, changelog: 'CHANGELOG.md', workflowsDir: '.github/workflows', checkOnly };
+  const inputs: ReleaseInputs = { version, repository: REPO, root: clone, changelog: 'CHANGELOG.md', workflowsDir: '.github/workflows', checkOnly, target };
   const deps = {
     io,
     git: gitIn({ cwd: clone, remote: 'origin', committerName: 'github-actions[bot]', committerEmail: 'bot@example.com' }),
@@ -119,7 +119,7 @@ describe('release', () => {
     expect(github.state.releases).toEqual([]);
   });
 
-  test('1.0.0: release commit with pinned references, tags v1.0.0 and v1, a published release with notes and assets', async () => {
+  test("1.0.0: tags v1.0.0 and v1 on main's commit (references by $/), a published release with notes and assets", async () => {
     const main = git(bare, 'rev-parse', 'main');
     const r = await release('1.0.0');
     if ('error' in r.outcome) throw r.outcome.error;
@@ -176,9 +176,34 @@ describe('release', () => {
     expect([...gate(onV1)][0]).not.toBe([...gate(pinned)][0]); // v1 now runs 1.1.0's gate, 1.0.0 callers do not
   });
 
-  test('without the rewrite a pinned caller would run mixed releases (the test can fail)', () => {
-    const mixed = pipelineTree(bare, git(bare, 'rev-parse', 'main'));
+  test('a caller pinned to any commit of main (no release) runs that one commit at every level', () => {
+    const main = git(bare, 'rev-parse', 'main');
+    expect(new Set(pipelineTree(bare, main).map((x) => x.sha))).toEqual(new Set([main]));
+  });
+
+  test('the old @v1 references, pinned by SHA, ran mixed commits once v1 moved (the test can fail), and are refused', async () => {
+    const legacy = (clone: string) => {
+      for (const f of ['pipeline.yml', 'deploy.yml', 'build.yml', 'probe.yml', 'probe-inner.yml']) {
+        const path = join(clone, '.github/workflows', f);
+        writeFileSync(path, readFileSync(path, 'utf8').replace(/^(\s*(?:- )?uses:\s*)\$\/(\S+)/gm, `$1${REPO}/$2@v1`));
+      }
+    };
+    const clone = mkdtempSync(join(work, 'legacy-'));
+    git(work, 'clone', '--quiet', '--branch', 'main', bare, clone);
+    legacy(clone);
+    git(clone, 'commit', '--quiet', '-am', 'legacy references');
+    git(clone, 'push', '--quiet', 'origin', 'HEAD:refs/heads/legacy');
+    const mixed = pipelineTree(bare, git(bare, 'rev-parse', 'refs/heads/legacy'));
     expect(new Set(mixed.map((x) => x.sha)).size).toBeGreaterThan(1);
+    git(bare, 'update-ref', '-d', 'refs/heads/legacy');
+    const refused = await release('1.2.0', (c) => {
+      legacy(c);
+      writeFileSync(join(c, 'CHANGELOG.md'), changelog([['1.2.0', '- legacy']]));
+      git(c, 'commit', '--quiet', '-am', 'legacy references, 1.2.0');
+    });
+    expect('error' in refused.outcome && refused.outcome.error.message).toContain(
+      `the workflows reference ${REPO} by a ref instead of $/<path> (the running commit): .github/workflows/build.yml: ${REPO}/build-push-ecr@v1`,
+    );
   });
 
   test('a run that failed after the push is resumed by running it again: v1 moved, release published once', async () => {
@@ -197,5 +222,19 @@ describe('release', () => {
     expect(rel).toHaveLength(1);
     expect(rel[0]).toMatchObject({ draft: false });
     expect(rel[0]!.assets.map((a) => a.name)).toContain('SHA256SUMS');
+  });
+
+  test('GitHub Enterprise Server (no $/): the release commit on top of main pins every internal reference to the tag', async () => {
+    const history = [['1.3.0', '- GHES'], ['1.2.0', '- fix'], ['1.1.0', '### Changed\n- promote-gate 1.1.0.'], ['1.0.0', '### Added\n- The first release.']] as Array<[string, string]>;
+    // promote-gate's bundle back to its build (1.1.0 edited it without its package list), so the assets check holds.
+    const promoteGate = 'actions/promote-gate/dist/index.js';
+    const main = pushToMain(bare, { 'CHANGELOG.md': changelog(history), [promoteGate]: readFileSync(join(root, promoteGate), 'utf8') }, 'changelog 1.3.0');
+    const r = await release('1.3.0', undefined, false, 'ghes');
+    if ('error' in r.outcome) throw r.outcome.error;
+    const v130 = expectRelease(bare, github, { tag: 'v1.3.0', main, notes: '- GHES', target: 'ghes' });
+    expect(r.outcome.outputs.commit).toBe(v130);
+    // Everything a caller pinned to v1.3.0 reaches is that release commit (references by tag, not $/).
+    expect(new Set(pipelineTree(bare, 'v1.3.0').map((x) => x.sha))).toEqual(new Set([v130]));
+    expect(r.io.summaries.join('')).toContain('references pinned to v1.3.0');
   });
 });

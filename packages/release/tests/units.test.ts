@@ -122,6 +122,14 @@ describe('pinOwnReferences', () => {
     expect(ownReferences(out.text, 'org/deploy-actions').map((r) => r.ref)).toEqual(['v1.2.0', 'v1.2.0', 'v1.2.0']);
   });
 
+  test('GitHub Enterprise Server: $/ lines become the repository at the tag', () => {
+    const self = ['jobs:', '  build:', '    uses: $/.github/workflows/build.yml', '    steps:', "      - uses: '$/promote-gate' # quoted", '      - uses: $/'].join('\n');
+    expect(pinOwnReferences(self, 'org/deploy-actions', 'v1.2.0')).toEqual({
+      text: ['jobs:', '  build:', '    uses: org/deploy-actions/.github/workflows/build.yml@v1.2.0', '    steps:', "      - uses: 'org/deploy-actions/promote-gate@v1.2.0' # quoted", '      - uses: org/deploy-actions@v1.2.0'].join('\n'),
+      changed: 3,
+    });
+  });
+
   test('a second rewrite to the same tag changes nothing', () => {
     const once = pinOwnReferences(text, 'org/deploy-actions', 'v1.2.0').text;
     expect(pinOwnReferences(once, 'org/deploy-actions', 'v1.2.0')).toEqual({ text: once, changed: 0 });
