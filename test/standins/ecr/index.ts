@@ -97,7 +97,7 @@ export interface EcrStandin {
    * host and basic-auth credentials for docker or a cluster node. Without a front, the
    * registry's own credentials.
    */
-  registryLogin(id?: Identity): RegistryLogin;
+  registryLogin(id?: Identity): Promise<RegistryLogin>;
   stop(): Promise<void>;
 }
 
@@ -210,7 +210,7 @@ export async function startEcrStandin(opts: {
           if (!action) return { ok: true };
           const r = repositories.get(repository);
           if (!r) return refuse({ ok: false, status: 404, code: 'NAME_UNKNOWN', message: `The repository with name '${repository}' does not exist in the registry with id '${accountId}'` });
-          const d = iam.authorize(token.identity, action, r.repositoryArn, { resourcePolicy: policyOf(r), resourceAccount: accountId });
+          const d = await iam.authorize(token.identity, action, r.repositoryArn, { resourcePolicy: policyOf(r), resourceAccount: accountId });
           if (!d.allowed) return refuse({ ok: false, status: 403, code: 'DENIED', message: d.message });
           registryCalls.push({ ...call, allowed: true });
           await runHook(action.slice('ecr:'.length));
@@ -477,7 +477,7 @@ export async function startEcrStandin(opts: {
       }
       const actions = [`ecr:${op}`, ...(op === 'CreateRepository' && Array.isArray(input.tags) && input.tags.length > 0 ? ['ecr:TagResource'] : [])];
       for (const action of actions) {
-        const d = iam.authorize(caller, action, resource.arn, { resourcePolicy: resource.record && policyOf(resource.record), resourceAccount: registryId });
+        const d = await iam.authorize(caller, action, resource.arn, { resourcePolicy: resource.record && policyOf(resource.record), resourceAccount: registryId });
         if (!d.allowed) throw new AwsJsonError('AccessDeniedException', d.message);
       }
       send(200, await operations[op]!(input, caller, registryId));
@@ -517,10 +517,10 @@ export async function startEcrStandin(opts: {
       repositories.set(name, r);
       return r;
     },
-    registryLogin: (id = defaultIdentity) => {
+    registryLogin: async (id = defaultIdentity) => {
       if (!front) return { host: registry.host, url: registry.url, username: registry.username, password: registry.password };
       if (!id) throw new Error('registryLogin: no identity');
-      const d = iam.authorize(id, 'ecr:GetAuthorizationToken', '*');
+      const d = await iam.authorize(id, 'ecr:GetAuthorizationToken', '*');
       if (!d.allowed) throw new Error(d.message);
       return { host: front.host, url: front.url, username: 'AWS', password: issueToken(id).password };
     },
