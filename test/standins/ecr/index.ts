@@ -76,6 +76,8 @@ export interface EcrStandin {
   repositories: Map<string, RepositoryRecord>;
   /** Every API call received, in order: operation names. */
   calls: string[];
+  /** The same calls with when each arrived and was answered (ms, performance.now()), to show which ran together. */
+  spans: Array<{ op: string; start: number; end: number }>;
   /** Every registry request the front decided (pulls, pushes), in order. */
   registryCalls: RegistryCall[];
   /** Layer bytes docker pushed through the registry front (0 without a front). */
@@ -175,6 +177,7 @@ export async function startEcrStandin(opts: {
   const images = new RegistryImages(registry);
   const repositories = new Map<string, RepositoryRecord>();
   const calls: string[] = [];
+  const spans: EcrStandin['spans'] = [];
   const registryCalls: RegistryCall[] = [];
   const faults: Fault[] = [];
   const hooks = new Map<string, () => Promise<void>>();
@@ -453,6 +456,7 @@ export async function startEcrStandin(opts: {
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const arrived = performance.now();
     const body = await readBody(req);
     const target = String(req.headers['x-amz-target'] ?? '');
     const op = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : '';
@@ -463,6 +467,9 @@ export async function startEcrStandin(opts: {
     try {
       if (req.method !== 'POST' || !operations[op]) throw new AwsJsonError('UnknownOperationException', `Unknown operation ${target}`);
       calls.push(op);
+      const span = { op, start: arrived, end: arrived };
+      spans.push(span);
+      res.once('finish', () => (span.end = performance.now()));
       const input = JSON.parse(body.toString('utf8') || '{}') as Record<string, any>;
       await runHook(op);
       const caller = authenticateJsonRequest(iam, { method: req.method, url: req.url ?? '/', headers: req.headers, body }).identity;
@@ -506,6 +513,7 @@ export async function startEcrStandin(opts: {
     iam,
     repositories,
     calls,
+    spans,
     registryCalls,
     uploadedBytes: () => front?.uploadedBytes() ?? 0,
     env: defaultIdentity ? envFor(defaultIdentity) : { AWS_ENDPOINT_URL_ECR: url, AWS_REGION: region, AWS_EC2_METADATA_DISABLED: 'true' },
