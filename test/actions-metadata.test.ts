@@ -4,6 +4,7 @@
  * output, has branding, and declares every input its inputs.ts reads.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { readActionMetadata, repoRoot } from './harness/runner';
@@ -41,6 +42,21 @@ describe.each(actions)('%s', (name) => {
     expect(meta.runs.main).toBe(`../actions/${name}/dist/index.js`);
     expect(existsSync(join(repoRoot, name, meta.runs.main))).toBe(true);
     expect(JSON.parse(readFileSync(join(repoRoot, 'actions', name, 'dist/package.json'), 'utf8'))).toMatchObject({ type: 'module' });
+  });
+
+  test('its dist/ is self-contained: every chunk the entry loads is there, none is stale, nothing but node is required', () => {
+    const dist = join(repoRoot, 'actions', name, 'dist');
+    const js = readdirSync(dist).filter((f) => f.endsWith('.js'));
+    const text = js.map((f) => readFileSync(join(dist, f), 'utf8')).join('\n');
+    // webpack's runtime loads chunk <id> as ./<id>.index.js (ncc names them so).
+    const loaded = [...new Set([...text.matchAll(/require__\.e\((\d+)\)/g)].map((m) => `${m[1]}.index.js`))].sort();
+    expect(loaded.length).toBeGreaterThan(0);
+    expect(js.filter((f) => f !== 'index.js').sort()).toEqual(loaded);
+    // Modules outside the bundle: node's own only, through createRequire or a static import.
+    const external = [...text.matchAll(/\(import\.meta\.url\)\("([^"]+)"\)|(?:^|;)\s*import\s*[\w*{}\s,$]+from\s*"([^"]+)"/gm)].map((m) => m[1] ?? m[2]!);
+    expect(external).toContain('module');
+    expect(external.length).toBeGreaterThan(0);
+    expect(external.filter((m) => !isBuiltin(m))).toEqual([]);
   });
 
   test('has a name, description, branding, and describes every input and output', () => {

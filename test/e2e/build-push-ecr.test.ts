@@ -208,7 +208,7 @@ describe.skipIf(!hasDocker)('build-push-ecr when docker pushes meet ECR tag immu
 
   test('a plain docker push cannot move an immutable tag through the front (as on ECR)', async () => {
     immutableEcr.adopt('team/pinned');
-    const target = immutableEcr.registryLogin();
+    const target = await immutableEcr.registryLogin();
     const first = await pushSampleImage(target, 'team/pinned', 'v1');
     await expect(pushSampleImage(target, 'team/pinned', 'v1', sampleServiceVariant('moved'))).rejects.toThrow(
       /tag invalid: The image tag 'v1' already exists in the 'team\/pinned' repository and cannot be overwritten because the repository is immutable/,
@@ -230,7 +230,7 @@ describe.skipIf(!hasDocker)('build-push-ecr when docker pushes meet ECR tag immu
     let theirs = '';
     // After the action has seen no SHA tag and asks for a login token, the other run pushes first.
     immutableEcr.onNextCall('GetAuthorizationToken', async () => {
-      theirs = await pushSampleImage(immutableEcr.registryLogin(), 'team/raced', SHA.slice(0, 7), sampleServiceVariant('the-other-run'));
+      theirs = await pushSampleImage(await immutableEcr.registryLogin(), 'team/raced', SHA.slice(0, 7), sampleServiceVariant('the-other-run'));
     });
     const r = await runActionBundle({
       action: 'build-push-ecr',
@@ -302,7 +302,7 @@ describe.skipIf(!hasDocker)('build-push-ecr with IAM in the build account (11111
     const seed = async (repo: string, mutability: string, filter: string, tag: string) => {
       const r = acct.adopt(repo, mutability);
       r.imageTagMutabilityExclusionFilters = [{ filterType: 'WILDCARD', filter }];
-      return pushSampleImage(acct.registryLogin(builder), repo, tag, sampleServiceVariant(`seed-${repo}`));
+      return pushSampleImage(await acct.registryLogin(builder), repo, tag, sampleServiceVariant(`seed-${repo}`));
     };
     const oldMain = await seed('team/moving', 'IMMUTABLE_WITH_EXCLUSION', 'ma*', 'main');
     const moved = await runAs('team/moving', SHA2, { 'tag-branch': 'true' }, { GITHUB_REF: 'refs/heads/main', GITHUB_REF_NAME: 'main' });

@@ -72,7 +72,7 @@ describe.skipIf(!hasDocker)('one ECR in the build account, clusters in other acc
       const deployRole = iam.addRole({ account, name: `gha-my-service-${name}`, policies: [DEPLOY_POLICY] });
       const node = iam.issueCredentials(iam.addRole({ account, name: 'eks-node', policies: [NODE_POLICY] }).arn, `i-0${name}`);
       // The cluster's nodes log in to the registry with their own account's ECR token.
-      const kube = await startKubeStandin({ tls: true, runtime: 'fake', registry: ecr.registryLogin(node), timing: { backoffInitialMs: 300, backoffMaxMs: 1000 } });
+      const kube = await startKubeStandin({ tls: true, runtime: 'fake', registry: await ecr.registryLogin(node), timing: { backoffInitialMs: 300, backoffMaxMs: 1000 } });
       stops.push(kube.stop);
       const world = await startEksWorld({ kube, iam, accessEntries: [deployRole.arn], clusterName: name });
       stops.push(world.stop);
@@ -197,7 +197,7 @@ describe.skipIf(!hasDocker)('one ECR in the build account, clusters in other acc
       // layers stay) so that the pull has to ask the registry.
       const refs = (await docker(['images', '--format', '{{.Repository}}:{{.Tag}}', `${host}/${REPO}`])).split('\n').filter((l) => l && !l.endsWith(':<none>'));
       for (const ref of [...refs, imageRef]) await docker(['rmi', ref]).catch(() => undefined);
-      const login = ecr.registryLogin(node);
+      const login = await ecr.registryLogin(node);
       const config = mkdtempSync(join(tmpdir(), 'da-xacct-docker-'));
       const env = { ...process.env, DOCKER_CONFIG: config };
       try {

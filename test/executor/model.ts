@@ -88,8 +88,11 @@ export interface ExecutorOptions {
   /** The workflow to run: a repository-relative path resolved in `callerRoot`, or its text. */
   workflow: { path: string; text?: string };
   event: GithubEvent;
-  /** The caller repository: its working tree (a real git repository), owner/name. */
-  repository: { root: string; name: string };
+  /**
+   * The caller repository: its working tree (a real git repository), owner/name, and its GitHub
+   * ids (github.repository_id / repository_owner_id and the OIDC claims; defaults 1296269 / 1).
+   */
+  repository: { root: string; name: string; id?: string; ownerId?: string };
   /** owner/name of deploy-actions as workflows reference it; default org/deploy-actions. */
   self?: string;
   /** Working tree serving `<self>/...@ref`; default this repository. */

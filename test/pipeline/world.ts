@@ -105,7 +105,7 @@ export async function startPipelineWorld(opts: {
     const trust = projectTrust({ repository: opts.repository, tokenService: tokens, environments: [...ENVIRONMENTS] });
     const registry = await started(startRegistry());
     const ecr = await started(startEcrStandin({ registry, accountId: README_ACCOUNT, region: REGION, iam }));
-    const pull = ecr.registryLogin(node);
+    const pull = await ecr.registryLogin(node);
     const kube = await started(startKubeStandin({ tls: true, runtime: opts.runtime, registry: { url: pull.url, username: pull.username, password: pull.password } }));
     const eks = await started(
       startEksWorld({

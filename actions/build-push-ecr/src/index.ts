@@ -1,5 +1,4 @@
 import { runAction } from '@deploy-actions/action-kit';
 import { getInputs } from './inputs';
-import { run, realDeps } from './run';
 
-void runAction(getInputs, run, realDeps);
+void runAction(getInputs, () => import('./run'));

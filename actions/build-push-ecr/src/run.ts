@@ -2,13 +2,13 @@ import { mkdtempSync, readFileSync, rmSync, existsSync, symlinkSync } from 'node
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetAuthorizationTokenCommand, type ECRClient } from '@aws-sdk/client-ecr';
-import { context } from '@actions/github';
 import {
   UserError,
   exec as realExec,
   githubContext,
   onCancel,
   realSleep,
+  runContextFrom,
   table,
   type ActionIO,
   type Exec,
@@ -59,7 +59,7 @@ export function realDeps(io: ActionIO, inputs: Inputs): Deps {
     exec: realExec,
     sleep: realSleep,
     now: () => new Date(),
-    context: githubContext(context),
+    context: githubContext(runContextFrom(process.env)),
     onCancel,
     makeTempDir: () => mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'docker-config-')),
     dockerConfigDir: process.env.DOCKER_CONFIG || join(homedir(), '.docker'),

@@ -6,7 +6,7 @@
  * missingPullActions); a policy that cannot be read is said so, and the deploy goes on.
  */
 import { errorMessage, UserError, type ActionIO } from '@deploy-actions/action-kit';
-import { getRepositoryPolicy, makeEcrClient, missingPullActions, type PolicyDocument } from '@deploy-actions/aws';
+import { missingPullActions, type PolicyDocument } from '@deploy-actions/aws';
 import type { ClusterInfo } from './eks';
 import type { ImageRef } from './inputs';
 
@@ -33,12 +33,8 @@ export function ecrSource(image: Pick<ImageRef, 'repository'>, registryId: strin
   return registryId ? { registryId, region, repository } : undefined;
 }
 
-/** The repository policy text; undefined when the repository has none. */
+/** The repository policy text; undefined when the repository has none (real-deps.ts reads it from ECR). */
 export type ReadPolicy = (source: EcrSource) => Promise<string | undefined>;
-
-export function realReadPolicy(onRetry: (m: string) => void): ReadPolicy {
-  return ({ registryId, region, repository }) => getRepositoryPolicy(makeEcrClient(region), { registryId, repositoryName: repository }, { onRetry });
-}
 
 /**
  * Fails with one line when the cluster's account may not pull the image's repository; says

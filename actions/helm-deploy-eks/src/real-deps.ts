@@ -4,10 +4,11 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { chmod, readFile } from 'node:fs/promises';
 import * as tc from '@actions/tool-cache';
 import { exec as realExec, exportVariable, githubContext, LogLines, realSleep, runContextFrom, type ActionIO, type ExecResult } from '@deploy-actions/action-kit';
+import { getRepositoryPolicy, makeEcrClient } from '@deploy-actions/aws';
 import type { Deps, Proc } from './context';
 import { makeCloudWatch } from './bake/cloudwatch';
 import { awsDeps } from './eks';
-import { realReadPolicy } from './pull-access';
+import type { ReadPolicy } from './pull-access';
 import type { Inputs } from './inputs';
 import { installTool, runnerArch } from './tools';
 
@@ -85,4 +86,8 @@ export function realDeps(io: ActionIO, inputs: Inputs): Deps {
     heartbeatMs: 12_000,
     killGraceMs: 30_000,
   };
+}
+
+function realReadPolicy(onRetry: (m: string) => void): ReadPolicy {
+  return ({ registryId, region, repository }) => getRepositoryPolicy(makeEcrClient(region), { registryId, repositoryName: repository }, { onRetry });
 }

@@ -1,4 +1,4 @@
 import { runAction } from '@deploy-actions/action-kit';
-import { getAnyInputs, realAnyDeps, runAny } from './modes';
+import { getAnyInputs, loadMode } from './modes';
 
-void runAction(getAnyInputs, runAny, realAnyDeps);
+void runAction(getAnyInputs, loadMode);

@@ -1,5 +1,4 @@
-import { context } from '@actions/github';
-import { InputError, githubContext, type GitHubContext, type Inputs as Raw, type RunContext } from '@deploy-actions/action-kit';
+import { InputError, githubContext, runContextFrom, type GitHubContext, type Inputs as Raw, type RunContext } from '@deploy-actions/action-kit';
 import {
   DIGEST_RE,
   ECR_REPOSITORY_RE,
@@ -9,8 +8,8 @@ import {
   parseImageRef,
   EXACT_REF_RE,
   renderTag,
+  KMS_KEY_ARN_RE,
 } from './refs';
-import { KMS_KEY_ARN_RE } from './kms';
 import { CARD_HASH_RE } from './statement';
 import { cardHash } from './card/hash';
 import { environmentName as knownEnvironment, isProductionEnvironment, loadPipeline, requiredBefore, type Pipeline } from './pipeline';
@@ -116,7 +115,7 @@ function tagFrom(name: string, template: string, vars: { environment: string; sh
 }
 
 /** Validates every input before anything is called. `env` is the runner's environment, `run` its context. */
-export function getInputs(i: Raw, env: NodeJS.ProcessEnv = process.env, run: RunContext = context): Inputs {
+export function getInputs(i: Raw, env: NodeJS.ProcessEnv = process.env, run: RunContext = runContextFrom(env)): Inputs {
   const ctx = githubContext(run);
   if (i.string('mode') === '') throw new InputError('mode', 'is required (record or verify)');
   const mode = i.oneOf('mode', ['record', 'verify'] as const, 'verify');

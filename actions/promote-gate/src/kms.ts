@@ -9,10 +9,9 @@ import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { GetPublicKeyCommand, KMSClient, SignCommand, type KMSClientConfig } from '@aws-sdk/client-kms';
 import { UserError } from '@deploy-actions/action-kit';
 import { awsCall, type AwsCallOptions } from '@deploy-actions/aws';
+import { KMS_KEY_ARN_RE } from './refs';
 
 export const SIGNING_ALGORITHM = 'ECDSA_SHA_256';
-/** arn:aws:kms:<region>:<account>:key/<id>: a key, never an alias (an alias can be moved to another key). */
-export const KMS_KEY_ARN_RE = /^arn:aws(?:-[a-z]+)*:kms:([a-z]{2}(?:-[a-z]+)+-\d+):(\d{12}):key\/((?:mrk-)?[0-9a-f-]{32,36})$/;
 
 export interface EvidenceKeys {
   sign(keyArn: string, message: Buffer): Promise<Buffer>;

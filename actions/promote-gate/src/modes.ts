@@ -1,28 +1,41 @@
-/** Chooses the inputs, logic and dependencies of the mode asked for: gate modes (record, verify), query modes, or the release card. */
-import { context } from '@actions/github';
-import type { ActionIO, Inputs as Raw, Outputs, RunContext } from '@deploy-actions/action-kit';
-import { getCardInputs, realCardDeps, runCard, type CardInputs, type CardModeDeps } from './card/mode';
+/**
+ * Chooses the inputs and logic of the mode asked for: gate modes (record, verify), query modes
+ * (status, last-validated, fail) or the release card. Only the inputs are read here; each mode's
+ * logic (Octokit, the AWS clients, helm) is imported when that mode runs, so ncc puts it in a
+ * chunk of its own.
+ */
+import { runContextFrom, type ActionLogic, type Inputs as Raw, type RunContext } from '@deploy-actions/action-kit';
+import { getCardInputs, type CardInputs } from './card/inputs';
 import { getInputs, type Inputs } from './inputs';
-import { getQueryInputs, isQueryMode, realQueryDeps, runQuery, type QueryDeps, type QueryInputs } from './query';
-import { realDeps, run, type Deps } from './run';
+import { getQueryInputs, isQueryMode, type QueryInputs } from './query-inputs';
 
-type Any = { query: QueryInputs } | { gate: Inputs } | { card: CardInputs };
-type AnyDeps = { query: QueryDeps } | { gate: Deps } | { card: CardModeDeps };
+export type AnyInputs = { query: QueryInputs } | { gate: Inputs } | { card: CardInputs };
 
-export function getAnyInputs(i: Raw, env: NodeJS.ProcessEnv = process.env, run: RunContext = context): Any {
+export function getAnyInputs(i: Raw, env: NodeJS.ProcessEnv = process.env, run: RunContext = runContextFrom(env)): AnyInputs {
   const mode = i.string('mode');
   if (mode.toLowerCase() === 'card') return { card: getCardInputs(i, run, env) };
   return isQueryMode(mode) ? { query: getQueryInputs(i, run, env) } : { gate: getInputs(i, env, run) };
 }
 
-export function runAny(inputs: Any, deps: AnyDeps): Promise<Outputs> {
-  if ('query' in inputs && 'query' in deps) return runQuery(inputs.query, deps.query);
-  if ('gate' in inputs && 'gate' in deps) return run(inputs.gate, deps.gate);
-  if ('card' in inputs && 'card' in deps) return runCard(inputs.card, deps.card);
-  throw new Error('internal: inputs and dependencies of different modes');
+/** The inputs of one mode, for the logic loaded for it (never called with another mode's). */
+function of<K extends 'query' | 'gate' | 'card'>(inputs: AnyInputs, mode: K): Extract<AnyInputs, Record<K, unknown>>[K] {
+  if (!(mode in inputs)) throw new Error(`internal: ${mode} logic given the inputs of another mode`);
+  return (inputs as Record<K, unknown>)[mode] as Extract<AnyInputs, Record<K, unknown>>[K];
 }
 
-export function realAnyDeps(io: ActionIO, inputs: Any): AnyDeps {
-  if ('card' in inputs) return { card: realCardDeps(io, inputs.card) };
-  return 'query' in inputs ? { query: realQueryDeps(io, inputs.query) } : { gate: realDeps(io, inputs.gate) };
+/** The logic of the mode `inputs` are for, loaded on demand. */
+export async function loadMode(inputs: AnyInputs): Promise<ActionLogic<AnyInputs, unknown>> {
+  if ('card' in inputs) {
+    const { runCard, realCardDeps } = await import('./card/mode');
+    type Deps = ReturnType<typeof realCardDeps>;
+    return { run: (i, deps) => runCard(of(i, 'card'), deps as Deps), realDeps: (io, i) => realCardDeps(io, of(i, 'card')) };
+  }
+  if ('query' in inputs) {
+    const { runQuery, realQueryDeps } = await import('./query');
+    type Deps = ReturnType<typeof realQueryDeps>;
+    return { run: (i, deps) => runQuery(of(i, 'query'), deps as Deps), realDeps: (io, i) => realQueryDeps(io, of(i, 'query')) };
+  }
+  const { run, realDeps } = await import('./run');
+  type Deps = ReturnType<typeof realDeps>;
+  return { run: (i, deps) => run(of(i, 'gate'), deps as Deps), realDeps: (io, i) => realDeps(io, of(i, 'gate')) };
 }

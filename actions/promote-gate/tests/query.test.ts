@@ -8,7 +8,7 @@ import { Inputs, runContextFrom, mapInputs, recordingIO, type Outputs } from '@d
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startGithubStandin, type GithubStandin } from '../../../test/standins/github';
 import { main } from '../src/cli';
-import { getAnyInputs, realAnyDeps, runAny } from '../src/modes';
+import { getAnyInputs, loadMode } from '../src/modes';
 import type { EnvironmentStatus } from '../src/status';
 
 const REPO = 'team/orders';
@@ -46,7 +46,8 @@ async function gate(w: Record<string, string>, o: { runId?: number; sha?: string
   };
   const io = recordingIO();
   const inputs = getAnyInputs(new Inputs(mapInputs({ 'github-token': o.token ?? 'writer', repository: REPO, evidence: 'github', ...w })), env, runContextFrom(env));
-  const outputs: Outputs = await runAny(inputs, realAnyDeps(io, inputs));
+  const { run, realDeps } = await loadMode(inputs);
+  const outputs: Outputs = await run(inputs, realDeps(io, inputs));
   return { outputs, io };
 }
 const record = (environment: string, digest: string, sha: string, runId: number, approver?: string) =>

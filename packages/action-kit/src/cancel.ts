@@ -6,7 +6,7 @@
  * child started through `exec` sent SIGTERM, the step failed with one line, and the exit.
  */
 import type { ChildProcess } from 'node:child_process';
-import * as core from '@actions/core';
+import { issueCommand } from './commands';
 
 const cleanups = new Set<() => void>();
 /** Children started through `exec` that have not exited yet. */
@@ -19,10 +19,10 @@ function cancelled(signal: NodeJS.Signals): void {
     try {
       cleanup();
     } catch (err) {
-      core.warning(`Cleanup after ${signal} failed: ${(err as Error).message}`);
+      issueCommand('warning', `Cleanup after ${signal} failed: ${(err as Error).message}`);
     }
   }
-  core.setFailed(`Cancelled (${signal}): child processes stopped, temporary credentials removed`);
+  issueCommand('error', `Cancelled (${signal}): child processes stopped, temporary credentials removed`);
   process.exit(1);
 }
 

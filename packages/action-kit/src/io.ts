@@ -1,4 +1,4 @@
-import * as core from '@actions/core';
+import { appendSummary, issueCommand, setEnv } from './commands';
 import { logText } from './log';
 
 export interface AnnotationProps {
@@ -28,28 +28,32 @@ export interface ActionIO {
 export function coreIO(): ActionIO {
   return {
     info: (m) => logText(m),
-    debug: (m) => core.debug(m),
-    warning: (m, p) => core.warning(m, p),
-    error: (m, p) => core.error(m, p),
-    group: (name, fn) => core.group(name, fn),
-    setSecret: (v) => core.setSecret(v),
-    summary: async (md) => {
-      if (!process.env.GITHUB_STEP_SUMMARY) return;
-      await core.summary.addRaw(md, true).write();
+    debug: (m) => issueCommand('debug', m),
+    warning: (m, p) => issueCommand('warning', m, p),
+    error: (m, p) => issueCommand('error', m, p),
+    group: async (name, fn) => {
+      issueCommand('group', name);
+      try {
+        return await fn();
+      } finally {
+        issueCommand('endgroup', '');
+      }
     },
+    setSecret: (v) => issueCommand('add-mask', v),
+    summary: async (md) => appendSummary(md),
   };
 }
 
 const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
- * Sets a variable for the job's later steps. GITHUB_ENV is written by @actions/core in the
- * delimiter form (`NAME<<ghadelimiter_<random uuid>`), which a value with newlines cannot break
+ * Sets a variable for the job's later steps. GITHUB_ENV is written in the delimiter form
+ * (`NAME<<ghadelimiter_<random uuid>`, commands.ts), which a value with newlines cannot break
  * out of; the name must be a plain identifier.
  */
 export function exportVariable(name: string, value: string): void {
   if (!ENV_NAME_RE.test(name)) throw new Error(`internal: '${name}' is not an environment variable name`);
-  core.exportVariable(name, value);
+  setEnv(name, value);
 }
 
 export interface RecordedIO extends ActionIO {

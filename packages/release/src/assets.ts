@@ -17,18 +17,30 @@ export function bundledActions(root: string): string[] {
     .sort();
 }
 
+/** An action's chunks: the `dist/<id>.index.js` files its entry loads on demand, repository-relative, sorted. */
+export function bundleChunks(root: string, action: string): string[] {
+  return readdirSync(join(root, 'actions', action, 'dist'))
+    .filter((n) => /^\d+\.index\.js$/.test(n))
+    .sort((a, b) => parseInt(a, 10) - parseInt(b, 10))
+    .map((n) => `actions/${action}/dist/${n}`);
+}
+
+/** The chunks of an action, read: what the manifest lists and checks. */
+export function readChunks(root: string, action: string): Record<string, Buffer> {
+  return Object.fromEntries(bundleChunks(root, action).map((f) => [f, readFileSync(join(root, f))]));
+}
+
 /**
- * What a release attaches: `SHA256SUMS` (one `sha256sum` line per bundle, checkable with
+ * What a release attaches: `SHA256SUMS` (one `sha256sum` line per bundle file, entry and chunks, checkable with
  * `sha256sum -c SHA256SUMS` in a checkout of the tag) and, per bundle, `<action>.packages.json`:
  * the committed dist/packages.json (manifest.ts), the bundle's sha256 and every package inside
  * it with its version and license.
  */
 export function releaseAssets(root: string): Asset[] {
   const actions = bundledActions(root);
-  const sums = actions.map((a) => {
-    const path = `actions/${a}/dist/index.js`;
-    return `${createHash('sha256').update(readFileSync(join(root, path))).digest('hex')}  ${path}\n`;
-  });
+  const sums = actions.flatMap((a) =>
+    [`actions/${a}/dist/index.js`, ...bundleChunks(root, a)].map((path) => `${createHash('sha256').update(readFileSync(join(root, path))).digest('hex')}  ${path}\n`),
+  );
   const assets: Asset[] = [{ name: 'SHA256SUMS', data: Buffer.from(sums.join('')), contentType: 'text/plain' }];
   for (const a of actions) {
     const manifest = join(root, 'actions', a, 'dist', 'packages.json');

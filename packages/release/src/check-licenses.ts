@@ -1,10 +1,11 @@
-// CI: every bundle's dist/packages.json (manifest.ts) is the bundle's (sha256), names the same
+// CI: every bundle's dist/packages.json (manifest.ts) is the bundle's (sha256 of the entry and of
+// every chunk), names the same
 // packages as ncc's licenses.txt, and every package in it has a license of
 // scripts/license-allowlist.json. One line per problem; exit 1.
 // Usage: tsx src/check-licenses.ts <repository root>
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bundledActions } from './assets';
+import { bundledActions, readChunks } from './assets';
 import { disallowed, parseNccLicenses } from './licenses';
 import { manifestProblems, type BundleManifest } from './manifest';
 
@@ -20,7 +21,7 @@ for (const action of bundledActions(root)) {
   }
   const manifest = JSON.parse(readFileSync(join(dist, 'packages.json'), 'utf8')) as BundleManifest;
   const ncc = parseNccLicenses(readFileSync(join(dist, 'licenses.txt'), 'utf8')).map((e) => e.name);
-  const problems = manifestProblems(manifest, readFileSync(join(dist, 'index.js')), ncc);
+  const problems = manifestProblems(manifest, readFileSync(join(dist, 'index.js')), ncc, readChunks(root, action));
   for (const e of disallowed(manifest.packages, allowed)) {
     problems.push(`actions/${action}: ${JSON.stringify(`${e.name}@${e.version}`)} is licensed ${JSON.stringify(e.license)}, not in scripts/license-allowlist.json`);
   }

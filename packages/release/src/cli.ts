@@ -27,18 +27,20 @@ await runAction(
       target: (process.env.GITHUB_SERVER_URL || 'https://github.com') === 'https://github.com' ? 'github.com' : 'ghes',
     } satisfies ReleaseInputs & Record<string, string | boolean>;
   },
-  run,
-  (io, inputs) => {
-    io.setSecret(inputs.token);
-    return {
-      io,
-      git: gitIn({
-        cwd: inputs.root,
-        remote: inputs.remote,
-        committerName: 'github-actions[bot]',
-        committerEmail: '41898282+github-actions[bot]@users.noreply.github.com',
-      }),
-      releases: releasesApi(inputs.token, inputs.repository, inputs.apiUrl),
-    };
-  },
+  async () => ({
+    run,
+    realDeps: (io, inputs) => {
+      io.setSecret(inputs.token);
+      return {
+        io,
+        git: gitIn({
+          cwd: inputs.root,
+          remote: inputs.remote,
+          committerName: 'github-actions[bot]',
+          committerEmail: '41898282+github-actions[bot]@users.noreply.github.com',
+        }),
+        releases: releasesApi(inputs.token, inputs.repository, inputs.apiUrl),
+      };
+    },
+  }),
 );

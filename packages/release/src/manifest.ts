@@ -14,11 +14,21 @@ export interface BundledPackage {
 }
 
 export interface BundleManifest {
-  /** The bundle, relative to the repository root. */
+  /** The bundle's entry, relative to the repository root. */
   bundle: string;
   sha256: string;
+  /**
+   * The chunks beside the entry (`dist/<id>.index.js`, what its dynamic imports load), relative
+   * to the repository root, each with its sha256. The packages below are those of every chunk.
+   */
+  chunks: Record<string, string>;
   packages: BundledPackage[];
 }
+
+/** The files of a bundle other than its entry, by path, as read: what `chunks` describes. */
+export type ChunkFiles = Record<string, Buffer>;
+
+const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
 
 /** What the manifest reads of webpack's stats: modules, concatenated ones with their parts. */
 export interface StatsModule {
@@ -50,6 +60,11 @@ export function packageDirOf(file: string): string | undefined {
   return file.slice(0, at + '/node_modules/'.length) + (first.startsWith('@') ? `${first}/${second}` : first);
 }
 
+/** The installed package directories the modules of a bundle (every chunk) were read from. */
+export function packageDirs(modules: readonly StatsModule[]): string[] {
+  return [...new Set(moduleFiles(modules).map(packageDirOf))].filter((d): d is string => d !== undefined).sort();
+}
+
 /** A package.json's license as an SPDX expression: `license`, or the old `licenses` array (OR). */
 export function licenseOf(pkg: { license?: unknown; licenses?: unknown }): string {
   const one = (l: unknown): string => (typeof l === 'string' ? l : typeof (l as { type?: unknown })?.type === 'string' ? (l as { type: string }).type : '');
@@ -67,26 +82,34 @@ export function bundleManifest(
   bundleBytes: Buffer,
   modules: readonly StatsModule[],
   readPackageJson: (dir: string) => { name?: unknown; version?: unknown; license?: unknown; licenses?: unknown },
+  chunkFiles: ChunkFiles = {},
 ): BundleManifest {
   const byKey = new Map<string, BundledPackage>();
-  for (const dir of new Set(moduleFiles(modules).map(packageDirOf))) {
-    if (!dir) continue;
+  for (const dir of packageDirs(modules)) {
     const pkg = readPackageJson(dir);
     const p = { name: String(pkg.name ?? ''), version: String(pkg.version ?? ''), license: licenseOf(pkg) };
     byKey.set(`${p.name}@${p.version}`, p);
   }
   const packages = [...byKey.values()].sort((a, b) => a.name.localeCompare(b.name) || a.version.localeCompare(b.version));
-  return { bundle, sha256: createHash('sha256').update(bundleBytes).digest('hex'), packages };
+  const chunks = Object.fromEntries(Object.keys(chunkFiles).sort().map((f) => [f, sha256(chunkFiles[f]!)]));
+  return { bundle, sha256: sha256(bundleBytes), chunks, packages };
 }
 
 /**
- * What is wrong with a committed manifest: a bundle that changed since it was written, or a
- * package set that differs from ncc's licenses.txt (our own workspace packages aside). One line each.
+ * What is wrong with a committed manifest: an entry or chunk that changed since it was written,
+ * a chunk it does not list (or lists and the bundle lacks), or a package set that differs from
+ * ncc's licenses.txt (our own workspace packages aside). One line each.
  */
-export function manifestProblems(manifest: BundleManifest, bundleBytes: Buffer, nccNames: readonly string[]): string[] {
+export function manifestProblems(manifest: BundleManifest, bundleBytes: Buffer, nccNames: readonly string[], chunkFiles: ChunkFiles = {}): string[] {
   const problems: string[] = [];
-  const sha = createHash('sha256').update(bundleBytes).digest('hex');
+  const sha = sha256(bundleBytes);
   if (manifest.sha256 !== sha) problems.push(`${manifest.bundle} has sha256 ${sha}, the manifest says ${manifest.sha256}: rebuild with pnpm build`);
+  const listed = manifest.chunks ?? {};
+  for (const [file, bytes] of Object.entries(chunkFiles)) {
+    if (!(file in listed)) problems.push(`${file} is not in ${manifest.bundle}'s manifest: rebuild with pnpm build`);
+    else if (listed[file] !== sha256(bytes)) problems.push(`${file} has sha256 ${sha256(bytes)}, the manifest says ${listed[file]}: rebuild with pnpm build`);
+  }
+  for (const file of Object.keys(listed)) if (!(file in chunkFiles)) problems.push(`${manifest.bundle}'s manifest lists ${file}, which is missing: rebuild with pnpm build`);
   const ours = new Set(manifest.packages.map((p) => p.name));
   const theirs = new Set(nccNames.filter((n) => !n.startsWith('@deploy-actions/')));
   const missing = [...theirs].filter((n) => !ours.has(n));

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { disallowed, parseNccLicenses } from '../src/licenses';
+import { disallowed, licenseFileName, licensesText, parseNccLicenses } from '../src/licenses';
 
 const sample = [
   '@actions/core',
@@ -42,8 +42,35 @@ describe('parseNccLicenses', () => {
   test('the committed bundles list their packages', () => {
     const root = join(import.meta.dirname, '../../..');
     const entries = parseNccLicenses(readFileSync(join(root, 'actions/promote-gate/dist/licenses.txt'), 'utf8'));
-    expect(entries.map((e) => e.name)).toEqual(expect.arrayContaining(['@actions/core', '@aws-sdk/client-ecr']));
+    expect(entries.map((e) => e.name)).toEqual(expect.arrayContaining(['@actions/github', '@aws-sdk/client-ecr']));
   });
+});
+
+describe('licensesText', () => {
+  const written = licensesText([
+    { name: 'yaml', license: 'ISC', text: 'Copyright Eemeli Aro\n\nPermission to use...\n' },
+    { name: '@actions/github', license: 'MIT', text: 'The MIT License (MIT)\n' },
+    { name: 'yaml', license: 'ISC', text: 'a second installed version' },
+    { name: 'bowser', license: 'MIT', text: '' },
+  ]);
+
+  test('one entry per name, sorted, each read back by parseNccLicenses', () => {
+    expect(parseNccLicenses(written)).toEqual([
+      { name: '@actions/github', license: 'MIT' },
+      { name: 'bowser', license: 'MIT' },
+      { name: 'yaml', license: 'ISC' },
+    ]);
+    expect(written).toContain('yaml\nISC\nCopyright Eemeli Aro\n\nPermission to use...\n');
+    expect(written).not.toContain('a second installed version');
+  });
+
+  test.each([
+    [['index.js', 'LICENSE', 'package.json'], 'LICENSE'],
+    [['LICENSE.md', 'README.md'], 'LICENSE.md'],
+    [['licence.txt'], 'licence.txt'],
+    [['COPYING'], 'COPYING'],
+    [['README.md', 'license-checker.js'], undefined],
+  ])('licenseFileName(%j) = %s', (names, want) => expect(licenseFileName(names)).toBe(want));
 });
 
 describe('disallowed', () => {

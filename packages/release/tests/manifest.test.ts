@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { readChunks } from '../src/assets';
 import { parseNccLicenses } from '../src/licenses';
 import { bundleManifest, licenseOf, manifestProblems, moduleFiles, packageDirOf, type BundleManifest } from '../src/manifest';
 
@@ -40,7 +41,8 @@ describe('bundleManifest', () => {
     [`${NM}/undici`]: { name: 'undici', version: '6.23.0', license: 'MIT' },
     [`${NM}/undici/node_modules/undici`]: { name: 'undici', version: '5.0.0', license: 'MIT' },
   };
-  const m = bundleManifest('actions/x/dist/index.js', Buffer.from('bundle'), modules, (d) => pkgs[d]!);
+  const chunks = { 'actions/x/dist/12.index.js': Buffer.from('chunk 12'), 'actions/x/dist/3.index.js': Buffer.from('chunk 3') };
+  const m = bundleManifest('actions/x/dist/index.js', Buffer.from('bundle'), modules, (d) => pkgs[d]!, chunks);
 
   test('one entry per installed version, parts of concatenated modules included, orphans not counted twice', () => {
     expect(moduleFiles(modules)).not.toContain(`${NM}/left-pad/index.js`);
@@ -50,6 +52,19 @@ describe('bundleManifest', () => {
       { name: 'yaml', version: '2.9.1', license: 'ISC' },
     ]);
     expect(m.sha256).toBe(createHash('sha256').update('bundle').digest('hex'));
+    expect(m.chunks).toEqual({
+      'actions/x/dist/12.index.js': createHash('sha256').update('chunk 12').digest('hex'),
+      'actions/x/dist/3.index.js': createHash('sha256').update('chunk 3').digest('hex'),
+    });
+  });
+
+  test.each([
+    ['a changed chunk', { ...chunks, 'actions/x/dist/3.index.js': Buffer.from('other') }, /actions\/x\/dist\/3.index.js has sha256 .*the manifest says/],
+    ['a chunk the manifest does not list', { ...chunks, 'actions/x/dist/7.index.js': Buffer.from('new') }, /actions\/x\/dist\/7.index.js is not in actions\/x\/dist\/index.js's manifest/],
+    ['a listed chunk that is missing', { 'actions/x/dist/12.index.js': chunks['actions/x/dist/12.index.js'] }, /manifest lists actions\/x\/dist\/3.index.js, which is missing/],
+  ])('manifestProblems: %s', (_, files, want) => {
+    expect(manifestProblems(m, Buffer.from('bundle'), ['undici', 'yaml'], files).join('\n')).toMatch(want);
+    expect(manifestProblems(m, Buffer.from('bundle'), ['undici', 'yaml'], chunks)).toEqual([]);
   });
 
   test.each([
@@ -61,17 +76,20 @@ describe('bundleManifest', () => {
   });
 
   test('manifestProblems: our workspace packages in licenses.txt are not third-party', () => {
-    expect(manifestProblems(m, Buffer.from('bundle'), ['undici', 'yaml', '@deploy-actions/action-kit'])).toEqual([]);
+    expect(manifestProblems(m, Buffer.from('bundle'), ['undici', 'yaml', '@deploy-actions/action-kit'], chunks)).toEqual([]);
   });
 });
 
 describe('the committed bundles', () => {
   const root = join(import.meta.dirname, '../../..');
-  test.each(['build-push-ecr', 'helm-deploy-eks', 'promote-gate'])('%s: dist/packages.json is its bundle and agrees with licenses.txt', (action) => {
+  test.each(['build-push-ecr', 'helm-deploy-eks', 'promote-gate'])('%s: dist/packages.json is its entry and every chunk, and agrees with licenses.txt', (action) => {
     const dist = join(root, 'actions', action, 'dist');
     const manifest = JSON.parse(readFileSync(join(dist, 'packages.json'), 'utf8')) as BundleManifest;
     const ncc = parseNccLicenses(readFileSync(join(dist, 'licenses.txt'), 'utf8')).map((e) => e.name);
-    expect(manifestProblems(manifest, readFileSync(join(dist, 'index.js')), ncc)).toEqual([]);
-    expect(manifest.packages).toEqual(expect.arrayContaining([expect.objectContaining({ name: '@actions/core', version: expect.stringMatching(/^\d+\.\d+\.\d+/) })]));
+    const chunks = readChunks(root, action);
+    expect(Object.keys(chunks).length).toBeGreaterThan(0);
+    expect(manifestProblems(manifest, readFileSync(join(dist, 'index.js')), ncc, chunks)).toEqual([]);
+    // The AWS SDK sits in a chunk, not the entry: the packages listed are every chunk's.
+    expect(manifest.packages).toEqual(expect.arrayContaining([expect.objectContaining({ name: expect.stringMatching(/^@aws-sdk\/client-/), version: expect.stringMatching(/^\d+\.\d+\.\d+/) })]));
   });
 });

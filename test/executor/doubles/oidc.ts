@@ -9,7 +9,15 @@
  * keys; relying parties fetch the discovery document and JWKS from this server's `url`
  * (`/.well-known/openid-configuration`, `/.well-known/jwks`), as they would from GitHub's.
  *
- * Claims and subject formats: https://docs.github.com/en/actions/reference/security/oidc.
+ * Claims and subject formats: https://docs.github.com/en/actions/reference/security/oidc. The
+ * `sub` follows the repository's format, which the service reads from the GitHub API as GitHub
+ * knows it (`subjectsFromGithub`: the repository's `created_at` and ids, its subject
+ * customization, then its organization's):
+ * `repo:OWNER@OWNER_ID/REPO@REPO_ID:<context>` for a repository with immutable subject claims
+ * (created on or after 2026-07-15), `repo:OWNER/REPO:<context>` before, and a custom template's
+ * `key:value` pairs joined by `:` when the repository (or its organization) has one; `<context>`
+ * is `environment:NAME`, `pull_request` or `ref:REF`. `job_workflow_ref` is the reusable
+ * workflow the job runs in (the called workflow's path@ref, not the caller's).
  * jose signs (a maintained JOSE implementation; nothing here is hand-rolled cryptography).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -27,20 +35,77 @@ export interface JobIdentity {
 
 const str = (v: unknown): string | undefined => (v === undefined || v === null || v === '' ? undefined : String(v));
 
-/** The job's subject: its environment when it has one, else the pull request or the ref. */
-export function subjectFor(github: Record<string, unknown>, environment?: string): string {
-  const repo = String(github.repository ?? '');
-  if (environment) return `repo:${repo}:environment:${environment}`;
+/** The `sub` GitHub issues for a repository: its default format, or the claim keys of a custom template. */
+export type SubjectFormat = { kind: 'default'; immutable: boolean } | { kind: 'custom'; immutable: boolean; includeClaimKeys: readonly string[] };
+
+/** The first day GitHub issues immutable subjects by default (repositories created from then on; renames, transfers and opt-ins are not modelled). */
+export const IMMUTABLE_SUBJECTS_FROM = '2026-07-15T00:00:00Z';
+
+/**
+ * A repository's subject format from GitHub's answers: immutable when created on/after
+ * 2026-07-15; `use_default: false` with `include_claim_keys` is the repository's template,
+ * without them the organization's when it has one.
+ */
+export function subjectFormatOf(
+  repository: { created_at: string },
+  customization: { use_default: boolean; include_claim_keys?: string[] } | undefined,
+  organization: { include_claim_keys?: string[] } | undefined,
+): SubjectFormat {
+  const immutable = Date.parse(repository.created_at) >= Date.parse(IMMUTABLE_SUBJECTS_FROM);
+  if (!customization || customization.use_default) return { kind: 'default', immutable };
+  const keys = customization.include_claim_keys?.length ? customization.include_claim_keys : organization?.include_claim_keys;
+  return keys?.length ? { kind: 'custom', immutable, includeClaimKeys: keys } : { kind: 'default', immutable };
+}
+
+/** Reads a repository's subject format from the GitHub API at `url` (GET the repository, its customization, its organization's). */
+export function subjectsFromGithub(url: string, token: string): (repository: string) => Promise<SubjectFormat> {
+  const get = async <T>(path: string): Promise<T | undefined> => {
+    const res = await fetch(`${url}${path}`, { headers: { authorization: `token ${token}`, accept: 'application/vnd.github+json' }, signal: AbortSignal.timeout(10_000) });
+    if (res.status === 404) return undefined;
+    if (!res.ok) throw new Error(`OIDC double: GET ${path} answered ${res.status}`);
+    return (await res.json()) as T;
+  };
+  return async (repository) => {
+    const repo = await get<{ created_at: string }>(`/repos/${repository}`);
+    if (!repo) throw new Error(`OIDC double: repository ${repository} is not known to the GitHub API at ${url}`);
+    const customization = await get<{ use_default: boolean; include_claim_keys?: string[] }>(`/repos/${repository}/actions/oidc/customization/sub`);
+    const organization = customization && !customization.use_default ? await get<{ include_claim_keys?: string[] }>(`/orgs/${repository.split('/')[0]}/actions/oidc/customization/sub`) : undefined;
+    return subjectFormatOf(repo, customization, organization);
+  };
+}
+
+/** GitHub's default subject format, for a repository created before immutable subject claims. */
+const NAME_ONLY: SubjectFormat = { kind: 'default', immutable: false };
+
+/** The job's context part of `sub`: its environment when it has one, else the pull request or the ref. */
+function subjectContext(github: Record<string, unknown>, environment?: string): string {
+  if (environment) return `environment:${environment}`;
   const event = String(github.event_name ?? '');
-  if (event === 'pull_request' || event === 'pull_request_target') return `repo:${repo}:pull_request`;
-  return `repo:${repo}:ref:${String(github.ref ?? '')}`;
+  if (event === 'pull_request' || event === 'pull_request_target') return 'pull_request';
+  return `ref:${String(github.ref ?? '')}`;
+}
+
+/** The repository part of `sub`: owner/name, with `@id` after each name under immutable subject claims. */
+function subjectRepository(github: Record<string, unknown>, immutable: boolean): string {
+  const repo = String(github.repository ?? '');
+  if (!immutable) return repo;
+  const [owner, name] = repo.split('/');
+  return `${owner}@${String(github.repository_owner_id ?? '')}/${name}@${String(github.repository_id ?? '')}`;
+}
+
+/** The job's `sub` in the repository's format (default: name-only, as for a repository created before 2026-07-15). */
+export function subjectFor(github: Record<string, unknown>, environment?: string, format: SubjectFormat = NAME_ONLY, claims: Record<string, string | undefined> = {}): string {
+  const repo = `repo:${subjectRepository(github, format.immutable)}`;
+  const context = subjectContext(github, environment);
+  if (format.kind === 'default') return `${repo}:${context}`;
+  return format.includeClaimKeys.map((key) => (key === 'repo' ? repo : key === 'context' ? context : `${key}:${claims[key] ?? ''}`)).join(':');
 }
 
 /** The custom claims GitHub puts in a job's token (registered claims are added at signing). */
-export function jobClaims({ github, job }: JobIdentity): Record<string, string> {
+export function jobClaims({ github, job }: JobIdentity, format: SubjectFormat = NAME_ONLY): Record<string, string> {
   const event = (github.event ?? {}) as { repository?: { visibility?: string } };
   const claims: Record<string, string | undefined> = {
-    sub: subjectFor(github, job.environment),
+    sub: undefined,
     actor: str(github.actor),
     actor_id: str(github.actor_id),
     base_ref: str(github.base_ref) ?? '',
@@ -65,6 +130,7 @@ export function jobClaims({ github, job }: JobIdentity): Record<string, string> 
     workflow_ref: str(github.workflow_ref),
     workflow_sha: str(github.workflow_sha),
   };
+  claims.sub = subjectFor(github, job.environment, format, claims);
   return Object.fromEntries(Object.entries(claims).filter((e): e is [string, string] => e[1] !== undefined));
 }
 
@@ -89,12 +155,19 @@ export interface OidcTokenService {
 /** Lifetime of a job token (GitHub does not document it; its tokens are short-lived). */
 const TOKEN_LIFETIME_S = 5 * 60;
 
-export async function startOidcTokenService(opts: { issuer?: string; port?: number } = {}): Promise<OidcTokenService> {
+export async function startOidcTokenService(
+  opts: {
+    issuer?: string;
+    port?: number;
+    /** The subject format of a repository (owner/name), e.g. `subjectsFromGithub(github.url, token)`. Default: name-only. */
+    subjects?: (repository: string) => Promise<SubjectFormat>;
+  } = {},
+): Promise<OidcTokenService> {
   const issuer = opts.issuer ?? GITHUB_OIDC_ISSUER;
   const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
   const kid = randomBytes(8).toString('hex');
   const jwk: JWK = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
-  const jobs = new Map<string, Record<string, string>>();
+  const jobs = new Map<string, JobIdentity>();
   const issued: IssuedToken[] = [];
 
   const signWithKey: OidcTokenService['sign'] = async (claims, o = {}) => {
@@ -137,17 +210,18 @@ export async function startOidcTokenService(opts: { issuer?: string; port?: numb
     }
     if (req.method === 'GET' && url.pathname === '/idtoken') {
       const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
-      const claims = bearer ? jobs.get(bearer) : undefined;
-      if (!claims) return json(401, { message: 'Unauthorized: the job token is not valid' });
-      const owner = claims.repository_owner ?? '';
-      const audience = url.searchParams.get('audience') || `https://github.com/${owner}`;
-      void signWithKey(claims, { audience }).then(
-        (jwt) => {
+      const identity = bearer ? jobs.get(bearer) : undefined;
+      if (!identity) return json(401, { message: 'Unauthorized: the job token is not valid' });
+      const repository = String(identity.github.repository ?? '');
+      void (opts.subjects?.(repository) ?? Promise.resolve(NAME_ONLY))
+        .then(async (format) => {
+          const claims = jobClaims(identity, format);
+          const audience = url.searchParams.get('audience') || `https://github.com/${claims.repository_owner ?? ''}`;
+          const jwt = await signWithKey(claims, { audience });
           issued.push({ audience, claims, jwt });
           json(200, { count: 1, value: jwt });
-        },
-        (err: Error) => json(500, { message: err.message }),
-      );
+        })
+        .catch((err: Error) => json(500, { message: err.message }));
       return;
     }
     json(404, { message: 'Not Found' });
@@ -157,7 +231,7 @@ export async function startOidcTokenService(opts: { issuer?: string; port?: numb
   function jobEnv(identity: JobIdentity): Record<string, string> {
     if (identity.job.permissions['id-token'] !== 'write') return {};
     const token = randomBytes(24).toString('hex');
-    jobs.set(token, jobClaims(identity));
+    jobs.set(token, identity);
     return { ACTIONS_ID_TOKEN_REQUEST_URL: `${base}/idtoken?api-version=2.0`, ACTIONS_ID_TOKEN_REQUEST_TOKEN: token };
   }
 

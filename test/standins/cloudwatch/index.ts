@@ -84,7 +84,7 @@ export async function startCloudWatchStandin(
     }
     calls.push({ operation, body, at: Date.now() });
     if (operation !== 'DescribeAlarms') return fail(res, 400, 'UnknownOperationException', `${operation} is not served by this stand-in`);
-    const decision = o.iam && auth.caller ? o.iam.authorize(auth.caller, 'cloudwatch:DescribeAlarms', `arn:aws:cloudwatch:${region}:${account}:alarm:*`) : undefined;
+    const decision = o.iam && auth.caller ? await o.iam.authorize(auth.caller, 'cloudwatch:DescribeAlarms', `arn:aws:cloudwatch:${region}:${account}:alarm:*`) : undefined;
     if (decision && !decision.allowed) return fail(res, 403, 'AccessDenied', decision.message);
     const names = body.AlarmNames as string[] | undefined;
     const prefix = body.AlarmNamePrefix as string | undefined;

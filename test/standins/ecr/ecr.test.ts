@@ -84,7 +84,7 @@ describe('ECR stand-in with accounts', () => {
     expect(anonymous.headers.get('www-authenticate')).toMatch(/^Basic realm=/);
     expect((await head({ ...(await token(b)), password: 'forged' }, path)).status).toBe(401);
 
-    const refused = await head(ecr.registryLogin(otherNode()), path);
+    const refused = await head(await ecr.registryLogin(otherNode()), path);
     expect(refused.status).toBe(403);
     expect(JSON.parse(refused.body).errors[0]).toEqual({
       code: 'DENIED',
@@ -94,7 +94,7 @@ describe('ECR stand-in with accounts', () => {
     const granted = await head(await token(client(prodNode())), path);
     expect(granted.status).toBe(404);
     expect(JSON.parse(granted.body).errors[0].code).toBe('MANIFEST_UNKNOWN');
-    expect((await head(ecr.registryLogin(prodNode()), '/v2/team/nope/manifests/v1')).status).toBe(404);
+    expect((await head(await ecr.registryLogin(prodNode()), '/v2/team/nope/manifests/v1')).status).toBe(404);
     expect(ecr.registryCalls.filter((c) => !c.allowed).map((c) => c.caller)).toContain(`arn:aws:sts::${OTHER}:assumed-role/eks-node/i-0456`);
   });
 

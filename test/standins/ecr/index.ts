@@ -76,6 +76,8 @@ export interface EcrStandin {
   repositories: Map<string, RepositoryRecord>;
   /** Every API call received, in order: operation names. */
   calls: string[];
+  /** The same calls with when each arrived and was answered (ms, performance.now()), to show which ran together. */
+  spans: Array<{ op: string; start: number; end: number }>;
   /** Every registry request the front decided (pulls, pushes), in order. */
   registryCalls: RegistryCall[];
   /** Layer bytes docker pushed through the registry front (0 without a front). */
@@ -97,7 +99,7 @@ export interface EcrStandin {
    * host and basic-auth credentials for docker or a cluster node. Without a front, the
    * registry's own credentials.
    */
-  registryLogin(id?: Identity): RegistryLogin;
+  registryLogin(id?: Identity): Promise<RegistryLogin>;
   stop(): Promise<void>;
 }
 
@@ -175,6 +177,7 @@ export async function startEcrStandin(opts: {
   const images = new RegistryImages(registry);
   const repositories = new Map<string, RepositoryRecord>();
   const calls: string[] = [];
+  const spans: EcrStandin['spans'] = [];
   const registryCalls: RegistryCall[] = [];
   const faults: Fault[] = [];
   const hooks = new Map<string, () => Promise<void>>();
@@ -210,7 +213,7 @@ export async function startEcrStandin(opts: {
           if (!action) return { ok: true };
           const r = repositories.get(repository);
           if (!r) return refuse({ ok: false, status: 404, code: 'NAME_UNKNOWN', message: `The repository with name '${repository}' does not exist in the registry with id '${accountId}'` });
-          const d = iam.authorize(token.identity, action, r.repositoryArn, { resourcePolicy: policyOf(r), resourceAccount: accountId });
+          const d = await iam.authorize(token.identity, action, r.repositoryArn, { resourcePolicy: policyOf(r), resourceAccount: accountId });
           if (!d.allowed) return refuse({ ok: false, status: 403, code: 'DENIED', message: d.message });
           registryCalls.push({ ...call, allowed: true });
           await runHook(action.slice('ecr:'.length));
@@ -453,6 +456,7 @@ export async function startEcrStandin(opts: {
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const arrived = performance.now();
     const body = await readBody(req);
     const target = String(req.headers['x-amz-target'] ?? '');
     const op = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : '';
@@ -463,6 +467,9 @@ export async function startEcrStandin(opts: {
     try {
       if (req.method !== 'POST' || !operations[op]) throw new AwsJsonError('UnknownOperationException', `Unknown operation ${target}`);
       calls.push(op);
+      const span = { op, start: arrived, end: arrived };
+      spans.push(span);
+      res.once('finish', () => (span.end = performance.now()));
       const input = JSON.parse(body.toString('utf8') || '{}') as Record<string, any>;
       await runHook(op);
       const caller = authenticateJsonRequest(iam, { method: req.method, url: req.url ?? '/', headers: req.headers, body }).identity;
@@ -477,7 +484,7 @@ export async function startEcrStandin(opts: {
       }
       const actions = [`ecr:${op}`, ...(op === 'CreateRepository' && Array.isArray(input.tags) && input.tags.length > 0 ? ['ecr:TagResource'] : [])];
       for (const action of actions) {
-        const d = iam.authorize(caller, action, resource.arn, { resourcePolicy: resource.record && policyOf(resource.record), resourceAccount: registryId });
+        const d = await iam.authorize(caller, action, resource.arn, { resourcePolicy: resource.record && policyOf(resource.record), resourceAccount: registryId });
         if (!d.allowed) throw new AwsJsonError('AccessDeniedException', d.message);
       }
       send(200, await operations[op]!(input, caller, registryId));
@@ -506,6 +513,7 @@ export async function startEcrStandin(opts: {
     iam,
     repositories,
     calls,
+    spans,
     registryCalls,
     uploadedBytes: () => front?.uploadedBytes() ?? 0,
     env: defaultIdentity ? envFor(defaultIdentity) : { AWS_ENDPOINT_URL_ECR: url, AWS_REGION: region, AWS_EC2_METADATA_DISABLED: 'true' },
@@ -517,10 +525,10 @@ export async function startEcrStandin(opts: {
       repositories.set(name, r);
       return r;
     },
-    registryLogin: (id = defaultIdentity) => {
+    registryLogin: async (id = defaultIdentity) => {
       if (!front) return { host: registry.host, url: registry.url, username: registry.username, password: registry.password };
       if (!id) throw new Error('registryLogin: no identity');
-      const d = iam.authorize(id, 'ecr:GetAuthorizationToken', '*');
+      const d = await iam.authorize(id, 'ecr:GetAuthorizationToken', '*');
       if (!d.allowed) throw new Error(d.message);
       return { host: front.host, url: front.url, username: 'AWS', password: issueToken(id).password };
     },

@@ -131,7 +131,7 @@ export async function startEksStandin(opts: Common & { clusters?: ClusterSpec[] 
     const caller = identityFor(verdict)!;
     const account = accountOf(caller);
     const clusterArn = `arn:aws:eks:${opts.region}:${account}:cluster/${name}`;
-    const decision = iam.authorize(caller, 'eks:DescribeCluster', clusterArn);
+    const decision = await iam.authorize(caller, 'eks:DescribeCluster', clusterArn);
     if (denyDescribe.has(caller.arn) || !decision.allowed) {
       eksError(res, 403, 'AccessDeniedException', decision.allowed ? `User: ${caller.arn} is not authorized to perform: eks:DescribeCluster on resource: ${clusterArn}` : decision.message);
       return;

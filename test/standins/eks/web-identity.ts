@@ -9,9 +9,12 @@
  *      provider's client IDs (InvalidIdentityToken "Incorrect token audience");
  *   4. the role's trust policy (the shared IAM store, test/standins/iam) decides for the
  *      Federated principal, with the token's claims as condition keys
- *      `<provider host/path>:<claim>` (`aud` and `sub` by default; GitHub's OIDC docs:
- *      "Support for custom claims for OIDC is unavailable in AWS"); an unknown role and any
- *      deny both answer 403 AccessDenied "Not authorized to perform sts:AssumeRoleWithWebIdentity";
+ *      `<provider host/path>:<claim>`: `aud` and `sub` for every provider, and for GitHub's
+ *      issuer the claims AWS's service authorization reference lists as condition keys of
+ *      sts:AssumeRoleWithWebIdentity (`GITHUB_CLAIM_KEYS`; STS validates them since January
+ *      2026, which outdates GitHub's "custom claims are unavailable in AWS"); other claims are
+ *      not keys. An unknown role and any deny both answer 403 AccessDenied "Not authorized to
+ *      perform sts:AssumeRoleWithWebIdentity";
  *   5. the store issues the temporary credentials (ASIA…), so every stand-in sharing it
  *      accepts them, as that role, until they expire.
  * Error codes and messages: https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html
@@ -40,9 +43,13 @@ export interface Role {
 export interface WebIdentityFederation {
   providers: OidcProvider[];
   iam: IamStore;
-  /** Token claims exposed as condition keys (default: aud and sub). */
+  /** Token claims exposed as condition keys (default: aud, sub and, for GitHub's issuer, GITHUB_CLAIM_KEYS). */
   conditionClaims?: string[];
 }
+
+/** GitHub token claims AWS evaluates as condition keys of sts:AssumeRoleWithWebIdentity (service authorization reference, STS). */
+export const GITHUB_CLAIM_KEYS = ['actor', 'actor_id', 'enterprise_id', 'environment', 'job_workflow_ref', 'ref', 'repository', 'repository_id', 'repository_owner_id', 'workflow'] as const;
+const GITHUB_ISSUER_HOST = 'token.actions.githubusercontent.com';
 
 /** A new role's maximum session duration (seconds). */
 const MAX_SESSION_DURATION = 3600;
@@ -115,11 +122,11 @@ export async function assumeRoleWithWebIdentity(params: URLSearchParams, fed: We
   if (!fed.iam.role(roleArn)) return ACCESS_DENIED;
   const key = providerKey(provider.url);
   const context: Record<string, string | string[]> = {};
-  for (const claim of fed.conditionClaims ?? ['aud', 'sub']) {
+  for (const claim of fed.conditionClaims ?? ['aud', 'sub', ...(key === GITHUB_ISSUER_HOST ? GITHUB_CLAIM_KEYS : [])]) {
     const v = claims[claim];
     if (v !== undefined) context[`${key}:${claim}`] = Array.isArray(v) ? v.map(String) : String(v);
   }
-  if (!fed.iam.mayAssume(roleArn, { arn: provider.arn, federated: provider.arn }, 'sts:AssumeRoleWithWebIdentity', context).allowed) return ACCESS_DENIED;
+  if (!(await fed.iam.mayAssume(roleArn, { arn: provider.arn, federated: provider.arn }, 'sts:AssumeRoleWithWebIdentity', context)).allowed) return ACCESS_DENIED;
   if (duration > MAX_SESSION_DURATION) {
     return fail(400, 'ValidationError', 'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.');
   }

@@ -3,7 +3,7 @@
  * roles with their identity policies and trust policies, and the credentials that identify
  * a caller (access key -> secret, session token, principal ARN, account). STS registers the
  * credentials it issues here; every stand-in authenticates a request's access key through
- * `authenticate` and decides with `authorize` (policy.ts), so one role's policy change is
+ * `authenticate` and decides with `authorize` (policy.ts: @cloud-copilot/iam-simulate), so one role's policy change is
  * seen by every service at once.
  */
 import { randomBytes } from 'node:crypto';
@@ -165,14 +165,15 @@ export class IamStore {
 
   /**
    * May `caller` do `action` on `resource`? The caller's role policies, plus the resource's
-   * policy when it has one (cross-account access needs both; see policy.ts `evaluate`).
+   * policy when it has one, decided by the IAM simulator (policy.ts `evaluate`): cross-account
+   * access needs both; KMS key policies and role trust policies must allow the caller or its account.
    */
   authorize(
     caller: Identity,
     action: string,
     resource: string,
-    opts: { resourcePolicy?: PolicyDocument; resourceAccount?: string; mode?: 'either' | 'resource-required'; context?: Record<string, string | string[] | undefined> } = {},
-  ): Decision {
+    opts: { resourcePolicy?: PolicyDocument; resourceAccount?: string; context?: Record<string, string | string[] | undefined> } = {},
+  ): Promise<Decision> {
     return evaluate({ principal: principalOf(caller), action, resource, identityPolicies: this.policiesOf(caller), ...opts });
   }
 
@@ -181,9 +182,9 @@ export class IamStore {
    * The role's trust policy must allow it; for an AWS principal its own policies must allow
    * sts:AssumeRole too when the trust policy names only its account.
    */
-  mayAssume(roleArn: string, principal: Principal, action: string, context: Record<string, string | string[] | undefined> = {}): Decision {
+  mayAssume(roleArn: string, principal: Principal, action: string, context: Record<string, string | string[] | undefined> = {}): Promise<Decision> {
     const role = this.roles.get(roleArn);
     const identityPolicies = principal.roleArn ? (this.roles.get(principal.roleArn)?.policies ?? []) : [];
-    return evaluate({ principal, action, resource: roleArn, identityPolicies, resourcePolicy: role?.trustPolicy, resourceAccount: role?.account, mode: 'resource-required', context });
+    return evaluate({ principal, action, resource: roleArn, identityPolicies, resourcePolicy: role?.trustPolicy, resourceAccount: role?.account, context });
   }
 }

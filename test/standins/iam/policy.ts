@@ -1,18 +1,28 @@
 /**
- * IAM policy evaluation for the AWS stand-ins, written from the IAM documentation ("Policy
- * evaluation logic", "Cross-account policy evaluation logic", "IAM JSON policy elements").
- * By hand because no maintained npm package evaluates identity and resource policies
- * together; it covers what the stand-ins need and throws on anything it does not know (an
- * unknown condition operator), so a test can never pass through a policy it misread.
+ * Authorization for the AWS stand-ins, decided by @cloud-copilot/iam-simulate: an independent
+ * IAM simulator (identity, resource, trust and KMS key policies; same- and cross-account
+ * requests; every condition operator). This file only translates a stand-in's question into a
+ * simulation and the answer into the AccessDenied message AWS gives; it decides nothing itself.
  *
- * Covered: Effect Allow/Deny; Action/NotAction and Resource/NotResource with `*` and `?`
- * wildcards (actions case-insensitive); Principal/NotPrincipal by `*`, account id, account
- * root, role ARN (matches the role's sessions), session or user ARN, Federated, Service;
- * Condition operators String(Not)Equals(IgnoreCase), String(Not)Like, Arn(Not)Equals,
- * Arn(Not)Like, Bool, Null, the `IfExists` suffix and the `ForAnyValue:`/`ForAllValues:`
- * set qualifiers. Not covered: permission boundaries, SCPs, session policies, NotPrincipal
- * with Allow, numeric/date/IP operators, policy variables.
+ * The simulator's safe entry point (`runSimulation`) validates the policies, the action and the
+ * resource ARN against AWS's service reference, then drops every context key its data does not
+ * list for the action (it reports them as `ignoredContextKeys`). Its data lists GitHub's claim
+ * keys for sts:AssumeRoleWithWebIdentity (`token.actions.githubusercontent.com:repository_id`,
+ * `:job_workflow_ref`, `:environment`, `:ref`, ...) but not the OIDC `aud` and `sub` keys, which
+ * IAM evaluates for every provider. A dropped key would make a `sub` condition silently fail
+ * closed or, under a negated operator, silently pass, so no key is ever dropped here:
+ *   - after the safe run, any ignored key that is not an OIDC claim key of the token's own
+ *     provider is an error (a stand-in passing a key AWS does not evaluate is a stand-in bug);
+ *   - when the ignored keys are such claim keys, the decision is the simulator's documented
+ *     unvalidated entry point (`runUnsafeSimulation`, "without input validation or context
+ *     variable verification") given the full context, on the inputs the safe run has just
+ *     validated. The simulator's own context-key table accepts `<provider>:aud`/`:sub` as real
+ *     keys (it validates policies that use them); only its per-action list omits them.
+ *
+ * AGPL-3.0 (test-only devDependency of @deploy-actions/test; never bundled into an action:
+ * scripts/license-allowlist.json governs what dist/ may carry). See test/README.md.
  */
+import { runSimulation, runUnsafeSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
 
 export type OneOrMore<T> = T | T[];
 
@@ -68,141 +78,16 @@ const asList = <T>(v: OneOrMore<T> | undefined): T[] => (v === undefined ? [] : 
 
 export const statementsOf = (doc: PolicyDocument | undefined): Statement[] => asList(doc?.Statement);
 
-/** IAM wildcard matching: `*` any run of characters, `?` exactly one. */
+/** IAM-style wildcard matching (`*` any run, `?` one character), for names that are not policies (ECR tag filters). */
 export function wildcardMatch(pattern: string, value: string, ignoreCase = false): boolean {
   const re = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
   return new RegExp(`^${re}$`, ignoreCase ? 'is' : 's').test(value);
 }
 
-const ACCOUNT_ID = /^\d{12}$/;
-const ACCOUNT_ROOT = /^arn:aws[a-z-]*:iam::(\d{12}):root$/;
-
-/** The account a principal entry names as a whole (`123456789012` or its root ARN), else undefined. */
-export function accountOfEntry(entry: string): string | undefined {
-  if (ACCOUNT_ID.test(entry)) return entry;
-  return ACCOUNT_ROOT.exec(entry)?.[1];
-}
-
-/**
- * How a principal entry matches the caller: 'direct' (the caller itself, its role, or `*`),
- * 'account' (the caller's whole account: that delegates to the account's own IAM policies),
- * or undefined.
- */
-export type PrincipalMatch = 'direct' | 'account' | undefined;
-
-function matchAwsEntry(entry: string, p: Principal): PrincipalMatch {
-  if (entry === '*') return 'direct';
-  const account = accountOfEntry(entry);
-  if (account !== undefined) return p.account === account ? 'account' : undefined;
-  if (entry === p.arn || (p.roleArn !== undefined && entry === p.roleArn)) return 'direct';
-  return undefined;
-}
-
-export function matchPrincipal(block: Statement['Principal'], p: Principal): PrincipalMatch {
-  if (block === undefined) return undefined;
-  if (block === '*') return 'direct';
-  let best: PrincipalMatch;
-  for (const entry of asList(block.AWS)) {
-    const m = matchAwsEntry(entry, p);
-    if (m === 'direct') return m;
-    best ??= m;
-  }
-  if (p.federated && asList(block.Federated).includes(p.federated)) return 'direct';
-  if (p.service && asList(block.Service).includes(p.service)) return 'direct';
-  return best;
-}
-
-function matchesAny(patterns: string[], value: string, ignoreCase: boolean): boolean {
-  return patterns.some((pat) => wildcardMatch(pat, value, ignoreCase));
-}
-
-function actionApplies(s: Statement, action: string): boolean {
-  if (s.Action !== undefined) return matchesAny(asList(s.Action), action, true);
-  if (s.NotAction !== undefined) return !matchesAny(asList(s.NotAction), action, true);
-  return false;
-}
-
-function resourceApplies(s: Statement, resource: string, resourcePolicy: boolean): boolean {
-  // A resource policy may leave Resource out: it then means the resource it is attached to.
-  if (s.Resource !== undefined) return matchesAny(asList(s.Resource), resource, false);
-  if (s.NotResource !== undefined) return !matchesAny(asList(s.NotResource), resource, false);
-  return resourcePolicy;
-}
-
-/** The global condition keys of a request: aws:PrincipalArn (the role for a session), aws:PrincipalAccount, ... */
-export function conditionKeys(req: Request): Record<string, string | string[] | undefined> {
-  const p = req.principal;
-  return {
-    'aws:PrincipalArn': p.roleArn ?? p.arn,
-    'aws:PrincipalAccount': p.account,
-    'aws:PrincipalType': p.roleArn ? 'AssumedRole' : p.federated ? 'WebIdentityUser' : p.account ? 'User' : 'Service',
-    ...req.context,
-  };
-}
-
-type Comparator = (pattern: string, value: string) => boolean;
-const COMPARATORS: Record<string, { test: Comparator; negated: boolean }> = {
-  StringEquals: { test: (p, v) => p === v, negated: false },
-  StringNotEquals: { test: (p, v) => p === v, negated: true },
-  StringEqualsIgnoreCase: { test: (p, v) => p.toLowerCase() === v.toLowerCase(), negated: false },
-  StringNotEqualsIgnoreCase: { test: (p, v) => p.toLowerCase() === v.toLowerCase(), negated: true },
-  StringLike: { test: (p, v) => wildcardMatch(p, v), negated: false },
-  StringNotLike: { test: (p, v) => wildcardMatch(p, v), negated: true },
-  ArnEquals: { test: (p, v) => p === v, negated: false },
-  ArnNotEquals: { test: (p, v) => p === v, negated: true },
-  ArnLike: { test: (p, v) => wildcardMatch(p, v), negated: false },
-  ArnNotLike: { test: (p, v) => wildcardMatch(p, v), negated: true },
-  Bool: { test: (p, v) => p.toLowerCase() === v.toLowerCase(), negated: false },
-};
-
-/** One operator/key pair of a Condition block. */
-export function conditionHolds(operatorText: string, key: string, expected: Array<string | boolean>, keys: Record<string, string | string[] | undefined>): boolean {
-  const set = /^(ForAnyValue|ForAllValues):/.exec(operatorText)?.[1];
-  let operator = set ? operatorText.slice(set.length + 1) : operatorText;
-  const ifExists = operator.endsWith('IfExists');
-  if (ifExists) operator = operator.slice(0, -'IfExists'.length);
-  // Condition key names are not case-sensitive (IAM JSON policy elements: Condition).
-  const actual = keys[key] ?? keys[Object.keys(keys).find((k) => k.toLowerCase() === key.toLowerCase()) ?? ''];
-  const values = actual === undefined ? [] : Array.isArray(actual) ? actual : [actual];
-  const patterns = expected.map(String);
-  if (operator === 'Null') return patterns.every((p) => (p.toLowerCase() === 'true') === (values.length === 0));
-  const cmp = COMPARATORS[operator];
-  if (!cmp) throw new Error(`IAM stand-in: condition operator ${operatorText} is not supported`);
-  if (values.length === 0) return ifExists || (cmp.negated && set !== 'ForAnyValue') || set === 'ForAllValues';
-  const matchOne = (v: string) => patterns.some((p) => cmp.test(p, v));
-  if (set === 'ForAllValues') return values.every((v) => (cmp.negated ? !matchOne(v) : matchOne(v)));
-  if (cmp.negated) return set === 'ForAnyValue' ? values.some((v) => !matchOne(v)) : !values.some(matchOne);
-  return values.some(matchOne);
-}
-
-function conditionsHold(s: Statement, keys: Record<string, string | string[] | undefined>): boolean {
-  for (const [operator, block] of Object.entries(s.Condition ?? {})) {
-    for (const [key, expected] of Object.entries(block)) {
-      if (!conditionHolds(operator, key, asList(expected), keys)) return false;
-    }
-  }
-  return true;
-}
-
-/** Statements of one policy that apply to the request, with how their principal matched (resource policies). */
-export function applicable(doc: PolicyDocument | undefined, req: Request, kind: 'identity' | 'resource'): Array<{ s: Statement; match: PrincipalMatch }> {
-  const keys = conditionKeys(req);
-  const out: Array<{ s: Statement; match: PrincipalMatch }> = [];
-  for (const s of statementsOf(doc)) {
-    let match: PrincipalMatch = 'direct';
-    if (kind === 'resource') {
-      if (s.NotPrincipal !== undefined) match = matchPrincipal(s.NotPrincipal, req.principal) ? undefined : 'direct';
-      else match = matchPrincipal(s.Principal, req.principal);
-      if (!match) continue;
-    }
-    if (!actionApplies(s, req.action) || !resourceApplies(s, req.resource, kind === 'resource') || !conditionsHold(s, keys)) continue;
-    out.push({ s, match });
-  }
-  return out;
-}
+const ARN_ACCOUNT = /^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12}):/;
 
 export type Decision =
-  | { allowed: true; via: 'identity' | 'resource' | 'both' }
+  | { allowed: true }
   | { allowed: false; reason: 'explicit-deny-identity' | 'explicit-deny-resource' | 'no-identity-allow' | 'no-resource-allow'; message: string };
 
 export interface Evaluation extends Request {
@@ -210,44 +95,78 @@ export interface Evaluation extends Request {
   identityPolicies: PolicyDocument[];
   /** The resource's policy (repository policy, key policy, role trust policy). */
   resourcePolicy?: PolicyDocument;
-  /** The account that owns the resource; absent: the caller's own. */
+  /** The account that owns the resource; absent: the account in its ARN, else the caller's. */
   resourceAccount?: string;
-  /**
-   * 'either' (ECR, S3, most services): in its own account a caller needs an identity OR a
-   * resource policy allow; across accounts both. 'resource-required' (KMS key policies, role
-   * trust policies): the resource policy must allow the caller, or allow its account and
-   * the caller's identity policies allow too.
-   */
-  mode?: 'either' | 'resource-required';
+}
+
+/** The global condition keys AWS derives from an IAM principal (aws:PrincipalArn is the role for a session). */
+function globalKeys(p: Principal): Record<string, string> {
+  if (p.federated || p.service) return {};
+  const keys: Record<string, string> = { 'aws:PrincipalArn': p.roleArn ?? p.arn };
+  if (p.account) keys['aws:PrincipalAccount'] = p.account;
+  return keys;
+}
+
+/** `<provider host/path>:<claim>` of the federated caller's own provider (the keys IAM evaluates for its tokens). */
+function isOwnProviderClaimKey(key: string, p: Principal): boolean {
+  const host = /:oidc-provider\/(.+)$/.exec(p.federated ?? '')?.[1];
+  return host !== undefined && key.toLowerCase().startsWith(`${host.toLowerCase()}:`);
+}
+
+export class SimulatorRefused extends Error {}
+
+/**
+ * The simulation with its resource policy marked as validated (iam-policy's ValidatedPolicy
+ * shape, a plain object), for the unvalidated run after the validated one: that run loads a raw
+ * resource policy without a name and then fails reading it (iam-simulate 0.1.173).
+ */
+function validated(simulation: Simulation): Simulation {
+  if (!simulation.resourcePolicy) return simulation;
+  return { ...simulation, resourcePolicy: { __validated: true, policyDocument: simulation.resourcePolicy, metadata: { name: 'resource-policy' }, errors: [] } };
 }
 
 /** The AWS decision for one request, with the AccessDenied message AWS would give when refused. */
-export function evaluate(e: Evaluation): Decision {
-  const denied = (reason: Exclude<Decision, { allowed: true }>['reason'], why: string): Decision => ({
-    allowed: false,
-    reason,
-    message: `User: ${e.principal.arn} is not authorized to perform: ${e.action} on resource: ${e.resource} ${why}`,
-  });
-  const identity = e.identityPolicies.flatMap((d) => applicable(d, e, 'identity'));
-  const resource = applicable(e.resourcePolicy, e, 'resource');
-  if (identity.some((a) => a.s.Effect === 'Deny')) return denied('explicit-deny-identity', 'with an explicit deny in an identity-based policy');
-  if (resource.some((a) => a.s.Effect === 'Deny')) return denied('explicit-deny-resource', 'with an explicit deny in a resource-based policy');
-  const identityAllows = identity.some((a) => a.s.Effect === 'Allow');
-  const allows = resource.filter((a) => a.s.Effect === 'Allow');
-  const direct = allows.some((a) => a.match === 'direct');
-  const viaAccount = allows.length > 0;
-  const sameAccount = e.resourceAccount === undefined || e.resourceAccount === e.principal.account;
-  const noIdentity = () => denied('no-identity-allow', `because no identity-based policy allows the ${e.action} action`);
-  const noResource = () => denied('no-resource-allow', `because no resource-based policy allows the ${e.action} action`);
-  if ((e.mode ?? 'either') === 'resource-required') {
-    if (direct) return { allowed: true, via: 'resource' };
-    if (!viaAccount) return noResource();
-    return identityAllows ? { allowed: true, via: 'both' } : noIdentity();
+export async function evaluate(e: Evaluation): Promise<Decision> {
+  const p = e.principal;
+  const context: Record<string, string | string[]> = { ...globalKeys(p) };
+  for (const [k, v] of Object.entries(e.context ?? {})) if (v !== undefined) context[k] = v;
+  const simulation: Simulation = {
+    request: {
+      principal: p.federated ?? p.service ?? p.arn,
+      action: e.action,
+      resource: { resource: e.resource, accountId: e.resourceAccount ?? ARN_ACCOUNT.exec(e.resource)?.[1] ?? p.account ?? '000000000000' },
+      contextVariables: context,
+    },
+    identityPolicies: e.identityPolicies.map((policy, i) => ({ name: `identity-${i + 1}`, policy })),
+    serviceControlPolicies: [],
+    resourceControlPolicies: [],
+    ...(e.resourcePolicy ? { resourcePolicy: e.resourcePolicy } : {}),
+  };
+  const safe = await runSimulation(simulation, {});
+  if (safe.resultType === 'error') {
+    throw new SimulatorRefused(`iam-simulate refused ${e.action} on ${e.resource}: ${JSON.stringify(safe.errors)}`);
   }
-  if (sameAccount) {
-    if (identityAllows) return { allowed: true, via: direct ? 'both' : 'identity' };
-    return direct ? { allowed: true, via: 'resource' } : noIdentity();
+  const results = safe.resultType === 'single' ? [safe.result] : safe.results;
+  const ignored = [...new Set(results.flatMap((r) => r.ignoredContextKeys ?? []))];
+  const notEvaluable = ignored.filter((k) => !isOwnProviderClaimKey(k, p));
+  if (notEvaluable.length) {
+    throw new SimulatorRefused(`iam-simulate: context key(s) ${notEvaluable.join(', ')} do not apply to ${e.action}; a stand-in must not pass keys AWS does not evaluate`);
   }
-  if (!viaAccount) return noResource();
-  return identityAllows ? { allowed: true, via: 'both' } : noIdentity();
+  const result = ignored.length ? runUnsafeSimulation(validated(simulation), {}) : safe.overallResult;
+  if (result === 'Allowed') return { allowed: true };
+
+  // Which side refused, for AWS's wording: the identity side when it denied or did not allow, else the resource's.
+  // Without the analysis (the unvalidated run gives only the result) a caller with no identity policies (a web identity) was refused by the resource's.
+  const analysis = safe.resultType === 'single' && !ignored.length ? safe.result.analysis : undefined;
+  const identity = analysis ? analysis.identityAnalysis?.result : e.identityPolicies.length ? undefined : 'Allowed';
+  const explicit = result === 'ExplicitlyDenied';
+  const onResource = explicit ? identity !== 'ExplicitlyDenied' : identity === 'Allowed';
+  const reason = explicit ? (onResource ? 'explicit-deny-resource' : 'explicit-deny-identity') : onResource ? 'no-resource-allow' : 'no-identity-allow';
+  const why = {
+    'explicit-deny-identity': 'with an explicit deny in an identity-based policy',
+    'explicit-deny-resource': 'with an explicit deny in a resource-based policy',
+    'no-identity-allow': `because no identity-based policy allows the ${e.action} action`,
+    'no-resource-allow': `because no resource-based policy allows the ${e.action} action`,
+  }[reason];
+  return { allowed: false, reason, message: `User: ${p.arn} is not authorized to perform: ${e.action} on resource: ${e.resource} ${why}` };
 }

@@ -151,7 +151,7 @@ export async function startKmsStandin(opts: { iam: IamStore; region?: string; ac
       }
       const key = resolve(input.KeyId, caller);
       call.key = key.arn;
-      const d = iam.authorize(caller, `kms:${op}`, key.arn, { resourcePolicy: key.policy, resourceAccount: key.account, mode: 'resource-required' });
+      const d = await iam.authorize(caller, `kms:${op}`, key.arn, { resourcePolicy: key.policy, resourceAccount: key.account });
       if (!d.allowed) throw new AwsJsonError('AccessDeniedException', d.message);
       send(200, operations[op]!(input, key));
     } catch (err) {
