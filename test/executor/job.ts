@@ -8,10 +8,32 @@ import { join } from 'node:path';
 import { newRunnerDir } from '../harness/runner';
 import { evaluateCondition, evaluateStrings, evaluateToken, isTruthy, toText, type Contexts, type Json } from './expressions';
 import type { ExecutorOptions, JobRun, StepRun } from './model';
-import { field, isMapping, jobToken, siteOf, stepToken, type Job, type LoadedWorkflow, type RunStep, type Sources } from './parser';
+import { field, isMapping, isString, jobToken, siteOf, stepToken, type Job, type LoadedWorkflow, type RunStep, type Sources } from './parser';
 import { granted, type Permissions } from './permissions';
+import { CANCELED, jobTimeoutMessage, stepLimit, stepTimeoutMessage } from './timeouts';
 import { pinningRefusal, unpinned } from './policy';
 import { isRunStep, runScript, runUses, usesOf, type StepEffects, type StepHost } from './steps';
+
+/** Secret names a workflow was passed (lower case), or 'all'. */
+export type PassedSecrets = 'all' | Set<string>;
+
+/**
+ * The job's secrets once its environment is entered. An environment secret takes precedence over
+ * a repository or organization secret of the same name; in a called workflow only for the names
+ * its caller passed (`secrets: inherit` or by name, even a name that exists only in the
+ * environment): any other name stays what the caller passed, or empty (docs "Reuse workflows",
+ * revised 2026-10-07: "The caller workflow must still pass the secret").
+ */
+export function environmentSecrets(secrets: Record<string, string>, environment: Record<string, string>, passed: PassedSecrets): Record<string, string> {
+  const out = { ...secrets };
+  for (const [name, value] of Object.entries(environment)) {
+    if (passed !== 'all' && !passed.has(name.toLowerCase())) continue;
+    const existing = Object.keys(out).find((k) => k.toLowerCase() === name.toLowerCase());
+    if (existing !== undefined) delete out[existing];
+    out[name] = value;
+  }
+  return out;
+}
 
 /** What the workflow level hands a job. */
 export interface JobScope {
@@ -23,6 +45,8 @@ export interface JobScope {
   /** Status of the jobs it needs (transitively), for the job's if:. */
   needsFailed: boolean;
   needsSkipped: boolean;
+  /** The secret names the job's workflow was passed ('all' at the top level). */
+  passedSecrets: PassedSecrets;
   permissions: Permissions;
   path: string[];
   names: string[];
@@ -102,6 +126,9 @@ export async function runJob(job: Job, scope: JobScope): Promise<JobRun> {
     return run;
   }
   if (field(raw, 'strategy', 'matrix')) throw new Error(`job ${job.id.value}: strategy.matrix is not modelled by this executor`);
+  // Job-level continue-on-error: a failure of this job does not fail the run, and the jobs that
+  // need it see `success` (needs.<id>.result), while the job itself shows failed.
+  if (isTruthy(await evaluateToken(field(raw, 'continue-on-error'), base))) run.continueOnError = true;
   const github: Record<string, Json> = { ...(scope.contexts.github as Record<string, Json>), job: job.id.value };
   base.github = github;
   run.names = [...scope.names.slice(0, -1), job.name ? toText(await evaluateToken(job.name, base)) : job.id.value];
@@ -123,7 +150,7 @@ export async function runJob(job: Job, scope: JobScope): Promise<JobRun> {
       }
       run.environment.approvals = decision.approvedBy ? [decision.approvedBy] : [];
       vars = { ...vars, ...decision.vars };
-      secrets = { ...secrets, ...decision.secrets };
+      secrets = environmentSecrets(secrets, decision.secrets, scope.passedSecrets);
     }
   }
   const concurrency = job.concurrency ? await evaluateToken(job.concurrency, { ...base, vars }) : null;
@@ -148,10 +175,16 @@ export async function runJob(job: Job, scope: JobScope): Promise<JobRun> {
   let exported: Record<string, string> = {};
   const pathAdds: string[] = [];
   const stepsContext: Record<string, { outcome: string; conclusion: string; outputs: Record<string, string> }> = {};
-  const defaultsRun = (await evaluateToken(field(raw, 'defaults', 'run') ?? field(workflow.root, 'defaults', 'run'), contexts)) as StepHost['defaultsRun'] | null;
+  // defaults.run merges per setting: the job's shell or working-directory over the workflow's.
+  const workflowDefaults = (await evaluateToken(field(workflow.root, 'defaults', 'run'), contexts)) as StepHost['defaultsRun'] | null;
+  const jobDefaults = (await evaluateToken(field(raw, 'defaults', 'run'), contexts)) as StepHost['defaultsRun'] | null;
+  const defaultsRun = { ...(workflowDefaults ?? {}), ...(jobDefaults ?? {}) };
   // The steps' status functions look at this job's steps only.
   const status = { failed: false };
-  const timeoutMinutes = Number(toText(await evaluateToken(field(raw, 'timeout-minutes'), contexts)) || 360);
+  const minuteMs = options.minuteMs ?? 60_000;
+  const jobMinutes = Number(toText(await evaluateToken(field(raw, 'timeout-minutes'), contexts)) || 360);
+  const jobDeadline = Date.now() + jobMinutes * minuteMs;
+  let jobTimedOut = false;
   log(`▶ ${run.names.join(' / ')}${run.environment ? `  (environment: ${run.environment.name}${run.environment.approvals.length ? `, approved by ${run.environment.approvals.join(', ')}` : ''})` : ''}`);
 
   // Set up job: the runner resolves the job's actions; the SHA-pinning policy refuses here.
@@ -166,18 +199,26 @@ export async function runJob(job: Job, scope: JobScope): Promise<JobRun> {
 
   for (const [index, step] of job.steps.entries()) {
     const stepRaw = stepToken(raw, index);
+    if (jobTimedOut) {
+      // The job was cancelled at its timeout: later steps do not run.
+      run.steps.push({ name: step.name && isString(step.name) ? step.name.value : '', id: step.id, outcome: 'skipped', conclusion: 'skipped', outputs: {}, log: '', annotations: [], summary: '', durationMs: 0 });
+      continue;
+    }
     const env = { ...workflowEnv, ...jobEnv, ...exported };
     const stepContexts: Contexts = { ...contexts, env, steps: stepsContext, job: { status: status.failed ? 'failure' : 'success' } };
     const started = Date.now();
     const uses = usesOf(stepRaw);
     const record: StepRun = { name: '', id: step.id, outcome: 'skipped', conclusion: 'skipped', outputs: {}, log: '', annotations: [], summary: '', durationMs: 0 };
     let effects: StepEffects | undefined;
+    let limit = { ms: 0, byJob: true };
     try {
       record.name = step.name ? toText(await evaluateToken(step.name, stepContexts)) : '';
       const runText = isRunStep(stepRaw) ? toText(await evaluateToken(field(stepRaw, 'run'), stepContexts)) : '';
       record.name ||= stepName(uses, runText);
       if (await evaluateCondition(step.if!.expression, stepContexts, { status, workspace })) {
         const stepEnv = { ...env, ...(await evaluateStrings((step as RunStep).env, stepContexts)) };
+        const stepMinutes = field(stepRaw, 'timeout-minutes') ? Number(toText(await evaluateToken(field(stepRaw, 'timeout-minutes'), stepContexts))) : undefined;
+        limit = stepLimit(jobDeadline, Date.now(), stepMinutes, minuteMs);
         const host: StepHost = {
           sources: scope.sources,
           site: siteOf(workflow),
@@ -186,12 +227,18 @@ export async function runJob(job: Job, scope: JobScope): Promise<JobRun> {
           env: { ...options.runnerEnv, PATH: [...pathAdds, options.runnerEnv?.PATH ?? process.env.PATH].join(':'), HOME: join(runnerDir, 'home'), ...defaultVariables(github, runner, workspace), ...actionVariables(step.id, uses, workflow), ...idTokenEnv, ...stepEnv },
           workspace,
           runnerDir,
-          defaultsRun: defaultsRun ?? undefined,
+          defaultsRun,
           actions: options.actions ?? {},
           job: jobIdentity,
-          timeoutMs: options.stepTimeoutMs ?? timeoutMinutes * 60_000,
+          timeoutMs: limit.ms,
         };
         effects = uses ? await runUses(stepRaw, uses, host) : await runScript(stepRaw, runText, host);
+        if (effects.timedOut && limit.byJob) {
+          jobTimedOut = true;
+          effects = { ...effects, outcome: 'cancelled', annotations: [...effects.annotations, { level: 'error', message: CANCELED, props: {} }] };
+        } else if (effects.timedOut) {
+          effects = { ...effects, annotations: [...effects.annotations, { level: 'error', message: stepTimeoutMessage(record.name, stepMinutes!), props: {} }] };
+        }
       }
     } catch (err) {
       effects = { outcome: 'failure', outputs: {}, env: {}, path: [], masks: [], log: '', annotations: [{ level: 'error', message: (err as Error).message, props: {} }], summary: '' };
@@ -217,7 +264,8 @@ export async function runJob(job: Job, scope: JobScope): Promise<JobRun> {
     for (const a of record.annotations.filter((x) => x.level === 'error' || x.level === 'warning')) log(`      ${a.level === 'error' ? 'Error' : 'Warning'}: ${a.message.split('\n')[0]}`);
   }
 
-  run.result = status.failed ? 'failure' : 'success';
+  run.result = jobTimedOut ? 'cancelled' : status.failed ? 'failure' : 'success';
+  if (jobTimedOut) run.error = jobTimeoutMessage(jobMinutes);
   const final: Contexts = { ...contexts, steps: stepsContext, env: { ...workflowEnv, ...jobEnv } };
   if (job.outputs && isMapping(job.outputs)) {
     for (const [name, value] of Object.entries(await evaluateStrings(job.outputs, final))) {

@@ -51,6 +51,8 @@ export interface JobRun {
   concurrency?: { group: string; cancelInProgress: boolean };
   permissions: Permissions;
   runsOn?: Json;
+  /** Job-level continue-on-error was true: a failure here shows as failure, yet needs.<id>.result is success and the run does not fail. */
+  continueOnError?: boolean;
   /** Why the job failed before or outside its steps (gate refused, expression error...). */
   error?: string;
   /** Set on a job that calls a reusable workflow (its jobs follow it in WorkflowRun.jobs). */
@@ -127,6 +129,6 @@ export interface ExecutorOptions {
   log?: (line: string) => void;
   /** Organization policies: `requireShaPinning` ("actions must be pinned to a full-length commit SHA"). */
   policy?: Policy;
-  /** Per-step timeout for action bundles (ms); default the job's timeout-minutes. */
-  stepTimeoutMs?: number;
+  /** How long a minute of `timeout-minutes` lasts here (ms); default 60000 (tests shorten it). */
+  minuteMs?: number;
 }

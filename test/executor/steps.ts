@@ -30,6 +30,8 @@ export interface StepEffects {
   log: string;
   annotations: Annotation[];
   summary: string;
+  /** The step was killed at the host's timeoutMs. */
+  timedOut?: boolean;
   /** Where one of our actions resolved (repository, path, ref, tree). */
   action?: StepRun['action'];
 }
@@ -48,6 +50,7 @@ export interface StepHost {
   defaultsRun?: { shell?: string; 'working-directory'?: string };
   actions: Record<string, ActionDouble>;
   job: { environment?: string; permissions: Permissions; workflowRef: string; oidcIssuerUrl?: string };
+  /** Kill the step after this long (the step's timeout-minutes, or what is left of the job's). */
   timeoutMs?: number;
 }
 
@@ -85,17 +88,23 @@ function fileCommandFiles(runnerDir: string) {
   return files;
 }
 
-function spawnLogged(argv: string[], cwd: string, env: Record<string, string>, timeoutMs?: number): Promise<{ code: number; output: string }> {
+function spawnLogged(argv: string[], cwd: string, env: Record<string, string>, timeoutMs?: number): Promise<{ code: number; output: string; timedOut: boolean }> {
   return new Promise((done, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const chunks: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => chunks.push(d));
     child.stderr.on('data', (d: Buffer) => chunks.push(d));
-    const timer = timeoutMs ? setTimeout(() => child.kill('SIGKILL'), timeoutMs) : undefined;
+    let timedOut = false;
+    const timer = timeoutMs
+      ? setTimeout(() => {
+          timedOut = true;
+          child.kill('SIGKILL');
+        }, timeoutMs)
+      : undefined;
     child.on('error', reject);
     child.on('close', (code) => {
       if (timer) clearTimeout(timer);
-      done({ code: code ?? 1, output: Buffer.concat(chunks).toString('utf8') });
+      done({ code: code ?? 1, output: Buffer.concat(chunks).toString('utf8'), timedOut });
     });
   });
 }
@@ -115,11 +124,12 @@ export async function runScript(step: MappingToken, run: string, host: StepHost)
   const script = join(host.runnerDir, 'temp', `${randomUUID()}.sh`);
   writeFileSync(script, run);
   const files = fileCommandFiles(host.runnerDir);
-  const { code, output } = await spawnLogged(shellCommand(shell, script), resolve(host.workspace, dir ?? '.'), { ...host.env, ...files }, host.timeoutMs);
+  const { code, output, timedOut } = await spawnLogged(shellCommand(shell, script), resolve(host.workspace, dir ?? '.'), { ...host.env, ...files }, host.timeoutMs);
   const parsed = parseWorkflowCommands(output);
   const annotations = [...parsed.annotations];
-  if (code !== 0) annotations.push({ level: 'error', message: `Process completed with exit code ${code}.`, props: {} });
+  if (code !== 0 && !timedOut) annotations.push({ level: 'error', message: `Process completed with exit code ${code}.`, props: {} });
   return {
+    timedOut,
     outcome: code === 0 ? 'success' : 'failure',
     outputs: parseFileCommand(readFileSync(files.GITHUB_OUTPUT, 'utf8')),
     env: parseFileCommand(readFileSync(files.GITHUB_ENV, 'utf8')),
@@ -183,7 +193,7 @@ async function runOwnAction(action: NonNullable<ReturnType<typeof loadAction>>, 
   });
   annotations.push(...r.annotations);
   const log = [r.log.trimEnd(), r.stderr.trim()].filter(Boolean).join('\n');
-  return { outcome: r.exitCode === 0 ? 'success' : 'failure', outputs: r.outputs, env: r.env, path: r.path, masks: r.masks, log, annotations, summary: summaryOf(r.summary, annotations) };
+  return { outcome: r.exitCode === 0 ? 'success' : 'failure', timedOut: r.timedOut, outputs: r.outputs, env: r.env, path: r.path, masks: r.masks, log, annotations, summary: summaryOf(r.summary, annotations) };
 }
 
 /** The run: text of a step, when it is one (a string or an expression already evaluated). */

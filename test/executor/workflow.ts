@@ -8,7 +8,7 @@
 import picomatch from 'picomatch';
 import { repoRoot } from '../harness/runner';
 import { evaluateCondition, evaluateStrings, evaluateToken, toText, type Contexts, type Json } from './expressions';
-import { runJob } from './job';
+import { runJob, type PassedSecrets } from './job';
 import type { ExecutorOptions, JobRun, Result, WorkflowRun } from './model';
 import {
   field,
@@ -74,6 +74,7 @@ async function loadTree(workflow: LoadedWorkflow, grant: Permissions | undefined
     const callee = await loadWorkflow(file);
     if (!callee.template.events?.workflow_call) throw new WorkflowInvalid(`${location(workflow, (job as ReusableWorkflowJob).ref)}: workflow_call key is not defined in the referenced workflow.`);
     await bindInputs(job as ReusableWorkflowJob, callee, workflow, async (token) => (token.isExpression ? undefined : evaluateToken(token, {})), {});
+    checkRequiredSecrets(job as ReusableWorkflowJob, callee, workflow);
     tree.calls.set(id, await loadTree(callee, effective, level + 1, options, sources));
   }
   return tree;
@@ -131,6 +132,12 @@ interface Level {
   github: Record<string, Json>;
   inputs: Record<string, Json>;
   secrets: Record<string, string>;
+  /**
+   * The secret names this workflow was passed: 'all' for the top-level workflow (and through
+   * `secrets: inherit` from it), else the names its caller passed. Only these names take the
+   * value of the job's environment secret (docs "Reuse workflows", revised 2026-10-07).
+   */
+  passedSecrets: PassedSecrets;
   path: string[];
   names: string[];
   runs: JobRun[];
@@ -144,6 +151,11 @@ function ancestors(jobs: WorkflowJob[], id: string, seen = new Set<string>()): S
     ancestors(jobs, need.value, seen);
   }
   return seen;
+}
+
+/** What the jobs that need a job, and the run's conclusion, see of it: a failure under job-level continue-on-error is success. */
+export function effectiveResult(run: JobRun): Result {
+  return run.result === 'failure' && run.continueOnError ? 'success' : run.result;
 }
 
 /** Runs the jobs of one workflow; returns each job's result and outputs. */
@@ -166,6 +178,7 @@ async function runLevel(level: Level): Promise<Record<string, { result: Result; 
       contexts,
       needsFailed: upstream.some((r) => r === 'failure' || r === 'cancelled'),
       needsSkipped: upstream.some((r) => r === 'skipped'),
+      passedSecrets: level.passedSecrets,
       permissions: level.tree.permissions.get(id)!,
       path: [...level.path, id],
       names: [...level.names, id],
@@ -175,10 +188,31 @@ async function runLevel(level: Level): Promise<Record<string, { result: Result; 
     } else {
       const run = await runJob(next as Job, scope);
       level.runs.push(run);
-      done[id] = { result: run.result, outputs: run.outputs };
+      done[id] = { result: effectiveResult(run), outputs: run.outputs };
     }
   }
   return done;
+}
+
+/**
+ * A secret the called workflow declares `required: true` must be passed (by name or by
+ * `secrets: inherit`), else the run fails at start. It checks the name only, not a value.
+ */
+function checkRequiredSecrets(job: ReusableWorkflowJob, callee: LoadedWorkflow, caller: LoadedWorkflow): void {
+  if (job['inherit-secrets']) return;
+  const declared = field(callee.root, 'on', 'workflow_call', 'secrets');
+  if (!declared || !isMapping(declared)) return;
+  const given = job['secret-values'];
+  const names = new Set<string>();
+  if (given && isMapping(given)) for (let i = 0; i < given.count; i++) names.add(given.get(i).key.assertString('secret').value.toLowerCase());
+  for (let i = 0; i < declared.count; i++) {
+    const pair = declared.get(i);
+    const name = pair.key.assertString('secret').value;
+    const required = field(pair.value, 'required');
+    if (required && required.assertBoolean('required').value && !names.has(name.toLowerCase())) {
+      throw new WorkflowInvalid(`The workflow is not valid. ${location(caller, job.ref)}: Secret ${name} is required, but not provided while calling.`);
+    }
+  }
 }
 
 /** on.workflow_call.inputs from the tokens (the converted model drops `type: number` and its defaults). */
@@ -250,8 +284,9 @@ async function runCall(job: ReusableWorkflowJob, scope: Parameters<typeof runJob
   const inputs = await bindInputs(job, callee.workflow, level.tree.workflow, (token) => evaluateToken(token, scope.contexts), level.github);
   record.inputs = inputs;
   const secrets = job['inherit-secrets'] ? { ...level.secrets } : await evaluateStrings(job['secret-values'], scope.contexts);
+  const passedSecrets: PassedSecrets = job['inherit-secrets'] ? level.passedSecrets : new Set(Object.keys(secrets).map((k) => k.toLowerCase()));
 
-  const done = await runLevel({ ...level, tree: callee, inputs, secrets, path: scope.path, names: record.names });
+  const done = await runLevel({ ...level, tree: callee, inputs, secrets, passedSecrets, path: scope.path, names: record.names });
   record.result = Object.values(done).some((d) => d.result === 'failure' || d.result === 'cancelled') ? 'failure' : 'success';
   const outputs = field(callee.workflow.root, 'on', 'workflow_call', 'outputs');
   if (outputs && isMapping(outputs)) {
@@ -349,8 +384,8 @@ export async function runWorkflow(options: ExecutorOptions): Promise<WorkflowRun
     const github = githubContext(options, top);
     const inputs = options.event.name === 'workflow_dispatch' ? dispatchInputs(top, options.event.inputs ?? {}) : {};
     if (options.event.name === 'workflow_dispatch') github.event = { ...options.event.payload, inputs: Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, toText(v)])) };
-    await runLevel({ options, sources, tree, github, inputs, secrets: { ...options.secrets }, path: [], names: [], runs });
-    const failed = runs.some((r) => r.result === 'failure' || r.result === 'cancelled');
+    await runLevel({ options, sources, tree, github, inputs, secrets: { ...options.secrets }, passedSecrets: 'all', path: [], names: [], runs });
+    const failed = runs.some((r) => effectiveResult(r) === 'failure' || r.result === 'cancelled');
     return { conclusion: failed ? 'failure' : 'success', jobs: runs, outputs: {} };
   } catch (err) {
     if (!(err instanceof WorkflowInvalid)) throw err;

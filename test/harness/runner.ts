@@ -62,6 +62,8 @@ export interface RunResult {
   groups: string[];
   durationMs: number;
   runnerDir: string;
+  /** The process was killed at `timeoutMs`. */
+  timedOut: boolean;
 }
 
 export interface ActionMetadata {
@@ -286,6 +288,7 @@ export async function runActionBundle(opts: RunOptions): Promise<RunResult> {
 
   const node = opts.node ?? process.env.DEPLOY_ACTIONS_TEST_NODE ?? process.execPath;
   const started = Date.now();
+  let timedOut = false;
   const { exitCode, stdout, stderr } = await new Promise<{ exitCode: number; stdout: string; stderr: string }>(
     (resolvePromise, reject) => {
       const child = spawn(node, [main, ...(opts.args ?? [])], { cwd: workspace, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -294,7 +297,12 @@ export async function runActionBundle(opts: RunOptions): Promise<RunResult> {
       const err: Buffer[] = [];
       child.stdout.on('data', (d: Buffer) => out.push(d));
       child.stderr.on('data', (d: Buffer) => err.push(d));
-      const timer = opts.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs) : undefined;
+      const timer = opts.timeoutMs
+        ? setTimeout(() => {
+            timedOut = true;
+            child.kill('SIGKILL');
+          }, opts.timeoutMs)
+        : undefined;
       child.on('error', reject);
       child.on('close', (code) => {
         if (timer) clearTimeout(timer);
@@ -320,6 +328,7 @@ export async function runActionBundle(opts: RunOptions): Promise<RunResult> {
     summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8'),
     durationMs: Date.now() - started,
     runnerDir,
+    timedOut,
   };
 }
 

@@ -186,6 +186,8 @@ describe('starter workflows', () => {
     });
     const prod = gateFor(deployJob, callInputValues(deploy, call.with, ctx('production')));
     expect(prod).toEqual({ verifies: true, requireEnvironment: 'preprod', targetEnvironment: 'production' });
+    // A preprod redeploy needs the image's QA evidence (issue 20: no gap in the chain).
+    expect(gateFor(deployJob, callInputValues(deploy, call.with, ctx('preprod')))).toEqual({ verifies: true, requireEnvironment: 'qa', targetEnvironment: 'preprod' });
     const values = callInputValues(deploy, call.with, ctx('qa'));
     expect(values['allowed-refs']).toBe('refs/heads/develop');
     expect(values.sha).toBe('b'.repeat(40));

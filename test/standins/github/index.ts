@@ -13,8 +13,10 @@ import { closeServer, listenLocal } from '../../harness/net';
 import { SCOPES } from '../../executor/permissions';
 import { ASSET_UPLOAD, releasesRoute, type StoredRelease } from './releases';
 import { pullsRoute, type StoredPull } from './pulls';
+import { defaultRepositoryInfo, setupRoute, type RepositoryInfo, type StoredVariable } from './setup-routes';
 
 export type { StoredRelease } from './releases';
+export type { RepositoryInfo, StoredVariable } from './setup-routes';
 
 export type Level = 'none' | 'read' | 'write';
 /** The scopes a GITHUB_TOKEN can carry: the workflow `permissions:` keys (one list, the executor's). */
@@ -30,6 +32,12 @@ export interface Permissions extends Partial<Record<JobTokenScope, Level>> {
   members?: Level;
   /** Releases and their assets. */
   contents?: Level;
+  /** Repository Actions variables. */
+  variables?: Level;
+  /** Environments' variables (fine-grained "Environments"). */
+  environments?: Level;
+  /** Repository metadata (every fine-grained token has read). */
+  metadata?: Level;
 }
 export type TokenSpec = 'all' | { permissions: Permissions; login?: string };
 
@@ -55,6 +63,10 @@ export interface GithubStandinOptions {
   port?: number;
   /** GitHub's immutable releases setting: a published release takes no more assets. */
   immutableReleases?: boolean;
+  /** Ids, creation time and OIDC subject customization per repository (default: setup-routes.ts). */
+  repositoryInfo?: Record<string, RepositoryInfo>;
+  /** Organizations' OIDC subject templates (include_claim_keys). */
+  orgSubjectTemplates?: Record<string, string[]>;
 }
 
 export interface Fault {
@@ -150,6 +162,7 @@ export interface GithubState {
   requests: RequestRecord[];
   releases: StoredRelease[];
   pulls: StoredPull[];
+  variables: StoredVariable[];
 }
 
 export interface GithubStandin {
@@ -225,6 +238,7 @@ export async function startGithubStandin(opts: GithubStandinOptions): Promise<Gi
     requests: [],
     releases: [],
     pulls: [],
+    variables: [],
   };
   const latestRelease = new Map<string, number>();
   let nextId = 1000;
@@ -505,6 +519,13 @@ export async function startGithubStandin(opts: GithubStandinOptions): Promise<Gi
       return { status: 200, body: { ...teamJson(t), members_count: 1, repos_count: 1 } };
     }
 
+    if ((m = /^\/orgs\/([^/]+)\/actions\/oidc\/customization\/sub$/.exec(path)) && method === 'GET') {
+      need(token, 'members', 'read', 'administration');
+      const keys = Object.entries(opts.orgSubjectTemplates ?? {}).find(([o]) => o.toLowerCase() === decodeURIComponent(m![1]!).toLowerCase())?.[1];
+      if (!keys) throw NOT_FOUND();
+      return { status: 200, body: { include_claim_keys: keys } };
+    }
+
     m = /^\/repos\/([^/]+)\/([^/]+)(\/.*)?$/.exec(path);
     if (!m) throw NOT_FOUND();
     const repo = repoOf(decodeURIComponent(m[1]!), decodeURIComponent(m[2]!));
@@ -539,6 +560,21 @@ export async function startGithubStandin(opts: GithubStandinOptions): Promise<Gi
       const out = pullsRoute(ctx, repo, method, rest, query, body);
       if (out) return out;
     }
+    const setupOut = setupRoute(
+      {
+        info: (r) => Object.entries(opts.repositoryInfo ?? {}).find(([k]) => k.toLowerCase() === r)?.[1] ?? defaultRepositoryInfo(r),
+        variables: state.variables,
+        environment: (r, name) => findEnv(r, name)?.name,
+        now,
+        need: (perm, lvl) => (perm === 'metadata' ? undefined : need(token, perm, lvl, perm === 'environments' ? 'administration' : undefined)),
+        error: (status, message, extra) => new HttpError(status, message, extra),
+      },
+      repo,
+      method,
+      rest,
+      body,
+    );
+    if (setupOut) return setupOut;
 
     // --- Deployments
     if (rest === '/deployments' && method === 'GET') {

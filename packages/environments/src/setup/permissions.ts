@@ -39,8 +39,11 @@ export const BUILD_REPOSITORY_ACTIONS = [
   'ecr:GetDownloadUrlForLayer',
 ] as const;
 
-/** promote-gate verify/record/fail and helm-deploy-eks' pull-access check, on the build account's repository. */
-export const DEPLOY_REPOSITORY_ACTIONS = [...new Set([...READ_ACTIONS, ...RECORD_ACTIONS])].sort();
+/**
+ * promote-gate verify/record/fail and helm-deploy-eks' pull-access check, on the build account's
+ * repository; promote-gate's release card also reads the image's scan findings.
+ */
+export const DEPLOY_REPOSITORY_ACTIONS = [...new Set([...READ_ACTIONS, ...RECORD_ACTIONS, 'ecr:DescribeImageScanFindings'])].sort();
 
 export const DEPLOY_CLUSTER_ACTIONS = ['eks:DescribeCluster'] as const;
 /** helm-deploy-eks' bake window (BAKE_ALARMS). */

@@ -84,7 +84,7 @@ describe('the example stacks', () => {
     expect(ecr).toEqual({
       Sid: 'ImageAndEvidenceTags',
       Effect: 'Allow',
-      Action: ['ecr:BatchGetImage', 'ecr:DescribeImages', 'ecr:GetRepositoryPolicy', 'ecr:PutImage'],
+      Action: ['ecr:BatchGetImage', 'ecr:DescribeImageScanFindings', 'ecr:DescribeImages', 'ecr:GetRepositoryPolicy', 'ecr:PutImage'],
       Resource: 'arn:aws:ecr:eu-west-1:111111111111:repository/acme/sample-service',
     });
   });

@@ -1,0 +1,236 @@
+/**
+ * deploy-setup: the whole set-up of deploy-actions from one file.
+ *
+ *   deploy-setup generate [--file F] [--out DIR]        CloudFormation templates, one stack per account
+ *   deploy-setup github   [--file F] [--check]          GitHub environments and variables (--check: drift only)
+ *   deploy-setup doctor   [--file F]                    read-only checks of the deployed set-up
+ *
+ * Exit codes: 0 done / in sync, 1 error, 2 drift or problems found.
+ */
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve as resolvePath } from 'node:path';
+import { UserError, errorMessage } from '@deploy-actions/action-kit';
+import { parseEnvironmentsConfig, type EnvironmentsConfig } from '../config';
+import { ConfigError } from '../errors';
+import { octokitEnvironments, type EnvironmentsApi } from '../github';
+import { resolve as resolveReviewers, sync as syncEnvironments } from '../sync';
+import { driftedFiles, renderFiles, writeFiles } from './files';
+import { octokitSetup, readIdentity, type SetupGithubApi } from './github-api';
+import { cloudFormationOutputs, type ReadOutputs } from './stack-outputs';
+import { describeSubject, parseSubjectFormat, type RepoIdentity, type SubjectFormat } from './subject';
+import { plan, type SetupConfig, type SetupPlan } from './template';
+import { applyVariables, desiredVariables, readVariables } from './variables';
+
+export const SETUP_USAGE = `Usage: deploy-setup <generate|github> [options]
+
+  generate   write the CloudFormation templates (one stack per AWS account) and their parameters
+  github     create/update the GitHub environments (reviewers, branches) and the variables the
+             workflows read; --check reports drift (exit 2) and changes nothing
+
+Options:
+  --file F                 the environments file (default .github/environments.yml)
+  --out DIR                generate: where the templates go (default .github/aws)
+  --check                  generate: fail (exit 2) when DIR differs; github: report drift only
+  --offline                take the repositories' GitHub ids from --repo-ids instead of the API
+  --repo-ids R=OWNER_ID/REPO_ID   (repeatable) ids of repository R (owner/name)
+  --subject R=FORMAT       (repeatable) immutable | legacy | custom:claim,claim,...: the OIDC
+                           subject R's tokens carry (default: read from GitHub)
+  --profile ACCOUNT=NAME   (repeatable) github: AWS profile to read that account's stack outputs
+Environment: GITHUB_TOKEN (or GH_TOKEN), GITHUB_API_URL (default https://api.github.com).`;
+
+export interface SetupIO {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+export interface SetupDeps {
+  github?: (o: { token: string; apiUrl: string }) => SetupGithubApi;
+  environments?: (o: { token: string; apiUrl: string; owner: string; repo: string }) => EnvironmentsApi;
+  outputs?: (profiles: ReadonlyMap<string, string>) => ReadOutputs;
+}
+
+interface Args {
+  command: 'generate' | 'github';
+  file: string;
+  out: string;
+  check: boolean;
+  offline: boolean;
+  repoIds: Map<string, { ownerId: string; repositoryId: string }>;
+  subjects: Map<string, SubjectFormat>;
+  profiles: Map<string, string>;
+}
+
+const REPO_RE = /^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/;
+
+function parseArgs(argv: readonly string[]): Args | 'help' {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') return 'help';
+  if (command !== 'generate' && command !== 'github') throw new UserError(`unknown command '${command}' (expected generate or github)`);
+  const args: Args = { command, file: '.github/environments.yml', out: '.github/aws', check: false, offline: false, repoIds: new Map(), subjects: new Map(), profiles: new Map() };
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!;
+    const [flag, inline] = a.startsWith('--') && a.includes('=') && !['--repo-ids', '--subject', '--profile'].some((f) => a === f) ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const value = () => {
+      if (inline !== undefined) return inline;
+      const v = rest[++i];
+      if (v === undefined || v.startsWith('--')) throw new UserError(`${flag} needs a value`);
+      return v;
+    };
+    const pair = (v: string, what: string): [string, string] => {
+      const at = v.indexOf('=');
+      if (at <= 0) throw new UserError(`${flag} must be ${what} (got '${v}')`);
+      return [v.slice(0, at), v.slice(at + 1)];
+    };
+    if (flag === '--help' || flag === '-h') return 'help';
+    else if (flag === '--check') args.check = true;
+    else if (flag === '--offline') args.offline = true;
+    else if (flag === '--file') args.file = value();
+    else if (flag === '--out') args.out = value();
+    else if (flag === '--repo-ids') {
+      const [repo, ids] = pair(value(), 'owner/name=OWNER_ID/REPO_ID');
+      const m = /^(\d+)\/(\d+)$/.exec(ids);
+      if (!REPO_RE.test(repo) || !m) throw new UserError(`--repo-ids must be owner/name=OWNER_ID/REPO_ID (numbers; got '${repo}=${ids}')`);
+      args.repoIds.set(repo.toLowerCase(), { ownerId: m[1]!, repositoryId: m[2]! });
+    } else if (flag === '--subject') {
+      const [repo, fmt] = pair(value(), 'owner/name=immutable|legacy|custom:claim,...');
+      const parsed = parseSubjectFormat(fmt);
+      if (!REPO_RE.test(repo) || !parsed) throw new UserError(`--subject must be owner/name=immutable, legacy or custom:claim,claim (got '${repo}=${fmt}')`);
+      args.subjects.set(repo.toLowerCase(), parsed);
+    } else if (flag === '--profile') {
+      const [account, profile] = pair(value(), 'ACCOUNT=PROFILE');
+      if (!/^\d{12}$/.test(account) || !profile) throw new UserError(`--profile must be a 12-digit account id = a profile name (got '${account}=${profile}')`);
+      args.profiles.set(account, profile);
+    } else throw new UserError(`unknown argument '${a}' (see --help)`);
+  }
+  return args;
+}
+
+function readConfig(args: Args, env: NodeJS.ProcessEnv): { cfg: SetupConfig; path: string } {
+  const base = env.INIT_CWD || process.cwd();
+  const path = isAbsolute(args.file) ? args.file : resolvePath(base, args.file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new UserError(`cannot read the environments file ${path} (--file)`);
+  }
+  // Teams without an org/ prefix belong to the (first) service's owner.
+  const first = parseEnvironmentsConfig(text, 'owner', args.file);
+  const owner = first.services[0]?.repository.split('/')[0] ?? 'owner';
+  const cfg: EnvironmentsConfig = parseEnvironmentsConfig(text, owner, args.file);
+  if (!cfg.aws || cfg.services.length === 0) throw new ConfigError(`${args.file}: needs the 'aws' and 'services' sections for deploy-setup (see workflows/environments.yml)`);
+  return { cfg: cfg as SetupConfig, path };
+}
+
+function tokenOf(env: NodeJS.ProcessEnv): { token: string; apiUrl: string } {
+  const token = env.GITHUB_TOKEN || env.GH_TOKEN || '';
+  if (!token) throw new UserError('set GITHUB_TOKEN (or use --offline with --repo-ids for generate)');
+  return { token, apiUrl: env.GITHUB_API_URL || 'https://api.github.com' };
+}
+
+async function identities(cfg: SetupConfig, args: Args, env: NodeJS.ProcessEnv, deps: SetupDeps, io: SetupIO): Promise<RepoIdentity[]> {
+  const out: RepoIdentity[] = [];
+  let api: SetupGithubApi | undefined;
+  for (const s of cfg.services) {
+    const key = s.repository.toLowerCase();
+    const fmt = args.subjects.get(key);
+    if (args.offline) {
+      const ids = args.repoIds.get(key);
+      if (!ids) throw new UserError(`--offline: give the ids of ${s.repository} with --repo-ids ${s.repository}=OWNER_ID/REPO_ID (services.${s.name}.repository)`);
+      out.push({ repository: s.repository, ...ids, subject: fmt ?? { kind: 'immutable' } });
+      continue;
+    }
+    api ??= (deps.github ?? ((o) => octokitSetup({ ...o, onRetry: (m) => io.err(`retrying: ${m}`) })))(tokenOf(env));
+    const id = await readIdentity(api, s.repository, fmt ? fmt.kind !== 'legacy' : undefined);
+    const identity = fmt ? { ...id, subject: fmt } : id;
+    io.out(`${s.repository}: repository id ${identity.repositoryId}, owner id ${identity.ownerId}, OIDC subject ${describeSubject(identity.subject)}${fmt ? ' (--subject)' : ` (created ${id.createdAt})`}`);
+    out.push(identity);
+  }
+  return out;
+}
+
+function planOf(cfg: SetupConfig, ids: RepoIdentity[]): SetupPlan {
+  return plan(cfg, new Map(ids.map((i) => [i.repository.toLowerCase(), i])));
+}
+
+async function generate(args: Args, env: NodeJS.ProcessEnv, deps: SetupDeps, io: SetupIO): Promise<number> {
+  const { cfg } = readConfig(args, env);
+  const ids = await identities(cfg, args, env, deps, io);
+  const p = planOf(cfg, ids);
+  const files = renderFiles(p, ids, args.file);
+  const dir = isAbsolute(args.out) ? args.out : resolvePath(env.INIT_CWD || process.cwd(), args.out);
+  if (args.check) {
+    const drift = driftedFiles(dir, files);
+    if (drift.length) {
+      io.out(`${args.out}: ${drift.length} file(s) differ from what ${args.file} generates: ${drift.join(', ')}`);
+      return 2;
+    }
+    io.out(`${args.out}: matches ${args.file}`);
+    return 0;
+  }
+  writeFiles(dir, files);
+  for (const s of p.stacks) {
+    const count = Object.keys(s.template.Resources as object).length;
+    io.out(`${s.stackName}: account ${s.account} ${s.region}, ${count} resources -> ${args.out}/${s.label}.template.json`);
+  }
+  io.out('Deploy each stack in its account, as the key administrator (see workflows/README.md):');
+  for (const s of p.stacks) {
+    io.out(
+      `  aws cloudformation deploy --region ${s.region} --stack-name ${s.stackName} --template-file ${args.out}/${s.label}.template.json --parameter-overrides file://${args.out}/${s.label}.parameters.json --capabilities CAPABILITY_NAMED_IAM`,
+    );
+  }
+  return 0;
+}
+
+async function github(args: Args, env: NodeJS.ProcessEnv, deps: SetupDeps, io: SetupIO): Promise<number> {
+  const { cfg } = readConfig(args, env);
+  const conn = tokenOf(env);
+  const ids = await identities(cfg, args, env, deps, io);
+  const p = planOf(cfg, ids);
+  const read = (deps.outputs ?? cloudFormationOutputs)(args.profiles);
+  const outputs = new Map<string, string>();
+  for (const s of p.stacks) {
+    const o = await read(s);
+    if (!o) io.out(`note: stack ${s.stackName} is not deployed in ${s.account} ${s.region}; its outputs (EVIDENCE_KMS_KEYS) are not known yet`);
+    for (const [k, v] of Object.entries(o ?? {})) outputs.set(k, v);
+  }
+  const api = (deps.github ?? ((o) => octokitSetup({ ...o, onRetry: (m) => io.err(`retrying: ${m}`) })))(conn);
+  const vars = await readVariables(desiredVariables(cfg, p, outputs), api);
+  let drift = 0;
+  for (const s of cfg.services) {
+    const [owner, repo] = s.repository.split('/') as [string, string];
+    const envApi = (deps.environments ?? ((o) => octokitEnvironments({ ...o, onRetry: (m) => io.err(`retrying: ${m}`) })))({ ...conn, owner, repo });
+    const desired = await resolveReviewers(cfg.environments, envApi);
+    const envs = await syncEnvironments(desired, envApi, { check: args.check, log: (l) => io.out(`${s.repository}: ${l}`) });
+    for (const c of envs.changes) io.out(`${s.repository}: ${args.check ? 'differs' : 'applied'}: ${c.environment}: ${c.detail}`);
+    drift += envs.changes.length;
+  }
+  await applyVariables(vars.changes, api, { check: args.check, log: (l) => io.out(l) });
+  drift += vars.changes.length;
+  for (const u of vars.unknown) io.out(`not set: ${u.repository} ${u.name} (deploy the stacks first; it comes from their outputs)`);
+  io.out('What the plan cannot enforce: required reviewers and wait timers need a public repository or GitHub Enterprise for private ones (Pro/Team private repositories keep only the branch rules); organization-level variables with the same names are shadowed by these.');
+  if (args.check) {
+    io.out(drift ? `${drift} difference(s) from ${args.file}` : `GitHub matches ${args.file}${vars.unknown.length ? ' (except the values not known yet)' : ''}`);
+    return drift || vars.unknown.length ? 2 : 0;
+  }
+  io.out(`applied ${drift} change(s) from ${args.file}`);
+  return 0;
+}
+
+export async function setupMain(argv: readonly string[], env: NodeJS.ProcessEnv, io: SetupIO, deps: SetupDeps = {}): Promise<number> {
+  try {
+    const args = parseArgs(argv);
+    if (args === 'help') {
+      io.out(SETUP_USAGE);
+      return 0;
+    }
+    return args.command === 'generate' ? await generate(args, env, deps, io) : await github(args, env, deps, io);
+  } catch (err) {
+    if (err instanceof UserError || err instanceof ConfigError) {
+      io.err(`error: ${err.message}`);
+      return 1;
+    }
+    io.err(`error: ${errorMessage(err)}`);
+    return 1;
+  }
+}
