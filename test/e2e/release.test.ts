@@ -26,6 +26,7 @@ import { addNodeToToolCache, createActionDoubles } from '../executor/doubles/ind
 import { selfAtGit } from '../executor/git-refs';
 import { granted } from '../executor/permissions';
 import { runWorkflow } from '../executor/workflow';
+import { copyTree, runnerEnvFor } from './release-fixture/runner';
 import { startGithubStandin, type GithubStandin } from '../standins/github/index';
 
 const root = join(import.meta.dirname, '../..');
@@ -58,10 +59,7 @@ const withSection = (text: string, version: string, body: string) =>
 
 /** The repository as a maintainer merges it before 1.0.0: this tree, the changelog section, the probe, the CI stand-ins. */
 function seedRepository(seed: string): void {
-  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: root, encoding: 'utf8' })
-    .split('\0')
-    .filter(Boolean);
-  execFileSync('bash', ['-c', `tar --null --ignore-failed-read -C "${root}" -T - -cf - | tar -x -C "${seed}"`], { input: files.join('\0'), stdio: ['pipe', 'ignore', 'ignore'] });
+  copyTree(root, seed);
   const changelog = readFileSync(join(seed, 'CHANGELOG.md'), 'utf8');
   notes100 = changelog.split('## [Unreleased]\n')[1]!.split(/\n## /)[0]!.trim();
   writeFileSync(join(seed, 'CHANGELOG.md'), changelog.replace('## [Unreleased]\n', '## [Unreleased]\n\n## [1.0.0] - 2026-12-02\n'));
@@ -124,18 +122,9 @@ beforeAll(async () => {
   treeAt = selfAtGit(bare);
   toolCache = join(work, 'tool-cache');
   addNodeToToolCache(toolCache); // a runner image's Node (setup-node finds it in the tool cache)
-  runnerEnv = {
-    PATH: process.env.PATH ?? '',
-    // The runner machine: git reaches github.com/org/deploy-actions at the bare repository;
-    // the workspace's packages are installed in this working tree (the setup stand-in links them).
-    GIT_CONFIG_COUNT: '2',
-    GIT_CONFIG_KEY_0: `url.ext::bash ${join(standIns, 'github-git.sh')} %S ${bare} ${accessLog}.insteadOf`,
-    GIT_CONFIG_VALUE_0: `https://github.com/${REPO}`,
-    GIT_CONFIG_KEY_1: 'protocol.ext.allow',
-    GIT_CONFIG_VALUE_1: 'always',
-    DEPLOY_ACTIONS_INSTALLED: root,
-    npm_config_update_notifier: 'false',
-  };
+  // The runner machine: git reaches github.com/org/deploy-actions at the bare repository;
+  // the workspace's packages are installed in this working tree (the setup stand-in links them).
+  runnerEnv = runnerEnvFor(REPO, bare, accessLog, root);
   github = await startGithubStandin({ tokens: {}, repositories: [REPO], immutableReleases: true });
 }, 120_000);
 

@@ -19,6 +19,7 @@ import { selfAtGit } from '../executor/git-refs';
 import { granted } from '../executor/permissions';
 import { runWorkflow } from '../executor/workflow';
 import { closeServer, listenLocal } from '../harness/net';
+import { copyTree, runnerEnvFor } from './release-fixture/runner';
 import { startGithubStandin, type GithubStandin } from '../standins/github/index';
 
 const root = join(import.meta.dirname, '../..');
@@ -51,8 +52,7 @@ function release(repo: string, tag: string, prerelease = false): void {
 }
 
 function seedRepository(seed: string): void {
-  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: root, encoding: 'utf8' }).split('\0').filter(Boolean);
-  execFileSync('bash', ['-c', `tar --null --ignore-failed-read -C "${root}" -T - -cf - | tar -x -C "${seed}"`], { input: files.join('\0'), stdio: ['pipe', 'ignore', 'ignore'] });
+  copyTree(root, seed);
   writeFileSync(join(seed, 'scripts/setup.sh'), readFileSync(join(standIns, 'setup.sh')));
   mkdirSync(join(seed, '.ci/fixture'), { recursive: true });
   writeFileSync(join(seed, '.ci/fixture/build.sh'), BUILD_STAND_IN);
@@ -113,16 +113,7 @@ beforeAll(async () => {
   treeAt = selfAtGit(bare);
   toolCache = join(work, 'tool-cache');
   addNodeToToolCache(toolCache);
-  runnerEnv = {
-    PATH: process.env.PATH ?? '',
-    GIT_CONFIG_COUNT: '2',
-    GIT_CONFIG_KEY_0: `url.ext::bash ${join(standIns, 'github-git.sh')} %S ${bare} ${accessLog}.insteadOf`,
-    GIT_CONFIG_VALUE_0: `https://github.com/${REPO}`,
-    GIT_CONFIG_KEY_1: 'protocol.ext.allow',
-    GIT_CONFIG_VALUE_1: 'always',
-    DEPLOY_ACTIONS_INSTALLED: root,
-    npm_config_update_notifier: 'false',
-  };
+  runnerEnv = runnerEnvFor(REPO, bare, accessLog, root);
   github = await startGithubStandin({ tokens: {}, repositories: [REPO, 'helm/helm', 'kubernetes/kubernetes'] });
   mirror = createServer((req, res) => {
     const body = checksums.get(req.url ?? '');
