@@ -3,7 +3,7 @@
  * tests), the context built once the tools and the cluster are known, and helm invocation.
  */
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { UserError, type ActionIO, type Exec, type ExecResult, type GitHubContext, type Sleep } from '@deploy-actions/action-kit';
+import { DEADLINES, DeadlineError, UserError, type ActionIO, type Exec, type ExecResult, type GitHubContext, type Sleep } from '@deploy-actions/action-kit';
 import { accessEntryMessage, isClusterAccessError, type AwsDeps } from './eks';
 import type { HelmMajor, ReleaseRef } from './helm-args';
 import type { Inputs } from './inputs';
@@ -60,7 +60,24 @@ export interface Ctx {
   kubectl: Kubectl;
   ref: ReleaseRef;
   callerArn: string;
+  /** The cluster's API server URL (from DescribeCluster or the given kubeconfig), for messages. */
+  apiServer: string;
   timings: Timings;
+}
+
+/**
+ * How long one helm command that talks to the cluster may run. helm has no per-request deadline
+ * toward the API server (client-go's only is the TLS handshake), so the process gets one: its own
+ * --timeout when it waits, plus three Kubernetes request deadlines for the calls around the wait.
+ */
+export function helmDeadlineMs(args: readonly string[], timeoutSeconds: number): number {
+  return (args.includes('--timeout') ? timeoutSeconds * 1000 : 0) + 3 * DEADLINES.kubeMs;
+}
+
+/** The fault line of a helm or kubectl command stopped at its deadline. */
+export function clusterDeadline(c: Pick<Ctx, 'apiServer' | 'inputs'>, what: string, deadlineMs: number): DeadlineError {
+  const endpoint = `the cluster API server${c.apiServer ? ` (${c.apiServer})` : ''}`;
+  return new DeadlineError('timeout', { endpoint, operation: `${what} ${c.inputs.release}`, waitedMs: deadlineMs, attempts: 1, deadlineMs });
 }
 
 /** Runs one phase in a log group and records how long it took. */
@@ -79,7 +96,9 @@ export function lastLines(text: string, n: number): string {
 }
 
 export async function helmRun(c: Ctx, args: string[], opts: { silent?: boolean; allowFailure?: boolean } = {}): Promise<ExecResult> {
-  const r = await c.deps.exec(c.helm, args, { env: c.kubeEnv, silent: opts.silent ?? true, allowFailure: true });
+  const deadlineMs = helmDeadlineMs(args, c.inputs.timeoutSeconds);
+  const r = await c.deps.exec(c.helm, args, { env: c.kubeEnv, silent: opts.silent ?? true, allowFailure: true, deadlineMs });
+  if (r.timedOut) throw clusterDeadline(c, `helm ${args[0]}`, deadlineMs);
   if (r.exitCode !== 0) {
     if (isClusterAccessError(r.stderr)) throw accessError(c, r.stderr);
     if (!opts.allowFailure) throw new UserError(`helm ${args[0]} failed: ${lastLines(r.stderr, 5) || `exit code ${r.exitCode}`}`);

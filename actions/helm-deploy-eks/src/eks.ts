@@ -1,7 +1,7 @@
 import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { UserError } from '@deploy-actions/action-kit';
-import { awsCall, awsErrorName } from '@deploy-actions/aws';
+import { awsCall, awsClientConfig, awsErrorName, reportEndpoint } from '@deploy-actions/aws';
 import { callerArnViaSts, stsEndpoint } from './token';
 
 export interface ClusterInfo {
@@ -23,7 +23,7 @@ export interface AwsDeps {
  * as usual. The caller's identity comes from the request an EKS token presigns (see callerArnViaSts).
  */
 export function awsDeps(region: string, onRetry: (m: string) => void, env: NodeJS.ProcessEnv = process.env): AwsDeps {
-  const eks = new EKSClient({ region, maxAttempts: 1 });
+  const eks = reportEndpoint(new EKSClient(awsClientConfig(region)));
   const credentials = defaultProvider();
   return {
     async describeCluster(name) {

@@ -1,7 +1,8 @@
 import { bakeInputs, type BakeInputs } from './bake/inputs';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { confinedPath, InputError, realPathFs, type Inputs as Raw, type PathFs } from '@deploy-actions/action-kit';
 import { valuesLayers } from './helm-args';
+import { kubeconfigServer } from './kubeconfig';
 import { ecrSource, type EcrSource } from './pull-access';
 import { DEFAULT_KEYS, imageKeyList, KEY_INPUTS, type ImageKeys } from './image-layout';
 
@@ -59,6 +60,8 @@ export interface Inputs {
   region: string;
   /** A kubeconfig file given instead of an EKS cluster, absolute. */
   kubeconfig: string;
+  /** The API server the given kubeconfig names (for messages); '' with an EKS cluster. */
+  kubeServer: string;
   kubeContext: string;
   exportKubeconfig: boolean;
   helmVersion: string;
@@ -126,7 +129,12 @@ export interface InputContext extends PathFs {
   isDirectory: (path: string) => boolean;
   /** AWS_REGION / AWS_DEFAULT_REGION from the environment. */
   envRegion: string;
+  /** A file's text, or undefined when it cannot be read (the given kubeconfig is read, never written). */
+  readText?: (path: string) => string | undefined;
 }
+
+/** Go's largest time.Duration (int64 nanoseconds), in seconds: helm's flag parser refuses more. */
+export const GO_MAX_DURATION_SECONDS = 9_223_372_036;
 
 /** A free-form input that must still be one line (it reaches command lines and the log). */
 function noControl(i: Raw, name: string): string {
@@ -145,6 +153,7 @@ function duration(i: Raw, name: string, fallback: string): [string, number] {
   if (seconds === undefined || seconds <= 0) {
     throw new InputError(name, 'must be a Go duration such as 5m, 300s or 1m30s', text);
   }
+  if (seconds > GO_MAX_DURATION_SECONDS) throw new InputError(name, "must be at most 2562047h (Go's largest duration)", text);
   return [text, seconds];
 }
 
@@ -214,6 +223,7 @@ export function getInputs(i: Raw, ctx: InputContext = defaultContext()): Inputs 
   }
   const set = i.keyValues('set');
   const setString = i.keyValues('set-string');
+  refuseRepeatedKeys(set, setString);
 
   let image: ImageRef | undefined;
   const imageText = i.string('image');
@@ -235,12 +245,23 @@ export function getInputs(i: Raw, ctx: InputContext = defaultContext()): Inputs 
   if (imageTag !== '') {
     if (!image) throw new InputError('image-tag', 'needs image or image-repository/image-digest', imageTag);
     if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(imageTag)) throw new InputError('image-tag', 'must be a Docker tag', imageTag);
+    if (image.tag !== undefined && image.tag !== imageTag) throw new InputError('image-tag', `must equal the tag in image ('${image.tag}'), or be left out`, imageTag);
     image = { ...image, tag: imageTag };
   }
 
   const imageKeys = imageKeysInput(i);
+  if (image) {
+    // A key the image pin is written to, or one above it, given in set/set-string would replace the pin.
+    for (const [name, pairs] of [['set', set], ['set-string', setString]] as const) {
+      for (const [key] of pairs) {
+        const hit = KEY_INPUTS.find(([f]) => imageKeys[f] !== '' && (key === imageKeys[f] || imageKeys[f].startsWith(`${key}.`)));
+        if (hit) throw new InputError(name, `must not set ${key}: the action sets it from image (${hit[1]}); give the image through image instead`, key);
+      }
+    }
+  }
 
   const [timeout, timeoutSeconds] = duration(i, 'timeout', '5m');
+  const bake = bakeInputs(i);
   const [, readinessTimeoutSeconds] = duration(i, 'readiness-timeout', '2m');
 
   const kubeconfigText = noControl(i, 'kubeconfig');
@@ -256,7 +277,22 @@ export function getInputs(i: Raw, ctx: InputContext = defaultContext()): Inputs 
   if (kubeconfig !== '' && (!ctx.exists(kubeconfig) || ctx.isDirectory(kubeconfig))) {
     throw new InputError('kubeconfig', `must be a kubeconfig file that exists${ctx.isDirectory(kubeconfig) ? ', not a directory' : ''}`, kubeconfigText);
   }
+  const kubeContext = noControl(i, 'kube-context');
+  let kubeServer = '';
+  if (kubeconfig !== '') {
+    const text = (ctx.readText ?? readText)(kubeconfig);
+    const found = text === undefined ? { problem: 'cannot be read' } : text.trim() === '' ? { problem: 'is empty' } : kubeconfigServer(text, kubeContext);
+    if ('problem' in found) throw new InputError('kubeconfig', `must be a kubeconfig naming the cluster's server; this file ${found.problem}`, kubeconfigText);
+    kubeServer = found.server;
+  }
+  const watchesAlarms = bake.alarmNames.length > 0 || bake.alarmPrefix !== '';
+  if (kubeconfig !== '' && i.string('aws-region') !== '' && !watchesAlarms) {
+    throw new InputError('aws-region', 'is read only with cluster-name or bake alarms (with kubeconfig the cluster is the one the kubeconfig names)', i.string('aws-region'));
+  }
   const region = i.string('aws-region', ctx.envRegion);
+  if (kubeconfig !== '' && watchesAlarms && !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) {
+    throw new InputError('aws-region', 'must be the AWS region of the bake alarms, such as eu-west-1 (or set AWS_REGION)', region);
+  }
   if (clusterName !== '' && !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) {
     throw new InputError('aws-region', 'must be an AWS region such as eu-west-1 (or set AWS_REGION)', region);
   }
@@ -271,6 +307,7 @@ export function getInputs(i: Raw, ctx: InputContext = defaultContext()): Inputs 
   const helmVersionText = i.string('helm-version', DEFAULT_HELM_VERSION).replace(/^v/, '');
   const helmVersion = helmVersionText === '3' || helmVersionText === '4' ? DEFAULT_HELM_VERSIONS[helmVersionText] : helmVersionText;
   if (!VERSION_RE.test(helmVersion)) throw new InputError('helm-version', `must be a version such as ${DEFAULT_HELM_VERSION}, or 4 or 3 for the newest known of that line`, helmVersion);
+  if (!/^[34]\./.test(helmVersion)) throw new InputError('helm-version', `must be a helm 3 or helm 4 version (3.x.y or 4.x.y, or 3 or 4)`, helmVersion);
   const kubectlVersion = i.string('kubectl-version').replace(/^v/, '');
   if (kubectlVersion !== '' && !VERSION_RE.test(kubectlVersion)) {
     throw new InputError('kubectl-version', 'must be a version such as 1.35.2 (or empty to match the cluster)', kubectlVersion);
@@ -283,11 +320,19 @@ export function getInputs(i: Raw, ctx: InputContext = defaultContext()): Inputs 
   const smokeUrl = i.string('smoke-url');
   if (smokeUrl !== '' && !/^https?:\/\/[^\s/]+\S*$/.test(smokeUrl)) throw new InputError('smoke-url', 'must be an http(s) URL', smokeUrl);
 
+  const dryRun = i.bool('dry-run', false);
+  const helmTest = i.bool('helm-test', false);
+  if (dryRun) {
+    const validation: Array<[string, boolean]> = [['helm-test', helmTest], ['smoke-url', smokeUrl !== ''], ['bake-duration', bake.durationMs > 0]];
+    const given = validation.find(([, on]) => on);
+    if (given) throw new InputError(given[0], 'is not read with dry-run: true (a dry run deploys nothing to validate); remove one of them', i.string(given[0]));
+  }
+
   const podSelector = i.string('pod-selector', `app.kubernetes.io/instance=${release}`);
   if (!/^[A-Za-z0-9_./=!, -]+$/.test(podSelector)) throw new InputError('pod-selector', 'must be an equality-based label selector (k=v, k!=v, k, !k; comma separated)', podSelector);
 
   return {
-    bake: bakeInputs(i),
+    bake,
     release,
     namespace,
     createNamespace: i.bool('create-namespace', false),
@@ -313,23 +358,46 @@ export function getInputs(i: Raw, ctx: InputContext = defaultContext()): Inputs 
     clusterName,
     region,
     kubeconfig,
-    kubeContext: noControl(i, 'kube-context'),
+    kubeServer,
+    kubeContext,
     exportKubeconfig: i.bool('export-kubeconfig', false),
     helmVersion,
     kubectlVersion,
     helmBaseUrl: url('helm-base-url', DEFAULT_HELM_BASE_URL),
     kubectlBaseUrl: url('kubectl-base-url', DEFAULT_KUBECTL_BASE_URL),
     toolsFromPath: i.bool('tools-from-path', false),
-    dryRun: i.bool('dry-run', false),
+    dryRun,
     failFast: i.bool('fail-fast', true),
     crashLoopRestarts: i.int('crash-loop-restarts', 3, { min: 1, max: 100 }),
     readinessTimeoutSeconds,
     podSelector,
     logLines: i.int('log-lines', 30, { min: 0, max: 1000 }),
-    helmTest: i.bool('helm-test', false),
+    helmTest,
     smokeUrl,
     smokeAttempts: i.int('smoke-attempts', 10, { min: 1, max: 100 }),
   };
+}
+
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** A key given twice, or in both set and set-string: which one helm applies is not what a reader expects. */
+function refuseRepeatedKeys(set: Array<[string, string]>, setString: Array<[string, string]>): void {
+  const seen = new Map<string, string>();
+  for (const [name, pairs] of [['set', set], ['set-string', setString]] as const) {
+    for (const [key] of pairs) {
+      const first = seen.get(key);
+      if (first !== undefined) {
+        throw new InputError(name, first === name ? `must give each key once (${key} is given twice)` : `must not give a key that ${first} gives (${key})`, key);
+      }
+      seen.set(key, name);
+    }
+  }
 }
 
 function defaultContext(): InputContext {

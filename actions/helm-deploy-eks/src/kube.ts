@@ -80,7 +80,7 @@ export async function podEvents(exec: Exec, k: Kubectl, pod: string, max = 10): 
 
 export async function podLogs(exec: Exec, k: Kubectl, pod: string, container: string, lines: number, previous: boolean): Promise<string> {
   if (lines <= 0) return '';
-  const args = [...base(k), 'logs', pod, '--tail', String(lines), ...(container ? ['--container', container] : []), ...(previous ? ['--previous'] : [])];
+  const args = [...base(k), 'logs', pod, '--request-timeout', '20s', '--tail', String(lines), ...(container ? ['--container', container] : []), ...(previous ? ['--previous'] : [])];
   const r = await exec(k.path, args, { env: k.env, silent: true, allowFailure: true });
   return r.exitCode === 0 ? r.stdout : '';
 }

@@ -11,6 +11,7 @@ import { awsDeps } from './eks';
 import type { ReadPolicy } from './pull-access';
 import type { Inputs } from './inputs';
 import { installTool, runnerArch } from './tools';
+import { downloadFile } from './download';
 
 function startProcess(file: string, args: readonly string[], env: Record<string, string>): Proc {
   const child = spawn(file, [...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -60,7 +61,7 @@ export function realDeps(io: ActionIO, inputs: Inputs): Deps {
     cloudwatch: inputs.bake.durationMs > 0 && (inputs.bake.alarmNames.length > 0 || inputs.bake.alarmPrefix) ? makeCloudWatch(inputs.region || (process.env.AWS_REGION ?? '')) : undefined,
     installTool: (d) =>
       installTool(d, runnerArch(), {
-        tc,
+        tc: { ...tc, downloadTool: (url) => downloadFile(url, `${env.RUNNER_TEMP ?? '/tmp'}/helm-deploy-eks/downloads`, `${d.tool} ${d.version}`) },
         readFile: (p) => readFile(p, 'utf8'),
         chmod: (p, m) => chmod(p, m),
         log: (m) => io.info(m),

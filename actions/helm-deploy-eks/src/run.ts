@@ -17,7 +17,7 @@ import { upgradeArgs, upgradeWatched } from './upgrade';
 import { validate, ValidationError, type Validation } from './validate';
 import { watchedWorkloads } from './release-pods';
 import { checkPullAccess } from './pull-access';
-import { bakeMarkdown, bakePhase } from './bake/bake';
+import { bakeMarkdown, bakePhase, checkBakeAlarms } from './bake/bake';
 
 export type { Deps, Proc } from './context';
 export { realDeps } from './real-deps';
@@ -40,6 +40,7 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
   if (inputs.exportKubeconfig) deps.appendEnv('KUBECONFIG', access.kubeconfig);
   const kubectlPath = await timed(tctx, 'Install kubectl', () => resolveKubectl(inputs, deps, access.cluster));
   await timed(tctx, 'Image pull access', () => checkPullAccess(deps, inputs.image, inputs.imageSource, access.cluster));
+  if (!inputs.dryRun) await checkBakeAlarms({ inputs, deps }, deps.cloudwatch);
 
   const c: Ctx = {
     inputs,
@@ -51,6 +52,7 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
     kubectl: { path: kubectlPath, env: kubeEnv, context: inputs.kubeContext, namespace: inputs.namespace, onError: (m) => io.debug(m) },
     ref: { release: inputs.release, namespace: inputs.namespace, kubeContext: inputs.kubeContext },
     callerArn: access.callerArn,
+    apiServer: access.cluster?.endpoint ?? inputs.kubeServer,
     timings,
   };
   const base: Outputs = { release: inputs.release, namespace: inputs.namespace, kubeconfig: access.kubeconfig, 'image-ref': imageRef(inputs) };

@@ -6,6 +6,7 @@
 import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { DEADLINES, fetchWithDeadline } from '@deploy-actions/action-kit';
 
 export const TOKEN_PREFIX = 'k8s-aws-v1.';
 export const PRESIGN_SECONDS = 60;
@@ -113,10 +114,16 @@ export function parseTokenArgs(argv: readonly string[]): { cluster: string; regi
  * issue 13). A failure throws an error shaped like the SDK's (name, $metadata.httpStatusCode)
  * so awsCall retries and explains it as it would an SDK call.
  */
-export async function callerArnViaSts(req: TokenRequest, fetchFn: typeof fetch = fetch): Promise<string> {
+export async function callerArnViaSts(req: TokenRequest, fetchFn: typeof fetch = fetchWithDeadline(DEADLINES.awsMs)): Promise<string> {
   const url = await presignGetCallerIdentity(req);
-  const res = await fetchFn(url, { headers: { 'x-k8s-aws-id': req.cluster, accept: 'application/json' } });
-  const body = await res.text();
+  let res: Response;
+  let body: string;
+  try {
+    res = await fetchFn(url, { headers: { 'x-k8s-aws-id': req.cluster, accept: 'application/json' } });
+    body = await res.text();
+  } catch (err) {
+    throw Object.assign(err as object, { $endpoint: new URL(url).origin });
+  }
   let parsed: { GetCallerIdentityResponse?: { GetCallerIdentityResult?: { Arn?: string } }; Error?: { Code?: string; Message?: string } } = {};
   try {
     parsed = JSON.parse(body);

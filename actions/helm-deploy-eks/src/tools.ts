@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { UserError } from '@deploy-actions/action-kit';
+import { DeadlineError, UserError } from '@deploy-actions/action-kit';
 
 export type Arch = 'amd64' | 'arm64';
 
@@ -137,6 +137,7 @@ export async function installTool(d: Download, arch: Arch, deps: InstallDeps): P
     file = await deps.tc.downloadTool(d.url);
     checksumText = await deps.readFile(await deps.tc.downloadTool(d.checksumUrl));
   } catch (err) {
+    if (err instanceof DeadlineError) throw err;
     throw new UserError(`Could not download ${d.tool} ${d.version} (${d.url}): ${(err as Error).message}`);
   }
   const expected = parseChecksumFile(checksumText);

@@ -1,6 +1,6 @@
 /** helm upgrade --install, watched: the rollout's pods are judged while helm waits, and helm is stopped at the first unrecoverable one. */
 import type { ExecResult } from '@deploy-actions/action-kit';
-import type { Ctx } from './context';
+import { clusterDeadline, helmDeadlineMs, type Ctx } from './context';
 import { helmUpgradeArgs, type ChartValues, type HelmMajor } from './helm-args';
 import { diagnose, listPodsAndOwners, oneLine, type Diagnosis } from './kube';
 import { classifyPods, podsOfDeploy, type Pod, type PodFailure, type PodView } from './pods';
@@ -86,9 +86,17 @@ export async function upgradeWatched(c: Ctx, args: string[], startedAt: number, 
   let lastStates = '';
   let lastBeat = deps.now();
   const thresholds = { crashLoopRestarts: inputs.crashLoopRestarts, readinessTimeoutMs: inputs.readinessTimeoutSeconds * 1000 };
+  const deadlineMs = helmDeadlineMs(args, inputs.timeoutSeconds);
   while (!finished) {
     await deps.within(done, deps.pollMs);
     if (finished) break;
+    if (deps.now() - startedAt > deadlineMs) {
+      deps.io.info(`helm did not finish within ${deadlineMs / 1000} s (its --timeout and ${(deadlineMs / 1000 - inputs.timeoutSeconds).toFixed(0)} s for the API calls around it); stopping it`);
+      proc.kill('SIGTERM');
+      if ((await deps.within(done, deps.killGraceMs)) === 'timeout') proc.kill('SIGKILL');
+      const r = await done;
+      return { helm: { ...r, exitCode: 124, stderr: `${r.stderr}\nError: ${clusterDeadline(c, 'helm upgrade', deadlineMs).message}` }, pods: lastViews };
+    }
     const items = await listPodsAndOwners(deps.exec, c.kubectl);
     if (!items || finished) continue;
     const fresh = items.filter(isNew);

@@ -8,7 +8,9 @@ import { Inputs as Raw, mapInputs, recordingIO, UserError, type ExecResult } fro
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { closeServer, listenLocal } from '../../../test/harness/net';
 import { startCloudWatchStandin, type CloudWatchStandin } from '../../../test/standins/cloudwatch';
-import { bakePhase, digestOfRevision, watchBake } from '../src/bake/bake';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { awsClientConfig } from '@deploy-actions/aws';
+import { bakePhase, checkBakeAlarms, digestOfRevision, watchBake } from '../src/bake/bake';
 import { alarmBreach, httpBreach, podBreach, podWatch, servingPods } from '../src/bake/checks';
 import { describeAlarms, makeCloudWatch } from '../src/bake/cloudwatch';
 import { bakeInputs } from '../src/bake/inputs';
@@ -77,10 +79,21 @@ describe('judgements', () => {
 
   test.each([
     [{ 'bake-duration': '5x' }, "Input 'bake-duration'"],
-    [{ 'bake-alarms': 'a', 'bake-alarm-prefix': 'b' }, "Input 'bake-alarm-prefix' cannot be combined"],
-    [{ 'bake-error-ratio': '1.5' }, "Input 'bake-error-ratio'"],
-    [{ 'bake-rollback-digest': 'sha256:zz' }, "Input 'bake-rollback-digest'"],
-    [{ 'bake-interval': '0s' }, "Input 'bake-interval'"],
+    [{ 'bake-duration': '10m', 'bake-alarms': 'a', 'bake-alarm-prefix': 'b' }, "Input 'bake-alarm-prefix' cannot be combined"],
+    [{ 'bake-duration': '10m', 'bake-error-ratio': '1.5' }, "Input 'bake-error-ratio'"],
+    [{ 'bake-duration': '10m', 'bake-rollback-digest': 'sha256:zz' }, "Input 'bake-rollback-digest'"],
+    [{ 'bake-duration': '10m', 'bake-interval': '0s' }, "Input 'bake-interval'"],
+    [{ 'bake-duration': '10m', 'bake-alarm-prefix': 'svc-\r::warning::x' }, "Input 'bake-alarm-prefix' must be CloudWatch alarm names without control characters"],
+    [{ 'bake-duration': '10m', 'bake-alarm-prefix': 'a\nb' }, "Input 'bake-alarm-prefix' must be one alarm name prefix"],
+    [{ 'bake-duration': '10m', 'bake-alarms': 'a\tb' }, "Input 'bake-alarms' must be CloudWatch alarm names without control characters"],
+    [{ 'bake-duration': '9999999h' }, "Input 'bake-duration' must be at most 2562047h"],
+    [{ 'bake-alarms': 'web-5xx' }, "Input 'bake-alarms' is read only with bake-duration"],
+    [{ 'bake-duration': '0s', 'bake-alarm-prefix': 'web-' }, "Input 'bake-alarm-prefix' is read only with bake-duration"],
+    [{ 'bake-interval': '10s' }, "Input 'bake-interval' is read only with bake-duration"],
+    [{ 'bake-error-ratio': '0.2' }, "Input 'bake-error-ratio' is read only with bake-duration"],
+    [{ 'bake-max-restarts': '2' }, "Input 'bake-max-restarts' is read only with bake-duration"],
+    [{ 'bake-unready-timeout': '1m' }, "Input 'bake-unready-timeout' is read only with bake-duration"],
+    [{ 'bake-rollback-digest': `sha256:${'a'.repeat(64)}` }, "Input 'bake-rollback-digest' is read only with bake-duration"],
   ])('bad input %j', (w, msg) => {
     expect(() => bakeInputs(new Raw(mapInputs(w)))).toThrow(msg);
   });
@@ -184,5 +197,43 @@ describe('the bake phase', () => {
     } finally {
       await closeServer(server);
     }
+  });
+});
+
+describe('a bake that cannot read what it watches fails closed', () => {
+  const badCredentials = () => new CloudWatchClient({ ...awsClientConfig('eu-west-1'), credentials: { accessKeyId: 'AKIDNOTKNOWN', secretAccessKey: 'x' } });
+
+  test('alarms that cannot be read are a breach, and the release is rolled back', async () => {
+    const s = scripted({ 'bake-duration': '5m', 'bake-interval': '10s', 'bake-alarms': 'orders-5xx', 'bake-rollback-digest': D('a') });
+    const err = await bakePhase(s.c, badCredentials(), 2, { release: 'orders' }).catch((e: unknown) => e);
+    expect((err as UserError).message).toMatch(/^Bake of orders failed: the alarms cannot be read \(.+\); rolled back orders to revision 1, the last validated release/);
+    expect(s.execs.some((a) => a[1] === 'rollback')).toBe(true);
+  });
+
+  test('pods that cannot be read are a breach', async () => {
+    const s = scripted({ 'bake-duration': '30s', 'bake-interval': '10s' });
+    const exec = s.c.deps.exec;
+    let reads = 0;
+    s.c.deps.exec = async (file, args, o) => (file === 'kubectl' && ++reads > 1 ? { exitCode: 1, stdout: '', stderr: 'Unable to connect to the server: dial tcp: i/o timeout' } : exec(file, args, o));
+    const r = await watchBake(s.c, undefined);
+    expect(r.breach).toBe('the pods of app.kubernetes.io/instance=orders cannot be read');
+  });
+
+  test.each([
+    [{ 'bake-alarms': 'orders-5xx,nope-1' }, "Input 'bake-alarms' must name CloudWatch alarms of this account and region; these do not exist (got 'nope-1')"],
+    [{ 'bake-alarm-prefix': 'nothing-' }, "Input 'bake-alarm-prefix' must match at least one CloudWatch alarm"],
+  ])('before the rollout: %j is refused', async (bake, message) => {
+    cw.setAlarm('orders-5xx', 'OK');
+    const s = scripted({ 'bake-duration': '5m', ...bake });
+    await expect(checkBakeAlarms(s.c, makeCloudWatch('eu-west-1'))).rejects.toThrow(message);
+  });
+
+  test('before the rollout: credentials CloudWatch refuses stop the deploy in one line', async () => {
+    const s = scripted({ 'bake-duration': '5m', 'bake-alarms': 'orders-5xx' });
+    const err = (await checkBakeAlarms(s.c, badCredentials()).catch((e: unknown) => e)) as Error;
+    expect(err.message).toMatch(/^The bake's alarms cannot be read, so nothing was deployed: /);
+    expect(err.message).not.toContain('\n');
+    cw.setAlarm('orders-5xx', 'OK');
+    await expect(checkBakeAlarms(s.c, makeCloudWatch('eu-west-1'))).resolves.toBeUndefined();
   });
 });

@@ -3,13 +3,23 @@ import { Inputs as Raw, mapInputs } from '@deploy-actions/action-kit';
 import { getInputs, isValidNamespace, isValidReleaseName, parseGoDuration, parseImageRef, type InputContext } from '../src/inputs';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
-const files = new Set(['/ws/chart', '/ws/chart/Chart.yaml', '/ws/nochart', '/ws/extra.yaml', '/ws/kc']);
+const kc = (server: string, extra = '') => `apiVersion: v1\nkind: Config\ncurrent-context: c\ncontexts:\n- name: c\n  context: {cluster: k}\nclusters:\n- name: k\n  cluster: {server: '${server}'}\n${extra}`;
+const KUBECONFIGS: Record<string, string> = {
+  '/ws/kc': kc('https://10.0.0.1:6443'),
+  '/ws/kc-empty': '',
+  '/ws/kc-blank': '\n  \n',
+  '/ws/kc-nocontext': 'apiVersion: v1\nkind: Config\nclusters: []\n',
+  '/ws/kc-noserver': kc(''),
+  '/ws/kc-notyaml': '{: [',
+};
+const files = new Set(['/ws/kc-empty', '/ws/kc-blank', '/ws/kc-nocontext', '/ws/kc-noserver', '/ws/kc-notyaml', '/ws/chart', '/ws/chart/Chart.yaml', '/ws/nochart', '/ws/extra.yaml', '/ws/kc']);
 const ctx: InputContext = {
   workspace: '/ws',
   exists: (p) => files.has(p),
   isDirectory: (p) => p === '/ws/chart' || p === '/ws/nochart',
   realpath: (p) => (files.has(p) || p === '/ws' ? p : undefined),
   envRegion: 'eu-west-1',
+  readText: (p) => KUBECONFIGS[p],
 };
 const base = { release: 'web', 'cluster-name': 'prod' };
 const read = (extra: Record<string, string>) => getInputs(new Raw(mapInputs({ ...base, ...extra })), ctx);
@@ -173,6 +183,41 @@ describe('getInputs', () => {
   test('a kubeconfig instead of a cluster needs no region', () => {
     const i = getInputs(new Raw(mapInputs({ release: 'web', kubeconfig: 'kc' })), { ...ctx, envRegion: '' });
     expect(i.kubeconfig).toBe('/ws/kc');
+    expect(i.kubeServer).toBe('https://10.0.0.1:6443');
     expect(i.clusterName).toBe('');
+  });
+
+  const kcBase = { release: 'web', kubeconfig: 'kc' };
+  test.each([
+    [{ kubeconfig: 'kc-empty' }, "Input 'kubeconfig' must be a kubeconfig naming the cluster's server; this file is empty"],
+    [{ kubeconfig: 'kc-blank' }, 'this file is empty'],
+    [{ kubeconfig: 'kc-nocontext' }, 'this file has no current-context'],
+    [{ kubeconfig: 'kc-noserver' }, "names no server URL for the cluster of context 'c'"],
+    [{ kubeconfig: 'kc-notyaml' }, 'this file is not YAML'],
+    [{ 'kube-context': 'other' }, "this file has no context 'other'"],
+    [{ 'aws-region': 'eu-west-1' }, "Input 'aws-region' is read only with cluster-name or bake alarms"],
+    [{ set: 'a=1\nb=2\na=3' }, "Input 'set' must give each key once (a is given twice)"],
+    [{ set: 'a=1', 'set-string': 'a=x' }, "Input 'set-string' must not give a key that set gives (a)"],
+    [{ 'set-string': 'x=1\nx=2' }, "Input 'set-string' must give each key once"],
+    [{ image: `r@${DIGEST}`, set: 'image.digest=sha256:00' }, "Input 'set' must not set image.digest: the action sets it from image (image-digest-key)"],
+    [{ image: `r@${DIGEST}`, 'set-string': 'image.repository=evil' }, "Input 'set-string' must not set image.repository"],
+    [{ image: `r@${DIGEST}`, 'image-digest-key': 'app.digest', set: 'app.digest=x' }, "Input 'set' must not set app.digest"],
+    [{ image: `r@${DIGEST}`, 'image-tag-key': 'image.tag', set: 'image.tag=v9' }, "Input 'set' must not set image.tag: the action sets it from image (image-tag-key)"],
+    [{ image: `r:v1@${DIGEST}`, 'image-tag': 'v2' }, "Input 'image-tag' must equal the tag in image ('v1')"],
+    [{ timeout: '2562048h' }, "Input 'timeout' must be at most 2562047h"],
+    [{ 'readiness-timeout': '9999999999s' }, "Input 'readiness-timeout' must be at most 2562047h"],
+    [{ 'helm-version': '2.17.0' }, "Input 'helm-version' must be a helm 3 or helm 4 version"],
+    [{ 'helm-version': '5.0.0' }, "Input 'helm-version' must be a helm 3 or helm 4 version"],
+    [{ 'dry-run': 'true', 'helm-test': 'true' }, "Input 'helm-test' is not read with dry-run: true"],
+    [{ 'dry-run': 'true', 'smoke-url': 'https://web.example' }, "Input 'smoke-url' is not read with dry-run: true"],
+    [{ 'dry-run': 'true', 'bake-duration': '5m' }, "Input 'bake-duration' is not read with dry-run: true"],
+  ])('conflicting inputs are refused: %j', (extra, message) => {
+    expect(() => getInputs(new Raw(mapInputs({ ...kcBase, ...extra })), { ...ctx, envRegion: '' })).toThrow(message);
+  });
+
+  test('the same tag in image and image-tag, and a region with bake alarms in kubeconfig mode, are accepted', () => {
+    expect(getInputs(new Raw(mapInputs({ ...kcBase, image: `r:v1@${DIGEST}`, 'image-tag': 'v1' })), ctx).image?.tag).toBe('v1');
+    const i = getInputs(new Raw(mapInputs({ ...kcBase, 'aws-region': 'eu-west-1', 'bake-duration': '5m', 'bake-alarms': 'web-5xx' })), { ...ctx, envRegion: '' });
+    expect(i.region).toBe('eu-west-1');
   });
 });

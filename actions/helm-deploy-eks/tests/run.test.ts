@@ -16,6 +16,7 @@ const ctx = {
   isDirectory: (p: string) => p === '/ws/chart',
   realpath: (p: string) => p,
   envRegion: 'eu-west-1',
+  readText: () => 'current-context: c\ncontexts: [{name: c, context: {cluster: k}}]\nclusters: [{name: k, cluster: {server: "https://10.0.0.1:6443"}}]\n',
 };
 
 const ok = (stdout = ''): ExecResult => ({ exitCode: 0, stdout, stderr: '' });

@@ -4,7 +4,7 @@
  * access to the repository; fine-grained tokens need Actions: read).
  */
 import { getOctokit } from '@actions/github';
-import { githubCall, httpStatus, type GithubCallOptions } from '@deploy-actions/github';
+import { githubCall, githubRequestOptions, httpStatus, type GithubCallOptions } from '@deploy-actions/github';
 import { sameEnvironment } from './refs';
 
 export interface Approval {
@@ -20,7 +20,7 @@ export interface ApprovalsApi {
 }
 
 export function octokitApprovals(o: GithubCallOptions & { token: string; apiUrl: string; owner: string; repo: string }): ApprovalsApi {
-  const octokit = getOctokit(o.token, { baseUrl: o.apiUrl, userAgent: 'deploy-actions-promote-gate' });
+  const octokit = getOctokit(o.token, { baseUrl: o.apiUrl, userAgent: 'deploy-actions-promote-gate', ...githubRequestOptions() });
   return {
     async ofRun(runId) {
       try {

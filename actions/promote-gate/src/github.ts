@@ -1,6 +1,6 @@
 import { getOctokit } from '@actions/github';
 import { UserError, type Sleep } from '@deploy-actions/action-kit';
-import { firstLine, githubCall, httpStatus, isRetryableGithubError } from '@deploy-actions/github';
+import { firstLine, githubCall, githubRequestOptions, httpStatus, isRetryableGithubError } from '@deploy-actions/github';
 
 export { isRetryableGithubError };
 
@@ -116,7 +116,7 @@ export interface OctokitDeploymentsOptions {
 
 /** The deployments API over @actions/github's Octokit (baseUrl = GITHUB_API_URL), with our retry policy. */
 export function octokitDeployments(opts: OctokitDeploymentsOptions): DeploymentsApi {
-  const octokit = getOctokit(opts.token, { baseUrl: opts.apiUrl, userAgent: 'deploy-actions-promote-gate' });
+  const octokit = getOctokit(opts.token, { baseUrl: opts.apiUrl, userAgent: 'deploy-actions-promote-gate', ...githubRequestOptions() });
   const { owner, repo } = opts;
   const repository = `${owner}/${repo}`;
   const call = async <T>(what: string, fn: () => Promise<{ data: unknown }>): Promise<T> => {

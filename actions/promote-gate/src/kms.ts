@@ -8,7 +8,7 @@
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { GetPublicKeyCommand, KMSClient, SignCommand, type KMSClientConfig } from '@aws-sdk/client-kms';
 import { UserError } from '@deploy-actions/action-kit';
-import { awsCall, type AwsCallOptions } from '@deploy-actions/aws';
+import { awsCall, awsClientConfig, reportEndpoint, type AwsCallOptions } from '@deploy-actions/aws';
 import { KMS_KEY_ARN_RE } from './refs';
 
 export const SIGNING_ALGORITHM = 'ECDSA_SHA_256';
@@ -25,7 +25,7 @@ export function kmsEvidenceKeys(aws: AwsCallOptions = {}, credentials?: KMSClien
   const client = (keyArn: string) => {
     const region = KMS_KEY_ARN_RE.exec(keyArn)?.[1] ?? '';
     let c = clients.get(region);
-    if (!c) clients.set(region, (c = new KMSClient({ region, maxAttempts: 1, ...(credentials ? { credentials } : {}) })));
+    if (!c) clients.set(region, (c = reportEndpoint(new KMSClient({ ...awsClientConfig(region), ...(credentials ? { credentials } : {}) }))));
     return c;
   };
   const keys = new Map<string, KeyObject>();

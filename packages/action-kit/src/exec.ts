@@ -15,12 +15,19 @@ export interface ExecOptions {
   silent?: boolean;
   /** Resolve with the exit code instead of throwing on a non-zero one. */
   allowFailure?: boolean;
+  /**
+   * Stop the child (SIGTERM, SIGKILL 5 s later) when it has not finished after this many ms; it
+   * then ends with `timedOut` set and exit code 124, as coreutils' timeout(1) reports it.
+   */
+  deadlineMs?: number;
 }
 
 export interface ExecResult {
   exitCode: number;
   stdout: string;
   stderr: string;
+  /** Stopped at its deadline (ExecOptions.deadlineMs). */
+  timedOut?: boolean;
 }
 
 /** Runs a program with an argv array (never a shell string). */
@@ -46,6 +53,15 @@ export const exec: Exec = (file, args, opts = {}) =>
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     liveChildren.add(child);
+    let timedOut = false;
+    let killer: NodeJS.Timeout | undefined;
+    const deadline = opts.deadlineMs
+      ? setTimeout(() => {
+          timedOut = true;
+          child.kill('SIGTERM');
+          killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        }, opts.deadlineMs)
+      : undefined;
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const echoOut = opts.silent ? undefined : new LogLines();
@@ -59,17 +75,22 @@ export const exec: Exec = (file, args, opts = {}) =>
       echoErr?.push(d);
     });
     child.on('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(deadline);
+      clearTimeout(killer);
       liveChildren.delete(child);
       reject(e.code === 'ENOENT' ? new Error(`${file} was not found on PATH`) : e);
     });
     child.on('close', (code) => {
+      clearTimeout(deadline);
+      clearTimeout(killer);
       liveChildren.delete(child);
       echoOut?.end();
       echoErr?.end();
-      const result = {
-        exitCode: code ?? 1,
+      const result: ExecResult = {
+        exitCode: timedOut ? 124 : (code ?? 1),
         stdout: Buffer.concat(out).toString('utf8'),
         stderr: Buffer.concat(err).toString('utf8'),
+        ...(timedOut ? { timedOut } : {}),
       };
       if (result.exitCode !== 0 && !opts.allowFailure) reject(new ExecError(file, args, result));
       else resolve(result);

@@ -9,3 +9,4 @@ export * from './paths';
 export * from './github';
 export * from './markdown';
 export * from './run-action';
+export * from './deadline';

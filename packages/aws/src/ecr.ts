@@ -7,6 +7,7 @@ import {
   type ImageDetail,
 } from '@aws-sdk/client-ecr';
 import { UserError } from '@deploy-actions/action-kit';
+import { awsClientConfig, reportEndpoint } from './client';
 import { awsCall, awsErrorName, type AwsCallOptions } from './errors';
 
 /** Manifest types BatchGetImage may return; without this list ECR converts to Docker v2 schema 2. */
@@ -19,7 +20,7 @@ export const MANIFEST_MEDIA_TYPES = [
 
 /** An ECR client whose retries are ours (awsCall), configured from the standard chain and AWS_ENDPOINT_URL_ECR. */
 export function makeEcrClient(region: string): ECRClient {
-  return new ECRClient({ region, maxAttempts: 1 });
+  return reportEndpoint(new ECRClient(awsClientConfig(region)));
 }
 
 export interface ImageRef {

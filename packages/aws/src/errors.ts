@@ -1,4 +1,4 @@
-import { UserError, retry, type Sleep } from '@deploy-actions/action-kit';
+import { DEADLINES, DeadlineError, networkFault, UserError, retry, type Sleep } from '@deploy-actions/action-kit';
 
 const THROTTLING = new Set([
   'ThrottlingException',
@@ -54,6 +54,9 @@ export interface AwsCallOptions {
   random?: () => number;
   attempts?: number;
   onRetry?: (message: string) => void;
+  /** False for a write that must not be sent twice: no retry after a timeout or a reset. Default true. */
+  idempotent?: boolean;
+  now?: () => number;
 }
 
 /**
@@ -87,13 +90,22 @@ export async function awsCall<T>(
   opts: AwsCallOptions = {},
 ): Promise<T> {
   const attempts = opts.attempts ?? 6;
+  const now = opts.now ?? Date.now;
+  const started = now();
   let made = 0;
+  let timeouts = 0;
+  const retryable = (err: unknown): boolean => {
+    const fault = networkFault(err);
+    if (fault === 'timeout' && ++timeouts >= DEADLINES.timeoutAttempts) return false;
+    if ((fault === 'timeout' || fault === 'reset') && opts.idempotent === false) return false;
+    return fault !== undefined || isRetryableAwsError(err);
+  };
   try {
     return await retry(() => (made++, fn()), {
       attempts,
       baseMs: 400,
       maxMs: 15_000,
-      retryable: isRetryableAwsError,
+      retryable,
       sleep: opts.sleep,
       random: opts.random,
       onRetry: (err, attempt, delay) =>
@@ -102,6 +114,11 @@ export async function awsCall<T>(
         ),
     });
   } catch (err) {
+    const fault = networkFault(err);
+    if (fault) {
+      const endpoint = (err as { $endpoint?: string }).$endpoint ?? serviceOf(iamAction);
+      throw new DeadlineError(fault, { endpoint, operation: `${iamAction} on ${resource}`, waitedMs: now() - started, attempts: made, deadlineMs: DEADLINES.awsMs });
+    }
     const name = awsErrorName(err);
     if (made > 1 && isRetryableAwsError(err)) throw new AwsRetriesExhausted(iamAction, resource, made, err);
     if (name === 'ExpiredTokenException' || name === 'ExpiredToken') {
@@ -118,4 +135,10 @@ export async function awsCall<T>(
     }
     throw err;
   }
+}
+
+/** The service an IAM action belongs to, as a reader knows it (when the SDK did not say which host). */
+function serviceOf(iamAction: string): string {
+  const prefix = iamAction.split(':')[0] ?? '';
+  return ({ ecr: 'ECR', eks: 'EKS', sts: 'STS', kms: 'KMS', cloudwatch: 'CloudWatch' } as Record<string, string>)[prefix] ?? prefix;
 }

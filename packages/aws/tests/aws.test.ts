@@ -7,8 +7,8 @@ import {
   ECRServiceException,
   PutImageCommand,
 } from '@aws-sdk/client-ecr';
-import { UserError } from '@deploy-actions/action-kit';
-import { awsCall, isRetryableAwsError, tagExistingImage } from '../src';
+import { DEADLINES, DeadlineError, UserError } from '@deploy-actions/action-kit';
+import { awsCall, awsClientConfig, isRetryableAwsError, reportEndpoint, tagExistingImage } from '../src';
 
 function awsError(name: string, status: number, message = name) {
   return new ECRServiceException({ name, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status }, message });
@@ -119,5 +119,43 @@ describe('tagExistingImage', () => {
   test('a missing image is a UserError', async () => {
     ecrMock.on(BatchGetImageCommand).resolves({ images: [], failures: [{ failureCode: 'ImageNotFound' }] });
     await expect(tagExistingImage(ecr, ref, digest, 't', { sleep: noSleep })).rejects.toThrow(`Image team/api@${digest} does not exist in ECR`);
+  });
+});
+
+describe('deadlines: network faults end in one line naming the call, the endpoint and the time waited', () => {
+  const timeout = () => Object.assign(new Error('@smithy/node-http-handler - a request has exceeded the configured 15000 ms requestTimeout.'), { name: 'TimeoutError', $endpoint: 'https://api.ecr.eu-west-1.amazonaws.com' });
+  const reset = () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+  let clock = 0;
+  const now = () => clock;
+
+  test('a timeout is tried twice in all, then reported', async () => {
+    let n = 0;
+    clock = 0;
+    const err = await awsCall('ecr:DescribeImages', 'team/app', async () => {
+      n++;
+      clock += 15_000;
+      throw timeout();
+    }, { sleep: noSleep, now }).catch((e: Error) => e);
+    expect(n).toBe(2);
+    expect(err).toBeInstanceOf(DeadlineError);
+    expect(err.message).toBe('ecr:DescribeImages on team/app: https://api.ecr.eu-west-1.amazonaws.com: no answer within 15 s (2 attempts, 30 s waited)');
+  });
+
+  test('a write that is not idempotent is not sent again after a reset', async () => {
+    let n = 0;
+    const err = await awsCall('kms:Sign', 'arn:aws:kms:eu-west-1:123456789012:key/x', async () => {
+      n++;
+      throw reset();
+    }, { sleep: noSleep, idempotent: false }).catch((e: Error) => e);
+    expect(n).toBe(1);
+    expect(err.message).toMatch(/^kms:Sign on arn:aws:kms:eu-west-1:123456789012:key\/x: KMS: the connection was reset \(\d+(\.\d)? s waited\)$/);
+  });
+
+  test('awsClientConfig: no SDK retries, a connection and a request deadline', () => {
+    expect(awsClientConfig('eu-west-1')).toEqual({
+      region: 'eu-west-1',
+      maxAttempts: 1,
+      requestHandler: { connectionTimeout: DEADLINES.connectMs, requestTimeout: DEADLINES.awsMs, throwOnRequestTimeout: true },
+    });
   });
 });

@@ -1,6 +1,6 @@
 import { getOctokit } from '@actions/github';
 import { UserError, type Sleep } from '@deploy-actions/action-kit';
-import { allPages, firstLine, githubCall, httpStatus, isRetryableGithubError } from '@deploy-actions/github';
+import { allPages, firstLine, githubCall, githubRequestOptions, httpStatus, isRetryableGithubError } from '@deploy-actions/github';
 
 export interface Reviewer {
   type: 'User' | 'Team';
@@ -58,7 +58,7 @@ export interface ApiOptions {
 }
 
 export function octokitEnvironments(opts: ApiOptions): EnvironmentsApi {
-  const octokit = getOctokit(opts.token, { baseUrl: opts.apiUrl.replace(/\/+$/, ''), userAgent: 'deploy-actions-environments' });
+  const octokit = getOctokit(opts.token, { baseUrl: opts.apiUrl.replace(/\/+$/, ''), userAgent: 'deploy-actions-environments', ...githubRequestOptions() });
   const { owner, repo } = opts;
   const full = `${owner}/${repo}`;
   async function call<T>(what: string, permission: string, fn: () => Promise<{ data: unknown }>, notFound?: () => T): Promise<T> {

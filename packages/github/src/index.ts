@@ -1,10 +1,19 @@
-import { realSleep, retry, type Sleep } from '@deploy-actions/action-kit';
+import { DEADLINES, DeadlineError, fetchWithDeadline, isIdempotentMethod, networkFault, realSleep, retry, type Sleep } from '@deploy-actions/action-kit';
+
+/**
+ * Octokit options every client of ours passes to getOctokit: each request aborted after
+ * DEADLINES.githubMs, so an API that accepts and never answers ends the step in bounded time.
+ */
+export function githubRequestOptions(): { request: { fetch: typeof fetch } } {
+  return { request: { fetch: fetchWithDeadline(DEADLINES.githubMs) } };
+}
 
 /** What an Octokit request error carries. */
 export interface GithubHttpError {
   status?: number;
   message?: string;
   response?: { headers?: Record<string, string | undefined>; data?: unknown };
+  request?: { method?: string; url?: string };
 }
 
 export function httpStatus(err: unknown): number {
@@ -33,6 +42,7 @@ export interface GithubCallOptions {
   random?: () => number;
   attempts?: number;
   onRetry?: (message: string) => void;
+  now?: () => number;
 }
 
 /**
@@ -42,9 +52,20 @@ export interface GithubCallOptions {
  */
 export async function githubCall<T>(what: string, fn: () => Promise<{ data: unknown }>, opts: GithubCallOptions = {}): Promise<T> {
   const sleep = opts.sleep ?? realSleep;
+  const now = opts.now ?? Date.now;
+  const started = now();
+  let made = 0;
+  let timeouts = 0;
+  const retryable = (err: unknown): boolean => {
+    const fault = networkFault(err);
+    if (fault === undefined) return isRetryableGithubError(err);
+    if (fault === 'timeout' && ++timeouts >= DEADLINES.timeoutAttempts) return false;
+    // A POST or PATCH that timed out or was cut may have landed: never sent twice.
+    return isIdempotentMethod((err as GithubHttpError).request?.method) || fault === 'refused' || fault === 'unreachable';
+  };
   const res = await retry(
     () =>
-      fn().catch(async (err: unknown) => {
+      (made++, fn()).catch(async (err: unknown) => {
         const after = Number((err as GithubHttpError)?.response?.headers?.['retry-after']);
         if (isRetryableGithubError(err) && Number.isFinite(after) && after > 0) await sleep(Math.min(after, 60) * 1000);
         throw err;
@@ -53,13 +74,24 @@ export async function githubCall<T>(what: string, fn: () => Promise<{ data: unkn
       attempts: opts.attempts ?? 5,
       baseMs: 1000,
       maxMs: 20_000,
-      retryable: isRetryableGithubError,
+      retryable,
       sleep,
       random: opts.random,
       onRetry: (err, attempt, delay) =>
         opts.onRetry?.(`GitHub API failed to ${what} (${httpStatus(err) || ''} ${firstLine(err)}); attempt ${attempt + 1} in ${delay} ms`),
     },
-  );
+  ).catch((err: unknown) => {
+    const fault = networkFault(err);
+    if (!fault) throw err;
+    const request = (err as GithubHttpError).request;
+    let endpoint = 'the GitHub API';
+    try {
+      if (request?.url) endpoint = `the GitHub API (${new URL(request.url).origin})`;
+    } catch {
+      // keep the generic name
+    }
+    throw new DeadlineError(fault, { endpoint, operation: `GitHub: ${what}`, waitedMs: now() - started, attempts: made, deadlineMs: DEADLINES.githubMs });
+  });
   return res.data as T;
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { allPages, githubCall, isRetryableGithubError } from '../src';
+import { DeadlineError } from '@deploy-actions/action-kit';
+import { allPages, githubCall, githubRequestOptions, isRetryableGithubError } from '../src';
 
 const httpError = (status: number, message = 'x', headers: Record<string, string> = {}) =>
   Object.assign(new Error(message), { status, response: { headers } });
@@ -59,4 +60,39 @@ test('allPages stops at the first short page', async () => {
   });
   expect(pages).toEqual([1, 2, 3]);
   expect(items).toHaveLength(201);
+});
+
+describe('githubCall deadlines', () => {
+  const fault = (method: string, cause: Error) =>
+    Object.assign(new Error(cause.message), { status: 500, request: { method, url: 'https://ghe.example/api/v3/repos/a/b/deployments' }, cause });
+  const timeoutCause = () => Object.assign(new Error('The operation was aborted due to timeout'), { name: 'TimeoutError' });
+  const resetCause = () => Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' });
+  const noSleep = async () => undefined;
+
+  test('a GET that times out is tried twice, then one line names the call, the API and the time', async () => {
+    let n = 0;
+    let clock = 0;
+    const err = await githubCall('list production deployments', async () => {
+      n++;
+      clock += 15_000;
+      throw fault('GET', timeoutCause());
+    }, { sleep: noSleep, now: () => clock }).catch((e: Error) => e) as Error;
+    expect(n).toBe(2);
+    expect(err).toBeInstanceOf(DeadlineError);
+    expect(err.message).toBe('GitHub: list production deployments: the GitHub API (https://ghe.example): no answer within 15 s (2 attempts, 30 s waited)');
+  });
+
+  test.each([['POST', 1], ['PATCH', 1], ['GET', 5], ['PUT', 5]])('a %s cut by a reset is sent %i time(s)', async (method, times) => {
+    let n = 0;
+    const err = await githubCall('do it', async () => {
+      n++;
+      throw fault(method, resetCause());
+    }, { sleep: noSleep }).catch((e: Error) => e) as Error;
+    expect(n).toBe(times);
+    expect(err.message).toMatch(/^GitHub: do it: the GitHub API \(https:\/\/ghe\.example\): the connection was reset \(/);
+  });
+
+  test('githubRequestOptions gives Octokit a fetch with a deadline', () => {
+    expect(typeof githubRequestOptions().request.fetch).toBe('function');
+  });
 });

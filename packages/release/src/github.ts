@@ -1,4 +1,5 @@
 import { getOctokit } from '@actions/github';
+import { DEADLINES, fetchWithDeadline } from '@deploy-actions/action-kit';
 
 export interface Release {
   id: number;
@@ -29,7 +30,7 @@ const fromRaw = (r: Raw): Release => ({
 
 /** The releases API through @actions/github's Octokit (GITHUB_API_URL for GHES and tests). */
 export function releasesApi(token: string, repository: string, apiUrl: string): ReleasesApi {
-  const octokit = getOctokit(token, { baseUrl: apiUrl });
+  const octokit = getOctokit(token, { baseUrl: apiUrl, request: { fetch: fetchWithDeadline(DEADLINES.downloadMs) } });
   const [owner, repo] = repository.split('/') as [string, string];
   return {
     // Listed rather than GET .../releases/tags/{tag}: that one does not return drafts.

@@ -4,12 +4,12 @@
  * validated release of the environment and fails the step in one line naming the check.
  */
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { errorMessage, table, UserError, type Outputs } from '@deploy-actions/action-kit';
+import { errorMessage, InputError, table, UserError, type Outputs } from '@deploy-actions/action-kit';
 import { helmRun, type Ctx } from '../context';
 import { helmRollbackArgs, type HelmRevision } from '../helm-args';
 import { listPods } from '../kube';
 import { history, restore } from '../release-state';
-import { alarmBreach, httpBreach, podBreach, podWatch, servingPods } from './checks';
+import { alarmBreach, httpBreach, podBreach, podWatch, servingPods, type Alarm } from './checks';
 import { describeAlarms } from './cloudwatch';
 
 export interface BakeResult {
@@ -40,28 +40,41 @@ export async function watchBake(c: Ctx, cw: CloudWatchClient | undefined): Promi
     timeline.push([(deps.now() - start) / 1000, what]);
     deps.io.info(`bake +${((deps.now() - start) / 1000).toFixed(0)} s: ${what}`);
   };
-  const serving = async () => servingPods((await listPods(deps.exec, c.kubectl, inputs.podSelector)) ?? []);
-  const pods = podWatch(await serving());
+  // A bake that cannot read what it watches fails closed: the read failing is a breach.
+  const serving = async () => {
+    const listed = await listPods(deps.exec, c.kubectl, inputs.podSelector);
+    return listed ? servingPods(listed) : undefined;
+  };
+  const pods = podWatch((await serving()) ?? []);
   const answers: boolean[] = [];
   const watchAlarms = cw && (b.alarmNames.length > 0 || b.alarmPrefix !== '');
   note(`watching for ${b.durationMs / 1000} s: ${[watchAlarms ? `alarms ${b.alarmPrefix ? `${b.alarmPrefix}*` : b.alarmNames.join(', ')}` : '', inputs.smokeUrl ? `HTTP error ratio of ${inputs.smokeUrl} <= ${b.errorRatio}` : '', `pods (restarts <= ${b.maxRestarts}, ready)`].filter(Boolean).join('; ')}`);
   let last = '';
   for (;;) {
     // Each check is judged as soon as it is read: a breach does not wait for the slower checks.
-    const alarms = watchAlarms ? await describeAlarms(cw, { names: b.alarmNames, prefix: b.alarmPrefix }, { onRetry: (m) => deps.io.warning(m) }) : [];
-    let breach = alarmBreach(alarms);
+    let alarms: Alarm[] = [];
+    let breach: string | undefined;
+    if (watchAlarms) {
+      try {
+        alarms = await describeAlarms(cw, { names: b.alarmNames, prefix: b.alarmPrefix }, { onRetry: (m) => deps.io.warning(m) });
+        breach = alarmBreach(alarms);
+      } catch (err) {
+        breach = `the alarms cannot be read (${errorMessage(err)})`;
+      }
+    }
     if (!breach && inputs.smokeUrl) {
       // Sent together: a service that stops answering costs one timeout per check, not four.
       answers.push(...(await Promise.all(Array.from({ length: REQUESTS_PER_CHECK }, () => probe(c, inputs.smokeUrl)))));
       breach = httpBreach(answers, b.errorRatio, inputs.smokeUrl);
     }
     const current = breach ? [] : await serving();
-    breach ??= podBreach(pods, current, deps.now(), b.maxRestarts, b.unreadyMs);
+    if (!current) breach = `the pods of ${inputs.podSelector} cannot be read`;
+    breach ??= podBreach(pods, current ?? [], deps.now(), b.maxRestarts, b.unreadyMs);
     if (breach) {
       note(`BREACH: ${breach}`);
       return { timeline, breach };
     }
-    const state = `${alarms.length} alarm(s) OK; ${answers.filter(Boolean).length} HTTP error(s) in ${answers.length}; ${current.length} pod(s)`;
+    const state = `${alarms.length} alarm(s) OK; ${answers.filter(Boolean).length} HTTP error(s) in ${answers.length}; ${current?.length ?? 0} pod(s)`;
     if (state.replace(/\d+ HTTP error\(s\) in \d+/, '') !== last.replace(/\d+ HTTP error\(s\) in \d+/, '')) note(state);
     last = state;
     if (deps.now() - start >= b.durationMs) break;
@@ -69,6 +82,27 @@ export async function watchBake(c: Ctx, cw: CloudWatchClient | undefined): Promi
   }
   note(`passed: ${last}`);
   return { timeline };
+}
+
+/**
+ * Before the rollout: the alarms the bake will watch can be read, and are there. Credentials,
+ * permissions, a name CloudWatch does not have or a prefix that matches nothing are known now,
+ * so they refuse the deploy instead of failing its bake after the new revision serves.
+ */
+export async function checkBakeAlarms(c: Pick<Ctx, 'inputs' | 'deps'>, cw: CloudWatchClient | undefined): Promise<void> {
+  const b = c.inputs.bake;
+  if (b.durationMs === 0 || (b.alarmNames.length === 0 && !b.alarmPrefix)) return;
+  if (!cw) throw new UserError('The bake watches alarms but no CloudWatch client was made: set aws-region (or AWS_REGION)');
+  let alarms: Alarm[];
+  try {
+    alarms = await describeAlarms(cw, { names: b.alarmNames, prefix: b.alarmPrefix }, { onRetry: (m) => c.deps.io.warning(m) });
+  } catch (err) {
+    throw new UserError(`The bake's alarms cannot be read, so nothing was deployed: ${errorMessage(err)}`);
+  }
+  if (b.alarmPrefix && alarms.length === 0) throw new InputError('bake-alarm-prefix', 'must match at least one CloudWatch alarm of this account and region; none does', b.alarmPrefix);
+  const missing = b.alarmNames.filter((n) => !alarms.some((a) => a.name === n));
+  if (missing.length) throw new InputError('bake-alarms', 'must name CloudWatch alarms of this account and region; these do not exist', missing.join(', '));
+  c.deps.io.info(`The bake will watch ${alarms.length} alarm(s): ${alarms.map((a) => `${a.name} (${a.state})`).join(', ')}`);
 }
 
 /** The digest a revision runs: from the description helm-deploy-eks gives it, following "Rollback to N". */

@@ -1,10 +1,10 @@
 /** The alarms the bake watches: CloudWatch DescribeAlarms by names or prefix, every page. */
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
-import { awsCall, type AwsCallOptions } from '@deploy-actions/aws';
+import { awsCall, awsClientConfig, reportEndpoint, type AwsCallOptions } from '@deploy-actions/aws';
 import type { Alarm } from './checks';
 
 export function makeCloudWatch(region: string): CloudWatchClient {
-  return new CloudWatchClient({ region, maxAttempts: 1 });
+  return reportEndpoint(new CloudWatchClient(awsClientConfig(region)));
 }
 
 export async function describeAlarms(cw: CloudWatchClient, q: { names: string[]; prefix: string }, aws: AwsCallOptions = {}): Promise<Alarm[]> {

@@ -1,0 +1,128 @@
+/**
+ * The deadline of every network call the actions and CLIs make, and the one line a network
+ * fault ends in. docs/deadlines.md lists the figures per action; change them here only.
+ *
+ * A request that gets no answer is tried at most `timeoutAttempts` times in all (an endpoint
+ * that accepted and then went silent rarely recovers within a step), and a write that is not
+ * idempotent is never tried again after a timeout or a reset (it may have landed).
+ */
+import { UserError } from './errors';
+
+export const DEADLINES = {
+  /** TCP (and TLS) connection set-up. */
+  connectMs: 5_000,
+  /** One AWS API request, connection to last byte. */
+  awsMs: 15_000,
+  /** One GitHub API request, connection to last byte. */
+  githubMs: 15_000,
+  /** One Kubernetes API request (not a watch; a watch is idle at most this long). */
+  kubeMs: 20_000,
+  /** One tool download (helm, kubectl and their checksum files): in all, and without a byte. */
+  downloadMs: 120_000,
+  downloadIdleMs: 20_000,
+  /** One request to the smoke URL. */
+  probeMs: 10_000,
+  /** Attempts in all of a request that timed out. */
+  timeoutAttempts: 2,
+} as const;
+
+export type NetworkFault = 'timeout' | 'reset' | 'refused' | 'unreachable';
+
+const CODES: Record<string, NetworkFault> = {
+  ETIMEDOUT: 'timeout',
+  UND_ERR_CONNECT_TIMEOUT: 'timeout',
+  UND_ERR_HEADERS_TIMEOUT: 'timeout',
+  UND_ERR_BODY_TIMEOUT: 'timeout',
+  ECONNRESET: 'reset',
+  EPIPE: 'reset',
+  UND_ERR_SOCKET: 'reset',
+  ECONNREFUSED: 'refused',
+  ENOTFOUND: 'unreachable',
+  EAI_AGAIN: 'unreachable',
+  EHOSTUNREACH: 'unreachable',
+  ENETUNREACH: 'unreachable',
+};
+
+interface ErrorLike {
+  name?: string;
+  code?: string;
+  message?: string;
+  cause?: unknown;
+  $metadata?: { httpStatusCode?: number };
+  response?: unknown;
+}
+
+/**
+ * What kind of network fault `err` is (following `cause` chains, as fetch and Octokit wrap
+ * them), or undefined when the far side answered (an HTTP status is not a network fault).
+ */
+export function networkFault(err: unknown, depth = 0): NetworkFault | undefined {
+  const e = err as ErrorLike;
+  if (!e || typeof e !== 'object' || depth > 5) return undefined;
+  // The code first: the SDK names a reset socket a TimeoutError too.
+  const byCode = e.code ? CODES[e.code] : undefined;
+  if (byCode) return byCode;
+  if (e.name === 'TimeoutError' || (e.name === 'AbortError' && /timeout/i.test(e.message ?? ''))) return 'timeout';
+  if (/\bsocket hang up\b|other side closed|ECONNRESET/i.test(e.message ?? '')) return 'reset';
+  return networkFault(e.cause, depth + 1);
+}
+
+const WORDS: Record<NetworkFault, string> = {
+  timeout: 'no answer',
+  reset: 'the connection was reset',
+  refused: 'the connection was refused',
+  unreachable: 'the host could not be resolved or reached',
+};
+
+export interface FaultContext {
+  /** Who was called: a URL's origin or a service and host, e.g. `ECR (https://api.ecr.eu-west-1.amazonaws.com)`. */
+  endpoint: string;
+  /** What was asked: `ecr:DescribeImages on team/app`, `GET /repos/acme/app/deployments`. */
+  operation: string;
+  /** Milliseconds from the first attempt to the failure. */
+  waitedMs: number;
+  attempts: number;
+  /** The per-request deadline, for the timeout wording. */
+  deadlineMs: number;
+}
+
+/** A network fault, as the one line a step ends in. */
+export class DeadlineError extends UserError {
+  override name = 'DeadlineError';
+  constructor(
+    readonly fault: NetworkFault,
+    readonly context: FaultContext,
+  ) {
+    const { endpoint, operation, waitedMs, attempts, deadlineMs } = context;
+    const what = fault === 'timeout' ? `no answer within ${seconds(deadlineMs)} s` : WORDS[fault];
+    const tries = attempts > 1 ? `${attempts} attempts, ` : '';
+    super(`${operation}: ${endpoint}: ${what} (${tries}${seconds(waitedMs)} s waited)`);
+  }
+}
+
+export function seconds(ms: number): string {
+  return (ms / 1000).toFixed(ms < 10_000 && ms % 1000 !== 0 ? 1 : 0);
+}
+
+/** The DeadlineError for `err` when it is a network fault, else undefined. */
+export function networkFailure(err: unknown, context: FaultContext): DeadlineError | undefined {
+  const fault = networkFault(err);
+  return fault ? new DeadlineError(fault, context) : undefined;
+}
+
+/**
+ * A fetch whose every request is aborted after `ms` (connection to last byte of the body),
+ * together with any signal the caller passed. Octokit takes it as `request: { fetch }`.
+ */
+export function fetchWithDeadline(ms: number, base: typeof fetch = (...a) => globalThis.fetch(...a)): typeof fetch {
+  return (input, init = {}) => {
+    const timeout = AbortSignal.timeout(ms);
+    const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
+    return base(input, { ...init, signal });
+  };
+}
+
+/** Whether an HTTP method may be sent again without changing the outcome. */
+export function isIdempotentMethod(method: string | undefined): boolean {
+  return /^(GET|HEAD|PUT|DELETE|OPTIONS)$/i.test(method ?? 'GET');
+}
