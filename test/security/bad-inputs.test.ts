@@ -1,11 +1,14 @@
 /**
- * Bad input: every case fails with one error line naming the input, and nothing happened before
- * it. Every case runs through each action's getInputs (what runAction calls before it builds any
- * client); the path and control-character cases, and a sample of the others, also run through the
- * committed bundles (about a second each here). A bundle step runs with a PATH holding only recording
- * docker/helm/kubectl/aws shims, every AWS and GitHub endpoint (and any HTTP proxy) pointing at a
- * listener that counts connections, and a snapshot of the workspace and runner directories taken
- * before and compared after: no program ran, no connection was made, no file was written.
+ * Bad input: every case fails with one error line naming the input and what is accepted, and
+ * nothing happened before it. Every action case runs through each action's getInputs (what
+ * runAction calls before it builds any client) and through the committed bundle, several at a
+ * time. A bundle step runs with a PATH holding only recording docker/helm/kubectl/aws shims,
+ * every AWS and GitHub endpoint pointing at a stand-in that logs each request it receives (ECR,
+ * STS, EKS, KMS, CloudWatch, GitHub; a kubeconfig at the Kubernetes stand-in), any HTTP proxy
+ * (and so any download) at a listener that counts connections, and a snapshot of the workspace
+ * and runner directories taken before and compared after: no program ran, no stand-in was asked
+ * anything, no file was written. The commands (pnpm status, deploy-environments, deploy-setup)
+ * run the same way in-process against the GitHub stand-in: exit 1, one line, nothing asked.
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
@@ -17,8 +20,20 @@ import { Inputs, mapInputs, runContextFrom } from '@deploy-actions/action-kit';
 import { errorsOf, newRunnerDir, readActionMetadata, runActionBundle } from '../harness/runner';
 import { getInputs as buildInputs } from '../../actions/build-push-ecr/src/inputs';
 import { getInputs as helmInputs } from '../../actions/helm-deploy-eks/src/inputs';
-import { getInputs as gateInputs } from '../../actions/promote-gate/src/inputs';
+import { getAnyInputs as gateInputs } from '../../actions/promote-gate/src/modes';
 import { realPathFs } from '@deploy-actions/action-kit';
+import { MODE_INPUTS, MODES } from '../../actions/promote-gate/src/mode-inputs';
+import { main as statusMain } from '../../actions/promote-gate/src/cli';
+import { main as environmentsMain } from '../../packages/environments/src/cli';
+import { setupMain } from '../../packages/environments/src/setup/cli';
+import { startRegistry, type Registry } from '../harness/registry';
+import { IamStore } from '../standins/iam/index';
+import { startEcrStandin, type EcrStandin } from '../standins/ecr/index';
+import { startEksStandin, startStsStandin, type EksStandin, type StsStandinWithSessions } from '../standins/eks/index';
+import { startKmsStandin, type KmsStandin } from '../standins/kms/index';
+import { startCloudWatchStandin, type CloudWatchStandin } from '../standins/cloudwatch/index';
+import { startGithubStandin, type GithubStandin } from '../standins/github/index';
+import { startKubeStandin, type KubeStandin } from '../standins/kube/index';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 const ECR = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
@@ -31,6 +46,14 @@ let calls: string;
 let listener: Server;
 let connections = 0;
 let endpoint: string;
+let registry: Registry;
+let ecr: EcrStandin;
+let sts: StsStandinWithSessions;
+let eks: EksStandin;
+let kms: KmsStandin;
+let cloudwatch: CloudWatchStandin;
+let github: GithubStandin;
+let kube: KubeStandin;
 
 /** Valid inputs of each action; a case replaces one of them. */
 const BASE: Record<string, Record<string, string>> = {
@@ -152,7 +175,7 @@ const CASES: Case[] = [
   ['helm-deploy-eks', 'smoke-attempts', '0', 'must be a whole number from 1 to 100'],
 
   ['promote-gate', 'mode', '', 'is required'],
-  ['promote-gate', 'mode', 'promote', 'must be one of record, verify'],
+  ['promote-gate', 'mode', 'promote', 'must be one of record, verify, status, last-validated, fail, card'],
   ['promote-gate', 'image-ref', 'team/app:latest', 'must be [registry/]repository@sha256'],
   ['promote-gate', 'image-ref', `team/app@sha256:${'ab'.repeat(31)}`, 'must be [registry/]repository@sha256'],
   ['promote-gate', 'image-ref', `Team/App@${DIGEST}`, 'must be [registry/]repository@sha256'],
@@ -183,7 +206,6 @@ const CASES: Case[] = [
   ['promote-gate', 'tag-template', '{branch}-{sha7}', 'may only use the placeholders'],
   ['promote-gate', 'tag-template', '{environment}/{sha7}', 'must render to a valid image tag'],
   ['promote-gate', 'github-token', '', 'is required for GitHub evidence'],
-  ['promote-gate', 'transient-environment', 'x', 'must be true or false'],
 ];
 
 /** Record-mode cases (promote-gate's `record` inputs). */
@@ -196,8 +218,129 @@ const RECORD_CASES: Case[] = [
   ['promote-gate', 'environment-url', 'javascript:alert(1)', 'must be an http(s) URL'],
   ['promote-gate', 'description', 'd'.repeat(141), 'must be at most 140 characters'],
   ['promote-gate', 'production-environment', 'maybe', 'must be true or false'],
+  ['promote-gate', 'transient-environment', 'x', 'must be true or false'],
   ['promote-gate', 'commit-tag-template', '{environment}-{sha7}', 'must render to a different tag than tag-template'],
   ['promote-gate', 'commit-tag-template', '{sha7}:{sha}', 'must render to a valid image tag'],
+];
+
+
+/** Where each promote-gate mode's valid inputs differ from verify's (BASE). */
+const MODE_BASE: Record<string, Record<string, string>> = {
+  record: { mode: 'record', environment: 'preprod' },
+  verify: { mode: 'verify' },
+  status: { mode: 'status' },
+  'last-validated': { mode: 'last-validated', environment: 'production' },
+  fail: { mode: 'fail', environment: 'production' },
+  card: { mode: 'card', environment: 'production', release: 'web' },
+};
+const inMode = (mode: string, input: string, value: string, expected: string, extra: Record<string, string> = {}): Case => ['promote-gate', input, value, expected, { ...MODE_BASE[mode], ...extra }];
+
+/** Inputs the issue names, in every mode that does not read them; every other mode-specific input in one such mode. */
+const NAMED = ['environment-url', 'description', 'required', 'environments', 'require-environment', 'allowed-refs', 'target-environment'];
+const MODE_CASES: Case[] = Object.entries(MODE_INPUTS).flatMap(([input, { modes }]) => {
+  const others = MODES.filter((m) => !modes.includes(m));
+  return (NAMED.includes(input) ? others : others.slice(0, 1)).map((mode) => inMode(mode, input, 'given-zz', `is read only in mode${modes.length > 1 ? 's' : ''} ${modes[0]}`));
+});
+
+const KMS_ARN = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+const MORE_CASES: Case[] = [
+  // promote-gate: the other modes' own inputs.
+  inMode('status', 'environments', 'qa,pre prod', 'must be an environment name'),
+  inMode('status', 'environments', 'qa\n::warning::x', 'must be an environment name'),
+  inMode('status', 'repository', `${ECR}/team/app`, 'not its URI: give team/app', { 'image-ref': '' }),
+  inMode('status', 'repository', '', 'must be an ECR repository name', { 'image-ref': '' }),
+  inMode('status', 'evidence-keys', '', 'must name the KMS key of qa, preprod, production', { 'require-signed-evidence': 'true' }),
+  inMode('status', 'github-token', 'ghs_a\nb', 'must be a token without spaces or control characters'),
+  inMode('last-validated', 'environment', '', 'is required'),
+  inMode('last-validated', 'environment', 'pre prod', 'must be an environment name'),
+  inMode('last-validated', 'required', 'maybe', 'must be true or false'),
+  inMode('last-validated', 'digest', 'sha256:abc', 'must be sha256: followed by 64 hex characters'),
+  inMode('last-validated', 'evidence-keys', 'production=alias/prod', 'must give production a KMS key ARN'),
+  inMode('fail', 'environment', 'prod', "must be one of the pipeline's environments"),
+  inMode('fail', 'sha', 'abc', 'must be a full 40-hex commit SHA'),
+  inMode('fail', 'image-ref', 'team/app:latest', 'must be [registry/]repository@sha256'),
+  inMode('fail', 'github-token', '', 'is required for mode fail'),
+  inMode('card', 'release', 'Web', 'must be a Helm release name'),
+  inMode('card', 'release', '', 'is required'),
+  inMode('card', 'namespace', 'Prod', 'must be a Kubernetes namespace name'),
+  inMode('card', 'chart', '../outside', 'must be a path inside the repository'),
+  inMode('card', 'values-files', '/etc/passwd', 'must be a path inside the repository'),
+  inMode('card', 'image-repository-key', 'image repository', 'must be a values key'),
+  inMode('card', 'bake-duration', '10', 'must be a Go duration'),
+  inMode('card', 'environment', '', 'is required'),
+  inMode('card', 'image-ref', '', 'is required'),
+  inMode('card', 'registry-id', '210987654321', "must match the image reference's registry host (account 123456789012)"),
+  inMode('card', 'aws-region', 'us-east-1', "must match the image reference's registry host (region eu-west-1)"),
+  inMode('card', 'registry-id', '12', 'must be a 12-digit AWS account ID'),
+  inMode('card', 'set', 'noequals', 'must be KEY=VALUE lines'),
+  // promote-gate: the image reference's host against registry-id / aws-region.
+  ['promote-gate', 'registry-id', '210987654321', "must match the image reference's registry host (account 123456789012)"],
+  ['promote-gate', 'aws-region', 'us-east-1', "must match the image reference's registry host (region eu-west-1)"],
+  inMode('record', 'registry-id', '210987654321', "must match the image reference's registry host (account 123456789012)"),
+  inMode('record', 'aws-region', 'eu-central-1', "must match the image reference's registry host (region eu-west-1)"),
+  ['promote-gate', 'aws-region', 'eu-west-1', 'is read only with ECR evidence', { evidence: 'github' }],
+  ['promote-gate', 'registry-id', '123456789012', 'is read only with ECR evidence', { evidence: 'github' }],
+  // promote-gate: names and ARNs parsed at the boundary; secrets never shown.
+  ['promote-gate', 'repository', `${ECR}/team/app`, 'not its URI: give team/app', { 'image-ref': '', digest: DIGEST }],
+  ['promote-gate', 'repository', 'team/app:v1', 'not a reference with a tag or digest: give team/app', { 'image-ref': '', digest: DIGEST }],
+  ['promote-gate', 'evidence-keys', `preprod=${KMS_ARN.replace('arn:aws:', 'arn:aws-moon:')}`, "'aws-moon' is none"],
+  ['promote-gate', 'evidence-keys', `preprod=${KMS_ARN.replace('arn:aws:', 'arn:aws-cn:')}`, 'eu-west-1 is in aws, not aws-cn'],
+  ['promote-gate', 'evidence-keys', `preprod=${KMS_ARN.replace('eu-west-1', 'cn-north-1')}`, 'cn-north-1 is in aws-cn, not aws'],
+  ['promote-gate', 'evidence-keys', `preprod=${KMS_ARN.replace('eu-west-1', 'us-gov-west-1')}`, 'us-gov-west-1 is in aws-us-gov, not aws'],
+  ['promote-gate', 'evidence-keys', 'preprod=alias/preprod', 'not an alias'],
+  ['promote-gate', 'evidence-keys', `prod=${KMS_ARN}`, "must be one of the pipeline's environments"],
+  ['promote-gate', 'evidence-keys', '', 'must name the KMS key of preprod', { 'require-signed-evidence': 'true' }],
+  ['promote-gate', 'github-token', 'ghs_token\nX-Injected: 1', 'must be a token without spaces or control characters'],
+  ['promote-gate', 'github-token', 'token ghs_abc', 'must be a token without spaces or control characters'],
+  ['promote-gate', 'content-key', 'tree-xyz', "must be build-push-ecr's content-key output"],
+  ['promote-gate', 'card-sha256', 'sha256:abc', 'is read only in mode record'],
+  inMode('record', 'card-sha256', 'sha256:abc', "must be the card mode's card-sha256 output"),
+  inMode('record', 'card', 'the card', 'needs card-sha256'),
+  inMode('record', 'hotfix', 'perhaps', 'must be true or false'),
+  // build-push-ecr: names and ARNs.
+  ['build-push-ecr', 'repository', `${ECR}/team/app`, 'not its URI: give team/app'],
+  ['build-push-ecr', 'repository', 'team/app:latest', 'not a reference with a tag or digest: give team/app'],
+  ['build-push-ecr', 'pull-principals', 'arn:aws-moon:iam::123456789012:role/x', "'aws-moon' is none"],
+  ['build-push-ecr', 'pull-principals', 'arn:aws-cn:iam::123456789012:role/x', "must hold ARNs of the aws-region's partition: eu-west-1 is in aws, not aws-cn"],
+  ['build-push-ecr', 'read-principals', 'arn:aws-us-gov:iam::123456789012:role/deploy', 'eu-west-1 is in aws, not aws-us-gov'],
+  ['build-push-ecr', 'record-principals', 'arn:aws:iam::123456789012:role/deploy', 'cn-north-1 is in aws-cn, not aws', { 'aws-region': 'cn-north-1' }],
+  ['build-push-ecr', 'read-principals', 'arn:aws:sts::123456789012:assumed-role/x/y', 'must hold IAM role, user or account-root ARNs'],
+  ['build-push-ecr', 'pull-accounts', '12345', 'must hold 12-digit AWS account ids'],
+  // helm-deploy-eks: conflicts, durations, versions, kubeconfig.
+  ['helm-deploy-eks', 'set', 'replicaCount=1\nreplicaCount=2', 'must give each key once'],
+  ['helm-deploy-eks', 'set-string', 'replicaCount=1', 'must not give a key that set gives', { set: 'replicaCount=2' }],
+  ['helm-deploy-eks', 'set', `image.digest=sha256:${'cd'.repeat(32)}`, 'must not set image.digest'],
+  ['helm-deploy-eks', 'set', 'image=x', 'must not set image'],
+  ['helm-deploy-eks', 'set-string', 'image.repository=evil/app', 'must not set image.repository'],
+  ['helm-deploy-eks', 'set', 'web.image=x', 'must not set web.image', { 'image-repository-key': 'web.image.repository', 'image-digest-key': 'web.image.digest' }],
+  ['helm-deploy-eks', 'image-tag', 'v2', "must equal the tag in image ('v1')", { image: `${ECR}/team/app:v1@${DIGEST}` }],
+  ['helm-deploy-eks', 'aws-region', 'eu-west-1', 'is read only with cluster-name or bake alarms', { 'cluster-name': '', kubeconfig: 'kubeconfig.yaml' }],
+  ['helm-deploy-eks', 'kubeconfig', 'empty.yaml', 'this file is empty', { 'cluster-name': '', 'aws-region': '' }],
+  ['helm-deploy-eks', 'kubeconfig', 'kubeconfig.yaml', 'cannot be combined with cluster-name'],
+  ['helm-deploy-eks', 'kubeconfig', 'nothing.yaml', 'must be a kubeconfig file that exists', { 'cluster-name': '', 'aws-region': '' }],
+  ['helm-deploy-eks', 'cluster-name', '', 'is required (or give kubeconfig)'],
+  ['helm-deploy-eks', 'bake-alarms', 'web-5xx', 'is read only with bake-duration'],
+  ['helm-deploy-eks', 'bake-alarm-prefix', 'web-', 'is read only with bake-duration'],
+  ['helm-deploy-eks', 'bake-interval', '10s', 'is read only with bake-duration'],
+  ['helm-deploy-eks', 'bake-alarm-prefix', 'web-\r::error::x', 'without control characters', { 'bake-duration': '10m' }],
+  ['helm-deploy-eks', 'bake-alarm-prefix', 'web-', 'cannot be combined with bake-alarms', { 'bake-duration': '10m', 'bake-alarms': 'a' }],
+  ['helm-deploy-eks', 'bake-error-ratio', '1.5', 'must be a number from 0 to below 1', { 'bake-duration': '10m' }],
+  ['helm-deploy-eks', 'bake-rollback-digest', 'sha256:1', 'must be sha256: followed by 64 hex characters', { 'bake-duration': '10m' }],
+  ['helm-deploy-eks', 'helm-test', 'true', 'is not read with dry-run: true', { 'dry-run': 'true' }],
+  ['helm-deploy-eks', 'smoke-url', 'https://web.example', 'is not read with dry-run: true', { 'dry-run': 'true' }],
+  ['helm-deploy-eks', 'bake-duration', '10m', 'is not read with dry-run: true', { 'dry-run': 'true' }],
+  ['helm-deploy-eks', 'timeout', '2562048h', "must be at most 2562047h (Go's largest duration)"],
+  ['helm-deploy-eks', 'timeout', '99999999999999999999s', "must be at most 2562047h (Go's largest duration)"],
+  ['helm-deploy-eks', 'readiness-timeout', '3000000h', "must be at most 2562047h (Go's largest duration)"],
+  ['helm-deploy-eks', 'bake-duration', '3000000h', "must be at most 2562047h (Go's largest duration)"],
+  ['helm-deploy-eks', 'bake-unready-timeout', '9999999h', "must be at most 2562047h (Go's largest duration)", { 'bake-duration': '10m' }],
+  ['helm-deploy-eks', 'helm-version', '2.17.0', 'must be a helm 3 or helm 4 version'],
+  ['helm-deploy-eks', 'helm-version', '5.0.0', 'must be a helm 3 or helm 4 version'],
+  ['helm-deploy-eks', 'helm-version', '2', 'must be a version such as'],
+  ['helm-deploy-eks', 'registry-id', '210987654321', "must be the account in the image's ECR host (123456789012)"],
+  ['helm-deploy-eks', 'registry-id', '123', 'must be a 12-digit AWS account id'],
+  ['helm-deploy-eks', 'image', `${ECR}/team/app:v1`, 'must be an image pinned by digest'],
+  ['helm-deploy-eks', 'image-repository-key', 'image.repository', 'cannot be combined with image-reference-key', { 'image-reference-key': 'image.ref' }],
 ];
 
 function snapshot(dir: string): string[] {
@@ -214,6 +357,20 @@ function snapshot(dir: string): string[] {
   return out;
 }
 
+/** How many requests each stand-in (and the proxy listener) has received so far. */
+function requestCounts(): Record<string, number> {
+  return {
+    ecr: ecr.requests.length,
+    sts: sts.requests.length,
+    eks: eks.requests.length,
+    kms: kms.requests.length,
+    cloudwatch: cloudwatch.requests.length,
+    github: github.state.requests.length,
+    kube: kube.requests.length,
+    'proxy/other': connections,
+  };
+}
+
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'bad-inputs-'));
   workspace = join(root, 'workspace');
@@ -227,6 +384,7 @@ beforeAll(async () => {
   writeFileSync(join(workspace, 'chart', 'Chart.yaml'), 'apiVersion: v2\nname: web\nversion: 1.0.0\n');
   writeFileSync(join(workspace, 'chart', 'values.yaml'), 'replicaCount: 1\n');
   writeFileSync(join(workspace, 'chart', 'values-extra.yaml'), 'replicaCount: 2\n');
+  writeFileSync(join(workspace, 'empty.yaml'), '');
   symlinkSync(outside, join(workspace, 'link-out'));
   symlinkSync(join(outside, 'Dockerfile'), join(workspace, 'link-in-to-outside-file'));
   writeFileSync(calls, '');
@@ -240,10 +398,24 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
   const address = listener.address();
   endpoint = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-});
+
+  const identity = { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'secret', arn: 'arn:aws:iam::123456789012:user/ci' };
+  const iam = IamStore.of([identity]);
+  registry = await startRegistry();
+  ecr = await startEcrStandin({ registry, iam, accountId: '123456789012' });
+  sts = await startStsStandin({ region: 'eu-west-1', iam });
+  eks = await startEksStandin({ region: 'eu-west-1', iam });
+  kms = await startKmsStandin({ iam });
+  cloudwatch = await startCloudWatchStandin({ iam });
+  github = await startGithubStandin({ tokens: {}, repositories: ['acme/app', 'acme/sample-service'] });
+  kube = await startKubeStandin({ runtime: 'fake' });
+  // The kubeconfig cases name the Kubernetes stand-in.
+  writeFileSync(join(workspace, 'kubeconfig.yaml'), readFileSync(kube.kubeconfigPath, 'utf8'));
+}, 120_000);
 
 afterAll(async () => {
   await new Promise((resolve) => listener?.close(resolve));
+  for (const s of [kube, github, cloudwatch, kms, eks, sts, ecr, registry]) await s?.stop();
 });
 
 async function runCase(action: string, input: string, value: string, extra: Record<string, string> = {}) {
@@ -260,26 +432,28 @@ async function runCase(action: string, input: string, value: string, extra: Reco
       AWS_SECRET_ACCESS_KEY: 'secret',
       AWS_EC2_METADATA_DISABLED: 'true',
       AWS_ENDPOINT_URL: endpoint,
-      AWS_ENDPOINT_URL_ECR: endpoint,
-      AWS_ENDPOINT_URL_EKS: endpoint,
-      AWS_ENDPOINT_URL_STS: endpoint,
-      AWS_ENDPOINT_URL_KMS: endpoint,
-      GITHUB_API_URL: endpoint,
+      AWS_ENDPOINT_URL_ECR: ecr.url,
+      AWS_ENDPOINT_URL_EKS: eks.url,
+      AWS_ENDPOINT_URL_STS: sts.url,
+      AWS_ENDPOINT_URL_KMS: kms.url,
+      AWS_ENDPOINT_URL_CLOUDWATCH: cloudwatch.url,
+      GITHUB_API_URL: github.url,
+      KUBECONFIG: kube.kubeconfigPath,
       HTTP_PROXY: endpoint,
       HTTPS_PROXY: endpoint,
       https_proxy: endpoint,
       http_proxy: endpoint,
+      NO_PROXY: '',
+      no_proxy: '',
     },
-    timeoutMs: 20_000,
+    timeoutMs: 30_000,
   });
   const after = [...snapshot(workspace), ...snapshot(join(runnerDir, 'temp')), ...snapshot(join(runnerDir, 'tool-cache'))];
   return { r, changed: after.join('\n') !== before.join('\n') };
 }
 
 const record = { mode: 'record', environment: 'preprod' };
-const ALL: Case[] = [...CASES, ...RECORD_CASES.map(([a, i, v, e]): Case => [a, i, v, e, record])];
-/** Through the bundles: every path and control-character case, and every tenth of the rest. */
-const BUNDLED = ALL.filter(([, input, value], n) => /context|dockerfile|chart|values-files|kube|environment/.test(input) || /[\0-\x1f]/.test(value) || n % 10 === 0);
+const ALL: Case[] = [...CASES, ...RECORD_CASES.map(([a, i, v, e]): Case => [a, i, v, e, record]), ...MODE_CASES, ...MORE_CASES];
 
 /** getInputs of the action, with the action.yml defaults under `with`, as the runner passes them. */
 function readInputs(action: string, values: Record<string, string>): unknown {
@@ -291,18 +465,15 @@ function readInputs(action: string, values: Record<string, string>): unknown {
   return gateInputs(raw, env, runContextFrom(env));
 }
 
+const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 describe('bad input fails with one line naming the input, before any side effect', () => {
-  test(`the table has at least 120 cases (${ALL.length}; ${BUNDLED.length} through the bundles)`, () => {
-    expect(ALL.length).toBeGreaterThanOrEqual(120);
-    for (const action of Object.keys(BASE)) expect(() => readInputs(action, BASE[action]!)).not.toThrow();
-  });
-
   test.each(ALL)('getInputs: %s %s=%j -> %s', (action, input, value, expected, extra = {}) => {
-    expect(() => readInputs(action, { ...BASE[action], ...extra, [input]: value })).toThrow(new RegExp(`^Input '${input}' [^\n]*${expected.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    expect(() => readInputs(action, { ...BASE[action], ...extra, [input]: value })).toThrow(new RegExp(`^Input '${input}' [^\n]*${escaped(expected)}`));
   });
 
-  test.each(BUNDLED)('bundle: %s %s=%j -> %s', async (action, input, value, expected, extra = {}) => {
-    const startConnections = connections;
+  test.concurrent.each(ALL)('bundle: %s %s=%j -> %s', async (action, input, value, expected, extra = {}) => {
+    const startRequests = requestCounts();
     const { r, changed } = await runCase(action, input, value, extra);
     const errors = errorsOf(r);
     expect(r.exitCode, r.stdout + r.stderr).toBe(1);
@@ -312,9 +483,105 @@ describe('bad input fails with one line naming the input, before any side effect
     expect(errors[0]).not.toContain('\n');
     expect(r.commands.map((c) => c.name).filter((n) => n !== 'error' && n !== 'add-mask')).toEqual([]);
     expect(readFileSync(calls, 'utf8')).toBe('');
-    expect(connections).toBe(startConnections);
+    expect(requestCounts()).toEqual(startRequests);
     expect(changed).toBe(false);
     expect(r.env).toEqual({});
     expect(r.outputs).toEqual({});
   });
+});
+
+/** The lines a reader sees (stop-commands fences removed), and any line the runner would take as a command. */
+function shown(text: string): { lines: string[]; commands: string[] } {
+  const lines: string[] = [];
+  const commands: string[] = [];
+  let stop: string | undefined;
+  for (const line of text.split(/\r\n|\r|\n/)) {
+    const t = line.trimStart();
+    if (stop === undefined && /^::stop-commands::/.test(t)) stop = t.slice('::stop-commands::'.length);
+    else if (stop !== undefined && t === `::${stop}::`) stop = undefined;
+    else {
+      lines.push(line);
+      if (stop === undefined && (t.startsWith('::') || t.includes('##['))) commands.push(t);
+    }
+  }
+  return { lines, commands };
+}
+
+type CliCase = [command: 'status' | 'deploy-environments' | 'deploy-setup', argv: string[], env: Record<string, string>, expected: string];
+const URI = `${ECR}/team/app`;
+const STATUS = ['--repo', 'acme/app', '--repository', 'team/app'];
+const ENVS = ['--repo', 'acme/app', '--file', 'envs.yml'];
+const CLI_CASES: CliCase[] = [
+  ['status', ['--repo', 'acme/app', '--repository', URI], {}, `--repository must be an ECR repository name like team/service (a repository name, not its URI: give team/app)`],
+  ['status', ['--repo', 'acme/app', '--repository', 'team/app:v1'], {}, 'not a reference with a tag or digest: give team/app'],
+  ['status', ['--repo', 'acme/app\n::warning::owned', '--repository', 'team/app'], {}, '--repo must be owner/name'],
+  ['status', ['--repo', 'acme/app', '--repository', 'team/app\n::warning::owned'], {}, '--repository must be an ECR repository name'],
+  ['status', [...STATUS, '--environments', 'qa,pre prod'], {}, '--environments must list environment names'],
+  ['status', [...STATUS, '--environments', 'qa\n::warning title=x::owned'], {}, '--environments must list environment names'],
+  ['status', [...STATUS, '--bogus'], {}, "unknown argument '--bogus' (see --help)"],
+  ['status', ['--repo'], {}, '--repo needs a value'],
+  ['status', STATUS, { GITHUB_TOKEN: '' }, 'set GITHUB_TOKEN'],
+  ['status', STATUS, { GITHUB_TOKEN: 'ghs_secret\r\n::add-mask::x' }, 'GITHUB_TOKEN must be a token without spaces or control characters (the value is not shown)'],
+  ['status', STATUS, { GITHUB_API_URL: 'api.github.com' }, 'GITHUB_API_URL must be an http(s) URL'],
+  ['status', STATUS, { GITHUB_API_URL: 'http://exa mple' }, 'GITHUB_API_URL must be an http(s) URL'],
+  ['status', STATUS, { GITHUB_API_URL: 'https://x\n::error::y' }, 'GITHUB_API_URL must be an http(s) URL'],
+  ['deploy-environments', ['--repo', 'acme'], {}, '--repo must be owner/name'],
+  ['deploy-environments', ['--repo', 'acme/app\n::warning::owned'], {}, '--repo must be owner/name'],
+  ['deploy-environments', [...ENVS, '--bogus'], {}, "unknown argument '--bogus'"],
+  ['deploy-environments', ['--repo', 'acme/app', '--file', 'missing.yml'], {}, 'cannot read the environments file'],
+  ['deploy-environments', ['--repo', 'acme/app', '--file', 'envs-command.yml'], {}, 'not a valid environment name'],
+  ['deploy-environments', ['--repo', 'acme/app', '--file', 'envs-broken.yml'], {}, 'envs-broken.yml'],
+  ['deploy-environments', ENVS, { GITHUB_TOKEN: '' }, 'set GITHUB_TOKEN'],
+  ['deploy-environments', ENVS, { GITHUB_TOKEN: 'ghs_secret\n::warning::x' }, 'GITHUB_TOKEN must be a token'],
+  ['deploy-environments', ENVS, { GITHUB_API_URL: '::error::x' }, 'GITHUB_API_URL must be an http(s) URL'],
+  ['deploy-environments', ENVS, { GITHUB_API_URL: 'ftp://mirror' }, 'GITHUB_API_URL must be an http(s) URL'],
+  ['deploy-setup', ['deploy'], {}, "unknown command 'deploy' (expected generate or github)"],
+  ['deploy-setup', ['generate', '--bogus'], {}, "unknown argument '--bogus'"],
+  ['deploy-setup', ['generate', '--file', 'missing.yml'], {}, 'cannot read the environments file'],
+  ['deploy-setup', ['generate', '--file', 'envs.yml', '--offline'], {}, "needs the 'aws' and 'services' sections"],
+  ['deploy-setup', ['generate', '--repo-ids', 'acme/app=x/y'], {}, '--repo-ids must be owner/name=OWNER_ID/REPO_ID'],
+  ['deploy-setup', ['generate', '--repo-ids', 'acme/app\n::warning::x=1/2'], {}, '--repo-ids must be owner/name=OWNER_ID/REPO_ID'],
+  ['deploy-setup', ['generate', '--subject', 'acme/app=weird'], {}, '--subject must be owner/name=immutable, legacy or custom'],
+  ['deploy-setup', ['github', '--profile', '12=prod'], {}, '--profile must be a 12-digit account id'],
+  ['deploy-setup', ['github', '--file', 'setup.yml'], { GITHUB_TOKEN: '' }, 'set GITHUB_TOKEN'],
+  ['deploy-setup', ['github', '--file', 'setup.yml'], { GITHUB_API_URL: 'not a url' }, 'GITHUB_API_URL must be an http(s) URL'],
+  ['deploy-setup', ['github', '--file', 'setup.yml'], { GITHUB_TOKEN: 'ghs_x y' }, 'GITHUB_TOKEN must be a token'],
+];
+
+describe('the commands: one line for any error, nothing run as a workflow command, nothing asked', () => {
+  beforeAll(() => {
+    writeFileSync(join(workspace, 'envs.yml'), 'environments:\n  qa: {}\n  production: {}\n');
+    writeFileSync(join(workspace, 'envs-command.yml'), 'environments:\n  "qa\\n::warning title=owned::x": {}\n');
+    writeFileSync(join(workspace, 'envs-broken.yml'), 'environments: [\n');
+    writeFileSync(join(workspace, 'setup.yml'), readFileSync(new URL('../../workflows/environments.yml', import.meta.url), 'utf8'));
+  });
+
+  test.each(CLI_CASES)('%s %j %j -> %s', async (command, argv, extraEnv, expected) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = { out: (l: string) => void out.push(l), err: (l: string) => void err.push(l) };
+    const env = { GITHUB_TOKEN: 'ghs_reader', GITHUB_API_URL: github.url, INIT_CWD: workspace, ...extraEnv };
+    const startRequests = requestCounts();
+    const code = command === 'status' ? await statusMain(argv, env, io) : command === 'deploy-environments' ? await environmentsMain(argv, env, io) : await setupMain(argv, env, io);
+    expect(code).toBe(1);
+    const printed = shown(err.join('\n'));
+    expect(printed.lines).toHaveLength(1);
+    expect(printed.lines[0]).toMatch(/^error: /);
+    expect(printed.lines[0]).toContain(expected);
+    expect(printed.lines[0]).not.toMatch(/\bat .*\.(ts|js):\d+/);
+    expect(printed.commands).toEqual([]);
+    expect(shown(out.join('\n')).commands).toEqual([]);
+    for (const secret of ['ghs_secret', 'ghs_x y']) expect(err.join('\n')).not.toContain(secret);
+    expect(requestCounts()).toEqual(startRequests);
+  });
+});
+
+describe('the table', () => {
+  test(`the table has at least 250 cases (${ALL.length} + ${CLI_CASES.length} of the commands), each through getInputs and the bundle`, () => {
+    expect(ALL.length + CLI_CASES.length).toBeGreaterThanOrEqual(250);
+    for (const action of Object.keys(BASE)) expect(() => readInputs(action, BASE[action]!)).not.toThrow();
+    for (const mode of MODES) expect(() => readInputs('promote-gate', { ...BASE['promote-gate'], ...MODE_BASE[mode] }), mode).not.toThrow();
+    expect(() => readInputs('helm-deploy-eks', { ...BASE['helm-deploy-eks'], 'cluster-name': '', 'aws-region': '', kubeconfig: 'kubeconfig.yaml' })).not.toThrow();
+  });
+
 });

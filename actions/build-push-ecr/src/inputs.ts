@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { confinedPath, InputError, type Inputs as RawInputs } from '@deploy-actions/action-kit';
+import { confinedPath, InputError, type Inputs as RawInputs, parseArn, refuseRepositoryUri, repositoryUriHint } from '@deploy-actions/action-kit';
 import { accountRoot } from '@deploy-actions/aws';
 import { validateTag } from './tags';
 
@@ -49,10 +49,11 @@ const IAM_PRINCIPAL = /^arn:aws[a-z-]*:iam::\d{12}:(root|role\/[\w+=,.@/-]+|user
 const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/;
 
 export function validateRepositoryName(name: string, input = 'repository'): string {
+  refuseRepositoryUri(input, name);
   if (name.length < 2 || name.length > 256 || !ECR_REPOSITORY.test(name)) {
     throw new InputError(
       input,
-      'must be an ECR repository name: 2-256 lowercase letters, digits and . _ - / separators, e.g. team/orders-api',
+      `must be an ECR repository name: 2-256 lowercase letters, digits and . _ - / separators, e.g. team/orders-api${repositoryUriHint(name)}`,
       name,
     );
   }
@@ -106,7 +107,10 @@ export function getInputs(i: RawInputs, env: NodeJS.ProcessEnv = process.env): I
   for (const a of pullAccounts) if (!/^\d{12}$/.test(a)) throw new InputError('pull-accounts', 'must hold 12-digit AWS account ids', a);
   const principals = (name: string) => {
     const arns = i.list(name);
-    for (const arn of arns) if (!IAM_PRINCIPAL.test(arn)) throw new InputError(name, 'must hold IAM role, user or account-root ARNs like arn:aws:iam::333333333333:role/deploy', arn);
+    for (const arn of arns) {
+      if (!IAM_PRINCIPAL.test(arn)) throw new InputError(name, 'must hold IAM role, user or account-root ARNs like arn:aws:iam::333333333333:role/deploy', arn);
+      parseArn(name, arn, { service: 'iam', region, what: 'IAM role, user or account-root ARNs' });
+    }
     return arns;
   };
 

@@ -7,8 +7,7 @@
  *
  * Exit codes: 0 shown, 1 error.
  */
-import { pathToFileURL } from 'node:url';
-import { UserError, errorMessage, splitList } from '@deploy-actions/action-kit';
+import { UserError, cliErrorLine, githubApiUrlOf, githubTokenOf, isRepositoryUri, neutralIO, repositoryUriHint, runCli, splitList, type CliIO } from '@deploy-actions/action-kit';
 import { octokitApprovals } from './approvals';
 import { octokitDeployments } from './github';
 import { ECR_REPOSITORY_RE, ENVIRONMENT_RE } from './refs';
@@ -25,10 +24,7 @@ who approved it, its evidence, a newer attempt that failed, and what waits to be
 Environment: GITHUB_TOKEN (or GH_TOKEN) with Deployments: read (Actions: read shows approvers),
 GITHUB_API_URL (default https://api.github.com).`;
 
-export interface CliIO {
-  out(line: string): void;
-  err(line: string): void;
-}
+export type { CliIO };
 
 interface Args {
   repo: string;
@@ -51,26 +47,26 @@ function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Args | 'hel
     else if (flag === '--repo') args.repo = value();
     else if (flag === '--repository') args.repository = value();
     else if (flag === '--environments') args.environments = splitList(value());
-    else throw new UserError(`unknown argument '${argv[i]}'\n${USAGE}`);
+    else throw new UserError(`unknown argument '${argv[i]}' (see --help)`);
   }
   if (!/^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/.test(args.repo)) throw new UserError(`--repo must be owner/name (got '${args.repo}')`);
-  if (!ECR_REPOSITORY_RE.test(args.repository)) throw new UserError(`--repository must be an ECR repository name like team/service (got '${args.repository}')`);
+  if (!ECR_REPOSITORY_RE.test(args.repository) || isRepositoryUri(args.repository)) throw new UserError(`--repository must be an ECR repository name like team/service${repositoryUriHint(args.repository)} (got '${args.repository}')`);
   const bad = args.environments.find((e) => !ENVIRONMENT_RE.test(e));
   if (bad !== undefined || args.environments.length === 0) throw new UserError(`--environments must list environment names (got '${bad ?? ''}')`);
   return args;
 }
 
-export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: CliIO): Promise<number> {
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, raw: CliIO): Promise<number> {
+  const io = neutralIO(raw);
   try {
     const args = parseArgs(argv, env);
     if (args === 'help') {
       io.out(USAGE);
       return 0;
     }
-    const token = env.GITHUB_TOKEN || env.GH_TOKEN || '';
-    if (!token) throw new UserError('set GITHUB_TOKEN (a token with Deployments: read on the repository)');
+    const token = githubTokenOf(env, 'set GITHUB_TOKEN (a token with Deployments: read on the repository)');
     const [owner, repo] = args.repo.split('/') as [string, string];
-    const gh = { token, apiUrl: (env.GITHUB_API_URL || 'https://api.github.com').replace(/\/+$/, ''), owner, repo, onRetry: (m: string) => io.err(`retrying: ${m}`) };
+    const gh = { token, apiUrl: githubApiUrlOf(env), owner, repo, onRetry: (m: string) => io.err(`retrying: ${m}`) };
     const view = await statusView(
       { github: octokitDeployments({ ...gh, need: 'read' }), approvals: octokitApprovals(gh) },
       args.environments,
@@ -82,13 +78,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
     else for (const line of statusLines(view)) print(line);
     return 0;
   } catch (err) {
-    io.err(`error: ${errorMessage(err)}`);
+    io.err(cliErrorLine(err));
     return 1;
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  void main(process.argv.slice(2), process.env, { out: (l) => console.log(l), err: (l) => console.error(l) }).then((code) => {
-    process.exitCode = code;
-  });
-}
+runCli(import.meta.url, main);

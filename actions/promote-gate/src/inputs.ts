@@ -1,4 +1,4 @@
-import { InputError, githubContext, runContextFrom, type GitHubContext, type Inputs as Raw, type RunContext } from '@deploy-actions/action-kit';
+import { InputError, githubContext, parseArn, refuseRepositoryUri, repositoryUriHint, runContextFrom, type GitHubContext, type Inputs as Raw, type RunContext } from '@deploy-actions/action-kit';
 import {
   DIGEST_RE,
   ECR_REPOSITORY_RE,
@@ -86,10 +86,23 @@ export function parseEvidenceKeys(entries: readonly string[], name: (value: stri
     const environment = name(entry.slice(0, eq).trim()).toLowerCase();
     const arn = entry.slice(eq + 1).trim();
     if (!KMS_KEY_ARN_RE.test(arn)) throw new InputError('evidence-keys', `must give ${environment} a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>; not an alias)`, arn);
+    parseArn('evidence-keys', arn, { service: 'kms', what: 'KMS key ARNs' });
     if (keys[environment] && keys[environment] !== arn) throw new InputError('evidence-keys', `names two keys for ${environment}`, entry);
     keys[environment] = arn;
   }
   return keys;
+}
+
+/**
+ * `registry-id` / `aws-region` as given ('' when not), refused when the image reference's ECR
+ * host names another account or region: the evidence would be looked for in another registry.
+ */
+export function imageHostAgrees(i: Raw, name: 'registry-id' | 'aws-region', fromHost: string | undefined): string {
+  const given = i.string(name);
+  if (given && fromHost && given !== fromHost) {
+    throw new InputError(name, `must match the image reference's registry host (${name === 'registry-id' ? 'account' : 'region'} ${fromHost}), or be left empty`, given);
+  }
+  return given;
 }
 
 /** A known environment's configured name (pipeline.ts), which must also fit in an ECR tag. */
@@ -138,8 +151,9 @@ export function getInputs(i: Raw, env: NodeJS.ProcessEnv = process.env, run: Run
 
   let repository = i.string('repository');
   if (repository) {
+    refuseRepositoryUri('repository', repository);
     if (!ECR_REPOSITORY_RE.test(repository)) {
-      throw new InputError('repository', 'must be an ECR repository name (lowercase path like team/service)', repository);
+      throw new InputError('repository', `must be an ECR repository name (lowercase path like team/service)${repositoryUriHint(repository)}`, repository);
     }
     if (parsed && parsed.repository !== repository) {
       throw new InputError('repository', `must equal the repository in image-ref (${parsed.repository})`, repository);
@@ -151,6 +165,7 @@ export function getInputs(i: Raw, env: NodeJS.ProcessEnv = process.env, run: Run
   if (registryId !== undefined && !/^\d{12}$/.test(registryId)) {
     throw new InputError('registry-id', 'must be a 12-digit AWS account ID', registryId);
   }
+  imageHostAgrees(i, 'registry-id', parsed?.registryId);
 
   // Evidence sources.
   const evidenceRaw = i.list('evidence');
@@ -161,12 +176,19 @@ export function getInputs(i: Raw, env: NodeJS.ProcessEnv = process.env, run: Run
     if (!evidence.includes(hit)) evidence.push(hit);
   }
 
+  if (!evidence.includes('ecr')) {
+    // Read only for the ECR evidence tag: given without it, the user believes it applies.
+    for (const name of ['registry-id', 'aws-region']) {
+      if (i.string(name)) throw new InputError(name, 'is read only with ECR evidence (evidence: github,ecr): remove it, or add ecr to evidence', i.string(name));
+    }
+  }
   const region = evidence.includes('ecr')
     ? i.string('aws-region') || parsed?.region || env.AWS_REGION || env.AWS_DEFAULT_REGION || ''
     : '';
   if (evidence.includes('ecr')) {
     if (!region) throw new InputError('aws-region', 'is required for ECR evidence (or set AWS_REGION)');
     if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) throw new InputError('aws-region', 'must be an AWS region like eu-west-1', region);
+    imageHostAgrees(i, 'aws-region', parsed?.region);
   }
 
   // Commit and ref.
@@ -216,7 +238,7 @@ export function getInputs(i: Raw, env: NodeJS.ProcessEnv = process.env, run: Run
     throw new InputError('commit-tag-template', 'must render to a different tag than tag-template', commitTag);
   }
 
-  const token = i.string('github-token');
+  const token = i.token('github-token');
   if (evidence.includes('github') && !token) throw new InputError('github-token', 'is required for GitHub evidence');
   const [owner, repo, ...rest] = ctx.repository.split('/');
   if (evidence.includes('github') && (!owner || !repo || rest.length)) {

@@ -7,13 +7,14 @@
 import { runContextFrom, type ActionLogic, type Inputs as Raw, type RunContext } from '@deploy-actions/action-kit';
 import { getCardInputs, type CardInputs } from './card/inputs';
 import { getInputs, type Inputs } from './inputs';
+import { checkModeInputs } from './mode-inputs';
 import { getQueryInputs, isQueryMode, type QueryInputs } from './query-inputs';
 
 export type AnyInputs = { query: QueryInputs } | { gate: Inputs } | { card: CardInputs };
 
 export function getAnyInputs(i: Raw, env: NodeJS.ProcessEnv = process.env, run: RunContext = runContextFrom(env)): AnyInputs {
-  const mode = i.string('mode');
-  if (mode.toLowerCase() === 'card') return { card: getCardInputs(i, run, env) };
+  const mode = checkModeInputs(i);
+  if (mode === 'card') return { card: getCardInputs(i, run, env) };
   return isQueryMode(mode) ? { query: getQueryInputs(i, run, env) } : { gate: getInputs(i, env, run) };
 }
 

@@ -5,7 +5,7 @@
  *                  rollback target (rollback.yml, and the bake's rollback in deploy.yml)
  *   fail           mark a digest's records in an environment failed (a bake breach, a rollback)
  */
-import { InputError, githubContext, runContextFrom, type Inputs as Raw, type RunContext } from '@deploy-actions/action-kit';
+import { InputError, githubContext, refuseRepositoryUri, repositoryUriHint, runContextFrom, type Inputs as Raw, type RunContext } from '@deploy-actions/action-kit';
 import { keyOf, parseEvidenceKeys, type EvidenceKeyMap } from './inputs';
 import { environmentName as knownEnvironment, isProductionEnvironment, loadPipeline } from './pipeline';
 import { DIGEST_RE, ECR_REPOSITORY_RE, ENVIRONMENT_RE, SHA_RE, parseImageRef } from './refs';
@@ -64,8 +64,9 @@ export function getQueryInputs(i: Raw, run: RunContext = runContextFrom(process.
   const parsed = imageRef ? parseImageRef(imageRef) : undefined;
   if (imageRef && !parsed) throw new InputError('image-ref', 'must be [registry/]repository@sha256:<64 hex>', imageRef);
   const repository = i.string('repository') || parsed?.repository || '';
+  refuseRepositoryUri('repository', repository);
   if (!ECR_REPOSITORY_RE.test(repository)) {
-    throw new InputError('repository', 'must be an ECR repository name (lowercase path like team/service), or give image-ref', repository);
+    throw new InputError('repository', `must be an ECR repository name (lowercase path like team/service), or give image-ref${repositoryUriHint(repository)}`, repository);
   }
   let digest = i.string('digest').toLowerCase() || parsed?.digest || '';
   if (digest && !DIGEST_RE.test(digest)) throw new InputError('digest', 'must be sha256: followed by 64 hex characters', digest);
@@ -94,7 +95,7 @@ export function getQueryInputs(i: Raw, run: RunContext = runContextFrom(process.
     if (unkeyed.length) throw new InputError('evidence-keys', `must name the KMS key of ${unkeyed.join(', ')}: require-signed-evidence is true, and ${why}`);
   }
 
-  const token = i.string('github-token');
+  const token = i.token('github-token');
   if (!token) throw new InputError('github-token', `is required for mode ${mode}`);
   const [owner, repo, ...rest] = ctx.repository.split('/');
   if (!owner || !repo || rest.length) throw new InputError('github-token', 'cannot be used: GITHUB_REPOSITORY is not owner/name', ctx.repository);

@@ -45,7 +45,7 @@ async function gate(w: Record<string, string>, o: { runId?: number; sha?: string
     GITHUB_SERVER_URL: 'https://github.com',
   };
   const io = recordingIO();
-  const inputs = getAnyInputs(new Inputs(mapInputs({ 'github-token': o.token ?? 'writer', repository: REPO, evidence: 'github', ...w })), env, runContextFrom(env));
+  const inputs = getAnyInputs(new Inputs(mapInputs({ 'github-token': o.token ?? 'writer', repository: REPO, ...(w.mode === 'record' || w.mode === 'verify' ? { evidence: 'github' } : {}), ...w })), env, runContextFrom(env));
   const { run, realDeps } = await loadMode(inputs);
   const outputs: Outputs = await run(inputs, realDeps(io, inputs));
   return { outputs, io };

@@ -10,3 +10,5 @@ export * from './github';
 export * from './markdown';
 export * from './run-action';
 export * from './deadline';
+export * from './cli';
+export * from './aws-names';

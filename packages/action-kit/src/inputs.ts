@@ -32,6 +32,13 @@ export class Inputs {
     return v === '' ? fallback : v;
   }
 
+  /** A secret (a token): refused with spaces or control characters inside, without showing it. */
+  token(name: string): string {
+    const v = this.source(name);
+    if (/[\0-\x20\x7f]/.test(v)) throw new InputError(name, 'must be a token without spaces or control characters (the value is not shown)');
+    return v;
+  }
+
   required(name: string): string {
     const v = this.source(name);
     if (v === '') throw new InputError(name, 'is required');

@@ -12,9 +12,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { UserError, errorMessage } from '@deploy-actions/action-kit';
-import { ConfigError, parseEnvironmentsFile } from './config';
+import { UserError, cliErrorLine, githubApiUrlOf, githubTokenOf, neutralIO, runCli, type CliIO } from '@deploy-actions/action-kit';
+import { parseEnvironmentsFile } from './config';
 import { octokitEnvironments, type EnvironmentsApi } from './github';
 import { resolve, sync } from './sync';
 
@@ -27,10 +26,7 @@ self-review prevention, deployment branches) to match the environments file.
   --check   report drift and exit 2 when the repository differs; change nothing
 Environment: GITHUB_TOKEN (or GH_TOKEN), GITHUB_API_URL (default https://api.github.com).`;
 
-export interface CliIO {
-  out(line: string): void;
-  err(line: string): void;
-}
+export type { CliIO };
 
 interface Args {
   repo: string;
@@ -53,7 +49,7 @@ function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Args | 'hel
     else if (a.startsWith('--repo=')) args.repo = a.slice(7);
     else if (a === '--file') args.file = value();
     else if (a.startsWith('--file=')) args.file = a.slice(7);
-    else throw new UserError(`unknown argument '${a}'\n${USAGE}`);
+    else throw new UserError(`unknown argument '${a}' (see --help)`);
   }
   if (!/^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/.test(args.repo)) throw new UserError(`--repo must be owner/name (got '${args.repo}')`);
   return args;
@@ -63,10 +59,11 @@ function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Args | 'hel
 export async function main(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
-  io: CliIO,
+  raw: CliIO,
   makeApi: (o: { token: string; apiUrl: string; owner: string; repo: string }) => EnvironmentsApi = (o) =>
-    octokitEnvironments({ ...o, onRetry: (m) => io.err(`retrying: ${m}`) }),
+    octokitEnvironments({ ...o, onRetry: (m) => neutralIO(raw).err(`retrying: ${m}`) }),
 ): Promise<number> {
+  const io = neutralIO(raw);
   try {
     const args = parseArgs(argv, env);
     if (args === 'help') {
@@ -85,9 +82,8 @@ export async function main(
       throw new UserError(`cannot read the environments file ${path}`);
     }
     const specs = parseEnvironmentsFile(text, owner, args.file);
-    const token = env.GITHUB_TOKEN || env.GH_TOKEN || '';
-    if (!token) throw new UserError('set GITHUB_TOKEN (a token with Administration: write on the repository, Members: read on the org for teams)');
-    const api = makeApi({ token, apiUrl: env.GITHUB_API_URL || 'https://api.github.com', owner, repo });
+    const token = githubTokenOf(env, 'set GITHUB_TOKEN (a token with Administration: write on the repository, Members: read on the org for teams)');
+    const api = makeApi({ token, apiUrl: githubApiUrlOf(env), owner, repo });
     const desired = await resolve(specs, api);
     const result = await sync(desired, api, { check: args.check, log: (l) => io.out(l) });
     for (const u of result.unmanaged) io.out(`note: environment '${u}' exists in ${args.repo} but is not in ${args.file} (left alone)`);
@@ -108,21 +104,9 @@ export async function main(
     );
     return 0;
   } catch (err) {
-    if (err instanceof UserError || err instanceof ConfigError) {
-      io.err(`error: ${err.message}`);
-      return 1;
-    }
-    io.err(`error: ${errorMessage(err)}`);
-    if (err instanceof Error && err.stack && env.RUNNER_DEBUG === '1') io.err(err.stack);
+    io.err(cliErrorLine(err));
     return 1;
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  void main(process.argv.slice(2), process.env, {
-    out: (l) => console.log(l),
-    err: (l) => console.error(l),
-  }).then((code) => {
-    process.exitCode = code;
-  });
-}
+runCli(import.meta.url, main);

@@ -10,6 +10,7 @@
  * signature is not recomputed).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { logRequests, type LoggedRequest } from '../request-log';
 import { closeServer, listenLocal, readBody } from '../../harness/net';
 import type { IamStore } from '../iam/index';
 import { authenticateRequest } from '../iam/request';
@@ -23,6 +24,8 @@ export interface StandinAlarm {
 
 export interface CloudWatchStandin {
   url: string;
+  /** Every HTTP request received, whatever it is (request-log.ts). */
+  requests: LoggedRequest[];
   env: Record<string, string>;
   alarms: Map<string, StandinAlarm>;
   /** Sets an alarm's state (creating it) and returns when it changed. */
@@ -116,9 +119,11 @@ export async function startCloudWatchStandin(
   }
 
   const server = createServer((req, res) => void handle(req, res).catch((err: unknown) => fail(res, 500, 'InternalServiceFault', String(err), 'Receiver')));
+  const requests = logRequests(server);
   const url = `http://127.0.0.1:${await listenLocal(server)}`;
   return {
     url,
+    requests,
     // With `iam`, callers bring credentials of the store; otherwise the stand-in's own key.
     env: o.iam
       ? { AWS_ENDPOINT_URL_CLOUDWATCH: url, AWS_REGION: region }

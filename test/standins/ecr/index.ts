@@ -11,6 +11,7 @@
  * only with a token from GetAuthorizationToken, authorized the same way per pull and push.
  * Faults (throttling, 5xx, AccessDenied) can be injected per operation.
  */
+import { logRequests, type LoggedRequest } from '../request-log';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Registry } from '../../harness/registry';
@@ -74,6 +75,8 @@ export interface EcrStandin {
   region: string;
   iam: IamStore;
   repositories: Map<string, RepositoryRecord>;
+  /** Every HTTP request received, whatever it is (request-log.ts). */
+  requests: LoggedRequest[];
   /** Every API call received, in order: operation names. */
   calls: string[];
   /** The same calls with when each arrived and was answered (ms, performance.now()), to show which ran together. */
@@ -497,6 +500,7 @@ export async function startEcrStandin(opts: {
   }
 
   const server = createServer((req, res) => void handle(req, res));
+  const requests = logRequests(server);
   const url = `http://127.0.0.1:${await listenLocal(server)}`;
   const envFor = (id: Identity): Record<string, string> => ({
     AWS_ENDPOINT_URL_ECR: url,
@@ -512,6 +516,7 @@ export async function startEcrStandin(opts: {
     region,
     iam,
     repositories,
+    requests,
     calls,
     spans,
     registryCalls,

@@ -9,6 +9,7 @@
  * (`resource-required`). Private keys never leave the stand-in.
  */
 import { generateKeyPairSync, randomUUID, sign, verify, type KeyObject } from 'node:crypto';
+import { logRequests, type LoggedRequest } from '../request-log';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { closeServer, listenLocal, readBody } from '../../harness/net';
 import { IamStore, type Identity, type PolicyDocument } from '../iam/index';
@@ -39,6 +40,8 @@ export interface KmsCall {
 
 export interface KmsStandin {
   url: string;
+  /** Every HTTP request received, whatever it is (request-log.ts). */
+  requests: LoggedRequest[];
   region: string;
   iam: IamStore;
   keys: Map<string, KmsKey>;
@@ -162,9 +165,11 @@ export async function startKmsStandin(opts: { iam: IamStore; region?: string; ac
   }
 
   const server = createServer((req, res) => void handle(req, res));
+  const requests = logRequests(server);
   const url = `http://127.0.0.1:${await listenLocal(server)}`;
   return {
     url,
+    requests,
     region,
     iam,
     keys,

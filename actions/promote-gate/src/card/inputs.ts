@@ -1,6 +1,6 @@
 /** promote-gate `mode: card`: its inputs, read before the card's logic (mode.ts) is loaded. */
 import { InputError, githubContext, runContextFrom, type Inputs as Raw, type RunContext } from '@deploy-actions/action-kit';
-import { keyOf, parseEvidenceKeys, type EvidenceKeyMap } from '../inputs';
+import { imageHostAgrees, keyOf, parseEvidenceKeys, type EvidenceKeyMap } from '../inputs';
 import { environmentName, loadPipeline, requiredBefore } from '../pipeline';
 import { DIGEST_RE, ECR_REPOSITORY_RE, SHA_RE, parseImageRef } from '../refs';
 import type { CardSubject } from './gather';
@@ -66,8 +66,10 @@ export function getCardInputs(i: Raw, run: RunContext = runContextFrom(process.e
     if (!/^[A-Za-z0-9_.-]+$/.test(v)) throw new InputError(name, 'must be a values key like image.repository', v);
     return v;
   };
-  const region = i.string('aws-region') || parsed.region || env.AWS_REGION || env.AWS_DEFAULT_REGION || '';
-  const token = i.string('github-token');
+  if (!/^(\d{12})?$/.test(i.string('registry-id'))) throw new InputError('registry-id', 'must be a 12-digit AWS account ID', i.string('registry-id'));
+  if (!/^([a-z]{2}(-[a-z]+)+-\d+)?$/.test(i.string('aws-region'))) throw new InputError('aws-region', 'must be an AWS region like eu-west-1', i.string('aws-region'));
+  const region = imageHostAgrees(i, 'aws-region', parsed.region) || parsed.region || env.AWS_REGION || env.AWS_DEFAULT_REGION || '';
+  const token = i.token('github-token');
   if (!token) throw new InputError('github-token', 'is required for mode card');
   const [o, r, ...rest] = ctx.repository.split('/');
   if (!o || !r || rest.length) throw new InputError('github-token', 'cannot be used: GITHUB_REPOSITORY is not owner/name', ctx.repository);
@@ -105,7 +107,7 @@ export function getCardInputs(i: Raw, run: RunContext = runContextFrom(process.e
       digestKey: key('image-digest-key', 'image.digest'),
       imageRepository: registryHost ? `${registryHost}/${parsed.repository}` : parsed.repository,
     },
-    ...(i.string('registry-id') || parsed.registryId ? { registryId: i.string('registry-id') || parsed.registryId } : {}),
+    ...(imageHostAgrees(i, 'registry-id', parsed.registryId) || parsed.registryId ? { registryId: i.string('registry-id') || parsed.registryId } : {}),
     region,
     helm: i.string('helm'),
     token,

@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
-import { UserError, errorMessage } from '@deploy-actions/action-kit';
+import { UserError, cliErrorLine, githubApiUrlOf, githubTokenOf, neutralIO } from '@deploy-actions/action-kit';
 import { parseEnvironmentsConfig, type EnvironmentsConfig } from '../config';
 import { ConfigError } from '../errors';
 import { octokitEnvironments, type EnvironmentsApi } from '../github';
@@ -123,9 +123,8 @@ function readConfig(args: Args, env: NodeJS.ProcessEnv): { cfg: SetupConfig; pat
 }
 
 function tokenOf(env: NodeJS.ProcessEnv): { token: string; apiUrl: string } {
-  const token = env.GITHUB_TOKEN || env.GH_TOKEN || '';
-  if (!token) throw new UserError('set GITHUB_TOKEN (or use --offline with --repo-ids for generate)');
-  return { token, apiUrl: env.GITHUB_API_URL || 'https://api.github.com' };
+  const token = githubTokenOf(env, 'set GITHUB_TOKEN (or use --offline with --repo-ids for generate)');
+  return { token, apiUrl: githubApiUrlOf(env) };
 }
 
 async function identities(cfg: SetupConfig, args: Args, env: NodeJS.ProcessEnv, deps: SetupDeps, io: SetupIO): Promise<RepoIdentity[]> {
@@ -217,7 +216,8 @@ async function github(args: Args, env: NodeJS.ProcessEnv, deps: SetupDeps, io: S
   return 0;
 }
 
-export async function setupMain(argv: readonly string[], env: NodeJS.ProcessEnv, io: SetupIO, deps: SetupDeps = {}): Promise<number> {
+export async function setupMain(argv: readonly string[], env: NodeJS.ProcessEnv, raw: SetupIO, deps: SetupDeps = {}): Promise<number> {
+  const io = neutralIO(raw);
   try {
     const args = parseArgs(argv);
     if (args === 'help') {
@@ -226,11 +226,7 @@ export async function setupMain(argv: readonly string[], env: NodeJS.ProcessEnv,
     }
     return args.command === 'generate' ? await generate(args, env, deps, io) : await github(args, env, deps, io);
   } catch (err) {
-    if (err instanceof UserError || err instanceof ConfigError) {
-      io.err(`error: ${err.message}`);
-      return 1;
-    }
-    io.err(`error: ${errorMessage(err)}`);
+    io.err(cliErrorLine(err));
     return 1;
   }
 }

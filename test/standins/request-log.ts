@@ -1,0 +1,14 @@
+/** Every request a stand-in receives, in order: what bad-input tests compare before and after a refusal. */
+import type { Server } from 'node:http';
+
+export interface LoggedRequest {
+  method: string;
+  url: string;
+}
+
+/** Records each request `server` receives (before any handler) into the returned list. */
+export function logRequests(server: Server): LoggedRequest[] {
+  const log: LoggedRequest[] = [];
+  server.prependListener('request', (req) => void log.push({ method: req.method ?? '', url: req.url ?? '' }));
+  return log;
+}
