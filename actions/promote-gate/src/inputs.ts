@@ -37,7 +37,7 @@ export interface Inputs {
   evidence: EvidenceSource[];
   /** The rendered evidence tag. */
   tag: string;
-  /** record only: the rendered commit tag, '' to skip the check. */
+  /** The rendered commit build tag (record; verify with a content key), '' to skip the check. */
   commitTag: string;
   sha: string;
   /** The run's ref (GITHUB_REF), never an input. */
@@ -210,10 +210,24 @@ export function getInputs(i: Raw, env: NodeJS.ProcessEnv = process.env, run: Run
 
   const vars = { environment: evidenceEnvironment || targetEnvironment, sha };
   const tag = tagFrom('tag-template', i.string('tag-template', '{environment}-{sha7}'), vars);
+  const contentKey = i.string('content-key') || undefined;
+  if (contentKey && !/^tree-[0-9a-f]{40}$/.test(contentKey)) {
+    throw new InputError('content-key', "must be build-push-ecr's content-key output, tree- followed by 40 hex", contentKey);
+  }
+  // record proves the commit/digest pair by the commit's build tag; verify too when a content key
+  // stands in for the commit (source-proof.ts).
   const commitTemplate = i.string('commit-tag-template');
-  const commitTag = mode === 'record' && commitTemplate ? tagFrom('commit-tag-template', commitTemplate, vars) : '';
+  const commitTag = (mode === 'record' || contentKey) && commitTemplate ? tagFrom('commit-tag-template', commitTemplate, vars) : '';
   if (commitTag && commitTag === tag) {
     throw new InputError('commit-tag-template', 'must render to a different tag than tag-template', commitTag);
+  }
+  // (record without either only stores the key, under the error annotation of an unproven pair.)
+  if (contentKey && mode === 'verify' && (!commitTag || !evidence.includes('ecr'))) {
+    throw new InputError(
+      'content-key',
+      "needs ecr evidence and a commit-tag-template: a content key is accepted only with the commit it was built from, which verify reads from the image's tags in ECR",
+      contentKey,
+    );
   }
 
   const token = i.string('github-token');
@@ -231,10 +245,6 @@ export function getInputs(i: Raw, env: NodeJS.ProcessEnv = process.env, run: Run
   if (description.length > 140) throw new InputError('description', 'must be at most 140 characters');
   const productionEnvironment = i.bool('production-environment', isProductionEnvironment(evidenceEnvironment, pipeline));
   const transientEnvironment = i.bool('transient-environment', true);
-  const contentKey = i.string('content-key') || undefined;
-  if (contentKey && !/^tree-[0-9a-f]{40}$/.test(contentKey)) {
-    throw new InputError('content-key', "must be build-push-ecr's content-key output, tree- followed by 40 hex", contentKey);
-  }
   const cardSha256 = i.string('card-sha256').toLowerCase();
   if (cardSha256 && !CARD_HASH_RE.test(cardSha256)) throw new InputError('card-sha256', "must be the card mode's card-sha256 output, sha256: followed by 64 hex", cardSha256);
   if (cardSha256 && mode !== 'record') throw new InputError('card-sha256', 'is for record only (it goes into the signed statement)');
@@ -294,3 +304,4 @@ export function getInputs(i: Raw, env: NodeJS.ProcessEnv = process.env, run: Run
     evidenceKeys,
   };
 }
+

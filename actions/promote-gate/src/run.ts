@@ -69,6 +69,7 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
     ...(deps.keys ? { keys: deps.keys } : {}),
     ...(deps.now ? { now: deps.now } : {}),
     info: (m: string) => io.info(m),
+    weakened: (m: string) => io.error(m),
   };
   const env = inputs.evidenceEnvironment;
 
