@@ -13,6 +13,7 @@ import {
 import { CARD_HASH_RE } from './statement';
 import { cardHash } from './card/hash';
 import { environmentName as knownEnvironment, isProductionEnvironment, loadPipeline, requiredBefore, type Pipeline } from './pipeline';
+import { DEFAULT_PROMOTION } from '@deploy-actions/environments/config';
 
 export type Mode = 'record' | 'verify';
 export type EvidenceSource = 'github' | 'ecr';
@@ -66,6 +67,8 @@ export interface Inputs {
   githubRepository: string;
   /** KMS key ARN of each environment's evidence key, by lowercase environment name. */
   evidenceKeys: EvidenceKeyMap;
+  /** verify: the rules weaken-promotion-gate switched off for this run, one error annotation each. */
+  weakened: string[];
 }
 
 export type EvidenceKeyMap = Record<string, string>;
@@ -269,6 +272,8 @@ export function getInputs(i: Raw, env: NodeJS.ProcessEnv = process.env, run: Run
     );
   }
 
+  const weakened = mode === 'verify' ? failClosed(i, { targetEnvironment, evidenceEnvironment, evidenceKeys, pipeline }) : [];
+
   return {
     mode,
     image: imageRef || `${repository}@${digest}`,
@@ -302,6 +307,42 @@ export function getInputs(i: Raw, env: NodeJS.ProcessEnv = process.env, run: Run
     context: { runId: ctx.runId, workflow: ctx.workflow, actor: ctx.actor, eventName: ctx.eventName },
     githubRepository: ctx.repository,
     evidenceKeys,
+    weakened,
   };
 }
 
+export const WEAKENED = 'Weakened promotion gate: ';
+
+/**
+ * Fail closed (issue 20): a promotion target (production, by the default chain) takes signed
+ * evidence only, and the environment named production always has one before it in the chain.
+ * Either gap refuses here, naming the input, unless `weaken-promotion-gate` is true: then the run
+ * goes on and each weakened rule is an error annotation (WEAKENED ...) in every such run.
+ */
+function failClosed(
+  i: Raw,
+  s: { targetEnvironment: string; evidenceEnvironment: string; evidenceKeys: EvidenceKeyMap; pipeline: Pipeline },
+): string[] {
+  const gaps: Array<[string, string]> = [];
+  const T = s.targetEnvironment;
+  const R = s.evidenceEnvironment;
+  const production = DEFAULT_PROMOTION.chain[DEFAULT_PROMOTION.chain.length - 1]!;
+  if (!R && T.toLowerCase() === production) {
+    gaps.push([
+      'environments-file',
+      `gives ${T} no environment before it in the promotion chain (${s.pipeline.source}: ${DEFAULT_PROMOTION.chain.join(' -> ')} is not there), so ${T} would take any digest without evidence`,
+    ]);
+  }
+  if (R && !keyOf(s.evidenceKeys, R)) {
+    gaps.push([
+      'evidence-keys',
+      `names no key of ${R}: ${T} is a promotion target, and unsigned evidence (a GitHub deployment and an ECR tag) can be forged by anyone with deployments: write and the build role`,
+    ]);
+  }
+  if (gaps.length === 0) return [];
+  if (!i.bool('weaken-promotion-gate', false)) {
+    const [input, why] = gaps[0]!;
+    throw new InputError(input, `${why}; ${T} is refused (set weaken-promotion-gate: true to accept it, an error annotation in every run; deploy.yml: the WEAKEN_PROMOTION_GATE variable)`);
+  }
+  return gaps.map(([input, why]) => `${WEAKENED}${input} ${why}; accepted because weaken-promotion-gate is true (docs/promote-gate.md, Threat model)`);
+}
