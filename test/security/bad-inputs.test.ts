@@ -59,7 +59,13 @@ let kube: KubeStandin;
 const BASE: Record<string, Record<string, string>> = {
   'build-push-ecr': { repository: 'team/app', 'aws-region': 'eu-west-1', context: 'app' },
   'helm-deploy-eks': { release: 'web', 'cluster-name': 'prod', 'aws-region': 'eu-west-1', image: `${ECR}/team/app@${DIGEST}` },
-  'promote-gate': { mode: 'verify', 'image-ref': `${ECR}/team/app@${DIGEST}`, 'github-token': 'ghs_token' },
+  // Signed evidence: production takes nothing else (unless weaken-promotion-gate).
+  'promote-gate': {
+    mode: 'verify',
+    'image-ref': `${ECR}/team/app@${DIGEST}`,
+    'github-token': 'ghs_token',
+    'evidence-keys': 'preprod=arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+  },
 };
 
 /** Paths that leave the workspace, or name nothing in it, for every path input. */
