@@ -69,7 +69,8 @@ describe("registry-id and aws-region against the image reference's host", () => 
     );
   });
   test('the same account and region pass', () => {
-    expect(thrown(() => read({ mode: 'verify', 'image-ref': ecrRef, 'registry-id': '123456789012', 'aws-region': 'eu-west-1' }))).toBe('');
+    const key = 'preprod=arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    expect(thrown(() => read({ mode: 'verify', 'image-ref': ecrRef, 'registry-id': '123456789012', 'aws-region': 'eu-west-1', 'evidence-keys': key }))).toBe('');
   });
   test.each([['registry-id', '123456789012'], ['aws-region', 'eu-west-1']])('%s without ECR evidence is refused', (name, value) => {
     expect(thrown(() => read({ mode: 'verify', 'image-ref': `team/app@${DIGEST}`, evidence: 'github', [name]: value }))).toMatch(
