@@ -5,6 +5,7 @@ import { cardHash } from '../src/card/hash';
 import { compareImages, compareScans, findingsOf, parseManifest, pickPlatform, severityLine, type Finding } from '../src/card/image';
 import { compareManifests, HIDDEN, limitDiff, parseRendered } from '../src/card/manifests';
 import { age, fenced, plain } from '../src/card/markdown';
+import { imageValues } from '../src/card/sources';
 
 const deployment = (replicas: number, image: string, cpu = '100m') => `---
 # Source: web/templates/deployment.yaml
@@ -208,4 +209,14 @@ describe('text from outside', () => {
     expect(cardHash('abc')).toBe('sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
     expect(cardHash('abc\n')).not.toBe(cardHash('abc'));
   });
+});
+
+describe('image values per layout (as helm-deploy-eks sets them)', () => {
+  const base = { release: 'r', chart: 'chart', namespace: 'n', environment: 'e', valuesFiles: [], set: [], setString: [], repositoryKey: 'image.repository', digestKey: 'image.digest', imageRepository: '1.dkr.ecr.eu-west-1.amazonaws.com/team/app' };
+  test.each([
+    ['repository and digest', {}, [['image.repository', '1.dkr.ecr.eu-west-1.amazonaws.com/team/app'], ['image.digest', 'sha256:d']]],
+    ['registry split off', { registryKey: 'image.registry' }, [['image.registry', '1.dkr.ecr.eu-west-1.amazonaws.com'], ['image.repository', 'team/app'], ['image.digest', 'sha256:d']]],
+    ['tag cleared', { tagKey: 'image.tag' }, [['image.repository', '1.dkr.ecr.eu-west-1.amazonaws.com/team/app'], ['image.digest', 'sha256:d'], ['image.tag', '']]],
+    ['one whole reference', { referenceKey: 'image' }, [['image', '1.dkr.ecr.eu-west-1.amazonaws.com/team/app@sha256:d']]],
+  ])('%s', (_name, over, want) => expect(imageValues({ ...base, ...over }, 'sha256:d')).toEqual(want));
 });

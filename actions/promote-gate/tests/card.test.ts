@@ -199,6 +199,17 @@ describe('release card', () => {
     expect(text).toMatch(/Scan not available: no scan of sha256:aaaaaaaaaaaa/);
   });
 
+  test('evidence that cannot be read: a card saying so and a warning, never a failed step', async () => {
+    const gh = fakeGithub();
+    gh.api.list = async () => {
+      throw new Error('kms:GetPublicKey: Could not load credentials from any providers');
+    };
+    const { text, hash, io } = await card(inputs({ digest: D('b'), commit: commits.B! }), gh);
+    expect(text).toBe('## Release card: sample-service to production\n\n**No card could be made**: kms:GetPublicKey: Could not load credentials from any providers');
+    expect(hash).toBe(cardHash(text));
+    expect(io.warnings).toEqual(['No release card: kms:GetPublicKey: Could not load credentials from any providers']);
+  });
+
   test('hotfix to preprod: nothing let it through, said so', async () => {
     const gh = fakeGithub();
     const { text } = await card(inputs({ environment: 'preprod', digest: D('b'), commit: commits.B!, requireEnvironment: '', hotfix: true }), gh);

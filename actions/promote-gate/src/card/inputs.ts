@@ -21,6 +21,13 @@ export interface CardInputs {
   evidenceKeys: EvidenceKeyMap;
 }
 
+/** A card the inputs did not allow: what `noCard` (mode.ts) says instead of a card. */
+export interface CardRefused {
+  release: string;
+  environment: string;
+  why: string;
+}
+
 const GO_DURATION = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/;
 
 function guards(i: Raw): { bake: string; alarms: string } {
@@ -103,6 +110,9 @@ export function getCardInputs(i: Raw, run: RunContext = runContextFrom(process.e
       setString: i.keyValues('set-string'),
       repositoryKey: key('image-repository-key', 'image.repository'),
       digestKey: key('image-digest-key', 'image.digest'),
+      ...(i.string('image-registry-key') ? { registryKey: key('image-registry-key', '') } : {}),
+      ...(i.string('image-tag-key') ? { tagKey: key('image-tag-key', '') } : {}),
+      ...(i.string('image-reference-key') ? { referenceKey: key('image-reference-key', '') } : {}),
       imageRepository: registryHost ? `${registryHost}/${parsed.repository}` : parsed.repository,
     },
     ...(i.string('registry-id') || parsed.registryId ? { registryId: i.string('registry-id') || parsed.registryId } : {}),

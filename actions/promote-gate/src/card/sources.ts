@@ -102,8 +102,25 @@ export interface ChartSpec {
   setString: Array<[string, string]>;
   repositoryKey: string;
   digestKey: string;
+  /** The other layouts helm-deploy-eks takes (docs/helm-deploy-eks.md, "Image layouts"): '' when unused. */
+  registryKey?: string;
+  tagKey?: string;
+  referenceKey?: string;
   /** The image repository as helm-deploy-eks sets it (`<registry>/<repository>`). */
   imageRepository: string;
+}
+
+/** The image's values as helm-deploy-eks sets them for each layout. */
+export function imageValues(spec: ChartSpec, digest: string): Array<[string, string]> {
+  if (spec.referenceKey) return [[spec.referenceKey, `${spec.imageRepository}@${digest}`]];
+  const slash = spec.imageRepository.indexOf('/');
+  const host = slash > 0 && /[.:]|^localhost$/.test(spec.imageRepository.slice(0, slash)) ? spec.imageRepository.slice(0, slash) : '';
+  const out: Array<[string, string]> = spec.registryKey && host
+    ? [[spec.registryKey, host], [spec.repositoryKey, spec.imageRepository.slice(slash + 1)]]
+    : [[spec.repositoryKey, spec.imageRepository]];
+  out.push([spec.digestKey, digest]);
+  if (spec.tagKey) out.push([spec.tagKey, '']);
+  return out;
 }
 
 export interface RenderApi {
@@ -148,7 +165,7 @@ export function helmRender(o: { exec: Exec; helm: string; workspace: string; spe
       namespace: spec.namespace,
       valuesFiles: layers,
       set: spec.set,
-      setStrings: [...spec.setString, [spec.repositoryKey, spec.imageRepository], [spec.digestKey, digest]],
+      setStrings: [...spec.setString, ...imageValues(spec, digest)],
     });
     const r = await exec(o.helm, args, { cwd: root, silent: true, allowFailure: true });
     if (r.exitCode !== 0) throw new Unavailable(`helm template failed: ${r.stderr.trim().split('\n').slice(-2).join(' ')}`);
