@@ -13,6 +13,7 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exec, recordingIO } from '@deploy-actions/action-kit';
+import { DEFAULT_KEYS } from '@deploy-actions/chart';
 import { RECORDED_BY } from '../../actions/promote-gate/src/gate';
 import type { Comparison } from '../../actions/promote-gate/src/card/commits';
 import { runCard, type CardInputs } from '../../actions/promote-gate/src/card/mode';
@@ -53,7 +54,7 @@ async function scenario(name: string, helm: string, valuesBefore: string, values
       const d = await gh.api.create({ ref: sha, environment: env, description: '', payload: { digest, repository: 'acme/sample-service', recorded_by: RECORDED_BY }, production_environment: false, transient_environment: true });
       await gh.api.createStatus(d.id, { state: 'success', description: '', auto_inactive: false });
     }
-    const spec = { release: 'sample-service', chart: 'chart', namespace: 'sample', environment: 'production', valuesFiles: ['bench-values.yaml'], set: [], setString: [], repositoryKey: 'image.repository', digestKey: 'image.digest', imageRepository: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/acme/sample-service' };
+    const spec = { release: 'sample-service', chart: 'chart', namespace: 'sample', environment: 'production', valuesFiles: ['bench-values.yaml'], set: [], setString: [], imageKeys: DEFAULT_KEYS, imageRepository: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/acme/sample-service' };
     const inputs: CardInputs = {
       mode: 'card',
       subject: { release: 'sample-service', environment: 'production', requireEnvironment: 'preprod', environments: ['qa', 'preprod', 'production'], githubRepository: 'acme/sample-service', imageRepository: 'acme/sample-service', namespace: 'sample', digest: D('b'), commit: b, hotfix: false, bake: '10m', alarms: 'none named', pending: 'production reviewers' },

@@ -5,7 +5,11 @@ import { cardHash } from '../src/card/hash';
 import { compareImages, compareScans, findingsOf, parseManifest, pickPlatform, severityLine, type Finding } from '../src/card/image';
 import { compareManifests, HIDDEN, limitDiff, parseRendered } from '../src/card/manifests';
 import { age, fenced, plain } from '../src/card/markdown';
-import { imageValues } from '../src/card/sources';
+import { getCardInputs } from '../src/card/inputs';
+import { helmRender } from '../src/card/sources';
+import { join } from 'node:path';
+import { Inputs as Raw, mapInputs, runContextFrom, type Exec } from '@deploy-actions/action-kit';
+import { repoRoot } from '../../../test/harness/runner';
 
 const deployment = (replicas: number, image: string, cpu = '100m') => `---
 # Source: web/templates/deployment.yaml
@@ -211,12 +215,37 @@ describe('text from outside', () => {
   });
 });
 
-describe('image values per layout (as helm-deploy-eks sets them)', () => {
-  const base = { release: 'r', chart: 'chart', namespace: 'n', environment: 'e', valuesFiles: [], set: [], setString: [], repositoryKey: 'image.repository', digestKey: 'image.digest', imageRepository: '1.dkr.ecr.eu-west-1.amazonaws.com/team/app' };
+describe('the chart render sets the image as helm-deploy-eks does (keys read from the same inputs)', () => {
+  const HOST = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
+  const workspace = join(repoRoot, 'test/fixtures/sample-service');
+  const HEAD = 'c'.repeat(40);
+  const digest = `sha256:${'d'.repeat(64)}`;
+  const env = { GITHUB_REPOSITORY: 'acme/sample-service', GITHUB_SHA: HEAD, GITHUB_WORKSPACE: workspace, GITHUB_API_URL: 'http://api' };
+  const cardInputs = (values: Record<string, string>) =>
+    getCardInputs(new Raw(mapInputs({ 'image-ref': `${HOST}/team/app@${digest}`, environment: 'production', release: 'sample-service', 'github-token': 't', ...values })), runContextFrom(env), env);
+  /** The --set-string pairs helm template is given for the candidate. */
+  async function pairs(values: Record<string, string>): Promise<string[]> {
+    const spec = cardInputs(values).chart;
+    let args: string[] = [];
+    const exec: Exec = async (cmd, a) => {
+      if (cmd === 'git') return { exitCode: 0, stdout: `${HEAD}\n`, stderr: '' };
+      args = [...a];
+      return { exitCode: 0, stdout: '', stderr: '' };
+    };
+    await helmRender({ exec, helm: 'helm', workspace, spec }).render(HEAD, digest);
+    return args.flatMap((x, n) => (args[n - 1] === '--set-string' ? [x] : []));
+  }
   test.each([
-    ['repository and digest', {}, [['image.repository', '1.dkr.ecr.eu-west-1.amazonaws.com/team/app'], ['image.digest', 'sha256:d']]],
-    ['registry split off', { registryKey: 'image.registry' }, [['image.registry', '1.dkr.ecr.eu-west-1.amazonaws.com'], ['image.repository', 'team/app'], ['image.digest', 'sha256:d']]],
-    ['tag cleared', { tagKey: 'image.tag' }, [['image.repository', '1.dkr.ecr.eu-west-1.amazonaws.com/team/app'], ['image.digest', 'sha256:d'], ['image.tag', '']]],
-    ['one whole reference', { referenceKey: 'image' }, [['image', '1.dkr.ecr.eu-west-1.amazonaws.com/team/app@sha256:d']]],
-  ])('%s', (_name, over, want) => expect(imageValues({ ...base, ...over }, 'sha256:d')).toEqual(want));
+    ['defaults', {}, [`image.repository=${HOST}/team/app`, `image.digest=${digest}`]],
+    ['registry split off', { 'image-registry-key': 'image.registry' }, [`image.registry=${HOST}`, 'image.repository=team/app', `image.digest=${digest}`]],
+    ['tag cleared', { 'image-tag-key': 'image.tag' }, [`image.repository=${HOST}/team/app`, `image.digest=${digest}`, 'image.tag=']],
+    ['a tagged candidate keeps its tag', { 'image-tag-key': 'image.tag', 'image-ref': `${HOST}/team/app:v1.2@${digest}` }, [`image.repository=${HOST}/team/app`, `image.digest=${digest}`, 'image.tag=v1.2']],
+    ['one whole reference', { 'image-reference-key': 'app.image' }, [`app.image=${HOST}/team/app@${digest}`]],
+    ['keys under other names', { 'image-repository-key': 'container.image.repo', 'image-digest-key': 'container.image.ref' }, [`container.image.repo=${HOST}/team/app`, `container.image.ref=${digest}`]],
+  ])('%s', async (_name, values, want) => expect(await pairs(values)).toEqual(want));
+
+  test.each([
+    ['a reference key with a repository key', { 'image-reference-key': 'app.image', 'image-repository-key': 'app.repo' }, /image-repository-key.*cannot be combined with image-reference-key/],
+    ['keys inside each other', { 'image-repository-key': 'image', 'image-digest-key': 'image.digest' }, /must be a values key of its own/],
+  ])('refused as helm-deploy-eks refuses them: %s', (_name, values, message) => expect(() => cardInputs(values)).toThrow(message));
 });

@@ -8,6 +8,7 @@ import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
+import { DEFAULT_KEYS } from '@deploy-actions/chart';
 import { exec, recordingIO } from '@deploy-actions/action-kit';
 import { ensureKubeTools } from '../../../test/tools/kube-binaries';
 import { RECORDED_BY } from '../src/gate';
@@ -94,8 +95,7 @@ function inputs(over: { environment?: string; digest: string; commit: string; re
       valuesFiles: over.valuesFiles ?? ['chart/values-ci.yaml'],
       set: [],
       setString: [],
-      repositoryKey: 'image.repository',
-      digestKey: 'image.digest',
+      imageKeys: DEFAULT_KEYS,
       imageRepository: `${HOST}/${REPO}`,
     },
     region: 'eu-west-1',
