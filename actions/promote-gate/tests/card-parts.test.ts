@@ -6,6 +6,8 @@ import { compareImages, compareScans, findingsOf, parseManifest, pickPlatform, s
 import { compareManifests, HIDDEN, limitDiff, parseRendered } from '../src/card/manifests';
 import { age, fenced, plain } from '../src/card/markdown';
 import { getCardInputs } from '../src/card/inputs';
+import type { Release } from '../src/releases';
+import { runningCard } from '../src/status';
 import { helmRender } from '../src/card/sources';
 import { join } from 'node:path';
 import { Inputs as Raw, mapInputs, runContextFrom, type Exec } from '@deploy-actions/action-kit';
@@ -248,4 +250,23 @@ describe('the chart render sets the image as helm-deploy-eks does (keys read fro
     ['a reference key with a repository key', { 'image-reference-key': 'app.image', 'image-repository-key': 'app.repo' }, /image-repository-key.*cannot be combined with image-reference-key/],
     ['keys inside each other', { 'image-repository-key': 'image', 'image-digest-key': 'image.digest' }, /must be a values key of its own/],
   ])('refused as helm-deploy-eks refuses them: %s', (_name, values, message) => expect(() => cardInputs(values)).toThrow(message));
+});
+
+describe('the card kept with what runs (pnpm status --card)', () => {
+  const CARD = '## Release card: app to production\n\nseen';
+  const release = (card: { text: string; signedSha256: string }, signed = true) =>
+    ({ deploymentId: 7, environment: 'production', digest: `sha256:${'a'.repeat(64)}`, sha: 'b'.repeat(40), signed, card }) as unknown as Release;
+  test.each([
+    ['the approved card', release({ text: CARD, signedSha256: cardHash(CARD) }), /^card sha256:[0-9a-f]{64}: the card the reviewers approved/],
+    ['another card than the signed hash names', release({ text: `${CARD}!`, signedSha256: cardHash(CARD) }), new RegExp(`^WARNING: this card hashes to sha256:[0-9a-f]{64}, not ${cardHash(CARD)}`)],
+    ['a card beside a statement naming none', release({ text: CARD, signedSha256: '' }), /^WARNING: the signed statement names no card/],
+    ['an unsigned record', release({ text: CARD, signedSha256: '' }, false), /UNSIGNED record, display only/],
+  ])('%s', (_name, running, verdict) => {
+    const lines = runningCard([{ environment: 'production', running }], 'Production');
+    expect(lines.slice(0, 4)).toEqual([`production runs sha256:${'a'.repeat(64)} (commit bbbbbbb, deployment 7), release card:`, '', '## Release card: app to production', '']);
+    expect(lines.at(-1)).toMatch(verdict);
+  });
+  test('no card kept', () => {
+    expect(runningCard([{ environment: 'qa', running: release({ text: '', signedSha256: '' }) }], 'qa')).toEqual([`qa runs sha256:${'a'.repeat(64)} (commit bbbbbbb, deployment 7): no release card kept with its record`]);
+  });
 });
