@@ -250,7 +250,8 @@ const MODE_CASES: Case[] = Object.entries(MODE_INPUTS).flatMap(([input, { modes 
 
 const KMS_ARN = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const MORE_CASES: Case[] = [
-  // promote-gate: the other modes' own inputs.
+  // promote-gate: the other modes' own inputs (not the card's: a card never stops a deploy, its
+  // input errors become a card that says it could not be made, card/inputs.ts).
   inMode('status', 'environments', 'qa,pre prod', 'must be an environment name'),
   inMode('status', 'environments', 'qa\n::warning::x', 'must be an environment name'),
   inMode('status', 'repository', `${ECR}/team/app`, 'not its URI: give team/app', { 'image-ref': '' }),
@@ -266,19 +267,6 @@ const MORE_CASES: Case[] = [
   inMode('fail', 'sha', 'abc', 'must be a full 40-hex commit SHA'),
   inMode('fail', 'image-ref', 'team/app:latest', 'must be [registry/]repository@sha256'),
   inMode('fail', 'github-token', '', 'is required for mode fail'),
-  inMode('card', 'release', 'Web', 'must be a Helm release name'),
-  inMode('card', 'release', '', 'is required'),
-  inMode('card', 'namespace', 'Prod', 'must be a Kubernetes namespace name'),
-  inMode('card', 'chart', '../outside', 'must be a path inside the repository'),
-  inMode('card', 'values-files', '/etc/passwd', 'must be a path inside the repository'),
-  inMode('card', 'image-repository-key', 'image repository', 'must be a values key'),
-  inMode('card', 'bake-duration', '10', 'must be a Go duration'),
-  inMode('card', 'environment', '', 'is required'),
-  inMode('card', 'image-ref', '', 'is required'),
-  inMode('card', 'registry-id', '210987654321', "must match the image reference's registry host (account 123456789012)"),
-  inMode('card', 'aws-region', 'us-east-1', "must match the image reference's registry host (region eu-west-1)"),
-  inMode('card', 'registry-id', '12', 'must be a 12-digit AWS account ID'),
-  inMode('card', 'set', 'noequals', 'must be KEY=VALUE lines'),
   // promote-gate: the image reference's host against registry-id / aws-region.
   ['promote-gate', 'registry-id', '210987654321', "must match the image reference's registry host (account 123456789012)"],
   ['promote-gate', 'aws-region', 'us-east-1', "must match the image reference's registry host (region eu-west-1)"],

@@ -1,4 +1,5 @@
 /** promote-gate `mode: card`: its inputs, read before the card's logic (mode.ts) is loaded. */
+import { readImageKeys } from '@deploy-actions/chart/image-keys';
 import { InputError, githubContext, runContextFrom, type Inputs as Raw, type RunContext } from '@deploy-actions/action-kit';
 import { imageHostAgrees, keyOf, parseEvidenceKeys, type EvidenceKeyMap } from '../inputs';
 import { environmentName, loadPipeline, requiredBefore } from '../pipeline';
@@ -19,6 +20,13 @@ export interface CardInputs {
   apiUrl: string;
   workspace: string;
   evidenceKeys: EvidenceKeyMap;
+}
+
+/** A card the inputs did not allow: what `noCard` (mode.ts) says instead of a card. */
+export interface CardRefused {
+  release: string;
+  environment: string;
+  why: string;
 }
 
 const GO_DURATION = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/;
@@ -61,11 +69,6 @@ export function getCardInputs(i: Raw, run: RunContext = runContextFrom(process.e
   for (const p of [chart, ...valuesFiles]) {
     if (p.startsWith('/') || p.split('/').includes('..')) throw new InputError(p === chart ? 'chart' : 'values-files', 'must be a path inside the repository', p);
   }
-  const key = (name: string, fallback: string) => {
-    const v = i.string(name, fallback);
-    if (!/^[A-Za-z0-9_.-]+$/.test(v)) throw new InputError(name, 'must be a values key like image.repository', v);
-    return v;
-  };
   if (!/^(\d{12})?$/.test(i.string('registry-id'))) throw new InputError('registry-id', 'must be a 12-digit AWS account ID', i.string('registry-id'));
   if (!/^([a-z]{2}(-[a-z]+)+-\d+)?$/.test(i.string('aws-region'))) throw new InputError('aws-region', 'must be an AWS region like eu-west-1', i.string('aws-region'));
   const region = imageHostAgrees(i, 'aws-region', parsed.region) || parsed.region || env.AWS_REGION || env.AWS_DEFAULT_REGION || '';
@@ -79,6 +82,9 @@ export function getCardInputs(i: Raw, run: RunContext = runContextFrom(process.e
     if (unkeyed.length) throw new InputError('evidence-keys', `must name the KMS key of ${unkeyed.join(', ')}: require-signed-evidence is true, and the card shows only signed evidence`);
   }
   const registryHost = parsed.registry;
+  // The tag as helm-deploy-eks reads it: after the last ':' that follows the last '/'.
+  const name = imageRef.slice(0, imageRef.lastIndexOf('@'));
+  const tag = name.lastIndexOf(':') > name.lastIndexOf('/') ? name.slice(name.lastIndexOf(':') + 1) : '';
   return {
     mode: 'card',
     subject: {
@@ -103,9 +109,9 @@ export function getCardInputs(i: Raw, run: RunContext = runContextFrom(process.e
       valuesFiles,
       set: i.keyValues('set'),
       setString: i.keyValues('set-string'),
-      repositoryKey: key('image-repository-key', 'image.repository'),
-      digestKey: key('image-digest-key', 'image.digest'),
+      imageKeys: readImageKeys(i),
       imageRepository: registryHost ? `${registryHost}/${parsed.repository}` : parsed.repository,
+      ...(tag ? { candidateTag: { digest: parsed.digest, tag } } : {}),
     },
     ...(imageHostAgrees(i, 'registry-id', parsed.registryId) || parsed.registryId ? { registryId: i.string('registry-id') || parsed.registryId } : {}),
     region,
