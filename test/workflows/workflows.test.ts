@@ -85,7 +85,7 @@ describe.each([...REUSABLE, ...STARTERS])('%s', (path) => {
     expect(checkWorkflowCalls(readWorkflow(path))).toEqual([]);
   });
 
-  test('every deploy job declares its environment and a non-cancelling concurrency group', () => {
+  test('every deploy job declares its environment and a concurrency group that cancels only when the caller asks (rollback, redeploy)', () => {
     expect(checkDeployJobs(readWorkflow(path))).toEqual([]);
   });
 });
