@@ -333,10 +333,11 @@ function failClosed(
       `gives ${T} no environment before it in the promotion chain (${s.pipeline.source}: ${DEFAULT_PROMOTION.chain.join(' -> ')} is not there), so ${T} would take any digest without evidence`,
     ]);
   }
-  if (R && !keyOf(s.evidenceKeys, R)) {
+  const required = requiredBefore(T, s.pipeline);
+  if (required && !keyOf(s.evidenceKeys, required)) {
     gaps.push([
       'evidence-keys',
-      `names no key of ${R}: ${T} is a promotion target, and unsigned evidence (a GitHub deployment and an ECR tag) can be forged by anyone with deployments: write and the build role`,
+      `names no key of ${required}: ${T} is a promotion target, and unsigned evidence (a GitHub deployment and an ECR tag) can be forged by anyone with deployments: write and the build role`,
     ]);
   }
   if (gaps.length === 0) return [];
