@@ -7,11 +7,11 @@
  *
  * Exit codes: 0 done / in sync, 1 error, 2 drift or problems found.
  */
-import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { UserError, errorMessage } from '@deploy-actions/action-kit';
 import { parseEnvironmentsConfig, type EnvironmentsConfig } from '../config';
 import { ConfigError } from '../errors';
+import { readEnvironmentsText } from '../file';
 import { octokitEnvironments, type EnvironmentsApi } from '../github';
 import { resolve as resolveReviewers, sync as syncEnvironments } from '../sync';
 import { driftedFiles, renderFiles, writeFiles } from './files';
@@ -106,14 +106,7 @@ function parseArgs(argv: readonly string[]): Args | 'help' {
 }
 
 function readConfig(args: Args, env: NodeJS.ProcessEnv): { cfg: SetupConfig; path: string } {
-  const base = env.INIT_CWD || process.cwd();
-  const path = isAbsolute(args.file) ? args.file : resolvePath(base, args.file);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    throw new UserError(`cannot read the environments file ${path} (--file)`);
-  }
+  const { path, text } = readEnvironmentsText(args.file, env);
   // Teams without an org/ prefix belong to the (first) service's owner.
   const first = parseEnvironmentsConfig(text, 'owner', args.file);
   const owner = first.services[0]?.repository.split('/')[0] ?? 'owner';
