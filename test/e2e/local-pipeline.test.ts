@@ -66,3 +66,15 @@ test.skipIf(!hasDocker)('--service rehearses another service: its own deploy.yml
   // The chart received the digest under container.image.repo/ref: the pods run it.
   expect(out).toMatch(/QA still serves the previous image from \d+ pod\(s\): \S+\/payments\/ledger@sha256:/);
 }, 900_000);
+
+test.skipIf(!hasDocker)('--service --short rehearses a chart with its registry apart (image.registry defaulting to docker.io): the pods run the pinned reference', async () => {
+  const { code, out } = await mainJob('--service', join(repoRoot, 'test/fixtures/orders-service'), '--short');
+  expect(code, out.slice(-6000)).toBe(0);
+  expect(out).toContain('(its own deploy.yml, the starter redeploy.yml)');
+  expect(out).toContain('Every outcome is as expected.');
+  const rows = whatRanWhere(out);
+  expect(rows.map((r) => `${r[0]!.split('.')[0]}:${r[2]}:${r[3]}`)).toEqual(['1:qa:success', '2:preprod:success', '2:production:success', '4:production:success']);
+  // image.registry got the registry host and image.repository the path: not docker.io/<host>/...
+  expect(out).toMatch(/^ {2}production pods run: 127\.0\.0\.1:\d+\/acme\/orders@sha256:[0-9a-f]{64}$/m);
+  expect(out).toMatch(/^ {2}qa pods run: 127\.0\.0\.1:\d+\/acme\/orders@sha256:[0-9a-f]{64}$/m);
+}, 900_000);

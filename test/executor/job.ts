@@ -8,10 +8,11 @@ import { join } from 'node:path';
 import { newRunnerDir } from '../harness/runner';
 import { evaluateCondition, evaluateStrings, evaluateToken, isTruthy, toText, type Contexts, type Json } from './expressions';
 import type { ExecutorOptions, JobRun, StepRun } from './model';
-import { field, isMapping, isString, jobToken, siteOf, stepToken, type Job, type LoadedWorkflow, type RunStep, type Sources } from './parser';
+import { field, isMapping, isString, jobToken, siteOf, stepToken, type Job, type LoadedWorkflow, type MappingToken, type RunStep, type Sources } from './parser';
 import { granted, type Permissions } from './permissions';
 import { CANCELED, jobTimeoutMessage, stepLimit, stepTimeoutMessage } from './timeouts';
 import { pinningRefusal, unpinned } from './policy';
+import { readConcurrency } from './concurrency';
 import { isRunStep, runScript, runUses, usesOf, type StepEffects, type StepHost } from './steps';
 
 /** Secret names a workflow was passed (lower case), or 'all'. */
@@ -50,6 +51,8 @@ export interface JobScope {
   permissions: Permissions;
   path: string[];
   names: string[];
+  /** The run (or a calling job) was cancelled: by its concurrency group's cancel-in-progress. */
+  signal: AbortSignal;
 }
 
 function mask(text: string, secrets: string[]): string {
@@ -117,7 +120,8 @@ export async function runJob(job: Job, scope: JobScope): Promise<JobRun> {
   const raw = jobToken(workflow, job.id.value);
   const log = options.log ?? (() => undefined);
   const run: JobRun = { path: scope.path, names: scope.names, workflowRef: workflow.workflowRef, result: 'success', outputs: {}, steps: [], permissions: scope.permissions };
-  const needsStatus = { failed: scope.needsFailed, skipped: scope.needsSkipped };
+  // A job that has not started when its run is cancelled sees cancelled() (always() jobs still run).
+  const needsStatus = { failed: scope.needsFailed, skipped: scope.needsSkipped, cancelled: scope.signal.aborted };
   const base: Contexts = { ...scope.contexts, strategy: { 'fail-fast': true, 'job-index': 0, 'job-total': 1, 'max-parallel': 1 }, matrix: {} };
 
   if (!(await evaluateCondition(job.if.expression, base, { status: needsStatus }))) {
@@ -125,7 +129,8 @@ export async function runJob(job: Job, scope: JobScope): Promise<JobRun> {
     log(`○ ${run.names.join(' / ')}: skipped`);
     return run;
   }
-  if (field(raw, 'strategy', 'matrix')) throw new Error(`job ${job.id.value}: strategy.matrix is not modelled by this executor`);
+  // No workflow here uses `strategy` (matrix, fail-fast, max-parallel): refused rather than ignored.
+  if (field(raw, 'strategy')) throw new Error(`job ${job.id.value}: strategy (matrix, fail-fast, max-parallel) is not modelled by this executor`);
   // Job-level continue-on-error: a failure of this job does not fail the run, and the jobs that
   // need it see `success` (needs.<id>.result), while the job itself shows failed.
   if (isTruthy(await evaluateToken(field(raw, 'continue-on-error'), base))) run.continueOnError = true;
@@ -134,18 +139,72 @@ export async function runJob(job: Job, scope: JobScope): Promise<JobRun> {
   run.names = [...scope.names.slice(0, -1), job.name ? toText(await evaluateToken(job.name, base)) : job.id.value];
   run.runsOn = await evaluateToken(job['runs-on'], base);
 
-  // Environment (name evaluated before the job starts; protection rules apply here).
+  // GitHub's order: the job joins its concurrency group (pending while another job or run holds
+  // it), then its environment's deployment is created and the protection rules decide (a job
+  // waiting for approval holds the group), then the job is sent to a runner.
+  const concurrency = await readConcurrency(job.concurrency, base, `${workflow.path} (job ${job.id.value})`);
+  const cancel = new AbortController();
+  // A job that starts after its run was cancelled (an always() job) runs; one running then stops.
+  const signal = scope.signal.aborted ? cancel.signal : AbortSignal.any([cancel.signal, scope.signal]);
+  let release = () => undefined as void;
+  if (concurrency) {
+    run.concurrency = concurrency;
+    const waiting = options.concurrency!.acquire({
+      ...concurrency,
+      who: `${toText(github.workflow)} #${toText(github.run_id)} / ${run.names.join(' / ')}`,
+      run: toText(github.run_id),
+      job: run.names.at(-1)!,
+      onCancel: (m) => cancel.abort(m),
+    });
+    const admission = await Promise.race([waiting, whenAborted(signal)]);
+    if (!admission.admitted) {
+      run.result = 'cancelled';
+      run.error = admission.message;
+      log(`▶ ${run.names.join(' / ')}\n  ✗ ${run.error}`);
+      void waiting.then((late) => late.admitted && late.release());
+      return run;
+    }
+    if (admission.waited) run.concurrency.waited = true;
+    release = admission.release;
+  }
+  try {
+    return await admitted(job, scope, run, raw, base, github, signal);
+  } finally {
+    release();
+  }
+}
+
+/** Resolves (never rejects) when the signal aborts, with the abort's reason as the message. */
+function whenAborted(signal: AbortSignal): Promise<{ admitted: false; message: string }> {
+  return new Promise((resolve) => {
+    const done = () => resolve({ admitted: false, message: String(signal.reason) });
+    if (signal.aborted) done();
+    else signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** The job once it holds its concurrency group: environment, deployment, token, steps. */
+async function admitted(job: Job, scope: JobScope, run: JobRun, raw: MappingToken, base: Contexts, github: Record<string, Json>, signal: AbortSignal): Promise<JobRun> {
+  const { options, workflow } = scope;
+  const log = options.log ?? (() => undefined);
   let vars = (scope.contexts.vars ?? {}) as Record<string, string>;
   let secrets = (scope.contexts.secrets ?? {}) as Record<string, string>;
+  let deployment: Awaited<ReturnType<NonNullable<ExecutorOptions['deployments']>['actionsJob']>> | undefined;
   if (job.environment) {
     const name = toText(await evaluateToken(isMapping(job.environment) ? field(job.environment, 'name') : job.environment, base));
     run.environment = { name, approvals: [] };
+    // The deployment exists while the job waits on the protection rules (a `waiting` job carries it:
+    // changelog 2022-11-22); it ends failed when they refuse the job or it is cancelled.
+    deployment = name ? await options.deployments?.actionsJob({ environment: name, sha: toText(github.sha), repository: toText(github.repository) }) : undefined;
     if (options.environments && name) {
-      const decision = await options.environments.enter({ name, ref: toText(github.ref), actor: toText(github.triggering_actor), runId: toText(github.run_id) });
+      // Waiting for approval holds the group: a newer job with cancel-in-progress cancels it here.
+      const answer = await Promise.race([options.environments.enter({ name, ref: toText(github.ref), actor: toText(github.triggering_actor), runId: toText(github.run_id) }), whenAborted(signal)]);
+      const decision = 'admitted' in answer ? { ok: false as const, cancelled: answer.message } : answer;
       if (!decision.ok) {
-        run.result = 'failure';
-        run.error = decision.error;
+        run.result = 'cancelled' in decision ? 'cancelled' : 'failure';
+        run.error = 'cancelled' in decision ? decision.cancelled : decision.error;
         log(`▶ ${run.names.join(' / ')}  (environment: ${name})\n  ✗ ${run.error}`);
+        await deployment?.finish('failure');
         return run;
       }
       run.environment.approvals = decision.approvedBy ? [decision.approvedBy] : [];
@@ -153,13 +212,6 @@ export async function runJob(job: Job, scope: JobScope): Promise<JobRun> {
       secrets = environmentSecrets(secrets, decision.secrets, scope.passedSecrets);
     }
   }
-  const concurrency = job.concurrency ? await evaluateToken(job.concurrency, { ...base, vars }) : null;
-  if (concurrency !== null) {
-    const c = typeof concurrency === 'object' && !Array.isArray(concurrency) ? concurrency : { group: concurrency };
-    run.concurrency = { group: toText(c.group ?? ''), cancelInProgress: isTruthy(c['cancel-in-progress'] ?? false) };
-  }
-
-  const deployment = run.environment?.name ? await options.deployments?.actionsJob({ environment: run.environment.name, sha: toText(github.sha), repository: toText(github.repository) }) : undefined;
   const token = options.mintToken?.(scope.permissions, { workflowRef: workflow.workflowRef, job: job.id.value }) ?? `ghs_${Math.random().toString(36).slice(2)}`;
   github.token = token;
   secrets = { ...secrets, GITHUB_TOKEN: token };
@@ -199,8 +251,8 @@ export async function runJob(job: Job, scope: JobScope): Promise<JobRun> {
 
   for (const [index, step] of job.steps.entries()) {
     const stepRaw = stepToken(raw, index);
-    if (jobTimedOut) {
-      // The job was cancelled at its timeout: later steps do not run.
+    if (jobTimedOut || signal.aborted) {
+      // The job was cancelled (at its timeout, or by its concurrency group): later steps do not run.
       run.steps.push({ name: step.name && isString(step.name) ? step.name.value : '', id: step.id, outcome: 'skipped', conclusion: 'skipped', outputs: {}, log: '', annotations: [], summary: '', durationMs: 0 });
       continue;
     }
@@ -231,9 +283,12 @@ export async function runJob(job: Job, scope: JobScope): Promise<JobRun> {
           actions: options.actions ?? {},
           job: jobIdentity,
           timeoutMs: limit.ms,
+          signal,
         };
         effects = uses ? await runUses(stepRaw, uses, host) : await runScript(stepRaw, runText, host);
-        if (effects.timedOut && limit.byJob) {
+        if (effects.cancelled) {
+          effects = { ...effects, outcome: 'cancelled', annotations: [...effects.annotations, { level: 'error', message: CANCELED, props: {} }] };
+        } else if (effects.timedOut && limit.byJob) {
           jobTimedOut = true;
           effects = { ...effects, outcome: 'cancelled', annotations: [...effects.annotations, { level: 'error', message: CANCELED, props: {} }] };
         } else if (effects.timedOut) {
@@ -264,8 +319,9 @@ export async function runJob(job: Job, scope: JobScope): Promise<JobRun> {
     for (const a of record.annotations.filter((x) => x.level === 'error' || x.level === 'warning')) log(`      ${a.level === 'error' ? 'Error' : 'Warning'}: ${a.message.split('\n')[0]}`);
   }
 
-  run.result = jobTimedOut ? 'cancelled' : status.failed ? 'failure' : 'success';
+  run.result = jobTimedOut || signal.aborted ? 'cancelled' : status.failed ? 'failure' : 'success';
   if (jobTimedOut) run.error = jobTimeoutMessage(jobMinutes);
+  else if (signal.aborted) run.error = String(signal.reason);
   const final: Contexts = { ...contexts, steps: stepsContext, env: { ...workflowEnv, ...jobEnv } };
   if (job.outputs && isMapping(job.outputs)) {
     for (const [name, value] of Object.entries(await evaluateStrings(job.outputs, final))) {

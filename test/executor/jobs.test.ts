@@ -222,7 +222,7 @@ describe('jobs', () => {
     );
     const [deploy, never] = r.jobs;
     expect(deploy!.environment).toEqual({ name: 'Production', url: 'https://svc.example', approvals: [] });
-    expect(deploy!.concurrency).toEqual({ group: 'deploy-acme/svc-prod', cancelInProgress: false });
+    expect(deploy!.concurrency).toEqual({ group: 'deploy-acme/svc-prod', cancelInProgress: false, queue: 'single' });
     expect(never!.result).toBe('skipped');
   });
 

@@ -1,5 +1,6 @@
 /** What the executor takes and what a run gives back. */
 import type { Annotation } from '../harness/runner';
+import type { ConcurrencyGroups } from './concurrency';
 import type { Environments } from './doubles/environments';
 import type { OidcTokenService } from './doubles/oidc';
 import type { ActionDouble } from './doubles/types';
@@ -48,7 +49,8 @@ export interface JobRun {
   outputs: Record<string, string>;
   steps: StepRun[];
   environment?: EnvironmentRun;
-  concurrency?: { group: string; cancelInProgress: boolean };
+  /** The job's concurrency group as evaluated; `waited`: it was pending behind another job or run first. */
+  concurrency?: JobConcurrency;
   permissions: Permissions;
   runsOn?: Json;
   /** Job-level continue-on-error was true: a failure here shows as failure, yet needs.<id>.result is success and the run does not fail. */
@@ -61,8 +63,17 @@ export interface JobRun {
   inputs?: Record<string, Json>;
 }
 
+export interface JobConcurrency {
+  group: string;
+  cancelInProgress: boolean;
+  queue: 'single' | 'max';
+  waited?: boolean;
+}
+
 export interface WorkflowRun {
   conclusion: Result;
+  /** The run's workflow-level concurrency group, when it has one. */
+  concurrency?: JobConcurrency;
   /** Every job that ran or was skipped, called workflows' jobs included, in the order they ran. */
   jobs: JobRun[];
   /** Outputs of a workflow_call workflow (top-level only when run as one). */
@@ -131,4 +142,9 @@ export interface ExecutorOptions {
   policy?: Policy;
   /** How long a minute of `timeout-minutes` lasts here (ms); default 60000 (tests shorten it). */
   minuteMs?: number;
+  /**
+   * The repository's concurrency groups, shared by runs started side by side (concurrency.ts);
+   * default: a set of groups for this run alone.
+   */
+  concurrency?: ConcurrencyGroups;
 }

@@ -30,6 +30,9 @@ const out = [
   'environment=' + (process.env['INPUT_TARGET-ENVIRONMENT'] || process.env.INPUT_ENVIRONMENT || ''),
   'revision=1',
   'from=${commitNote}',
+  // What the workflow passed, for the tests of the what-runs-where job.
+  'evidence-keys=' + (process.env['INPUT_EVIDENCE-KEYS'] || ''),
+  'require-signed=' + (process.env['INPUT_REQUIRE-SIGNED-EVIDENCE'] || ''),
 ];
 fs.appendFileSync(process.env.GITHUB_OUTPUT, out.join('\\n') + '\\n');
 `;
@@ -88,13 +91,15 @@ jobs:
 `;
 }
 
+const VARS = { AWS_REGION: 'eu-west-1', AWS_BUILD_ROLE_ARN: 'arn:aws:iam::111111111111:role/build', AWS_DEPLOY_ROLE_ARN: 'arn:aws:iam::222222222222:role/deploy', EKS_CLUSTER_NAME: 'c' };
+
 function options(ref: string, extra: Partial<ExecutorOptions> = {}): ExecutorOptions {
   return {
     workflow: { path: '.github/workflows/main.yml' },
     event: pushEvent('main'),
     repository: { root: tempTree({ '.github/workflows/main.yml': caller(ref) }), name: 'acme/svc' },
     selfAt,
-    vars: { AWS_REGION: 'eu-west-1', AWS_BUILD_ROLE_ARN: 'arn:aws:iam::111111111111:role/build', AWS_DEPLOY_ROLE_ARN: 'arn:aws:iam::222222222222:role/deploy', EKS_CLUSTER_NAME: 'c' },
+    vars: VARS,
     actions: { 'actions/checkout': ok(), 'aws-actions/configure-aws-credentials': ok() },
     ...extra,
   };
@@ -148,6 +153,31 @@ describe('a caller pinning pipeline.yml to a commit SHA, with $/ inside', () => 
     const run = await runWorkflow(options('v1', { policy: { requireShaPinning: true } }));
     expect(run.jobs).toEqual([]);
     expect(run.error).toBe('The reusable workflow org/deploy-actions/.github/workflows/pipeline.yml@v1 is not allowed in acme/svc because all actions must be pinned to a full-length commit SHA.');
+  });
+});
+
+describe("the pipeline's what-runs-where job (status)", () => {
+  const KEYS = 'qa=arn:aws:kms:eu-west-1:222222222222:key/q,production=arn:aws:kms:eu-west-1:333333333333:key/p';
+  const status = (run: Awaited<ReturnType<typeof runWorkflow>>) => run.jobs.find((j) => j.path.join('/') === 'pipeline/status')!;
+
+  test('with the evidence keys and the evidence reader role: assumes the role and reads signed records only', async () => {
+    const assumed: string[] = [];
+    const configure: ActionDouble = async (ctx) => (assumed.push(ctx.with['role-to-assume']!), { outcome: 'success', outputs: {}, exportEnv: {}, addMask: [], log: [] });
+    const run = await runWorkflow(options(withSelf, { vars: { ...VARS, EVIDENCE_KMS_KEYS: KEYS, AWS_EVIDENCE_ROLE_ARN: 'arn:aws:iam::111111111111:role/evidence' }, actions: { 'actions/checkout': ok(), 'aws-actions/configure-aws-credentials': configure } }));
+    const job = status(run);
+    expect(job.permissions['id-token']).toBe('write');
+    expect(job.steps.map((s) => [s.name, s.conclusion])).toEqual([['Can the evidence be verified', 'success'], ['AWS credentials (OIDC, to verify the evidence)', 'success'], ['What runs where', 'success']]);
+    expect(assumed.at(-1)).toBe('arn:aws:iam::111111111111:role/evidence');
+    expect(job.steps[2]!.outputs).toMatchObject({ 'evidence-keys': KEYS, 'require-signed': 'true' });
+    expect(job.steps.flatMap((s) => s.annotations)).toEqual([]);
+  });
+
+  test('without the evidence role: the view says it is display only, and reads unsigned records', async () => {
+    const run = await runWorkflow(options(withSelf, { vars: { ...VARS, EVIDENCE_KMS_KEYS: KEYS } }));
+    const job = status(run);
+    expect(job.steps.map((s) => s.conclusion)).toEqual(['success', 'skipped', 'success']);
+    expect(job.steps[0]!.annotations.map((a) => [a.level, a.message.split(':')[0]])).toEqual([['warning', 'display only']]);
+    expect(job.steps[2]!.outputs).toMatchObject({ 'evidence-keys': '', 'require-signed': 'false' });
   });
 });
 

@@ -9,7 +9,7 @@
  *   evaluated as expressions (`${{ github.token }}`);
  * - `uses:` of a third-party action goes to its double.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -32,6 +32,8 @@ export interface StepEffects {
   summary: string;
   /** The step was killed at the host's timeoutMs. */
   timedOut?: boolean;
+  /** The step was stopped because its job was cancelled (host.signal). */
+  cancelled?: boolean;
   /** Where one of our actions resolved (repository, path, ref, tree). */
   action?: StepRun['action'];
 }
@@ -52,6 +54,8 @@ export interface StepHost {
   job: { environment?: string; permissions: Permissions; workflowRef: string; oidcIssuerUrl?: string };
   /** Kill the step after this long (the step's timeout-minutes, or what is left of the job's). */
   timeoutMs?: number;
+  /** The job is cancelled (its concurrency group, its run's): the step's process gets SIGINT, as the runner sends it. */
+  signal?: AbortSignal;
 }
 
 const SUMMARY_LIMIT = 1024 * 1024;
@@ -88,9 +92,33 @@ function fileCommandFiles(runnerDir: string) {
   return files;
 }
 
-function spawnLogged(argv: string[], cwd: string, env: Record<string, string>, timeoutMs?: number): Promise<{ code: number; output: string; timedOut: boolean }> {
+/**
+ * Cancelling a step as the runner does: SIGINT to its process, SIGKILL if it has not stopped
+ * after the grace period (the runner waits 7.5 s, then SIGTERM, then kills).
+ */
+export function cancelOnAbort(child: ChildProcess, signal: AbortSignal | undefined, onCancel: () => void): () => void {
+  if (!signal) return () => undefined;
+  let grace: NodeJS.Timeout | undefined;
+  const stop = () => {
+    onCancel();
+    child.kill('SIGINT');
+    grace = setTimeout(() => child.kill('SIGKILL'), CANCEL_GRACE_MS);
+  };
+  if (signal.aborted) stop();
+  else signal.addEventListener('abort', stop, { once: true });
+  return () => {
+    signal.removeEventListener('abort', stop);
+    if (grace) clearTimeout(grace);
+  };
+}
+
+const CANCEL_GRACE_MS = 7_500;
+
+function spawnLogged(argv: string[], cwd: string, env: Record<string, string>, timeoutMs?: number, signal?: AbortSignal): Promise<{ code: number; output: string; timedOut: boolean; cancelled: boolean }> {
   return new Promise((done, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let cancelled = false;
+    const detach = cancelOnAbort(child, signal, () => (cancelled = true));
     const chunks: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => chunks.push(d));
     child.stderr.on('data', (d: Buffer) => chunks.push(d));
@@ -104,7 +132,8 @@ function spawnLogged(argv: string[], cwd: string, env: Record<string, string>, t
     child.on('error', reject);
     child.on('close', (code) => {
       if (timer) clearTimeout(timer);
-      done({ code: code ?? 1, output: Buffer.concat(chunks).toString('utf8'), timedOut });
+      detach();
+      done({ code: code ?? 1, output: Buffer.concat(chunks).toString('utf8'), timedOut, cancelled });
     });
   });
 }
@@ -124,12 +153,13 @@ export async function runScript(step: MappingToken, run: string, host: StepHost)
   const script = join(host.runnerDir, 'temp', `${randomUUID()}.sh`);
   writeFileSync(script, run);
   const files = fileCommandFiles(host.runnerDir);
-  const { code, output, timedOut } = await spawnLogged(shellCommand(shell, script), resolve(host.workspace, dir ?? '.'), { ...host.env, ...files }, host.timeoutMs);
+  const { code, output, timedOut, cancelled } = await spawnLogged(shellCommand(shell, script), resolve(host.workspace, dir ?? '.'), { ...host.env, ...files }, host.timeoutMs, host.signal);
   const parsed = parseWorkflowCommands(output);
   const annotations = [...parsed.annotations];
-  if (code !== 0 && !timedOut) annotations.push({ level: 'error', message: `Process completed with exit code ${code}.`, props: {} });
+  if (code !== 0 && !timedOut && !cancelled) annotations.push({ level: 'error', message: `Process completed with exit code ${code}.`, props: {} });
   return {
     timedOut,
+    cancelled,
     outcome: code === 0 ? 'success' : 'failure',
     outputs: parseFileCommand(readFileSync(files.GITHUB_OUTPUT, 'utf8')),
     env: parseFileCommand(readFileSync(files.GITHUB_ENV, 'utf8')),
@@ -180,6 +210,8 @@ async function runOwnAction(action: NonNullable<ReturnType<typeof loadAction>>, 
     else if (input.default !== undefined) inputs[input.id] = toText(await evaluateToken(input.default, host.contexts, host.evaluation));
   }
   const github = host.contexts.github as Record<string, unknown>;
+  let cancelled = false;
+  let detach = () => undefined as void;
   const r = await runActionBundle({
     action: action.folder,
     root: action.root,
@@ -190,10 +222,14 @@ async function runOwnAction(action: NonNullable<ReturnType<typeof loadAction>>, 
     workspace: host.workspace,
     runnerDir: host.runnerDir,
     timeoutMs: host.timeoutMs,
+    onStart: (child) => {
+      detach = cancelOnAbort(child, host.signal, () => (cancelled = true));
+    },
   });
+  detach();
   annotations.push(...r.annotations);
   const log = [r.log.trimEnd(), r.stderr.trim()].filter(Boolean).join('\n');
-  return { outcome: r.exitCode === 0 ? 'success' : 'failure', timedOut: r.timedOut, outputs: r.outputs, env: r.env, path: r.path, masks: r.masks, log, annotations, summary: summaryOf(r.summary, annotations) };
+  return { outcome: r.exitCode === 0 ? 'success' : 'failure', timedOut: r.timedOut, cancelled, outputs: r.outputs, env: r.env, path: r.path, masks: r.masks, log, annotations, summary: summaryOf(r.summary, annotations) };
 }
 
 /** The run: text of a step, when it is one (a string or an expression already evaluated). */

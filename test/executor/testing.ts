@@ -2,6 +2,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import type { EnterResult } from './doubles/environments';
 import type { ExecutorOptions, GithubEvent } from './model';
 import { runWorkflow } from './workflow';
 
@@ -32,4 +33,39 @@ export async function runFiles(caller: Record<string, string>, self: Record<stri
     selfRoot: tempTree(self),
     ...options,
   });
+}
+
+/** Polls until `ok()` (runs started side by side reach a state), or fails naming what it waited for. */
+export async function waitFor(what: string, ok: () => boolean, ms = 20_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * Protection rules whose approvals the test gives: every `enter` waits until the test approves or
+ * rejects the run of that actor. `trace` records, in order, what GitHub would show.
+ */
+export function heldApprovals(trace: string[] = []) {
+  const waiting = new Map<string, (r: EnterResult) => void>();
+  const environments: ExecutorOptions['environments'] = {
+    enter: (req) =>
+      new Promise<EnterResult>((resolve) => {
+        trace.push(`${req.actor}: waiting for approval`);
+        waiting.set(req.actor, resolve);
+      }),
+  };
+  const deployments: ExecutorOptions['deployments'] = {
+    actionsJob: async (o) => {
+      trace.push(`deployment created (${o.environment})`);
+      return { finish: async (state = 'success') => void trace.push(`deployment finished: ${state}`) };
+    },
+  };
+  const answer = (actor: string, ok: boolean) => {
+    waiting.get(actor)!(ok ? { ok: true, environment: 'production', approvedBy: 'reviewer', waitTimerMinutes: 0, vars: {}, secrets: {} } : { ok: false, environment: 'production', error: `Rejected by reviewer`, rejectedBy: 'reviewer' });
+    waiting.delete(actor);
+  };
+  return { environments, deployments, waitingFor: (actor: string) => waiting.has(actor), approve: (a: string) => answer(a, true), reject: (a: string) => answer(a, false) };
 }

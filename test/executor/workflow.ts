@@ -9,7 +9,7 @@ import picomatch from 'picomatch';
 import { repoRoot } from '../harness/runner';
 import { evaluateCondition, evaluateStrings, evaluateToken, toText, type Contexts, type Json } from './expressions';
 import { runJob, type PassedSecrets } from './job';
-import type { ExecutorOptions, JobRun, Result, WorkflowRun } from './model';
+import type { ExecutorOptions, JobConcurrency, JobRun, Result, WorkflowRun } from './model';
 import {
   field,
   isMapping,
@@ -27,6 +27,7 @@ import {
 } from './parser';
 import { defaultPermissions, exceeds, readPermissions, type Permissions } from './permissions';
 import { pinningRefusal, unpinned } from './policy';
+import { ConcurrencyGroups, readConcurrency } from './concurrency';
 
 /** Top-level caller plus nine levels of called workflows (github.com, reuse-workflows docs). */
 export const MAX_WORKFLOW_LEVELS = 10;
@@ -141,6 +142,8 @@ interface Level {
   path: string[];
   names: string[];
   runs: JobRun[];
+  /** Aborted when the run, or the job calling this workflow, is cancelled by a concurrency group. */
+  signal: AbortSignal;
 }
 
 function ancestors(jobs: WorkflowJob[], id: string, seen = new Set<string>()): Set<string> {
@@ -182,6 +185,7 @@ async function runLevel(level: Level): Promise<Record<string, { result: Result; 
       permissions: level.tree.permissions.get(id)!,
       path: [...level.path, id],
       names: [...level.names, id],
+      signal: level.signal,
     };
     if (next.type === 'reusableWorkflowJob') {
       done[id] = await runCall(next as ReusableWorkflowJob, scope, level);
@@ -273,7 +277,7 @@ async function runCall(job: ReusableWorkflowJob, scope: Parameters<typeof runJob
   const callee = level.tree.calls.get(id)!;
   const record: JobRun = { path: scope.path, names: scope.names, workflowRef: callee.workflow.workflowRef, result: 'skipped', outputs: {}, steps: [], permissions: scope.permissions, calls: callee.workflow.workflowRef };
   level.runs.push(record);
-  const status = { failed: scope.needsFailed, skipped: scope.needsSkipped };
+  const status = { failed: scope.needsFailed, skipped: scope.needsSkipped, cancelled: level.signal.aborted };
   if (!(await evaluateCondition(job.if.expression, scope.contexts, { status }))) {
     level.options.log?.(`○ ${record.names.join(' / ')}: skipped`);
     return record;
@@ -286,8 +290,22 @@ async function runCall(job: ReusableWorkflowJob, scope: Parameters<typeof runJob
   const secrets = job['inherit-secrets'] ? { ...level.secrets } : await evaluateStrings(job['secret-values'], scope.contexts);
   const passedSecrets: PassedSecrets = job['inherit-secrets'] ? level.passedSecrets : new Set(Object.keys(secrets).map((k) => k.toLowerCase()));
 
-  const done = await runLevel({ ...level, tree: callee, inputs, secrets, passedSecrets, path: scope.path, names: record.names });
-  record.result = Object.values(done).some((d) => d.result === 'failure' || d.result === 'cancelled') ? 'failure' : 'success';
+  // The called workflow's own workflow-level concurrency group, held for the whole call.
+  const held = await holdWorkflowGroup(callee.workflow, { github: level.github, inputs, vars: level.options.vars ?? {} }, level, record.names.at(-1)!);
+  if (!held.admitted) {
+    record.result = 'cancelled';
+    record.error = held.message;
+    level.options.log?.(`  ✗ ${held.message}`);
+    return record;
+  }
+  if (held.concurrency) record.concurrency = held.concurrency;
+  let done: Awaited<ReturnType<typeof runLevel>>;
+  try {
+    done = await runLevel({ ...level, tree: callee, inputs, secrets, passedSecrets, path: scope.path, names: record.names, signal: held.signal });
+  } finally {
+    held.release();
+  }
+  record.result = Object.values(done).some((d) => d.result === 'failure') ? 'failure' : Object.values(done).some((d) => d.result === 'cancelled') ? 'cancelled' : 'success';
   const outputs = field(callee.workflow.root, 'on', 'workflow_call', 'outputs');
   if (outputs && isMapping(outputs)) {
     const jobsContext = Object.fromEntries(Object.entries(done).map(([k, v]) => [k, { result: v.result, outputs: v.outputs }]));
@@ -363,8 +381,38 @@ function dispatchInputs(workflow: LoadedWorkflow, given: Record<string, string |
   return inputs;
 }
 
+/** A job cancelled by a concurrency group (not by its timeout): the run is cancelled, not failed. */
+function byGroup(run: JobRun): boolean {
+  return run.error?.startsWith('Canceling since') ?? false;
+}
+
+type Held = { admitted: true; concurrency?: JobConcurrency; signal: AbortSignal; release: () => void } | { admitted: false; message: string };
+
+/**
+ * A workflow's own `concurrency:` (top level, or a called workflow's): held until its jobs are
+ * done; a newer run with cancel-in-progress aborts `signal`, which cancels the running job and
+ * the jobs not started yet.
+ */
+async function holdWorkflowGroup(workflow: LoadedWorkflow, contexts: Contexts, level: Level, job: string): Promise<Held> {
+  const concurrency = await readConcurrency(field(workflow.root, 'concurrency'), contexts, workflow.path);
+  const cancel = new AbortController();
+  const signal = AbortSignal.any([cancel.signal, level.signal]);
+  if (!concurrency) return { admitted: true, signal, release: () => undefined };
+  const github = contexts.github as Record<string, Json>;
+  const admission = await level.options.concurrency!.acquire({
+    ...concurrency,
+    who: `${toText(github.workflow)} #${toText(github.run_id)}${level.names.length ? ` / ${level.names.join(' / ')}` : ''}`,
+    run: toText(github.run_id),
+    job,
+    onCancel: (m) => cancel.abort(m),
+  });
+  if (!admission.admitted) return admission;
+  return { admitted: true, concurrency: { ...concurrency, ...(admission.waited ? { waited: true } : {}) }, signal, release: admission.release };
+}
+
 /** Runs a workflow for an event, as GitHub would. */
-export async function runWorkflow(options: ExecutorOptions): Promise<WorkflowRun> {
+export async function runWorkflow(given: ExecutorOptions): Promise<WorkflowRun> {
+  const options: ExecutorOptions = { ...given, concurrency: given.concurrency ?? new ConcurrencyGroups() };
   const sources: Sources = {
     self: options.self ?? 'org/deploy-actions',
     selfRoot: options.selfRoot ?? repoRoot,
@@ -384,9 +432,22 @@ export async function runWorkflow(options: ExecutorOptions): Promise<WorkflowRun
     const github = githubContext(options, top);
     const inputs = options.event.name === 'workflow_dispatch' ? dispatchInputs(top, options.event.inputs ?? {}) : {};
     if (options.event.name === 'workflow_dispatch') github.event = { ...options.event.payload, inputs: Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, toText(v)])) };
-    await runLevel({ options, sources, tree, github, inputs, secrets: { ...options.secrets }, passedSecrets: 'all', path: [], names: [], runs });
-    const failed = runs.some((r) => effectiveResult(r) === 'failure' || r.result === 'cancelled');
-    return { conclusion: failed ? 'failure' : 'success', jobs: runs, outputs: {} };
+    const root = { options, sources, tree, github, inputs, secrets: { ...options.secrets }, passedSecrets: 'all' as const, path: [], names: [], runs, signal: new AbortController().signal };
+    // The run's workflow-level group: the whole run is pending until it holds it.
+    const held = await holdWorkflowGroup(top, { github, inputs, vars: options.vars ?? {} }, root, 'top level workflow');
+    if (!held.admitted) {
+      options.log?.(`✗ ${held.message}`);
+      return { conclusion: 'cancelled', jobs: [], outputs: {}, error: held.message };
+    }
+    try {
+      await runLevel({ ...root, signal: held.signal });
+    } finally {
+      held.release();
+    }
+    // A call's record sums up its jobs (listed too): a job cancelled at its timeout fails the run.
+    const failed = runs.some((r) => effectiveResult(r) === 'failure' || (r.result === 'cancelled' && !r.calls && !byGroup(r)));
+    const cancelled = held.signal.aborted || runs.some((r) => r.result === 'cancelled');
+    return { conclusion: failed ? 'failure' : cancelled ? 'cancelled' : 'success', jobs: runs, outputs: {}, ...(held.concurrency ? { concurrency: held.concurrency } : {}) };
   } catch (err) {
     if (!(err instanceof WorkflowInvalid)) throw err;
     options.log?.(`✗ ${err.message}`);

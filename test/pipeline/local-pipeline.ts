@@ -11,8 +11,12 @@
  *   5. a third change on develop (not merged), then the refusals: its QA-only digest to
  *      production; production from develop; a broken deploy to QA rolled back, QA still serving
  *
+ * `--short` runs stages 1, 2 and 4 only (build once, QA, preprod, production, the redeploy): a
+ * rehearsal of another chart layout that does not need the refusals again.
+ *
  * Each job and step prints as the Actions UI groups them; the run ends with the table of what
- * ran where and exits non-zero when any outcome differs from what the stage expects.
+ * ran where and the images each environment's pods run, and exits non-zero when any outcome
+ * differs from what the stage expects.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -22,7 +26,7 @@ import type { GithubEvent, JobRun, WorkflowRun } from '../executor/model';
 import { dockerAvailable, prepareSampleService, prepareService } from '../harness/docker';
 import { repoRoot } from '../harness/runner';
 import { createServiceRepo, dispatchEvent, type ServiceRepo } from './service-repo';
-import { namespaceOf, startPipelineWorld } from './world';
+import { ENVIRONMENTS, namespaceOf, startPipelineWorld } from './world';
 
 const fixturesDir = resolve(repoRoot, 'test/fixtures');
 
@@ -81,7 +85,8 @@ function imageOf(run: WorkflowRun): string {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { service: { type: 'string' } } });
+  const { values } = parseArgs({ options: { service: { type: 'string' }, short: { type: 'boolean' } } });
+  const short = values.short === true;
   if (!(await dockerAvailable())) throw new Error('The Docker engine is not running (scripts/setup.sh starts it as root)');
   const serviceDir = values.service ? resolve(process.env.MAIN_CALLER_CWD ?? process.cwd(), values.service) : prepareSampleService();
   // This repository's fixture services get Debian's busybox, which is not committed.
@@ -96,6 +101,13 @@ async function main(): Promise<void> {
   const repo = createServiceRepo({ serviceDir, name, ecrRepository: name, release, imageRepository: `${world.registryHost}/${name}` });
   console.log(`  service repository ${repo.root} (${repo.own.deploy ? 'its own' : 'the starter'} deploy.yml, ${repo.own.redeploy ? 'its own' : 'the starter'} redeploy.yml)`);
   console.log(`  ECR ${world.ecr.url}, registry ${world.registryHost}, EKS ${world.eks.eks.url}, STS ${world.eks.sts.url}, Kubernetes ${world.kube.url}, GitHub ${world.github.url}, OIDC ${world.tokens.url}`);
+
+  /** The images of an environment's running pods, as their specs name them. */
+  const runningImages = (environment: string) =>
+    world.kube
+      .list('Pod', namespaceOf(environment))
+      .filter((p) => !p.metadata?.deletionTimestamp && (p as { status?: { phase?: string } }).status?.phase === 'Running')
+      .flatMap((p) => ((p as { spec?: { containers?: Array<{ image?: string }> } }).spec?.containers ?? []).map((c) => c.image));
 
   const run = async (stage: string, workflow: string, event: GithubEvent, want: Expectation) => {
     console.log(`\n##### ${stage}  (${event.name} ${event.ref} ${event.sha.slice(0, 7)}, ${workflow})`);
@@ -119,48 +131,60 @@ async function main(): Promise<void> {
   });
   const m1 = await run('2. PR #1 merged (merge commit)', 'deploy.yml', repo.mergeCommit('develop', 'main', 1), { conclusion: 'success', jobs: pushJobs('main'), builds: EXPECTED_BUILDS.mergeCommit });
   const m1Sha = repo.head('main');
-  await run('3a. push to develop', 'deploy.yml', repo.change('develop', changed, `${page}\n<!-- change 2 -->\n`, 'Change 2'), {
-    conclusion: 'success',
-    jobs: pushJobs('develop'),
-    builds: EXPECTED_BUILDS.develop,
-  });
-  await run('3b. PR #2 squash-merged', 'deploy.yml', repo.squash('develop', 'main', 2), { conclusion: 'success', jobs: pushJobs('main'), builds: EXPECTED_BUILDS.squash });
+  if (!short) {
+    await run('3a. push to develop', 'deploy.yml', repo.change('develop', changed, `${page}\n<!-- change 2 -->\n`, 'Change 2'), {
+      conclusion: 'success',
+      jobs: pushJobs('develop'),
+      builds: EXPECTED_BUILDS.develop,
+    });
+    await run('3b. PR #2 squash-merged', 'deploy.yml', repo.squash('develop', 'main', 2), { conclusion: 'success', jobs: pushJobs('main'), builds: EXPECTED_BUILDS.squash });
+  }
 
   const digest = (r: WorkflowRun) => imageOf(r).split('@')[1]!;
   // Production back to PR #1's image by digest: preprod has moved on to PR #2's, but production
-  // ran PR #1's image and signed that it did (docs/promote-gate.md, rule 6: rollback).
+  // ran PR #1's image and signed that it did (docs/promote-gate.md, rule 6: rollback). With
+  // --short, production still runs it: the redeploy is a new revision of the same image.
   await run('4. redeploy production to PR #1', 'redeploy.yml', dispatchEvent(repo, 'main', 'redeploy.yml', { environment: 'production', digest: digest(m1), sha: m1Sha }), {
     conclusion: 'success',
     jobs: { check: 'success', 'redeploy/deploy': 'success' },
   });
-  const d3 = await run('5. push to develop (not merged)', 'deploy.yml', repo.change('develop', changed, `${page}\n<!-- change 3 -->\n`, 'Change 3'), {
-    conclusion: 'success',
-    jobs: pushJobs('develop'),
-    builds: EXPECTED_BUILDS.develop,
-  });
-  const d3Sha = repo.head('develop');
-  await run('5a. refused: a QA-only digest to production', 'redeploy.yml', dispatchEvent(repo, 'main', 'redeploy.yml', { environment: 'production', digest: digest(d3), sha: d3Sha }), {
-    conclusion: 'failure',
-    jobs: { check: 'success', 'redeploy/deploy': 'failure' },
-    failedStep: { job: 'redeploy/deploy', step: 'Promotion gate', error: /preprod/ },
-  });
-  await run('5b. refused: production from develop', 'redeploy.yml', dispatchEvent(repo, 'develop', 'redeploy.yml', { environment: 'production', digest: digest(m1), sha: m1Sha }), {
-    conclusion: 'failure',
-    jobs: { check: 'failure', redeploy: 'skipped' },
-    failedStep: { job: 'check', step: 'Check digest, commit and branch', error: /production is deployed from refs\/heads\/main/ },
-  });
-  const serving = imageOf(d3);
-  await run('5c. a broken deploy to QA, rolled back', 'redeploy.yml', dispatchEvent(repo, 'develop', 'redeploy.yml', { environment: 'qa', digest: `sha256:${'0'.repeat(64)}`, sha: d3Sha }), {
-    conclusion: 'failure',
-    jobs: { check: 'success', 'redeploy/deploy': 'failure' },
-    failedStep: { job: 'redeploy/deploy', step: 'Deploy', error: /ImagePullBackOff|ErrImagePull/ },
-  });
-  const qaImages = world.kube
-    .list('Pod', namespaceOf('qa'))
-    .filter((p) => !p.metadata?.deletionTimestamp && (p as { status?: { phase?: string } }).status?.phase === 'Running')
-    .flatMap((p) => ((p as { spec?: { containers?: Array<{ image?: string }> } }).spec?.containers ?? []).map((c) => c.image));
-  if (qaImages.length === 0 || qaImages.some((i) => i !== serving)) problems.push(`5c: QA pods do not all run the previous image ${serving}: ${qaImages.join(', ')}`);
-  else console.log(`  QA still serves the previous image from ${qaImages.length} pod(s): ${serving}`);
+  async function refusals(): Promise<void> {
+    const d3 = await run('5. push to develop (not merged)', 'deploy.yml', repo.change('develop', changed, `${page}\n<!-- change 3 -->\n`, 'Change 3'), {
+      conclusion: 'success',
+      jobs: pushJobs('develop'),
+      builds: EXPECTED_BUILDS.develop,
+    });
+    const d3Sha = repo.head('develop');
+    await run('5a. refused: a QA-only digest to production', 'redeploy.yml', dispatchEvent(repo, 'main', 'redeploy.yml', { environment: 'production', digest: digest(d3), sha: d3Sha }), {
+      conclusion: 'failure',
+      jobs: { check: 'success', 'redeploy/deploy': 'failure' },
+      failedStep: { job: 'redeploy/deploy', step: 'Promotion gate', error: /preprod/ },
+    });
+    await run('5b. refused: production from develop', 'redeploy.yml', dispatchEvent(repo, 'develop', 'redeploy.yml', { environment: 'production', digest: digest(m1), sha: m1Sha }), {
+      conclusion: 'failure',
+      jobs: { check: 'failure', redeploy: 'skipped' },
+      failedStep: { job: 'check', step: 'Check digest, commit and branch', error: /production is deployed from refs\/heads\/main/ },
+    });
+    const serving = imageOf(d3);
+    await run('5c. a broken deploy to QA, rolled back', 'redeploy.yml', dispatchEvent(repo, 'develop', 'redeploy.yml', { environment: 'qa', digest: `sha256:${'0'.repeat(64)}`, sha: d3Sha }), {
+      conclusion: 'failure',
+      jobs: { check: 'success', 'redeploy/deploy': 'failure' },
+      failedStep: { job: 'redeploy/deploy', step: 'Deploy', error: /ImagePullBackOff|ErrImagePull/ },
+    });
+    const qaImages = runningImages('qa');
+    if (qaImages.length === 0 || qaImages.some((i) => i !== serving)) problems.push(`5c: QA pods do not all run the previous image ${serving}: ${qaImages.join(', ')}`);
+    else console.log(`  QA still serves the previous image from ${qaImages.length} pod(s): ${serving}`);
+  }
+
+  if (!short) await refusals();
+
+  // What runs where, as the cluster says: each environment's running pods and their images.
+  // Production runs PR #1's image exactly as built (registry, repository, digest) after stage 4.
+  for (const environment of ENVIRONMENTS) {
+    const images = [...new Set(runningImages(environment))];
+    console.log(`  ${environment} pods run: ${images.join(', ') || 'nothing'}`);
+    if (environment === 'production' && (images.length !== 1 || images[0] !== imageOf(m1))) problems.push(`production pods run ${images.join(', ') || 'nothing'}, expected ${imageOf(m1)}`);
+  }
 
   console.log('\n##### What ran where');
   console.log('| stage | job | environment | result | digest | revision | approved by |\n| --- | --- | --- | --- | --- | --- | --- |');

@@ -7,6 +7,7 @@ import { editsOf, editStarter } from './service-repo';
 
 const starter = (file: string) => readFileSync(join(repoRoot, 'workflows', file), 'utf8');
 const ledgerDeploy = readFileSync(join(repoRoot, 'test/fixtures/ledger-service/.github/workflows/deploy.yml'), 'utf8');
+const ordersDeploy = readFileSync(join(repoRoot, 'test/fixtures/orders-service/.github/workflows/deploy.yml'), 'utf8');
 
 describe('the starters as a team edits them', () => {
   const edits = {
@@ -38,6 +39,11 @@ describe('the starters as a team edits them', () => {
       imageRepositoryKey: 'container.image.repo',
       imageDigestKey: 'container.image.ref',
     });
+    // The split-registry chart's keys reach the starters the rehearsal fills in (redeploy, rollback).
+    const orders = editsOf(ordersDeploy);
+    expect(orders).toMatchObject({ imageRegistryKey: 'image.registry', imageRepositoryKey: 'image.repository', imageDigestKey: 'image.digest', imageTagKey: 'image.tag' });
+    const call = (YAML.parse(editStarter(starter('rollback.yml'), { ...edits, ...orders })) as { jobs: { rollback: { with: Record<string, string> } } }).jobs.rollback.with;
+    expect(call).toMatchObject({ 'image-registry-key': 'image.registry', 'image-tag-key': 'image.tag', 'image-reference-key': '' });
     expect(editsOf(starter('deploy.yml'))).toMatchObject({ ecrRepository: 'my-team/my-service', imageDigestKey: 'image.digest', imageRegistryKey: "''" });
   });
 

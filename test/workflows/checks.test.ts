@@ -143,6 +143,11 @@ describe('checkDeployJobs fails on missing approval or cancelling concurrency', 
     expect(checkDeployJobs(wf).join('\n')).toContain('cancel-in-progress: false');
   });
 
+  test('cancel-in-progress from an input that defaults to true', () => {
+    const wf = mutated(DEPLOY, (d) => (d.on.workflow_call.inputs['cancel-in-progress'].default = true));
+    expect(checkDeployJobs(wf).join('\n')).toContain('cancel-in-progress: false (or a boolean input defaulting to false)');
+  });
+
   test('no concurrency', () => {
     const wf = mutated(DEPLOY, (d) => delete d.jobs.deploy.concurrency);
     expect(checkDeployJobs(wf).join('\n')).toContain('no concurrency group');

@@ -475,7 +475,13 @@ export function checkDeployJobs(wf: WorkflowFile): string[] {
     if (conc === undefined || typeof conc === 'string') {
       problems.push(`${where}: no concurrency group with cancel-in-progress: false`);
     } else {
-      if (conc['cancel-in-progress'] !== false) problems.push(`${where}: concurrency must set cancel-in-progress: false`);
+      // false, or a boolean input defaulting to false (deploy.yml: the caller's rollback sets it).
+      const cancel = conc['cancel-in-progress'];
+      const input = /^\$\{\{\s*inputs\.([A-Za-z0-9_-]+)\s*\}\}$/.exec(String(cancel))?.[1];
+      const def: Obj | undefined = input ? (wf.doc.on as Obj | undefined)?.workflow_call?.inputs?.[input] : undefined;
+      if (cancel !== false && !(def && def.type === 'boolean' && def.default === false)) {
+        problems.push(`${where}: concurrency must set cancel-in-progress: false (or a boolean input defaulting to false)`);
+      }
       const group = String(conc.group ?? '');
       const a = render(group, { github: { repository: 'acme/a' }, inputs: { environment: 'qa' } });
       const b = render(group, { github: { repository: 'acme/a' }, inputs: { environment: 'production' } });

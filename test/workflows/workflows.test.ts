@@ -24,7 +24,10 @@ import {
   stepsOf,
   ownAction,
   callInputValues,
+  calledWorkflowPath,
+  render,
   workflowParserErrors,
+  type WorkflowFile,
 } from './lib';
 
 const REUSABLE = ['.github/workflows/build.yml', '.github/workflows/deploy.yml', '.github/workflows/pipeline.yml'];
@@ -82,8 +85,58 @@ describe.each([...REUSABLE, ...STARTERS])('%s', (path) => {
     expect(checkWorkflowCalls(readWorkflow(path))).toEqual([]);
   });
 
-  test('every deploy job declares its environment and a non-cancelling concurrency group', () => {
+  test('every deploy job declares its environment and a concurrency group that cancels only when the caller asks (rollback, redeploy)', () => {
     expect(checkDeployJobs(readWorkflow(path))).toEqual([]);
+  });
+});
+
+// The chart's image keys a team edits in a starter (issue 24), in the order the starters list them.
+const IMAGE_KEYS = ['image-registry-key', 'image-repository-key', 'image-digest-key', 'image-tag-key', 'image-reference-key'];
+type Values = Record<string, unknown>;
+
+/** The image-key inputs each helm-deploy-eks step receives when `wf` runs with `inputs`, following reusable-workflow calls. */
+function helmImageKeys(wf: WorkflowFile, inputs: Values): Values[] {
+  const ctx = { inputs, github: { ref: 'refs/heads/main', repository: 'acme/svc' }, vars: {}, needs: {} };
+  const found: Values[] = [];
+  for (const [, job] of jobsOf(wf.doc)) {
+    const called = calledWorkflowPath(job.uses);
+    if (called) {
+      const callee = readWorkflow(called);
+      found.push(...helmImageKeys(callee, callInputValues(callee, (job.with ?? {}) as Values, ctx)));
+      continue;
+    }
+    for (const s of stepsOf(job)) {
+      if (ownAction(s.uses) === 'helm-deploy-eks') found.push(Object.fromEntries(IMAGE_KEYS.map((k) => [k, render(s.with?.[k], ctx)])));
+    }
+  }
+  return found;
+}
+
+describe('image keys (issue 24)', () => {
+  // Each starter's five EDIT lines, set to values no default has, reach every helm-deploy-eks step
+  // through pipeline.yml and deploy.yml: a key dropped or renamed at any hop fails here.
+  test.each([
+    ['workflows/deploy.yml', 3],
+    ['workflows/redeploy.yml', 1],
+    ['workflows/rollback.yml', 1],
+  ])('%s passes all five image keys to each of its %i deploys', (path, deploys) => {
+    const starter = readWorkflow(path);
+    const [, call] = jobsOf(starter.doc).find(([, j]) => calledWorkflowPath(j.uses))!;
+    expect(Object.keys(call.with).filter((k) => IMAGE_KEYS.includes(k))).toEqual(IMAGE_KEYS);
+    const edited = Object.fromEntries(IMAGE_KEYS.map((k) => [k, `edited.${k}`]));
+    const wrapper = { ...starter, doc: { jobs: { call: { ...call, with: { ...call.with, ...edited } } } } };
+    const steps = helmImageKeys(wrapper, {});
+    expect(steps).toHaveLength(deploys);
+    for (const got of steps) expect(got).toEqual(edited);
+  });
+
+  test('helm-deploy-eks declares the five image keys; deploy.yml and pipeline.yml default them to empty (the action decides)', () => {
+    const action = parseYaml(readFileSync(join(repoRoot, 'helm-deploy-eks/action.yml'), 'utf8')) as { inputs: Record<string, { default?: string }> };
+    for (const k of IMAGE_KEYS) expect(action.inputs[k], k).toBeDefined();
+    for (const path of ['.github/workflows/deploy.yml', '.github/workflows/pipeline.yml']) {
+      const inputs = readWorkflow(path).doc.on.workflow_call.inputs as Record<string, { default?: string }>;
+      for (const k of IMAGE_KEYS) expect(inputs[k]?.default, `${path} ${k}`).toBe('');
+    }
   });
 });
 

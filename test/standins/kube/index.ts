@@ -78,6 +78,10 @@ export interface KubeStandin {
   /** Convenience reads for assertions. */
   get(kind: string, namespace: string | undefined, name: string): KObj | undefined;
   list(kind: string, namespace?: string): KObj[];
+  /** Every request served so far, as `METHOD /path?query`, in order. */
+  requests: string[];
+  /** Compacts the event history (see Store.compact): older watches and continue tokens get 410 Gone. */
+  compact(): void;
   /** Polls until `pred` returns a truthy value. */
   waitFor<T>(pred: () => T | undefined | false, timeoutMs?: number): Promise<T>;
   stop(): Promise<void>;
@@ -130,7 +134,8 @@ export async function startKubeStandin(opts: KubeStandinOptions): Promise<KubeSt
   const controllers = new Controllers(api, rec);
   const tls = opts.tls ? await generateTls() : undefined;
   const debug = opts.debug ?? !!process.env.STANDIN_KUBE_DEBUG;
-  const { server, url } = await serve(api, { logs: (ns, pod, o) => kubelet.logs(ns, pod, o), authenticate: authenticator(opts.auth), debug }, { port: opts.port ?? 0, host: opts.host, tls: tls && { key: tls.key, cert: tls.cert } });
+  const requests: string[] = [];
+  const { server, url } = await serve(api, { logs: (ns, pod, o) => kubelet.logs(ns, pod, o), onRequest: (m, u) => void requests.push(`${m} ${u}`), authenticate: authenticator(opts.auth), debug }, { port: opts.port ?? 0, host: opts.host, tls: tls && { key: tls.key, cert: tls.cert } });
   controllers.start();
   kubelet.start();
 
@@ -162,6 +167,8 @@ export async function startKubeStandin(opts: KubeStandinOptions): Promise<KubeSt
     runtime,
     get: (kind, ns, name) => store.get(byKind(kind), ns, name),
     list: (kind, ns) => store.list(byKind(kind), ns),
+    requests,
+    compact: () => store.compact(),
     async waitFor(pred, timeoutMs = 30_000) {
       const t0 = Date.now();
       for (;;) {

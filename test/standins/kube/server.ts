@@ -16,6 +16,8 @@ export interface ServerHooks {
   logs(ns: string, pod: string, opts: LogOptions): Promise<string>;
   /** Returns an ApiError to reject the request (401/403), or undefined to let it through. */
   authenticate?(req: http.IncomingMessage): ApiError | undefined;
+  /** Told of every request (method and URL), before it is answered. */
+  onRequest?(method: string, url: string): void;
   /** Log of requests, for debugging: set STANDIN_KUBE_DEBUG=1. */
   debug?: boolean;
 }
@@ -156,6 +158,7 @@ export async function serve(api: Api, hooks: ServerHooks, opts: { port: number; 
     const u = new URL(req.url ?? '/', 'http://x');
     const q = u.searchParams;
     const parts = u.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    hooks.onRequest?.(req.method ?? 'GET', req.url ?? '/');
     if (hooks.debug) process.stderr.write(`[kube-standin] ${req.method} ${req.url} ${req.headers['content-type'] ?? ''}\n`);
     try {
       const p = parts.join('/');
@@ -206,10 +209,12 @@ export async function serve(api: Api, hooks: ServerHooks, opts: { port: number; 
           return send(res, 200, wantsTable(req) ? toTable(r.kind, [obj], q.get('includeObject') ?? 'Metadata', obj.metadata.resourceVersion) : obj);
         }
         if (q.get('watch') === 'true' || q.get('watch') === '1') return watch(req, res, r, ns, q);
-        const items = filtered(r, ns, q);
-        const rv = String(store.rv);
-        if (wantsTable(req)) return send(res, 200, toTable(r.kind, items, q.get('includeObject') ?? 'Metadata', rv));
-        return send(res, 200, { kind: `${r.kind}List`, apiVersion: apiVersionOf(r), metadata: { resourceVersion: rv }, items });
+        const { items, metadata } = listPage(r, ns, q);
+        if (wantsTable(req)) {
+          const t = toTable(r.kind, items, q.get('includeObject') ?? 'Metadata', metadata.resourceVersion);
+          return send(res, 200, { ...t, metadata: { ...t.metadata, ...metadata } });
+        }
+        return send(res, 200, { kind: `${r.kind}List`, apiVersion: apiVersionOf(r), metadata, items });
       }
       case 'POST': {
         if (name) throw new ApiError(405, 'MethodNotAllowed', 'POST to a named resource is not supported');
@@ -272,8 +277,41 @@ export async function serve(api: Api, hooks: ServerHooks, opts: { port: number; 
     } catch (e) {
       throw new ApiError(400, 'BadRequest', (e as Error).message);
     }
+    return items;
+  }
+
+  /**
+   * One page of a list (`limit` and `continue`, as the API server chunks lists): the continue
+   * token carries the list's resourceVersion and the last key served; a token whose version was
+   * compacted away gets 410 Expired, as etcd's compaction makes it. The stand-in keeps no old
+   * versions, so later pages show the objects as they are now (a real server shows the snapshot).
+   */
+  function listPage(r: ResourceDef, ns: string | undefined, q: URLSearchParams): { items: KObj[]; metadata: { resourceVersion: string; continue?: string; remainingItemCount?: number } } {
+    let rv = store.rv;
+    let after: { ns: string; name: string } | undefined;
+    const token = q.get('continue');
+    if (token) {
+      let t: { rv?: unknown; ns?: unknown; name?: unknown };
+      try {
+        t = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+      } catch {
+        t = {};
+      }
+      if (typeof t.rv !== 'number' || typeof t.ns !== 'string' || typeof t.name !== 'string') throw new ApiError(400, 'BadRequest', 'continue key is not valid: invalid continue token');
+      if (t.rv < store.oldestRv() - 1) {
+        throw new ApiError(410, 'Expired', 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.');
+      }
+      rv = t.rv;
+      after = { ns: t.ns, name: t.name };
+    }
+    const cmp = (o: KObj, k: { ns: string; name: string }) => (o.metadata.namespace ?? '').localeCompare(k.ns) || o.metadata.name.localeCompare(k.name);
+    const all = filtered(r, ns, q).filter((o) => !after || cmp(o, after) > 0);
     const limit = Number(q.get('limit') ?? 0);
-    return limit > 0 ? items.slice(0, limit) : items;
+    if (!(limit > 0) || all.length <= limit) return { items: all, metadata: { resourceVersion: String(rv) } };
+    const items = all.slice(0, limit);
+    const last = items[items.length - 1]!;
+    const next = Buffer.from(JSON.stringify({ rv, ns: last.metadata.namespace ?? '', name: last.metadata.name })).toString('base64url');
+    return { items, metadata: { resourceVersion: String(rv), continue: next, remainingItemCount: all.length - limit } };
   }
 
   function watch(req: http.IncomingMessage, res: http.ServerResponse, r: ResourceDef, ns: string | undefined, q: URLSearchParams, name?: string) {

@@ -32,8 +32,16 @@ export class Store {
   private id(ns: string | undefined, name: string) {
     return `${ns ?? ''}/${name}`;
   }
+  /** The oldest resourceVersion a watch can start after (an event before it was compacted away). */
   oldestRv(): number {
-    return this.history[0]?.rv ?? this.rv;
+    return this.history[0]?.rv ?? this.rv + 1;
+  }
+  /**
+   * Drops the event history up to now, as etcd's compaction does: watches and continue tokens
+   * from an earlier resourceVersion then get 410 Gone (reason Expired) and must list again.
+   */
+  compact(): void {
+    this.history.length = 0;
   }
 
   get(r: ResourceDef, ns: string | undefined, name: string): KObj | undefined {

@@ -1,0 +1,4 @@
+export * from './kubeconfig';
+export * from './credentials';
+export * from './client';
+export * from './reflector';
