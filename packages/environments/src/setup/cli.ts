@@ -38,6 +38,9 @@ Options:
   --profile ACCOUNT=NAME   (repeatable) github: AWS profile to read that account's stack outputs
 Environment: GITHUB_TOKEN (or GH_TOKEN), GITHUB_API_URL (default https://api.github.com).`;
 
+/** The largest template body CloudFormation accepts in the request itself (larger ones go through S3). */
+export const INLINE_TEMPLATE_BYTES = 51_200;
+
 export interface SetupIO {
   out(line: string): void;
   err(line: string): void;
@@ -162,6 +165,8 @@ async function generate(args: Args, env: NodeJS.ProcessEnv, deps: SetupDeps, io:
     return 0;
   }
   writeFiles(dir, files);
+  // CloudFormation takes a template body of at most 51,200 bytes inline (what `deploy` sends without --s3-bucket).
+  const large = new Set(p.stacks.filter((s) => Buffer.byteLength(files.get(`${s.label}.template.json`)!) > INLINE_TEMPLATE_BYTES).map((s) => s.label));
   for (const s of p.stacks) {
     const count = Object.keys(s.template.Resources as object).length;
     io.out(`${s.stackName}: account ${s.account} ${s.region}, ${count} resources -> ${args.out}/${s.label}.template.json`);
@@ -169,9 +174,10 @@ async function generate(args: Args, env: NodeJS.ProcessEnv, deps: SetupDeps, io:
   io.out('Deploy each stack in its account, as the key administrator (see workflows/README.md):');
   for (const s of p.stacks) {
     io.out(
-      `  aws cloudformation deploy --region ${s.region} --stack-name ${s.stackName} --template-file ${args.out}/${s.label}.template.json --parameter-overrides file://${args.out}/${s.label}.parameters.json --capabilities CAPABILITY_NAMED_IAM`,
+      `  aws cloudformation deploy --region ${s.region} --stack-name ${s.stackName} --template-file ${args.out}/${s.label}.template.json --parameter-overrides file://${args.out}/${s.label}.parameters.json --capabilities CAPABILITY_NAMED_IAM${large.has(s.label) ? ' --s3-bucket <a bucket of that account>' : ''}`,
     );
   }
+  if (large.size) io.out(`note: ${[...large].map((l) => `${l}.template.json`).join(', ')} exceed the ${INLINE_TEMPLATE_BYTES} bytes CloudFormation takes inline: deploy uploads them through --s3-bucket (up to 460,800 bytes)`);
   return 0;
 }
 
