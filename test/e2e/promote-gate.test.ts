@@ -224,7 +224,9 @@ describe('promote-gate against the GitHub and ECR stand-ins', () => {
     const before = gh.state.deployments.length;
     const r = await record('preprod', digests.other!, { sha: SHA_FAIL });
     expect(r.exitCode).toBe(1);
-    expect(errorsOf(r).join('\n')).toContain(`tag 3333333 in ${REPO} is on ${digests.fail}, so this digest is not the build of this commit`);
+    expect(errorsOf(r)).toEqual([
+      `Refusing to record ${digests.other} for commit 3333333 in preprod: the commit's tag 3333333 is on ${digests.fail}, so this digest is not the build of commit 3333333; nothing was written`,
+    ]);
     expect(gh.state.deployments).toHaveLength(before);
     expect(await manifestOf(REPO, 'preprod-3333333')).toBeUndefined();
   });

@@ -330,6 +330,52 @@ describe('refs and replays', () => {
   }, 180_000);
 });
 
+describe('gaps in the chain', () => {
+  test('record refuses a commit/digest pair it cannot prove: a commit with no build tag on the digest, one line, nothing written', async () => {
+    // A job with the QA role's powers on develop (develop may deploy there) binds a validated image to
+    // a commit that was never built: before, record wrote it ("not checked") and production later took it.
+    repo.change('develop', 'www/unbuilt.html', 'unbuilt\n', 'A commit that is never built');
+    const unbuilt = repo.head('develop');
+    const records = github.state.deployments.length;
+    const puts = ecr.calls.filter((c) => c === 'PutImage').length;
+    const r = await runGate({ via: 'deploy.yml', environment: 'qa', role: deployRoleArn('qa'), mode: 'record', img: { sha: unbuilt, ref: image.validated!.ref }, with: { environment: 'qa', ...SIGNED } }, 'develop');
+    const sha7 = unbuilt.slice(0, 7);
+    expectRefused(r, new RegExp(`^Refusing to record ${image.validated!.digest} for commit ${sha7} in qa: the image carries no tag ${sha7} .*so nothing shows it is the build of commit ${sha7}; nothing was written$`));
+    expect(github.state.deployments.length).toBe(records);
+    expect(ecr.calls.filter((c) => c === 'PutImage').length).toBe(puts);
+  });
+
+  test('a content key is accepted only with the commit it was built from: with an unrelated commit (whose chart would be checked out) production-bound preprod refuses', async () => {
+    // develop's D built the image (its tag and the content key); main's M reused it by the key
+    // (build-push-ecr adds M's tag); U is an unrelated commit on main whose chart an attacker wants.
+    const key = `tree-${'5'.repeat(40)}`;
+    repo.change('develop', 'www/keyed.html', 'keyed\n', 'Keyed content');
+    const d = repo.head('develop');
+    repo.change('main', 'www/keyed.html', 'keyed\n', 'Keyed content on main');
+    const m = repo.head('main');
+    repo.change('main', 'www/unrelated.html', 'unrelated\n', 'Unrelated');
+    const u = repo.head('main');
+    let digest = '';
+    for (const tag of [d.slice(0, 7), key, m.slice(0, 7)]) digest = await pushImage(registry, REPO, tag, 'keyed');
+    const ref = `${registry.host}/${REPO}@${digest}`;
+    const qa = await runGate({ via: 'deploy.yml', environment: 'qa', role: deployRoleArn('qa'), mode: 'record', img: { sha: d, ref }, with: { environment: 'qa', 'content-key': key, ...SIGNED } }, 'develop');
+    expect(qa.conclusion).toBe('success');
+    const preprod = () => github.state.deployments.filter((x) => x.environment.toLowerCase() === 'preprod').length;
+    const before = preprod();
+    const viaKey = { 'content-key': key, 'require-environment': 'qa' };
+    const attack = await deploy('preprod', { sha: u, ref }, { with: viaKey });
+    expectRefused(attack, new RegExp(`^Promotion of ${REPO}@${digest} to preprod refused: the image carries no tag ${u.slice(0, 7)} .*; content key ${key} is accepted only with the commit it was built from`));
+    // The commit the gate judged is the one deploy.yml checks out (both inputs.sha): U's chart never deploys.
+    expect(step(attack, 'Promotion gate')!.log).toContain(`(commit ${u}, refs/heads/main)`);
+    expect(preprod()).toBe(before);
+    // The control: the same key with the commit it was built from passes the gate (the deploy step then runs).
+    const ok = await deploy('preprod', { sha: m, ref }, { with: viaKey });
+    expect(step(ok, 'Promotion gate')!.outcome).toBe('success');
+    expect(step(ok, 'Promotion gate')!.log).toContain(`carries commit ${m.slice(0, 7)}'s tag ${m.slice(0, 7)} and its content key ${key}`);
+    expect(step(ok, 'Deploy')!.outcome).toBe('failure');
+  }, 120_000);
+});
+
 describe('flooding', () => {
   test('10,000 junk deployments (and a replayed older statement) do not let a digest preprod moved on from through; the held one still passes', async () => {
     // Last in this file: every later read would page through the junk too.

@@ -6,10 +6,11 @@ import { keyOf, type Inputs } from './inputs';
 import type { EvidenceKeys } from './kms';
 import { refAllowed, sameEnvironment } from './refs';
 import { decideSigned, signedRecords } from './signed-rules';
+import { proveSource } from './source-proof';
 import { encodeStatement, openSigned, type SignedEvidence, type StatementInput } from './statement';
 
 export interface Check {
-  source: 'ref' | 'github' | 'signed' | 'ecr';
+  source: 'ref' | 'source' | 'github' | 'signed' | 'ecr';
   ok: boolean;
   detail: string;
   deploymentId?: number;
@@ -24,6 +25,8 @@ export interface GateDeps {
   keys?: EvidenceKeys;
   now?: () => Date;
   info(message: string): void;
+  /** A rule this run does not enforce, because an input switched it off: an error annotation, every run. */
+  weakened?(message: string): void;
 }
 
 type Subject = Pick<Inputs, 'digest' | 'repository' | 'registryId' | 'registry' | 'sha' | 'tag' | 'evidenceEnvironment' | 'contentKey'>;
@@ -221,6 +224,12 @@ export interface VerifyResult {
 export async function verifyPromotion(inputs: Inputs, deps: GateDeps): Promise<VerifyResult> {
   const checks: Check[] = [checkRef(inputs.ref, inputs.allowedRefs, inputs.targetEnvironment)];
   if (!inputs.evidenceEnvironment) return { checks, verified: checks.every((c) => c.ok) };
+  // A content key finds evidence of another commit: it counts only with the commit it was built
+  // from, the one whose chart is deployed (source-proof.ts).
+  if (inputs.contentKey) {
+    const proof = await proveSource(need(deps.ecr, 'ecr'), inputs, deps.aws);
+    checks.push({ source: 'source', ok: proof.ok, detail: proof.detail });
+  }
   let found: Deployment | undefined;
   const signingKey = keyOf(inputs.evidenceKeys, inputs.evidenceEnvironment);
   if (inputs.evidence.includes('github') && signingKey) {
@@ -260,19 +269,19 @@ export async function recordPromotion(inputs: Inputs, deps: GateDeps): Promise<R
   const checks: Check[] = [];
   const ref = { repositoryName: inputs.repository, registryId: inputs.registryId };
 
-  // 1. Refusals before any write.
+  // 1. Refusals before any write. The digest must be this commit's build (source-proof.ts).
   let tagExists = false;
+  if (inputs.evidence.includes('ecr') && inputs.commitTag) {
+    const proof = await proveSource(need(deps.ecr, 'ecr'), inputs, deps.aws);
+    if (!proof.ok) throw new UserError(`Refusing to record ${inputs.digest} for commit ${short(inputs.sha)} in ${env}: ${proof.detail}; nothing was written`);
+    deps.info(proof.detail);
+  } else {
+    deps.weakened?.(
+      `record did not check that ${inputs.digest} is the build of commit ${short(inputs.sha)}: ${inputs.commitTag ? 'evidence excludes ecr' : 'commit-tag-template is empty'}, so this evidence binds whatever image it was given to the commit (docs/promote-gate.md, What record writes)`,
+    );
+  }
   if (inputs.evidence.includes('ecr')) {
     const ecr = need(deps.ecr, 'ecr');
-    if (inputs.commitTag) {
-      const built = await findImageByTag(ecr, ref, inputs.commitTag, deps.aws);
-      if (built && built.imageDigest !== inputs.digest) {
-        throw new UserError(
-          `Refusing to record ${inputs.digest} for commit ${short(inputs.sha)}: the commit's tag ${inputs.commitTag} in ${inputs.repository} is on ${built.imageDigest}, so this digest is not the build of this commit`,
-        );
-      }
-      deps.info(built ? `Commit tag ${inputs.commitTag} is on ${inputs.digest}` : `Commit tag ${inputs.commitTag} does not exist in ${inputs.repository}; not checked`);
-    }
     const current = await findImageByTag(ecr, ref, inputs.tag, deps.aws);
     if (current && current.imageDigest !== inputs.digest) {
       throw new UserError(
@@ -280,7 +289,7 @@ export async function recordPromotion(inputs: Inputs, deps: GateDeps): Promise<R
       );
     }
     tagExists = current !== undefined;
-    if (!current && !(await imageExists(ecr, ref, inputs.digest, deps.aws))) {
+    if (!current && !inputs.commitTag && !(await imageExists(ecr, ref, inputs.digest, deps.aws))) {
       throw new UserError(`Refusing to record: image ${inputs.repository}@${inputs.digest} does not exist in ECR`);
     }
   }

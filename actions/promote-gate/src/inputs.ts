@@ -13,6 +13,7 @@ import {
 import { CARD_HASH_RE } from './statement';
 import { cardHash } from './card/hash';
 import { environmentName as knownEnvironment, isProductionEnvironment, loadPipeline, requiredBefore, type Pipeline } from './pipeline';
+import { DEFAULT_PROMOTION } from '@deploy-actions/environments/config';
 
 export type Mode = 'record' | 'verify';
 export type EvidenceSource = 'github' | 'ecr';
@@ -37,7 +38,7 @@ export interface Inputs {
   evidence: EvidenceSource[];
   /** The rendered evidence tag. */
   tag: string;
-  /** record only: the rendered commit tag, '' to skip the check. */
+  /** The rendered commit build tag (record; verify with a content key), '' to skip the check. */
   commitTag: string;
   sha: string;
   /** The run's ref (GITHUB_REF), never an input. */
@@ -66,6 +67,8 @@ export interface Inputs {
   githubRepository: string;
   /** KMS key ARN of each environment's evidence key, by lowercase environment name. */
   evidenceKeys: EvidenceKeyMap;
+  /** verify: the rules weaken-promotion-gate switched off for this run, one error annotation each. */
+  weakened: string[];
 }
 
 export type EvidenceKeyMap = Record<string, string>;
@@ -210,10 +213,24 @@ export function getInputs(i: Raw, env: NodeJS.ProcessEnv = process.env, run: Run
 
   const vars = { environment: evidenceEnvironment || targetEnvironment, sha };
   const tag = tagFrom('tag-template', i.string('tag-template', '{environment}-{sha7}'), vars);
+  const contentKey = i.string('content-key') || undefined;
+  if (contentKey && !/^tree-[0-9a-f]{40}$/.test(contentKey)) {
+    throw new InputError('content-key', "must be build-push-ecr's content-key output, tree- followed by 40 hex", contentKey);
+  }
+  // record proves the commit/digest pair by the commit's build tag; verify too when a content key
+  // stands in for the commit (source-proof.ts).
   const commitTemplate = i.string('commit-tag-template');
-  const commitTag = mode === 'record' && commitTemplate ? tagFrom('commit-tag-template', commitTemplate, vars) : '';
+  const commitTag = (mode === 'record' || contentKey) && commitTemplate ? tagFrom('commit-tag-template', commitTemplate, vars) : '';
   if (commitTag && commitTag === tag) {
     throw new InputError('commit-tag-template', 'must render to a different tag than tag-template', commitTag);
+  }
+  // (record without either only stores the key, under the error annotation of an unproven pair.)
+  if (contentKey && mode === 'verify' && (!commitTag || !evidence.includes('ecr'))) {
+    throw new InputError(
+      'content-key',
+      "needs ecr evidence and a commit-tag-template: a content key is accepted only with the commit it was built from, which verify reads from the image's tags in ECR",
+      contentKey,
+    );
   }
 
   const token = i.string('github-token');
@@ -231,10 +248,6 @@ export function getInputs(i: Raw, env: NodeJS.ProcessEnv = process.env, run: Run
   if (description.length > 140) throw new InputError('description', 'must be at most 140 characters');
   const productionEnvironment = i.bool('production-environment', isProductionEnvironment(evidenceEnvironment, pipeline));
   const transientEnvironment = i.bool('transient-environment', true);
-  const contentKey = i.string('content-key') || undefined;
-  if (contentKey && !/^tree-[0-9a-f]{40}$/.test(contentKey)) {
-    throw new InputError('content-key', "must be build-push-ecr's content-key output, tree- followed by 40 hex", contentKey);
-  }
   const cardSha256 = i.string('card-sha256').toLowerCase();
   if (cardSha256 && !CARD_HASH_RE.test(cardSha256)) throw new InputError('card-sha256', "must be the card mode's card-sha256 output, sha256: followed by 64 hex", cardSha256);
   if (cardSha256 && mode !== 'record') throw new InputError('card-sha256', 'is for record only (it goes into the signed statement)');
@@ -258,6 +271,8 @@ export function getInputs(i: Raw, env: NodeJS.ProcessEnv = process.env, run: Run
       `must name the KMS key of ${signedEnvironment}: require-signed-evidence is true, and ${mode === 'record' ? 'record signs' : 'verify requires'} ${signedEnvironment}'s evidence with it (set the EVIDENCE_KMS_KEYS variable, workflows/README.md)`,
     );
   }
+
+  const weakened = mode === 'verify' ? failClosed(i, { targetEnvironment, evidenceEnvironment, evidenceKeys, pipeline }) : [];
 
   return {
     mode,
@@ -292,5 +307,42 @@ export function getInputs(i: Raw, env: NodeJS.ProcessEnv = process.env, run: Run
     context: { runId: ctx.runId, workflow: ctx.workflow, actor: ctx.actor, eventName: ctx.eventName },
     githubRepository: ctx.repository,
     evidenceKeys,
+    weakened,
   };
+}
+
+export const WEAKENED = 'Weakened promotion gate: ';
+
+/**
+ * Fail closed (issue 20): a promotion target (production, by the default chain) takes signed
+ * evidence only, and the environment named production always has one before it in the chain.
+ * Either gap refuses here, naming the input, unless `weaken-promotion-gate` is true: then the run
+ * goes on and each weakened rule is an error annotation (WEAKENED ...) in every such run.
+ */
+function failClosed(
+  i: Raw,
+  s: { targetEnvironment: string; evidenceEnvironment: string; evidenceKeys: EvidenceKeyMap; pipeline: Pipeline },
+): string[] {
+  const gaps: Array<[string, string]> = [];
+  const T = s.targetEnvironment;
+  const R = s.evidenceEnvironment;
+  const production = DEFAULT_PROMOTION.chain[DEFAULT_PROMOTION.chain.length - 1]!;
+  if (!R && T.toLowerCase() === production) {
+    gaps.push([
+      'environments-file',
+      `gives ${T} no environment before it in the promotion chain (${s.pipeline.source}: ${DEFAULT_PROMOTION.chain.join(' -> ')} is not there), so ${T} would take any digest without evidence`,
+    ]);
+  }
+  if (R && !keyOf(s.evidenceKeys, R)) {
+    gaps.push([
+      'evidence-keys',
+      `names no key of ${R}: ${T} is a promotion target, and unsigned evidence (a GitHub deployment and an ECR tag) can be forged by anyone with deployments: write and the build role`,
+    ]);
+  }
+  if (gaps.length === 0) return [];
+  if (!i.bool('weaken-promotion-gate', false)) {
+    const [input, why] = gaps[0]!;
+    throw new InputError(input, `${why}; ${T} is refused (set weaken-promotion-gate: true to accept it, an error annotation in every run; deploy.yml: the WEAKEN_PROMOTION_GATE variable)`);
+  }
+  return gaps.map(([input, why]) => `${WEAKENED}${input} ${why}; accepted because weaken-promotion-gate is true (docs/promote-gate.md, Threat model)`);
 }

@@ -69,10 +69,12 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
     ...(deps.keys ? { keys: deps.keys } : {}),
     ...(deps.now ? { now: deps.now } : {}),
     info: (m: string) => io.info(m),
+    weakened: (m: string) => io.error(m),
   };
   const env = inputs.evidenceEnvironment;
 
   if (inputs.mode === 'verify') {
+    for (const rule of inputs.weakened) io.error(rule);
     io.info(
       `Verifying ${inputs.repository}@${inputs.digest} (commit ${inputs.sha}, ${inputs.ref}) for ${inputs.targetEnvironment}: ` +
         (env ? `requires ${inputs.evidence.join(' + ')} evidence from ${env}` : 'no evidence required (not a promotion target), ref checked'),

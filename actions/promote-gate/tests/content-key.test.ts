@@ -31,7 +31,8 @@ beforeEach(() => {
   ecr = fakeEcr(REPO);
   gh = fakeGithub();
   io = recordingIO();
-  ecr.addImage(DIGEST, D.slice(0, 7));
+  // As build-push-ecr leaves them: D built the image (its tag, the key), M reused it by the key (its tag).
+  ecr.addImage(DIGEST, D.slice(0, 7), KEY, SHA.slice(0, 7));
   ecr.addImage(OTHER_DIGEST, 'other');
 });
 
@@ -58,10 +59,40 @@ describe('content key evidence', () => {
   });
 
   test('a tree QA never saw: one line that says so', async () => {
-    const err = await verifyPreprod({ 'content-key': OTHER_KEY, evidence: 'github' }).catch((e: unknown) => e);
+    ecr.tags.set(OTHER_KEY, DIGEST);
+    const err = await verifyPreprod({ 'content-key': OTHER_KEY }).catch((e: unknown) => e);
     expect((err as Error).message).toBe(
-      `Promotion of ${REPO}@${DIGEST} to preprod refused: digest ${DIGEST} (commit 0123456, content key ${OTHER_KEY}) never passed qa: no qa evidence of this commit or of this content`,
+      `Promotion of ${REPO}@${DIGEST} to preprod refused: digest ${DIGEST} (commit 0123456, content key ${OTHER_KEY}) never passed qa: no qa evidence of this commit or of this content; ECR tag qa-0123456 does not exist in ${REPO}`,
     );
+  });
+
+  // Issue 20: a validated content key with an unrelated commit (whose chart would be checked out).
+  test.each([
+    ['a commit that never built this image', 'e'.repeat(40), `the image carries no tag eeeeeee (build-push-ecr tags every image it builds or reuses for a commit with it), so nothing shows it is the build of commit eeeeeee; content key ${KEY} is accepted only with the commit it was built from`],
+    ['a commit whose build is another image', 'c'.repeat(40), `the commit's tag ccccccc is on ${OTHER_DIGEST}, so this digest is not the build of commit ccccccc; content key ${KEY} is accepted only with the commit it was built from`],
+  ])('the key with %s: refused, naming the rule', async (_name, commit, line) => {
+    ecr.tags.set('ccccccc', OTHER_DIGEST);
+    await recordQa();
+    const err = await verifyPreprod({ 'content-key': KEY, sha: commit }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as Error).message).toBe(`Promotion of ${REPO}@${DIGEST} to preprod refused: ${line}`);
+  });
+
+  test("a key that is not the commit's image's key: refused; record refuses to store it too", async () => {
+    ecr.tags.set(OTHER_KEY, OTHER_DIGEST);
+    await recordQa();
+    const err = await verifyPreprod({ 'content-key': OTHER_KEY }).catch((e: unknown) => e);
+    expect((err as Error).message).toContain(`content key ${OTHER_KEY} is not a tag of ${DIGEST}: the key is accepted only with the commit it was built from`);
+    const before = gh.deployments.length;
+    await expect(recordQa({ 'content-key': OTHER_KEY })).rejects.toThrow(`Refusing to record ${DIGEST} for commit ${D.slice(0, 7)} in qa: content key ${OTHER_KEY} is not a tag of ${DIGEST}`);
+    expect(gh.deployments).toHaveLength(before);
+  });
+
+  test('a content key without ECR evidence cannot be checked: refused before any call', async () => {
+    const err = await Promise.resolve().then(() => verifyPreprod({ 'content-key': KEY, evidence: 'github' })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as InputError).input).toBe('content-key');
+    expect(gh.api.calls).toEqual([]);
   });
 
   test('hotfix is stored in the record', async () => {

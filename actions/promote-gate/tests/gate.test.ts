@@ -39,8 +39,9 @@ beforeEach(() => {
   gh = fakeGithub();
   published = {};
   io = recordingIO();
+  // Each image carries its commit's build tag, as build-push-ecr leaves it.
   ecr.addImage(DIGEST, SHA.slice(0, 7));
-  ecr.addImage(OTHER_DIGEST, 'other');
+  ecr.addImage(OTHER_DIGEST, 'other', OTHER_SHA.slice(0, 7));
 });
 
 const verify = (values: Record<string, string> = {}, env: Record<string, string> = {}) =>
@@ -263,7 +264,9 @@ describe('verify refuses the attack cases', () => {
   });
 
   test('a record for another commit is not evidence for this commit', async () => {
-    await record({}, { GITHUB_SHA: OTHER_SHA });
+    // (record itself refuses that pair unless its build-tag check is switched off: record refusals)
+    await record({ 'commit-tag-template': '' }, { GITHUB_SHA: OTHER_SHA });
+    io = recordingIO();
     const msg = await refused(verify());
     expect(msg).toContain(`commit ${SHA.slice(0, 7)} was never recorded in preprod`);
   });
@@ -319,14 +322,31 @@ describe('record refusals', () => {
 
   test("the commit's build tag on another digest: refused, nothing written", async () => {
     ecr.tags.set(SHA.slice(0, 7), OTHER_DIGEST);
-    await expect(record()).rejects.toThrow(/not the build of this commit/);
+    await expect(record()).rejects.toThrow(
+      `Refusing to record ${DIGEST} for commit ${SHA.slice(0, 7)} in preprod: the commit's tag ${SHA.slice(0, 7)} is on ${OTHER_DIGEST}, so this digest is not the build of commit ${SHA.slice(0, 7)}; nothing was written`,
+    );
     expect(ecr.puts()).toHaveLength(0);
     expect(gh.deployments).toHaveLength(0);
   });
 
-  test('an empty commit-tag-template skips the build tag check', async () => {
+  // Issue 20: a commit with no build tag used to be recorded ("not checked"), and production later took it.
+  test("no build tag of the commit on the digest: nothing proves the pair, refused in one line, nothing written", async () => {
+    const err = await record({}, { GITHUB_SHA: 'e'.repeat(40) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as Error).message).toBe(
+      `Refusing to record ${DIGEST} for commit eeeeeee in preprod: the image carries no tag eeeeeee (build-push-ecr tags every image it builds or reuses for a commit with it), so nothing shows it is the build of commit eeeeeee; nothing was written`,
+    );
+    expect(ecr.puts()).toHaveLength(0);
+    expect(gh.deployments).toHaveLength(0);
+    expect(gh.api.calls).toEqual([]);
+  });
+
+  test('an empty commit-tag-template skips the build tag check, and says so in an error annotation', async () => {
     ecr.tags.set(SHA.slice(0, 7), OTHER_DIGEST);
     await expect(record({ 'commit-tag-template': '' })).resolves.toMatchObject({ 'tag-result': 'created' });
+    expect(io.errors).toEqual([
+      `record did not check that ${DIGEST} is the build of commit ${SHA.slice(0, 7)}: commit-tag-template is empty, so this evidence binds whatever image it was given to the commit (docs/promote-gate.md, What record writes)`,
+    ]);
   });
 
   test('a digest missing from ECR: refused before GitHub is written', async () => {

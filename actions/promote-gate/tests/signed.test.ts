@@ -17,7 +17,7 @@ import { run, type Deps } from '../src/run';
 import { getQueryInputs, runQuery } from '../src/query';
 import { decideSigned, type SignedRecord } from '../src/signed-rules';
 import type { Statement } from '../src/statement';
-import { actionDefaults, DIGEST, OTHER_DIGEST, OTHER_SHA, SHA, fakeGithub } from './fakes';
+import { actionDefaults, DIGEST, OTHER_DIGEST, OTHER_SHA, SHA, fakeEcr, fakeGithub } from './fakes';
 
 const REPO = 'team/sample-service';
 const THIRD_DIGEST = `sha256:${'c'.repeat(64)}`;
@@ -89,8 +89,18 @@ async function record(environment: string, digest = DIGEST, o: { sha?: string; r
   const inputs = gate({ mode: 'record', environment, digest, ...(o.contentKey ? { 'content-key': o.contentKey } : {}) }, o.sha);
   return run(inputs, { ...deps(o.role ?? environment), now });
 }
+// A content key counts only with the commit it was built from, read from the image's tags in ECR:
+// this commit built DIGEST under KEY, as build-push-ecr leaves it.
+const keyedEcr = () => {
+  const ecr = fakeEcr(REPO);
+  ecr.addImage(DIGEST, SHA.slice(0, 7), KEY);
+  ecr.tags.set(`preprod-${SHA.slice(0, 7)}`, DIGEST);
+  return ecr.client;
+};
 const verify = (digest = DIGEST, o: { sha?: string; contentKey?: string } = {}) =>
-  run(gate({ mode: 'verify', 'target-environment': 'production', digest, ...(o.contentKey ? { 'content-key': o.contentKey } : {}) }, o.sha), deps('production'));
+  o.contentKey
+    ? run(gate({ mode: 'verify', 'target-environment': 'production', digest, 'content-key': o.contentKey, evidence: 'github,ecr', 'aws-region': 'eu-west-1' }, o.sha), { ...deps('production'), ecr: keyedEcr() })
+    : run(gate({ mode: 'verify', 'target-environment': 'production', digest }, o.sha), deps('production'));
 
 async function refusal(p: Promise<unknown>): Promise<string> {
   const err = await p.then(() => undefined, (e: unknown) => e);
