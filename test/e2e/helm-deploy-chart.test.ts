@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { helmLintArgs, helmTemplateArgs, parseHelmMajor, valuesLayers, type ChartValues } from '../../actions/helm-deploy-eks/src/helm-args';
+import { helmLintArgs, helmTemplateArgs, parseHelmMajor, valuesLayers, type ChartValues } from '@deploy-actions/chart';
 import { parseManifests, renderedContainers } from '../../actions/helm-deploy-eks/src/manifests';
 import { judgeRender } from '../../actions/helm-deploy-eks/src/render-check';
 import { repoRoot } from '../harness/runner';

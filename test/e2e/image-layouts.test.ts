@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { exec, Inputs as Raw, mapInputs, realPathFs, recordingIO } from '@deploy-actions/action-kit';
 import type { Deps } from '../../actions/helm-deploy-eks/src/context';
-import { keysText, normalizeImage, normalText } from '../../actions/helm-deploy-eks/src/image-layout';
+import { keysText, normalizeImage, normalText } from '@deploy-actions/chart';
 import { getInputs, imageKeysOf, type Inputs } from '../../actions/helm-deploy-eks/src/inputs';
 import { renderedContainers } from '../../actions/helm-deploy-eks/src/manifests';
 import { chartValues, renderChart } from '../../actions/helm-deploy-eks/src/render';

@@ -257,7 +257,7 @@ describe.skipIf(!hasDocker)('one-click rollback through the executor (issue 14)'
     expect(step(r, 'plan', 'What runs now')?.outcome).not.toBe('success');
   }, 60_000);
 
-  test('unsigned evidence: the plan finds D, which never passed preprod, and refuses it in one line before anyone is asked; production untouched', async () => {
+  test('unsigned evidence: the plan finds D, and production refuses unsigned evidence (fail closed) in one line before anyone is asked; production untouched', async () => {
     const { A, D } = releases;
     const approvals = world.environments.approvals.length;
     const r = await rollback('main', 'production', { EVIDENCE_KMS_KEYS: '', EVIDENCE_SIGNING: 'off' });
@@ -268,7 +268,8 @@ describe.skipIf(!hasDocker)('one-click rollback through the executor (issue 14)'
     const refusal = errorsOf(r);
     expect(refusal).toHaveLength(1);
     expect(refusal[0]).not.toContain('\n');
-    expect(refusal[0]).toMatch(new RegExp(`^Promotion of ${NAME}@${D.digest} to production refused: no GitHub deployment to preprod of commit ${D.sha.slice(0, 7)} carries digest ${D.digest}`));
+    // Fail closed (issue 20): production takes no unsigned evidence unless WEAKEN_PROMOTION_GATE is true.
+    expect(refusal[0]).toMatch(/^Input 'evidence-keys' names no key of preprod: production is a promotion target, .*; production is refused \(set weaken-promotion-gate: true/);
     expect(job(r, 'rollback')?.result).toBe('skipped');
     expect(world.environments.approvals.length).toBe(approvals);
     expect(runningIn('production')).toEqual([A.image]);

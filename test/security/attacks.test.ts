@@ -265,10 +265,21 @@ describe('forged evidence', () => {
     expectRefused(r, /^Input 'evidence-keys' must name the KMS key of preprod: require-signed-evidence is true/);
   });
 
-  test('EVIDENCE_SIGNING=off: the weakened rule is an error annotation in the run, whatever the unsigned gate decides', async () => {
+  // Fail closed (issue 20): signing off, or no key of preprod, refuses production by default.
+  test('EVIDENCE_SIGNING=off: production is refused by default, one line naming the rule and the opt-out, nothing deployed', async () => {
+    const before = productionRecords().length;
     const r = await deploy('production', image.unsigned!, { vars: { EVIDENCE_SIGNING: 'off' } });
+    expectRefused(r, /^Input 'evidence-keys' names no key of preprod: production is a promotion target, and unsigned evidence .* can be forged .*; production is refused \(set weaken-promotion-gate: true to accept it/);
+    const errors = steps(r).flatMap((s) => s.annotations).filter((a) => a.level === 'error').map((a) => a.message);
+    expect(errors.filter((m) => /^EVIDENCE_SIGNING is off: /.test(m)), errors.join('\n')).toHaveLength(1);
+    expect(productionRecords().length).toBe(before);
+  });
+
+  test('EVIDENCE_SIGNING=off with the explicit opt-out WEAKEN_PROMOTION_GATE=true: each weakened rule is an error annotation in the run, whatever the unsigned gate decides', async () => {
+    const r = await deploy('production', image.unsigned!, { vars: { EVIDENCE_SIGNING: 'off', WEAKEN_PROMOTION_GATE: 'true' } });
     const errors = steps(r).flatMap((s) => s.annotations).filter((a) => a.level === 'error').map((a) => a.message);
     expect(errors.filter((m) => /^EVIDENCE_SIGNING is off: the promotion gate accepts unsigned evidence .* can forge/.test(m)), errors.join('\n')).toHaveLength(1);
+    expect(errors.filter((m) => /^Weakened promotion gate: evidence-keys names no key of preprod: production is a promotion target.*accepted because weaken-promotion-gate is true/.test(m)), errors.join('\n')).toHaveLength(1);
     // (Here the unsigned record was already superseded by a later preprod record, so the gate refuses.)
     expect(step(r, 'Promotion gate')!.outcome).toBe('failure');
   });

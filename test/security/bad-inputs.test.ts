@@ -36,7 +36,7 @@ let endpoint: string;
 const BASE: Record<string, Record<string, string>> = {
   'build-push-ecr': { repository: 'team/app', 'aws-region': 'eu-west-1', context: 'app' },
   'helm-deploy-eks': { release: 'web', 'cluster-name': 'prod', 'aws-region': 'eu-west-1', image: `${ECR}/team/app@${DIGEST}` },
-  'promote-gate': { mode: 'verify', 'image-ref': `${ECR}/team/app@${DIGEST}`, 'github-token': 'ghs_token' },
+  'promote-gate': { mode: 'verify', 'image-ref': `${ECR}/team/app@${DIGEST}`, 'github-token': 'ghs_token', 'weaken-promotion-gate': 'true' },
 };
 
 /** Paths that leave the workspace, or name nothing in it, for every path input. */

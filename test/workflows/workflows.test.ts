@@ -163,9 +163,16 @@ describe('reusable workflows', () => {
   test('deploy: verify -> (bake target) -> helm-deploy-eks -> (failed on a bake breach) -> record -> (a rollback: the replaced release failed), one environment per call', () => {
     const deploy = readWorkflow('.github/workflows/deploy.yml');
     const jobs = jobsOf(deploy.doc);
-    expect(jobs).toHaveLength(1);
-    const [, job] = jobs[0]!;
+    expect(jobs.map(([id]) => id)).toEqual(['card', 'deploy']);
+    const job = deploy.doc.jobs.deploy;
     expect(job.environment.name).toBe('${{ inputs.environment }}');
+    // The release card: a job without an environment (it runs before the reviewers are asked), before the deploy job.
+    const card = deploy.doc.jobs.card;
+    expect(card.environment).toBeUndefined();
+    expect(job.needs).toBe('card');
+    expect(stepsOf(card).map((s) => `${ownAction(s.uses) ?? ''}${s.with?.mode ? `:${s.with.mode}` : ''}`).filter(Boolean)).toEqual(['promote-gate:card']);
+    const recordStep = stepsOf(job).find((s) => s.with?.mode === 'record')!;
+    expect(recordStep.with['card-sha256']).toBe('${{ needs.card.outputs.card-sha256 }}');
     const order = stepsOf(job)
       .map((s) => `${ownAction(s.uses) ?? ''}${s.with?.mode ? `:${s.with.mode}` : ''}`)
       .filter((s) => s !== '');
@@ -179,7 +186,7 @@ describe('reusable workflows', () => {
   test('deploy: the gate runs for every environment (it refuses unknown names; production always requires preprod)', () => {
     const deploy = readWorkflow('.github/workflows/deploy.yml');
     expect(checkProductionGate(deploy)).toEqual([]);
-    const [, job] = jobsOf(deploy.doc)[0]!;
+    const job = deploy.doc.jobs.deploy;
     const qa = gateFor(job, callInputValues(deploy, { environment: 'qa' }, {}));
     expect(qa).toEqual({ verifies: true, requireEnvironment: '', targetEnvironment: 'qa' });
     const asked = gateFor(job, callInputValues(deploy, { environment: 'preprod', 'require-environment': 'qa' }, {}));
@@ -231,7 +238,7 @@ describe('starter workflows', () => {
     const [, call] = jobsOf(doc).find(([, j]) => typeof j.uses === 'string')!;
     expect(call.uses).toBe('org/deploy-actions/.github/workflows/deploy.yml@v1');
     const deploy = readWorkflow('.github/workflows/deploy.yml');
-    const [, deployJob] = jobsOf(deploy.doc)[0]!;
+    const deployJob = deploy.doc.jobs.deploy;
     const ctx = (environment: string) => ({
       inputs: { environment, digest: `sha256:${'a'.repeat(64)}`, sha: 'b'.repeat(40) },
       needs: { check: { outputs: { 'image-ref': `r@sha256:${'a'.repeat(64)}`, sha: 'b'.repeat(40) } } },
@@ -255,7 +262,7 @@ describe('starter workflows', () => {
     const call = doc.jobs.rollback;
     expect(call.uses).toBe('org/deploy-actions/.github/workflows/deploy.yml@v1');
     const deploy = readWorkflow('.github/workflows/deploy.yml');
-    const [, deployJob] = jobsOf(deploy.doc)[0]!;
+    const deployJob = deploy.doc.jobs.deploy;
     const ctx = (environment: string) => ({
       inputs: { environment },
       needs: { plan: { outputs: { 'image-ref': `r@sha256:${'a'.repeat(64)}`, sha: 'b'.repeat(40), running: `r@sha256:${'c'.repeat(64)}`, 'running-sha': 'd'.repeat(40) } } },

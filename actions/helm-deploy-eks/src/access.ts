@@ -2,7 +2,7 @@
 import { errorMessage, UserError } from '@deploy-actions/action-kit';
 import type { Deps } from './context';
 import type { ClusterInfo } from './eks';
-import { helmVersionArgs, parseHelmMajor, type HelmMajor } from './helm-args';
+import { helmVersionArgs, parseHelmMajor, type HelmMajor } from '@deploy-actions/chart';
 import { helmSupport } from './helm-support';
 import type { Inputs } from './inputs';
 import { buildKubeconfig, renderKubeconfig } from './kubeconfig';

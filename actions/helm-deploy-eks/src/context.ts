@@ -5,7 +5,7 @@
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DEADLINES, DeadlineError, UserError, type ActionIO, type Exec, type ExecResult, type GitHubContext, type Sleep } from '@deploy-actions/action-kit';
 import { accessEntryMessage, isClusterAccessError, type AwsDeps } from './eks';
-import type { HelmMajor, ReleaseRef } from './helm-args';
+import type { HelmMajor, ReleaseRef } from '@deploy-actions/chart';
 import type { Inputs } from './inputs';
 import type { Kubectl } from './kube';
 import type { ReadPolicy } from './pull-access';

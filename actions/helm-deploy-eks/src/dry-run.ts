@@ -2,7 +2,7 @@
 import { codeBlock, UserError, type Outputs } from '@deploy-actions/action-kit';
 import { helmRun, type Ctx } from './context';
 import { unifiedDiff } from './diff';
-import { helmGetManifestArgs, helmServerDryRunArgs, type ChartValues } from './helm-args';
+import { helmGetManifestArgs, helmServerDryRunArgs, type ChartValues } from '@deploy-actions/chart';
 
 export async function dryRun(c: Ctx, values: ChartValues, previous: number | undefined, base: Outputs): Promise<Outputs> {
   const { inputs, deps } = c;

@@ -5,7 +5,7 @@
  * nothing is refused, since a team may hold a version back on purpose. A scheduled workflow
  * (.github/workflows/tool-updates.yml) proposes new patches as they are published.
  */
-import type { HelmMajor } from './helm-args';
+import type { HelmMajor } from '@deploy-actions/chart';
 
 interface Advisory {
   id: string;

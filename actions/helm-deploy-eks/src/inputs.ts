@@ -1,10 +1,9 @@
 import { bakeInputs, type BakeInputs } from './bake/inputs';
 import { existsSync, readFileSync } from 'node:fs';
 import { confinedPath, InputError, realPathFs, type Inputs as Raw, type PathFs } from '@deploy-actions/action-kit';
-import { valuesLayers } from './helm-args';
 import { kubeconfigServer } from './kubeconfig';
 import { ecrSource, type EcrSource } from './pull-access';
-import { DEFAULT_KEYS, imageKeyList, KEY_INPUTS, type ImageKeys } from './image-layout';
+import { KEY_INPUTS, readImageKeys, valuesKey, valuesLayers, type ImageKeys, type ImageRef } from '@deploy-actions/chart';
 
 /**
  * The newest patched helm of each line known when this release was cut (helm's release notes;
@@ -16,12 +15,7 @@ export const DEFAULT_HELM_VERSION = DEFAULT_HELM_VERSIONS[4];
 export const DEFAULT_HELM_BASE_URL = 'https://get.helm.sh';
 export const DEFAULT_KUBECTL_BASE_URL = 'https://dl.k8s.io/release';
 
-/** An image pinned by digest: `repository[:tag]@sha256:<64 hex>`. */
-export interface ImageRef {
-  repository: string;
-  tag?: string;
-  digest: string;
-}
+export type { ImageRef };
 
 export interface Inputs {
   /** The bake window after validation (bake/inputs.ts). */
@@ -84,7 +78,6 @@ const RELEASE_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9]
 const NAMESPACE_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const VERSION_RE = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
 const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
-const VALUES_KEY_RE = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 
 /** Helm's release name rule: a lowercase RFC 1123 subdomain of at most 53 characters. */
 export function isValidReleaseName(name: string): boolean {
@@ -162,37 +155,6 @@ export function imageKeysOf(i: Pick<Inputs, 'imageRegistryKey' | 'imageRepositor
   return { registryKey: i.imageRegistryKey, repositoryKey: i.imageRepositoryKey, digestKey: i.imageDigestKey, tagKey: i.imageTagKey, referenceKey: i.imageReferenceKey };
 }
 
-/**
- * The image keys: a whole-reference key alone (with a tag key at most), else registry (optional),
- * repository and digest (defaults image.repository and image.digest) and tag (optional). Two
- * keys may not be the same or one inside the other (image and image.repository).
- */
-function imageKeysInput(i: Raw): ImageKeys {
-  const given = Object.fromEntries(KEY_INPUTS.map(([f, name]) => [f, valuesKey(i, name, '', true)])) as unknown as ImageKeys;
-  if (given.referenceKey !== '') {
-    for (const [f, name] of KEY_INPUTS.slice(1, 4)) {
-      if (given[f] !== '') throw new InputError(name, `cannot be combined with image-reference-key (${given.referenceKey} takes the whole reference)`, given[f]);
-    }
-  }
-  const keys: ImageKeys = given.referenceKey !== ''
-    ? given
-    : { ...given, repositoryKey: given.repositoryKey || DEFAULT_KEYS.repositoryKey, digestKey: given.digestKey || DEFAULT_KEYS.digestKey };
-  const list = imageKeyList(keys);
-  for (const [f, name] of KEY_INPUTS) {
-    const other = list.find((k) => k !== keys[f] && (k.startsWith(`${keys[f]}.`) || keys[f].startsWith(`${k}.`)));
-    const twice = list.filter((k) => k === keys[f]).length > 1;
-    if (keys[f] !== '' && (other || twice)) throw new InputError(name, `must be a values key of its own (it overlaps ${other ?? keys[f]}, another image key)`, keys[f]);
-  }
-  return keys;
-}
-
-function valuesKey(i: Raw, name: string, fallback: string, optional = false): string {
-  const v = i.string(name, fallback);
-  if (optional && v === '') return '';
-  if (!VALUES_KEY_RE.test(v)) throw new InputError(name, 'must be a dotted values key such as image.repository', v);
-  return v;
-}
-
 /** Reads and validates every input. Nothing here has side effects; the filesystem is only looked at. */
 export function getInputs(i: Raw, ctx: InputContext = defaultContext()): Inputs {
   const release = i.required('release');
@@ -249,7 +211,7 @@ export function getInputs(i: Raw, ctx: InputContext = defaultContext()): Inputs 
     image = { ...image, tag: imageTag };
   }
 
-  const imageKeys = imageKeysInput(i);
+  const imageKeys = readImageKeys(i);
   if (image) {
     // A key the image pin is written to, or one above it, given in set/set-string would replace the pin.
     for (const [name, pairs] of [['set', set], ['set-string', setString]] as const) {

@@ -2,7 +2,7 @@
  * The live check: what the release's pods actually run (the digest each container's image
  * resolved to, from status.containerStatuses[].imageID) against the pinned digest. Pure.
  */
-import { normalizeImage } from './image-layout';
+import { normalizeImage } from '@deploy-actions/chart';
 import type { ImageRef } from './inputs';
 import { hookOf, type K8sObject } from './manifests';
 import type { ContainerStatus } from './pods';

@@ -9,7 +9,7 @@ import {
   lastGoodRevision,
   planRecovery,
   type HelmRevision,
-} from './helm-args';
+} from '@deploy-actions/chart';
 
 const STATUS_OK = 'deployed';
 

@@ -3,7 +3,7 @@
  * pinned digest, and every image they name must be a well-formed reference. Pure.
  */
 import { parse } from 'yaml';
-import { keysText, NO_KEYS, normalizeImage, normalText, sameKeys, type ImageKeys, type NormalRef } from './image-layout';
+import { keysText, NO_KEYS, normalizeImage, normalText, sameKeys, type ImageKeys, type NormalRef } from '@deploy-actions/chart';
 import type { ImageRef } from './inputs';
 import { isWellFormedImage, type RenderedContainer } from './manifests';
 import { shortenDigests } from './shorten';

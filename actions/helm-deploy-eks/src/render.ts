@@ -1,8 +1,7 @@
 /** The chart before any cluster: values layered, lint, client-side render, and the render check. */
 import { UserError } from '@deploy-actions/action-kit';
 import type { Deps } from './context';
-import { helmLintArgs, helmTemplateArgs, valuesLayers, type ChartValues } from './helm-args';
-import { imageText, imageValues, type ImageKeys } from './image-layout';
+import { helmLintArgs, helmTemplateArgs, imageText, imageValues, valuesLayers, type ChartValues, type ImageKeys } from '@deploy-actions/chart';
 import { imageKeysOf, type Inputs } from './inputs';
 import { parseManifests, renderedContainers, type K8sObject, type RenderedContainer } from './manifests';
 import { imageKeyCandidates, judgeRender, renderFailureLine } from './render-check';

@@ -7,7 +7,7 @@ import { clusterAccess, resolveHelm, resolveKubectl } from './access';
 import { accessError, lastLines, timed, type Ctx, type Deps, type Timings } from './context';
 import { dryRun } from './dry-run';
 import { isClusterAccessError } from './eks';
-import { lastGoodRevision } from './helm-args';
+import { lastGoodRevision } from '@deploy-actions/chart';
 import type { Inputs } from './inputs';
 import { listWorkloads, oneLine } from './kube';
 import { chartValues, imageRef, renderChart } from './render';

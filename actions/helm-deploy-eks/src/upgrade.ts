@@ -1,7 +1,7 @@
 /** helm upgrade --install, watched: the rollout's pods are judged while helm waits, and helm is stopped at the first unrecoverable one. */
 import type { ExecResult } from '@deploy-actions/action-kit';
 import { clusterDeadline, helmDeadlineMs, type Ctx } from './context';
-import { helmUpgradeArgs, type ChartValues, type HelmMajor } from './helm-args';
+import { helmUpgradeArgs, type ChartValues, type HelmMajor } from '@deploy-actions/chart';
 import { diagnose, listPodsAndOwners, oneLine, type Diagnosis } from './kube';
 import { classifyPods, podsOfDeploy, type Pod, type PodFailure, type PodView } from './pods';
 import { failedJob, releasePods, workloadText, type KubeItem, type ReleasePod, type Workload } from './release-pods';

@@ -1,7 +1,7 @@
 /** Validation after the rollout: the live digest check, helm test, the smoke check. */
 import { codeBlock, errorMessage, retry, UserError } from '@deploy-actions/action-kit';
 import { helmRun, lastLines, timed, type Ctx } from './context';
-import { helmTestArgs } from './helm-args';
+import { helmTestArgs } from '@deploy-actions/chart';
 import { listPodsAndOwners, podLogs } from './kube';
 import { expectsRunningPods, judgeLive, runningImages, type RunningImage } from './live';
 import type { K8sObject } from './manifests';

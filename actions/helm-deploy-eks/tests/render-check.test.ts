@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { isWellFormedImage, parseManifests, renderedContainers } from '../src/manifests';
-import { DEFAULT_KEYS, NO_KEYS } from '../src/image-layout';
+import { DEFAULT_KEYS, NO_KEYS } from '@deploy-actions/chart';
 import { imageKeyCandidates, judgeRender, renderFailureLine } from '../src/render-check';
 import { cutMiddle, shortenCause, shortenImage } from '../src/shorten';
 

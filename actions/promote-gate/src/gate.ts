@@ -5,7 +5,8 @@ import { evidenceTask, newestFirst, payloadOf, type Deployment, type Deployments
 import { keyOf, type Inputs } from './inputs';
 import type { EvidenceKeys } from './kms';
 import { refAllowed, sameEnvironment } from './refs';
-import { decideSigned, signedRecords } from './signed-rules';
+import { cardHash } from './card/hash';
+import { decideSigned, signedRecords, type SignedRecord } from './signed-rules';
 import { proveSource } from './source-proof';
 import { encodeStatement, openSigned, type SignedEvidence, type StatementInput } from './statement';
 
@@ -15,6 +16,8 @@ export interface Check {
   detail: string;
   deploymentId?: number;
   tag?: string;
+  /** Something a reviewer should know that does not refuse the promotion (a card that does not match its signed hash). */
+  warning?: string;
 }
 
 export interface GateDeps {
@@ -132,9 +135,28 @@ async function signedEvidence(api: DeploymentsApi, keys: EvidenceKeys, s: Signed
   );
   const decision = decideSigned(subject, { environment: R, records: required.records }, target && { environment: s.targetEnvironment, records: target.records });
   if (decision.ok) {
-    return { check: { source: 'signed', ok: true, detail: decision.detail, deploymentId: decision.record.deployment.id }, deployment: decision.record.deployment };
+    const warning = cardMismatch(decision.record, R);
+    return {
+      check: { source: 'signed', ok: true, detail: decision.detail, deploymentId: decision.record.deployment.id, ...(warning ? { warning } : {}) },
+      deployment: decision.record.deployment,
+    };
   }
   return { check: { source: 'signed', ok: false, detail: decision.detail + (ignored.length ? ` (ignored in ${R}: ${ignored.join('; ')})` : '') } };
+}
+
+/**
+ * The card kept with a record (its unsigned payload) must hash to the card its signed statement
+ * names: a difference means what is shown there is not what the reviewers approved. It does not
+ * refuse (the signed evidence stands); it is reported.
+ */
+export function cardMismatch(r: SignedRecord, environment: string): string | undefined {
+  const card = payloadOf(r.deployment).card;
+  if (typeof card !== 'string' || card === '') return undefined;
+  const signed = r.statement.card;
+  if (signed && cardHash(card) === signed) return undefined;
+  return signed
+    ? `the release card kept with ${environment}'s evidence (deployment ${r.deployment.id}) hashes to ${cardHash(card)}, not ${signed}, the card its signed statement says the reviewers saw: that card was not the one approved`
+    : `deployment ${r.deployment.id} in ${environment} carries a release card, but its signed statement names none: the card was not part of the approval`;
 }
 
 /** A statement signed with `keyArn`, as a deployment payload carries it. */
@@ -332,7 +354,13 @@ export async function recordPromotion(inputs: Inputs, deps: GateDeps): Promise<R
       ref: inputs.sha,
       task: evidenceTask(env),
       environment: env,
-      description: inputs.description || `${inputs.repository}@${inputs.digest} validated in ${env}`.slice(0, 140),
+      // GitHub keeps at most 140 characters here: the card itself travels in the payload.
+      description:
+        inputs.description ||
+        (inputs.cardSha256
+          ? `${inputs.repository}@${inputs.digest.slice(0, 19)} validated in ${env}; release card ${inputs.cardSha256.slice(0, 19)}`
+          : `${inputs.repository}@${inputs.digest} validated in ${env}`
+        ).slice(0, 140),
       payload: {
         image: inputs.image,
         digest: inputs.digest,

@@ -60,6 +60,8 @@ export interface Inputs {
   cardSha256: string;
   /** record only: the card itself, stored (unsigned, display) in the deployment payload; '' when not given. */
   card: string;
+  /** record only: why the card given was not kept ('' when it was, or none was given). */
+  cardNote: string;
   /** verify only: appended to the refusal, saying how to proceed. */
   refusalHint: string;
   context: Pick<GitHubContext, 'runId' | 'workflow' | 'actor' | 'eventName'>;
@@ -255,7 +257,10 @@ export function getInputs(i: Raw, env: NodeJS.ProcessEnv = process.env, run: Run
   const card = i.exact('card');
   if (card && mode !== 'record') throw new InputError('card', 'is for record only');
   if (card && !cardSha256) throw new InputError('card', 'needs card-sha256 (the hash the reviewers saw)');
-  if (card && cardHash(card) !== cardSha256) throw new InputError('card', `does not hash to card-sha256 (it hashes to ${cardHash(card)})`);
+  // record runs after the deploy: a card that does not hash to what was shown is left out (and
+  // said so), never a reason to leave the deploy without evidence. The hash is what is signed.
+  const cardKept = card && cardHash(card) === cardSha256 ? card : '';
+  const cardNote = card && !cardKept ? `the card input hashes to ${cardHash(card)}, not card-sha256 ${cardSha256}: only the hash is recorded` : '';
   const hotfix = i.bool('hotfix', false);
   if (hotfix && mode !== 'record') throw new InputError('hotfix', 'is for record only (verify is skipped on a hotfix)');
 
@@ -302,7 +307,8 @@ export function getInputs(i: Raw, env: NodeJS.ProcessEnv = process.env, run: Run
     ...(contentKey ? { contentKey } : {}),
     hotfix,
     cardSha256,
-    card,
+    card: cardKept,
+    cardNote,
     refusalHint: i.string('refusal-hint'),
     context: { runId: ctx.runId, workflow: ctx.workflow, actor: ctx.actor, eventName: ctx.eventName },
     githubRepository: ctx.repository,
@@ -333,10 +339,11 @@ function failClosed(
       `gives ${T} no environment before it in the promotion chain (${s.pipeline.source}: ${DEFAULT_PROMOTION.chain.join(' -> ')} is not there), so ${T} would take any digest without evidence`,
     ]);
   }
-  if (R && !keyOf(s.evidenceKeys, R)) {
+  const required = requiredBefore(T, s.pipeline);
+  if (required && !keyOf(s.evidenceKeys, required)) {
     gaps.push([
       'evidence-keys',
-      `names no key of ${R}: ${T} is a promotion target, and unsigned evidence (a GitHub deployment and an ECR tag) can be forged by anyone with deployments: write and the build role`,
+      `names no key of ${required}: ${T} is a promotion target, and unsigned evidence (a GitHub deployment and an ECR tag) can be forged by anyone with deployments: write and the build role`,
     ]);
   }
   if (gaps.length === 0) return [];

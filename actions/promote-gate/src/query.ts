@@ -65,7 +65,7 @@ export async function runQuery(inputs: QueryInputs, deps: QueryDeps): Promise<Ou
   if (inputs.mode === 'status') {
     const view = await statusView({ ...deps, signed }, inputs.environments, inputs.repository);
     for (const line of statusLines(view)) io.info(line);
-    await io.summary(statusMarkdown(view, inputs.repository));
+    await io.summary(statusMarkdown(view, inputs.repository, (deps.now ?? (() => new Date()))()));
     return { status: JSON.stringify(view), repository: inputs.repository };
   }
 

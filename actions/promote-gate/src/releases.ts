@@ -42,6 +42,8 @@ export interface Release {
    * write: display-only (the view says so).
    */
   signed: boolean;
+  /** The release card kept with the record (display only) and the hash its signed statement names ('' when unsigned or none). */
+  card: { text: string; signedSha256: string };
 }
 
 const str = (v: unknown) => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '');
@@ -64,6 +66,7 @@ function asRecord(d: Deployment, environment: string, repository: string): Omit<
     runId: str(p.run_id),
     workflow: str(p.workflow),
     actor: str(p.actor),
+    card: { text: str(p.card), signedSha256: '' },
   };
 }
 
@@ -133,6 +136,7 @@ async function signedReleases(api: DeploymentsApi, environment: string, reposito
       actor: s.actor,
       environmentUrl: '',
       signed: true,
+      card: { text: str(payloadOf(r.deployment).card), signedSha256: s.card },
     };
   };
   return records.map(release).reverse();

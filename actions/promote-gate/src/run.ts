@@ -55,7 +55,7 @@ function summary(title: string, inputs: Inputs, checks: Check[]): string {
     `### ${title}\n\n` +
     table(['Image', 'Commit', 'Ref'], [[`${inputs.repository}@${inputs.digest}`, inputs.sha, inputs.ref]]) +
     '\n' +
-    table(['Check', 'Result', 'Detail'], checks.map((c) => [c.source, c.ok ? 'pass' : 'FAIL', c.detail]))
+    table(['Check', 'Result', 'Detail'], checks.map((c) => [c.source, c.ok ? 'pass' : 'FAIL', c.warning ? `${c.detail}. WARNING: ${c.warning}` : c.detail]))
   );
 }
 
@@ -81,6 +81,7 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
     );
     const result = await io.group(`Verify ${env || 'ref'} for ${inputs.targetEnvironment}`, () => verifyPromotion(inputs, gateDeps));
     for (const c of result.checks) io.info(`${c.ok ? 'pass' : 'FAIL'} ${c.source}: ${c.detail}`);
+    for (const c of result.checks) if (c.warning) io.warning(c.warning, { title: 'release card' });
     const outputs: Outputs = {
       verified: result.verified,
       environment: inputs.targetEnvironment,
@@ -104,6 +105,8 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
   }
 
   io.info(`Recording ${inputs.repository}@${inputs.digest} (commit ${inputs.sha}) as validated in ${env} (${inputs.evidence.join(' + ')})`);
+  if (inputs.cardNote) io.warning(inputs.cardNote);
+  if (inputs.cardSha256) io.info(`The release card the reviewers saw: ${inputs.cardSha256}`);
   const result = await io.group(`Record ${env} evidence`, () => recordPromotion(inputs, gateDeps));
   await io.summary(summary(`Recorded evidence in ${env}`, inputs, result.checks));
   return {

@@ -6,6 +6,8 @@
 import { table } from '@deploy-actions/action-kit';
 import { approvedBy, type ApprovalsApi } from './approvals';
 import type { DeploymentsApi } from './github';
+import { chainMermaid, type ChainCandidate } from './card/chain';
+import { cardHash } from './card/hash';
 import { releasesIn, running, type Release, type SignedView } from './releases';
 
 export interface EnvironmentStatus {
@@ -61,8 +63,45 @@ function runCell(r: Release): string {
   return /^https?:\/\/[^\s()<>]+$/.test(r.runUrl) ? `[${(r.workflow || 'run').replace(/[[\]]/g, '')} #${r.runId}](${r.runUrl})` : r.runId || '-';
 }
 
+/**
+ * The chain as the release card draws it: each environment with what it runs and since when; the
+ * release waiting nearest the end of the chain as the candidate, pointing at where it waits.
+ */
+export function statusChain(view: readonly EnvironmentStatus[], now: Date): string {
+  const waiting = [...view].reverse().find((s) => s.waiting);
+  const candidate: ChainCandidate | undefined = waiting?.waiting && { digest: waiting.waiting.digest, commit: waiting.waiting.sha, target: waiting.environment, pending: 'promotion' };
+  return chainMermaid(
+    view.map((s) => ({ environment: s.environment, ...(s.running ? { digest: s.running.digest } : {}), ...(s.since ? { since: s.since } : {}) })),
+    candidate,
+    now,
+  );
+}
+
+/**
+ * The release card kept with what runs in `environment`, and whether it is the card approved: its
+ * sha256 against the hash the signed statement names. Unsigned records are display only.
+ */
+export function runningCard(view: readonly EnvironmentStatus[], environment: string): string[] {
+  const s = view.find((v) => v.environment.toLowerCase() === environment.toLowerCase());
+  if (!s) return [`${environment} is not in the chain (${view.map((v) => v.environment).join(', ')})`];
+  const r = s.running;
+  if (!r) return [`${s.environment}: nothing recorded, so no release card`];
+  const { text, signedSha256 } = r.card;
+  const what = `${s.environment} runs ${r.digest} (commit ${r.sha.slice(0, 7)}, deployment ${r.deploymentId})`;
+  if (!text) return [`${what}: no release card kept with its record${signedSha256 ? ` (its signed statement names card ${signedSha256})` : ''}`];
+  const hash = cardHash(text);
+  const verdict = !r.signed
+    ? `card ${hash}: UNSIGNED record, display only (anyone with deployments: write can write it)`
+    : signedSha256 === hash
+      ? `card ${hash}: the card the reviewers approved (its hash is in the signed statement)`
+      : signedSha256
+        ? `WARNING: this card hashes to ${hash}, not ${signedSha256}, the card the signed statement says the reviewers saw: it is not the card approved`
+        : `WARNING: the signed statement names no card: this card was not part of the approval`;
+  return [`${what}, release card:`, '', ...text.split('\n'), '', verdict];
+}
+
 /** The job-summary table. */
-export function statusMarkdown(view: readonly EnvironmentStatus[], repository: string): string {
+export function statusMarkdown(view: readonly EnvironmentStatus[], repository: string, now: Date): string {
   const rows = view.map((s) => [
     s.environment,
     s.running ? `\`${short(s.running.digest)}\` ${s.running.sha.slice(0, 7)}` : '(nothing recorded)',
@@ -72,7 +111,7 @@ export function statusMarkdown(view: readonly EnvironmentStatus[], repository: s
     s.running ? `deployment ${s.running.deploymentId} (${s.running.state}${s.running.signed ? ', signed' : ', UNSIGNED: display only'})${s.failed ? `; newer ${short(s.failed.digest)} ${s.failed.state}: ${s.failed.stateDescription}` : ''}` : s.failed ? `${short(s.failed.digest)} ${s.failed.state}` : '-',
     s.waiting ? `\`${short(s.waiting.digest)}\` ${s.waiting.sha.slice(0, 7)} (since ${s.waiting.recordedAt})` : '-',
   ]);
-  return `### What runs where: ${repository}\n\n${table(['Environment', 'Digest, commit', 'Since', 'Run', 'Approved by', 'Evidence', 'Waiting to be promoted'], rows)}`;
+  return `### What runs where: ${repository}\n\n${statusChain(view, now)}\n\n${table(['Environment', 'Digest, commit', 'Since', 'Run', 'Approved by', 'Evidence', 'Waiting to be promoted'], rows)}`;
 }
 
 /** The same view as plain lines, for the log and the command line. */

@@ -5,6 +5,13 @@ import { cardHash } from '../src/card/hash';
 import { compareImages, compareScans, findingsOf, parseManifest, pickPlatform, severityLine, type Finding } from '../src/card/image';
 import { compareManifests, HIDDEN, limitDiff, parseRendered } from '../src/card/manifests';
 import { age, fenced, plain } from '../src/card/markdown';
+import { getCardInputs } from '../src/card/inputs';
+import type { Release } from '../src/releases';
+import { runningCard } from '../src/status';
+import { helmRender } from '../src/card/sources';
+import { join } from 'node:path';
+import { Inputs as Raw, mapInputs, runContextFrom, type Exec } from '@deploy-actions/action-kit';
+import { repoRoot } from '../../../test/harness/runner';
 
 const deployment = (replicas: number, image: string, cpu = '100m') => `---
 # Source: web/templates/deployment.yaml
@@ -207,5 +214,59 @@ describe('text from outside', () => {
   test('the hash is of the exact bytes', () => {
     expect(cardHash('abc')).toBe('sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
     expect(cardHash('abc\n')).not.toBe(cardHash('abc'));
+  });
+});
+
+describe('the chart render sets the image as helm-deploy-eks does (keys read from the same inputs)', () => {
+  const HOST = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
+  const workspace = join(repoRoot, 'test/fixtures/sample-service');
+  const HEAD = 'c'.repeat(40);
+  const digest = `sha256:${'d'.repeat(64)}`;
+  const env = { GITHUB_REPOSITORY: 'acme/sample-service', GITHUB_SHA: HEAD, GITHUB_WORKSPACE: workspace, GITHUB_API_URL: 'http://api' };
+  const cardInputs = (values: Record<string, string>) =>
+    getCardInputs(new Raw(mapInputs({ 'image-ref': `${HOST}/team/app@${digest}`, environment: 'production', release: 'sample-service', 'github-token': 't', ...values })), runContextFrom(env), env);
+  /** The --set-string pairs helm template is given for the candidate. */
+  async function pairs(values: Record<string, string>): Promise<string[]> {
+    const spec = cardInputs(values).chart;
+    let args: string[] = [];
+    const exec: Exec = async (cmd, a) => {
+      if (cmd === 'git') return { exitCode: 0, stdout: `${HEAD}\n`, stderr: '' };
+      args = [...a];
+      return { exitCode: 0, stdout: '', stderr: '' };
+    };
+    await helmRender({ exec, helm: 'helm', workspace, spec }).render(HEAD, digest);
+    return args.flatMap((x, n) => (args[n - 1] === '--set-string' ? [x] : []));
+  }
+  test.each([
+    ['defaults', {}, [`image.repository=${HOST}/team/app`, `image.digest=${digest}`]],
+    ['registry split off', { 'image-registry-key': 'image.registry' }, [`image.registry=${HOST}`, 'image.repository=team/app', `image.digest=${digest}`]],
+    ['tag cleared', { 'image-tag-key': 'image.tag' }, [`image.repository=${HOST}/team/app`, `image.digest=${digest}`, 'image.tag=']],
+    ['a tagged candidate keeps its tag', { 'image-tag-key': 'image.tag', 'image-ref': `${HOST}/team/app:v1.2@${digest}` }, [`image.repository=${HOST}/team/app`, `image.digest=${digest}`, 'image.tag=v1.2']],
+    ['one whole reference', { 'image-reference-key': 'app.image' }, [`app.image=${HOST}/team/app@${digest}`]],
+    ['keys under other names', { 'image-repository-key': 'container.image.repo', 'image-digest-key': 'container.image.ref' }, [`container.image.repo=${HOST}/team/app`, `container.image.ref=${digest}`]],
+  ])('%s', async (_name, values, want) => expect(await pairs(values)).toEqual(want));
+
+  test.each([
+    ['a reference key with a repository key', { 'image-reference-key': 'app.image', 'image-repository-key': 'app.repo' }, /image-repository-key.*cannot be combined with image-reference-key/],
+    ['keys inside each other', { 'image-repository-key': 'image', 'image-digest-key': 'image.digest' }, /must be a values key of its own/],
+  ])('refused as helm-deploy-eks refuses them: %s', (_name, values, message) => expect(() => cardInputs(values)).toThrow(message));
+});
+
+describe('the card kept with what runs (pnpm status --card)', () => {
+  const CARD = '## Release card: app to production\n\nseen';
+  const release = (card: { text: string; signedSha256: string }, signed = true) =>
+    ({ deploymentId: 7, environment: 'production', digest: `sha256:${'a'.repeat(64)}`, sha: 'b'.repeat(40), signed, card }) as unknown as Release;
+  test.each([
+    ['the approved card', release({ text: CARD, signedSha256: cardHash(CARD) }), /^card sha256:[0-9a-f]{64}: the card the reviewers approved/],
+    ['another card than the signed hash names', release({ text: `${CARD}!`, signedSha256: cardHash(CARD) }), new RegExp(`^WARNING: this card hashes to sha256:[0-9a-f]{64}, not ${cardHash(CARD)}`)],
+    ['a card beside a statement naming none', release({ text: CARD, signedSha256: '' }), /^WARNING: the signed statement names no card/],
+    ['an unsigned record', release({ text: CARD, signedSha256: '' }, false), /UNSIGNED record, display only/],
+  ])('%s', (_name, running, verdict) => {
+    const lines = runningCard([{ environment: 'production', running }], 'Production');
+    expect(lines.slice(0, 4)).toEqual([`production runs sha256:${'a'.repeat(64)} (commit bbbbbbb, deployment 7), release card:`, '', '## Release card: app to production', '']);
+    expect(lines.at(-1)).toMatch(verdict);
+  });
+  test('no card kept', () => {
+    expect(runningCard([{ environment: 'qa', running: release({ text: '', signedSha256: '' }) }], 'qa')).toEqual([`qa runs sha256:${'a'.repeat(64)} (commit bbbbbbb, deployment 7): no release card kept with its record`]);
   });
 });

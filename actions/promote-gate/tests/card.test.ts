@@ -8,6 +8,7 @@ import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
+import { DEFAULT_KEYS } from '@deploy-actions/chart';
 import { exec, recordingIO } from '@deploy-actions/action-kit';
 import { ensureKubeTools } from '../../../test/tools/kube-binaries';
 import { RECORDED_BY } from '../src/gate';
@@ -94,8 +95,7 @@ function inputs(over: { environment?: string; digest: string; commit: string; re
       valuesFiles: over.valuesFiles ?? ['chart/values-ci.yaml'],
       set: [],
       setString: [],
-      repositoryKey: 'image.repository',
-      digestKey: 'image.digest',
+      imageKeys: DEFAULT_KEYS,
       imageRepository: `${HOST}/${REPO}`,
     },
     region: 'eu-west-1',
@@ -197,6 +197,17 @@ describe('release card', () => {
     expect(text).toMatch(/\| production \| ran here before \(success\) \(unsigned\)/);
     expect(text).toContain('Secret/sample-service-db: keys removed password, user');
     expect(text).toMatch(/Scan not available: no scan of sha256:aaaaaaaaaaaa/);
+  });
+
+  test('evidence that cannot be read: a card saying so and a warning, never a failed step', async () => {
+    const gh = fakeGithub();
+    gh.api.list = async () => {
+      throw new Error('kms:GetPublicKey: Could not load credentials from any providers');
+    };
+    const { text, hash, io } = await card(inputs({ digest: D('b'), commit: commits.B! }), gh);
+    expect(text).toBe('## Release card: sample-service to production\n\n**No card could be made**: kms:GetPublicKey: Could not load credentials from any providers');
+    expect(hash).toBe(cardHash(text));
+    expect(io.warnings).toEqual(['No release card: kms:GetPublicKey: Could not load credentials from any providers']);
   });
 
   test('hotfix to preprod: nothing let it through, said so', async () => {

@@ -121,6 +121,7 @@ export function fakeGithub(clock?: () => number) {
         ref: body.ref,
         environment: body.environment,
         payload: body.payload,
+        description: body.description,
         created_at: stamp(),
         production_environment: body.production_environment,
         transient_environment: body.transient_environment,

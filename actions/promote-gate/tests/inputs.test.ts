@@ -1,4 +1,7 @@
 import { Inputs as Raw, runContextFrom, InputError, mapInputs } from '@deploy-actions/action-kit';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { getInputs } from '../src/inputs';
 import { parseImageRef, refAllowed, renderTag } from '../src/refs';
@@ -10,7 +13,8 @@ const env = {
   GITHUB_REPOSITORY: 'acme/sample-service',
   AWS_REGION: 'eu-west-1',
 };
-const good = { mode: 'verify', 'github-token': 'ghs_x', repository: 'team/svc', digest: DIGEST };
+const PREPROD_KEY = 'arn:aws:kms:eu-west-1:111111111111:key/0b2c3d4e-1111-4222-8333-944455556666';
+const good = { mode: 'verify', 'github-token': 'ghs_x', repository: 'team/svc', digest: DIGEST, 'evidence-keys': `preprod=${PREPROD_KEY}` };
 const parse = (values: Record<string, string>, e: Record<string, string> = env) =>
   getInputs(new Raw(mapInputs({ ...actionDefaults(), ...good, ...values })), e, runContextFrom(e));
 
@@ -170,5 +174,41 @@ describe('environment identity: one notion of a name, from the pipeline, not fro
   test('production-environment defaults from the chain, not the name', () => {
     expect(parse({ mode: 'record', environment: 'PRODUCTION' }).productionEnvironment).toBe(true);
     expect(parse({ mode: 'record', environment: 'preprod' }).productionEnvironment).toBe(false);
+  });
+});
+
+describe('fail closed (issue 20): production refused by default when its evidence cannot be trusted', () => {
+  const workspace = mkdtempSync(join(tmpdir(), 'gate-env-'));
+  // A file without preprod: no promotion chain, so production would require nothing at all.
+  writeFileSync(join(workspace, 'environments.yml'), 'environments:\n  qa: {}\n  production: {}\n');
+  const inWorkspace = { ...env, GITHUB_WORKSPACE: workspace };
+
+  test.each([
+    ['no key of preprod (signing off, or a key missing)', { 'evidence-keys': '' }, env, 'evidence-keys', "names no key of preprod: production is a promotion target, and unsigned evidence (a GitHub deployment and an ECR tag) can be forged by anyone with deployments: write and the build role"],
+    ['an environments file without preprod', { 'environments-file': 'environments.yml', 'evidence-keys': '', 'require-environment': '' }, inWorkspace, 'environments-file', 'gives production no environment before it in the promotion chain (environments.yml: preprod -> production is not there), so production would take any digest without evidence'],
+  ])('%s: refused in one line naming the input and the opt-out', (_name, values, e, input, why) => {
+    const err = (() => {
+      try {
+        parse(values, e);
+      } catch (x) {
+        return x;
+      }
+    })();
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as InputError).input).toBe(input);
+    expect((err as Error).message).toBe(
+      `Input '${input}' ${why}; production is refused (set weaken-promotion-gate: true to accept it, an error annotation in every run; deploy.yml: the WEAKEN_PROMOTION_GATE variable)`,
+    );
+    // The explicit opt-out: accepted, and the weakened rule is named for the run's error annotation.
+    expect(parse({ ...values, 'weaken-promotion-gate': 'true' }, e).weakened).toEqual([
+      `Weakened promotion gate: ${input} ${why}; accepted because weaken-promotion-gate is true (docs/promote-gate.md, Threat model)`,
+    ]);
+  });
+
+  test('what is not production is not touched: QA and preprod without keys, and production with its key, weaken nothing', () => {
+    expect(parse({ 'target-environment': 'preprod', 'require-environment': 'qa', 'evidence-keys': '' }).weakened).toEqual([]);
+    expect(parse({ 'target-environment': 'qa', 'evidence-keys': '' }).weakened).toEqual([]);
+    expect(parse({}).weakened).toEqual([]);
+    expect(parse({ mode: 'record', environment: 'production', 'evidence-keys': '' }).weakened).toEqual([]);
   });
 });

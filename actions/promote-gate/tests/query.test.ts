@@ -3,6 +3,7 @@
  * after a sequence of deploys, a failed one and a rollback recorded by `record` itself.
  */
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { Inputs, runContextFrom, mapInputs, recordingIO, type Outputs } from '@deploy-actions/action-kit';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -115,6 +116,10 @@ describe('after deploys, a failure and a rollback', () => {
     );
     const summary = (await gate({ mode: 'status' }, { token: 'reader' })).io.summaries.join('\n');
     expect(summary).toContain('| production | `111111111111` aaaaaaa |');
+    // The chain above the table, as the release card draws it: what each environment runs; the
+    // release waiting nearest production (preprod's D3 waits nowhere: it failed in production; qa's D1 waits in preprod).
+    expect(summary).toMatch(/```mermaid\nflowchart LR\n {2}e0\["qa<br\/>111111111111(, [^"]+)?"\]\n {2}e1\["preprod<br\/>333333333333(, [^"]+)?"\]\n {2}e2\["production<br\/>111111111111(, [^"]+)?"\]/);
+    expect(summary).toMatch(/c\(\["candidate<br\/>111111111111 aaaaaaa"\]\)\n {2}c -\. "awaits promotion" \.-> e1/);
   });
 
   test('the laptop command (pnpm status) prints the same view', async () => {
@@ -130,6 +135,21 @@ describe('after deploys, a failure and a rollback', () => {
     const err: string[] = [];
     expect(await main(['--repo', 'acme/sample-service'], { GITHUB_TOKEN: 'reader' }, { out: () => undefined, err: (l) => void err.push(l) })).toBe(1);
     expect(err).toEqual(["error: --repository must be an ECR repository name like team/service (got '')"]);
+  });
+
+  test('pnpm status --card prints the card kept with what runs, and says an unsigned record is display only', async () => {
+    const card = '## Release card: orders to qa\n\nwhat the reviewers saw';
+    const hash = `sha256:${createHash('sha256').update(card, 'utf8').digest('hex')}`;
+    const D4 = `sha256:${'4'.repeat(64)}`;
+    await gate({ mode: 'record', environment: 'qa', digest: D4, sha: 'd'.repeat(40), 'card-sha256': hash, card }, { runId: 19, sha: 'd'.repeat(40) });
+    const out: string[] = [];
+    expect(await main(['--repo', 'acme/sample-service', '--repository', REPO, '--card', 'qa'], { GITHUB_TOKEN: 'reader', GITHUB_API_URL: gh.url }, { out: (l) => void out.push(l), err: () => undefined })).toBe(0);
+    const printed = out.join('\n');
+    expect(printed).toContain(`\nqa runs ${D4} (commit ddddddd, deployment `);
+    expect(printed).toContain(`release card:\n\n${card}\n\ncard ${hash}: UNSIGNED record, display only`);
+    const err: string[] = [];
+    expect(await main(['--repo', 'acme/sample-service', '--repository', REPO, '--card', 'staging'], { GITHUB_TOKEN: 'reader' }, { out: () => undefined, err: (l) => void err.push(l) })).toBe(1);
+    expect(err).toEqual(["error: --card must name one of the environments qa, preprod, production (got 'staging')"]);
   });
 
   test('a token that cannot read run reviews still gets the view', async () => {

@@ -5,6 +5,7 @@
  * rollback rules of signed-rules.ts. GitHub is the in-memory deployments API; a forger writes to
  * it directly, as a `deployments: write` token can.
  */
+import { createHash } from 'node:crypto';
 import { Inputs as Raw, InputError, UserError, mapInputs, recordingIO, runContextFrom } from '@deploy-actions/action-kit';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { addGeneratedRoles, buildRoleArn, deployRoleArn, evidenceRoleArn } from '../../../test/executor/doubles/aws-trust';
@@ -397,5 +398,53 @@ describe('the rules on their own', () => {
     ['passed again after a failure', [st(DIGEST, 'success', 1), st(DIGEST, 'failed', 2), st(DIGEST, 'success', 3)], true],
   ])('%s', (_what, records, ok) => {
     expect(decideSigned(subject, { environment: 'preprod', records }, undefined).ok).toBe(ok);
+  });
+});
+
+describe('the release card in the evidence', () => {
+  const CARD = '## Release card: sample-service to preprod\n\nwhat the reviewers saw';
+  const hashOf = (text: string) => `sha256:${createHash('sha256').update(text, 'utf8').digest('hex')}`;
+  const recordWithCard = (card: string, sha256 = hashOf(card)) =>
+    run(gate({ mode: 'record', environment: 'preprod', digest: DIGEST, 'card-sha256': sha256, card }), { ...deps('preprod'), now });
+
+  test("record signs the card's sha256 and keeps the card with the record; verify finds them matching", async () => {
+    const out = await recordWithCard(CARD);
+    const d = gh.deployments.find((x) => x.id === Number(out['deployment-id']))!;
+    const statement = JSON.parse(Buffer.from(signedOf(d.id).statement, 'base64').toString()) as Statement;
+    expect(statement.card).toBe(hashOf(CARD));
+    expect((d.payload as { card: string }).card).toBe(CARD);
+    expect(d.description).toBe(`${REPO}@${DIGEST.slice(0, 19)} validated in preprod; release card ${hashOf(CARD).slice(0, 19)}`);
+    io = recordingIO();
+    await verify();
+    expect(io.warnings).toEqual([]);
+  });
+
+  test('mutation: a record carrying another card than the signed hash names is reported by verify (and still verifies)', async () => {
+    const out = await recordWithCard(CARD);
+    const genuine = gh.deployments.find((x) => x.id === Number(out['deployment-id']))!;
+    // A deployments: write token replays the genuine signed statement with another card beside it.
+    (genuine.payload as { card: string }).card = `${CARD}\n\nnothing to see here`;
+    io = recordingIO();
+    const result = await verify();
+    expect(result.verified).toBe(true);
+    expect(io.warnings).toHaveLength(1);
+    expect(io.warnings[0]).toMatch(new RegExp(`release card kept with preprod's evidence \\(deployment ${genuine.id}\\) hashes to sha256:[0-9a-f]{64}, not ${hashOf(CARD)}`));
+  });
+
+  test('a card that does not hash to card-sha256 is left out of the record, the hash is still signed, and the run is told', async () => {
+    const shown = hashOf('the card shown');
+    const out = await recordWithCard('another card', shown);
+    const d = gh.deployments.find((x) => x.id === Number(out['deployment-id']))!;
+    expect((d.payload as { card?: string }).card).toBeUndefined();
+    expect((JSON.parse(Buffer.from(signedOf(d.id).statement, 'base64').toString()) as Statement).card).toBe(shown);
+    expect(io.warnings.join('\n')).toMatch(/the card input hashes to sha256:[0-9a-f]{64}, not card-sha256/);
+  });
+
+  test.each([
+    ['not a hash', { 'card-sha256': 'abc' }, /Input 'card-sha256' must be the card mode's card-sha256 output/],
+    ['in verify', { mode: 'verify', 'target-environment': 'production', 'card-sha256': hashOf('x') }, /Input 'card-sha256' is for record only/],
+    ['a card without its hash', { card: 'x' }, /Input 'card' needs card-sha256/],
+  ])('card inputs: %s', (_name, values, message) => {
+    expect(() => gate({ mode: 'record', environment: 'preprod', ...values })).toThrow(message);
   });
 });

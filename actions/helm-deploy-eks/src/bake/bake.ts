@@ -6,7 +6,7 @@
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { errorMessage, InputError, table, UserError, type Outputs } from '@deploy-actions/action-kit';
 import { helmRun, type Ctx } from '../context';
-import { helmRollbackArgs, type HelmRevision } from '../helm-args';
+import { helmRollbackArgs, type HelmRevision } from '@deploy-actions/chart';
 import { listPods } from '../kube';
 import { history, restore } from '../release-state';
 import { alarmBreach, httpBreach, podBreach, podWatch, servingPods, type Alarm } from './checks';

@@ -27,7 +27,8 @@ const label = (s: string) => s.replace(/[^A-Za-z0-9 ._:/,+-]/g, '');
 export function chainMermaid(nodes: readonly ChainNode[], candidate: ChainCandidate | undefined, now: Date): string {
   const lines = ['```mermaid', 'flowchart LR'];
   nodes.forEach((n, i) => {
-    const running = n.digest ? `${shortDigest(n.digest)}${n.since ? `, ${age(n.since, now)}` : ''}` : 'nothing running';
+    const since = n.since ? age(n.since, now) : '';
+    const running = n.digest ? `${shortDigest(n.digest)}${since && since !== '?' ? `, ${since}` : ''}` : 'nothing running';
     lines.push(`  e${i}["${label(n.environment)}<br/>${label(running)}"]`);
   });
   for (let i = 1; i < nodes.length; i++) lines.push(`  e${i - 1} --> e${i}`);

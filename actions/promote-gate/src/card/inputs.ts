@@ -1,4 +1,5 @@
 /** promote-gate `mode: card`: its inputs, read before the card's logic (mode.ts) is loaded. */
+import { readImageKeys } from '@deploy-actions/chart/image-keys';
 import { InputError, githubContext, runContextFrom, type Inputs as Raw, type RunContext } from '@deploy-actions/action-kit';
 import { keyOf, parseEvidenceKeys, type EvidenceKeyMap } from '../inputs';
 import { environmentName, loadPipeline, requiredBefore } from '../pipeline';
@@ -19,6 +20,13 @@ export interface CardInputs {
   apiUrl: string;
   workspace: string;
   evidenceKeys: EvidenceKeyMap;
+}
+
+/** A card the inputs did not allow: what `noCard` (mode.ts) says instead of a card. */
+export interface CardRefused {
+  release: string;
+  environment: string;
+  why: string;
 }
 
 const GO_DURATION = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/;
@@ -61,11 +69,6 @@ export function getCardInputs(i: Raw, run: RunContext = runContextFrom(process.e
   for (const p of [chart, ...valuesFiles]) {
     if (p.startsWith('/') || p.split('/').includes('..')) throw new InputError(p === chart ? 'chart' : 'values-files', 'must be a path inside the repository', p);
   }
-  const key = (name: string, fallback: string) => {
-    const v = i.string(name, fallback);
-    if (!/^[A-Za-z0-9_.-]+$/.test(v)) throw new InputError(name, 'must be a values key like image.repository', v);
-    return v;
-  };
   const region = i.string('aws-region') || parsed.region || env.AWS_REGION || env.AWS_DEFAULT_REGION || '';
   const token = i.string('github-token');
   if (!token) throw new InputError('github-token', 'is required for mode card');
@@ -77,6 +80,9 @@ export function getCardInputs(i: Raw, run: RunContext = runContextFrom(process.e
     if (unkeyed.length) throw new InputError('evidence-keys', `must name the KMS key of ${unkeyed.join(', ')}: require-signed-evidence is true, and the card shows only signed evidence`);
   }
   const registryHost = parsed.registry;
+  // The tag as helm-deploy-eks reads it: after the last ':' that follows the last '/'.
+  const name = imageRef.slice(0, imageRef.lastIndexOf('@'));
+  const tag = name.lastIndexOf(':') > name.lastIndexOf('/') ? name.slice(name.lastIndexOf(':') + 1) : '';
   return {
     mode: 'card',
     subject: {
@@ -101,9 +107,9 @@ export function getCardInputs(i: Raw, run: RunContext = runContextFrom(process.e
       valuesFiles,
       set: i.keyValues('set'),
       setString: i.keyValues('set-string'),
-      repositoryKey: key('image-repository-key', 'image.repository'),
-      digestKey: key('image-digest-key', 'image.digest'),
+      imageKeys: readImageKeys(i),
       imageRepository: registryHost ? `${registryHost}/${parsed.repository}` : parsed.repository,
+      ...(tag ? { candidateTag: { digest: parsed.digest, tag } } : {}),
     },
     ...(i.string('registry-id') || parsed.registryId ? { registryId: i.string('registry-id') || parsed.registryId } : {}),
     region,

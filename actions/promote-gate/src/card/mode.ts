@@ -5,7 +5,7 @@
  * (manifests, scan findings) when AWS credentials are there, and renders the chart with helm;
  * no cluster.
  */
-import { exec, type ActionIO, type Exec, type Outputs } from '@deploy-actions/action-kit';
+import { errorMessage, exec, type ActionIO, type Exec, type Outputs } from '@deploy-actions/action-kit';
 import { makeEcrClient } from '@deploy-actions/aws';
 import { octokitApprovals, type ApprovalsApi } from '../approvals';
 import { octokitDeployments, type DeploymentsApi } from '../github';
@@ -13,8 +13,9 @@ import { keyOf } from '../inputs';
 import { kmsEvidenceKeys, type EvidenceKeys } from '../kms';
 import type { SignedView } from '../releases';
 import { gatherCard } from './gather';
-import type { CardInputs } from './inputs';
+import type { CardInputs, CardRefused } from './inputs';
 import { cardHash } from './hash';
+import { plain } from './markdown';
 import { renderCard } from './render';
 import { ecrRegistry, findHelm, helmRender, octokitCompare, type CompareApi, type RegistryApi, type RenderApi } from './sources';
 
@@ -45,6 +46,18 @@ export function realCardDeps(io: ActionIO, inputs: CardInputs, env: NodeJS.Proce
   };
 }
 
+/**
+ * When the card cannot be made (the evidence cannot be read or verified, an input the gate will
+ * refuse): a card saying so, a warning, and its hash, so the evidence records that the reviewers
+ * were shown no card. Never a failed step: the deploy job's gate decides, in its own words.
+ */
+export async function noCard(o: CardRefused, io: ActionIO): Promise<Outputs> {
+  const card = `## Release card: ${plain(o.release, 100)} to ${plain(o.environment, 100)}\n\n**No card could be made**: ${plain(o.why, 400)}`;
+  io.warning(`No release card: ${o.why}`, { title: 'release card' });
+  await io.summary(card);
+  return { card, 'card-sha256': cardHash(card), environment: o.environment };
+}
+
 export async function runCard(inputs: CardInputs, deps: CardModeDeps): Promise<Outputs> {
   const { io } = deps;
   io.setSecret(inputs.token);
@@ -54,15 +67,20 @@ export async function runCard(inputs: CardInputs, deps: CardModeDeps): Promise<O
     return { githubRepository: inputs.subject.githubRepository, verify: await deps.keys.verifier(arn) };
   };
   const started = Date.now();
-  const data = await gatherCard(inputs.subject, {
-    github: deps.github,
-    ...(deps.approvals ? { approvals: deps.approvals } : {}),
-    signed,
-    ...(deps.compare ? { compare: deps.compare } : {}),
-    ...(deps.registry ? { registry: deps.registry } : {}),
-    ...(deps.render ? { render: deps.render } : {}),
-    now: deps.now ?? (() => new Date()),
-  });
+  let data;
+  try {
+    data = await gatherCard(inputs.subject, {
+      github: deps.github,
+      ...(deps.approvals ? { approvals: deps.approvals } : {}),
+      signed,
+      ...(deps.compare ? { compare: deps.compare } : {}),
+      ...(deps.registry ? { registry: deps.registry } : {}),
+      ...(deps.render ? { render: deps.render } : {}),
+      now: deps.now ?? (() => new Date()),
+    });
+  } catch (err) {
+    return noCard({ release: inputs.subject.release, environment: inputs.subject.environment, why: errorMessage(err).split('\n')[0]! }, io);
+  }
   const card = renderCard(data);
   const hash = cardHash(card);
   io.info(card);
@@ -71,4 +89,4 @@ export async function runCard(inputs: CardInputs, deps: CardModeDeps): Promise<O
   return { card, 'card-sha256': hash, environment: inputs.subject.environment };
 }
 
-export { getCardInputs, type CardInputs } from './inputs';
+export { getCardInputs, type CardInputs, type CardRefused } from './inputs';

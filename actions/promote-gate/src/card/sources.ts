@@ -12,7 +12,7 @@ import { getOctokit } from '@actions/github';
 import { UserError, type Exec } from '@deploy-actions/action-kit';
 import { awsCall, awsErrorName, type AwsCallOptions } from '@deploy-actions/aws';
 import { githubCall, type GithubCallOptions } from '@deploy-actions/github';
-import { helmTemplateArgs, valuesLayers } from '../../../helm-deploy-eks/src/helm-args';
+import { helmTemplateArgs, imageValues, valuesLayers, type ImageKeys, type ImageRef } from '@deploy-actions/chart';
 import type { Comparison } from './commits';
 import { findingsOf, parseManifest, pickPlatform, type Finding, type ImageFacts } from './image';
 
@@ -100,15 +100,23 @@ export interface ChartSpec {
   valuesFiles: string[];
   set: Array<[string, string]>;
   setString: Array<[string, string]>;
-  repositoryKey: string;
-  digestKey: string;
+  /** Where the image goes in the values, read from the same inputs as helm-deploy-eks reads them. */
+  imageKeys: ImageKeys;
   /** The image repository as helm-deploy-eks sets it (`<registry>/<repository>`). */
   imageRepository: string;
+  /** The candidate's tag when its image-ref has one (helm-deploy-eks sets it under image-tag-key; the running image's tag is not in the evidence: cleared). */
+  candidateTag?: { digest: string; tag: string };
 }
 
 export interface RenderApi {
   /** helm template of the chart at `commit` with `digest` pinned; also the values files used. */
   render(commit: string, digest: string): Promise<{ text: string; valuesFiles: string[] }>;
+}
+
+/** The image helm-deploy-eks would be given for `digest`: the repository, the digest and, for the candidate, its tag. */
+function imageOf(spec: ChartSpec, digest: string): ImageRef {
+  const tag = spec.candidateTag?.digest === digest ? spec.candidateTag.tag : undefined;
+  return { repository: spec.imageRepository, digest, ...(tag ? { tag } : {}) };
 }
 
 /** helm: the `helm` input, else the newest helm in the runner's tool cache (where helm-deploy-eks keeps it), else PATH. */
@@ -148,7 +156,7 @@ export function helmRender(o: { exec: Exec; helm: string; workspace: string; spe
       namespace: spec.namespace,
       valuesFiles: layers,
       set: spec.set,
-      setStrings: [...spec.setString, [spec.repositoryKey, spec.imageRepository], [spec.digestKey, digest]],
+      setStrings: [...spec.setString, ...imageValues(imageOf(spec, digest), spec.imageKeys)],
     });
     const r = await exec(o.helm, args, { cwd: root, silent: true, allowFailure: true });
     if (r.exitCode !== 0) throw new Unavailable(`helm template failed: ${r.stderr.trim().split('\n').slice(-2).join(' ')}`);

@@ -52,8 +52,8 @@ export const DEPLOY_ALARM_ACTIONS = ['cloudwatch:DescribeAlarms'] as const;
 export const SIGN_ACTIONS = ['kms:Sign', 'kms:GetPublicKey'] as const;
 /** promote-gate verify, rollback's plan: statements are checked with the public key. */
 export const VERIFY_ACTIONS = ['kms:GetPublicKey'] as const;
-/** The rollback plan's reads of evidence tags. */
-export const READER_REPOSITORY_ACTIONS = ['ecr:BatchGetImage', 'ecr:DescribeImages'] as const;
+/** The rollback plan's reads of evidence tags; the release card's image facts and scan findings (deploy.yml's card job). */
+export const READER_REPOSITORY_ACTIONS = ['ecr:BatchGetImage', 'ecr:DescribeImageScanFindings', 'ecr:DescribeImages'] as const;
 
 /** Key administration (the KeyAdministratorArn parameter), including what CloudFormation does on update and delete. */
 export const KEY_ADMIN_ACTIONS = [

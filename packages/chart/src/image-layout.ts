@@ -12,25 +12,14 @@
  * the same image, and make `docker.io/<ecr host>/team/app` another one.
  */
 import { parseFamiliarName } from '@swimlane/docker-reference';
-import type { ImageRef } from './inputs';
+import type { ImageKeys } from './image-keys';
 
-/** Values keys the pinned image goes to; '' means the key is not set. */
-export interface ImageKeys {
-  /** Registry host alone (the repository key then takes the path alone). */
-  registryKey: string;
-  /** Repository path, or host + path when there is no registry key. */
-  repositoryKey: string;
-  digestKey: string;
-  /** Set to the image's tag, or cleared ('') when the image has none. */
-  tagKey: string;
-  /** The whole reference, repository[:tag]@digest, in one key. */
-  referenceKey: string;
+/** An image pinned by digest: repository (host and path), optional tag, digest. */
+export interface ImageRef {
+  repository: string;
+  tag?: string;
+  digest: string;
 }
-
-export const NO_KEYS: ImageKeys = { registryKey: '', repositoryKey: '', digestKey: '', tagKey: '', referenceKey: '' };
-
-/** The default layout: image.repository (host and path) + image.digest. */
-export const DEFAULT_KEYS: ImageKeys = { ...NO_KEYS, repositoryKey: 'image.repository', digestKey: 'image.digest' };
 
 /** An image reference in Docker's normal form: registry host, repository path, tag and digest. */
 export interface NormalRef {
@@ -77,27 +66,4 @@ export function imageValues(image: ImageRef, keys: ImageKeys): Array<[string, st
   if (keys.digestKey) out.push([keys.digestKey, image.digest]);
   if (keys.tagKey) out.push([keys.tagKey, image.tag ?? '']);
   return out;
-}
-
-/** Every values key the image goes to (for checks that another input does not set them too). */
-export function imageKeyList(keys: ImageKeys): string[] {
-  return [keys.registryKey, keys.repositoryKey, keys.digestKey, keys.tagKey, keys.referenceKey].filter((k) => k !== '');
-}
-
-/** Each key's input name, the whole-reference key first. */
-export const KEY_INPUTS: Array<[keyof ImageKeys, string]> = [
-  ['referenceKey', 'image-reference-key'],
-  ['registryKey', 'image-registry-key'],
-  ['repositoryKey', 'image-repository-key'],
-  ['digestKey', 'image-digest-key'],
-  ['tagKey', 'image-tag-key'],
-];
-
-/** `image-registry-key: image.registry, image-repository-key: image.repository, ...` (the keys set only). */
-export function keysText(k: ImageKeys): string {
-  return KEY_INPUTS.filter(([f]) => k[f] !== '').map(([f, input]) => `${input}: ${k[f]}`).join(', ');
-}
-
-export function sameKeys(a: ImageKeys, b: ImageKeys): boolean {
-  return KEY_INPUTS.every(([f]) => a[f] === b[f]);
 }

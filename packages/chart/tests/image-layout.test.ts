@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { DEFAULT_KEYS, imageKeyList, imageValues, keysText, NO_KEYS, normalizeImage, normalText, type ImageKeys } from '../src/image-layout';
+import { DEFAULT_KEYS, imageKeyList, imageValues, keysText, NO_KEYS, normalizeImage, normalText, type ImageKeys } from '../src/index';
 
 const D = `sha256:${'ab'.repeat(32)}`;
 const ECR = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
