@@ -111,8 +111,14 @@ async function runCase(c: Case, suite: Awaited<ReturnType<typeof startDeploySuit
 
   // helm-deploy-eks
   const ns = `bench-action-${tag}`;
+  const servedBefore = archives.served.length;
   const ok = await deploy(ns, suite.image(digest));
   if (ok.exitCode !== 0) throw new Error(`install failed: ${errorsOf(ok).join('; ')}\n${ok.log}`);
+  const got = archives.served.slice(servedBefore);
+  const bytesOf = (tool: string) => got.filter((g) => g.path.includes(tool)).reduce((n, g) => n + g.bytes, 0);
+  console.log(
+    `deploy step's downloads (counted at the tool mirror, ${servedBefore === 0 ? 'empty tool cache' : 'tool cache already filled by the previous case'}): helm ${bytesOf('helm').toLocaleString('en-US')} bytes in ${got.filter((g) => g.path.includes('helm')).length} files, kubectl ${bytesOf('kubectl').toLocaleString('en-US')} bytes; ${got.length} requests in all`,
+  );
   const watch = firstFailingPod(kube, ns, 'bench', c.watched);
   const t0 = Date.now();
   const bad = await deploy(ns, `${registry.host}/sample-service@${missing}`);

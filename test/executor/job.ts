@@ -317,6 +317,7 @@ async function admitted(job: Job, scope: JobScope, run: JobRun, raw: MappingToke
     run.steps.push(record);
     log(`  ${record.conclusion === 'success' ? '✓' : record.conclusion === 'skipped' ? '○' : '✗'} ${record.name}${record.outcome !== record.conclusion ? ` (${record.outcome}, continue-on-error)` : ''}`);
     for (const a of record.annotations.filter((x) => x.level === 'error' || x.level === 'warning')) log(`      ${a.level === 'error' ? 'Error' : 'Warning'}: ${a.message.split('\n')[0]}`);
+    if (options.logSummaries && record.summary.trim()) for (const line of record.summary.trimEnd().split('\n')) log(`      | ${line}`);
   }
 
   run.result = jobTimedOut || signal.aborted ? 'cancelled' : status.failed ? 'failure' : 'success';

@@ -138,6 +138,8 @@ export interface ExecutorOptions {
   idTokens?: Pick<OidcTokenService, 'jobEnv'>;
   /** Live log: one call per line, as the run proceeds. */
   log?: (line: string) => void;
+  /** Also log each step's job summary under it (the run page shows summaries; the main job prints the release card so). */
+  logSummaries?: boolean;
   /** Organization policies: `requireShaPinning` ("actions must be pinned to a full-length commit SHA"). */
   policy?: Policy;
   /** How long a minute of `timeout-minutes` lasts here (ms); default 60000 (tests shorten it). */

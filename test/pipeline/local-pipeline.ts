@@ -70,6 +70,18 @@ function check(stage: string, run: WorkflowRun, want: Expectation): void {
       problems.push(`${stage}: step '${want.failedStep.step}' of ${want.failedStep.job} should fail with ${want.failedStep.error} (${step?.outcome ?? 'absent'}: ${errors})`);
     } else console.log(`  refused as expected: ${errors.split('\n')[0]}`);
   }
+  // Every approval has the release card in front of it: the card job of the same call ran first,
+  // made a card (not "No card could be made") and the record step signed its hash.
+  for (const job of run.jobs.filter((j) => j.environment && j.environment.name !== 'qa' && j.result !== 'skipped')) {
+    const card = run.jobs.find((j) => j.path.join('/') === [...job.path.slice(0, -1), 'card'].join('/'));
+    const text = card?.outputs.card ?? '';
+    const signed = job.steps.find((s) => s.name === 'Record promotion evidence');
+    if (card?.result !== 'success' || !text.startsWith(`## Release card: `) || /No card could be made/.test(text)) {
+      problems.push(`${stage}: no release card before the approval of ${job.names.join(' / ')} (${card ? `card job ${card.result}: ${text.split('\n').slice(0, 3).join(' ')}` : 'no card job'})`);
+    } else if (job.result === 'success' && signed && !signed.log.includes(card.outputs['card-sha256']!)) {
+      problems.push(`${stage}: the record step of ${job.names.join(' / ')} does not name the card's hash ${card.outputs['card-sha256']}`);
+    }
+  }
   for (const job of run.jobs.filter((j) => j.environment)) {
     const deploy = job.steps.find((s) => s.name === 'Deploy');
     row.push([stage, job.names.join(' / '), job.environment!.name, job.result, short(deploy?.outputs['image-ref'] ?? job.outputs['image-ref']), deploy?.outputs.revision ?? '-', job.environment!.approvals.join(', ') || '-']);
@@ -111,7 +123,8 @@ async function main(): Promise<void> {
 
   const run = async (stage: string, workflow: string, event: GithubEvent, want: Expectation) => {
     console.log(`\n##### ${stage}  (${event.name} ${event.ref} ${event.sha.slice(0, 7)}, ${workflow})`);
-    const r = await runWorkflow({ ...world.options(repo, (line) => console.log(line)), workflow: { path: `.github/workflows/${workflow}` }, event });
+    // Summaries are printed under their steps: the release card shows before each approval.
+    const r = await runWorkflow({ ...world.options(repo, (line) => console.log(line)), logSummaries: true, workflow: { path: `.github/workflows/${workflow}` }, event });
     check(stage, r, want);
     return r;
   };

@@ -28,6 +28,8 @@ export interface ToolArchives {
   inputs: { 'helm-base-url': string; 'kubectl-base-url': string; 'helm-version': string };
   /** Paths requested so far, in order. */
   requests: string[];
+  /** Bytes of each answer served (checksum files included), in order. */
+  served: Array<{ path: string; bytes: number }>;
   /** Serve a wrong checksum for this path (e.g. to prove verification). */
   tamper: Set<string>;
   /** Serve another path's file, with a checksum file that matches it, for this path (a rogue mirror). */
@@ -83,6 +85,7 @@ export async function startToolArchives(): Promise<ToolArchives> {
 
   const bodies = new Map<string, Buffer>();
   const requests: string[] = [];
+  const served: Array<{ path: string; bytes: number }> = [];
   const tamper = new Set<string>();
   const substitute = new Map<string, string>();
   const server = createServer((req, res) => {
@@ -103,10 +106,13 @@ export async function startToolArchives(): Promise<ToolArchives> {
     if (sumFor) {
       const hex = tamper.has(sumFor) ? '0'.repeat(64) : sha256(body);
       // get.helm.sh: "<hex>  <file>"; dl.k8s.io: just "<hex>".
+      const text = entry.checksumName ? `${hex}  ${entry.checksumName}\n` : hex;
+      served.push({ path, bytes: Buffer.byteLength(text) });
       res.writeHead(200, { 'content-type': 'text/plain' });
-      res.end(entry.checksumName ? `${hex}  ${entry.checksumName}\n` : hex);
+      res.end(text);
       return;
     }
+    served.push({ path, bytes: body.length });
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length });
     res.end(body);
   });
@@ -116,6 +122,7 @@ export async function startToolArchives(): Promise<ToolArchives> {
     kubectlBaseUrl: `${base}/k8s`,
     inputs: { 'helm-base-url': `${base}/helm`, 'kubectl-base-url': `${base}/k8s`, 'helm-version': '4.2.3' },
     requests,
+    served,
     tamper,
     substitute,
     helmVersions: { helm4: '4.2.3', helm3: '3.18.0' },

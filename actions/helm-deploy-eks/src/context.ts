@@ -7,9 +7,10 @@ import { DEADLINES, DeadlineError, UserError, type ActionIO, type Exec, type Exe
 import { accessEntryMessage, isClusterAccessError, type AwsDeps } from './eks';
 import type { HelmMajor, ReleaseRef } from '@deploy-actions/chart';
 import type { Inputs } from './inputs';
-import type { Kubectl } from './kube';
+import type { Kube } from './kube';
+import type { Connection, KubeReader } from '@deploy-actions/kube';
 import type { ReadPolicy } from './pull-access';
-import type { Download } from './tools';
+import type { Download, Found } from './tools';
 
 /** A running child process that can be stopped. */
 export interface Proc {
@@ -33,14 +34,18 @@ export interface Deps {
   /** The bake's alarms (when it watches any). */
   cloudwatch?: CloudWatchClient;
   installTool(d: Download): Promise<string>;
+  /** The first executable of that name on PATH and its sha256, if any. */
+  onPath(tool: string): Promise<Found | undefined>;
   writePrivate(path: string, text: string): void;
   appendEnv(name: string, value: string): void;
   exists(path: string): boolean;
   readFile(path: string): string | undefined;
   fetch: typeof fetch;
+  /** The Kubernetes API client for a connection. */
+  kubeClient(connection: Connection): KubeReader;
   nodePath: string;
   bundlePath: string;
-  /** How often the watcher polls pods. */
+  /** How often the watcher judges the pods it keeps by list+watch. */
   pollMs: number;
   /** How often a line says what helm still waits for. */
   heartbeatMs: number;
@@ -57,7 +62,8 @@ export interface Ctx {
   major: HelmMajor;
   helmVersion: string;
   kubeEnv: Record<string, string>;
-  kubectl: Kubectl;
+  /** The Kubernetes API the action reads pods, events, logs and workloads from. */
+  kube: Kube;
   ref: ReleaseRef;
   callerArn: string;
   /** The cluster's API server URL (from DescribeCluster or the given kubeconfig), for messages. */
@@ -74,7 +80,7 @@ export function helmDeadlineMs(args: readonly string[], timeoutSeconds: number):
   return (args.includes('--timeout') ? timeoutSeconds * 1000 : 0) + 3 * DEADLINES.kubeMs;
 }
 
-/** The fault line of a helm or kubectl command stopped at its deadline. */
+/** The fault line of a helm command stopped at its deadline. */
 export function clusterDeadline(c: Pick<Ctx, 'apiServer' | 'inputs'>, what: string, deadlineMs: number): DeadlineError {
   const endpoint = `the cluster API server${c.apiServer ? ` (${c.apiServer})` : ''}`;
   return new DeadlineError('timeout', { endpoint, operation: `${what} ${c.inputs.release}`, waitedMs: deadlineMs, attempts: 1, deadlineMs });

@@ -2,7 +2,7 @@ import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { UserError } from '@deploy-actions/action-kit';
 import { awsCall, awsClientConfig, awsErrorName, reportEndpoint } from '@deploy-actions/aws';
-import { callerArnViaSts, stsEndpoint } from './token';
+import { callerArnViaSts, eksToken, stsEndpoint } from './token';
 
 export interface ClusterInfo {
   name: string;
@@ -16,6 +16,8 @@ export interface ClusterInfo {
 export interface AwsDeps {
   describeCluster(name: string): Promise<ClusterInfo>;
   callerArn(cluster: string): Promise<string>;
+  /** A bearer token for the cluster's API server, minted here and reused until a minute before it expires. */
+  token(cluster: string): Promise<string>;
 }
 
 /**
@@ -25,7 +27,15 @@ export interface AwsDeps {
 export function awsDeps(region: string, onRetry: (m: string) => void, env: NodeJS.ProcessEnv = process.env): AwsDeps {
   const eks = reportEndpoint(new EKSClient(awsClientConfig(region)));
   const credentials = defaultProvider();
+  const tokens = new Map<string, { token: string; expiresAt: Date }>();
   return {
+    async token(cluster) {
+      const held = tokens.get(cluster);
+      if (held && held.expiresAt.getTime() - 60_000 > Date.now()) return held.token;
+      const minted = await eksToken({ cluster, region, credentials: await credentials(), stsEndpoint: stsEndpoint(region, env) });
+      tokens.set(cluster, minted);
+      return minted.token;
+    },
     async describeCluster(name) {
       let res;
       try {

@@ -1,7 +1,7 @@
 import { bakeInputs, type BakeInputs } from './bake/inputs';
 import { existsSync, readFileSync } from 'node:fs';
 import { confinedPath, InputError, realPathFs, type Inputs as Raw, type PathFs } from '@deploy-actions/action-kit';
-import { kubeconfigServer } from './kubeconfig';
+import { KubeconfigError, parseKubeconfig } from '@deploy-actions/kube';
 import { ecrSource, type EcrSource } from './pull-access';
 import { KEY_INPUTS, readImageKeys, valuesKey, valuesLayers, type ImageKeys, type ImageRef } from '@deploy-actions/chart';
 
@@ -13,7 +13,6 @@ import { KEY_INPUTS, readImageKeys, valuesKey, valuesLayers, type ImageKeys, typ
 export const DEFAULT_HELM_VERSIONS = { 4: '4.3.0', 3: '3.22.0' } as const;
 export const DEFAULT_HELM_VERSION = DEFAULT_HELM_VERSIONS[4];
 export const DEFAULT_HELM_BASE_URL = 'https://get.helm.sh';
-export const DEFAULT_KUBECTL_BASE_URL = 'https://dl.k8s.io/release';
 
 export type { ImageRef };
 
@@ -59,9 +58,7 @@ export interface Inputs {
   kubeContext: string;
   exportKubeconfig: boolean;
   helmVersion: string;
-  kubectlVersion: string;
   helmBaseUrl: string;
-  kubectlBaseUrl: string;
   toolsFromPath: boolean;
   dryRun: boolean;
   failFast: boolean;
@@ -242,10 +239,25 @@ export function getInputs(i: Raw, ctx: InputContext = defaultContext()): Inputs 
   const kubeContext = noControl(i, 'kube-context');
   let kubeServer = '';
   if (kubeconfig !== '') {
-    const text = (ctx.readText ?? readText)(kubeconfig);
-    const found = text === undefined ? { problem: 'cannot be read' } : text.trim() === '' ? { problem: 'is empty' } : kubeconfigServer(text, kubeContext);
-    if ('problem' in found) throw new InputError('kubeconfig', `must be a kubeconfig naming the cluster's server; this file ${found.problem}`, kubeconfigText);
-    kubeServer = found.server;
+    // The same parse the action's API client connects with: server, trust and credentials
+    // (files it names included) are checked here, before anything runs.
+    const read = ctx.readText ?? readText;
+    const text = read(kubeconfig);
+    let problem = text === undefined ? 'cannot be read' : text.trim() === '' ? 'is empty' : '';
+    if (!problem) {
+      try {
+        const readOrThrow = (p: string) => {
+          const t = read(p);
+          if (t === undefined) throw new Error(`cannot read ${p}`);
+          return t;
+        };
+        kubeServer = parseKubeconfig(text!, { context: kubeContext, dir: kubeconfig.slice(0, kubeconfig.lastIndexOf('/')) || '/', readFile: readOrThrow }).server;
+      } catch (err) {
+        if (!(err instanceof KubeconfigError)) throw err;
+        problem = err.message;
+      }
+    }
+    if (problem) throw new InputError('kubeconfig', `must be a kubeconfig this action can use (server, trust, credentials); this file ${problem}`, kubeconfigText);
   }
   const watchesAlarms = bake.alarmNames.length > 0 || bake.alarmPrefix !== '';
   if (kubeconfig !== '' && i.string('aws-region') !== '' && !watchesAlarms) {
@@ -270,10 +282,6 @@ export function getInputs(i: Raw, ctx: InputContext = defaultContext()): Inputs 
   const helmVersion = helmVersionText === '3' || helmVersionText === '4' ? DEFAULT_HELM_VERSIONS[helmVersionText] : helmVersionText;
   if (!VERSION_RE.test(helmVersion)) throw new InputError('helm-version', `must be a version such as ${DEFAULT_HELM_VERSION}, or 4 or 3 for the newest known of that line`, helmVersion);
   if (!/^[34]\./.test(helmVersion)) throw new InputError('helm-version', `must be a helm 3 or helm 4 version (3.x.y or 4.x.y, or 3 or 4)`, helmVersion);
-  const kubectlVersion = i.string('kubectl-version').replace(/^v/, '');
-  if (kubectlVersion !== '' && !VERSION_RE.test(kubectlVersion)) {
-    throw new InputError('kubectl-version', 'must be a version such as 1.35.2 (or empty to match the cluster)', kubectlVersion);
-  }
   const url = (name: string, fallback: string): string => {
     const v = i.string(name, fallback).replace(/\/+$/, '');
     if (!/^https?:\/\/[^\s/]+/.test(v)) throw new InputError(name, 'must be an http(s) URL', v);
@@ -324,9 +332,7 @@ export function getInputs(i: Raw, ctx: InputContext = defaultContext()): Inputs 
     kubeContext,
     exportKubeconfig: i.bool('export-kubeconfig', false),
     helmVersion,
-    kubectlVersion,
     helmBaseUrl: url('helm-base-url', DEFAULT_HELM_BASE_URL),
-    kubectlBaseUrl: url('kubectl-base-url', DEFAULT_KUBECTL_BASE_URL),
     toolsFromPath: i.bool('tools-from-path', false),
     dryRun,
     failFast: i.bool('fail-fast', true),

@@ -1,64 +1,61 @@
 /**
- * Reads pods, events, logs and workloads through kubectl (so any kubeconfig works: EKS
- * exec plugin, kind, client certificates), and turns a pod failure into a diagnosis.
+ * Reads pods, events, logs and workloads from the Kubernetes API (packages/kube: the
+ * kubeconfig's credentials or the EKS token, no kubectl), watches the rollout by list+watch,
+ * and turns a pod failure into a diagnosis.
  */
-import type { Exec } from '@deploy-actions/action-kit';
-import { codeBlock, table } from '@deploy-actions/action-kit';
+import { codeBlock, errorMessage, table } from '@deploy-actions/action-kit';
+import { collectionPath, Reflector, type KubeObject, type KubeReader, type Resource } from '@deploy-actions/kube';
 import type { Pod, PodFailure, PodView } from './pods';
 import type { KubeItem } from './release-pods';
 import { shortenCause } from './shorten';
 
-export interface Kubectl {
-  path: string;
-  env: Record<string, string>;
-  context: string;
+/** The API and the namespace the deploy reads. */
+export interface Kube {
+  api: KubeReader;
   namespace: string;
-  /** Told about failed kubectl calls (the watcher keeps going; this goes to the debug log). */
+  /** Told about failed reads (the watcher keeps going; this goes to the debug log). */
   onError?: (message: string) => void;
 }
 
-function base(k: Kubectl): string[] {
-  return [...(k.context ? ['--context', k.context] : []), '--namespace', k.namespace];
-}
-
-/**
- * The last line of kubectl's stderr, or what it means when kubectl prompted: over https with a
- * kubeconfig user holding no credentials, kubectl (unlike helm) asks for a username on stdin
- * (on stdout) and fails with a bare "EOF" when there is none.
- */
-export function kubectlCause(stderr: string, stdout = ''): string {
-  if (stdout.includes('Please enter Username') || stderr.includes('Please enter Username')) {
-    return "kubectl asked for a username: the kubeconfig's user has no credentials (token, client certificate or exec plugin)";
-  }
-  return stderr.trim().split('\n').pop() ?? '';
-}
-
-export async function kubectlJson<T>(exec: Exec, k: Kubectl, args: string[]): Promise<T | undefined> {
-  const r = await exec(k.path, [...base(k), ...args, '--output', 'json', '--request-timeout', '20s'], {
-    env: k.env,
-    silent: true,
-    allowFailure: true,
-  });
-  if (r.exitCode !== 0) {
-    k.onError?.(`kubectl ${args.join(' ')}: ${kubectlCause(r.stderr, r.stdout)}`);
-    return undefined;
-  }
+async function listOf<T>(k: Kube, resource: Resource, query: { labelSelector?: string; fieldSelector?: string } = {}): Promise<T[] | undefined> {
   try {
-    return JSON.parse(r.stdout) as T;
-  } catch {
+    return (await k.api.list<KubeObject>(collectionPath(resource, k.namespace), query)).items as T[];
+  } catch (err) {
+    k.onError?.(errorMessage(err));
     return undefined;
   }
 }
 
-export async function listPods(exec: Exec, k: Kubectl, selector: string): Promise<Pod[] | undefined> {
-  const list = await kubectlJson<{ items: Pod[] }>(exec, k, ['get', 'pods', '--selector', selector]);
-  return list?.items;
+export async function listPods(k: Kube, selector: string): Promise<Pod[] | undefined> {
+  return listOf<Pod>(k, 'pods', { labelSelector: selector });
 }
 
-/** Pods, ReplicaSets and Jobs of the namespace in one call: enough to follow owners from pods to workloads. */
-export async function listPodsAndOwners(exec: Exec, k: Kubectl): Promise<KubeItem[] | undefined> {
-  const list = await kubectlJson<{ items: KubeItem[] }>(exec, k, ['get', 'pods,replicasets,jobs']);
-  return list?.items;
+const OWNER_CHAIN: Resource[] = ['pods', 'replicasets', 'jobs'];
+
+/** Pods, ReplicaSets and Jobs of the namespace: enough to follow owners from pods to workloads. */
+export async function listPodsAndOwners(k: Kube): Promise<KubeItem[] | undefined> {
+  const lists = await Promise.all(OWNER_CHAIN.map((r) => listOf<KubeItem>(k, r)));
+  return lists.some((l) => l === undefined) ? undefined : lists.flatMap((l) => l!);
+}
+
+/** The same three collections kept live by list+watch while helm runs. */
+export interface OwnersWatch {
+  /** Resolves after the first lists: whether all three succeeded. */
+  synced: Promise<boolean>;
+  /** The objects as last seen, or undefined while a collection has never been listed. */
+  snapshot(): KubeItem[] | undefined;
+  stop(): Promise<void>;
+}
+
+export function watchPodsAndOwners(k: Kube): OwnersWatch {
+  const reflectors = OWNER_CHAIN.map((r) => new Reflector<KubeItem & KubeObject>(k.api, collectionPath(r, k.namespace), {}, { onError: k.onError }));
+  const listed = reflectors.map(() => false);
+  const synced = Promise.all(reflectors.map((r, i) => r.synced.then((ok) => (listed[i] = ok)))).then((oks) => oks.every(Boolean));
+  return {
+    synced,
+    snapshot: () => (listed.every(Boolean) ? reflectors.flatMap((r) => r.snapshot()) : undefined),
+    stop: async () => void (await Promise.all(reflectors.map((r) => r.stop()))),
+  };
 }
 
 export interface KubeEvent {
@@ -72,17 +69,21 @@ export interface KubeEvent {
   series?: { count?: number; lastObservedTime?: string };
 }
 
-export async function podEvents(exec: Exec, k: Kubectl, pod: string, max = 10): Promise<KubeEvent[]> {
-  const list = await kubectlJson<{ items: KubeEvent[] }>(exec, k, ['get', 'events', '--field-selector', `involvedObject.name=${pod}`]);
+export async function podEvents(k: Kube, pod: string, max = 10): Promise<KubeEvent[]> {
+  const items = await listOf<KubeEvent>(k, 'events', { fieldSelector: `involvedObject.name=${pod}` });
   const when = (e: KubeEvent) => Date.parse(e.series?.lastObservedTime ?? e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? '') || 0;
-  return (list?.items ?? []).sort((a, b) => when(a) - when(b)).slice(-max);
+  return (items ?? []).sort((a, b) => when(a) - when(b)).slice(-max);
 }
 
-export async function podLogs(exec: Exec, k: Kubectl, pod: string, container: string, lines: number, previous: boolean): Promise<string> {
+export async function podLogs(k: Kube, pod: string, container: string, lines: number, previous: boolean): Promise<string> {
   if (lines <= 0) return '';
-  const args = [...base(k), 'logs', pod, '--request-timeout', '20s', '--tail', String(lines), ...(container ? ['--container', container] : []), ...(previous ? ['--previous'] : [])];
-  const r = await exec(k.path, args, { env: k.env, silent: true, allowFailure: true });
-  return r.exitCode === 0 ? r.stdout : '';
+  const query: Record<string, string> = { tailLines: String(lines), ...(container ? { container } : {}), ...(previous ? { previous: 'true' } : {}) };
+  try {
+    return await k.api.text(`${collectionPath('pods', k.namespace)}/${encodeURIComponent(pod)}/log`, query);
+  } catch (err) {
+    k.onError?.(errorMessage(err));
+    return '';
+  }
 }
 
 export interface Workload {
@@ -106,12 +107,9 @@ interface RawWorkload {
   };
 }
 
-export async function listWorkloads(exec: Exec, k: Kubectl, selector: string): Promise<Workload[]> {
-  const items: RawWorkload[] = [];
-  for (const [plural, kind] of [['deployments', 'Deployment'], ['statefulsets', 'StatefulSet'], ['daemonsets', 'DaemonSet']] as const) {
-    const list = await kubectlJson<{ items: RawWorkload[] }>(exec, k, ['get', plural, '--selector', selector]);
-    items.push(...(list?.items ?? []).map((w) => ({ ...w, kind: w.kind || kind })));
-  }
+export async function listWorkloads(k: Kube, selector: string): Promise<Workload[]> {
+  const lists = await Promise.all((['deployments', 'statefulsets', 'daemonsets'] as const).map((r) => listOf<RawWorkload>(k, r, { labelSelector: selector })));
+  const items = lists.flatMap((l) => l ?? []);
   return items.map((w) => {
     const s = w.status ?? {};
     const desired = w.kind === 'DaemonSet' ? (s.desiredNumberScheduled ?? 0) : (w.spec?.replicas ?? 1);
@@ -132,12 +130,9 @@ export interface Diagnosis {
   pods: PodView[];
 }
 
-export async function diagnose(exec: Exec, k: Kubectl, failure: PodFailure, pods: PodView[], logLines: number): Promise<Diagnosis> {
-  const [events, current] = await Promise.all([
-    podEvents(exec, k, failure.pod),
-    podLogs(exec, k, failure.pod, failure.container, logLines, false),
-  ]);
-  const logs = current.trim() !== '' ? current : failure.restartCount > 0 ? await podLogs(exec, k, failure.pod, failure.container, logLines, true) : '';
+export async function diagnose(k: Kube, failure: PodFailure, pods: PodView[], logLines: number): Promise<Diagnosis> {
+  const [events, current] = await Promise.all([podEvents(k, failure.pod), podLogs(k, failure.pod, failure.container, logLines, false)]);
+  const logs = current.trim() !== '' ? current : failure.restartCount > 0 ? await podLogs(k, failure.pod, failure.container, logLines, true) : '';
   return { failure, events, logs, pods };
 }
 

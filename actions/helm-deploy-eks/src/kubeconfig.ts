@@ -1,10 +1,10 @@
 /**
  * A kubeconfig for an EKS cluster whose user is an exec credential plugin: this very
- * bundle, run by the same node binary in `eks-token` mode. kubectl and helm call it
- * whenever the token nears expiry, so long waits never outlive their credentials.
- * No secret is written: AWS credentials reach the plugin through the inherited environment.
+ * bundle, run by the same node binary in `eks-token` mode. helm (and any later step's
+ * kubectl, with export-kubeconfig) calls it whenever the token nears expiry, so long waits
+ * never outlive their credentials. No secret is written: AWS credentials reach the plugin
+ * through the inherited environment. The action's own reads mint the same token in-process.
  */
-import { parse as parseYaml } from 'yaml';
 
 /** Non-secret variables that steer the SDK's credential chain and endpoints; passed to the plugin when set. */
 export const PLUGIN_ENV_VARS = [
@@ -65,29 +65,4 @@ export function buildKubeconfig(spec: KubeconfigSpec): Record<string, unknown> {
 /** JSON is YAML: client-go reads it as a kubeconfig. */
 export function renderKubeconfig(config: Record<string, unknown>): string {
   return JSON.stringify(config, null, 2) + '\n';
-}
-
-/**
- * The API server a given kubeconfig sends `context` (or its current-context) to, or why it
- * names none: what helm and kubectl would otherwise discover only by calling localhost:8080.
- */
-export function kubeconfigServer(text: string, context: string): { server: string } | { problem: string } {
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch {
-    return { problem: 'is not YAML' };
-  }
-  if (!doc || typeof doc !== 'object') return { problem: 'is empty (no clusters, contexts or users)' };
-  const k = doc as { 'current-context'?: unknown; contexts?: unknown; clusters?: unknown };
-  const named = (list: unknown, name: unknown): Record<string, unknown> | undefined =>
-    Array.isArray(list) ? (list.find((e) => e && typeof e === 'object' && e.name === name) as Record<string, unknown> | undefined) : undefined;
-  const ctxName = context || k['current-context'];
-  if (!ctxName) return { problem: 'has no current-context (set one, or give kube-context)' };
-  const ctx = named(k.contexts, ctxName)?.context as { cluster?: unknown } | undefined;
-  if (!ctx) return { problem: `has no context '${String(ctxName)}'` };
-  const cluster = named(k.clusters, ctx.cluster)?.cluster as { server?: unknown } | undefined;
-  const server = typeof cluster?.server === 'string' ? cluster.server : '';
-  if (!/^https?:\/\/[^\s/]+/.test(server)) return { problem: `names no server URL for the cluster of context '${String(ctxName)}'` };
-  return { server };
 }

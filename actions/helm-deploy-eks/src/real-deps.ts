@@ -1,16 +1,17 @@
 /** The real dependencies of run(): processes, clock, filesystem, AWS clients, the tool cache. */
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { chmod, readFile } from 'node:fs/promises';
 import * as tc from '@actions/tool-cache';
 import { exec as realExec, exportVariable, githubContext, LogLines, realSleep, runContextFrom, type ActionIO, type ExecResult } from '@deploy-actions/action-kit';
 import { getRepositoryPolicy, makeEcrClient } from '@deploy-actions/aws';
+import { KubeClient } from '@deploy-actions/kube';
 import type { Deps, Proc } from './context';
 import { makeCloudWatch } from './bake/cloudwatch';
 import { awsDeps } from './eks';
 import type { ReadPolicy } from './pull-access';
 import type { Inputs } from './inputs';
-import { installTool, runnerArch } from './tools';
+import { installTool, runnerArch, sha256File } from './tools';
 import { downloadFile } from './download';
 
 function startProcess(file: string, args: readonly string[], env: Record<string, string>): Proc {
@@ -66,6 +67,18 @@ export function realDeps(io: ActionIO, inputs: Inputs): Deps {
         chmod: (p, m) => chmod(p, m),
         log: (m) => io.info(m),
       }),
+    onPath: async (tool) => {
+      for (const dir of (env.PATH ?? '').split(':').filter(Boolean)) {
+        const path = `${dir}/${tool}`;
+        try {
+          accessSync(path, constants.X_OK);
+        } catch {
+          continue;
+        }
+        return { path, sha256: await sha256File(path) };
+      }
+      return undefined;
+    },
     writePrivate: (path, text) => {
       mkdirSync(path.slice(0, path.lastIndexOf('/')), { recursive: true, mode: 0o700 });
       writeFileSync(path, text, { mode: 0o600 });
@@ -81,6 +94,7 @@ export function realDeps(io: ActionIO, inputs: Inputs): Deps {
       }
     },
     fetch: globalThis.fetch,
+    kubeClient: (connection) => new KubeClient(connection),
     nodePath: process.execPath,
     bundlePath: process.argv[1] ?? '',
     pollMs: 1000,

@@ -3,7 +3,7 @@
  * state, the watched upgrade, validation, report. Each phase lives in its own file.
  */
 import { UserError, type Outputs } from '@deploy-actions/action-kit';
-import { clusterAccess, resolveHelm, resolveKubectl } from './access';
+import { clusterAccess, resolveHelm } from './access';
 import { accessError, lastLines, timed, type Ctx, type Deps, type Timings } from './context';
 import { dryRun } from './dry-run';
 import { isClusterAccessError } from './eks';
@@ -38,7 +38,6 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
   const kubeEnv: Record<string, string> = { KUBECONFIG: access.kubeconfig };
   if (inputs.clusterName) kubeEnv.AWS_REGION = inputs.region;
   if (inputs.exportKubeconfig) deps.appendEnv('KUBECONFIG', access.kubeconfig);
-  const kubectlPath = await timed(tctx, 'Install kubectl', () => resolveKubectl(inputs, deps, access.cluster));
   await timed(tctx, 'Image pull access', () => checkPullAccess(deps, inputs.image, inputs.imageSource, access.cluster));
   if (!inputs.dryRun) await checkBakeAlarms({ inputs, deps }, deps.cloudwatch);
 
@@ -49,7 +48,7 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
     major: tools.major,
     helmVersion: tools.version,
     kubeEnv,
-    kubectl: { path: kubectlPath, env: kubeEnv, context: inputs.kubeContext, namespace: inputs.namespace, onError: (m) => io.debug(m) },
+    kube: { api: deps.kubeClient(access.connection), namespace: inputs.namespace, onError: (m) => io.debug(m) },
     ref: { release: inputs.release, namespace: inputs.namespace, kubeContext: inputs.kubeContext },
     callerArn: access.callerArn,
     apiServer: access.cluster?.endpoint ?? inputs.kubeServer,
@@ -109,7 +108,7 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
   const done: Outputs = { ...base, revision: status.revision, status: status.status, 'previous-revision': previous ?? '', 'running-images': validation.running.join('\n') };
   const baked = inputs.bake.durationMs > 0 ? await timed(tctx, 'Bake', () => bakePhase(c, deps.cloudwatch, previous, done)) : undefined;
 
-  const resources = await listWorkloads(deps.exec, c.kubectl, inputs.podSelector);
+  const resources = await listWorkloads(c.kube, inputs.podSelector);
   const rows: Array<[string, string]> = [
     ['Environment', inputs.environment || '-'],
     ['Cluster', inputs.clusterName || inputs.kubeconfig],

@@ -159,3 +159,25 @@ export async function installTool(d: Download, arch: Arch, deps: InstallDeps): P
   await deps.chmod(`${dir}/${d.tool}`, 0o755);
   return `${dir}/${d.tool}`;
 }
+
+/** A binary found on PATH, with its sha256. */
+export interface Found {
+  path: string;
+  sha256: string;
+}
+
+/**
+ * The helm a GitHub-hosted runner image already holds, when it is exactly the pinned build of
+ * the requested version (its binary's sha256 equals the version's `binary` pin); otherwise
+ * undefined and the reason, and the pinned archive is downloaded (once per runner: the tool
+ * cache). Self-hosted runners are never trusted this way: anyone with the machine may have
+ * put a helm on PATH.
+ */
+export function preinstalledHelm(version: string, arch: Arch, env: NodeJS.ProcessEnv, found: Found | undefined): { path: string; note: string } | { note: string } {
+  if (env.RUNNER_ENVIRONMENT !== 'github-hosted') return { note: '' };
+  const pin = pinnedSha256('helm', version, arch)?.binary;
+  if (!pin) return { note: `the runner's helm is not used: helm ${version} linux-${arch} has no pinned binary sha256 to compare it with` };
+  if (!found) return { note: 'the runner image has no helm on PATH' };
+  if (found.sha256 !== pin) return { note: `the runner's ${found.path} is not helm ${version} (its sha256 ${found.sha256.slice(0, 12)}… is not the pin)` };
+  return { path: found.path, note: `helm ${version} preinstalled on the runner (${found.path}): sha256 ${found.sha256} equals the pin; nothing downloaded` };
+}

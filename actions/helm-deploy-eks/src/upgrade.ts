@@ -2,7 +2,7 @@
 import type { ExecResult } from '@deploy-actions/action-kit';
 import { clusterDeadline, helmDeadlineMs, type Ctx } from './context';
 import { helmUpgradeArgs, type ChartValues, type HelmMajor } from '@deploy-actions/chart';
-import { diagnose, listPodsAndOwners, oneLine, type Diagnosis } from './kube';
+import { diagnose, oneLine, watchPodsAndOwners, type Diagnosis } from './kube';
 import { classifyPods, podsOfDeploy, type Pod, type PodFailure, type PodView } from './pods';
 import { failedJob, releasePods, workloadText, type KubeItem, type ReleasePod, type Workload } from './release-pods';
 
@@ -73,8 +73,25 @@ export function heartbeat(ours: readonly ReleasePod[], views: readonly PodView[]
  */
 export async function upgradeWatched(c: Ctx, args: string[], startedAt: number, workloads: Workload[]): Promise<WatchResult> {
   const { deps, inputs } = c;
-  // Objects that exist before helm starts are the previous revision's; only new ones are judged.
-  const before = await listPodsAndOwners(deps.exec, c.kubectl);
+  // Pods, ReplicaSets and Jobs kept live by list+watch; objects listed before helm starts are
+  // the previous revision's, and only new ones are judged.
+  const live = watchPodsAndOwners(c.kube);
+  try {
+    return await watchWhileHelmRuns(c, args, startedAt, workloads, (await live.synced) ? live.snapshot() : undefined, live.snapshot);
+  } finally {
+    await live.stop();
+  }
+}
+
+async function watchWhileHelmRuns(
+  c: Ctx,
+  args: string[],
+  startedAt: number,
+  workloads: Workload[],
+  before: KubeItem[] | undefined,
+  current: () => KubeItem[] | undefined,
+): Promise<WatchResult> {
+  const { deps, inputs } = c;
   const existing = new Set((before ?? []).map((i) => i.metadata.uid ?? `${i.kind}/${i.metadata.name}`));
   const isNew = (i: KubeItem) => (before ? !existing.has(i.metadata.uid ?? `${i.kind}/${i.metadata.name}`) : podsOfDeploy([i as Pod], startedAt).length > 0);
   const proc = deps.start(c.helm, args, c.kubeEnv);
@@ -97,7 +114,7 @@ export async function upgradeWatched(c: Ctx, args: string[], startedAt: number, 
       const r = await done;
       return { helm: { ...r, exitCode: 124, stderr: `${r.stderr}\nError: ${clusterDeadline(c, 'helm upgrade', deadlineMs).message}` }, pods: lastViews };
     }
-    const items = await listPodsAndOwners(deps.exec, c.kubectl);
+    const items = current();
     if (!items || finished) continue;
     const fresh = items.filter(isNew);
     const ours = releasePods(fresh, workloads, inputs.podSelector);
@@ -127,7 +144,7 @@ export async function upgradeWatched(c: Ctx, args: string[], startedAt: number, 
       const failedAt = deps.now();
       deps.io.info(`Unrecoverable: ${oneLine(failure)}; stopping helm`);
       // Gather the evidence first: the rollback may delete the failing pod.
-      const diagnosis = await diagnose(deps.exec, c.kubectl, failure, cls.pods, inputs.logLines);
+      const diagnosis = await diagnose(c.kube, failure, cls.pods, inputs.logLines);
       proc.kill('SIGTERM');
       if ((await deps.within(done, deps.killGraceMs)) === 'timeout') {
         deps.io.warning(`helm did not stop within ${deps.killGraceMs / 1000} s of SIGTERM; killing it`);

@@ -50,7 +50,7 @@ export class ValidationError extends UserError {
 async function testOutput(c: Ctx, objects: readonly K8sObject[]): Promise<{ pod: string; tail: string } | undefined> {
   const pods = objects.filter((o) => o.kind === 'Pod' && (hookOf(o) ?? '').split(',').some((h) => h.trim() === 'test')).map((o) => o.metadata.name);
   for (const pod of pods) {
-    const logs = (await podLogs(c.deps.exec, c.kubectl, pod, '', Math.max(c.inputs.logLines, 1), false)).trim();
+    const logs = (await podLogs(c.kube, pod, '', Math.max(c.inputs.logLines, 1), false)).trim();
     if (logs) return { pod, tail: logs };
   }
   return undefined;
@@ -70,11 +70,11 @@ export async function validate(c: Ctx, objects: readonly K8sObject[], workloads:
     // Pods being replaced or a slow API server can leave one listing empty: look up to three times.
     let images: RunningImage[] = [];
     let listError = '';
-    const kubectl = { ...c.kubectl, onError: (m: string) => ((listError = m), c.kubectl.onError?.(m)) };
+    const kube = { ...c.kube, onError: (m: string) => ((listError = m), c.kube.onError?.(m)) };
     for (let attempt = 1; attempt <= 3 && images.length === 0; attempt++) {
       if (attempt > 1) await c.deps.sleep(2000 * (attempt - 1));
       listError = '';
-      images = runningImages((await listPodsAndOwners(c.deps.exec, kubectl)) ?? [], workloads, inputs.podSelector);
+      images = runningImages((await listPodsAndOwners(kube)) ?? [], workloads, inputs.podSelector);
     }
     if (listError && images.length === 0) throw new ValidationError(`Live check: could not list the pods of ${inputs.namespace}: ${listError}`);
     if (!inputs.image) {

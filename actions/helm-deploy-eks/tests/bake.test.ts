@@ -131,6 +131,7 @@ function scripted(bake: Record<string, string>, smokeUrl = '') {
   ];
   const ok = (stdout: string): ExecResult => ({ exitCode: 0, stdout, stderr: '' });
   const io = recordingIO();
+  let podReads = async () => ({ items: [pod('orders-c-1'), pod('orders-c-2')] as never[], resourceVersion: '1', requests: 1 });
   const c = {
     inputs: { bake: bakeInputs(new Raw(mapInputs(bake))), smokeUrl, podSelector: 'app.kubernetes.io/instance=orders', release: 'orders', environment: 'production', historyMax: 10, timeout: '5m' },
     deps: {
@@ -142,17 +143,24 @@ function scripted(bake: Record<string, string>, smokeUrl = '') {
         execs.push([file, ...args]);
         if (file === 'helm' && args[0] === 'history') return ok(JSON.stringify(history));
         if (file === 'helm' && args[0] === 'rollback') return ok('Rollback was a success!');
-        return ok(JSON.stringify({ items: [pod('orders-c-1'), pod('orders-c-2')] }));
+        return ok('');
       },
     },
     helm: 'helm',
     major: 4,
     kubeEnv: {},
-    kubectl: { path: 'kubectl', env: {}, namespace: 'orders' },
+    kube: { api: { server: 'https://k', list: async () => podReads(), watch: async () => 'closed', text: async () => '' }, namespace: 'orders' },
     ref: { release: 'orders', namespace: 'orders' },
     timings: [],
   } as unknown as Ctx;
-  return { c, io, execs, tick: () => clock };
+  return { c, io, execs, tick: () => clock, failPodReadsAfter: (n: number) => {
+    const first = podReads;
+    let reads = 0;
+    podReads = async () => {
+      if (++reads > n) throw new Error('list pods: the Kubernetes API server (https://k): no answer within 20 s (2 attempts, 40 s waited)');
+      return first();
+    };
+  } };
 }
 
 describe('the bake phase', () => {
@@ -212,9 +220,7 @@ describe('a bake that cannot read what it watches fails closed', () => {
 
   test('pods that cannot be read are a breach', async () => {
     const s = scripted({ 'bake-duration': '30s', 'bake-interval': '10s' });
-    const exec = s.c.deps.exec;
-    let reads = 0;
-    s.c.deps.exec = async (file, args, o) => (file === 'kubectl' && ++reads > 1 ? { exitCode: 1, stdout: '', stderr: 'Unable to connect to the server: dial tcp: i/o timeout' } : exec(file, args, o));
+    s.failPodReadsAfter(1);
     const r = await watchBake(s.c, undefined);
     expect(r.breach).toBe('the pods of app.kubernetes.io/instance=orders cannot be read');
   });

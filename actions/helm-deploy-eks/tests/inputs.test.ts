@@ -11,8 +11,10 @@ const KUBECONFIGS: Record<string, string> = {
   '/ws/kc-nocontext': 'apiVersion: v1\nkind: Config\nclusters: []\n',
   '/ws/kc-noserver': kc(''),
   '/ws/kc-notyaml': '{: [',
+  '/ws/kc-proxy': kc('https://10.0.0.1:6443').replace('server:', 'proxy-url: "http://proxy:3128", server:'),
+  '/ws/kc-cafile': kc('https://10.0.0.1:6443').replace('server:', 'certificate-authority: missing-ca.pem, server:'),
 };
-const files = new Set(['/ws/kc-empty', '/ws/kc-blank', '/ws/kc-nocontext', '/ws/kc-noserver', '/ws/kc-notyaml', '/ws/chart', '/ws/chart/Chart.yaml', '/ws/nochart', '/ws/extra.yaml', '/ws/kc']);
+const files = new Set(['/ws/kc-proxy', '/ws/kc-cafile', '/ws/kc-empty', '/ws/kc-blank', '/ws/kc-nocontext', '/ws/kc-noserver', '/ws/kc-notyaml', '/ws/chart', '/ws/chart/Chart.yaml', '/ws/nochart', '/ws/extra.yaml', '/ws/kc']);
 const ctx: InputContext = {
   workspace: '/ws',
   exists: (p) => files.has(p),
@@ -93,9 +95,7 @@ describe('getInputs', () => {
       historyMax: 10,
       rollbackOnFailure: true,
       helmVersion: '4.3.0',
-      kubectlVersion: '',
       helmBaseUrl: 'https://get.helm.sh',
-      kubectlBaseUrl: 'https://dl.k8s.io/release',
       region: 'eu-west-1',
       imageRepositoryKey: 'image.repository',
       imageDigestKey: 'image.digest',
@@ -189,7 +189,9 @@ describe('getInputs', () => {
 
   const kcBase = { release: 'web', kubeconfig: 'kc' };
   test.each([
-    [{ kubeconfig: 'kc-empty' }, "Input 'kubeconfig' must be a kubeconfig naming the cluster's server; this file is empty"],
+    [{ kubeconfig: 'kc-empty' }, "Input 'kubeconfig' must be a kubeconfig this action can use (server, trust, credentials); this file is empty"],
+    [{ kubeconfig: 'kc-proxy' }, "this file sets proxy-url for cluster 'k', which this action's API client does not support"],
+    [{ kubeconfig: 'kc-cafile' }, 'this file names certificate-authority /ws/missing-ca.pem, which cannot be read'],
     [{ kubeconfig: 'kc-blank' }, 'this file is empty'],
     [{ kubeconfig: 'kc-nocontext' }, 'this file has no current-context'],
     [{ kubeconfig: 'kc-noserver' }, "names no server URL for the cluster of context 'c'"],

@@ -1,15 +1,18 @@
 /**
- * run() with fake helm/kubectl/AWS: the orchestration paths the end-to-end tests cannot
+ * run() with fake helm, Kubernetes API and AWS: the orchestration paths the end-to-end tests cannot
  * force (a helm that ignores SIGTERM, a helm that does not roll back itself, access errors
  * in kubeconfig mode, an environment without its values file).
  */
 import { describe, expect, test } from 'vitest';
-import { Inputs as Raw, mapInputs, recordingIO, type Exec, type ExecResult } from '@deploy-actions/action-kit';
+import { Inputs as Raw, mapInputs, recordingIO, type ExecResult } from '@deploy-actions/action-kit';
 import { getInputs } from '../src/inputs';
 import { run, type Deps, type Proc } from '../src/run';
 import type { Pod } from '../src/pods';
+import type { KubeReader } from '@deploy-actions/kube';
 
 const DIGEST = `sha256:${'a'.repeat(64)}`;
+/** The pinned sha256 of the helm 4.2.3 binary (tools.ts). */
+const PIN_423 = 'aeb4645b9e6658948efa290e28dd23ae75a16fb73f137942f2294fd5c7fcb573';
 const ctx = {
   workspace: '/ws',
   exists: (p: string) => ['/ws/chart', '/ws/chart/Chart.yaml', '/ws/kc'].includes(p),
@@ -33,6 +36,32 @@ interface World {
   historyError?: string;
   /** What helm template prints (default: one Deployment running the pinned image). */
   template?: string;
+  /** The helm a hosted runner image holds on PATH. */
+  runnerHelm?: { path: string; sha256: string };
+  /** Pods the watch reports after the first list (created once helm runs). */
+  later?: Pod[];
+}
+
+/** The Kubernetes API as the deploy reads it: lists from the world, a watch that adds `later`. */
+function fakeKube(w: World): KubeReader {
+  const listOf = (items: unknown[]) => ({ items: items as never[], resourceVersion: '1', requests: 1 });
+  return {
+    server: 'https://10.0.0.1:6443',
+    list: async (path) => {
+      w.calls.push(['api', 'list', path]);
+      if (path.endsWith('/pods')) return listOf(w.pods.map((p) => ({ ...p, kind: 'Pod' })));
+      if (path.endsWith('/events')) return listOf([{ kind: 'Event', metadata: { name: 'e' }, type: 'Warning', reason: 'Failed', message: 'Failed to pull image', count: 2 }]);
+      return listOf([]);
+    },
+    watch: async (path, _q, onEvent, signal) => {
+      w.calls.push(['api', 'watch', path]);
+      await new Promise((r) => setTimeout(r, 10));
+      if (path.endsWith('/pods')) for (const p of w.later ?? []) onEvent({ type: 'ADDED', object: { ...p, kind: 'Pod' } as never });
+      await new Promise<void>((r) => (signal?.aborted ? r() : signal?.addEventListener('abort', () => r())));
+      return 'aborted';
+    },
+    text: async (path) => (w.calls.push(['api', 'get', path]), ''),
+  };
 }
 
 function fakeDeps(w: World): Deps & { io: ReturnType<typeof recordingIO> } {
@@ -42,12 +71,6 @@ function fakeDeps(w: World): Deps & { io: ReturnType<typeof recordingIO> } {
     io,
     exec: async (file, args) => {
       w.calls.push([file.split('/').pop()!, ...args]);
-      if (file.endsWith('kubectl')) {
-        if (args.includes('pods,replicasets,jobs')) return ok(JSON.stringify({ items: w.pods }));
-        if (args.includes('events')) return ok(JSON.stringify({ items: [{ type: 'Warning', reason: 'Failed', message: 'Failed to pull image', count: 2 }] }));
-        if (args.includes('logs')) return ok('');
-        return ok(JSON.stringify({ items: [] }));
-      }
       switch (args[0]) {
         case 'version':
           return ok('v4.3.0');
@@ -108,12 +131,14 @@ function fakeDeps(w: World): Deps & { io: ReturnType<typeof recordingIO> } {
       runAttempt: '1', actor: 'a', workflow: 'w', runUrl: 'https://github.com/acme/svc/actions/runs/7', branch: 'main',
     },
     aws: undefined,
-    installTool: async (d) => `/tools/${d.tool}`,
+    installTool: async (d) => (w.calls.push(['install', d.tool, d.version]), `/tools/${d.tool}`),
+    onPath: async (tool) => (tool === 'helm' ? w.runnerHelm : undefined),
     writePrivate: () => undefined,
     appendEnv: () => undefined,
     exists: ctx.exists,
-    readFile: () => undefined,
+    readFile: (p) => (p === '/ws/kc' ? ctx.readText() : undefined),
     fetch: globalThis.fetch,
+    kubeClient: () => fakeKube(w),
     nodePath: '/node',
     bundlePath: '/bundle.js',
     pollMs: 2000,
@@ -140,25 +165,23 @@ function running(digest: string): Pod {
   } as Pod;
 }
 
-/** The pod appears only after helm started (the snapshot taken before helm is empty). */
-function withPodAfterStart<D extends { exec: Exec }>(deps: D, pod: Pod): D {
-  const exec = deps.exec;
-  let podsCalls = 0;
-  deps.exec = async (file, args, o) => {
-    if (file.endsWith('kubectl') && args.includes('pods,replicasets,jobs')) return ok(JSON.stringify({ items: podsCalls++ === 0 ? [] : [pod] }));
-    return exec(file, args, o);
-  };
-  return deps;
+/** The pod appears only after helm started (the list taken before helm is empty; the watch adds it). */
+function withPodAfterStart(w: World, pod: Pod) {
+  w.later = [pod];
+  return fakeDeps(w);
 }
 
 describe('run', () => {
   test('a helm that ignores SIGTERM is killed after the grace period, and the release is rolled back explicitly', async () => {
     const w: World = { history: [{ revision: 1, status: 'deployed' }], pods: [], calls: [], killed: [], onKill: 'ignore' };
-    const deps = withPodAfterStart(fakeDeps(w), pullFailing);
+    const deps = withPodAfterStart(w, pullFailing);
     await expect(run(inputs(), deps)).rejects.toThrow(
       'pod web-new-1 container app: ImagePullBackOff (not found); rolled back web to revision 1 (revision 2 failed)',
     );
     expect(w.killed).toEqual(['SIGTERM', 'SIGKILL']);
+    // The rollout is followed by list + watch of the API, with no kubectl anywhere.
+    expect(w.calls).toContainEqual(['api', 'watch', '/api/v1/namespaces/default/pods']);
+    expect(w.calls.some((c) => c[0] === 'kubectl')).toBe(false);
     expect(deps.io.warnings.join('\n')).toContain('helm did not stop within 30 s of SIGTERM');
     expect(w.calls.find((c) => c[1] === 'rollback')).toEqual(expect.arrayContaining(['rollback', 'web', '1', '--wait=watcher']));
     // One annotation: runAction's setFailed; run() adds none of its own.
@@ -169,7 +192,7 @@ describe('run', () => {
 
   test('fail-fast restores even with rollback-on-failure false; a first install is uninstalled', async () => {
     const w: World = { history: [], pods: [], calls: [], killed: [], onKill: 'exit' };
-    const deps = withPodAfterStart(fakeDeps(w), pullFailing);
+    const deps = withPodAfterStart(w, pullFailing);
     await expect(run(inputs({ 'rollback-on-failure': 'false' }), deps)).rejects.toThrow(/ImagePullBackOff.*uninstalled web \(revision 1 failed; it had no earlier good revision\)/);
     expect(w.killed).toEqual(['SIGTERM']);
     expect(w.calls.some((c) => c[1] === 'uninstall')).toBe(true);
@@ -217,7 +240,7 @@ describe('run', () => {
     const hook = `kind: Job\nmetadata: { name: web-migrate, annotations: { helm.sh/hook: pre-upgrade } }\nspec: { template: { spec: { containers: [{ name: migrate, image: "reg/app@${DIGEST}" }] } } }\n`;
     const w: World = { history: [{ revision: 1, status: 'deployed' }], pods: [], calls: [], killed: [], onKill: 'exit', template: hook };
     const hookPod = { ...pullFailing, metadata: { name: 'web-migrate-x1', ownerReferences: [{ kind: 'Job', name: 'web-migrate', controller: true }] } } as Pod;
-    const deps = withPodAfterStart(fakeDeps(w), hookPod);
+    const deps = withPodAfterStart(w, hookPod);
     await expect(run(inputs(), deps)).rejects.toThrow(
       'hook Job web-migrate (pre-upgrade): pod web-migrate-x1 container app: ImagePullBackOff (not found); rolled back web to revision 1 (revision 2 failed)',
     );
@@ -230,5 +253,19 @@ describe('run', () => {
     await expect(run(inputs(), deps)).rejects.toThrow(
       `The release's pods do not run the pinned digest sha256:aaaaaaaaaaaa…: web-7d9-abcde/app runs reg/app@sha256:bbbbbbbbbbbb…; rolled back web to revision 1 (revision 2 failed validation)`,
     );
+  });
+
+  test.each([
+    ['the pinned build on a GitHub-hosted runner is used as is', 'github-hosted', PIN_423, [], 'helm 4.2.3 preinstalled on the runner (/usr/local/bin/helm): sha256 aeb4645b'],
+    ['another build is not: the pinned archive is downloaded', 'github-hosted', 'f'.repeat(64), [['install', 'helm', '4.2.3']], "the runner's /usr/local/bin/helm is not helm 4.2.3 (its sha256 ffffffffffff… is not the pin)"],
+    ['a self-hosted runner\'s helm is never trusted this way', 'self-hosted', PIN_423, [['install', 'helm', '4.2.3']], undefined],
+  ])('preinstalled helm: %s', async (_name, runnerEnvironment, sha256, installs, note) => {
+    const w: World = { history: [{ revision: 1, status: 'deployed' }], pods: [running(DIGEST)], calls: [], killed: [], onKill: 'exit', upgradeResult: ok(), runnerHelm: { path: '/usr/local/bin/helm', sha256 } };
+    const deps = fakeDeps(w);
+    deps.env.RUNNER_ENVIRONMENT = runnerEnvironment;
+    await run(inputs({ 'helm-version': '4.2.3' }), deps);
+    expect(w.calls.filter((c) => c[0] === 'install')).toEqual(installs);
+    if (note) expect(deps.io.lines.join('\n')).toContain(note);
+    else expect(deps.io.lines.join('\n')).not.toMatch(/runner's|preinstalled/);
   });
 });

@@ -1,5 +1,4 @@
 import { describe, expect, test } from 'vitest';
-import { kubectlCause } from '../src/kube';
 import { expectsRunningPods, judgeLive, runningImages } from '../src/live';
 import { parseManifests } from '../src/manifests';
 import { failedJob, matchesSelector, releasePods, watchedWorkloads, type KubeItem } from '../src/release-pods';
@@ -126,9 +125,4 @@ describe('live check', () => {
     expect(expectsRunningPods(objects)).toBe(want);
   });
 
-  test.each([
-    ['Please enter Username: error: EOF\n', "kubectl asked for a username: the kubeconfig's user has no credentials (token, client certificate or exec plugin)"],
-    ['E1201 x\nerror: You must be logged in to the server (Unauthorized)\n', 'error: You must be logged in to the server (Unauthorized)'],
-  ])('kubectlCause(%j)', (stderr, want) => expect(kubectlCause(stderr)).toBe(want));
-  test('kubectlCause: the prompt kubectl prints on stdout', () => expect(kubectlCause('error: EOF\n', 'Please enter Username: ')).toMatch(/^kubectl asked for a username/));
 });

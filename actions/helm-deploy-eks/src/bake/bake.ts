@@ -42,7 +42,7 @@ export async function watchBake(c: Ctx, cw: CloudWatchClient | undefined): Promi
   };
   // A bake that cannot read what it watches fails closed: the read failing is a breach.
   const serving = async () => {
-    const listed = await listPods(deps.exec, c.kubectl, inputs.podSelector);
+    const listed = await listPods(c.kube, inputs.podSelector);
     return listed ? servingPods(listed) : undefined;
   };
   const pods = podWatch((await serving()) ?? []);
