@@ -17,7 +17,7 @@ import { octokitDeployments } from '../../actions/promote-gate/src/github';
 import { getInputs } from '../../actions/promote-gate/src/inputs';
 import { kmsEvidenceKeys } from '../../actions/promote-gate/src/kms';
 import { run } from '../../actions/promote-gate/src/run';
-import { deployRoleArn, README_ACCOUNT } from '../executor/doubles/aws-trust';
+import { addGeneratedRoles, deployRoleArn } from '../executor/doubles/aws-trust';
 import { startEvidenceKms } from '../security/evidence-keys';
 import { startGithubStandin } from '../standins/github/index';
 import { IamStore } from '../standins/iam/index';
@@ -30,7 +30,7 @@ const digest = (c: string) => `sha256:${c.repeat(64)}`;
 
 async function main() {
   const iam = new IamStore();
-  for (const name of ['qa', 'preprod', 'production']) iam.addRole({ account: README_ACCOUNT, name: `gha-my-service-${name}` });
+  addGeneratedRoles(iam);
   const evidence = await startEvidenceKms({ iam });
   process.env.AWS_ENDPOINT_URL_KMS = evidence.kms.url;
   const github = await startGithubStandin({ tokens: {}, repositories: [NAME] });

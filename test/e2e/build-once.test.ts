@@ -147,11 +147,19 @@ describe.skipIf(!hasDocker)('build once per source tree, through the pipeline (i
   }, 600_000);
 
   test('pull_request: the SHA tag names the checked-out merge commit, whose tree was built', async () => {
-    // A team that builds pull requests gives them a role of their own: the README's build role,
-    // trusted for the pull_request subject instead of the branches.
+    // A team that builds pull requests gives them a role of their own: the generated build role,
+    // trusted for the pull_request subject (and any ref) instead of the branches.
     const build = world.ecr.iam.role(buildRoleArn())!;
-    const trust = JSON.parse(JSON.stringify(build.trustPolicy).replaceAll(`repo:${NAME}:ref:refs/heads/develop`, `repo:${NAME}:pull_request`));
-    const prRole = world.ecr.iam.addRole({ account: build.account, name: 'gha-my-service-pr-build', policies: build.policies, trustPolicy: trust });
+    const K = 'token.actions.githubusercontent.com';
+    const trust = structuredClone(build.trustPolicy!);
+    for (const s of [trust.Statement].flat()) {
+      const equals = (s.Condition?.StringEquals ?? {}) as Record<string, unknown>;
+      const subject = [equals[`${K}:sub`]].flat().map(String)[0]!;
+      equals[`${K}:sub`] = subject.replace(/:ref:.*$/, ':pull_request');
+      delete equals[`${K}:ref`];
+    }
+    expect(JSON.stringify(trust)).toContain(':pull_request"');
+    const prRole = world.ecr.iam.addRole({ account: build.account, name: 'gha-sample-service-pr-build', policies: build.policies, trustPolicy: trust });
 
     changeOn('develop');
     const pr = await createPullRequestRefs(repo.root, { number: 40, head: 'develop', base: 'main' });

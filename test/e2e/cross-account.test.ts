@@ -1,6 +1,8 @@
 /**
- * One ECR repository in the build account, clusters in other accounts (the set-up of
- * workflows/README.md "Three accounts"), end to end through the bundles: build-push-ecr builds
+ * One ECR repository in the build account, clusters in other accounts (the generated set-up of
+ * workflows/aws/: its build role and the qa and production deploy roles with their generated
+ * permissions, each in its account; the repository policy workflows/README.md shows), end to end
+ * through the bundles: build-push-ecr builds
  * with the real Docker engine and pushes through the ECR stand-in's registry front (account
  * 111111111111) and keeps the repository policy; helm-deploy-eks deploys the image to the QA
  * cluster (account 222222222222) and the production cluster (333333333333), whose nodes pull
@@ -18,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { docker, dockerAvailable, prepareSampleService, sampleServiceVariant } from '../harness/docker';
 import { startRegistry, type Registry } from '../harness/registry';
 import { errorsOf, newRunnerDir, repoRoot, runActionBundle, type RunResult } from '../harness/runner';
+import { accountOf, addGeneratedRoles, buildAccount, buildRoleArn, deployRoleArn, variablesOf } from '../executor/doubles/aws-trust';
 import { startEcrStandin, type EcrStandin } from '../standins/ecr';
 import { startEksWorld, type EksWorld } from '../standins/eks/world';
 import { IamStore, type Identity, type PolicyDocument } from '../standins/iam/index';
@@ -25,13 +28,17 @@ import { startKubeStandin, type KubeStandin } from '../standins/kube/index';
 import { ensureKubeTools } from '../tools/kube-binaries';
 import { startToolArchives, type ToolArchives } from '../tools/tool-archives';
 
-const BUILD = '111111111111';
-const QA = '222222222222';
-const PROD = '333333333333';
+const BUILD = buildAccount();
+const QA = accountOf('qa');
+const PROD = accountOf('production');
 const OUTSIDER = '444444444444';
-const REPO = 'team/sample-service';
+/** The example service's ECR repository: the generated roles may push and read it, no other. */
+const REPO = 'acme/sample-service';
 const SHA = 'd4e5f60718293a4b5c6d7e8f9012345678901234';
-const DEPLOY_ROLES = `arn:aws:iam::${QA}:role/gha-my-service-qa,arn:aws:iam::${PROD}:role/gha-my-service-production`;
+/** ECR_DEPLOY_ROLES as deploy-setup sets it. */
+const DEPLOY_ROLES = variablesOf().repository.ECR_DEPLOY_ROLES!;
+/** Each environment's cluster (EKS_CLUSTER_NAME) and namespace (K8S_NAMESPACE) as deploy-setup sets them. */
+const target = (env: 'qa' | 'production') => ({ cluster: variablesOf().environments[env]!.EKS_CLUSTER_NAME!, namespace: variablesOf().environments[env]!.K8S_NAMESPACE! });
 const hasDocker = await dockerAvailable();
 /** The repository policy workflows/README.md shows for this set-up. */
 const readmePolicy = () => {
@@ -42,8 +49,6 @@ const readmePolicy = () => {
 const allow = (...actions: string[]): PolicyDocument => ({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: actions, Resource: '*' }] });
 /** What AmazonEC2ContainerRegistryReadOnly gives a node role. */
 const NODE_POLICY = allow('ecr:GetAuthorizationToken', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability');
-/** The deploy roles' permissions of workflows/README.md section 8 (the evidence too). */
-const DEPLOY_POLICY = allow('eks:DescribeCluster', 'ecr:GetRepositoryPolicy', 'ecr:DescribeImages', 'ecr:BatchGetImage', 'ecr:PutImage');
 
 let iam: IamStore;
 let registry: Registry;
@@ -64,17 +69,18 @@ describe.skipIf(!hasDocker)('one ECR in the build account, clusters in other acc
     registry = await startRegistry();
     stops.push(registry.stop);
     iam = new IamStore();
-    builder = iam.issueCredentials(iam.addRole({ account: BUILD, name: 'gha-my-service-build', policies: [allow('ecr:*')] }).arn, 'build');
+    addGeneratedRoles(iam);
+    builder = iam.issueCredentials(buildRoleArn(), 'build');
     outsiderNode = iam.issueCredentials(iam.addRole({ account: OUTSIDER, name: 'eks-node', policies: [NODE_POLICY] }).arn, 'i-0outsider');
     ecr = await startEcrStandin({ registry, accountId: BUILD, iam });
     stops.push(ecr.stop);
     for (const [name, account] of [['qa', QA], ['production', PROD]] as const) {
-      const deployRole = iam.addRole({ account, name: `gha-my-service-${name}`, policies: [DEPLOY_POLICY] });
+      const deployRole = iam.role(deployRoleArn(name))!;
       const node = iam.issueCredentials(iam.addRole({ account, name: 'eks-node', policies: [NODE_POLICY] }).arn, `i-0${name}`);
       // The cluster's nodes log in to the registry with their own account's ECR token.
       const kube = await startKubeStandin({ tls: true, runtime: 'fake', registry: await ecr.registryLogin(node), timing: { backoffInitialMs: 300, backoffMaxMs: 1000 } });
       stops.push(kube.stop);
-      const world = await startEksWorld({ kube, iam, accessEntries: [deployRole.arn], clusterName: name });
+      const world = await startEksWorld({ kube, iam, clusters: [{ name: target(name).cluster, account, accessEntries: [deployRole.arn] }] });
       stops.push(world.stop);
       clusters[name] = { kube, world, deployer: iam.issueCredentials(deployRole.arn, `deploy-${name}`), node };
     }
@@ -111,7 +117,7 @@ describe.skipIf(!hasDocker)('one ECR in the build account, clusters in other acc
       timeoutMs: 240_000,
       with: {
         release: 'web',
-        namespace: 'shop',
+        namespace: target(name).namespace,
         'create-namespace': 'true',
         chart: join(workspace, 'chart'),
         image: imageRef,
@@ -142,7 +148,7 @@ describe.skipIf(!hasDocker)('one ECR in the build account, clusters in other acc
   ] as const)('%s (account %s) deploys the image, its nodes pulling as their own account', async (name, account) => {
     const r = await deploy(name);
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
-    expect(r.log).toContain(`Account ${account} (EKS cluster ${name}) may pull from ECR repository ${REPO} in account ${BUILD}`);
+    expect(r.log).toContain(`Account ${account} (EKS cluster ${target(name).cluster}) may pull from ECR repository ${REPO} in account ${BUILD}`);
     expect(pulls(account).length).toBeGreaterThan(0);
     expect(pulls(account).every((c) => c.allowed)).toBe(true);
   }, 240_000);
@@ -179,14 +185,14 @@ describe.skipIf(!hasDocker)('one ECR in the build account, clusters in other acc
     expect(statements.find((s) => s.Sid === 'DeployActionsPull')?.Principal).toEqual({ AWS: `arn:aws:iam::${QA}:root` });
 
     const { kube } = clusters.production;
-    const releases = () => kube.list('Secret', 'shop').filter((s) => (s as { type?: string }).type === 'helm.sh/release.v1').length;
+    const releases = () => kube.list('Secret', target('production').namespace).filter((s) => (s as { type?: string }).type === 'helm.sh/release.v1').length;
     const before = releases();
     const r = await deploy('production');
     expect(r.exitCode).toBe(1);
     // The manifest (ecr:BatchGetImage) is still granted to the production deploy role, which
     // records evidence; the layers are granted to no one in the account.
     expect(errorsOf(r)).toEqual([
-      `Account ${PROD} (EKS cluster production) may not pull from ECR repository ${REPO} in account ${BUILD}: its repository policy does not allow ecr:GetDownloadUrlForLayer to that account; add ${PROD} to build-push-ecr's pull-accounts. Nothing was deployed`,
+      `Account ${PROD} (EKS cluster ${target('production').cluster}) may not pull from ECR repository ${REPO} in account ${BUILD}: its repository policy does not allow ecr:GetDownloadUrlForLayer to that account; add ${PROD} to build-push-ecr's pull-accounts. Nothing was deployed`,
     ]);
     expect(releases()).toBe(before);
   }, 180_000);

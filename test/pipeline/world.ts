@@ -1,19 +1,23 @@
 /**
  * Everything a service repository's workflows meet when they run: the GitHub side (API stand-in
- * with job tokens carrying the job's permissions, the OIDC token service, the environments of
+ * with job tokens carrying the job's permissions and the repository's ids, the OIDC token service
+ * issuing the subject GitHub's API says the repository gets, the environments of
  * workflows/environments.yml with their reviewers, the action doubles, a real git repository of
- * the service) and the AWS side set up as workflows/README.md tells a team to (the OIDC provider
- * and the build and per-environment deploy roles with their trust policies; ECR over a real
- * registry; two EKS clusters in front of the Kubernetes stand-in), plus a runner tool cache
- * holding helm and kubectl as a runner image would. `options()` gives the executor all of it.
+ * the service) and the AWS side as the team deploys it with deploy-setup: the stacks of
+ * workflows/aws/ (OIDC providers, the build, evidence-reader and deploy roles with their trust and
+ * identity policies, the evidence keys with their key policies, the EKS access entries), each in
+ * its own account, and the GitHub variables `deploy-setup github` sets; ECR over a real registry
+ * in the build account; the clusters of each environment's account in front of the Kubernetes
+ * stand-in; plus a runner tool cache holding helm and kubectl as a runner image would.
+ * `options()` gives the executor all of it. Every AWS decision is iam-simulate's, over those policies.
  */
 import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createActionDoubles } from '../executor/doubles/index';
-import { buildRoleArn, deployRoleArn, projectTrust, README_ACCOUNT } from '../executor/doubles/aws-trust';
+import { accountOf, buildAccount, generatedSetup, projectTrust, variablesOf } from '../executor/doubles/aws-trust';
 import { loadEnvironments, projectEnvironmentsFile, type Approver, type Environments } from '../executor/doubles/environments';
-import { startOidcTokenService, type OidcTokenService } from '../executor/doubles/oidc';
+import { startOidcTokenService, subjectsFromGithub, type OidcTokenService } from '../executor/doubles/oidc';
 import type { ExecutorOptions } from '../executor/model';
 import { granted } from '../executor/permissions';
 import { startRegistry, type Registry } from '../harness/registry';
@@ -29,11 +33,13 @@ import { startEvidenceKms, type EvidenceKms } from '../security/evidence-keys';
 import { ensureKubeTools, PACKAGES } from '../tools/kube-binaries';
 import type { ServiceRepo } from './service-repo';
 
-export const REGION = 'eu-west-1';
 export const ENVIRONMENTS = ['qa', 'preprod', 'production'] as const;
-/** Which cluster each environment deploys to (EKS_CLUSTER_NAME of the environment). */
-export const CLUSTERS: Record<string, string> = { qa: 'nonprod', preprod: 'nonprod', production: 'prod' };
-export const namespaceOf = (environment: string) => `sample-${environment}`;
+/** The region of the build account (ECR) and, in the example, of every environment. */
+export const REGION = variablesOf().repository.AWS_REGION!;
+/** Which cluster each environment deploys to (EKS_CLUSTER_NAME of the environment, as deploy-setup sets it). */
+export const CLUSTERS: Record<string, string> = Object.fromEntries(ENVIRONMENTS.map((env) => [env, variablesOf().environments[env]!.EKS_CLUSTER_NAME!]));
+/** The namespace each environment deploys to (K8S_NAMESPACE, from the file's services section). */
+export const namespaceOf = (environment: string) => variablesOf().environments[environment]!.K8S_NAMESPACE!;
 /** Reviewers: the teams workflows/environments.yml names, with one member each. */
 export const TEAMS = { 'acme/platform': ['alice'], 'acme/release-managers': ['bob'] };
 
@@ -79,6 +85,8 @@ async function warmToolCache(): Promise<string> {
   return cache;
 }
 
+const withoutOwn = (vars: Record<string, string>, own: string[]) => Object.fromEntries(Object.entries(vars).filter(([k]) => !own.includes(k)));
+
 const approveAll: Approver = ({ eligible }) => ({ approve: true, reviewer: eligible[0]! });
 
 export async function startPipelineWorld(opts: {
@@ -97,42 +105,41 @@ export async function startPipelineWorld(opts: {
     return s;
   };
   try {
-    // The clusters' node role pulls images; the jobs' identities join as STS issues them.
-    const node: Identity = { accessKeyId: 'AKIANODEROLE00000001', secretAccessKey: 'node-secret', arn: `arn:aws:sts::${README_ACCOUNT}:assumed-role/eks-node/i-0123456789` };
+    // GitHub first: the OIDC token service issues the subject GitHub's API says the repository gets.
+    const github = await started(startGithubStandin({ tokens: {}, repositories: [opts.repository] }));
+    const readToken = github.mintToken({ contents: 'read', actions: 'read' });
+    const facts = (await (await fetch(`${github.url}/repos/${opts.repository}`, { headers: { authorization: `token ${readToken}` }, signal: AbortSignal.timeout(10_000) })).json()) as { id: number; owner: { id: number } };
+    const tokens = await started(startOidcTokenService({ subjects: subjectsFromGithub(github.url, readToken) }));
+    const generated = variablesOf(opts.repository);
+    const trust = projectTrust({ tokenService: tokens });
+    // The clusters' nodes pull images as their account's node role (the first environment's account: one Kubernetes stand-in serves every cluster).
+    const node: Identity = { accessKeyId: 'AKIANODEROLE00000001', secretAccessKey: 'node-secret', arn: `arn:aws:sts::${accountOf(ENVIRONMENTS[0], opts.repository)}:assumed-role/eks-node/i-0123456789` };
     const identities: Identity[] = [node];
     const iam = IamStore.of(identities);
-    const tokens = await started(startOidcTokenService());
-    const trust = projectTrust({ repository: opts.repository, tokenService: tokens, environments: [...ENVIRONMENTS] });
     const registry = await started(startRegistry());
-    const ecr = await started(startEcrStandin({ registry, accountId: README_ACCOUNT, region: REGION, iam }));
+    const ecr = await started(startEcrStandin({ registry, accountId: buildAccount(opts.repository), region: REGION, iam }));
     const pull = await ecr.registryLogin(node);
     const kube = await started(startKubeStandin({ tls: true, runtime: opts.runtime, registry: { url: pull.url, username: pull.username, password: pull.password } }));
-    const eks = await started(
-      startEksWorld({
-        kube,
-        iam,
-        identities,
-        accessEntries: ENVIRONMENTS.map((env) => deployRoleArn(env)),
-        clusterNames: ['nonprod', 'prod'],
-        region: REGION,
-        webIdentity: { providers: [trust.provider], roles: trust.roles },
-      }),
-    );
-    // One evidence key per environment, signable only by its deploy role (workflows/README.md, 7).
-    const evidence = await startEvidenceKms({ iam, region: REGION, environments: [...ENVIRONMENTS] });
+    // Each environment's cluster in its account, with the access entries the stacks create for it.
+    const entries = generatedSetup().setup.accessEntries;
+    const clusters = [...new Map(ENVIRONMENTS.map((env) => [`${accountOf(env, opts.repository)}/${CLUSTERS[env]}`, { name: CLUSTERS[env]!, account: accountOf(env, opts.repository) }])).values()].map((c) => ({
+      ...c,
+      accessEntries: entries.filter((e) => e.account === c.account && e.cluster === c.name).map((e) => e.principalArn),
+    }));
+    const eks = await started(startEksWorld({ kube, iam, identities, clusters, region: REGION, webIdentity: { providers: trust.providers, roles: trust.roles } }));
+    const evidence = await startEvidenceKms({ iam, repository: opts.repository });
     stops.push(() => evidence.kms.stop());
-    const cloudwatch = opts.cloudwatch ? await started(startCloudWatchStandin({ iam, region: REGION, accountId: README_ACCOUNT })) : undefined;
-    const github = await started(startGithubStandin({ tokens: {}, repositories: [opts.repository] }));
+    // The bake reads the alarms of the account it deploys to (the production environment's).
+    const cloudwatch = opts.cloudwatch ? await started(startCloudWatchStandin({ iam, region: REGION, accountId: accountOf('production', opts.repository) })) : undefined;
     const toolCache = await warmToolCache();
-    // The platform team creates each namespace once (workflows/README.md: a namespace-scoped access entry cannot).
+    // The platform team creates each namespace once (a namespace-scoped access entry cannot).
     for (const env of ENVIRONMENTS) kube.api.create(byKind('Namespace'), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespaceOf(env) } });
     const environments = loadEnvironments({
       file: projectEnvironmentsFile(),
       owner: opts.repository.split('/')[0]!,
       teams: TEAMS,
-      vars: Object.fromEntries(
-        ENVIRONMENTS.map((env) => [env, { AWS_DEPLOY_ROLE_ARN: deployRoleArn(env), EKS_CLUSTER_NAME: CLUSTERS[env]!, K8S_NAMESPACE: namespaceOf(env), ...opts.vars?.[env] }]),
-      ),
+      // The variables deploy-setup sets, less the file's own (SMOKE_URL and the like point at the team's real endpoints; tests give theirs in `vars`).
+      vars: Object.fromEntries(ENVIRONMENTS.map((env) => [env, { ...withoutOwn(generated.environments[env]!, generated.own[env] ?? []), ...opts.vars?.[env] }])),
       approver: async (req) => {
         const decision = await (opts.approver ?? approveAll)(req);
         // GitHub keeps an eligible reviewer's answer on the run (GET .../actions/runs/{id}/approvals: who approved).
@@ -156,8 +163,9 @@ export async function startPipelineWorld(opts: {
       registryHost: pull.host,
       toolCache,
       options: (repo, log) => ({
-        repository: { root: repo.root, name: repo.name },
-        vars: { AWS_REGION: REGION, AWS_BUILD_ROLE_ARN: buildRoleArn(), EVIDENCE_KMS_KEYS: evidence.variable, HELM_VERSION: PACKAGES.v36.helm.slice(1) },
+        repository: { root: repo.root, name: repo.name, id: String(facts.id), ownerId: String(facts.owner.id) },
+        // ECR_REGISTRY_ID: the stand-in registry's host is not an ECR host the actions could read the account from.
+        vars: { ...generated.repository, ECR_REGISTRY_ID: buildAccount(opts.repository), HELM_VERSION: PACKAGES.v36.helm.slice(1) },
         actions: createActionDoubles({ repositories: { [repo.name]: repo.root } }),
         environments,
         deployments: github,

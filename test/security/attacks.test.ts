@@ -1,20 +1,29 @@
 /**
  * The attack suite of issue 10 through the workflow executor: the real deploy.yml (and attacker
  * workflows) on GitHub's parser, the committed promote-gate bundle, OIDC tokens and STS evaluating
- * the trust policies of workflows/README.md, the KMS stand-in with the README's key policies,
- * the GitHub stand-in (deployments, job tokens with exactly the job's permissions), the ECR
- * stand-in on a real registry. Every attack must be refused with one clear line and nothing
+ * the generated trust policies (workflows/aws/: each role bound to deploy-actions' build.yml or
+ * deploy.yml by job_workflow_ref), the roles' generated permissions, the KMS stand-in with the
+ * generated key policies (keys in the environments' accounts), the GitHub stand-in (deployments,
+ * job tokens with exactly the job's permissions), the ECR stand-in on a real registry in the
+ * build account, with the repository policy build-push-ecr keeps from ECR_PULL_ACCOUNTS and
+ * ECR_DEPLOY_ROLES. Every attack must be refused with one clear line and nothing
  * deployed (deploy.yml's Deploy step never runs, production gets no evidence). The deploy
  * step of the one positive control fails at once on a chart that does not exist (no cluster here):
  * it shows the gate let the digest through.
  * Legitimate evidence is written by jobs that enter the environment and assume its deploy role,
- * running promote-gate record with the inputs deploy.yml gives it.
+ * running promote-gate record with the inputs deploy.yml gives it; as only a job of deploy.yml
+ * may assume a deploy role, those jobs run in place of deploy.yml (the executor's `overrides`:
+ * the reusable workflow's file replaced by the evidence job, so its job_workflow_ref is
+ * deploy.yml's). The forgeries that need a role run the same way, as an attacker who holds the
+ * build role's or the QA role's powers: the gate's own checks are tested behind the trust policies.
+ * A workflow an insider writes in the service repository gets no role at all (first describe).
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createActionDoubles } from '../executor/doubles/index';
-import { buildRoleArn, deployRoleArn, projectTrust, README_ACCOUNT } from '../executor/doubles/aws-trust';
+import { mergeRepositoryPolicy } from '@deploy-actions/aws';
+import { buildAccount, buildRoleArn, deployRoleArn, projectTrust, repositoryIds, variablesOf } from '../executor/doubles/aws-trust';
 import { loadEnvironments, projectEnvironmentsFile } from '../executor/doubles/environments';
-import { startOidcTokenService, type OidcTokenService } from '../executor/doubles/oidc';
+import { startOidcTokenService, subjectsFromGithub, type OidcTokenService } from '../executor/doubles/oidc';
 import { runWorkflow } from '../executor/index';
 import type { WorkflowRun } from '../executor/model';
 import { granted } from '../executor/permissions';
@@ -29,7 +38,8 @@ import { IamStore } from '../standins/iam/index';
 import { startEvidenceKms, type EvidenceKms } from './evidence-keys';
 
 const NAME = 'acme/sample-service';
-const REPO = 'team/sample-service';
+/** The ECR repository (the example's services.sample-service.ecr_repository, which the deploy roles may read). */
+const REPO = 'acme/sample-service';
 const REGION = 'eu-west-1';
 const AWS_CREDS = 'aws-actions/configure-aws-credentials@a03048d87541d1d9fcf2ecf528a4a65ba9bd7838';
 
@@ -45,14 +55,14 @@ let repo: ServiceRepo;
 const image: Record<string, { sha: string; digest: string; ref: string }> = {};
 
 beforeAll(async () => {
-  tokens = await startOidcTokenService();
-  const trust = projectTrust({ repository: NAME, tokenService: tokens });
-  iam = new IamStore();
-  sts = await startStsStandin({ region: REGION, iam, webIdentity: { providers: [trust.provider], roles: trust.roles } });
-  evidence = await startEvidenceKms({ iam, region: REGION });
-  registry = await startRegistry();
-  ecr = await startEcrStandin({ registry, iam, accountId: README_ACCOUNT, region: REGION, front: false });
   github = await startGithubStandin({ tokens: {}, repositories: [NAME] });
+  tokens = await startOidcTokenService({ subjects: subjectsFromGithub(github.url, github.mintToken({ contents: 'read', actions: 'read' })) });
+  const trust = projectTrust({ tokenService: tokens });
+  iam = new IamStore();
+  sts = await startStsStandin({ region: REGION, iam, webIdentity: { providers: trust.providers, roles: trust.roles } });
+  evidence = await startEvidenceKms({ iam });
+  registry = await startRegistry();
+  ecr = await startEcrStandin({ registry, iam, accountId: buildAccount(), region: REGION, front: false });
   prepareSampleService();
   repo = createServiceRepo({ serviceDir: sampleServiceDir, name: NAME, ecrRepository: REPO, release: 'sample-service', imageRepository: `${registry.host}/${REPO}` });
   for (const name of ['validated', 'newer', 'failed', 'none', 'unsigned', 'qaSigned', 'otherStatement', 'rolledBack']) {
@@ -61,18 +71,22 @@ beforeAll(async () => {
     const digest = await pushImage(registry, REPO, sha.slice(0, 7), name);
     image[name] = { sha, digest, ref: `${registry.host}/${REPO}@${digest}` };
   }
-  ecr.adopt(REPO, 'IMMUTABLE');
+  // The repository as build-push-ecr leaves it: its policy lets the other accounts' deploy roles read and record.
+  const vars = variablesOf(NAME).repository;
+  const roles = vars.ECR_DEPLOY_ROLES!.split(',');
+  ecr.adopt(REPO, 'IMMUTABLE').policyText = mergeRepositoryPolicy(undefined, { pull: vars.ECR_PULL_ACCOUNTS!.split(',').map((a) => `arn:aws:iam::${a}:root`), read: roles, record: roles }).text;
 }, 120_000);
 afterAll(async () => {
   for (const s of [github, ecr, registry, evidence?.kms, sts, tokens]) await s?.stop();
 });
 
-function run(workflow: string, branch: string, vars: Record<string, string> = { EVIDENCE_KMS_KEYS: evidence.variable }): Promise<WorkflowRun> {
+function run(workflow: string, branch: string, vars: Record<string, string> = { EVIDENCE_KMS_KEYS: evidence.variable }, overrides?: Record<string, string>): Promise<WorkflowRun> {
   return runWorkflow({
     workflow: { path: '.github/workflows/attack.yml', text: workflow },
     event: dispatchEvent(repo, branch, 'attack.yml', {}),
-    repository: { root: repo.root, name: NAME },
-    vars: { AWS_REGION: REGION, ...vars },
+    repository: { root: repo.root, name: NAME, ...repositoryIds(NAME) },
+    ...(overrides ? { overrides } : {}),
+    vars: { AWS_REGION: REGION, ECR_REGISTRY_ID: buildAccount(), ...vars },
     actions: createActionDoubles({ repositories: { [NAME]: repo.root } }),
     environments: loadEnvironments({ file: projectEnvironmentsFile(), owner: 'acme', teams: { 'acme/platform': ['alice'] }, approver: () => ({ approve: true, reviewer: 'alice' }) }),
     idTokens: tokens,
@@ -88,10 +102,18 @@ function run(workflow: string, branch: string, vars: Record<string, string> = { 
   });
 }
 
+interface GateJob {
+  environment?: string;
+  role: string;
+  mode: string;
+  img: { sha: string; ref: string };
+  with?: Record<string, string>;
+}
+
 /** A job that entered `environment` (its protection rules) and assumed `role`, running promote-gate as deploy.yml does. */
-function gateJob(o: { environment?: string; role: string; mode: string; img: { sha: string; ref: string }; with?: Record<string, string> }): string {
+function gateJob(o: GateJob, on = 'workflow_dispatch'): string {
   const extra = Object.entries(o.with ?? {}).map(([k, v]) => `\n          ${k}: ${v}`).join('');
-  return `on: workflow_dispatch
+  return `on: ${on}
 permissions: {}
 jobs:
   evidence:
@@ -106,14 +128,32 @@ jobs:
         with:
           mode: ${o.mode}
           image-ref: ${o.img.ref}
+          registry-id: \${{ vars.ECR_REGISTRY_ID }}
           sha: ${o.img.sha}${extra}
 `;
+}
+
+/**
+ * The gate job run from the service's attack.yml or, with `via`, in place of deploy-actions'
+ * reusable workflow of that name (its file overridden), so its token's job_workflow_ref is the
+ * one the generated trust policies admit for the role.
+ */
+function runGate(o: GateJob & { via?: 'build.yml' | 'deploy.yml' }, branch: string): Promise<WorkflowRun> {
+  if (!o.via) return run(gateJob(o), branch);
+  const caller = `on: workflow_dispatch
+permissions: {}
+jobs:
+  evidence:
+    uses: org/deploy-actions/.github/workflows/${o.via}@v1
+    permissions: { contents: read, id-token: write, deployments: write }
+`;
+  return run(caller, branch, undefined, { [`.github/workflows/${o.via}`]: gateJob(o, 'workflow_call') });
 }
 
 const SIGNED = { 'evidence-keys': '${{ vars.EVIDENCE_KMS_KEYS }}', 'require-signed-evidence': 'true' };
 /** Evidence written the way deploy.yml writes it: a job of the environment, its deploy role, its key. */
 async function legit(environment: string, img: { sha: string; ref: string }, mode: 'record' | 'fail' = 'record') {
-  const r = await run(gateJob({ environment, role: deployRoleArn(environment), mode, img, with: { environment, ...SIGNED } }), environment === 'qa' ? 'develop' : 'main');
+  const r = await runGate({ via: 'deploy.yml', environment, role: deployRoleArn(environment), mode, img, with: { environment, ...SIGNED } }, environment === 'qa' ? 'develop' : 'main');
   expect(r.conclusion, JSON.stringify(r.jobs.map((j) => j.steps.map((s) => [s.name, s.outcome, s.annotations.map((a) => a.message)])))).toBe('success');
 }
 
@@ -168,6 +208,20 @@ function expectRefused(r: WorkflowRun, line: RegExp): void {
   expect(errors.filter((e) => line.test(e)), errors.join('\n')).toHaveLength(1);
 }
 
+describe("an insider's own workflow on develop gets no AWS role (the generated trust binds each role to deploy-actions' workflow)", () => {
+  test.each([
+    ['the build role', { role: buildRoleArn(), mode: 'record', with: { environment: 'preprod' } }],
+    ["the QA environment's deploy role", { environment: 'qa', role: deployRoleArn('qa'), mode: 'record', with: { environment: 'qa', ...SIGNED } }],
+  ])('%s: refused by STS before any evidence is written', async (_name, job) => {
+    const before = github.state.deployments.length;
+    const r = await runGate({ ...job, img: image.unsigned! }, 'develop');
+    expect(r.conclusion).toBe('failure');
+    expect(steps(r).find((s) => s.outcome === 'failure')!.annotations.map((a) => a.message).join('\n')).toMatch(/Not authorized to perform sts:AssumeRoleWithWebIdentity/);
+    expect(step(r, 'promote-gate')!.outcome).toBe('skipped');
+    expect(github.state.deployments.length).toBe(before);
+  });
+});
+
 describe('the positive control', () => {
   test('evidence signed in preprod lets the digest through the production gate (the deploy step then runs)', async () => {
     await legit('preprod', image.validated!);
@@ -179,15 +233,15 @@ describe('the positive control', () => {
 
 describe('forged evidence', () => {
   beforeAll(async () => {
-    // A workflow pushed to develop: the build role (trusted for develop) and a deployments: write token.
-    const forge = await run(gateJob({ role: buildRoleArn(), mode: 'record', img: image.unsigned!, with: { environment: 'preprod' } }), 'develop');
+    // An attacker with the build role's powers on develop (as build.yml has them) and a deployments: write token.
+    const forge = await runGate({ via: 'build.yml', role: buildRoleArn(), mode: 'record', img: image.unsigned!, with: { environment: 'preprod' } }, 'develop');
     expect(forge.conclusion).toBe('success'); // unsigned evidence: a success deployment and the preprod tag, both written
-    const sign = await run(gateJob({ role: buildRoleArn(), mode: 'record', img: image.unsigned!, with: { environment: 'preprod', ...SIGNED } }), 'develop');
+    const sign = await runGate({ via: 'build.yml', role: buildRoleArn(), mode: 'record', img: image.unsigned!, with: { environment: 'preprod', ...SIGNED } }, 'develop');
     expect(sign.conclusion).toBe('failure');
-    expect(steps(sign).find((s) => s.outcome === 'failure')!.annotations.map((a) => a.message).join('\n')).toMatch(/may not sign with preprod's evidence key .*gha-my-service-build/);
+    expect(steps(sign).find((s) => s.outcome === 'failure')!.annotations.map((a) => a.message).join('\n')).toMatch(/may not sign with preprod's evidence key .*gha-sample-service-build/);
     // The QA job (develop may deploy to qa) signs a statement saying preprod with the only key it may use.
-    const qa = await run(
-      gateJob({ environment: 'qa', role: deployRoleArn('qa'), mode: 'record', img: image.qaSigned!, with: { environment: 'preprod', 'evidence-keys': `preprod=${evidence.keys.qa!.arn}` } }),
+    const qa = await runGate(
+      { via: 'deploy.yml', environment: 'qa', role: deployRoleArn('qa'), mode: 'record', img: image.qaSigned!, with: { environment: 'preprod', 'evidence-keys': `preprod=${evidence.keys.qa!.arn}` } },
       'develop',
     );
     expect(qa.conclusion).toBe('success');
@@ -289,13 +343,13 @@ describe('refs and replays', () => {
 
 describe('gaps in the chain', () => {
   test('record refuses a commit/digest pair it cannot prove: a commit with no build tag on the digest, one line, nothing written', async () => {
-    // A develop workflow in QA (develop may deploy there) binds a validated image to a commit that
-    // was never built: before, record wrote it ("not checked") and production later took it.
+    // A job with the QA role's powers on develop (develop may deploy there) binds a validated image to
+    // a commit that was never built: before, record wrote it ("not checked") and production later took it.
     repo.change('develop', 'www/unbuilt.html', 'unbuilt\n', 'A commit that is never built');
     const unbuilt = repo.head('develop');
     const records = github.state.deployments.length;
     const puts = ecr.calls.filter((c) => c === 'PutImage').length;
-    const r = await run(gateJob({ environment: 'qa', role: deployRoleArn('qa'), mode: 'record', img: { sha: unbuilt, ref: image.validated!.ref }, with: { environment: 'qa', ...SIGNED } }), 'develop');
+    const r = await runGate({ via: 'deploy.yml', environment: 'qa', role: deployRoleArn('qa'), mode: 'record', img: { sha: unbuilt, ref: image.validated!.ref }, with: { environment: 'qa', ...SIGNED } }, 'develop');
     const sha7 = unbuilt.slice(0, 7);
     expectRefused(r, new RegExp(`^Refusing to record ${image.validated!.digest} for commit ${sha7} in qa: the image carries no tag ${sha7} .*so nothing shows it is the build of commit ${sha7}; nothing was written$`));
     expect(github.state.deployments.length).toBe(records);
@@ -315,7 +369,7 @@ describe('gaps in the chain', () => {
     let digest = '';
     for (const tag of [d.slice(0, 7), key, m.slice(0, 7)]) digest = await pushImage(registry, REPO, tag, 'keyed');
     const ref = `${registry.host}/${REPO}@${digest}`;
-    const qa = await run(gateJob({ environment: 'qa', role: deployRoleArn('qa'), mode: 'record', img: { sha: d, ref }, with: { environment: 'qa', 'content-key': key, ...SIGNED } }), 'develop');
+    const qa = await runGate({ via: 'deploy.yml', environment: 'qa', role: deployRoleArn('qa'), mode: 'record', img: { sha: d, ref }, with: { environment: 'qa', 'content-key': key, ...SIGNED } }, 'develop');
     expect(qa.conclusion).toBe('success');
     const preprod = () => github.state.deployments.filter((x) => x.environment.toLowerCase() === 'preprod').length;
     const before = preprod();

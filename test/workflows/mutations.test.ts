@@ -1,17 +1,17 @@
 /**
  * Mutation tests of the workflows: a copy of the workflows with one defect each, run through the
  * workflow executor next to the unchanged files, must make the run fail or differ. They run
- * against the GitHub side of the world (OIDC token service, STS evaluating the trust policies of
- * workflows/README.md, environments, GitHub API stand-in, real git repository, action doubles);
+ * against the GitHub side of the world (OIDC token service, STS evaluating the generated trust
+ * policies of workflows/aws/, environments, GitHub API stand-in, real git repository, action doubles);
  * every run stops before it would need ECR or a cluster, so no Docker is needed.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createActionDoubles } from '../executor/doubles/index';
-import { deployRoleArn, projectTrust } from '../executor/doubles/aws-trust';
+import { deployRoleArn, projectTrust, repositoryIds } from '../executor/doubles/aws-trust';
 import { loadEnvironments, projectEnvironmentsFile } from '../executor/doubles/environments';
-import { startOidcTokenService, type OidcTokenService } from '../executor/doubles/oidc';
+import { startOidcTokenService, subjectsFromGithub, type OidcTokenService } from '../executor/doubles/oidc';
 import { runWorkflow } from '../executor/index';
 import type { ExecutorOptions, GithubEvent, WorkflowRun } from '../executor/model';
 import { granted } from '../executor/permissions';
@@ -31,11 +31,11 @@ let repo: ServiceRepo;
 let push: GithubEvent;
 
 beforeAll(async () => {
-  tokens = await startOidcTokenService();
-  const trust = projectTrust({ repository: NAME, tokenService: tokens });
-  const identities: Identity[] = [];
-  sts = await startStsStandin({ region: REGION, identities, webIdentity: { providers: [trust.provider], roles: trust.roles } });
   github = await startGithubStandin({ tokens: {}, repositories: [NAME] });
+  tokens = await startOidcTokenService({ subjects: subjectsFromGithub(github.url, github.mintToken({ contents: 'read', actions: 'read' })) });
+  const trust = projectTrust({ tokenService: tokens });
+  const identities: Identity[] = [];
+  sts = await startStsStandin({ region: REGION, identities, webIdentity: { providers: trust.providers, roles: trust.roles } });
   prepareSampleService();
   repo = createServiceRepo({ serviceDir: sampleServiceDir, name: NAME, ecrRepository: NAME, release: 'sample-service', imageRepository: IMAGE_REPOSITORY });
   push = repo.change('develop', 'www/index.html', 'changed\n', 'A change');
@@ -60,7 +60,7 @@ function run(opts: { workflow: ExecutorOptions['workflow']; event?: GithubEvent;
   return runWorkflow({
     workflow: opts.workflow,
     event: opts.event ?? push,
-    repository: { root: repo.root, name: NAME },
+    repository: { root: repo.root, name: NAME, ...repositoryIds(NAME) },
     overrides: opts.overrides,
     vars: { AWS_REGION: REGION },
     actions: createActionDoubles({ repositories: { [NAME]: repo.root } }),

@@ -1,6 +1,6 @@
 /**
  * Signed evidence: record signs with the environment's KMS key (the real @aws-sdk/client-kms
- * against the KMS stand-in, key policies from workflows/README.md), verify accepts only
+ * against the KMS stand-in, generated key policies of workflows/aws/), verify accepts only
  * statements that verify under the configured key and name this subject, and the replay and
  * rollback rules of signed-rules.ts. GitHub is the in-memory deployments API; a forger writes to
  * it directly, as a `deployments: write` token can.
@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { Inputs as Raw, InputError, UserError, mapInputs, recordingIO, runContextFrom } from '@deploy-actions/action-kit';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { deployRoleArn, README_ACCOUNT } from '../../../test/executor/doubles/aws-trust';
+import { addGeneratedRoles, buildRoleArn, deployRoleArn, evidenceRoleArn } from '../../../test/executor/doubles/aws-trust';
 import { IamStore } from '../../../test/standins/iam/index';
 import { startEvidenceKms, type EvidenceKms } from '../../../test/security/evidence-keys';
 import { evidenceTask } from '../src/github';
@@ -41,8 +41,7 @@ const saved = process.env.AWS_ENDPOINT_URL_KMS;
 
 beforeAll(async () => {
   iam = new IamStore();
-  for (const name of ['qa', 'preprod', 'production']) iam.addRole({ account: README_ACCOUNT, name: `gha-my-service-${name}` });
-  iam.addRole({ account: README_ACCOUNT, name: 'gha-my-service-build' });
+  addGeneratedRoles(iam);
   evidence = await startEvidenceKms({ iam });
   process.env.AWS_ENDPOINT_URL_KMS = evidence.kms.url;
 });
@@ -57,9 +56,9 @@ beforeEach(() => {
   clock = Date.UTC(2026, 5, 1);
 });
 
-/** The job's credentials: a session of `role` (a deploy role's environment, or `build`). */
+/** The job's credentials: a session of `role` (a deploy role's environment, `build` or `evidence`). */
 function deps(role: string): Deps {
-  const c = iam.issueCredentials(role === 'build' ? `arn:aws:iam::${README_ACCOUNT}:role/gha-my-service-build` : deployRoleArn(role), 'gha');
+  const c = iam.issueCredentials(role === 'build' ? buildRoleArn() : role === 'evidence' ? evidenceRoleArn() : deployRoleArn(role), 'gha');
   return {
     io,
     github: gh.api,
@@ -137,7 +136,7 @@ describe('record signs, verify checks the signature and every field', () => {
     const ok = await verify();
     expect(ok.verified).toBe(true);
     expect(JSON.parse(String(ok.evidence)).checks).toContainEqual(expect.objectContaining({ source: 'signed', ok: true }));
-    expect(evidence.kms.calls.filter((c) => c.operation === 'Sign').at(-1)).toMatchObject({ caller: expect.stringContaining('gha-my-service-preprod'), key: evidence.keys.preprod!.arn });
+    expect(evidence.kms.calls.filter((c) => c.operation === 'Sign').at(-1)).toMatchObject({ caller: expect.stringContaining('gha-sample-service-preprod'), key: evidence.keys.preprod!.arn });
   });
 
   test('a re-run of record reuses its signed record and signs nothing new', async () => {
@@ -151,7 +150,7 @@ describe('record signs, verify checks the signature and every field', () => {
   test('another role may not sign with preprod\'s key: record fails before writing anything', async () => {
     for (const role of ['qa', 'build', 'production']) {
       const message = await refusal(record('preprod', DIGEST, { role }));
-      expect(message).toMatch(new RegExp(`^The role this job assumes may not sign with preprod's evidence key ${evidence.keys.preprod!.arn}.*assumed-role/gha-my-service-${role}/`));
+      expect(message).toMatch(new RegExp(`^The role this job assumes may not sign with preprod's evidence key ${evidence.keys.preprod!.arn}.*assumed-role/gha-sample-service-${role}/`));
     }
     expect(gh.deployments).toEqual([]);
   });
@@ -311,7 +310,7 @@ describe('everything a consumer uses comes from the signed statement', () => {
     // The genuine statement, replayed under a payload that names another host, actor and run.
     await forge('production', { digest: DIGEST, image: `evil.example.com/${REPO}@${DIGEST}`, actor: 'mallory', run_id: '666', run_url: 'https://evil.example.com/run', signed: signedOf(Number(out['deployment-id'])) });
     const q = getQueryInputs(new Raw(mapInputs({ ...actionDefaults(), repository: REPO, 'github-token': 'ghs_test', 'evidence-keys': evidence.variable, mode: 'last-validated', environment: 'production' })), runContextFrom(env()));
-    const target = await runQuery(q, { io, github: gh.api, keys: deps('build').keys!, now });
+    const target = await runQuery(q, { io, github: gh.api, keys: deps('evidence').keys!, now });
     expect(target).toMatchObject({ 'image-ref': `${host}/${REPO}@${DIGEST}`, 'validated-by': 'alice', 'run-url': 'https://github.com/acme/sample-service/actions/runs/1000' });
     expect(JSON.stringify(target)).not.toMatch(/evil|mallory|666/);
   });
@@ -320,8 +319,8 @@ describe('everything a consumer uses comes from the signed statement', () => {
 describe('last-validated and status read signed statements only (the rollback target)', () => {
   const query = (values: Record<string, string>) =>
     getQueryInputs(new Raw(mapInputs({ ...actionDefaults(), repository: REPO, 'github-token': 'ghs_test', 'evidence-keys': evidence.variable, 'require-signed-evidence': 'true', ...values })), runContextFrom(env()));
-  // The rollback plan job verifies with the build role (workflows/README.md's VerifyEvidence).
-  const target = async () => runQuery(query({ mode: 'last-validated', environment: 'production' }), { io, github: gh.api, keys: deps('build').keys!, now });
+  // The rollback plan job verifies with the evidence reader role (AWS_EVIDENCE_ROLE_ARN; the generated key policy's VerifyEvidence).
+  const target = async () => runQuery(query({ mode: 'last-validated', environment: 'production' }), { io, github: gh.api, keys: deps('evidence').keys!, now });
 
   test('forged records, replayed statements and forged statuses do not move the target; a failed digest is skipped', async () => {
     await record('production', DIGEST);
@@ -343,7 +342,7 @@ describe('last-validated and status read signed statements only (the rollback ta
     expect(await target()).toMatchObject({ digest: DIGEST, sha: SHA });
     expect(io.lines.at(-1)).toContain(`before ${OTHER_DIGEST}`);
 
-    const status = await runQuery(query({ mode: 'status', environments: 'production' }), { io, github: gh.api, keys: deps('build').keys!, now });
+    const status = await runQuery(query({ mode: 'status', environments: 'production' }), { io, github: gh.api, keys: deps('evidence').keys!, now });
     const [production] = JSON.parse(String(status.status)) as Array<{ running: { digest: string } }>;
     expect(production!.running.digest).toBe(OTHER_DIGEST);
   });

@@ -10,11 +10,10 @@
  *
  * Exit codes: 0 in sync (or applied), 1 error, 2 drift found by --check.
  */
-import { readFileSync } from 'node:fs';
-import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { UserError, errorMessage } from '@deploy-actions/action-kit';
 import { ConfigError, parseEnvironmentsFile } from './config';
+import { readEnvironmentsText } from './file';
 import { octokitEnvironments, type EnvironmentsApi } from './github';
 import { resolve, sync } from './sync';
 
@@ -74,16 +73,7 @@ export async function main(
       return 0;
     }
     const [owner, repo] = args.repo.split('/') as [string, string];
-    // `pnpm --filter @deploy-actions/environments run apply` runs in the package folder and
-    // says where the user was in INIT_CWD: resolve the file from there.
-    const base = env.INIT_CWD || process.cwd();
-    const path = isAbsolute(args.file) ? args.file : resolvePath(base, args.file);
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch {
-      throw new UserError(`cannot read the environments file ${path}`);
-    }
+    const { text } = readEnvironmentsText(args.file, env);
     const specs = parseEnvironmentsFile(text, owner, args.file);
     const token = env.GITHUB_TOKEN || env.GH_TOKEN || '';
     if (!token) throw new UserError('set GITHUB_TOKEN (a token with Administration: write on the repository, Members: read on the org for teams)');

@@ -31,17 +31,27 @@ export function readChunks(root: string, action: string): Record<string, Buffer>
 }
 
 /**
- * What a release attaches: `SHA256SUMS` (one `sha256sum` line per bundle file, entry and chunks, checkable with
- * `sha256sum -c SHA256SUMS` in a checkout of the tag) and, per bundle, `<action>.packages.json`:
- * the committed dist/packages.json (manifest.ts), the bundle's sha256 and every package inside
- * it with its version and license.
+ * The command-line tools released as one file each (committed, rebuilt and drift-checked by
+ * `pnpm build` like the actions' bundles): `deploy-setup.mjs` runs with node alone, without a
+ * checkout of deploy-actions (`node deploy-setup.mjs generate`).
+ */
+export const CLI_BUNDLES = [{ path: 'packages/environments/dist/deploy-setup.mjs', name: 'deploy-setup.mjs' }] as const;
+
+/**
+ * What a release attaches: `SHA256SUMS` (one `sha256sum` line per bundle file, entry and chunks,
+ * and per command-line bundle, checkable with `sha256sum -c SHA256SUMS` in a checkout of the tag),
+ * per action bundle `<action>.packages.json` (the committed dist/packages.json (manifest.ts), the
+ * bundle's sha256 and every package inside it with its version and license), and each
+ * command-line bundle under its own name (CLI_BUNDLES).
  */
 export function releaseAssets(root: string): Asset[] {
   const actions = bundledActions(root);
-  const sums = actions.flatMap((a) =>
-    [`actions/${a}/dist/index.js`, ...bundleChunks(root, a)].map((path) => `${createHash('sha256').update(readFileSync(join(root, path))).digest('hex')}  ${path}\n`),
+  const clis = CLI_BUNDLES.filter((c) => existsSync(join(root, c.path)));
+  const sums = [...actions.flatMap((a) => [`actions/${a}/dist/index.js`, ...bundleChunks(root, a)]), ...clis.map((c) => c.path)].map(
+    (path) => `${createHash('sha256').update(readFileSync(join(root, path))).digest('hex')}  ${path}\n`,
   );
   const assets: Asset[] = [{ name: 'SHA256SUMS', data: Buffer.from(sums.join('')), contentType: 'text/plain' }];
+  for (const c of clis) assets.push({ name: c.name, data: readFileSync(join(root, c.path)), contentType: 'text/javascript' });
   for (const a of actions) {
     const manifest = join(root, 'actions', a, 'dist', 'packages.json');
     if (existsSync(manifest)) assets.push({ name: `${a}.packages.json`, data: readFileSync(manifest), contentType: 'application/json' });

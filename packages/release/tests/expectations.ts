@@ -16,6 +16,7 @@ import { selfAtGit } from '../../../test/executor/git-refs';
 import { pushEvent, tempTree } from '../../../test/executor/testing';
 import { runWorkflow } from '../../../test/executor/workflow';
 import { resolveTree } from './tree';
+import { CLI_BUNDLES } from '../src/assets';
 
 export const REPO = 'org/deploy-actions';
 export const ACTIONS = ['build-push-ecr', 'helm-deploy-eks', 'promote-gate'];
@@ -125,6 +126,18 @@ export function expectRelease(
     const line = `${createHash('sha256').update(bundle).digest('hex')}  actions/${a}/dist/index.js\n`;
     expect(sums).toContain(line);
     expect(sums).toContain(`${JSON.parse(asset(`${a}.packages.json`)).sha256}  actions/${a}/dist/index.js\n`);
+  }
+  // The command-line bundles the tag holds are attached as they are, with their SHA256SUMS line.
+  for (const c of CLI_BUNDLES) {
+    let file: Buffer;
+    try {
+      file = execFileSync('git', ['--git-dir', bare, 'show', `${commit}:${c.path}`], { maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'ignore'] });
+    } catch {
+      expect(release!.assets.map((a) => a.name)).not.toContain(c.name);
+      continue;
+    }
+    expect(release!.assets.find((a) => a.name === c.name)!.data.equals(file)).toBe(true);
+    expect(sums).toContain(`${createHash('sha256').update(file).digest('hex')}  ${c.path}\n`);
   }
   const gate = JSON.parse(asset('promote-gate.packages.json'));
   expect(gate.packages).toEqual(expect.arrayContaining([{ name: '@aws-sdk/client-ecr', version: expect.stringMatching(/^3\./), license: 'Apache-2.0' }]));

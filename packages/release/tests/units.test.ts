@@ -1,4 +1,9 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { releaseAssets } from '../src/assets';
 import { changelogSection, ownReferences, parseLsRemote, parseUses, pinOwnReferences, planVersion, resolveRef, resolveUses } from '../src';
 
 describe('planVersion', () => {
@@ -133,5 +138,28 @@ describe('pinOwnReferences', () => {
   test('a second rewrite to the same tag changes nothing', () => {
     const once = pinOwnReferences(text, 'org/deploy-actions', 'v1.2.0').text;
     expect(pinOwnReferences(once, 'org/deploy-actions', 'v1.2.0')).toEqual({ text: once, changed: 0 });
+  });
+});
+
+describe('releaseAssets', () => {
+  const tree = (files: Record<string, string>) => {
+    const root = mkdtempSync(join(tmpdir(), 'release-assets-'));
+    for (const [path, text] of Object.entries(files)) {
+      mkdirSync(dirname(join(root, path)), { recursive: true });
+      writeFileSync(join(root, path), text);
+    }
+    return root;
+  };
+  const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+
+  test('the deploy-setup single file is attached as deploy-setup.mjs, with its SHA256SUMS line', () => {
+    const assets = releaseAssets(tree({ 'actions/probe/dist/index.js': 'probe', 'packages/environments/dist/deploy-setup.mjs': '#!/usr/bin/env node\nsetup' }));
+    expect(assets.map((a) => a.name)).toEqual(['SHA256SUMS', 'deploy-setup.mjs']);
+    expect(assets[0]!.data.toString()).toBe(`${sha('probe')}  actions/probe/dist/index.js\n${sha('#!/usr/bin/env node\nsetup')}  packages/environments/dist/deploy-setup.mjs\n`);
+    expect(assets[1]!.data.toString()).toBe('#!/usr/bin/env node\nsetup');
+  });
+
+  test('a tree without it attaches the actions alone', () => {
+    expect(releaseAssets(tree({ 'actions/probe/dist/index.js': 'probe' })).map((a) => a.name)).toEqual(['SHA256SUMS']);
   });
 });

@@ -1,51 +1,105 @@
 /**
- * The AWS side a service team sets up by following workflows/README.md ("AWS: one OIDC
- * provider, one role per stage"), read from that README itself so the tests exercise the
- * policies users are told to create: the trust policies are its JSON blocks that allow
- * sts:AssumeRoleWithWebIdentity, with ORG/REPO replaced by the service repository (and, for
- * the deploy role, `production` by each environment: "the same with qa and preprod").
+ * The AWS side of every test world, as a team deploys it: the stacks deploy-setup generated
+ * from workflows/environments.yml into workflows/aws/, loaded as CloudFormation creates them
+ * (test/standins/cloudformation/deployed.ts): the GitHub OIDC provider of each account, the
+ * build, evidence-reader and per-environment deploy roles with their trust and identity
+ * policies. The GitHub variables that point the workflows at them are the ones
+ * `deploy-setup github` sets (packages/environments: desiredVariables over the stacks'
+ * outputs), so a role renamed or a policy changed by the generator reaches the tests unedited.
  */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import type { PolicyDocument } from '../../standins/iam/index';
+import { desiredVariables } from '../../../packages/environments/src/setup/variables';
+import { exampleSetup } from '../../../packages/environments/src/setup/example';
+import { loadDeployedSetup, type DeployedSetup } from '../../standins/cloudformation/deployed';
+import { defaultRepositoryInfo } from '../../standins/github/setup-routes';
+import { accountOfArn, IamStore } from '../../standins/iam/index';
 import type { OidcProvider, Role } from '../../standins/eks/web-identity';
-import type { OidcTokenService } from './oidc';
+import { subjectFormatOf, type OidcTokenService, type SubjectFormat } from './oidc';
 
-const README = fileURLToPath(new URL('../../../workflows/README.md', import.meta.url));
+/** The service of the example file (workflows/environments.yml). */
+export const SAMPLE_REPOSITORY = 'acme/sample-service';
 
-/** The README's account (111122223333) and role names. */
-export const README_ACCOUNT = '111122223333';
-export const buildRoleArn = (account = README_ACCOUNT) => `arn:aws:iam::${account}:role/gha-my-service-build`;
-export const deployRoleArn = (environment: string, account = README_ACCOUNT) => `arn:aws:iam::${account}:role/gha-my-service-${environment}`;
+export interface GeneratedVariables {
+  /** Repository variables (AWS_REGION, AWS_BUILD_ROLE_ARN, AWS_EVIDENCE_ROLE_ARN, ECR_*, EVIDENCE_KMS_KEYS). */
+  repository: Record<string, string>;
+  /** Each environment's variables (AWS_DEPLOY_ROLE_ARN, EKS_CLUSTER_NAME, K8S_NAMESPACE, the file's own). */
+  environments: Record<string, Record<string, string>>;
+  /** Names from the file's own `variables:` (values that point at the team's real endpoints). */
+  own: Record<string, string[]>;
+}
 
-/** The README's trust policies, as text with ORG/REPO in place: [build, deploy-production]. */
-export function readmeTrustPolicies(readme = readFileSync(README, 'utf8')): { build: string; deploy: string } {
-  const blocks = [...readme.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => m[1]!).filter((b) => b.includes('sts:AssumeRoleWithWebIdentity'));
-  const build = blocks.find((b) => b.includes(':ref:refs/heads/'));
-  const deploy = blocks.find((b) => b.includes(':environment:production'));
-  if (!build || !deploy) throw new Error('workflows/README.md: the build and deploy trust policies were not found');
-  return { build, deploy };
+let cached: { setup: DeployedSetup; variables: Map<string, GeneratedVariables> } | undefined;
+
+/** workflows/aws/ as deployed, and the variables deploy-setup sets for each service repository. */
+export function generatedSetup(): { setup: DeployedSetup; variables: Map<string, GeneratedVariables> } {
+  if (cached) return cached;
+  const setup = loadDeployedSetup();
+  const { cfg, plan } = exampleSetup();
+  const variables = new Map<string, GeneratedVariables>();
+  for (const v of desiredVariables(cfg, plan, setup.outputs)) {
+    const key = v.repository.toLowerCase();
+    if (!variables.has(key)) variables.set(key, { repository: {}, environments: {}, own: {} });
+    const g = variables.get(key)!;
+    if (v.value === undefined) throw new Error(`workflows/aws: ${v.name} of ${v.repository} has no value (a stack output is missing)`);
+    if (v.environment) (g.environments[v.environment] ??= {})[v.name] = v.value;
+    else g.repository[v.name] = v.value;
+  }
+  for (const e of cfg.environments) {
+    for (const g of variables.values()) g.own[e.name] = Object.keys(e.variables);
+  }
+  return (cached = { setup, variables });
+}
+
+/** The variables deploy-setup sets for `repository` (one of the example file's services). */
+export function variablesOf(repository = SAMPLE_REPOSITORY): GeneratedVariables {
+  const v = generatedSetup().variables.get(repository.toLowerCase());
+  if (!v) throw new Error(`workflows/environments.yml has no service for ${repository}: the generated set-up cannot serve it`);
+  return v;
+}
+
+export const buildRoleArn = (repository = SAMPLE_REPOSITORY) => variablesOf(repository).repository.AWS_BUILD_ROLE_ARN!;
+export const evidenceRoleArn = (repository = SAMPLE_REPOSITORY) => variablesOf(repository).repository.AWS_EVIDENCE_ROLE_ARN!;
+export const deployRoleArn = (environment: string, repository = SAMPLE_REPOSITORY) => {
+  const arn = variablesOf(repository).environments[environment]?.AWS_DEPLOY_ROLE_ARN;
+  if (!arn) throw new Error(`workflows/environments.yml has no environment ${environment}`);
+  return arn;
+};
+/** The account of the build role (ECR) and of each environment's deploy role (its cluster, key, alarms). */
+export const buildAccount = (repository = SAMPLE_REPOSITORY) => accountOfArn(buildRoleArn(repository))!;
+export const accountOf = (environment: string, repository = SAMPLE_REPOSITORY) => accountOfArn(deployRoleArn(environment, repository))!;
+
+/** What the GitHub stand-in says of a repository's OIDC subject (its creation date and customization). */
+export function subjectsOfStandin(repository: string): Promise<SubjectFormat> {
+  const info = defaultRepositoryInfo(repository.toLowerCase());
+  return Promise.resolve(subjectFormatOf({ created_at: info.createdAt }, info.subject, undefined));
+}
+
+/** The ids the GitHub stand-in gives a repository, as the executor's `repository.id` / `ownerId`. */
+export function repositoryIds(repository: string): { id: string; ownerId: string } {
+  const info = defaultRepositoryInfo(repository.toLowerCase());
+  return { id: String(info.id), ownerId: String(info.ownerId) };
 }
 
 export interface ProjectTrust {
-  provider: OidcProvider;
+  /** One GitHub OIDC provider per account that creates one, served by `tokenService`. */
+  providers: OidcProvider[];
+  /** Every generated role: trust policy and identity policies. */
   roles: Role[];
 }
 
-/** The OIDC provider and the build and per-environment deploy roles of `repository`. */
-export function projectTrust(opts: { repository: string; tokenService: Pick<OidcTokenService, 'url' | 'issuer'>; environments?: string[]; account?: string }): ProjectTrust {
-  const account = opts.account ?? README_ACCOUNT;
-  const { build, deploy } = readmeTrustPolicies();
-  const fill = (policy: string) => JSON.parse(policy.replaceAll('ORG/REPO', opts.repository).replaceAll(README_ACCOUNT, account)) as PolicyDocument;
-  const host = opts.tokenService.issuer.replace(/^https:\/\//, '');
+/** The OIDC providers and roles of the generated set-up, for the STS stand-in (`webIdentity`). */
+export function projectTrust(opts: { tokenService: Pick<OidcTokenService, 'url' | 'issuer'> }): ProjectTrust {
+  const { setup } = generatedSetup();
+  const issuer = opts.tokenService.issuer.replace(/\/$/, '');
   return {
-    provider: { arn: `arn:aws:iam::${account}:oidc-provider/${host}`, url: opts.tokenService.issuer, clientIds: ['sts.amazonaws.com'], discoveryBase: opts.tokenService.url },
-    roles: [
-      { arn: buildRoleArn(account), trustPolicy: fill(build) },
-      ...(opts.environments ?? ['qa', 'preprod', 'production']).map((env) => ({
-        arn: deployRoleArn(env, account),
-        trustPolicy: fill(deploy.replace(':environment:production"', `:environment:${env}"`)),
-      })),
-    ],
+    providers: setup.providers.map((p) => {
+      if (p.url.replace(/\/$/, '') !== issuer) throw new Error(`workflows/aws: OIDC provider ${p.url} is not the token service's issuer ${issuer}`);
+      return { arn: p.arn, url: p.url, clientIds: p.clientIds, discoveryBase: opts.tokenService.url };
+    }),
+    roles: setup.roles.map((r) => ({ arn: r.arn, trustPolicy: r.trustPolicy, policies: r.policies })),
   };
+}
+
+/** Registers every generated role in `iam` (trust and identity policies as deployed). */
+export function addGeneratedRoles(iam: IamStore): void {
+  for (const r of generatedSetup().setup.roles) iam.addRole({ account: r.account, name: r.name, trustPolicy: r.trustPolicy, policies: r.policies });
 }

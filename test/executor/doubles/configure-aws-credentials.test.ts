@@ -1,28 +1,32 @@
 /**
  * configure-aws-credentials double end to end: a real RS256 token from the OIDC token
- * service, the real STS client, the STS stand-in evaluating the trust policies of
- * workflows/README.md, and the issued credentials used again (the IAM store the AWS
- * stand-ins share issues them).
+ * service (the immutable subject the GitHub stand-in says the repository gets), the real STS
+ * client, the STS stand-in evaluating the generated trust policies (workflows/aws/), and the
+ * issued credentials used again (the IAM store the AWS stand-ins share issues them).
  */
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startStsStandin, type StsStandinWithSessions } from '../../standins/eks/index';
 import { IamStore } from '../../standins/iam/index';
-import { buildRoleArn, deployRoleArn, projectTrust } from './aws-trust';
+import { accountOf, buildAccount, buildRoleArn, deployRoleArn, projectTrust, subjectsOfStandin } from './aws-trust';
 import { configureAwsCredentialsDouble } from './configure-aws-credentials';
 import { startOidcTokenService, type OidcTokenService } from './oidc';
 import { stepContext, type JobSpec } from './testing';
 
 const REPO = 'acme/sample-service';
+/** The subject of the sample service (created after 2026-07-15: owner and repository ids). */
+const SUBJECT = 'repo:acme@190000001/sample-service@1041000001';
+const BUILD_WORKFLOW = 'org/deploy-actions/.github/workflows/build.yml@refs/heads/v1';
+const PRODUCTION = accountOf('production');
 let tokens: OidcTokenService;
 let sts: StsStandinWithSessions;
 const iam = new IamStore();
 const double = configureAwsCredentialsDouble();
 
 beforeAll(async () => {
-  tokens = await startOidcTokenService();
-  const trust = projectTrust({ repository: REPO, tokenService: tokens });
-  sts = await startStsStandin({ region: 'eu-west-1', iam, webIdentity: { providers: [trust.provider], roles: trust.roles } });
+  tokens = await startOidcTokenService({ subjects: subjectsOfStandin });
+  const trust = projectTrust({ tokenService: tokens });
+  sts = await startStsStandin({ region: 'eu-west-1', iam, webIdentity: { providers: trust.providers, roles: trust.roles } });
 });
 afterAll(async () => {
   await sts?.stop();
@@ -41,16 +45,17 @@ describe('a job allowed by the trust policy', () => {
     const r = await run({ environment: 'production', role: deployRoleArn('production') });
     expect(r.error).toBeUndefined();
     expect(r.outcome).toBe('success');
-    expect(r.outputs).toEqual({ 'aws-account-id': '111122223333', 'authenticated-arn': 'arn:aws:sts::111122223333:assumed-role/gha-my-service-production/deploy-4242-1' });
+    expect(r.outputs).toEqual({ 'aws-account-id': PRODUCTION, 'authenticated-arn': `arn:aws:sts::${PRODUCTION}:assumed-role/gha-sample-service-production/deploy-4242-1` });
     expect(r.exportEnv).toMatchObject({ AWS_REGION: 'eu-west-1', AWS_DEFAULT_REGION: 'eu-west-1' });
     expect(r.exportEnv.AWS_ACCESS_KEY_ID).toMatch(/^ASIA[A-Z0-9]{16}$/);
     expect(r.addMask).toEqual(expect.arrayContaining([r.exportEnv.AWS_ACCESS_KEY_ID, r.exportEnv.AWS_SECRET_ACCESS_KEY, r.exportEnv.AWS_SESSION_TOKEN]));
-    expect(r.addMask).not.toContain('111122223333');
+    expect(r.addMask).not.toContain(PRODUCTION);
     // The token really carried the job's claims.
     const issued = tokens.issued.at(-1)!;
     expect(issued.audience).toBe('sts.amazonaws.com');
     expect(issued.claims).toMatchObject({
-      sub: `repo:${REPO}:environment:production`,
+      sub: `${SUBJECT}:environment:production`,
+      repository_id: '1041000001',
       environment: 'production',
       job_workflow_ref: 'org/deploy-actions/.github/workflows/deploy.yml@refs/heads/v1',
       repository_owner: 'acme',
@@ -69,14 +74,14 @@ describe('a job allowed by the trust policy', () => {
   });
 
   test.each(['refs/heads/develop', 'refs/heads/main'])('build job on %s assumes the build role', async (ref) => {
-    const r = await run({ ref, role: buildRoleArn() });
+    const r = await run({ ref, role: buildRoleArn(), workflowRef: BUILD_WORKFLOW });
     expect(r.error).toBeUndefined();
-    expect(r.outputs['authenticated-arn']).toBe('arn:aws:sts::111122223333:assumed-role/gha-my-service-build/deploy-4242-1');
+    expect(r.outputs['authenticated-arn']).toBe(`arn:aws:sts::${buildAccount()}:assumed-role/gha-sample-service-build/deploy-4242-1`);
   });
 
   test('mask-aws-account-id masks the account and the ARN', async () => {
     const r = await run({ environment: 'qa', role: deployRoleArn('qa'), with: { 'mask-aws-account-id': 'true' } });
-    expect(r.addMask).toEqual(expect.arrayContaining(['111122223333', r.outputs['authenticated-arn']]));
+    expect(r.addMask).toEqual(expect.arrayContaining([accountOf('qa'), r.outputs['authenticated-arn']]));
   });
 });
 
@@ -86,10 +91,11 @@ describe('a job the trust policy refuses fails as on AWS', () => {
     ['no environment: the subject is the ref', { role: deployRoleArn('production') }],
     ['another environment', { environment: 'preprod', role: deployRoleArn('production') }],
     ['an environment spelled Production (IAM compares case-sensitively)', { environment: 'Production', role: deployRoleArn('production') }],
-    ['a build from a feature branch', { ref: 'refs/heads/feature/x', role: buildRoleArn() }],
-    ['a pull_request run (subject repo:…:pull_request)', { ref: 'refs/pull/7/merge', eventName: 'pull_request', role: buildRoleArn() }],
-    ['another repository', { repository: 'acme/other', role: buildRoleArn() }],
-    ['a role that does not exist', { role: 'arn:aws:iam::111122223333:role/nope' }],
+    ['a build from a feature branch', { ref: 'refs/heads/feature/x', role: buildRoleArn(), workflowRef: BUILD_WORKFLOW }],
+    ['a pull_request run (subject repo:…:pull_request)', { ref: 'refs/pull/7/merge', eventName: 'pull_request', role: buildRoleArn(), workflowRef: BUILD_WORKFLOW }],
+    ['another repository', { repository: 'acme/other', role: buildRoleArn(), workflowRef: BUILD_WORKFLOW }],
+    ['a job of deploy.yml on main (the build role trusts build.yml only)', { role: buildRoleArn() }],
+    ['a role that does not exist', { role: `arn:aws:iam::${buildAccount()}:role/nope` }],
   ])('%s', async (_name, spec) => {
     const before = sts.webIdentityCalls.length;
     const r = await run(spec);
@@ -118,7 +124,7 @@ describe('the job variables from the token service URL (job.oidcIssuerUrl)', () 
     ctx.env.AWS_ENDPOINT_URL_STS = sts.url;
     const r = await double(ctx);
     expect(r.error).toBe(error);
-    if (!error) expect(tokens.issued.at(-1)!.claims.sub).toBe(`repo:${REPO}:environment:qa`);
+    if (!error) expect(tokens.issued.at(-1)!.claims.sub).toBe(`${SUBJECT}:environment:qa`);
   });
 });
 
@@ -134,7 +140,7 @@ describe('inputs and permissions as the action checks them', () => {
     [{ 'aws-region': '' }, 'Input required and not supplied: aws-region'],
     [{ 'aws-region': 'EU west' }, 'Region is not valid: EU west'],
     [{ 'mask-aws-account-id': 'yes' }, 'Input does not meet YAML 1.2 "Core Schema" specification: mask-aws-account-id Support boolean input list: `true | True | TRUE | false | False | FALSE`'],
-    [{ 'role-to-assume': 'gha-my-service-qa' }, 'Source Account ID is needed if the Role Name is provided and not the Role Arn.'],
+    [{ 'role-to-assume': 'gha-sample-service-qa' }, 'Source Account ID is needed if the Role Name is provided and not the Role Arn.'],
     [{ 'aws-access-key-id': 'AKIA' }, 'configure-aws-credentials double: input aws-access-key-id is not modelled (only the OIDC path is)'],
   ])('%o -> %s', async (inputs, error) => {
     const r = await run({ environment: 'qa', role: deployRoleArn('qa'), with: inputs });

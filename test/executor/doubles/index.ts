@@ -22,7 +22,7 @@ export function createActionDoubles(world: DoublesWorld): Record<DoubleName, Act
 }
 
 export { startOidcTokenService, jobClaims, subjectFor, GITHUB_OIDC_ISSUER, type OidcTokenService, type JobIdentity } from './oidc';
-export { projectTrust, buildRoleArn, deployRoleArn, readmeTrustPolicies, README_ACCOUNT } from './aws-trust';
+export { projectTrust, buildRoleArn, deployRoleArn, evidenceRoleArn, buildAccount, accountOf, addGeneratedRoles } from './aws-trust';
 export { loadEnvironments, projectEnvironmentsFile, refAllowed, type Environments, type EnvironmentsOptions, type EnterRequest, type EnterResult, type Approver, type ApprovalDecision, type ApprovalRequest, type ApprovalRecord } from './environments';
 export { createPullRequestRefs, type PullRequestRefs } from './pull-request';
 export { CHECKOUT_INPUTS } from './checkout';

@@ -1,4 +1,5 @@
 /** A step context as the executor builds it, for the doubles' own tests. */
+import { defaultRepositoryInfo } from '../../standins/github/setup-routes';
 import type { ActionDoubleContext } from './types';
 
 export interface JobSpec {
@@ -12,6 +13,8 @@ export interface JobSpec {
   env?: Record<string, string>;
   workspace?: string;
   github?: Record<string, unknown>;
+  /** The reusable workflow the job runs in (default deploy-actions' deploy.yml). */
+  workflowRef?: string;
 }
 
 export function stepContext(spec: JobSpec = {}): ActionDoubleContext {
@@ -19,9 +22,13 @@ export function stepContext(spec: JobSpec = {}): ActionDoubleContext {
   const ref = spec.ref ?? 'refs/heads/main';
   const sha = spec.sha ?? 'c'.repeat(40);
   const workspace = spec.workspace ?? '/tmp/workspace';
+  // The ids the GitHub stand-in gives the repository (github.repository_id / repository_owner_id).
+  const ids = defaultRepositoryInfo(repository.toLowerCase());
   const github = {
     repository,
+    repository_id: String(ids.id),
     repository_owner: repository.split('/')[0],
+    repository_owner_id: String(ids.ownerId),
     ref,
     ref_name: ref.replace(/^refs\/(heads|tags)\//, ''),
     ref_type: ref.startsWith('refs/tags/') ? 'tag' : 'branch',
@@ -55,7 +62,7 @@ export function stepContext(spec: JobSpec = {}): ActionDoubleContext {
     job: {
       environment: spec.environment,
       permissions: spec.permissions ?? { contents: 'read', 'id-token': 'write' },
-      workflowRef: 'org/deploy-actions/.github/workflows/deploy.yml@refs/heads/v1',
+      workflowRef: spec.workflowRef ?? 'org/deploy-actions/.github/workflows/deploy.yml@refs/heads/v1',
     },
   };
 }

@@ -30,29 +30,30 @@ export async function startEksWorld(opts: {
   iam?: IamStore;
   identities?: Identity[];
   /** Principal ARNs with an access entry. */
-  accessEntries: string[];
+  accessEntries?: string[];
   clusterName?: string;
   /** Several EKS clusters (each with its own front door) in front of the same Kubernetes stand-in. */
   clusterNames?: string[];
+  /** Clusters with the account that owns each and its own access entries (instead of clusterNames / accessEntries). */
+  clusters?: Array<{ name: string; account?: string; accessEntries: string[] }>;
   region?: string;
   version?: string;
   /** OIDC providers and roles: STS also answers AssumeRoleWithWebIdentity; issued sessions join `identities`. */
   webIdentity?: StsOptions['webIdentity'];
 }): Promise<EksWorld> {
-  const names = opts.clusterNames ?? [opts.clusterName ?? 'prod'];
+  const clusters = opts.clusters ?? (opts.clusterNames ?? [opts.clusterName ?? 'prod']).map((name) => ({ name, account: undefined, accessEntries: opts.accessEntries ?? [] }));
+  const names = clusters.map((c) => c.name);
   const region = opts.region ?? 'eu-west-1';
   const iam = opts.iam ?? IamStore.of(opts.identities ?? []);
   const sts = await startStsStandin({ region, iam, identities: opts.identities, webIdentity: opts.webIdentity });
   const doors: FrontDoor[] = [];
-  for (const clusterName of names) {
-    doors.push(
-      await startEksFrontDoor({ upstreamUrl: opts.kube.url, upstreamCa: opts.kube.caCert, clusterName, stsUrl: sts.url, accessEntries: opts.accessEntries }),
-    );
+  for (const c of clusters) {
+    doors.push(await startEksFrontDoor({ upstreamUrl: opts.kube.url, upstreamCa: opts.kube.caCert, clusterName: c.name, stsUrl: sts.url, accessEntries: c.accessEntries }));
   }
   const eks = await startEksStandin({
     region,
     iam,
-    clusters: names.map((name, i) => ({ name, endpoint: doors[i]!.url, caData: doors[i]!.caData, version: opts.version ?? '1.35' })),
+    clusters: clusters.map((c, i) => ({ name: c.name, ...(c.account ? { account: c.account } : {}), endpoint: doors[i]!.url, caData: doors[i]!.caData, version: opts.version ?? '1.35' })),
   });
   return {
     sts,

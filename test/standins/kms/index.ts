@@ -46,7 +46,8 @@ export interface KmsStandin {
   /** AWS_ENDPOINT_URL_KMS (and the region) for a runner's environment. */
   env: Record<string, string>;
   /** A new SIGN_VERIFY ECC_NIST_P256 key in `account` (default the stand-in's) with this key policy. */
-  createKey(opts: { policy: PolicyDocument; account?: string; alias?: string }): KmsKey;
+  /** `keyId`: the id CloudFormation gave the key (a stack's `KeyId`), else a new one. */
+  createKey(opts: { policy: PolicyDocument; account?: string; alias?: string; keyId?: string }): KmsKey;
   setKeyPolicy(arn: string, policy: PolicyDocument): void;
   stop(): Promise<void>;
 }
@@ -170,9 +171,8 @@ export async function startKmsStandin(opts: { iam: IamStore; region?: string; ac
     keys,
     calls,
     env: { AWS_ENDPOINT_URL_KMS: url, AWS_REGION: region },
-    createKey({ policy, account = defaultAccount, alias }) {
+    createKey({ policy, account = defaultAccount, alias, keyId = randomUUID() }) {
       const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-      const keyId = randomUUID();
       const key: KmsKey = {
         keyId,
         arn: `arn:aws:kms:${region}:${account}:key/${keyId}`,

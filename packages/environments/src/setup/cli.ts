@@ -7,11 +7,11 @@
  *
  * Exit codes: 0 done / in sync, 1 error, 2 drift or problems found.
  */
-import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { UserError, errorMessage } from '@deploy-actions/action-kit';
 import { parseEnvironmentsConfig, type EnvironmentsConfig } from '../config';
 import { ConfigError } from '../errors';
+import { readEnvironmentsText } from '../file';
 import { octokitEnvironments, type EnvironmentsApi } from '../github';
 import { resolve as resolveReviewers, sync as syncEnvironments } from '../sync';
 import { driftedFiles, renderFiles, writeFiles } from './files';
@@ -37,6 +37,9 @@ Options:
                            subject R's tokens carry (default: read from GitHub)
   --profile ACCOUNT=NAME   (repeatable) github: AWS profile to read that account's stack outputs
 Environment: GITHUB_TOKEN (or GH_TOKEN), GITHUB_API_URL (default https://api.github.com).`;
+
+/** The largest template body CloudFormation accepts in the request itself (larger ones go through S3). */
+export const INLINE_TEMPLATE_BYTES = 51_200;
 
 export interface SetupIO {
   out(line: string): void;
@@ -106,14 +109,7 @@ function parseArgs(argv: readonly string[]): Args | 'help' {
 }
 
 function readConfig(args: Args, env: NodeJS.ProcessEnv): { cfg: SetupConfig; path: string } {
-  const base = env.INIT_CWD || process.cwd();
-  const path = isAbsolute(args.file) ? args.file : resolvePath(base, args.file);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    throw new UserError(`cannot read the environments file ${path} (--file)`);
-  }
+  const { path, text } = readEnvironmentsText(args.file, env);
   // Teams without an org/ prefix belong to the (first) service's owner.
   const first = parseEnvironmentsConfig(text, 'owner', args.file);
   const owner = first.services[0]?.repository.split('/')[0] ?? 'owner';
@@ -169,6 +165,8 @@ async function generate(args: Args, env: NodeJS.ProcessEnv, deps: SetupDeps, io:
     return 0;
   }
   writeFiles(dir, files);
+  // CloudFormation takes a template body of at most 51,200 bytes inline (what `deploy` sends without --s3-bucket).
+  const large = new Set(p.stacks.filter((s) => Buffer.byteLength(files.get(`${s.label}.template.json`)!) > INLINE_TEMPLATE_BYTES).map((s) => s.label));
   for (const s of p.stacks) {
     const count = Object.keys(s.template.Resources as object).length;
     io.out(`${s.stackName}: account ${s.account} ${s.region}, ${count} resources -> ${args.out}/${s.label}.template.json`);
@@ -176,9 +174,10 @@ async function generate(args: Args, env: NodeJS.ProcessEnv, deps: SetupDeps, io:
   io.out('Deploy each stack in its account, as the key administrator (see workflows/README.md):');
   for (const s of p.stacks) {
     io.out(
-      `  aws cloudformation deploy --region ${s.region} --stack-name ${s.stackName} --template-file ${args.out}/${s.label}.template.json --parameter-overrides file://${args.out}/${s.label}.parameters.json --capabilities CAPABILITY_NAMED_IAM`,
+      `  aws cloudformation deploy --region ${s.region} --stack-name ${s.stackName} --template-file ${args.out}/${s.label}.template.json --parameter-overrides file://${args.out}/${s.label}.parameters.json --capabilities CAPABILITY_NAMED_IAM${large.has(s.label) ? ' --s3-bucket <a bucket of that account>' : ''}`,
     );
   }
+  if (large.size) io.out(`note: ${[...large].map((l) => `${l}.template.json`).join(', ')} exceed the ${INLINE_TEMPLATE_BYTES} bytes CloudFormation takes inline: deploy uploads them through --s3-bucket (up to 460,800 bytes)`);
   return 0;
 }
 

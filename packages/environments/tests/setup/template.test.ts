@@ -1,9 +1,11 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { parseEnvironmentsConfig } from '../../src/config';
 import { ConfigError } from '../../src/errors';
 import { EXAMPLE_DIR, EXAMPLE_IDENTITIES, exampleFiles } from '../../src/setup/example';
+import { INLINE_TEMPLATE_BYTES, setupMain } from '../../src/setup/cli';
 import { driftedFiles } from '../../src/setup/files';
 import { plan, type SetupConfig } from '../../src/setup/template';
 import type { RepoIdentity } from '../../src/setup/subject';
@@ -162,4 +164,20 @@ test('a file without the aws section still parses (backward compatible) and has 
   expect(cfg.aws).toBeUndefined();
   expect(cfg.services).toEqual([]);
   expect(cfg.environments[0]!.target).toBeUndefined();
+});
+
+test('generate: a template over the 51,200 bytes CloudFormation takes inline gets --s3-bucket in its deploy line', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'da-setup-large-'));
+  const services = Array.from({ length: 4 }, (_, i) => `  svc-${i}: { repository: acme/svc-${i}, ecr_repository: acme/svc-${i}, namespace: svc-${i} }`).join('\n');
+  writeFileSync(join(dir, 'envs.yml'), FILE.replace(/services:\n.*\n/, `services:\n${services}\n`));
+  const lines: string[] = [];
+  const ids = Array.from({ length: 4 }, (_, i) => ['--repo-ids', `acme/svc-${i}=190000001/${1041000100 + i}`]).flat();
+  const code = await setupMain(['generate', '--offline', '--file', join(dir, 'envs.yml'), '--out', join(dir, 'aws'), ...ids], {}, { out: (l) => lines.push(l), err: (l) => lines.push(l) });
+  expect(code, lines.join('\n')).toBe(0);
+  const deploy = (label: string) => lines.find((l) => l.includes(`--stack-name deploy-actions-${label} `))!;
+  expect(statSync(join(dir, 'aws/qa-preprod.template.json')).size).toBeGreaterThan(INLINE_TEMPLATE_BYTES);
+  expect(deploy('qa-preprod')).toMatch(/ --s3-bucket <a bucket of that account>$/);
+  expect(statSync(join(dir, 'aws/build.template.json')).size).toBeLessThanOrEqual(INLINE_TEMPLATE_BYTES);
+  expect(deploy('build')).not.toContain('--s3-bucket');
+  expect(lines.at(-1)).toMatch(/^note: .*qa-preprod\.template\.json exceed the 51200 bytes CloudFormation takes inline/);
 });
