@@ -9,7 +9,7 @@
 // GITHUB_API_URL.
 //
 // The repository released is this repository's tree (tracked and new files of the working
-// tree), with CHANGELOG's [Unreleased] renamed to 1.0.0 as CONTRIBUTING says, the probe of
+// tree), with its CHANGELOG (1.0.0 cut as CONTRIBUTING says), the probe of
 // packages/release/tests/expectations.ts added, and three stand-ins for what makes CI take
 // about 18 minutes (test/e2e/release-fixture): scripts/setup.sh links the workspace's
 // packages installed in this working tree (same lockfile, no network); `pnpm build` writes
@@ -20,6 +20,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { changelogSection } from '@deploy-actions/release';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { expectPinning, expectRelease, probeFiles, pushToMain, REPO, remoteTag, tagsOn, workDir } from '../../packages/release/tests/expectations';
 import { addNodeToToolCache, createActionDoubles } from '../executor/doubles/index';
@@ -57,12 +58,16 @@ const mainOf = () => git(bare, 'rev-parse', 'refs/heads/main');
 const withSection = (text: string, version: string, body: string) =>
   text.replace('## [Unreleased]\n', `## [Unreleased]\n\n## [${version}] - 2026-12-02\n\n${body}\n`);
 
-/** The repository as a maintainer merges it before 1.0.0: this tree, the changelog section, the probe, the CI stand-ins. */
+/**
+ * The repository as a maintainer merges it for 1.0.0: this tree with its CHANGELOG (1.0.0 was cut
+ * on 2026-12-07: an empty `## [Unreleased]` above `## [1.0.0] - 2026-12-07`), the probe, the CI
+ * stand-ins. The 1.0.0 release's notes must be that section, read here with the same parser.
+ */
 function seedRepository(seed: string): void {
   copyTree(root, seed);
   const changelog = readFileSync(join(seed, 'CHANGELOG.md'), 'utf8');
-  notes100 = changelog.split('## [Unreleased]\n')[1]!.split(/\n## /)[0]!.trim();
-  writeFileSync(join(seed, 'CHANGELOG.md'), changelog.replace('## [Unreleased]\n', '## [Unreleased]\n\n## [1.0.0] - 2026-12-02\n'));
+  notes100 = changelogSection(changelog, '1.0.0');
+  expect(changelog).toMatch(/^## \[Unreleased\]\n\n## \[1\.0\.0\] - \d{4}-\d{2}-\d{2}$/m);
   for (const [path, text] of Object.entries(probeFiles('1.0.0'))) {
     mkdirSync(join(seed, path, '..'), { recursive: true });
     writeFileSync(join(seed, path), text);

