@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { readActionMetadata, repoRoot } from './harness/runner';
+import { readActionMetadata, repoRoot, runnerDefault } from './harness/runner';
 
 const actions = readdirSync(join(repoRoot, 'actions')).filter((n) => existsSync(join(repoRoot, n, 'action.yml')));
 
@@ -74,5 +74,27 @@ describe.each(actions)('%s', (name) => {
       .flatMap((f) => inputsReadBy(readFileSync(join(src, f), 'utf8')));
     expect(read.length).toBeGreaterThan(0);
     expect(read.filter((i) => !(i in (meta.inputs ?? {})))).toEqual([]);
+  });
+});
+
+describe('action.yml defaults as the harness hands them to a bundle (as the runner evaluates them)', () => {
+  test.each([
+    ['5m', {}, '5m'],
+    ['${{ github.token }}', { GITHUB_TOKEN: 'ghs_job' }, 'ghs_job'],
+    ['${{github.token}}', {}, ''],
+  ])('%s -> %s', (value, env: Record<string, string>, expected) => {
+    expect(runnerDefault(value, env)).toBe(expected);
+  });
+
+  test('an expression the harness does not evaluate throws instead of reaching the action as text', () => {
+    expect(() => runnerDefault('${{ github.repository }}', {})).toThrow(/only \$\{\{ github\.token \}\} is evaluated/);
+  });
+
+  test('every expression default of our action.yml files is one the harness evaluates', () => {
+    for (const name of ['build-push-ecr', 'helm-deploy-eks', 'promote-gate']) {
+      for (const spec of Object.values(readActionMetadata(name).inputs ?? {})) {
+        if (spec.default !== undefined) expect(() => runnerDefault(String(spec.default), {})).not.toThrow();
+      }
+    }
   });
 });

@@ -40,9 +40,9 @@ interface Release {
 }
 const releases = {} as Record<'A' | 'B' | 'C' | 'D', Release>;
 
-const run = (event: GithubEvent, workflow: string, opts: { text?: string; vars?: Record<string, string> } = {}): Promise<WorkflowRun> => {
+const run = (event: GithubEvent, workflow: string, opts: { text?: string; vars?: Record<string, string>; overrides?: Record<string, string> } = {}): Promise<WorkflowRun> => {
   const o = world.options(repo);
-  return runWorkflow({ ...o, vars: { ...o.vars, ...opts.vars }, workflow: { path: workflow, text: opts.text }, event });
+  return runWorkflow({ ...o, vars: { ...o.vars, ...opts.vars }, workflow: { path: workflow, text: opts.text }, event, ...(opts.overrides ? { overrides: opts.overrides } : {}) });
 };
 const rollback = (branch: string, environment: string, vars?: Record<string, string>) =>
   run(dispatchEvent(repo, branch, 'rollback.yml', { environment }), '.github/workflows/rollback.yml', { vars });
@@ -95,12 +95,20 @@ async function release(name: keyof typeof releases, qaOnly = false): Promise<Rel
 }
 
 /** What a bake breach in production does (deploy.yml's "Mark the release failed"), as its own workflow. */
-const MARK_FAILED = `name: bake breach
-on:
-  workflow_dispatch:
-    inputs:
-      image-ref: { type: string, required: true }
-      sha: { type: string, required: true }
+/**
+ * The bake's breach, marked as deploy.yml marks it: a job of the production environment with its
+ * deploy role. The generated trust admits that role only to deploy-actions' deploy.yml
+ * (job_workflow_ref), so this job runs in place of deploy.yml (the executor's `overrides`).
+ */
+const MARK_FAILED_CALLER = `name: bake breach
+on: workflow_dispatch
+permissions: {}
+jobs:
+  mark:
+    uses: org/deploy-actions/.github/workflows/deploy.yml@v1
+    permissions: { id-token: write, deployments: write }
+`;
+const markFailedJob = (image: string, sha: string) => `on: workflow_call
 permissions: {}
 jobs:
   mark:
@@ -116,9 +124,9 @@ jobs:
         uses: org/deploy-actions/promote-gate@v1
         with:
           mode: fail
-          image-ref: \${{ inputs.image-ref }}
+          image-ref: ${image}
           environment: Production
-          sha: \${{ inputs.sha }}
+          sha: ${sha}
           description: alarm sample-5xx entered ALARM during the bake
           evidence-keys: \${{ vars.EVIDENCE_KMS_KEYS }}
           require-signed-evidence: true
@@ -150,7 +158,7 @@ describe.skipIf(!hasDocker)('one-click rollback through the executor (issue 14)'
     // A bake breach marks B failed in production (after C replaced it: the bake of a later look).
     const B = releases.B;
     console.log(`D in qa (${Math.round(performance.now() / 1000)} s)`);
-    const mark = await run(dispatchEvent(repo, 'main', 'mark-failed.yml', { 'image-ref': B.image, sha: B.sha }), '.github/workflows/mark-failed.yml', { text: MARK_FAILED });
+    const mark = await run(dispatchEvent(repo, 'main', 'mark-failed.yml', {}), '.github/workflows/mark-failed.yml', { text: MARK_FAILED_CALLER, overrides: { '.github/workflows/deploy.yml': markFailedJob(B.image, B.sha) } });
     expect(mark.conclusion, why(mark)).toBe('success');
   }, 900_000);
   afterAll(async () => {

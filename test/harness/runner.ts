@@ -244,7 +244,7 @@ export async function runActionBundle(opts: RunOptions): Promise<RunResult> {
 
   const inputEnv: Record<string, string> = {};
   for (const [name, spec] of Object.entries(meta.inputs ?? {})) {
-    if (spec.default !== undefined) inputEnv[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = String(spec.default);
+    if (spec.default !== undefined) inputEnv[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = runnerDefault(String(spec.default), opts.env ?? {});
   }
   for (const [name, value] of Object.entries(opts.with ?? {})) {
     if (!(name in (meta.inputs ?? {}))) throw new Error(`${opts.action}: unexpected input '${name}' (not in action.yml)`);
@@ -335,4 +335,15 @@ export async function runActionBundle(opts: RunOptions): Promise<RunResult> {
 /** The error annotations' messages, for assertions. */
 export function errorsOf(r: RunResult): string[] {
   return r.annotations.filter((a) => a.level === 'error').map((a) => a.message);
+}
+
+/**
+ * An action.yml default as the runner hands it over: the runner evaluates `${{ github.token }}`
+ * (the job's token; here GITHUB_TOKEN from `env`, or nothing); any other expression is not
+ * modelled and throws rather than reaching the action as text.
+ */
+export function runnerDefault(value: string, env: Record<string, string | undefined>): string {
+  if (!value.includes('${{')) return value;
+  if (/^\$\{\{\s*github\.token\s*\}\}$/.test(value)) return env.GITHUB_TOKEN ?? '';
+  throw new Error(`action.yml default ${JSON.stringify(value)}: only \${{ github.token }} is evaluated by this harness`);
 }

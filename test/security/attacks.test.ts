@@ -127,8 +127,7 @@ jobs:
         uses: org/deploy-actions/promote-gate@v1
         with:
           mode: ${o.mode}
-          image-ref: ${o.img.ref}
-          registry-id: \${{ vars.ECR_REGISTRY_ID }}
+          image-ref: ${o.img.ref}${o.mode === 'fail' ? '' : '\n          registry-id: ${{ vars.ECR_REGISTRY_ID }}'}
           sha: ${o.img.sha}${extra}
 `;
 }
