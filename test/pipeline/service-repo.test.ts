@@ -20,6 +20,7 @@ describe('the starters as a team edits them', () => {
     imageTagKey: 'container.image.tag',
     imageReferenceKey: "''",
     imageRepository: '127.0.0.1:5000/payments/ledger',
+    releaseCard: "${{ inputs.environment == 'production' }}",
   };
 
   test.each(['deploy.yml', 'redeploy.yml', 'rollback.yml'])('%s: every value marked EDIT is the team\'s', (file) => {

@@ -53,12 +53,14 @@ export interface StarterEdits {
   imageReferenceKey?: string;
   /** The image repository URI (host/repository) of the redeploy starter's check job. */
   imageRepository?: string;
+  /** When the redeploy and rollback starters show the release card (an expression over inputs.environment). */
+  releaseCard?: string;
 }
 
 /** The starter workflows with a team's edits. */
 export function editStarter(text: string, edits: StarterEdits): string {
   const line = (key: string, value: string | undefined) => (t: string) =>
-    value === undefined ? t : t.replace(new RegExp(`^(\\s*${key}: )\\S+(\\s+# EDIT)`, 'gm'), `$1${value}$2`);
+    value === undefined ? t : t.replace(new RegExp(`^(\\s*${key}: ).+?(\\s+# EDIT)`, 'gm'), `$1${value}$2`);
   return [
     line('repository', edits.ecrRepository),
     line('release', edits.release),
@@ -69,6 +71,7 @@ export function editStarter(text: string, edits: StarterEdits): string {
     line('image-tag-key', edits.imageTagKey),
     line('image-reference-key', edits.imageReferenceKey),
     line('IMAGE_REPOSITORY', edits.imageRepository),
+    line('release-card', edits.releaseCard),
   ].reduce((t, edit) => edit(t), text);
 }
 
