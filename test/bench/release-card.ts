@@ -18,22 +18,13 @@ import { RECORDED_BY } from '../../actions/promote-gate/src/gate';
 import type { Comparison } from '../../actions/promote-gate/src/card/commits';
 import { runCard, type CardInputs } from '../../actions/promote-gate/src/card/mode';
 import { helmRender } from '../../actions/promote-gate/src/card/sources';
+import { manyTemplate } from '../../actions/promote-gate/tests/card-charts';
 import { fakeGithub } from '../../actions/promote-gate/tests/fakes';
 import { repoRoot } from '../harness/runner';
 import { ensureKubeTools } from '../tools/kube-binaries';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const D = (c: string) => `sha256:${c.repeat(64)}`;
-const many = `{{- range $i := until (int .Values.many) }}
----
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: cm-{{ $i }}
-data:
-  value: {{ $.Values.manyValue | quote }}
-{{- end }}
-`;
 
 async function scenario(name: string, helm: string, valuesBefore: string, valuesAfter: string): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'card-bench-'));
@@ -41,7 +32,7 @@ async function scenario(name: string, helm: string, valuesBefore: string, values
   try {
     git('init', '-q', '-b', 'main');
     cpSync(join(repoRoot, 'test/fixtures/sample-service/chart'), join(work, 'chart'), { recursive: true });
-    writeFileSync(join(work, 'chart/templates/many.yaml'), many);
+    writeFileSync(join(work, 'chart/templates/many.yaml'), manyTemplate);
     writeFileSync(join(work, 'bench-values.yaml'), valuesBefore);
     git('add', '.');
     git('commit', '-q', '-m', 'running');

@@ -19,6 +19,7 @@ import { runCard, type CardInputs } from '../src/card/mode';
 import { CARD_BUDGET } from '../src/card/render';
 import { helmRender, Unavailable, type RegistryApi } from '../src/card/sources';
 import { fakeGithub } from './fakes';
+import { manyTemplate } from './card-charts';
 
 const REPO = 'team/sample-service';
 const HOST = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
@@ -38,17 +39,6 @@ type: Opaque
 data:
   password: {{ .Values.dbPassword | b64enc }}
   user: {{ "admin" | b64enc }}
-`;
-const manyTemplate = `{{- range $i := until (int .Values.many) }}
----
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: cm-{{ $i }}
-data:
-  value: {{ $.Values.manyValue | quote }}
-  index: "{{ $i }}"
-{{- end }}
 `;
 
 beforeAll(async () => {
