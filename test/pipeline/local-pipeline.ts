@@ -25,7 +25,8 @@ import { runWorkflow } from '../executor/index';
 import type { GithubEvent, JobRun, WorkflowRun } from '../executor/model';
 import { dockerAvailable, prepareSampleService, prepareService } from '../harness/docker';
 import { repoRoot } from '../harness/runner';
-import { createServiceRepo, dispatchEvent, type ServiceRepo } from './service-repo';
+import { useEcrRepository } from '../executor/doubles/aws-trust';
+import { createServiceRepo, dispatchEvent, editsOf, type ServiceRepo } from './service-repo';
 import { ENVIRONMENTS, namespaceOf, startPipelineWorld } from './world';
 
 const fixturesDir = resolve(repoRoot, 'test/fixtures');
@@ -106,6 +107,11 @@ async function main(): Promise<void> {
   if (!existsSync(resolve(serviceDir, 'Dockerfile'))) throw new Error(`--service ${serviceDir}: no Dockerfile there`);
   const name = 'acme/sample-service';
   const release = 'sample-service';
+
+  // A service's own deploy.yml may name another ECR repository: the AWS set-up is then the one
+  // deploy-setup generates for the example file with that repository (as the team would list it).
+  const ownDeploy = resolve(serviceDir, '.github/workflows/deploy.yml');
+  useEcrRepository(existsSync(ownDeploy) ? editsOf(readFileSync(ownDeploy, 'utf8')).ecrRepository : undefined);
 
   console.log('Starting the local stand-ins');
   const world = await startPipelineWorld({ runtime: 'docker', repository: name });

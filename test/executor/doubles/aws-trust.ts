@@ -8,7 +8,11 @@
  * outputs), so a role renamed or a policy changed by the generator reaches the tests unedited.
  */
 import { desiredVariables } from '../../../packages/environments/src/setup/variables';
-import { exampleSetup } from '../../../packages/environments/src/setup/example';
+import { readFileSync } from 'node:fs';
+import { parseEnvironmentsConfig } from '../../../packages/environments/src/config';
+import { EXAMPLE_FILE, EXAMPLE_IDENTITIES, exampleSetup } from '../../../packages/environments/src/setup/example';
+import { renderFiles } from '../../../packages/environments/src/setup/files';
+import { plan, type SetupConfig } from '../../../packages/environments/src/setup/template';
 import { loadDeployedSetup, type DeployedSetup } from '../../standins/cloudformation/deployed';
 import { defaultRepositoryInfo } from '../../standins/github/setup-routes';
 import { accountOfArn, IamStore } from '../../standins/iam/index';
@@ -28,12 +32,32 @@ export interface GeneratedVariables {
 }
 
 let cached: { setup: DeployedSetup; variables: Map<string, GeneratedVariables> } | undefined;
+let ecrRepository: string | undefined;
+
+/**
+ * The set-up deploy-setup generates when the example file's service keeps its images in another
+ * ECR repository (the `--service` rehearsal of a team's own deploy.yml): the example file with
+ * that `ecr_repository`, generated in memory. Without it, workflows/aws/ as committed.
+ */
+export function useEcrRepository(repository: string | undefined): void {
+  if (repository === ecrRepository) return;
+  ecrRepository = repository;
+  cached = undefined;
+}
+
+function exampleFor(repository: string | undefined): { setup: DeployedSetup; cfg: SetupConfig; plan: ReturnType<typeof plan> } {
+  const example = exampleSetup();
+  if (repository === undefined || example.cfg.services.every((s) => s.ecrRepository === repository)) return { setup: loadDeployedSetup(), ...example };
+  const text = readFileSync(EXAMPLE_FILE, 'utf8').replace(/^(\s*ecr_repository:\s*)\S+/m, `$1${repository}`);
+  const cfg = parseEnvironmentsConfig(text, 'acme', 'workflows/environments.yml') as SetupConfig;
+  const generated = plan(cfg, new Map(EXAMPLE_IDENTITIES.map((i) => [i.repository.toLowerCase(), i])));
+  return { setup: loadDeployedSetup(undefined, renderFiles(generated, EXAMPLE_IDENTITIES, 'workflows/environments.yml')), cfg, plan: generated };
+}
 
 /** workflows/aws/ as deployed, and the variables deploy-setup sets for each service repository. */
 export function generatedSetup(): { setup: DeployedSetup; variables: Map<string, GeneratedVariables> } {
   if (cached) return cached;
-  const setup = loadDeployedSetup();
-  const { cfg, plan } = exampleSetup();
+  const { setup, cfg, plan } = exampleFor(ecrRepository);
   const variables = new Map<string, GeneratedVariables>();
   for (const v of desiredVariables(cfg, plan, setup.outputs)) {
     const key = v.repository.toLowerCase();

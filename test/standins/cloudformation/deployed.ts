@@ -69,8 +69,9 @@ interface IndexFile {
 const ofType = (stack: LoadedStack, type: string) => Object.values(stack.resources).filter((r) => r.type === type);
 
 /** workflows/aws/ (or another deploy-setup output directory) as its stacks create it. */
-export function loadDeployedSetup(dir = GENERATED_DIR): DeployedSetup {
-  const read = (file: string) => JSON.parse(readFileSync(join(dir, file), 'utf8'));
+export function loadDeployedSetup(dir = GENERATED_DIR, files?: ReadonlyMap<string, string>): DeployedSetup {
+  // `files`: deploy-setup's output in memory (file name -> text), as it would write it to `dir`.
+  const read = (file: string) => JSON.parse(files ? files.get(file)! : readFileSync(join(dir, file), 'utf8'));
   const index = read('stacks.json') as IndexFile;
   const stacks = index.stacks.map((s) => loadStack({ stackName: s.stackName, account: s.account, region: s.region, template: read(s.template), parameters: read(s.parameters) }));
   const setup: DeployedSetup = { dir, stacks, repositories: index.repositories, providers: [], roles: [], keys: [], accessEntries: [], outputs: new Map() };
