@@ -244,7 +244,8 @@ export async function runActionBundle(opts: RunOptions): Promise<RunResult> {
 
   const inputEnv: Record<string, string> = {};
   for (const [name, spec] of Object.entries(meta.inputs ?? {})) {
-    if (spec.default !== undefined) inputEnv[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = runnerDefault(String(spec.default), opts.env ?? {});
+    // A given input wins; only a default that is used is evaluated.
+    if (spec.default !== undefined && opts.with?.[name] === undefined) inputEnv[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = runnerDefault(String(spec.default), opts.env ?? {});
   }
   for (const [name, value] of Object.entries(opts.with ?? {})) {
     if (!(name in (meta.inputs ?? {}))) throw new Error(`${opts.action}: unexpected input '${name}' (not in action.yml)`);
