@@ -416,7 +416,7 @@ export async function startEcrStandin(opts: {
       const r = repo(input.repositoryName, registryId);
       if (!input.imageId?.imageDigest && !input.imageId?.imageTag) throw new AwsJsonError('InvalidParameterException', "Invalid parameter at 'imageId' failed to satisfy constraint: 'Member must not be null'");
       const { found } = await images.resolve(r.repositoryName, [input.imageId]);
-      const image = found[0] ? { digest: found[0].info.digest, ...(found[0].id.imageTag ? { tag: found[0].id.imageTag } : {}) } : undefined;
+      const image = found[0] ? { digest: found[0].info.digest, tags: found[0].info.tags, ...(found[0].id.imageTag ? { tag: found[0].id.imageTag } : {}) } : undefined;
       return scans.describe({ repositoryName: r.repositoryName, registryId: accountId, scanOnPush: r.imageScanningConfiguration.scanOnPush }, image, input);
     },
     async PutImage(input, _caller, registryId) {

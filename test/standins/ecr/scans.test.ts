@@ -46,7 +46,7 @@ beforeAll(async () => {
     { name: 'CVE-2026-0002', severity: 'LOW', package: 'zlib' },
     ...Array.from({ length: 150 }, (_, i) => ({ name: `CVE-2026-1${String(i).padStart(3, '0')}`, severity: i === 0 ? ('CRITICAL' as const) : ('MEDIUM' as const) })),
   ];
-  ecr.setScanner((repository, digest) => (repository === 'svc' ? findings[digest] : undefined));
+  ecr.setScanner((repository, image) => (repository === 'svc' ? findings[image.digest] : undefined));
   ecr.setScan('svc', digests.busy!, { status: 'IN_PROGRESS', findings: [] });
 });
 afterAll(async () => {

@@ -32,8 +32,8 @@ export interface ScanRecord {
   completedAt?: number;
 }
 
-/** What scan on push finds in an image (undefined: not scanned). */
-export type Scanner = (repository: string, digest: string) => ScanFinding[] | undefined;
+/** What scan on push finds in an image, known by its digest and tags (undefined: not scanned). */
+export type Scanner = (repository: string, image: { digest: string; tags: string[] }) => ScanFinding[] | undefined;
 
 export class ImageScans {
   private readonly records = new Map<string, ScanRecord>();
@@ -44,24 +44,24 @@ export class ImageScans {
   }
 
   /** The scan of an image that exists: recorded, else scan on push's, else none. */
-  private scanOf(repository: string, digest: string, scanOnPush: boolean): ScanRecord | undefined {
-    const key = `${repository}@${digest}`;
+  private scanOf(repository: string, image: { digest: string; tags: string[] }, scanOnPush: boolean): ScanRecord | undefined {
+    const key = `${repository}@${image.digest}`;
     if (!this.records.has(key) && scanOnPush && this.scanner) {
-      const findings = this.scanner(repository, digest);
-      if (findings) this.set(repository, digest, { status: 'COMPLETE', description: 'The scan was completed successfully.', findings });
+      const findings = this.scanner(repository, image);
+      if (findings) this.set(repository, image.digest, { status: 'COMPLETE', description: 'The scan was completed successfully.', findings });
     }
     return this.records.get(key);
   }
 
   describe(
     r: { repositoryName: string; registryId: string; scanOnPush: boolean },
-    image: { digest: string; tag?: string } | undefined,
+    image: { digest: string; tag?: string; tags: string[] } | undefined,
     input: { imageId?: { imageDigest?: string; imageTag?: string }; maxResults?: number; nextToken?: string },
   ) {
     const id = input.imageId ?? {};
     const idText = `{imageDigest:'${id.imageDigest ?? 'null'}', imageTag:'${id.imageTag ?? 'null'}'}`;
     if (!image) throw new AwsJsonError('ImageNotFoundException', `The image with imageId ${idText} does not exist within the repository with name '${r.repositoryName}' in the registry with id '${r.registryId}'`);
-    const scan = this.scanOf(r.repositoryName, image.digest, r.scanOnPush);
+    const scan = this.scanOf(r.repositoryName, image, r.scanOnPush);
     if (!scan) throw new AwsJsonError('ScanNotFoundException', `Image scan does not exist for image with ${idText} in Amazon ECR repository with name '${r.repositoryName}' in the registry with id '${r.registryId}'`);
     const max = input.maxResults ?? 100;
     if (!Number.isInteger(max) || max < 1 || max > 1000) throw new AwsJsonError('InvalidParameterException', `Invalid parameter at 'maxResults' failed to satisfy constraint: 'Member must have value between 1 and 1000'`);
