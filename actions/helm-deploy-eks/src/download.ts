@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { DEADLINES, DeadlineError, networkFault, realSleep, retry, UserError, type Sleep } from '@deploy-actions/action-kit';
+import { DEADLINES, networkFault, realSleep, retryNetworkCall, UserError, type Sleep } from '@deploy-actions/action-kit';
 
 export interface DownloadOptions {
   fetch?: typeof fetch;
@@ -29,15 +29,10 @@ class HttpStatusError extends UserError {
 /** GETs `url` into a new file under `dir`; returns its path. */
 export async function downloadFile(url: string, dir: string, what: string, opts: DownloadOptions = {}): Promise<string> {
   const fetchImpl = opts.fetch ?? ((...a) => globalThis.fetch(...a));
-  const now = opts.now ?? Date.now;
   const idleMs = opts.idleMs ?? DEADLINES.downloadIdleMs;
   const totalMs = opts.totalMs ?? DEADLINES.downloadMs;
-  const started = now();
-  let made = 0;
-  let timeouts = 0;
   await mkdir(dir, { recursive: true });
   const once = async (): Promise<string> => {
-    made++;
     const ac = new AbortController();
     const idle = () => setTimeout(() => ac.abort(Object.assign(new Error('idle'), { name: 'TimeoutError' })), idleMs);
     let timer = idle();
@@ -64,27 +59,23 @@ export async function downloadFile(url: string, dir: string, what: string, opts:
       clearTimeout(total);
     }
   };
+  return retryNetworkCall(once, {
+    attempts: 3,
+    baseMs: 1000,
+    maxMs: 5000,
+    deadlineMs: idleMs,
+    retryableAnswer: (err) => err instanceof HttpStatusError && (err.status >= 500 || err.status === 429),
+    resendable: () => true,
+    describe: () => ({ endpoint: origin(url), operation: `download ${what} (${url})` }),
+    sleep: opts.sleep ?? realSleep,
+    now: opts.now,
+  });
+}
+
+function origin(url: string): string {
   try {
-    return await retry(once, {
-      attempts: 3,
-      baseMs: 1000,
-      maxMs: 5000,
-      sleep: opts.sleep ?? realSleep,
-      retryable: (err) => {
-        const fault = networkFault(err);
-        if (fault === 'timeout') return ++timeouts < DEADLINES.timeoutAttempts;
-        return fault !== undefined || (err instanceof HttpStatusError && (err.status >= 500 || err.status === 429));
-      },
-    });
-  } catch (err) {
-    const fault = networkFault(err);
-    if (!fault) throw err;
-    let endpoint = url;
-    try {
-      endpoint = new URL(url).origin;
-    } catch {
-      // the input was checked to be an http(s) URL; keep it whole
-    }
-    throw new DeadlineError(fault, { endpoint, operation: `download ${what} (${url})`, waitedMs: now() - started, attempts: made, deadlineMs: idleMs });
+    return new URL(url).origin;
+  } catch {
+    return url; // the input was checked to be an http(s) URL; keep it whole
   }
 }

@@ -7,6 +7,7 @@
  * idempotent is never tried again after a timeout or a reset (it may have landed).
  */
 import { UserError } from './errors';
+import { retry, type Sleep } from './retry';
 
 export const DEADLINES = {
   /** TCP (and TLS) connection set-up. */
@@ -125,4 +126,59 @@ export function fetchWithDeadline(ms: number, base: typeof fetch = (...a) => glo
 /** Whether an HTTP method may be sent again without changing the outcome. */
 export function isIdempotentMethod(method: string | undefined): boolean {
   return /^(GET|HEAD|PUT|DELETE|OPTIONS)$/i.test(method ?? 'GET');
+}
+
+/** How one kind of network request is retried, and named when it finally fails. */
+export interface NetworkCall {
+  /** Attempts in all, the first included. */
+  attempts: number;
+  baseMs: number;
+  maxMs: number;
+  /** The per-request deadline, for the wording of a timeout. */
+  deadlineMs: number;
+  /** Whether an answer (an error that is not a network fault) is worth another attempt. */
+  retryableAnswer: (err: unknown) => boolean;
+  /** Whether a request that timed out or was reset may be sent again (it may have landed); refused and unreachable ones always may. */
+  resendable: (err: unknown) => boolean;
+  /** Who was called and what was asked, for the line a final network fault ends in. */
+  describe: (err: unknown) => { endpoint: string; operation: string };
+  sleep?: Sleep;
+  random?: () => number;
+  now?: () => number;
+  onRetry?: (err: unknown, attempt: number, delayMs: number) => void;
+}
+
+/**
+ * Calls `fn` (given the attempt number, from 1) with the retry policy every client of ours
+ * shares: jittered backoff; a request that got no answer tried at most
+ * DEADLINES.timeoutAttempts times; a timed-out or reset request sent again only when
+ * `resendable`. A final network fault becomes one DeadlineError naming the endpoint, the
+ * operation, the attempts and the time waited; any other final error is thrown as it came.
+ */
+export async function retryNetworkCall<T>(fn: (attempt: number) => Promise<T>, call: NetworkCall): Promise<T> {
+  const now = call.now ?? Date.now;
+  const started = now();
+  let made = 0;
+  let timeouts = 0;
+  const retryable = (err: unknown): boolean => {
+    const fault = networkFault(err);
+    if (fault === undefined) return call.retryableAnswer(err);
+    if (fault === 'timeout' && ++timeouts >= DEADLINES.timeoutAttempts) return false;
+    return fault === 'refused' || fault === 'unreachable' || call.resendable(err);
+  };
+  try {
+    return await retry((attempt) => ((made = attempt), fn(attempt)), {
+      attempts: call.attempts,
+      baseMs: call.baseMs,
+      maxMs: call.maxMs,
+      retryable,
+      sleep: call.sleep,
+      random: call.random,
+      onRetry: call.onRetry,
+    });
+  } catch (err) {
+    const fault = networkFault(err);
+    if (!fault) throw err;
+    throw new DeadlineError(fault, { ...call.describe(err), waitedMs: now() - started, attempts: made, deadlineMs: call.deadlineMs });
+  }
 }

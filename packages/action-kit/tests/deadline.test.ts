@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { DeadlineError, exec, fetchWithDeadline, isIdempotentMethod, networkFault, networkFailure } from '../src';
+import { DeadlineError, exec, fetchWithDeadline, isIdempotentMethod, networkFault, networkFailure, retryNetworkCall, type NetworkCall } from '../src';
 
 let silent: Server;
 let reset: Server;
@@ -82,5 +82,54 @@ describe('exec deadline', () => {
     const r = await exec('true', [], { silent: true, deadlineMs: 5_000 });
     expect(r.timedOut).toBeUndefined();
     expect(r.exitCode).toBe(0);
+  });
+});
+
+describe('retryNetworkCall: the retry policy every client shares', () => {
+  const fault = (code: string) => Object.assign(new Error(code), { code });
+  const answer = (status: number) => Object.assign(new Error(`HTTP ${status}`), { status });
+  const call = (over: Partial<NetworkCall> = {}): NetworkCall => ({
+    attempts: 4,
+    baseMs: 1,
+    maxMs: 1,
+    deadlineMs: 15_000,
+    retryableAnswer: (err) => (err as { status?: number }).status === 503,
+    resendable: () => true,
+    describe: () => ({ endpoint: 'ECR (https://ecr.test)', operation: 'ecr:DescribeImages on team/app' }),
+    sleep: async () => undefined,
+    now: (() => {
+      let t = 0;
+      return () => (t += 1000);
+    })(),
+    ...over,
+  });
+  /** Runs a call whose attempts fail with `errors` in turn (then succeed); returns attempts made and the outcome. */
+  async function attempts(errors: unknown[], over: Partial<NetworkCall> = {}) {
+    let made = 0;
+    const outcome = await retryNetworkCall(async (n) => {
+      made = n;
+      if (n <= errors.length) throw errors[n - 1];
+      return 'ok';
+    }, call(over)).catch((err: unknown) => err);
+    return { made, outcome };
+  }
+
+  test.each([
+    ['a retryable answer is tried again', [answer(503)], {}, 2, 'ok'],
+    ['another answer is thrown at once', [answer(404)], {}, 1, 'HTTP 404'],
+    ['a refused connection is tried again even when not resendable', [fault('ECONNREFUSED')], { resendable: () => false }, 2, 'ok'],
+    ['a reset is tried again when resendable', [fault('ECONNRESET')], {}, 2, 'ok'],
+    ['a reset is not tried again when the request may have landed', [fault('ECONNRESET')], { resendable: () => false }, 1, 'ecr:DescribeImages on team/app: ECR (https://ecr.test): the connection was reset (1 s waited)'],
+    ['a timeout is tried DEADLINES.timeoutAttempts times in all', [fault('ETIMEDOUT'), fault('ETIMEDOUT'), fault('ETIMEDOUT')], {}, 2, 'ecr:DescribeImages on team/app: ECR (https://ecr.test): no answer within 15 s (2 attempts, 1 s waited)'],
+    ['attempts run out on network faults: one DeadlineError', [fault('ECONNREFUSED'), fault('ECONNREFUSED'), fault('ECONNREFUSED'), fault('ECONNREFUSED')], {}, 4, 'ecr:DescribeImages on team/app: ECR (https://ecr.test): the connection was refused (4 attempts, 1 s waited)'],
+    ['attempts run out on answers: the last answer as it came', [answer(503), answer(503), answer(503), answer(503)], {}, 4, 'HTTP 503'],
+  ] as const)('%s', async (_, errors, over, made, want) => {
+    const got = await attempts([...errors], over);
+    expect(got.made).toBe(made);
+    if (want === 'ok') expect(got.outcome).toBe('ok');
+    else {
+      expect((got.outcome as Error).message).toBe(want);
+      expect(got.outcome instanceof DeadlineError).toBe(networkFault(errors[made - 1]) !== undefined);
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { DEADLINES, DeadlineError, networkFault, UserError, retry, type Sleep } from '@deploy-actions/action-kit';
+import { DEADLINES, DeadlineError, UserError, retryNetworkCall, type Sleep } from '@deploy-actions/action-kit';
 
 const THROTTLING = new Set([
   'ThrottlingException',
@@ -89,36 +89,27 @@ export async function awsCall<T>(
   fn: () => Promise<T>,
   opts: AwsCallOptions = {},
 ): Promise<T> {
-  const attempts = opts.attempts ?? 6;
-  const now = opts.now ?? Date.now;
-  const started = now();
   let made = 0;
-  let timeouts = 0;
-  const retryable = (err: unknown): boolean => {
-    const fault = networkFault(err);
-    if (fault === 'timeout' && ++timeouts >= DEADLINES.timeoutAttempts) return false;
-    if ((fault === 'timeout' || fault === 'reset') && opts.idempotent === false) return false;
-    return fault !== undefined || isRetryableAwsError(err);
-  };
   try {
-    return await retry(() => (made++, fn()), {
-      attempts,
-      baseMs: 400,
-      maxMs: 15_000,
-      retryable,
-      sleep: opts.sleep,
-      random: opts.random,
-      onRetry: (err, attempt, delay) =>
-        opts.onRetry?.(
-          `${iamAction} failed (${awsErrorName(err) || (err as Error).message}); attempt ${attempt + 1} in ${delay} ms`,
-        ),
-    });
+    return await retryNetworkCall(
+      (attempt) => ((made = attempt), fn()),
+      {
+        attempts: opts.attempts ?? 6,
+        baseMs: 400,
+        maxMs: 15_000,
+        deadlineMs: DEADLINES.awsMs,
+        retryableAnswer: isRetryableAwsError,
+        resendable: () => opts.idempotent !== false,
+        describe: (err) => ({ endpoint: (err as { $endpoint?: string }).$endpoint ?? serviceOf(iamAction), operation: `${iamAction} on ${resource}` }),
+        sleep: opts.sleep,
+        random: opts.random,
+        now: opts.now,
+        onRetry: (err, attempt, delay) =>
+          opts.onRetry?.(`${iamAction} failed (${awsErrorName(err) || (err as Error).message}); attempt ${attempt + 1} in ${delay} ms`),
+      },
+    );
   } catch (err) {
-    const fault = networkFault(err);
-    if (fault) {
-      const endpoint = (err as { $endpoint?: string }).$endpoint ?? serviceOf(iamAction);
-      throw new DeadlineError(fault, { endpoint, operation: `${iamAction} on ${resource}`, waitedMs: now() - started, attempts: made, deadlineMs: DEADLINES.awsMs });
-    }
+    if (err instanceof DeadlineError) throw err;
     const name = awsErrorName(err);
     if (made > 1 && isRetryableAwsError(err)) throw new AwsRetriesExhausted(iamAction, resource, made, err);
     if (name === 'ExpiredTokenException' || name === 'ExpiredToken') {

@@ -1,4 +1,4 @@
-import { DEADLINES, DeadlineError, fetchWithDeadline, isIdempotentMethod, networkFault, realSleep, retry, type Sleep } from '@deploy-actions/action-kit';
+import { DEADLINES, fetchWithDeadline, isIdempotentMethod, realSleep, retryNetworkCall, type Sleep } from '@deploy-actions/action-kit';
 
 /**
  * Octokit options every client of ours passes to getOctokit: each request aborted after
@@ -52,20 +52,9 @@ export interface GithubCallOptions {
  */
 export async function githubCall<T>(what: string, fn: () => Promise<{ data: unknown }>, opts: GithubCallOptions = {}): Promise<T> {
   const sleep = opts.sleep ?? realSleep;
-  const now = opts.now ?? Date.now;
-  const started = now();
-  let made = 0;
-  let timeouts = 0;
-  const retryable = (err: unknown): boolean => {
-    const fault = networkFault(err);
-    if (fault === undefined) return isRetryableGithubError(err);
-    if (fault === 'timeout' && ++timeouts >= DEADLINES.timeoutAttempts) return false;
-    // A POST or PATCH that timed out or was cut may have landed: never sent twice.
-    return isIdempotentMethod((err as GithubHttpError).request?.method) || fault === 'refused' || fault === 'unreachable';
-  };
-  const res = await retry(
+  const res = await retryNetworkCall(
     () =>
-      (made++, fn()).catch(async (err: unknown) => {
+      fn().catch(async (err: unknown) => {
         const after = Number((err as GithubHttpError)?.response?.headers?.['retry-after']);
         if (isRetryableGithubError(err) && Number.isFinite(after) && after > 0) await sleep(Math.min(after, 60) * 1000);
         throw err;
@@ -74,25 +63,28 @@ export async function githubCall<T>(what: string, fn: () => Promise<{ data: unkn
       attempts: opts.attempts ?? 5,
       baseMs: 1000,
       maxMs: 20_000,
-      retryable,
+      deadlineMs: DEADLINES.githubMs,
+      retryableAnswer: isRetryableGithubError,
+      // A POST or PATCH that timed out or was cut may have landed: never sent twice.
+      resendable: (err) => isIdempotentMethod((err as GithubHttpError).request?.method),
+      describe: (err) => ({ endpoint: githubEndpoint((err as GithubHttpError).request?.url), operation: `GitHub: ${what}` }),
       sleep,
       random: opts.random,
+      now: opts.now,
       onRetry: (err, attempt, delay) =>
         opts.onRetry?.(`GitHub API failed to ${what} (${httpStatus(err) || ''} ${firstLine(err)}); attempt ${attempt + 1} in ${delay} ms`),
     },
-  ).catch((err: unknown) => {
-    const fault = networkFault(err);
-    if (!fault) throw err;
-    const request = (err as GithubHttpError).request;
-    let endpoint = 'the GitHub API';
-    try {
-      if (request?.url) endpoint = `the GitHub API (${new URL(request.url).origin})`;
-    } catch {
-      // keep the generic name
-    }
-    throw new DeadlineError(fault, { endpoint, operation: `GitHub: ${what}`, waitedMs: now() - started, attempts: made, deadlineMs: DEADLINES.githubMs });
-  });
+  );
   return res.data as T;
+}
+
+function githubEndpoint(url: string | undefined): string {
+  try {
+    if (url) return `the GitHub API (${new URL(url).origin})`;
+  } catch {
+    // keep the generic name
+  }
+  return 'the GitHub API';
 }
 
 /** Every item of a paginated list (100 a page, at most `maxPages` pages). */

@@ -60,6 +60,18 @@ export function packageDirOf(file: string): string | undefined {
   return file.slice(0, at + '/node_modules/'.length) + (first.startsWith('@') ? `${first}/${second}` : first);
 }
 
+/** esbuild's metafile: per output file, the input files (paths relative to esbuild's working directory) and their bytes in it. */
+export interface EsbuildMetafile {
+  outputs: Record<string, { inputs: Record<string, { bytesInOutput: number }> }>;
+}
+
+/** The input files with code in any output (tree-shaken ones have 0 bytes), as StatsModules; `resolve` makes a path absolute. */
+export function metafileModules(meta: EsbuildMetafile, resolve: (path: string) => string): StatsModule[] {
+  const files = new Set<string>();
+  for (const o of Object.values(meta.outputs)) for (const [file, i] of Object.entries(o.inputs)) if (i.bytesInOutput > 0) files.add(resolve(file));
+  return [...files].sort().map((f) => ({ nameForCondition: f }));
+}
+
 /** The installed package directories the modules of a bundle (every chunk) were read from. */
 export function packageDirs(modules: readonly StatsModule[]): string[] {
   return [...new Set(moduleFiles(modules).map(packageDirOf))].filter((d): d is string => d !== undefined).sort();

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { readChunks } from '../src/assets';
-import { parseNccLicenses } from '../src/licenses';
-import { bundleManifest, licenseOf, manifestProblems, moduleFiles, packageDirOf, type BundleManifest } from '../src/manifest';
+import { CLI_BUNDLES, readChunks } from '../src/assets';
+import { disallowed, parseNccLicenses } from '../src/licenses';
+import { bundleManifest, licenseOf, manifestProblems, metafileModules, moduleFiles, packageDirOf, type BundleManifest } from '../src/manifest';
 
 const NM = '/r/node_modules/.pnpm/x@1/node_modules';
 
@@ -91,5 +91,36 @@ describe('the committed bundles', () => {
     expect(manifestProblems(manifest, readFileSync(join(dist, 'index.js')), ncc, chunks)).toEqual([]);
     // The AWS SDK sits in a chunk, not the entry: the packages listed are every chunk's.
     expect(manifest.packages).toEqual(expect.arrayContaining([expect.objectContaining({ name: expect.stringMatching(/^@aws-sdk\/client-/), version: expect.stringMatching(/^\d+\.\d+\.\d+/) })]));
+  });
+});
+
+describe('the released single file (deploy-setup.mjs, esbuild)', () => {
+  const root = join(import.meta.dirname, '../../..');
+  test('metafileModules: the inputs with code in the output, made absolute; tree-shaken ones left out', () => {
+    const meta = {
+      outputs: {
+        'dist/x.mjs': {
+          inputs: {
+            '../../node_modules/.pnpm/yaml@2/node_modules/yaml/dist/index.js': { bytesInOutput: 120 },
+            '../../node_modules/.pnpm/gone@1/node_modules/gone/index.js': { bytesInOutput: 0 },
+            'src/main.ts': { bytesInOutput: 40 },
+          },
+        },
+      },
+    };
+    const modules = metafileModules(meta, (p) => join('/r/packages/environments', p));
+    expect(moduleFiles(modules)).toEqual(['/r/node_modules/.pnpm/yaml@2/node_modules/yaml/dist/index.js', '/r/packages/environments/src/main.ts']);
+  });
+
+  test.each(CLI_BUNDLES.map((c) => [c.path, c] as const))('%s: its manifest is the committed file, agrees with its license list, every license allowed', (_, cli) => {
+    const manifest = JSON.parse(readFileSync(join(root, cli.manifest), 'utf8')) as BundleManifest;
+    const listed = parseNccLicenses(readFileSync(join(root, cli.licenses), 'utf8'));
+    expect(manifestProblems(manifest, readFileSync(join(root, cli.path)), listed.map((e) => e.name))).toEqual([]);
+    const { allowed } = JSON.parse(readFileSync(join(root, 'scripts/license-allowlist.json'), 'utf8')) as { allowed: string[] };
+    expect(disallowed(manifest.packages, allowed)).toEqual([]);
+    // The AWS SDK and Octokit are inside, each with a version and a license.
+    expect(manifest.packages).toEqual(expect.arrayContaining([expect.objectContaining({ name: '@aws-sdk/client-cloudformation', license: 'Apache-2.0' }), expect.objectContaining({ name: '@actions/github', license: 'MIT' })]));
+    // A changed file no longer matches its manifest (what CI's licence check reports).
+    expect(manifestProblems(manifest, Buffer.from('other'), listed.map((e) => e.name)).join('\n')).toMatch(/has sha256 .*the manifest says/);
   });
 });

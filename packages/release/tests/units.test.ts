@@ -159,6 +159,19 @@ describe('releaseAssets', () => {
     expect(assets[1]!.data.toString()).toBe('#!/usr/bin/env node\nsetup');
   });
 
+  test('with its manifest and license list beside it, both are attached under its name', () => {
+    const assets = releaseAssets(
+      tree({
+        'actions/probe/dist/index.js': 'probe',
+        'packages/environments/dist/deploy-setup.mjs': 'setup',
+        'packages/environments/dist/deploy-setup.packages.json': '{}',
+        'packages/environments/dist/deploy-setup.licenses.txt': 'yaml\nISC\n',
+      }),
+    );
+    expect(assets.map((a) => a.name)).toEqual(['SHA256SUMS', 'deploy-setup.mjs', 'deploy-setup.packages.json', 'deploy-setup.licenses.txt']);
+    expect(assets[3]!.data.toString()).toBe('yaml\nISC\n');
+  });
+
   test('a tree without it attaches the actions alone', () => {
     expect(releaseAssets(tree({ 'actions/probe/dist/index.js': 'probe' })).map((a) => a.name)).toEqual(['SHA256SUMS']);
   });
