@@ -527,7 +527,7 @@ const CLI_CASES: CliCase[] = [
   ['deploy-environments', ENVS, { GITHUB_TOKEN: 'ghs_secret\n::warning::x' }, 'GITHUB_TOKEN must be a token'],
   ['deploy-environments', ENVS, { GITHUB_API_URL: '::error::x' }, 'GITHUB_API_URL must be an http(s) URL'],
   ['deploy-environments', ENVS, { GITHUB_API_URL: 'ftp://mirror' }, 'GITHUB_API_URL must be an http(s) URL'],
-  ['deploy-setup', ['deploy'], {}, "unknown command 'deploy' (expected generate or github)"],
+  ['deploy-setup', ['deploy'], {}, "unknown command 'deploy' (expected generate, github or doctor)"],
   ['deploy-setup', ['generate', '--bogus'], {}, "unknown argument '--bogus'"],
   ['deploy-setup', ['generate', '--file', 'missing.yml'], {}, 'cannot read the environments file'],
   ['deploy-setup', ['generate', '--file', 'envs.yml', '--offline'], {}, "needs the 'aws' and 'services' sections"],
@@ -538,6 +538,10 @@ const CLI_CASES: CliCase[] = [
   ['deploy-setup', ['github', '--file', 'setup.yml'], { GITHUB_TOKEN: '' }, 'set GITHUB_TOKEN'],
   ['deploy-setup', ['github', '--file', 'setup.yml'], { GITHUB_API_URL: 'not a url' }, 'GITHUB_API_URL must be an http(s) URL'],
   ['deploy-setup', ['github', '--file', 'setup.yml'], { GITHUB_TOKEN: 'ghs_x y' }, 'GITHUB_TOKEN must be a token'],
+  ['deploy-setup', ['doctor', '--profile', 'prod'], {}, '--profile must be ACCOUNT=PROFILE'],
+  ['deploy-setup', ['doctor', '--file', 'setup.yml', '--check'], {}, 'doctor reads only'],
+  ['deploy-setup', ['doctor', '--file', 'setup.yml'], { GITHUB_TOKEN: '' }, 'set GITHUB_TOKEN'],
+  ['deploy-setup', ['doctor', '--file', 'setup.yml'], { GITHUB_TOKEN: 'ghs_secret\n::warning::x' }, 'GITHUB_TOKEN must be a token'],
 ];
 
 describe('the commands: one line for any error, nothing run as a workflow command, nothing asked', () => {
