@@ -542,6 +542,14 @@ const CLI_CASES: CliCase[] = [
   ['deploy-setup', ['doctor', '--file', 'setup.yml', '--check'], {}, 'doctor reads only'],
   ['deploy-setup', ['doctor', '--file', 'setup.yml'], { GITHUB_TOKEN: '' }, 'set GITHUB_TOKEN'],
   ['deploy-setup', ['doctor', '--file', 'setup.yml'], { GITHUB_TOKEN: 'ghs_secret\n::warning::x' }, 'GITHUB_TOKEN must be a token'],
+  // ARNs in the file (issue 23): parsed by action-kit's parseArn, the place in the file named.
+  ...(['generate', 'github', 'doctor'] as const).flatMap((command): CliCase[] => [
+    ['deploy-setup', [command, '--file', 'setup-arn-partition.yml'], {}, "setup-arn-partition.yml: aws.key_admin_role must hold ARNs of aws.region's partition: eu-west-1 is in aws, not aws-us-gov"],
+    ['deploy-setup', [command, '--file', 'setup-arn-nopartition.yml'], {}, "setup-arn-nopartition.yml: aws.key_admin_role must hold ARNs of an AWS partition"],
+    ['deploy-setup', [command, '--file', 'setup-arn-account.yml'], {}, 'setup-arn-account.yml: aws.key_admin_role: arn:aws:iam::999999999999:role/kms-admin is in account 999999999999, but environments.qa keeps its evidence keys in 222222222222'],
+    ['deploy-setup', [command, '--file', 'setup-arn-command.yml'], {}, 'setup-arn-command.yml: aws.key_admin_role must be an IAM role name'],
+    ['deploy-setup', [command, '--file', 'setup-region-partition.yml'], {}, 'setup-region-partition.yml: environments.production.region: cn-north-1 is in the partition aws-cn'],
+  ]),
 ];
 
 describe('the commands: one line for any error, nothing run as a workflow command, nothing asked', () => {
@@ -549,7 +557,14 @@ describe('the commands: one line for any error, nothing run as a workflow comman
     writeFileSync(join(workspace, 'envs.yml'), 'environments:\n  qa: {}\n  production: {}\n');
     writeFileSync(join(workspace, 'envs-command.yml'), 'environments:\n  "qa\\n::warning title=owned::x": {}\n');
     writeFileSync(join(workspace, 'envs-broken.yml'), 'environments: [\n');
-    writeFileSync(join(workspace, 'setup.yml'), readFileSync(new URL('../../workflows/environments.yml', import.meta.url), 'utf8'));
+    const setup = readFileSync(new URL('../../workflows/environments.yml', import.meta.url), 'utf8');
+    writeFileSync(join(workspace, 'setup.yml'), setup);
+    const admin = (value: string) => setup.replace(/key_admin_role: \S+/, `key_admin_role: ${JSON.stringify(value)}`);
+    writeFileSync(join(workspace, 'setup-arn-partition.yml'), admin('arn:aws-us-gov:iam::222222222222:role/kms-admin'));
+    writeFileSync(join(workspace, 'setup-arn-nopartition.yml'), admin('arn:aws-mars:iam::222222222222:role/kms-admin'));
+    writeFileSync(join(workspace, 'setup-arn-account.yml'), admin('arn:aws:iam::999999999999:role/kms-admin'));
+    writeFileSync(join(workspace, 'setup-arn-command.yml'), admin('kms-admin\n::warning::owned'));
+    writeFileSync(join(workspace, 'setup-region-partition.yml'), setup.replace(/(  production:\n    account: '\d+'\n)/, '$1    region: cn-north-1\n'));
   });
 
   test.each(CLI_CASES)('%s %j %j -> %s', async (command, argv, extraEnv, expected) => {

@@ -21,15 +21,16 @@ export class InputError extends UserError {
   override name = 'InputError';
   constructor(
     readonly input: string,
-    expected: string,
-    got?: string,
+    /** What is accepted, as the message says it (callers that name the place otherwise reuse it). */
+    readonly expected: string,
+    readonly got?: string,
   ) {
     super(`Input '${input}' ${expected}${got === undefined ? '' : ` (got '${shown(got)}')`}`);
   }
 }
 
 /** A value as one line: control characters written as escapes, at most 200 characters. */
-function shown(value: string): string {
+export function shown(value: string): string {
   const oneLine = value.replace(/[\0-\x1f\x7f]/g, (c) => JSON.stringify(c).slice(1, -1));
   return oneLine.length > 200 ? `${oneLine.slice(0, 200)}...` : oneLine;
 }

@@ -117,9 +117,9 @@ describe('retryNetworkCall: the retry policy every client shares', () => {
   test.each([
     ['a retryable answer is tried again', [answer(503)], {}, 2, 'ok'],
     ['another answer is thrown at once', [answer(404)], {}, 1, 'HTTP 404'],
-    ['a refused connection is tried again even when not resendable', [fault('ECONNREFUSED')], { resendable: () => false }, 2, 'ok'],
+    ['a refused connection is tried again even when not resendable', [fault('ECONNREFUSED')], { resendable: (): boolean => false }, 2, 'ok'],
     ['a reset is tried again when resendable', [fault('ECONNRESET')], {}, 2, 'ok'],
-    ['a reset is not tried again when the request may have landed', [fault('ECONNRESET')], { resendable: () => false }, 1, 'ecr:DescribeImages on team/app: ECR (https://ecr.test): the connection was reset (1 s waited)'],
+    ['a reset is not tried again when the request may have landed', [fault('ECONNRESET')], { resendable: (): boolean => false }, 1, 'ecr:DescribeImages on team/app: ECR (https://ecr.test): the connection was reset (1 s waited)'],
     ['a timeout is tried DEADLINES.timeoutAttempts times in all', [fault('ETIMEDOUT'), fault('ETIMEDOUT'), fault('ETIMEDOUT')], {}, 2, 'ecr:DescribeImages on team/app: ECR (https://ecr.test): no answer within 15 s (2 attempts, 1 s waited)'],
     ['attempts run out on network faults: one DeadlineError', [fault('ECONNREFUSED'), fault('ECONNREFUSED'), fault('ECONNREFUSED'), fault('ECONNREFUSED')], {}, 4, 'ecr:DescribeImages on team/app: ECR (https://ecr.test): the connection was refused (4 attempts, 1 s waited)'],
     ['attempts run out on answers: the last answer as it came', [answer(503), answer(503), answer(503), answer(503)], {}, 4, 'HTTP 503'],

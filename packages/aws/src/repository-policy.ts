@@ -7,6 +7,7 @@
  * principal make this request", but a deploy does not know which node role will pull, only
  * the cluster's account, and the merge is a few lines of list work over the policy's JSON.
  */
+import { partitionOf } from '@deploy-actions/action-kit';
 
 /** What a node's image pull amounts to in ECR (the manifest, then the layers). */
 export const PULL_ACTIONS = ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'] as const;
@@ -58,12 +59,8 @@ const OURS: Array<[string, keyof Grants, readonly string[]]> = [
   [RECORD_SID, 'record', RECORD_ACTIONS],
 ];
 
-/** The partition of a region, for the ARNs we write. */
-export function partitionOf(region: string): string {
-  if (region.startsWith('cn-')) return 'aws-cn';
-  if (region.startsWith('us-gov-')) return 'aws-us-gov';
-  return 'aws';
-}
+/** The partition of a region, for the ARNs we write (action-kit's table of every partition). */
+export { partitionOf };
 
 export function accountRoot(account: string, region: string): string {
   return `arn:${partitionOf(region)}:iam::${account}:root`;

@@ -5,7 +5,9 @@
  *   aws:
  *     build_account: '111111111111'       # holds the ECR repositories and the build roles
  *     region: eu-west-1                   # the ECR repositories' region; each environment's default
- *     key_admin_role: platform-kms-admin  # role (in each account) that administers the evidence keys
+ *     key_admin_role: platform-kms-admin  # role (in each account) that administers the evidence keys:
+ *                                         # a name (with its path, if any), or the ARN of a role or user
+ *                                         # when every account holding keys is that ARN's account
  *     deploy_actions: org/deploy-actions  # whose reusable workflows (build.yml, deploy.yml) the roles trust
  *     role_prefix: gha                    # role names: <prefix>-<service>-build, <prefix>-<service>-<environment>
  *   services:
@@ -23,12 +25,16 @@
  * Every error names its place in the file; nothing is generated or called before the whole file
  * is valid.
  */
+import { InputError, parseArn, partitionOf, shown } from '@deploy-actions/action-kit';
 import { ConfigError } from './errors';
 
 export interface AwsSettings {
   buildAccount: string;
   region: string;
+  /** A role name (may carry its path), the role of that name in each account holding keys. */
   keyAdminRole: string;
+  /** Given as an ARN instead: that principal, in that account only. */
+  keyAdminArn?: { arn: string; account: string };
   deployActions: string;
   rolePrefix: string;
 }
@@ -55,6 +61,10 @@ export const OPTIONAL_ENV_VARIABLES = ['SMOKE_URL', 'BAKE_DURATION', 'BAKE_ALARM
 export const ACCOUNT_RE = /^\d{12}$/;
 const REGION_RE = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
 const ROLE_NAME_PART_RE = /^[A-Za-z0-9+=,.@_-]+$/;
+/** A role name with an optional IAM path (`aws-reserved/sso.amazonaws.com/AWSReservedSSO_KmsAdmin_0a1b`). */
+const ROLE_PATH_NAME_RE = /^(?:[\x21-\x7e]+\/)*[A-Za-z0-9+=,.@_-]{1,64}$/;
+/** What follows `arn:<partition>:iam::<account>:` for a role or a user. */
+const IAM_PRINCIPAL_RE = /^(role|user)\/(?:[\x21-\x7e]+\/)*[A-Za-z0-9+=,.@_-]{1,64}$/;
 const REPO_RE = /^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/;
 /** ECR repository names (AWS: lowercase, optional namespaces separated by '/'). */
 const ECR_NAME_RE = /^(?=.{2,256}$)(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
@@ -78,15 +88,42 @@ function text(v: unknown, where: string, re: RegExp, expected: string): string {
   return v;
 }
 
+/**
+ * An ARN at `where` in the file, parsed by the code the actions use (action-kit's parseArn):
+ * an existing partition, the one of `region`; the refusal names the place in the file.
+ */
+export function fileArn(value: string, where: string, o: { service: string; region: string; what: string }) {
+  try {
+    return parseArn(where, value, o);
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err;
+    throw new ConfigError(`${where} ${err.expected.replace("the aws-region's", "aws.region's")} (got '${shown(value)}')`);
+  }
+}
+
+/** `key_admin_role`: a role name (with its path), or the ARN of a role or user. */
+function keyAdmin(raw: unknown, where: string, region: string): Pick<AwsSettings, 'keyAdminRole' | 'keyAdminArn'> {
+  if (raw === undefined) return { keyAdminRole: 'deploy-actions-key-admin' };
+  if (typeof raw === 'string' && raw.startsWith('arn:')) {
+    const arn = fileArn(raw, where, { service: 'iam', region, what: 'the ARN of an IAM role or user (arn:aws:iam::123456789012:role/name)' });
+    if (arn.region || !arn.account || !IAM_PRINCIPAL_RE.test(arn.resource)) {
+      throw new ConfigError(`${where} must be an IAM role name or the ARN of an IAM role or user (arn:${arn.partition}:iam::<account>:role/<name>) (got '${shown(raw)}')`);
+    }
+    return { keyAdminRole: arn.resource.slice(arn.resource.indexOf('/') + 1), keyAdminArn: { arn: raw, account: arn.account } };
+  }
+  return { keyAdminRole: text(raw, where, ROLE_PATH_NAME_RE, 'an IAM role name (with its path, if any) or the ARN of an IAM role or user') };
+}
+
 export function parseAws(raw: unknown, file: string): AwsSettings | undefined {
   if (raw === undefined || raw === null) return undefined;
   const where = `${file}: aws`;
   if (!isMap(raw)) throw new ConfigError(`${where} must be a mapping`);
   onlyKeys(raw, ['build_account', 'region', 'key_admin_role', 'deploy_actions', 'role_prefix'], where);
+  const region = text(raw.region, `${where}.region`, REGION_RE, 'an AWS region such as eu-west-1');
   return {
     buildAccount: text(raw.build_account, `${where}.build_account`, ACCOUNT_RE, 'a 12-digit AWS account id'),
-    region: text(raw.region, `${where}.region`, REGION_RE, 'an AWS region such as eu-west-1'),
-    keyAdminRole: raw.key_admin_role === undefined ? 'deploy-actions-key-admin' : text(raw.key_admin_role, `${where}.key_admin_role`, ROLE_NAME_PART_RE, 'an IAM role name'),
+    region,
+    ...keyAdmin(raw.key_admin_role, `${where}.key_admin_role`, region),
     deployActions: raw.deploy_actions === undefined ? 'org/deploy-actions' : text(raw.deploy_actions, `${where}.deploy_actions`, REPO_RE, 'owner/name'),
     rolePrefix: raw.role_prefix === undefined ? 'gha' : text(raw.role_prefix, `${where}.role_prefix`, ROLE_NAME_PART_RE, 'letters, digits or +=,.@_-'),
   };
@@ -98,9 +135,14 @@ export function parseTarget(spec: Record<string, unknown>, where: string, aws: A
   if (!aws) throw new ConfigError(`${where}.${given[0]} needs the top-level 'aws' section (build_account, region)`);
   if (spec.account === undefined) throw new ConfigError(`${where}.account is required with ${given.join(', ')}`);
   if (spec.cluster === undefined) throw new ConfigError(`${where}.cluster is required with ${given.join(', ')}`);
+  const region = spec.region === undefined ? aws.region : text(spec.region, `${where}.region`, REGION_RE, 'an AWS region such as eu-west-1');
+  // One set-up spans one partition: its roles trust each other and pull from one registry by ARN.
+  if (partitionOf(region) !== partitionOf(aws.region)) {
+    throw new ConfigError(`${where}.region: ${region} is in the partition ${partitionOf(region)}, aws.region ${aws.region} in ${partitionOf(aws.region)}: every environment must be in the partition of aws.region`);
+  }
   return {
     account: text(spec.account, `${where}.account`, ACCOUNT_RE, 'a 12-digit AWS account id'),
-    region: spec.region === undefined ? aws.region : text(spec.region, `${where}.region`, REGION_RE, 'an AWS region such as eu-west-1'),
+    region,
     cluster: text(spec.cluster, `${where}.cluster`, CLUSTER_RE, 'an EKS cluster name'),
   };
 }

@@ -202,6 +202,13 @@ export function parseEnvironmentsConfig(text: string, owner: string, file = 'env
   if (services.length) {
     const missing = out.find((e) => !e.target);
     if (missing) throw new ConfigError(`${file}: environments.${missing.name}.account and .cluster are required with services (where does it deploy?)`);
+    // Each environment's account holds its evidence keys, administered by a principal of that account.
+    const other = aws?.keyAdminArn && out.find((e) => e.target!.account !== aws.keyAdminArn!.account);
+    if (other) {
+      throw new ConfigError(
+        `${file}: aws.key_admin_role: ${aws!.keyAdminArn!.arn} is in account ${aws!.keyAdminArn!.account}, but environments.${other.name} keeps its evidence keys in ${other.target!.account}: give a role name (the role of that name in each account) instead`,
+      );
+    }
   }
   return { environments: out, promotion, aws, services };
 }

@@ -6,13 +6,19 @@
 // KUBECTL_BASE_URL (mirrors of the official download hosts, which are the defaults). Plain
 // variables, not INPUT_ names: bash drops environment names with hyphens from run: steps.
 import { getOctokit } from '@actions/github';
-import { errorMessage, InputError, runAction, UserError, type ActionIO } from '@deploy-actions/action-kit';
+import { DEADLINES, errorMessage, fetchWithDeadline, InputError, networkFailure, runAction, UserError, type ActionIO } from '@deploy-actions/action-kit';
 import { applyUpdates, checksumUrl, describeUpdates, parseSha256, planUpdates, readPins, readSources, writeSources } from './tool-updates';
 
 const REPOSITORY = /^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/;
 const BRANCH = /^[A-Za-z0-9._/-]+$/;
-/** One upstream request (release list or checksum file): no answer within this fails the run. */
-const REQUEST_MS = 30_000;
+/**
+ * Deadlines (docs/deadlines.md): a release list or a pull-request call is a GitHub API request
+ * (DEADLINES.githubMs); a checksum file is a tool download's small file, which a silent mirror
+ * fails after DEADLINES.downloadIdleMs without a byte. No retries: the workflow runs on a
+ * schedule and tries again on its next run.
+ */
+const RELEASES_MS = DEADLINES.githubMs;
+const CHECKSUM_MS = DEADLINES.downloadIdleMs;
 
 interface ToolInputs {
   mode: 'apply' | 'pull-request';
@@ -34,15 +40,17 @@ function url(name: string, value: string): string {
   return value.replace(/\/+$/, '');
 }
 
-async function fetchText(address: string, what: string, headers: Record<string, string> = {}): Promise<string> {
-  let res: Response;
+async function fetchText(address: string, what: string, deadlineMs: number, headers: Record<string, string> = {}): Promise<string> {
+  const startedMs = Date.now();
   try {
-    res = await fetch(address, { headers, signal: AbortSignal.timeout(REQUEST_MS) });
+    const res = await fetchWithDeadline(deadlineMs)(address, { headers });
+    if (!res.ok) throw new UserError(`${what}: GET ${address} answered ${res.status}`);
+    return await res.text();
   } catch (err) {
-    throw new UserError(`${what}: GET ${address} failed: ${errorMessage(err)}`);
+    if (err instanceof UserError) throw err;
+    const endpoint = new URL(address).origin;
+    throw networkFailure(err, { endpoint, operation: `${what}: GET ${address}`, waitedMs: Date.now() - startedMs, attempts: 1, deadlineMs }) ?? new UserError(`${what}: GET ${address} failed: ${errorMessage(err)}`);
   }
-  if (!res.ok) throw new UserError(`${what}: GET ${address} answered ${res.status}`);
-  return res.text();
 }
 
 /**
@@ -52,7 +60,7 @@ async function fetchText(address: string, what: string, headers: Record<string, 
 async function releaseTags(i: ToolInputs, repository: string): Promise<string[]> {
   const headers: Record<string, string> = { accept: 'application/vnd.github+json' };
   if (i.token && i.releasesApiUrl === i.apiUrl) headers.authorization = `Bearer ${i.token}`;
-  const text = await fetchText(`${i.releasesApiUrl}/repos/${repository}/releases?per_page=100`, `releases of ${repository}`, headers);
+  const text = await fetchText(`${i.releasesApiUrl}/repos/${repository}/releases?per_page=100`, `releases of ${repository}`, RELEASES_MS, headers);
   let list: Array<{ tag_name?: unknown; draft?: unknown; prerelease?: unknown }>;
   try {
     list = JSON.parse(text);
@@ -76,7 +84,7 @@ async function apply(i: ToolInputs, io: ActionIO): Promise<Record<string, string
   const urls: Record<string, string> = {};
   for (const u of updates) {
     const address = checksumUrl(u, { helm: i.helmBaseUrl, kubectl: i.kubectlBaseUrl });
-    const hex = parseSha256(await fetchText(address, `${u.tool} ${u.to} checksum`));
+    const hex = parseSha256(await fetchText(address, `${u.tool} ${u.to} checksum`, CHECKSUM_MS));
     if (!hex) throw new UserError(`${u.tool} ${u.to} checksum: ${address} holds no sha256`);
     sha256[`${u.tool} ${u.to}`] = hex;
     urls[`${u.tool} ${u.to}`] = address;
@@ -89,21 +97,26 @@ async function apply(i: ToolInputs, io: ActionIO): Promise<Record<string, string
 }
 
 async function pullRequest(i: ToolInputs, io: ActionIO): Promise<Record<string, string>> {
-  const octokit = getOctokit(i.token, { baseUrl: i.apiUrl });
+  const octokit = getOctokit(i.token, { baseUrl: i.apiUrl, request: { fetch: fetchWithDeadline(DEADLINES.githubMs) } });
   const [owner, repo] = i.repository.split('/') as [string, string];
-  const request = () => ({ signal: AbortSignal.timeout(REQUEST_MS) });
+  const what = `pull request from ${i.branch} into ${i.base} of ${i.repository}`;
+  let operation = `${what}: list open pull requests`;
+  const startedMs = Date.now();
   try {
-    const open = await octokit.rest.pulls.list({ owner, repo, state: 'open', head: `${owner}:${i.branch}`, base: i.base, request: request() });
+    const open = await octokit.rest.pulls.list({ owner, repo, state: 'open', head: `${owner}:${i.branch}`, base: i.base });
     if (open.data[0]) {
-      const pr = await octokit.rest.pulls.update({ owner, repo, pull_number: open.data[0].number, title: i.title, body: i.body, request: request() });
+      operation = `${what}: update #${open.data[0].number}`;
+      const pr = await octokit.rest.pulls.update({ owner, repo, pull_number: open.data[0].number, title: i.title, body: i.body });
       io.info(`Updated pull request #${pr.data.number}: ${pr.data.html_url}`);
       return { 'pull-request': String(pr.data.number) };
     }
-    const pr = await octokit.rest.pulls.create({ owner, repo, head: i.branch, base: i.base, title: i.title, body: i.body, request: request() });
+    operation = `${what}: create`;
+    const pr = await octokit.rest.pulls.create({ owner, repo, head: i.branch, base: i.base, title: i.title, body: i.body });
     io.info(`Opened pull request #${pr.data.number}: ${pr.data.html_url}`);
     return { 'pull-request': String(pr.data.number) };
   } catch (err) {
-    throw new UserError(`pull request from ${i.branch} into ${i.base} of ${i.repository}: ${errorMessage(err)}`);
+    const fault = networkFailure(err, { endpoint: `the GitHub API (${i.apiUrl})`, operation, waitedMs: Date.now() - startedMs, attempts: 1, deadlineMs: DEADLINES.githubMs });
+    throw fault ?? new UserError(`${what}: ${errorMessage(err)}`);
   }
 }
 

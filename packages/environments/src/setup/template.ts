@@ -284,7 +284,7 @@ function accountStack(
       Description:
         'The IAM role or user that administers the evidence keys. Deploy this stack as that principal: KMS refuses a key policy that would lock out its creator. Keep it out of CI: it can change who signs.',
     };
-    values.push({ ParameterKey: 'KeyAdministratorArn', ParameterValue: `arn:${partition}:iam::${a.account}:role/${cfg.aws.keyAdminRole}` });
+    values.push({ ParameterKey: 'KeyAdministratorArn', ParameterValue: cfg.aws.keyAdminArn?.arn ?? `arn:${partition}:iam::${a.account}:role/${cfg.aws.keyAdminRole}` });
   }
   const template: Obj = {
     AWSTemplateFormatVersion: '2010-09-09',

@@ -8,8 +8,29 @@
  * Each environment: AWS_DEPLOY_ROLE_ARN, EKS_CLUSTER_NAME, K8S_NAMESPACE, AWS_REGION when it
  * differs, and the file's own `variables` (SMOKE_URL, BAKE_*).
  */
+import { InputError, parseArn, shown, UserError } from '@deploy-actions/action-kit';
 import type { SetupGithubApi } from './github-api';
-import type { SetupConfig, SetupPlan } from './template';
+import type { KeyRef, SetupConfig, SetupPlan } from './template';
+
+/**
+ * A key's ARN as its stack's output gives it, parsed (action-kit's parseArn) before it becomes
+ * EVIDENCE_KMS_KEYS: a KMS key of the account and region its environment names.
+ */
+export function keyArnOf(k: KeyRef, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const where = `stack output ${k.output}`;
+  let arn;
+  try {
+    arn = parseArn(where, value, { service: 'kms', region: k.region, what: 'the ARN of a KMS key' });
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err;
+    throw new UserError(`${where} ${err.expected.replace("the aws-region's", `${k.region}'s`)} (got '${shown(value)}')`);
+  }
+  if (arn.region !== k.region || arn.account !== k.account || !/^key\/[A-Za-z0-9-]+$/.test(arn.resource)) {
+    throw new UserError(`${where} is ${value}: not a KMS key of account ${k.account} in ${k.region}, where the environments file puts ${k.environment}'s evidence key (was the stack deployed from another file?)`);
+  }
+  return value;
+}
 
 export interface VariableSpec {
   repository: string;
@@ -36,7 +57,7 @@ export function desiredVariables(cfg: SetupConfig, p: SetupPlan, outputs: Readon
       repo('ECR_DEPLOY_ROLES', others.map((r) => r.arn).join(','));
     }
     const keys = p.keys.filter((k) => k.service === s.name);
-    const arns = keys.map((k) => outputs.get(k.output));
+    const arns = keys.map((k) => keyArnOf(k, outputs.get(k.output)));
     repo('EVIDENCE_KMS_KEYS', arns.every((a) => a) ? keys.map((k, i) => `${k.environment}=${arns[i]}`).join(',') : undefined);
     for (const e of cfg.environments) {
       const env = (name: string, value: string) => out.push({ repository: s.repository, environment: e.name, name, value });

@@ -9,6 +9,7 @@ import { INLINE_TEMPLATE_BYTES, setupMain } from '../../src/setup/cli';
 import { driftedFiles } from '../../src/setup/files';
 import { plan, type SetupConfig } from '../../src/setup/template';
 import type { RepoIdentity } from '../../src/setup/subject';
+import { desiredVariables } from '../../src/setup/variables';
 
 const ids = new Map(EXAMPLE_IDENTITIES.map((i) => [i.repository.toLowerCase(), i]));
 const cfgOf = (text: string) => parseEnvironmentsConfig(text, 'acme', 'envs.yml') as SetupConfig;
@@ -134,6 +135,14 @@ describe('refused before anything is generated, naming the place', () => {
     [FILE.replace(/^aws:.*\n/, ''), "envs.yml: environments.qa.account needs the top-level 'aws' section"],
     [FILE.replace('services:', 'service:'), "envs.yml: unknown top-level key 'service'"],
     [FILE.replace('region: eu-west-1 }', 'region: eu-west-1, vpc: x }'), "envs.yml: aws: unknown key 'vpc'"],
+    // ARNs and partitions (issue 23): parsed by action-kit's parseArn, the place in the file named.
+    [FILE.replace('region: eu-west-1 }', "region: eu-west-1, key_admin_role: 'arn:aws-cn:iam::333333333333:role/kms-admin' }"), "envs.yml: aws.key_admin_role must hold ARNs of aws.region's partition: eu-west-1 is in aws, not aws-cn"],
+    [FILE.replace('region: eu-west-1 }', "region: eu-west-1, key_admin_role: 'arn:aws-moon:iam::333333333333:role/kms-admin' }"), "envs.yml: aws.key_admin_role must hold ARNs of an AWS partition (aws, aws-cn"],
+    [FILE.replace('region: eu-west-1 }', "region: eu-west-1, key_admin_role: 'arn:aws:kms:eu-west-1:333333333333:key/abc' }"), 'envs.yml: aws.key_admin_role must hold the ARN of an IAM role or user'],
+    [FILE.replace('region: eu-west-1 }', "region: eu-west-1, key_admin_role: 'arn:aws:iam::333333333333:policy/kms-admin' }"), 'envs.yml: aws.key_admin_role must be an IAM role name or the ARN of an IAM role or user'],
+    [FILE.replace('region: eu-west-1 }', "region: eu-west-1, key_admin_role: 'arn:aws:iam::333333333333:role/kms-admin' }"), 'envs.yml: aws.key_admin_role: arn:aws:iam::333333333333:role/kms-admin is in account 333333333333, but environments.qa keeps its evidence keys in 222222222222'],
+    [FILE.replace('region: eu-west-1 }', "region: eu-west-1, key_admin_role: 'kms admin' }"), 'envs.yml: aws.key_admin_role must be an IAM role name (with its path, if any) or the ARN of an IAM role or user'],
+    [FILE.replace("production: { account: '333333333333', ", "production: { account: '333333333333', region: cn-north-1, "), 'envs.yml: environments.production.region: cn-north-1 is in the partition aws-cn, aws.region eu-west-1 in aws'],
   ])('%#: %s', (text, message) => {
     let err: unknown;
     try {
@@ -143,6 +152,36 @@ describe('refused before anything is generated, naming the place', () => {
     }
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toContain(message);
+  });
+
+  test('key_admin_role as a path/name or as the ARN of the one account holding keys', () => {
+    const sso = 'aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_KmsAdmin_0a1b2c3d';
+    const one = FILE.replace(/'333333333333'/, "'222222222222'");
+    const byPath = plan(cfgOf(one.replace('region: eu-west-1 }', `region: eu-west-1, key_admin_role: ${sso} }`)), ids);
+    expect(byPath.stacks.find((st) => st.parameters.length > 1)!.parameters[1]!.ParameterValue).toBe(`arn:aws:iam::222222222222:role/${sso}`);
+    const arn = 'arn:aws:iam::222222222222:user/kms-admin';
+    const byArn = plan(cfgOf(one.replace('region: eu-west-1 }', `region: eu-west-1, key_admin_role: '${arn}' }`)), ids);
+    expect(byArn.stacks.find((st) => st.parameters.length > 1)!.parameters[1]!.ParameterValue).toBe(arn);
+  });
+
+  test.each([
+    ['arn:aws:kms:eu-west-1:333333333333:key/1234abcd-12ab-34cd-56ef-1234567890ab', undefined],
+    ['arn:aws-cn:kms:cn-north-1:333333333333:key/1234abcd', "stack output SampleServiceProductionEvidenceKeyArn must hold ARNs of eu-west-1's partition: eu-west-1 is in aws, not aws-cn"],
+    ['arn:aws:kms:eu-west-1:444444444444:key/1234abcd', 'stack output SampleServiceProductionEvidenceKeyArn is arn:aws:kms:eu-west-1:444444444444:key/1234abcd: not a KMS key of account 333333333333 in eu-west-1'],
+    ['arn:aws:kms:us-east-1:333333333333:key/1234abcd', 'not a KMS key of account 333333333333 in eu-west-1'],
+    ['arn:aws:kms:eu-west-1:333333333333:alias/evidence', 'not a KMS key of account 333333333333 in eu-west-1'],
+    ['arn:aws:iam::333333333333:role/x', 'stack output SampleServiceProductionEvidenceKeyArn must hold the ARN of a KMS key'],
+  ])('a stack output key ARN %s is parsed before it becomes EVIDENCE_KMS_KEYS', (value, refused) => {
+    const cfg = cfgOf(FILE);
+    const p = plan(cfg, ids);
+    const good = (env: string, acct: string) => `arn:aws:kms:eu-west-1:${acct}:key/${env}-0000`;
+    const outputs = new Map([
+      ['SampleServiceQaEvidenceKeyArn', good('qa', '222222222222')],
+      ['SampleServicePreprodEvidenceKeyArn', good('preprod', '222222222222')],
+      ['SampleServiceProductionEvidenceKeyArn', value],
+    ]);
+    if (refused) expect(() => desiredVariables(cfg, p, outputs)).toThrow(refused);
+    else expect(desiredVariables(cfg, p, outputs).find((v) => v.name === 'EVIDENCE_KMS_KEYS')!.value).toContain(`production=${value}`);
   });
 
   test('two environments of one account in different regions', () => {
