@@ -12,13 +12,14 @@
  *      production; production from develop; a broken deploy to QA rolled back, QA still serving
  *
  * `--short` runs stages 1, 2 and 4 only (build once, QA, preprod, production, the redeploy): a
- * rehearsal of another chart layout that does not need the refusals again.
+ * rehearsal of another chart layout that does not need the refusals again. `--card-doc FILE`
+ * writes stage 3b's production release card into FILE between its markers (docs/release-card.md).
  *
  * Each job and step prints as the Actions UI groups them; the run ends with the table of what
  * ran where and the images each environment's pods run, and exits non-zero when any outcome
  * differs from what the stage expects.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runWorkflow } from '../executor/index';
@@ -90,6 +91,23 @@ function check(stage: string, run: WorkflowRun, want: Expectation): void {
   if (run.jobs.length === 0 || run.error) row.push([stage, '-', '-', run.error ? 'refused at start' : 'not triggered', '-', '-', '-']);
 }
 
+const CARD_BEGIN = '<!-- card: written by `npm run main -- --card-doc docs/release-card.md` (stage 3b, production) -->';
+const CARD_END = '<!-- card end -->';
+
+/** Puts stage 3b's production card (the card step's summary, as the run page shows it) between the markers of `file`. */
+function writeCardDoc(file: string, r: WorkflowRun): void {
+  const job = r.jobs.find((j) => j.path.join('/') === 'pipeline/production/card');
+  const summary = job?.steps.find((s) => s.name === 'Release card')?.summary.trim();
+  const doc = readFileSync(file, 'utf8');
+  const [start, end] = [doc.indexOf(CARD_BEGIN), doc.indexOf(CARD_END)];
+  if (!summary) problems.push(`--card-doc: stage 3b made no production card`);
+  else if (start < 0 || end < start) problems.push(`--card-doc: ${file} has no ${CARD_BEGIN} ... ${CARD_END} markers`);
+  else {
+    writeFileSync(file, `${doc.slice(0, start + CARD_BEGIN.length)}\n\n${summary}\n\n${doc.slice(end)}`);
+    console.log(`  production's card written to ${file}`);
+  }
+}
+
 function imageOf(run: WorkflowRun): string {
   const build = run.jobs.find((j) => j.steps.some((s) => s.name === 'Build and push'));
   const ref = build?.outputs['image-ref'];
@@ -98,7 +116,7 @@ function imageOf(run: WorkflowRun): string {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { service: { type: 'string' }, short: { type: 'boolean' } } });
+  const { values } = parseArgs({ options: { service: { type: 'string' }, short: { type: 'boolean' }, 'card-doc': { type: 'string' } } });
   const short = values.short === true;
   if (!(await dockerAvailable())) throw new Error('The Docker engine is not running (scripts/setup.sh starts it as root)');
   const serviceDir = values.service ? resolve(process.env.MAIN_CALLER_CWD ?? process.cwd(), values.service) : prepareSampleService();
@@ -156,7 +174,8 @@ async function main(): Promise<void> {
       jobs: pushJobs('develop'),
       builds: EXPECTED_BUILDS.develop,
     });
-    await run('3b. PR #2 squash-merged', 'deploy.yml', repo.squash('develop', 'main', 2), { conclusion: 'success', jobs: pushJobs('main'), builds: EXPECTED_BUILDS.squash });
+    const squashed = await run('3b. PR #2 squash-merged', 'deploy.yml', repo.squash('develop', 'main', 2), { conclusion: 'success', jobs: pushJobs('main'), builds: EXPECTED_BUILDS.squash });
+    if (values['card-doc']) writeCardDoc(resolve(process.env.MAIN_CALLER_CWD ?? process.cwd(), values['card-doc']), squashed);
   }
 
   const digest = (r: WorkflowRun) => imageOf(r).split('@')[1]!;

@@ -22,6 +22,7 @@ import type { ExecutorOptions } from '../executor/model';
 import { granted } from '../executor/permissions';
 import { startRegistry, type Registry } from '../harness/registry';
 import { startEcrStandin, type EcrStandin } from '../standins/ecr/index';
+import type { Scanner } from '../standins/ecr/scans';
 import { startEksWorld, type EksWorld } from '../standins/eks/world';
 import type { Identity } from '../standins/eks/index';
 import { startCloudWatchStandin, type CloudWatchStandin } from '../standins/cloudwatch/index';
@@ -97,6 +98,8 @@ export async function startPipelineWorld(opts: {
   cloudwatch?: boolean;
   /** More environment variables per environment (SMOKE_URL, BAKE_DURATION, ...). */
   vars?: Record<string, Record<string, string>>;
+  /** What ECR's scan on push finds in each image (default: a completed scan with no findings). */
+  scanner?: Scanner;
 }): Promise<PipelineWorld> {
   const stops: Array<() => Promise<void>> = [];
   const started = async <T extends { stop(): Promise<void> }>(p: Promise<T>): Promise<T> => {
@@ -118,6 +121,8 @@ export async function startPipelineWorld(opts: {
     const iam = IamStore.of(identities);
     const registry = await started(startRegistry());
     const ecr = await started(startEcrStandin({ registry, accountId: buildAccount(opts.repository), region: REGION, iam }));
+    // Scan on push (build-push-ecr turns it on) completes with what `scanner` finds; default: nothing.
+    ecr.setScanner(opts.scanner ?? (() => []));
     const pull = await ecr.registryLogin(node);
     const kube = await started(startKubeStandin({ tls: true, runtime: opts.runtime, registry: { url: pull.url, username: pull.username, password: pull.password } }));
     // Each environment's cluster in its account, with the access entries the stacks create for it.
@@ -162,7 +167,10 @@ export async function startPipelineWorld(opts: {
       ...(cloudwatch ? { cloudwatch } : {}),
       registryHost: pull.host,
       toolCache,
-      options: (repo, log) => ({
+      options: (repo, log) => {
+        // GitHub's compare API reads the service repository's history.
+        github.state.gitRoots[repo.name.toLowerCase()] = repo.root;
+        return {
         repository: { root: repo.root, name: repo.name, id: String(facts.id), ownerId: String(facts.owner.id) },
         // ECR_REGISTRY_ID: the stand-in registry's host is not an ECR host the actions could read the account from.
         vars: { ...generated.repository, ECR_REGISTRY_ID: buildAccount(opts.repository), HELM_VERSION: PACKAGES.v36.helm.slice(1) },
@@ -184,7 +192,8 @@ export async function startPipelineWorld(opts: {
           ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
         },
         log,
-      }),
+        };
+      },
       stop: async () => {
         for (const stop of stops.reverse()) await stop().catch(() => undefined);
       },

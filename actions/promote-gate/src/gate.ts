@@ -414,7 +414,9 @@ export async function recordPromotion(inputs: Inputs, deps: GateDeps): Promise<R
     await api
       .createStatus(created.id, {
         state: 'success',
-        description: `Digest validated in ${env}`,
+        // What the environment's deployment history shows beside this record (140 characters at
+        // most); the card itself is in the run's summary, which log_url opens.
+        description: (inputs.cardSha256 ? `Digest validated in ${env}; release card ${inputs.cardSha256.slice(0, 19)} in the run summary` : `Digest validated in ${env}`).slice(0, 140),
         ...(inputs.runUrl ? { log_url: inputs.runUrl } : {}),
         ...(inputs.environmentUrl ? { environment_url: inputs.environmentUrl } : {}),
         auto_inactive: false,

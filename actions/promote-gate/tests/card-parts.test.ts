@@ -173,12 +173,16 @@ describe('image', () => {
     expect(
       findingsOf({
         imageScanFindings: {
-          findings: [{ name: 'CVE-1', severity: 'HIGH' }],
+          findings: [
+            { name: 'CVE-1', severity: 'HIGH' },
+            { name: 'CVE-3', severity: 'LOW', attributes: [{ key: 'package_version', value: '1.2' }, { key: 'package_name', value: 'zlib' }] },
+          ],
           enhancedFindings: [{ severity: 'critical', packageVulnerabilityDetails: { vulnerabilityId: 'CVE-2', vulnerablePackages: [{ name: 'openssl' }] } }],
         },
       }),
     ).toEqual([
       { id: 'CVE-1', severity: 'HIGH' },
+      { id: 'CVE-3', severity: 'LOW', package: 'zlib' },
       { id: 'CVE-2', severity: 'CRITICAL', package: 'openssl' },
     ]);
   });

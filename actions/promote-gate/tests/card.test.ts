@@ -189,6 +189,16 @@ describe('release card', () => {
     expect(text).toMatch(/Scan not available: no scan of sha256:aaaaaaaaaaaa/);
   });
 
+  test("the running image has no scan: the candidate's findings, not all counted as new", async () => {
+    const gh = fakeGithub();
+    await record(gh, 'preprod', commits.A!, D('a'));
+    await record(gh, 'production', commits.A!, D('a'));
+    await record(gh, 'preprod', commits.B!, D('b'));
+    const { text } = await card(inputs({ digest: D('b'), commit: commits.B! }), gh, { [D('a')]: 'none', [D('b')]: [{ id: 'CVE-2', severity: 'CRITICAL' }] });
+    expect(text).toContain(`Scan findings of the candidate: 1 CRITICAL; new and fixed not known (the running image's scan is not available: no scan of sha256:${'a'.repeat(12)}). Critical/high: CVE-2.`);
+    expect(text).not.toContain('Scan findings: new');
+  });
+
   test('evidence that cannot be read: a card saying so and a warning, never a failed step', async () => {
     const gh = fakeGithub();
     gh.api.list = async () => {

@@ -414,6 +414,10 @@ describe('the release card in the evidence', () => {
     expect(statement.card).toBe(hashOf(CARD));
     expect((d.payload as { card: string }).card).toBe(CARD);
     expect(d.description).toBe(`${REPO}@${DIGEST.slice(0, 19)} validated in preprod; release card ${hashOf(CARD).slice(0, 19)}`);
+    // The environment's deployment history: the success status names the card and opens the run (its summary holds the card).
+    const [status] = await gh.api.statuses(d.id);
+    expect(status).toMatchObject({ state: 'success', description: `Digest validated in preprod; release card ${hashOf(CARD).slice(0, 19)} in the run summary` });
+    expect(status!.log_url).toMatch(/\/actions\/runs\/\d+$/);
     io = recordingIO();
     await verify();
     expect(io.warnings).toEqual([]);

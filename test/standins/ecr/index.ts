@@ -17,6 +17,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Registry } from '../../harness/registry';
 import { startRegistryFront, type FrontDecision } from './registry-front';
 import { RegistryImages, type ImageId, type ImageInfo } from './images';
+import { ImageScans, type ScanRecord, type Scanner } from './scans';
 import { closeServer, listenLocal, readBody } from '../../harness/net';
 import { IamStore, wildcardMatch, type Identity, type PolicyDocument } from '../iam/index';
 import { AwsJsonError, authenticateJsonRequest } from '../iam/request';
@@ -103,6 +104,10 @@ export interface EcrStandin {
    * registry's own credentials.
    */
   registryLogin(id?: Identity): Promise<RegistryLogin>;
+  /** Records a scan of an image (DescribeImageScanFindings answers it; scans.ts). */
+  setScan(repository: string, digest: string, scan: ScanRecord): void;
+  /** What scan on push finds in each image of a repository with scanOnPush (undefined: not scanned). */
+  setScanner(scanner: Scanner | undefined): void;
   stop(): Promise<void>;
 }
 
@@ -178,6 +183,7 @@ export async function startEcrStandin(opts: {
   const iam = opts.iam ?? IamStore.of([legacy]);
   const defaultIdentity = opts.defaultIdentity ?? (opts.iam ? undefined : legacy);
   const images = new RegistryImages(registry);
+  const scans = new ImageScans();
   const repositories = new Map<string, RepositoryRecord>();
   const calls: string[] = [];
   const spans: EcrStandin['spans'] = [];
@@ -406,6 +412,13 @@ export async function startEcrStandin(opts: {
         failures,
       };
     },
+    async DescribeImageScanFindings(input, _caller, registryId) {
+      const r = repo(input.repositoryName, registryId);
+      if (!input.imageId?.imageDigest && !input.imageId?.imageTag) throw new AwsJsonError('InvalidParameterException', "Invalid parameter at 'imageId' failed to satisfy constraint: 'Member must not be null'");
+      const { found } = await images.resolve(r.repositoryName, [input.imageId]);
+      const image = found[0] ? { digest: found[0].info.digest, tags: found[0].info.tags, ...(found[0].id.imageTag ? { tag: found[0].id.imageTag } : {}) } : undefined;
+      return scans.describe({ repositoryName: r.repositoryName, registryId: accountId, scanOnPush: r.imageScanningConfiguration.scanOnPush }, image, input);
+    },
     async PutImage(input, _caller, registryId) {
       const r = repo(input.repositoryName, registryId);
       const body = String(input.imageManifest ?? '');
@@ -537,6 +550,8 @@ export async function startEcrStandin(opts: {
       if (!d.allowed) throw new Error(d.message);
       return { host: front.host, url: front.url, username: 'AWS', password: issueToken(id).password };
     },
+    setScan: (repository, digest, scan) => scans.set(repository, digest, scan),
+    setScanner: (scanner) => void (scans.scanner = scanner),
     stop: async () => {
       await closeServer(server);
       await front?.stop();

@@ -13,6 +13,7 @@ import { closeServer, listenLocal } from '../../harness/net';
 import { SCOPES } from '../../executor/permissions';
 import { ASSET_UPLOAD, releasesRoute, type StoredRelease } from './releases';
 import { pullsRoute, type StoredPull } from './pulls';
+import { compareRoute } from './compare';
 import { defaultRepositoryInfo, setupRoute, type RepositoryInfo, type StoredVariable } from './setup-routes';
 
 export type { StoredRelease } from './releases';
@@ -44,6 +45,8 @@ export type TokenSpec = 'all' | { permissions: Permissions; login?: string };
 export interface StandinUser {
   login: string;
   id: number;
+  /** Commit e-mails GitHub attributes to the account (its `<id>+<login>@users.noreply.github.com` always is). */
+  emails?: string[];
 }
 export interface StandinTeam {
   org: string;
@@ -67,6 +70,8 @@ export interface GithubStandinOptions {
   repositoryInfo?: Record<string, RepositoryInfo>;
   /** Organizations' OIDC subject templates (include_claim_keys). */
   orgSubjectTemplates?: Record<string, string[]>;
+  /** A real git work tree per repository (owner/name): the compare API reads its history. */
+  gitRoots?: Record<string, string>;
 }
 
 export interface Fault {
@@ -163,6 +168,8 @@ export interface GithubState {
   releases: StoredRelease[];
   pulls: StoredPull[];
   variables: StoredVariable[];
+  /** Repository (owner/name, lower case) -> git work tree the compare API reads. */
+  gitRoots: Record<string, string>;
 }
 
 export interface GithubStandin {
@@ -239,6 +246,7 @@ export async function startGithubStandin(opts: GithubStandinOptions): Promise<Gi
     releases: [],
     pulls: [],
     variables: [],
+    gitRoots: Object.fromEntries(Object.entries(opts.gitRoots ?? {}).map(([r, root]) => [r.toLowerCase(), root])),
   };
   const latestRelease = new Map<string, number>();
   let nextId = 1000;
@@ -558,6 +566,27 @@ export async function startGithubStandin(opts: GithubStandinOptions): Promise<Gi
         error: (status: number, message: string, extra?: Record<string, unknown>) => new HttpError(status, message, extra),
       };
       const out = pullsRoute(ctx, repo, method, rest, query, body);
+      if (out) return out;
+    }
+    if (rest.startsWith('/compare/')) {
+      const out = await compareRoute(
+        {
+          base,
+          gitRoot: (r) => state.gitRoots[r],
+          loginOf: (email) => {
+            const e = email.toLowerCase();
+            const noreply = /^(?:\d+\+)?([^@]+)@users\.noreply\.github\.com$/.exec(e)?.[1];
+            return state.users.find((u) => u.login.toLowerCase() === noreply || (u.emails ?? []).some((x) => x.toLowerCase() === e))?.login;
+          },
+          userJson,
+          needContents: () => need(token, 'contents', 'read'),
+          error: (status, message) => new HttpError(status, message),
+        },
+        repo,
+        method,
+        rest,
+        query,
+      );
       if (out) return out;
     }
     const setupOut = setupRoute(

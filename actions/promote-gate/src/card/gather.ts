@@ -126,8 +126,13 @@ export async function gatherCard(s: CardSubject, deps: CardDeps): Promise<CardDa
     deps.registry &&
       (async () => {
         const candidate = await deps.registry!.findings(s.digest);
-        const before = now && now.digest !== s.digest ? await deps.registry!.findings(now.digest).catch(() => undefined) : undefined;
-        return { candidate, ...(before ? { running: before } : {}) };
+        if (!now) return { candidate };
+        if (now.digest === s.digest) return { candidate, running: candidate };
+        try {
+          return { candidate, running: await deps.registry!.findings(now.digest) };
+        } catch (err) {
+          return { candidate, runningUnavailable: why(err).unavailable };
+        }
       }),
     'no ECR read access',
   );

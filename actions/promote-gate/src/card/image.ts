@@ -72,7 +72,7 @@ export interface Finding {
   /** CVE id (basic scanning: `name`; enhanced: packageVulnerabilityDetails.vulnerabilityId). */
   id: string;
   severity: Severity;
-  /** The package it is in, when known (enhanced scanning). */
+  /** The package it is in, when known (basic: the `package_name` attribute; enhanced: the first vulnerable package). */
   package?: string;
 }
 
@@ -87,7 +87,10 @@ const severityOf = (v: unknown): Severity => {
 /** Findings of one DescribeImageScanFindings page (basic and enhanced shapes). */
 export function findingsOf(page: { imageScanFindings?: { findings?: unknown[]; enhancedFindings?: unknown[] } }): Finding[] {
   const f = page.imageScanFindings ?? {};
-  const basic = (f.findings ?? []).map((x) => ({ id: String(obj(x).name ?? '?'), severity: severityOf(obj(x).severity) }));
+  const basic = (f.findings ?? []).map((x) => {
+    const pkg = (Array.isArray(obj(x).attributes) ? (obj(x).attributes as unknown[]) : []).map(obj).find((a) => a.key === 'package_name')?.value;
+    return { id: String(obj(x).name ?? '?'), severity: severityOf(obj(x).severity), ...(typeof pkg === 'string' && pkg ? { package: pkg } : {}) };
+  });
   const enhanced = (f.enhancedFindings ?? []).map((x) => {
     const e = obj(x);
     const details = obj(e.packageVulnerabilityDetails);

@@ -58,8 +58,8 @@ export interface CardData {
   /** Values files used, for the heading of the diff. */
   valuesFiles: string[];
   image: Maybe<ImageChange>;
-  /** Findings of the running image (undefined: nothing runs) and of the candidate. */
-  scan: Maybe<{ running?: Finding[]; candidate: Finding[] }>;
+  /** Findings of the running image (undefined: nothing runs, or its scan is not available: why) and of the candidate. */
+  scan: Maybe<{ running?: Finding[]; runningUnavailable?: string; candidate: Finding[] }>;
   guards: { bake: string; alarms: string; rollbackTo?: CardRelease };
 }
 
@@ -163,8 +163,12 @@ function imageSection(d: CardData): string {
   else {
     const c = compareScans(s.running, s.candidate);
     const top = c.addedIds.filter((f) => f.severity === 'CRITICAL' || f.severity === 'HIGH').slice(0, 10);
-    out += `Scan findings: new ${severityLine(c.added)}; fixed ${severityLine(c.fixed)}; candidate in all ${severityLine(c.total)}.`;
-    if (top.length) out += ` New critical/high: ${top.map((f) => plain(`${f.id}${f.package ? ` (${f.package})` : ''}`, 80)).join(', ')}.`;
+    // Without the running image's scan every finding would look new: say so instead of comparing.
+    out +=
+      s.runningUnavailable !== undefined
+        ? `Scan findings of the candidate: ${severityLine(c.total)}; new and fixed not known (the running image's scan is not available: ${plain(s.runningUnavailable, 160)}).`
+        : `Scan findings: new ${severityLine(c.added)}; fixed ${severityLine(c.fixed)}; candidate in all ${severityLine(c.total)}.`;
+    if (top.length) out += ` ${s.runningUnavailable !== undefined ? 'Critical/high' : 'New critical/high'}: ${top.map((f) => plain(`${f.id}${f.package ? ` (${f.package})` : ''}`, 80)).join(', ')}.`;
     out += '\n';
   }
   return out;

@@ -11,7 +11,7 @@ import { BatchGetImageCommand, DescribeImageScanFindingsCommand, type ECRClient 
 import { getOctokit } from '@actions/github';
 import { UserError, type Exec } from '@deploy-actions/action-kit';
 import { awsCall, awsErrorName, type AwsCallOptions } from '@deploy-actions/aws';
-import { githubCall, type GithubCallOptions } from '@deploy-actions/github';
+import { githubCall, githubRequestOptions, type GithubCallOptions } from '@deploy-actions/github';
 import { helmTemplateArgs, imageValues, valuesLayers, type ImageKeys, type ImageRef } from '@deploy-actions/chart';
 import type { Comparison } from './commits';
 import { findingsOf, parseManifest, pickPlatform, type Finding, type ImageFacts } from './image';
@@ -20,16 +20,20 @@ import { findingsOf, parseManifest, pickPlatform, type Finding, type ImageFacts 
 export class Unavailable extends Error {}
 
 export interface CompareApi {
-  /** compare(base...head), first page of commits (at most 100). */
+  /**
+   * compare(base...head) without paging parameters: GitHub then lists at most 250 commits, oldest
+   * first, the last being the newest of the whole range (with per_page/page the first page would
+   * be the oldest ones); `total_commits` counts them all.
+   */
   compare(base: string, head: string): Promise<Comparison>;
 }
 
 export function octokitCompare(o: GithubCallOptions & { token: string; apiUrl: string; owner: string; repo: string }): CompareApi {
-  const octokit = getOctokit(o.token, { baseUrl: o.apiUrl, userAgent: 'deploy-actions-promote-gate' });
+  const octokit = getOctokit(o.token, { baseUrl: o.apiUrl, userAgent: 'deploy-actions-promote-gate', ...githubRequestOptions() });
   return {
     compare: (base, head) =>
       githubCall<Comparison>(`compare ${base.slice(0, 7)}...${head.slice(0, 7)}`, () =>
-        octokit.request('GET /repos/{owner}/{repo}/compare/{basehead}', { owner: o.owner, repo: o.repo, basehead: `${base}...${head}`, per_page: 100 }),
+        octokit.request('GET /repos/{owner}/{repo}/compare/{basehead}', { owner: o.owner, repo: o.repo, basehead: `${base}...${head}` }),
       o),
   };
 }
