@@ -108,8 +108,16 @@ fi
 
 say "ready (node $(node --version), pnpm $(pnpm --version), docker $(docker version --format '{{.Server.Version}}'))"
 
-# --build: also rebuild the action bundles (ncc), the way the tests and the main job run them.
+# --build: also rebuild the action bundles (ncc), the way the tests and the main job run them,
+# unless no file of the tree has changed since the last build here (scripts/build-key.sh; .ci/run
+# records the key after its own build, so npm test does not build the same tree twice).
 if [ "${1:-}" = "--build" ]; then
-  say "building the action bundles"
-  pnpm -s build >.tmp/build.log 2>&1 || { cat .tmp/build.log >&2; die "pnpm build failed"; }
+  if [ -s .tmp/build-key ] && [ "$(cat .tmp/build-key)" = "$(bash scripts/build-key.sh 2>/dev/null)" ]; then
+    say "the action bundles are the build of this tree (no file changed since .tmp/build-key was recorded)"
+  else
+    say "building the action bundles"
+    rm -f .tmp/build-key
+    pnpm -s build >.tmp/build.log 2>&1 || { cat .tmp/build.log >&2; die "pnpm build failed"; }
+    bash scripts/build-key.sh >.tmp/build-key 2>/dev/null || rm -f .tmp/build-key
+  fi
 fi

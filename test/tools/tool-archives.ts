@@ -11,7 +11,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync }
 import { createServer } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureKubeTools, KUBE_TOOLS_CACHE } from './kube-binaries';
+import { ensureKubeTools, KUBE_TOOLS_CACHE, type KubeTools } from './kube-binaries';
 import { closeServer, listenLocal } from '../harness/net';
 
 const CACHE = resolve(dirname(fileURLToPath(import.meta.url)), '..', '.cache', 'tool-archives');
@@ -66,8 +66,8 @@ async function helmArchive(binary: string, version: string): Promise<string> {
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
-export async function startToolArchives(): Promise<ToolArchives> {
-  const tools = await ensureKubeTools();
+/** The helm release archives the mirror serves (made once into test/.cache/tool-archives), by URL path. */
+export async function ensureToolArchives(tools: KubeTools): Promise<Map<string, { path: string; checksumName: string }>> {
   mkdirSync(CACHE, { recursive: true });
   const files = new Map<string, { path: string; checksumName: string }>();
   for (const [bin, version] of [
@@ -78,6 +78,12 @@ export async function startToolArchives(): Promise<ToolArchives> {
     const name = `helm-v${version}-linux-amd64.tar.gz`;
     files.set(`/helm/${name}`, { path: await helmArchive(bin, version), checksumName: name });
   }
+  return files;
+}
+
+export async function startToolArchives(): Promise<ToolArchives> {
+  const tools = await ensureKubeTools();
+  const files = await ensureToolArchives(tools);
   const kubectls: Array<[string, string]> = [['1.35.2', tools.kubectl], ['1.36.3', tools.newest.kubectl]];
   const k33 = join(KUBE_TOOLS_CACHE, 'v33', 'kubectl', 'kubectl');
   if (existsSync(k33)) kubectls.push(['1.33.0', k33]);
