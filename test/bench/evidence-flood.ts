@@ -15,7 +15,7 @@
 import { Inputs as Raw, mapInputs, recordingIO, runContextFrom, UserError } from '@deploy-actions/action-kit';
 import { octokitDeployments } from '../../actions/promote-gate/src/github';
 import { getInputs } from '../../actions/promote-gate/src/inputs';
-import { kmsEvidenceKeys } from '../../actions/promote-gate/src/kms';
+import { kmsEvidenceKeys } from '@deploy-actions/aws/kms';
 import { run } from '../../actions/promote-gate/src/run';
 import { addGeneratedRoles, deployRoleArn } from '../executor/doubles/aws-trust';
 import { startEvidenceKms } from '../security/evidence-keys';

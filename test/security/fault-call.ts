@@ -9,7 +9,7 @@ import { cliErrorLine } from '@deploy-actions/action-kit';
 import { KubeClient } from '../../packages/kube/src/index';
 import { awsDeps } from '../../actions/helm-deploy-eks/src/eks';
 import { describeAlarms, makeCloudWatch } from '../../actions/helm-deploy-eks/src/bake/cloudwatch';
-import { kmsEvidenceKeys } from '../../actions/promote-gate/src/kms';
+import { kmsEvidenceKeys } from '@deploy-actions/aws/kms';
 
 const [row, url] = process.argv.slice(2) as [string, string];
 const REGION = 'eu-west-1';

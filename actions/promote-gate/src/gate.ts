@@ -3,7 +3,7 @@ import { UserError, errorMessage } from '@deploy-actions/action-kit';
 import { awsCall, awsErrorName, findImageByTag, tagExistingImage, type AwsCallOptions, type TagResult } from '@deploy-actions/aws';
 import { evidenceTask, newestFirst, payloadOf, type Deployment, type DeploymentsApi, type DeploymentStatus } from './github';
 import { keyOf, type Inputs } from './inputs';
-import type { EvidenceKeys } from './kms';
+import type { EvidenceKeys } from '@deploy-actions/aws/kms';
 import { refAllowed, sameEnvironment } from './refs';
 import { cardHash } from './card/hash';
 import { decideSigned, signedRecords, type SignedRecord } from './signed-rules';

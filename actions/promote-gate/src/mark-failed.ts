@@ -8,7 +8,7 @@
  */
 import { RECORDED_BY, signStatement } from './gate';
 import { evidenceTask, type DeploymentsApi } from './github';
-import type { EvidenceKeys } from './kms';
+import type { EvidenceKeys } from '@deploy-actions/aws/kms';
 import { releasesIn } from './releases';
 
 export interface FailedRelease {

@@ -10,7 +10,7 @@ import { octokitApprovals, approvedBy, type ApprovalsApi } from './approvals';
 import { octokitDeployments, type DeploymentsApi } from './github';
 import { keyOf } from './inputs';
 import type { QueryInputs } from './query-inputs';
-import { kmsEvidenceKeys, type EvidenceKeys } from './kms';
+import { kmsEvidenceKeys, type EvidenceKeys } from '@deploy-actions/aws/kms';
 import { markFailed } from './mark-failed';
 import { parseImageRef } from './refs';
 import { lastValidated, releasesIn, running, type Release, type SignedView } from './releases';

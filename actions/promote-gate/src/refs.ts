@@ -71,5 +71,4 @@ export function sameEnvironment(a: string | undefined, b: string): boolean {
   return (a ?? '').toLowerCase() === b.toLowerCase();
 }
 
-/** arn:aws:kms:<region>:<account>:key/<id>: a key, never an alias (an alias can be moved to another key). */
-export const KMS_KEY_ARN_RE = /^arn:aws(?:-[a-z]+)*:kms:([a-z]{2}(?:-[a-z]+)+-\d+):(\d{12}):key\/((?:mrk-)?[0-9a-f-]{32,36})$/;
+export { KMS_KEY_ARN_RE } from '@deploy-actions/action-kit';

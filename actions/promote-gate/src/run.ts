@@ -4,7 +4,7 @@ import { makeEcrClient, type AwsCallOptions } from '@deploy-actions/aws';
 import { recordPromotion, verifyPromotion, type Check } from './gate';
 import { octokitDeployments, type DeploymentsApi } from './github';
 import type { Inputs } from './inputs';
-import { kmsEvidenceKeys, type EvidenceKeys } from './kms';
+import { kmsEvidenceKeys, type EvidenceKeys } from '@deploy-actions/aws/kms';
 
 export interface Deps {
   io: ActionIO;

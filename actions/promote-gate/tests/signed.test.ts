@@ -13,7 +13,7 @@ import { IamStore } from '../../../test/standins/iam/index';
 import { startEvidenceKms, type EvidenceKms } from '../../../test/security/evidence-keys';
 import { evidenceTask } from '../src/github';
 import { getInputs } from '../src/inputs';
-import { kmsEvidenceKeys } from '../src/kms';
+import { kmsEvidenceKeys } from '@deploy-actions/aws/kms';
 import { run, type Deps } from '../src/run';
 import { getQueryInputs, runQuery } from '../src/query';
 import { decideSigned, type SignedRecord } from '../src/signed-rules';

@@ -77,3 +77,6 @@ export function repositoryUriHint(value: string): string {
   if (!host && name === value) return '';
   return ` (a repository name, not ${host ? 'its URI' : 'a reference with a tag or digest'}: give ${name || 'the path after the registry host'})`;
 }
+
+/** arn:aws:kms:<region>:<account>:key/<id>: a key, never an alias (an alias can be moved to another key). */
+export const KMS_KEY_ARN_RE = /^arn:aws(?:-[a-z]+)*:kms:([a-z]{2}(?:-[a-z]+)+-\d+):(\d{12}):key\/((?:mrk-)?[0-9a-f-]{32,36})$/;

@@ -10,7 +10,7 @@ import { makeEcrClient } from '@deploy-actions/aws';
 import { octokitApprovals, type ApprovalsApi } from '../approvals';
 import { octokitDeployments, type DeploymentsApi } from '../github';
 import { keyOf } from '../inputs';
-import { kmsEvidenceKeys, type EvidenceKeys } from '../kms';
+import { kmsEvidenceKeys, type EvidenceKeys } from '@deploy-actions/aws/kms';
 import type { SignedView } from '../releases';
 import { gatherCard } from './gather';
 import type { CardInputs, CardRefused } from './inputs';

@@ -1,15 +1,17 @@
 /**
- * The environments' evidence keys in AWS KMS: asymmetric ECC_NIST_P256 SIGN_VERIFY keys, one per
- * environment, whose key policy lets only that environment's deploy role sign. Signing goes
+ * Signing keys in AWS KMS: asymmetric ECC_NIST_P256 SIGN_VERIFY keys whose key policy lets one
+ * role sign (promote-gate's evidence keys: one per environment, signed by its deploy role; the
+ * build provenance key: signed by the build role, which only build.yml can assume). Signing goes
  * through KMS (the private key never leaves it); verifying uses the public key KMS gives for the
  * configured key ARN (one GetPublicKey per key and run, then every statement locally).
  * Reached the standard way: the job's credentials, the ARN's region, AWS_ENDPOINT_URL_KMS.
  */
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { GetPublicKeyCommand, KMSClient, SignCommand, type KMSClientConfig } from '@aws-sdk/client-kms';
-import { UserError } from '@deploy-actions/action-kit';
-import { awsCall, awsClientConfig, reportEndpoint, type AwsCallOptions } from '@deploy-actions/aws';
-import { KMS_KEY_ARN_RE } from './refs';
+import { KMS_KEY_ARN_RE, UserError } from '@deploy-actions/action-kit';
+import { awsCall, type AwsCallOptions } from './errors';
+import { awsClientConfig, reportEndpoint } from './client';
+export { KMS_KEY_ARN_RE };
 
 export const SIGNING_ALGORITHM = 'ECDSA_SHA_256';
 

@@ -1,0 +1,4 @@
+export * from './statement';
+export * from './dsse';
+export * from './oci';
+export * from './check';
