@@ -248,8 +248,27 @@ const MODE_CASES: Case[] = Object.entries(MODE_INPUTS).flatMap(([input, { modes 
 
 const KMS_ARN = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const MORE_CASES: Case[] = [
-  // promote-gate: the other modes' own inputs (not the card's: a card never stops a deploy, its
-  // input errors become a card that says it could not be made, card/inputs.ts).
+  // promote-gate: the card's own inputs are refused like every mode's (only what it cannot read
+  // becomes a card saying so); then the other modes' own inputs.
+  inMode('card', 'release', 'Web_App', 'must be a Helm release name'),
+  inMode('card', 'release', '', 'is required'),
+  inMode('card', 'environment', '', 'is required (the environment the card is for)'),
+  inMode('card', 'environment', 'prod', "must be one of the pipeline's environments"),
+  inMode('card', 'environment', 'production\n::warning::owned', "must be one of the pipeline's environments"),
+  inMode('card', 'require-environment', 'staging', "must be one of the pipeline's environments"),
+  inMode('card', 'environments', 'qa,pre prod', "must be one of the pipeline's environments"),
+  inMode('card', 'namespace', 'Team_NS', 'must be a Kubernetes namespace name'),
+  inMode('card', 'chart', '../other-chart', 'must be a path inside the repository'),
+  inMode('card', 'values-files', '/etc/passwd', 'must be a path inside the repository'),
+  inMode('card', 'bake-duration', '10 minutes', 'must be a Go duration like 10m'),
+  inMode('card', 'sha', 'abc', 'must be a full 40-hex commit SHA'),
+  inMode('card', 'image-ref', 'team/app:latest', 'must be [registry/]repository@sha256'),
+  inMode('card', 'registry-id', '210987654321', "must match the image reference's registry host (account 123456789012)"),
+  inMode('card', 'aws-region', 'us-east-1', "must match the image reference's registry host (region eu-west-1)"),
+  inMode('card', 'github-token', '', 'is required for mode card'),
+  inMode('card', 'github-token', 'ghs_a\nb', 'must be a token without spaces or control characters'),
+  inMode('card', 'evidence-keys', '', 'must name the KMS key of production, preprod', { 'require-signed-evidence': 'true' }),
+  inMode('card', 'hotfix', 'perhaps', 'must be true or false'),
   inMode('status', 'environments', 'qa,pre prod', 'must be an environment name'),
   inMode('status', 'environments', 'qa\n::warning::x', 'must be an environment name'),
   inMode('status', 'repository', `${ECR}/team/app`, 'not its URI: give team/app', { 'image-ref': '' }),
