@@ -7,8 +7,12 @@ export default defineConfig({
     exclude: ['**/node_modules/**', '**/dist/**', 'test/.cache/**'],
     testTimeout: 60_000,
     hookTimeout: 180_000,
-    // Integration suites share one Docker engine and registry on a 2-core machine.
-    fileParallelism: false,
+    // Two lanes: two test files at a time (one lane: `npm test -- --maxWorkers=1`). The
+    // integration files share the Docker engine and nothing else: each starts its own registry,
+    // stand-ins and Kubernetes stand-in on free ports, with its own temp dirs, Docker config and
+    // container labels (test/README.md, "How the suite runs").
+    fileParallelism: true,
+    maxWorkers: 2,
     // The longest files first (test/suite/slowest-first.ts); helm, kubectl and the helm archives
     // made once before any file starts (test/suite/global-setup.ts).
     sequence: { sequencer: SlowestFirst },

@@ -527,7 +527,7 @@ const CLI_CASES: CliCase[] = [
   ['deploy-environments', ENVS, { GITHUB_TOKEN: 'ghs_secret\n::warning::x' }, 'GITHUB_TOKEN must be a token'],
   ['deploy-environments', ENVS, { GITHUB_API_URL: '::error::x' }, 'GITHUB_API_URL must be an http(s) URL'],
   ['deploy-environments', ENVS, { GITHUB_API_URL: 'ftp://mirror' }, 'GITHUB_API_URL must be an http(s) URL'],
-  ['deploy-setup', ['deploy'], {}, "unknown command 'deploy' (expected generate or github)"],
+  ['deploy-setup', ['deploy'], {}, "unknown command 'deploy' (expected generate, github or doctor)"],
   ['deploy-setup', ['generate', '--bogus'], {}, "unknown argument '--bogus'"],
   ['deploy-setup', ['generate', '--file', 'missing.yml'], {}, 'cannot read the environments file'],
   ['deploy-setup', ['generate', '--file', 'envs.yml', '--offline'], {}, "needs the 'aws' and 'services' sections"],
@@ -538,8 +538,12 @@ const CLI_CASES: CliCase[] = [
   ['deploy-setup', ['github', '--file', 'setup.yml'], { GITHUB_TOKEN: '' }, 'set GITHUB_TOKEN'],
   ['deploy-setup', ['github', '--file', 'setup.yml'], { GITHUB_API_URL: 'not a url' }, 'GITHUB_API_URL must be an http(s) URL'],
   ['deploy-setup', ['github', '--file', 'setup.yml'], { GITHUB_TOKEN: 'ghs_x y' }, 'GITHUB_TOKEN must be a token'],
+  ['deploy-setup', ['doctor', '--profile', 'prod'], {}, '--profile must be ACCOUNT=PROFILE'],
+  ['deploy-setup', ['doctor', '--file', 'setup.yml', '--check'], {}, 'doctor reads only'],
+  ['deploy-setup', ['doctor', '--file', 'setup.yml'], { GITHUB_TOKEN: '' }, 'set GITHUB_TOKEN'],
+  ['deploy-setup', ['doctor', '--file', 'setup.yml'], { GITHUB_TOKEN: 'ghs_secret\n::warning::x' }, 'GITHUB_TOKEN must be a token'],
   // ARNs in the file (issue 23): parsed by action-kit's parseArn, the place in the file named.
-  ...(['generate', 'github'] as const).flatMap((command): CliCase[] => [
+  ...(['generate', 'github', 'doctor'] as const).flatMap((command): CliCase[] => [
     ['deploy-setup', [command, '--file', 'setup-arn-partition.yml'], {}, "setup-arn-partition.yml: aws.key_admin_role must hold ARNs of aws.region's partition: eu-west-1 is in aws, not aws-us-gov"],
     ['deploy-setup', [command, '--file', 'setup-arn-nopartition.yml'], {}, "setup-arn-nopartition.yml: aws.key_admin_role must hold ARNs of an AWS partition"],
     ['deploy-setup', [command, '--file', 'setup-arn-account.yml'], {}, 'setup-arn-account.yml: aws.key_admin_role: arn:aws:iam::999999999999:role/kms-admin is in account 999999999999, but environments.qa keeps its evidence keys in 222222222222'],

@@ -128,7 +128,8 @@ describe('KubeClient', () => {
     clients.push(c);
     const err = await c.list(EVENTS).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DeadlineError);
-    expect((err as Error).message).toMatch(new RegExp(`^list events: the Kubernetes API server \\(http://127\\.0\\.0\\.1:${port}\\): no answer within 0\\.2 s \\(2 attempts, 0\\.[45] s waited\\)$`));
+    // Two attempts of 0.2 s: at least 0.4 s; timers fire late when the suite's other lane loads the machine.
+    expect((err as Error).message).toMatch(new RegExp(`^list events: the Kubernetes API server \\(http://127\\.0\\.0\\.1:${port}\\): no answer within 0\\.2 s \\(2 attempts, 0\\.[4-9] s waited\\)$`));
   });
 });
 

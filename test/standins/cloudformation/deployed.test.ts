@@ -25,7 +25,14 @@ describe('workflows/aws/ as the test worlds load it', () => {
   });
 
   test('access entries name the cluster, the principal and the namespace scope', () => {
-    expect(setup.accessEntries).toContainEqual({ account: '333333333333', cluster: 'prod', principalArn: 'arn:aws:iam::333333333333:role/gha-sample-service-production', namespaces: ['sample-production'] });
+    expect(setup.accessEntries).toContainEqual({
+      account: '333333333333',
+      cluster: 'prod',
+      principalArn: 'arn:aws:iam::333333333333:role/gha-sample-service-production',
+      namespaces: ['sample-production'],
+      policies: [{ policyArn: 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy', scope: { type: 'namespace', namespaces: ['sample-production'] } }],
+      type: 'STANDARD',
+    });
   });
 
   test('a RolePolicy naming a role of another stack is refused (nothing loads wrong)', () => {

@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { AccessPolicySpec } from '../eks/index';
 import type { PolicyDocument } from '../iam/index';
 import { loadStack, TemplateError, type LoadedStack } from './index';
 
@@ -40,6 +41,9 @@ export interface DeployedAccessEntry {
   principalArn: string;
   /** AccessScope namespaces (empty: cluster-wide). */
   namespaces: string[];
+  /** The access policies associated, with their scopes (the EKS stand-in's AccessEntrySpec). */
+  policies: AccessPolicySpec[];
+  type: string;
 }
 
 export interface DeployedProvider {
@@ -108,12 +112,18 @@ export function loadDeployedSetup(dir = GENERATED_DIR, files?: ReadonlyMap<strin
       });
     }
     for (const e of ofType(stack, 'AWS::EKS::AccessEntry')) {
-      const scopes = ((e.properties.AccessPolicies as Array<{ AccessScope?: { Type: string; Namespaces?: string[] } }> | undefined) ?? []).map((p) => p.AccessScope);
+      const associated = (e.properties.AccessPolicies as Array<{ PolicyArn: string; AccessScope?: { Type: string; Namespaces?: string[] } }> | undefined) ?? [];
+      const scopes = associated.map((p) => p.AccessScope);
       setup.accessEntries.push({
         account: stack.account,
         cluster: String(e.properties.ClusterName),
         principalArn: String(e.properties.PrincipalArn),
         namespaces: scopes.flatMap((s) => (s?.Type === 'namespace' ? (s.Namespaces ?? []) : [])),
+        policies: associated.map((p) => ({
+          policyArn: p.PolicyArn,
+          scope: p.AccessScope?.Type === 'namespace' ? { type: 'namespace', namespaces: p.AccessScope.Namespaces ?? [] } : { type: 'cluster' },
+        })),
+        type: String(e.properties.Type ?? 'STANDARD'),
       });
     }
     for (const [k, v] of Object.entries(stack.outputs)) setup.outputs.set(k, v);

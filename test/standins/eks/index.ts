@@ -2,8 +2,11 @@
  * EKS and STS stand-ins: real HTTP servers speaking the services' wire protocols, reached
  * by the real SDK clients through AWS_ENDPOINT_URL_EKS / AWS_ENDPOINT_URL_STS.
  *
- * - EKS is REST-JSON: `GET /clusters/<name>` -> `{cluster: {...}}`; errors carry the
- *   `x-amzn-ErrorType` header and a `{message}` body.
+ * - EKS is REST-JSON: `GET /clusters/<name>` -> `{cluster: {...}}`; the access entry reads
+ *   `GET /clusters/<name>/access-entries` (ListAccessEntries, `maxResults`/`nextToken`),
+ *   `GET .../access-entries/<principalArn>` (DescribeAccessEntry) and
+ *   `GET .../access-entries/<principalArn>/access-policies` (ListAssociatedAccessPolicies);
+ *   errors carry the `x-amzn-ErrorType` header and a `{message}` body.
  * - STS is the Query protocol: `POST /` with a form body `Action=GetCallerIdentity&Version=2011-06-15`
  *   -> XML GetCallerIdentityResponse. A presigned `GET /?Action=GetCallerIdentity&...` (what an
  *   EKS token wraps) is answered the same way (JSON when asked with Accept: application/json,
@@ -21,8 +24,25 @@ import { assumeRoleWithWebIdentity, type IssuedSession, type Role, type WebIdent
 
 export type { Identity } from '../iam/index';
 
+/** An access policy associated with an access entry, and its scope. */
+export interface AccessPolicySpec {
+  /** arn:aws:eks::aws:cluster-access-policy/<name> */
+  policyArn: string;
+  scope: { type: 'cluster' } | { type: 'namespace'; namespaces: string[] };
+}
+
+/** An EKS access entry of a cluster (AWS::EKS::AccessEntry): who, and the access policies associated. */
+export interface AccessEntrySpec {
+  principalArn: string;
+  type?: string;
+  kubernetesGroups?: string[];
+  policies: AccessPolicySpec[];
+}
+
 export interface ClusterSpec {
   name: string;
+  /** Access entries (the API reads; the front door enforces them). */
+  accessEntries?: AccessEntrySpec[];
   endpoint: string;
   /** base64 PEM of the cluster CA. */
   caData: string;
@@ -103,6 +123,13 @@ function eksError(res: ServerResponse, status: number, type: string, message: st
   res.end(JSON.stringify({ message, ...extra }));
 }
 
+/** The ARN of an access entry (what IAM policies name for its reads): access-entry/<cluster>/<type>/<account>/<name>/<id>. */
+function accessEntryArn(region: string, account: string, cluster: string, principalArn: string): string {
+  const m = /^arn:aws[a-z-]*:iam::(\d{12}):(role|user)\/(?:.*\/)?([^/]+)$/.exec(principalArn);
+  const [kind, owner, name] = m ? [m[2]!, m[1]!, m[3]!] : ['role', account, 'unknown'];
+  return `arn:aws:eks:${region}:${account}:access-entry/${cluster}/${kind}/${owner}/${name}/${Buffer.from(principalArn).toString('hex').slice(-8)}`;
+}
+
 export async function startEksStandin(opts: Common & { clusters?: ClusterSpec[] }): Promise<EksStandin> {
   const clusters = new Map<string, ClusterSpec>((opts.clusters ?? []).map((c) => [c.name, c]));
   const iam = storeOf(opts);
@@ -122,23 +149,74 @@ export async function startEksStandin(opts: Common & { clusters?: ClusterSpec[] 
       eksError(res, 403, 'InvalidSignatureException', `Credential should be scoped to a valid region and service eks in ${opts.region}`);
       return;
     }
-    const m = /^\/clusters\/([^/?]+)$/.exec(new URL(url, 'http://x').pathname);
-    if (req.method !== 'GET' || !m) {
+    const u = new URL(url, 'http://x');
+    // Path labels are percent-encoded whole (a principal ARN's '/' is %2F): split before decoding.
+    const parts = u.pathname.split('/').slice(1).map(decodeURIComponent);
+    if (req.method !== 'GET' || parts[0] !== 'clusters' || !parts[1] || parts.length > 5 || (parts.length > 2 && parts[2] !== 'access-entries') || (parts.length === 5 && parts[4] !== 'access-policies')) {
       eksError(res, 404, 'UnknownOperationException', `Unsupported operation ${req.method} ${url}`);
       return;
     }
-    const name = decodeURIComponent(m[1]!);
+    const name = parts[1];
     const caller = identityFor(verdict)!;
     const account = accountOf(caller);
     const clusterArn = `arn:aws:eks:${opts.region}:${account}:cluster/${name}`;
-    const decision = await iam.authorize(caller, 'eks:DescribeCluster', clusterArn);
-    if (denyDescribe.has(caller.arn) || !decision.allowed) {
+    const principal = parts[3];
+    const operation = parts.length === 2 ? 'DescribeCluster' : parts.length === 3 ? 'ListAccessEntries' : parts.length === 4 ? 'DescribeAccessEntry' : 'ListAssociatedAccessPolicies';
+    const target = principal === undefined ? clusterArn : accessEntryArn(opts.region, account, name, principal);
+    const decision = await iam.authorize(caller, `eks:${operation}`, target);
+    if ((operation === 'DescribeCluster' && denyDescribe.has(caller.arn)) || !decision.allowed) {
       eksError(res, 403, 'AccessDeniedException', decision.allowed ? `User: ${caller.arn} is not authorized to perform: eks:DescribeCluster on resource: ${clusterArn}` : decision.message);
       return;
     }
     const c = clusters.get(name);
     if (!c || (c.account !== undefined && c.account !== account)) {
       eksError(res, 404, 'ResourceNotFoundException', `No cluster found for name: ${name}.`, { clusterName: name });
+      return;
+    }
+    if (operation !== 'DescribeCluster') {
+      const entries = c.accessEntries ?? [];
+      const ok = (payload: unknown) => {
+        res.writeHead(200, { 'content-type': 'application/json', 'x-amzn-requestid': randomUUID() });
+        res.end(JSON.stringify(payload));
+      };
+      if (operation === 'ListAccessEntries') {
+        const max = Math.min(Number(u.searchParams.get('maxResults') ?? 100) || 100, 100);
+        const from = Number(u.searchParams.get('nextToken') ?? 0) || 0;
+        const page = entries.slice(from, from + max).map((e) => e.principalArn);
+        ok({ accessEntries: page, ...(from + max < entries.length ? { nextToken: String(from + max) } : {}) });
+        return;
+      }
+      const e = entries.find((x) => x.principalArn === principal);
+      if (!e) {
+        eksError(res, 404, 'ResourceNotFoundException', `The specified principalArn could not be found. You can view your available access entries with 'list-access-entries'.`, { clusterName: name });
+        return;
+      }
+      if (operation === 'DescribeAccessEntry') {
+        ok({
+          accessEntry: {
+            clusterName: name,
+            principalArn: e.principalArn,
+            kubernetesGroups: e.kubernetesGroups ?? [],
+            accessEntryArn: accessEntryArn(opts.region, account, name, e.principalArn),
+            createdAt: 1_767_225_600,
+            modifiedAt: 1_767_225_600,
+            tags: {},
+            username: e.principalArn.replace(/^arn:(aws[a-z-]*):iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/, 'arn:$1:sts::$2:assumed-role/$3/{{SessionName}}'),
+            type: e.type ?? 'STANDARD',
+          },
+        });
+        return;
+      }
+      ok({
+        clusterName: name,
+        principalArn: e.principalArn,
+        associatedAccessPolicies: e.policies.map((p) => ({
+          policyArn: p.policyArn,
+          accessScope: p.scope.type === 'namespace' ? { type: 'namespace', namespaces: p.scope.namespaces } : { type: 'cluster', namespaces: [] },
+          associatedAt: 1_767_225_600,
+          modifiedAt: 1_767_225_600,
+        })),
+      });
       return;
     }
     res.writeHead(200, { 'content-type': 'application/json', 'x-amzn-requestid': randomUUID() });

@@ -68,9 +68,10 @@ export interface SignatureInput {
 /** The SigV4 signature (hex) of a request: canonical request, string to sign, derived key. */
 export function sigV4Signature(p: SignatureInput): string {
   const canonicalHeaders = p.signedHeaders.map((h) => `${h}:${headerValue(p.headers[h])}\n`).join('');
+  // Every service but S3 encodes the path's segments twice: the request's (already encoded) segment, encoded again.
   const canonicalPath = p.url.pathname
     .split('/')
-    .map((seg) => rfc3986(decodeURIComponent(seg)))
+    .map((seg) => rfc3986(seg))
     .join('/');
   const canonicalRequest = [
     p.method.toUpperCase(),

@@ -3,7 +3,7 @@
  * stand-ins (DescribeCluster answers with the front door's endpoint and CA) and the
  * front door that authenticates EKS tokens through STS and checks access entries.
  */
-import { startEksStandin, startStsStandin, type EksStandin, type Identity, type StsOptions, type StsStandinWithSessions } from './index';
+import { startEksStandin, startStsStandin, type AccessEntrySpec, type EksStandin, type Identity, type StsOptions, type StsStandinWithSessions } from './index';
 import { startEksFrontDoor, type FrontDoor } from './front-door';
 import { IamStore } from '../iam/index';
 
@@ -34,14 +34,15 @@ export async function startEksWorld(opts: {
   clusterName?: string;
   /** Several EKS clusters (each with its own front door) in front of the same Kubernetes stand-in. */
   clusterNames?: string[];
-  /** Clusters with the account that owns each and its own access entries (instead of clusterNames / accessEntries). */
-  clusters?: Array<{ name: string; account?: string; accessEntries: string[] }>;
+  /** Clusters with the account that owns each and its own access entries (instead of clusterNames / accessEntries); an AccessEntrySpec with namespace-scoped policies limits its principal to those namespaces. */
+  clusters?: Array<{ name: string; account?: string; accessEntries: Array<string | AccessEntrySpec> }>;
   region?: string;
   version?: string;
   /** OIDC providers and roles: STS also answers AssumeRoleWithWebIdentity; issued sessions join `identities`. */
   webIdentity?: StsOptions['webIdentity'];
 }): Promise<EksWorld> {
-  const clusters = opts.clusters ?? (opts.clusterNames ?? [opts.clusterName ?? 'prod']).map((name) => ({ name, account: undefined, accessEntries: opts.accessEntries ?? [] }));
+  const clusters: Array<{ name: string; account?: string; accessEntries: Array<string | AccessEntrySpec> }> =
+    opts.clusters ?? (opts.clusterNames ?? [opts.clusterName ?? 'prod']).map((name) => ({ name, account: undefined, accessEntries: opts.accessEntries ?? [] }));
   const names = clusters.map((c) => c.name);
   const region = opts.region ?? 'eu-west-1';
   const iam = opts.iam ?? IamStore.of(opts.identities ?? []);
@@ -53,7 +54,14 @@ export async function startEksWorld(opts: {
   const eks = await startEksStandin({
     region,
     iam,
-    clusters: clusters.map((c, i) => ({ name: c.name, ...(c.account ? { account: c.account } : {}), endpoint: doors[i]!.url, caData: doors[i]!.caData, version: opts.version ?? '1.35' })),
+    clusters: clusters.map((c, i) => ({
+      name: c.name,
+      ...(c.account ? { account: c.account } : {}),
+      endpoint: doors[i]!.url,
+      caData: doors[i]!.caData,
+      version: opts.version ?? '1.35',
+      accessEntries: c.accessEntries.map((e) => (typeof e === 'string' ? { principalArn: e, policies: [{ policyArn: 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy', scope: { type: 'cluster' as const } }] } : e)),
+    })),
   });
   return {
     sts,

@@ -70,6 +70,8 @@ export interface GithubStandinOptions {
   repositoryInfo?: Record<string, RepositoryInfo>;
   /** Organizations' OIDC subject templates (include_claim_keys). */
   orgSubjectTemplates?: Record<string, string[]>;
+  /** Organizations' plans (`GET /orgs/{org}` shows `plan.name` to a token that may administer it): free, team, enterprise. */
+  orgPlans?: Record<string, string>;
   /** A real git work tree per repository (owner/name): the compare API reads its history. */
   gitRoots?: Record<string, string>;
 }
@@ -527,6 +529,12 @@ export async function startGithubStandin(opts: GithubStandinOptions): Promise<Gi
       return { status: 200, body: { ...teamJson(t), members_count: 1, repos_count: 1 } };
     }
 
+    if ((m = /^\/orgs\/([^/]+)$/.exec(path)) && method === 'GET') {
+      const org = decodeURIComponent(m[1]!);
+      const plan = Object.entries(opts.orgPlans ?? {}).find(([o]) => o.toLowerCase() === org.toLowerCase())?.[1];
+      const owner = level(token, 'administration') !== 'none';
+      return { status: 200, body: { login: org, id: 190000001, type: 'Organization', ...(owner && plan ? { plan: { name: plan, space: 976562499, private_repos: 999999 } } : {}) } };
+    }
     if ((m = /^\/orgs\/([^/]+)\/actions\/oidc\/customization\/sub$/.exec(path)) && method === 'GET') {
       need(token, 'members', 'read', 'administration');
       const keys = Object.entries(opts.orgSubjectTemplates ?? {}).find(([o]) => o.toLowerCase() === decodeURIComponent(m![1]!).toLowerCase())?.[1];

@@ -9,6 +9,8 @@ export interface RepositoryInfo {
   id: number;
   ownerId: number;
   createdAt: string;
+  /** A private repository (default public). */
+  private?: boolean;
   /** The repository's subject customization; default `{ use_default: true }`. */
   subject?: { use_default: boolean; include_claim_keys?: string[] };
 }
@@ -57,7 +59,7 @@ export function setupRoute(
     const i = ctx.info(repo);
     return {
       status: 200,
-      body: { id: i.id, node_id: `R_${i.id}`, name, full_name: repo, private: false, visibility: 'public', owner: { login: owner, id: i.ownerId, type: 'Organization' }, created_at: i.createdAt, default_branch: 'main' },
+      body: { id: i.id, node_id: `R_${i.id}`, name, full_name: repo, private: i.private === true, visibility: i.private ? 'private' : 'public', owner: { login: owner, id: i.ownerId, type: 'Organization' }, created_at: i.createdAt, default_branch: 'main' },
     };
   }
   if (rest === '/actions/oidc/customization/sub' && method === 'GET') {

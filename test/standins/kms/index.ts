@@ -1,7 +1,8 @@
 /**
  * An AWS KMS stand-in for signed promotion evidence: the AWS JSON 1.1 protocol
  * (`X-Amz-Target: TrentService.<Operation>`, blobs as base64) that the real @aws-sdk/client-kms
- * reaches through AWS_ENDPOINT_URL_KMS. Operations: Sign, Verify, GetPublicKey, on asymmetric
+ * reaches through AWS_ENDPOINT_URL_KMS. Operations: Sign, Verify, GetPublicKey, GetKeyPolicy (the
+ * `default` policy, as a JSON string), on asymmetric
  * SIGN_VERIFY keys of spec ECC_NIST_P256 (ECDSA_SHA_256, DER signatures, MessageType RAW), named by key id, key ARN, alias name or alias ARN (another account's key only by ARN,
  * as KMS requires). Every request's SigV4 signature and credentials are checked against the
  * shared identity store (test/standins/iam), and the key policy is evaluated as KMS does: it must
@@ -114,6 +115,11 @@ export async function startKmsStandin(opts: { iam: IamStore; region?: string; ac
       // KMS answers an invalid signature with an error, not SignatureValid: false.
       if (!ok) throw new AwsJsonError('KMSInvalidSignatureException', 'The signature is not valid for this message and key.');
       return { KeyId: key.arn, SignatureValid: true, SigningAlgorithm: ALGORITHM };
+    },
+    GetKeyPolicy(input, key) {
+      const name = input.PolicyName ?? 'default';
+      if (name !== 'default') throw new AwsJsonError('NotFoundException', `Key policy ${String(name)} does not exist for ${key.arn}`);
+      return { Policy: JSON.stringify(key.policy, null, 2), PolicyName: 'default' };
     },
     GetPublicKey(_input, key) {
       return {

@@ -3,7 +3,7 @@
  *
  *   deploy-setup generate [--file F] [--out DIR]        CloudFormation templates, one stack per account
  *   deploy-setup github   [--file F] [--check]          GitHub environments and variables (--check: drift only)
- *   deploy-setup doctor   [--file F]                    read-only checks of the deployed set-up
+ *   deploy-setup doctor   [--file F] [--profile A=P]    read-only checks of the deployed set-up (doctor/)
  *
  * Exit codes: 0 done / in sync, 1 error, 2 drift or problems found.
  */
@@ -20,12 +20,19 @@ import { cloudFormationOutputs, type ReadOutputs } from './stack-outputs';
 import { describeSubject, parseSubjectFormat, type RepoIdentity, type SubjectFormat } from './subject';
 import { plan, type SetupConfig, type SetupPlan } from './template';
 import { applyVariables, desiredVariables, readVariables } from './variables';
+import { sdkDoctorAws, type DoctorAwsFactory } from './doctor/aws';
+import { runDoctor } from './doctor/index';
 
-export const SETUP_USAGE = `Usage: deploy-setup <generate|github> [options]
+export const SETUP_USAGE = `Usage: deploy-setup <generate|github|doctor> [options]
 
   generate   write the CloudFormation templates (one stack per AWS account) and their parameters
   github     create/update the GitHub environments (reviewers, branches) and the variables the
              workflows read; --check reports drift (exit 2) and changes nothing
+  doctor     read-only checks of the deployed set-up with your own credentials: each role's trust
+             vs the tokens the repository's jobs carry, IAM's simulation of every action each role
+             needs, the evidence key policies, the EKS access entries' namespace, the GitHub
+             environments and variables, the plan's limits; one table of what is wrong and the fix
+             (exit 2), exit 0 when nothing is
 
 Options:
   --file F                 the environments file (default .github/environments.yml)
@@ -35,7 +42,8 @@ Options:
   --repo-ids R=OWNER_ID/REPO_ID   (repeatable) ids of repository R (owner/name)
   --subject R=FORMAT       (repeatable) immutable | legacy | custom:claim,claim,...: the OIDC
                            subject R's tokens carry (default: read from GitHub)
-  --profile ACCOUNT=NAME   (repeatable) github: AWS profile to read that account's stack outputs
+  --profile ACCOUNT=NAME   (repeatable) github, doctor: AWS profile for that account (default: the
+                           default credential chain)
 Environment: GITHUB_TOKEN (or GH_TOKEN), GITHUB_API_URL (default https://api.github.com).`;
 
 /** The largest template body CloudFormation accepts in the request itself (larger ones go through S3). */
@@ -50,10 +58,11 @@ export interface SetupDeps {
   github?: (o: { token: string; apiUrl: string }) => SetupGithubApi;
   environments?: (o: { token: string; apiUrl: string; owner: string; repo: string }) => EnvironmentsApi;
   outputs?: (profiles: ReadonlyMap<string, string>) => ReadOutputs;
+  aws?: DoctorAwsFactory;
 }
 
 interface Args {
-  command: 'generate' | 'github';
+  command: 'generate' | 'github' | 'doctor';
   file: string;
   out: string;
   check: boolean;
@@ -68,7 +77,7 @@ const REPO_RE = /^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/;
 function parseArgs(argv: readonly string[]): Args | 'help' {
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') return 'help';
-  if (command !== 'generate' && command !== 'github') throw new UserError(`unknown command '${command}' (expected generate or github)`);
+  if (command !== 'generate' && command !== 'github' && command !== 'doctor') throw new UserError(`unknown command '${command}' (expected generate, github or doctor)`);
   const args: Args = { command, file: '.github/environments.yml', out: '.github/aws', check: false, offline: false, repoIds: new Map(), subjects: new Map(), profiles: new Map() };
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i]!;
@@ -123,8 +132,8 @@ function tokenOf(env: NodeJS.ProcessEnv): { token: string; apiUrl: string } {
   return { token, apiUrl: githubApiUrlOf(env) };
 }
 
-async function identities(cfg: SetupConfig, args: Args, env: NodeJS.ProcessEnv, deps: SetupDeps, io: SetupIO): Promise<RepoIdentity[]> {
-  const out: RepoIdentity[] = [];
+async function identities(cfg: SetupConfig, args: Args, env: NodeJS.ProcessEnv, deps: SetupDeps, io: SetupIO): Promise<Array<RepoIdentity & { private?: boolean }>> {
+  const out: Array<RepoIdentity & { private?: boolean }> = [];
   let api: SetupGithubApi | undefined;
   for (const s of cfg.services) {
     const key = s.repository.toLowerCase();
@@ -215,6 +224,29 @@ async function github(args: Args, env: NodeJS.ProcessEnv, deps: SetupDeps, io: S
   return 0;
 }
 
+async function doctor(args: Args, env: NodeJS.ProcessEnv, deps: SetupDeps, io: SetupIO): Promise<number> {
+  if (args.check) throw new UserError('doctor reads only; --check belongs to generate and github');
+  const { cfg } = readConfig(args, env);
+  const conn = tokenOf(env);
+  const ids = await identities(cfg, args, env, deps, io);
+  const github = (deps.github ?? ((o) => octokitSetup({ ...o, onRetry: (m) => io.err(`retrying: ${m}`) })))(conn);
+  return runDoctor({
+    file: args.file,
+    cfg,
+    plan: planOf(cfg, ids),
+    identities: ids,
+    readOutputs: (deps.outputs ?? cloudFormationOutputs)(args.profiles),
+    aws: deps.aws ?? sdkDoctorAws,
+    profiles: args.profiles,
+    github,
+    environments: (repository) => {
+      const [owner, repo] = repository.split('/') as [string, string];
+      return (deps.environments ?? ((o) => octokitEnvironments({ ...o, onRetry: (m) => io.err(`retrying: ${m}`) })))({ ...conn, owner, repo });
+    },
+    out: (line) => io.out(line),
+  });
+}
+
 export async function setupMain(argv: readonly string[], env: NodeJS.ProcessEnv, raw: SetupIO, deps: SetupDeps = {}): Promise<number> {
   const io = neutralIO(raw);
   try {
@@ -223,7 +255,8 @@ export async function setupMain(argv: readonly string[], env: NodeJS.ProcessEnv,
       io.out(SETUP_USAGE);
       return 0;
     }
-    return args.command === 'generate' ? await generate(args, env, deps, io) : await github(args, env, deps, io);
+    const run = { generate, github, doctor }[args.command];
+    return await run(args, env, deps, io);
   } catch (err) {
     io.err(cliErrorLine(err));
     return 1;

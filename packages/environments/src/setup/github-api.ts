@@ -4,16 +4,18 @@
  * Every request has a deadline and the retry policy of @deploy-actions/github.
  */
 import { getOctokit } from '@actions/github';
-import { UserError } from '@deploy-actions/action-kit';
+import { DEADLINES, UserError } from '@deploy-actions/action-kit';
 import { firstLine, githubCall, httpStatus, isRetryableGithubError } from '@deploy-actions/github';
 import { IMMUTABLE_SUBJECTS_SINCE, type RepoIdentity, type SubjectFormat } from './subject';
 
-/** Per request. */
-export const GITHUB_DEADLINE_MS = 30_000;
+/** Per request (DEADLINES, as every GitHub call of the actions). */
+export const GITHUB_DEADLINE_MS = DEADLINES.githubMs;
 
 export interface SetupGithubApi {
-  /** The repository's id, its owner's id and when it was created. */
-  repository(repo: string): Promise<{ id: number; ownerId: number; createdAt: string }>;
+  /** The repository's id, its owner's id, when it was created and whether it is private. */
+  repository(repo: string): Promise<{ id: number; ownerId: number; createdAt: string; private: boolean }>;
+  /** The organization's plan (`plan.name` of GET /orgs/{org}: shown to its owners); undefined when not shown or not an organization. */
+  orgPlan(org: string): Promise<string | undefined>;
   /** GET /repos/{owner}/{repo}/actions/oidc/customization/sub */
   repoSubjectTemplate(repo: string): Promise<{ use_default: boolean; include_claim_keys?: string[] }>;
   /** GET /orgs/{org}/actions/oidc/customization/sub; undefined when there is none (or the owner is a user). */
@@ -28,14 +30,14 @@ export interface SetupGithubApi {
  * organization's when the repository defers to it), else immutable ids for a repository created
  * on or after 2026-07-15 (or `immutableOverride`, for an older repository whose admins opted in).
  */
-export async function readIdentity(api: SetupGithubApi, repo: string, immutableOverride?: boolean): Promise<RepoIdentity & { createdAt: string }> {
+export async function readIdentity(api: SetupGithubApi, repo: string, immutableOverride?: boolean): Promise<RepoIdentity & { createdAt: string; private: boolean }> {
   const r = await api.repository(repo);
   const immutable = immutableOverride ?? r.createdAt >= IMMUTABLE_SUBJECTS_SINCE;
   const t = await api.repoSubjectTemplate(repo);
   let keys: string[] | undefined;
   if (!t.use_default) keys = t.include_claim_keys?.length ? t.include_claim_keys : await api.orgSubjectTemplate(repo.split('/')[0]!);
   const subject: SubjectFormat = keys?.length ? { kind: 'custom', claimKeys: keys, immutable } : { kind: immutable ? 'immutable' : 'legacy' };
-  return { repository: repo, repositoryId: String(r.id), ownerId: String(r.ownerId), subject, createdAt: r.createdAt };
+  return { repository: repo, repositoryId: String(r.id), ownerId: String(r.ownerId), subject, createdAt: r.createdAt, private: r.private };
 }
 
 export function octokitSetup(opts: { token: string; apiUrl: string; onRetry?: (m: string) => void }): SetupGithubApi {
@@ -68,10 +70,14 @@ export function octokitSetup(opts: { token: string; apiUrl: string; onRetry?: (m
     environment === undefined ? '/repos/{owner}/{repo}/actions/variables' : '/repos/{owner}/{repo}/environments/{environment_name}/variables';
   return {
     async repository(repo) {
-      const r = await call<{ id: number; owner: { id: number }; created_at: string }>(`read repository ${repo}`, "'Metadata: read' on the repository", () =>
+      const r = await call<{ id: number; owner: { id: number }; created_at: string; private?: boolean }>(`read repository ${repo}`, "'Metadata: read' on the repository", () =>
         octokit.request('GET /repos/{owner}/{repo}', { ...split(repo), ...deadline() }),
       );
-      return { id: r.id, ownerId: r.owner.id, createdAt: r.created_at };
+      return { id: r.id, ownerId: r.owner.id, createdAt: r.created_at, private: r.private === true };
+    },
+    async orgPlan(org) {
+      const o = await call<{ plan?: { name?: string } } | undefined>(`read organization ${org}`, "'Members: read' on the organization", () => octokit.request('GET /orgs/{org}', { org, ...deadline() }), () => undefined);
+      return o?.plan?.name;
     },
     repoSubjectTemplate: (repo) =>
       call(`read the OIDC subject template of ${repo}`, "'Actions: read' on the repository", () =>

@@ -71,6 +71,42 @@ export function subjects(id: RepoIdentity, job: JobContext, jobWorkflowRef: stri
   return { values, like: values.some(hasWildcard) };
 }
 
+/** A job of the repository as its token describes it: where it runs and which workflow file holds it. */
+export interface TokenJob {
+  environment?: string;
+  /** The job's ref (refs/heads/main). */
+  ref: string;
+  /** `owner/repo/.github/workflows/<file>@<ref>` of the workflow the job is defined in. */
+  jobWorkflowRef: string;
+}
+
+/**
+ * The claims GitHub puts in such a job's OIDC token that AWS STS can evaluate (keyed by claim
+ * name), `sub` built in the repository's real format: what `doctor` checks a deployed trust against.
+ */
+export function tokenClaims(id: RepoIdentity, job: TokenJob): Record<string, string> {
+  const [owner] = id.repository.split('/') as [string];
+  const context = job.environment !== undefined ? `environment:${job.environment}` : `ref:${job.ref}`;
+  const claims: Record<string, string> = {
+    aud: AUDIENCE,
+    repository: id.repository,
+    repository_owner: owner,
+    repository_id: id.repositoryId,
+    repository_owner_id: id.ownerId,
+    job_workflow_ref: job.jobWorkflowRef,
+    ref: job.ref,
+    ref_type: job.ref.startsWith('refs/tags/') ? 'tag' : 'branch',
+    ...(job.environment !== undefined ? { environment: job.environment } : {}),
+  };
+  const fmt = id.subject;
+  const repo = repoPart(id, fmt.kind === 'immutable' || (fmt.kind === 'custom' && fmt.immutable));
+  claims.sub =
+    fmt.kind === 'custom'
+      ? fmt.claimKeys.map((k) => (k === 'context' ? context : k === 'repo' ? `repo:${repo}` : `${k}:${claims[k] ?? ''}`)).join(':')
+      : `repo:${repo}:${context}`;
+  return claims;
+}
+
 export type Condition = Record<string, Record<string, string | string[]>>;
 
 const one = (v: string[]) => (v.length === 1 ? v[0]! : v);
