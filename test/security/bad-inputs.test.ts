@@ -19,7 +19,7 @@ import { existsSync } from 'node:fs';
 import { Inputs, mapInputs, runContextFrom } from '@deploy-actions/action-kit';
 import { errorsOf, newRunnerDir, readActionMetadata, runActionBundle } from '../harness/runner';
 import { getInputs as buildInputs } from '../../actions/build-push-ecr/src/inputs';
-import { getInputs as helmInputs } from '../../actions/helm-deploy-eks/src/inputs';
+import { readInputs as helmInputs } from '../../actions/helm-deploy-eks/src/inputs';
 import { getAnyInputs as gateInputs } from '../../actions/promote-gate/src/modes';
 import { realPathFs } from '@deploy-actions/action-kit';
 import { MODE_INPUTS, MODES } from '../../actions/promote-gate/src/mode-inputs';
@@ -248,8 +248,27 @@ const MODE_CASES: Case[] = Object.entries(MODE_INPUTS).flatMap(([input, { modes 
 
 const KMS_ARN = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const MORE_CASES: Case[] = [
-  // promote-gate: the other modes' own inputs (not the card's: a card never stops a deploy, its
-  // input errors become a card that says it could not be made, card/inputs.ts).
+  // promote-gate: the card's own inputs are refused like every mode's (only what it cannot read
+  // becomes a card saying so); then the other modes' own inputs.
+  inMode('card', 'release', 'Web_App', 'must be a Helm release name'),
+  inMode('card', 'release', '', 'is required'),
+  inMode('card', 'environment', '', 'is required (the environment the card is for)'),
+  inMode('card', 'environment', 'prod', "must be one of the pipeline's environments"),
+  inMode('card', 'environment', 'production\n::warning::owned', "must be one of the pipeline's environments"),
+  inMode('card', 'require-environment', 'staging', "must be one of the pipeline's environments"),
+  inMode('card', 'environments', 'qa,pre prod', "must be one of the pipeline's environments"),
+  inMode('card', 'namespace', 'Team_NS', 'must be a Kubernetes namespace name'),
+  inMode('card', 'chart', '../other-chart', 'must be a path inside the repository'),
+  inMode('card', 'values-files', '/etc/passwd', 'must be a path inside the repository'),
+  inMode('card', 'bake-duration', '10 minutes', 'must be a Go duration like 10m'),
+  inMode('card', 'sha', 'abc', 'must be a full 40-hex commit SHA'),
+  inMode('card', 'image-ref', 'team/app:latest', 'must be [registry/]repository@sha256'),
+  inMode('card', 'registry-id', '210987654321', "must match the image reference's registry host (account 123456789012)"),
+  inMode('card', 'aws-region', 'us-east-1', "must match the image reference's registry host (region eu-west-1)"),
+  inMode('card', 'github-token', '', 'is required for mode card'),
+  inMode('card', 'github-token', 'ghs_a\nb', 'must be a token without spaces or control characters'),
+  inMode('card', 'evidence-keys', '', 'must name the KMS key of production, preprod', { 'require-signed-evidence': 'true' }),
+  inMode('card', 'hotfix', 'perhaps', 'must be true or false'),
   inMode('status', 'environments', 'qa,pre prod', 'must be an environment name'),
   inMode('status', 'environments', 'qa\n::warning::x', 'must be an environment name'),
   inMode('status', 'repository', `${ECR}/team/app`, 'not its URI: give team/app', { 'image-ref': '' }),
@@ -447,7 +466,7 @@ async function runCase(action: string, input: string, value: string, extra: Reco
 const record = { mode: 'record', environment: 'preprod' };
 const ALL: Case[] = [...CASES, ...RECORD_CASES.map(([a, i, v, e]): Case => [a, i, v, e, record]), ...MODE_CASES, ...MORE_CASES];
 
-/** getInputs of the action, with the action.yml defaults under `with`, as the runner passes them. */
+/** getInputs of the action (helm-deploy-eks: readInputs, async), with the action.yml defaults under `with`, as the runner passes them. */
 function readInputs(action: string, values: Record<string, string>): unknown {
   const defaults = Object.fromEntries(Object.entries(readActionMetadata(action).inputs).map(([k, v]) => [k, String(v.default ?? '')]));
   const raw = new Inputs(mapInputs({ ...defaults, ...values }));
@@ -460,8 +479,8 @@ function readInputs(action: string, values: Record<string, string>): unknown {
 const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('bad input fails with one line naming the input, before any side effect', () => {
-  test.each(ALL)('getInputs: %s %s=%j -> %s', (action, input, value, expected, extra = {}) => {
-    expect(() => readInputs(action, { ...BASE[action], ...extra, [input]: value })).toThrow(new RegExp(`^Input '${input}' [^\n]*${escaped(expected)}`));
+  test.each(ALL)('getInputs: %s %s=%j -> %s', async (action, input, value, expected, extra = {}) => {
+    await expect((async () => readInputs(action, { ...BASE[action], ...extra, [input]: value }))()).rejects.toThrow(new RegExp(`^Input '${input}' [^\n]*${escaped(expected)}`));
   });
 
   test.concurrent.each(ALL)('bundle: %s %s=%j -> %s', async (action, input, value, expected, extra = {}) => {

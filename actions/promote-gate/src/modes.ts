@@ -4,42 +4,32 @@
  * logic (Octokit, the AWS clients, helm) is imported when that mode runs, so ncc puts it in a
  * chunk of its own.
  */
-import { InputError, runContextFrom, type ActionIO, type ActionLogic, type Inputs as Raw, type RunContext } from '@deploy-actions/action-kit';
-import { getCardInputs, type CardInputs, type CardRefused } from './card/inputs';
+import { runContextFrom, type ActionLogic, type Inputs as Raw, type RunContext } from '@deploy-actions/action-kit';
+import { getCardInputs, type CardInputs } from './card/inputs';
 import { getInputs, type Inputs } from './inputs';
 import { checkModeInputs } from './mode-inputs';
 import { getQueryInputs, isQueryMode, type QueryInputs } from './query-inputs';
 
-export type AnyInputs = { query: QueryInputs } | { gate: Inputs } | { card: CardInputs } | { cardRefused: CardRefused };
+export type AnyInputs = { query: QueryInputs } | { gate: Inputs } | { card: CardInputs };
 
 export function getAnyInputs(i: Raw, env: NodeJS.ProcessEnv = process.env, run: RunContext = runContextFrom(env)): AnyInputs {
-  // Inputs of another mode are refused in every mode, the card's included: a workflow error, not the card's data.
   const mode = checkModeInputs(i);
-  if (mode === 'card') {
-    // A card never stops a deploy: what it cannot accept (an unknown environment, missing keys) the
-    // deploy job's gate refuses in its own words; the card says it could not be made.
-    try {
-      return { card: getCardInputs(i, run, env) };
-    } catch (err) {
-      if (!(err instanceof InputError)) throw err;
-      return { cardRefused: { release: i.string('release'), environment: i.string('environment'), why: err.message } };
-    }
-  }
+  // The card's own inputs are refused like every mode's (one line naming the input, exit 1): a
+  // workflow's mistake is not the card's data. Only what it cannot read (GitHub, ECR, KMS, the
+  // chart's history) becomes a card that says so (card/mode.ts). deploy.yml's deploy job runs
+  // whatever became of the card job; the evidence then records that no card was shown.
+  if (mode === 'card') return { card: getCardInputs(i, run, env) };
   return isQueryMode(mode) ? { query: getQueryInputs(i, run, env) } : { gate: getInputs(i, env, run) };
 }
 
 /** The inputs of one mode, for the logic loaded for it (never called with another mode's). */
-function of<K extends 'query' | 'gate' | 'card' | 'cardRefused'>(inputs: AnyInputs, mode: K): Extract<AnyInputs, Record<K, unknown>>[K] {
+function of<K extends 'query' | 'gate' | 'card'>(inputs: AnyInputs, mode: K): Extract<AnyInputs, Record<K, unknown>>[K] {
   if (!(mode in inputs)) throw new Error(`internal: ${mode} logic given the inputs of another mode`);
   return (inputs as Record<K, unknown>)[mode] as Extract<AnyInputs, Record<K, unknown>>[K];
 }
 
 /** The logic of the mode `inputs` are for, loaded on demand. */
 export async function loadMode(inputs: AnyInputs): Promise<ActionLogic<AnyInputs, unknown>> {
-  if ('cardRefused' in inputs) {
-    const { noCard } = await import('./card/mode');
-    return { run: (i, io) => noCard(of(i, 'cardRefused'), io as ActionIO), realDeps: (io) => io };
-  }
   if ('card' in inputs) {
     const { runCard, realCardDeps } = await import('./card/mode');
     type Deps = ReturnType<typeof realCardDeps>;

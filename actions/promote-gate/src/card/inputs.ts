@@ -22,7 +22,7 @@ export interface CardInputs {
   evidenceKeys: EvidenceKeyMap;
 }
 
-/** A card the inputs did not allow: what `noCard` (mode.ts) says instead of a card. */
+/** A card that could not be made (GitHub, ECR, KMS or the chart unreadable): what `noCard` (mode.ts) says instead. */
 export interface CardRefused {
   release: string;
   environment: string;
