@@ -48,8 +48,9 @@ describe.each(actions)('%s', (name) => {
     const dist = join(repoRoot, 'actions', name, 'dist');
     const js = readdirSync(dist).filter((f) => f.endsWith('.js'));
     const text = js.map((f) => readFileSync(join(dist, f), 'utf8')).join('\n');
-    // webpack's runtime loads chunk <id> as ./<id>.index.js (ncc names them so).
-    const loaded = [...new Set([...text.matchAll(/require__\.e\((\d+)\)/g)].map((m) => `${m[1]}.index.js`))].sort();
+    // webpack's runtime loads chunk <id> as ./<id>.index.js (ncc names them so); in a chunk the
+    // minifier may have renamed __nccwpck_require__ (a short parameter name).
+    const loaded = [...new Set([...text.matchAll(/(?:require__|\b[\w$]{1,2})\.e\((\d+)\)/g)].map((m) => `${m[1]}.index.js`))].sort();
     expect(loaded.length).toBeGreaterThan(0);
     expect(js.filter((f) => f !== 'index.js').sort()).toEqual(loaded);
     // Modules outside the bundle: node's own only, through createRequire or a static import.

@@ -15,8 +15,8 @@
  * is left out and says so.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { newRunnerDir, repoRoot, runActionBundle, type RunResult } from '../harness/runner';
 import { startRegistry } from '../harness/registry';
@@ -57,11 +57,18 @@ async function timed<T extends { durationMs: number }>(into: { wall: number[]; c
 }
 
 function spawnMs(args: string[]): Promise<number> {
+  return spawnRun(args).then((r) => r.durationMs);
+}
+
+/** Runs node with `args` (in `env` when given, else this process's); its wall time, exit code and stderr. */
+function spawnRun(args: string[], env?: Record<string, string | undefined>): Promise<{ durationMs: number; exitCode: number; stderr: string }> {
   const t = process.hrtime.bigint();
   return new Promise((done, reject) => {
-    const c = spawn(node, args, { stdio: 'ignore' });
+    const c = spawn(node, args, { stdio: ['ignore', 'ignore', 'pipe'], env: env ?? process.env });
+    let stderr = '';
+    c.stderr.on('data', (d) => (stderr += d));
     c.on('error', reject);
-    c.on('close', () => done(Number(process.hrtime.bigint() - t) / 1e6));
+    c.on('close', (code) => done({ durationMs: Number(process.hrtime.bigint() - t) / 1e6, exitCode: code ?? 1, stderr }));
   });
 }
 
@@ -107,7 +114,16 @@ async function main() {
       ? { action: basename(peerDir), root: dirname(peerDir), env: { ...ecr.env, DOCKER_CONFIG: join(newRunnerDir(), 'docker') }, node }
       : undefined;
 
-    const times: Record<string, Times> = Object.fromEntries(['skip', 'peer', 'bare', ...ACTIONS].map((k) => [k, { wall: [], cpu: [] }]));
+    // Node's compile cache (NODE_COMPILE_CACHE, as module.enableCompileCache() would set it):
+    // warm = one directory across rounds, as a later run in the same job would find it; cold = a
+    // new directory each round, as the one run of a job finds it (RUNNER_TEMP is the job's own).
+    const warmCache = mkdtempSync(join(tmpdir(), 'bench-compile-cache-'));
+    await runActionBundle({ ...skipOpts, env: { ...skipOpts.env, NODE_COMPILE_CACHE: warmCache } });
+    // The floor (bench/skip-floor.mjs): node, the content key's two git reads and the three ECR
+    // reads signed by @smithy/signature-v4 over fetch: what any skip path costs at least.
+    const floorArgs = [join(repoRoot, 'test/bench/skip-floor.mjs'), 'bench/sample', sha.slice(0, 7)];
+    const floorEnv = { PATH: process.env.PATH, ...ecr.env, GITHUB_WORKSPACE: skipOpts.workspace };
+    const times: Record<string, Times> = Object.fromEntries(['skip', 'skipCold', 'skipWarm', 'floor', 'peer', 'bare', ...ACTIONS].map((k) => [k, { wall: [], cpu: [] }]));
     const skipCalls: string[][] = [];
     const skipOverlap: string[] = [];
     let peerCalls: string[] = [];
@@ -121,6 +137,13 @@ async function main() {
       check('skip path', r, r.exitCode === 0 && r.outputs.skipped === 'true');
       skipCalls.push(ecr.calls.slice(before));
       skipOverlap.push(overlap(ecr.spans.slice(before)));
+      const cold = mkdtempSync(join(tmpdir(), 'bench-compile-cache-'));
+      const c = await timed(times.skipCold!, () => runActionBundle({ ...skipOpts, env: { ...skipOpts.env, NODE_COMPILE_CACHE: cold } }));
+      check('skip path, compile cache cold', c, c.exitCode === 0 && c.outputs.skipped === 'true' && readdirSync(cold).length > 0);
+      const w = await timed(times.skipWarm!, () => runActionBundle({ ...skipOpts, env: { ...skipOpts.env, NODE_COMPILE_CACHE: warmCache } }));
+      check('skip path, compile cache warm', w, w.exitCode === 0 && w.outputs.skipped === 'true');
+      const f = await timed(times.floor!, () => spawnRun(floorArgs, floorEnv));
+      if (f.exitCode !== 0) throw new Error(`skip-floor.mjs failed: ${f.stderr}`);
       if (peer) {
         const at = ecr.calls.length;
         const p = await timed(times.peer!, () => runActionBundle(peer));
@@ -150,6 +173,10 @@ async function main() {
     } else {
       console.log(`amazon-ecr-login: not measured (no ${join(peerDir, 'action.yml')}; see this file's header)`);
     }
+    const vsPeer = (t: Times) => (peer ? `; / amazon-ecr-login ${(median(t.wall) / median(times.peer!.wall)).toFixed(2)} wall, ${(mean(t.cpu) / mean(times.peer!.cpu)).toFixed(2)} CPU` : '');
+    console.log(`skip path with NODE_COMPILE_CACHE, cold (new directory each run, as a job's one run finds it): ${fmt(times.skipCold!)}${vsPeer(times.skipCold!)}`);
+    console.log(`skip path with NODE_COMPILE_CACHE, warm (the directory of an earlier run): ${fmt(times.skipWarm!)}${vsPeer(times.skipWarm!)}`);
+    console.log(`floor of any skip path (bench/skip-floor.mjs: node, 2 git reads, 3 ECR reads signed by @smithy/signature-v4 over fetch): ${fmt(times.floor!)}${vsPeer(times.floor!)}`);
     console.log(`bare \`node -e 0\`: ${fmt(times.bare!)}`);
     console.log(`\nBad-input path (first input check fails), wall time incl. node start; goal < 60 ms above bare node:`);
     for (const a of ACTIONS) {

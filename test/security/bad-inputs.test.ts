@@ -19,7 +19,7 @@ import { existsSync } from 'node:fs';
 import { Inputs, mapInputs, runContextFrom } from '@deploy-actions/action-kit';
 import { errorsOf, newRunnerDir, readActionMetadata, runActionBundle } from '../harness/runner';
 import { getInputs as buildInputs } from '../../actions/build-push-ecr/src/inputs';
-import { getInputs as helmInputs } from '../../actions/helm-deploy-eks/src/inputs';
+import { readInputs as helmInputs } from '../../actions/helm-deploy-eks/src/inputs';
 import { getAnyInputs as gateInputs } from '../../actions/promote-gate/src/modes';
 import { realPathFs } from '@deploy-actions/action-kit';
 import { MODE_INPUTS, MODES } from '../../actions/promote-gate/src/mode-inputs';
@@ -466,7 +466,7 @@ async function runCase(action: string, input: string, value: string, extra: Reco
 const record = { mode: 'record', environment: 'preprod' };
 const ALL: Case[] = [...CASES, ...RECORD_CASES.map(([a, i, v, e]): Case => [a, i, v, e, record]), ...MODE_CASES, ...MORE_CASES];
 
-/** getInputs of the action, with the action.yml defaults under `with`, as the runner passes them. */
+/** getInputs of the action (helm-deploy-eks: readInputs, async), with the action.yml defaults under `with`, as the runner passes them. */
 function readInputs(action: string, values: Record<string, string>): unknown {
   const defaults = Object.fromEntries(Object.entries(readActionMetadata(action).inputs).map(([k, v]) => [k, String(v.default ?? '')]));
   const raw = new Inputs(mapInputs({ ...defaults, ...values }));
@@ -479,8 +479,8 @@ function readInputs(action: string, values: Record<string, string>): unknown {
 const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('bad input fails with one line naming the input, before any side effect', () => {
-  test.each(ALL)('getInputs: %s %s=%j -> %s', (action, input, value, expected, extra = {}) => {
-    expect(() => readInputs(action, { ...BASE[action], ...extra, [input]: value })).toThrow(new RegExp(`^Input '${input}' [^\n]*${escaped(expected)}`));
+  test.each(ALL)('getInputs: %s %s=%j -> %s', async (action, input, value, expected, extra = {}) => {
+    await expect((async () => readInputs(action, { ...BASE[action], ...extra, [input]: value }))()).rejects.toThrow(new RegExp(`^Input '${input}' [^\n]*${escaped(expected)}`));
   });
 
   test.concurrent.each(ALL)('bundle: %s %s=%j -> %s', async (action, input, value, expected, extra = {}) => {

@@ -1,7 +1,6 @@
 import { bakeInputs, type BakeInputs } from './bake/inputs';
 import { existsSync, readFileSync } from 'node:fs';
 import { confinedPath, InputError, realPathFs, type Inputs as Raw, type PathFs } from '@deploy-actions/action-kit';
-import { KubeconfigError, parseKubeconfig } from '@deploy-actions/kube';
 import { ecrSource, type EcrSource } from './pull-access';
 import { KEY_INPUTS, readImageKeys, valuesKey, valuesLayers, type ImageKeys, type ImageRef } from '@deploy-actions/chart';
 
@@ -53,7 +52,7 @@ export interface Inputs {
   region: string;
   /** A kubeconfig file given instead of an EKS cluster, absolute. */
   kubeconfig: string;
-  /** The API server the given kubeconfig names (for messages); '' with an EKS cluster. */
+  /** The API server the given kubeconfig names (for messages; set by readInputs); '' with an EKS cluster. */
   kubeServer: string;
   kubeContext: string;
   exportKubeconfig: boolean;
@@ -153,6 +152,20 @@ export function imageKeysOf(i: Pick<Inputs, 'imageRegistryKey' | 'imageRepositor
 }
 
 /** Reads and validates every input. Nothing here has side effects; the filesystem is only looked at. */
+/**
+ * The action's inputs, all checked: getInputs, then the given kubeconfig parsed as the action's
+ * API client connects with it (server, trust, credentials, the files it names). The kubeconfig
+ * parser and YAML load only when a kubeconfig is given, so a refusal of any other input costs the
+ * entry alone (issue 25: the bad-input path).
+ */
+export async function readInputs(i: Raw, ctx: InputContext = defaultContext()): Promise<Inputs> {
+  const inputs = getInputs(i, ctx);
+  if (inputs.kubeconfig === '') return inputs;
+  const { kubeconfigServer } = await import('./kubeconfig-check');
+  return { ...inputs, kubeServer: kubeconfigServer(inputs.kubeconfig, inputs.kubeContext, ctx.readText ?? readText, i.string('kubeconfig')) };
+}
+
+/** Every check but the kubeconfig's contents (readInputs adds that one). */
 export function getInputs(i: Raw, ctx: InputContext = defaultContext()): Inputs {
   const release = i.required('release');
   if (!isValidReleaseName(release)) {
@@ -237,28 +250,6 @@ export function getInputs(i: Raw, ctx: InputContext = defaultContext()): Inputs 
     throw new InputError('kubeconfig', `must be a kubeconfig file that exists${ctx.isDirectory(kubeconfig) ? ', not a directory' : ''}`, kubeconfigText);
   }
   const kubeContext = noControl(i, 'kube-context');
-  let kubeServer = '';
-  if (kubeconfig !== '') {
-    // The same parse the action's API client connects with: server, trust and credentials
-    // (files it names included) are checked here, before anything runs.
-    const read = ctx.readText ?? readText;
-    const text = read(kubeconfig);
-    let problem = text === undefined ? 'cannot be read' : text.trim() === '' ? 'is empty' : '';
-    if (!problem) {
-      try {
-        const readOrThrow = (p: string) => {
-          const t = read(p);
-          if (t === undefined) throw new Error(`cannot read ${p}`);
-          return t;
-        };
-        kubeServer = parseKubeconfig(text!, { context: kubeContext, dir: kubeconfig.slice(0, kubeconfig.lastIndexOf('/')) || '/', readFile: readOrThrow }).server;
-      } catch (err) {
-        if (!(err instanceof KubeconfigError)) throw err;
-        problem = err.message;
-      }
-    }
-    if (problem) throw new InputError('kubeconfig', `must be a kubeconfig this action can use (server, trust, credentials); this file ${problem}`, kubeconfigText);
-  }
   const watchesAlarms = bake.alarmNames.length > 0 || bake.alarmPrefix !== '';
   if (kubeconfig !== '' && i.string('aws-region') !== '' && !watchesAlarms) {
     throw new InputError('aws-region', 'is read only with cluster-name or bake alarms (with kubeconfig the cluster is the one the kubeconfig names)', i.string('aws-region'));
@@ -328,7 +319,7 @@ export function getInputs(i: Raw, ctx: InputContext = defaultContext()): Inputs 
     clusterName,
     region,
     kubeconfig,
-    kubeServer,
+    kubeServer: '',
     kubeContext,
     exportKubeconfig: i.bool('export-kubeconfig', false),
     helmVersion,

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { Inputs as Raw, mapInputs } from '@deploy-actions/action-kit';
-import { getInputs, isValidNamespace, isValidReleaseName, parseGoDuration, parseImageRef, type InputContext } from '../src/inputs';
+import { getInputs, readInputs, isValidNamespace, isValidReleaseName, parseGoDuration, parseImageRef, type InputContext } from '../src/inputs';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 const kc = (server: string, extra = '') => `apiVersion: v1\nkind: Config\ncurrent-context: c\ncontexts:\n- name: c\n  context: {cluster: k}\nclusters:\n- name: k\n  cluster: {server: '${server}'}\n${extra}`;
@@ -180,8 +180,8 @@ describe('getInputs', () => {
     expect(err?.message).not.toContain('\n');
   });
 
-  test('a kubeconfig instead of a cluster needs no region', () => {
-    const i = getInputs(new Raw(mapInputs({ release: 'web', kubeconfig: 'kc' })), { ...ctx, envRegion: '' });
+  test('a kubeconfig instead of a cluster needs no region', async () => {
+    const i = await readInputs(new Raw(mapInputs({ release: 'web', kubeconfig: 'kc' })), { ...ctx, envRegion: '' });
     expect(i.kubeconfig).toBe('/ws/kc');
     expect(i.kubeServer).toBe('https://10.0.0.1:6443');
     expect(i.clusterName).toBe('');
@@ -213,8 +213,8 @@ describe('getInputs', () => {
     [{ 'dry-run': 'true', 'helm-test': 'true' }, "Input 'helm-test' is not read with dry-run: true"],
     [{ 'dry-run': 'true', 'smoke-url': 'https://web.example' }, "Input 'smoke-url' is not read with dry-run: true"],
     [{ 'dry-run': 'true', 'bake-duration': '5m' }, "Input 'bake-duration' is not read with dry-run: true"],
-  ])('conflicting inputs are refused: %j', (extra, message) => {
-    expect(() => getInputs(new Raw(mapInputs({ ...kcBase, ...extra })), { ...ctx, envRegion: '' })).toThrow(message);
+  ])('conflicting inputs are refused: %j', async (extra, message) => {
+    await expect(readInputs(new Raw(mapInputs({ ...kcBase, ...extra })), { ...ctx, envRegion: '' })).rejects.toThrow(message);
   });
 
   test('the same tag in image and image-tag, and a region with bake alarms in kubeconfig mode, are accepted', () => {

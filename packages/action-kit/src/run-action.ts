@@ -17,12 +17,12 @@ export interface ActionLogic<I, D> {
  * the entry alone), build the real dependencies, run it, publish its outputs. A UserError ends in
  * one line; anything else adds its stack trace to the debug log only.
  */
-export async function runAction<I, D>(getInputs: (inputs: Inputs) => I, load: (inputs: I) => Promise<ActionLogic<I, D>>): Promise<void> {
+export async function runAction<I, D>(getInputs: (inputs: Inputs) => I | Promise<I>, load: (inputs: I) => Promise<ActionLogic<I, D>>): Promise<void> {
   const publish = (outputs: Outputs) => {
     for (const [name, value] of Object.entries(outputs)) setOutput(name, String(value));
   };
   try {
-    const inputs = getInputs(new Inputs(envInputs()));
+    const inputs = await getInputs(new Inputs(envInputs()));
     const { run, realDeps } = await load(inputs);
     publish(await run(inputs, realDeps(coreIO(), inputs)));
   } catch (err) {
