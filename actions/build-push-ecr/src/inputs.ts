@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { confinedPath, InputError, type Inputs as RawInputs, parseArn, refuseRepositoryUri, repositoryUriHint } from '@deploy-actions/action-kit';
+import { confinedPath, InputError, KMS_KEY_ARN_RE, type Inputs as RawInputs, parseArn, refuseRepositoryUri, repositoryUriHint } from '@deploy-actions/action-kit';
 import { accountRoot } from '@deploy-actions/aws';
 import { validateTag } from './tags';
 
@@ -37,6 +37,8 @@ export interface Inputs {
   recordPrincipals: string[];
   cacheRef?: string;
   provenance: boolean;
+  /** The build provenance KMS key (PROVENANCE_KMS_KEY): signs what is built, checks what is reused. Unset: neither. */
+  provenanceKey?: string;
   sbom: boolean;
 }
 
@@ -58,6 +60,12 @@ export function validateRepositoryName(name: string, input = 'repository'): stri
     );
   }
   return name;
+}
+
+function provenanceKey(value: string): string | undefined {
+  if (!value) return undefined;
+  if (!KMS_KEY_ARN_RE.test(value)) throw new InputError('provenance-kms-key', 'must be the ARN of a KMS key (arn:aws:kms:<region>:<account>:key/<id>; not an alias)', value);
+  return value;
 }
 
 export function getInputs(i: RawInputs, env: NodeJS.ProcessEnv = process.env): Inputs {
@@ -141,6 +149,7 @@ export function getInputs(i: RawInputs, env: NodeJS.ProcessEnv = process.env): I
     recordPrincipals: principals('record-principals'),
     cacheRef,
     provenance: i.bool('provenance', false),
+    provenanceKey: provenanceKey(i.string('provenance-kms-key')),
     sbom: i.bool('sbom', false),
   };
 }

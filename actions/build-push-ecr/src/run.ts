@@ -3,8 +3,10 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetAuthorizationTokenCommand, type ECRClient } from '@aws-sdk/client-ecr';
 import {
+  DEADLINES,
   UserError,
   exec as realExec,
+  fetchWithDeadline,
   githubContext,
   onCancel,
   realSleep,
@@ -34,6 +36,8 @@ import { CONTENT_KEY_LABEL, hostPlatform } from './content-key';
 import { identifySource, type Source, type WorkspaceDeps } from './source';
 import { findReusable, tagContentKey } from './reuse';
 import { keepPullPolicy } from './pull-policy';
+import { ecrProvenance, jobWorkflowRef, storedLine, type Provenance } from './provenance';
+import { kmsEvidenceKeys } from '@deploy-actions/aws/kms';
 
 export interface Deps {
   io: ActionIO;
@@ -50,16 +54,21 @@ export interface Deps {
   dockerConfigDir: string;
   /** The checkout the content key and the commit are read from. */
   workspace: WorkspaceDeps;
+  /** Build provenance (input provenance-kms-key); undefined: none written, reuse unchecked. */
+  provenance?: Provenance;
 }
 
 export function realDeps(io: ActionIO, inputs: Inputs): Deps {
+  const ecr = makeEcrClient(inputs.region);
+  const context = githubContext(runContextFrom(process.env));
+  const aws: AwsCallOptions = { sleep: realSleep, onRetry: (m) => io.warning(m) };
   return {
     io,
-    ecr: makeEcrClient(inputs.region),
+    ecr,
     exec: realExec,
     sleep: realSleep,
     now: () => new Date(),
-    context: githubContext(runContextFrom(process.env)),
+    context,
     onCancel,
     makeTempDir: () => mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'docker-config-')),
     dockerConfigDir: process.env.DOCKER_CONFIG || join(homedir(), '.docker'),
@@ -68,6 +77,20 @@ export function realDeps(io: ActionIO, inputs: Inputs): Deps {
       git: realExec,
       defaultPlatform: process.env.DOCKER_DEFAULT_PLATFORM || hostPlatform(process.platform, process.arch),
     },
+    ...(inputs.provenanceKey
+      ? {
+          provenance: ecrProvenance({
+            keyArn: inputs.provenanceKey,
+            repository: inputs.repository,
+            registryId: inputs.registryId,
+            ecr,
+            context,
+            aws,
+            keys: kmsEvidenceKeys(aws),
+            workflowRef: () => jobWorkflowRef(process.env, fetchWithDeadline(DEADLINES.githubMs)),
+          }),
+        }
+      : {}),
   };
 }
 
@@ -173,7 +196,28 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
   const repositoryUri = repository.repositoryUri!;
   const registry = repositoryUri.slice(0, repositoryUri.indexOf('/'));
 
-  const reused = inputs.skipExisting ? findReusable(state.existing, shaTag, source.key) : undefined;
+  let reused = inputs.skipExisting ? findReusable(state.existing, shaTag, source.key) : undefined;
+  let keyTaken = false;
+  let provenanceRow = 'not checked or written: input provenance-kms-key is empty';
+  if (reused && deps.provenance) {
+    // A tag proves nothing (ecr:PutImage can put one on any image): the signed statement decides.
+    const verdict = await deps.provenance.verify({ digest: reused.digest, commit: source.commit, contentKey: reused.keyed ? source.key : undefined });
+    if (!verdict.ok && reused.from === shaTag) {
+      throw new UserError(
+        `Not reused: ${verdict.detail}; tag ${shaTag} names that image and is immutable, so this commit cannot be built either: nothing was built or pushed (push a new commit, or have an administrator remove the tag after finding out how it got there)`,
+      );
+    }
+    if (!verdict.ok) {
+      io.warning(`Not reused: ${verdict.detail}; building instead (content key ${source.key} stays on that image and is not this build's)`);
+      reused = undefined;
+      keyTaken = true;
+    } else {
+      io.info(`Provenance checked: ${verdict.detail}`);
+      provenanceRow = verdict.detail;
+    }
+  } else if (reused) {
+    io.warning(`${reused.digest} reused without a provenance check: input provenance-kms-key is empty`);
+  }
   let digest = reused?.digest;
   const skipped = digest !== undefined;
   // Skipped: digest is the SHA tag's own, so only other tags can conflict. Building: digest is
@@ -187,20 +231,29 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
   }
 
   // An image of other content under this commit's tag gets neither the key tag nor the key output.
-  const key = reused && !reused.keyed ? undefined : source.key;
+  const key = (reused && !reused.keyed) || keyTaken ? undefined : source.key;
   if (reused && !reused.keyed && source.key) io.warning(`Content key not used: ${reused.why}`);
   else if (skipped) {
     io.info(`${repositoryUri}@${digest} reused, build skipped: ${reused!.why}`);
   } else {
+    let theirs: string | undefined;
     try {
       digest = await buildAndPush(inputs, deps, source, registry, `${repositoryUri}:${shaTag}`, aws);
     } catch (err) {
       // A concurrent run of the same commit may have pushed the tag first.
       state = await readRepoState(inputs, deps, [shaTag], aws);
-      const theirs = state.existing.get(shaTag);
+      theirs = state.existing.get(shaTag);
       if (!theirs) throw err;
       io.warning(`Another run pushed ${repositoryUri}:${shaTag} first (${theirs}); using that image`);
       digest = theirs;
+    }
+    // The run that pushed first writes the provenance of its image.
+    if (!theirs && deps.provenance) {
+      const stored = await io.group('Build provenance', () => deps.provenance!.write({ digest: digest!, commit: source.commit, contentKey: source.key ?? '', time: deps.now() }));
+      provenanceRow = storedLine(digest!, deps.provenance.keyArn, stored);
+      io.info(provenanceRow);
+    } else if (!deps.provenance) {
+      io.warning(`No build provenance written for ${digest}: input provenance-kms-key is empty (deploy-setup sets PROVENANCE_KMS_KEY)`);
     }
   }
   const finalDigest = digest!;
@@ -234,6 +287,7 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
           ['Digest', `\`${finalDigest}\``],
           ['Image', `\`${imageRef}\``],
           ['Build', reused ? `skipped: ${reused.why}` : 'built and pushed'],
+          ['Provenance', provenanceRow],
           ['Tags added', added.length > 0 ? added.join(', ') : 'none'],
           ['Duration', `${seconds} s`],
         ],

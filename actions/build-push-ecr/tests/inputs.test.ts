@@ -42,6 +42,7 @@ describe('getInputs', () => {
     [{}, { GITHUB_WORKSPACE: ws }, "Input 'aws-region' is required when AWS_REGION is not set"],
     [{ 'aws-region': 'Europe' }, env, "Input 'aws-region' must be an AWS region"],
     [{ 'registry-id': '12' }, env, "Input 'registry-id' must be a 12-digit AWS account id"],
+    [{ 'provenance-kms-key': 'alias/provenance' }, env, "Input 'provenance-kms-key' must be the ARN of a KMS key (arn:aws:kms:<region>:<account>:key/<id>; not an alias)"],
     [{ context: 'missing' }, env, "Input 'context' must be a directory that exists in the workspace (got 'missing')"],
     [{ context: 'sub' }, env, "Input 'dockerfile' must be a file that exists in the workspace (got 'sub/Dockerfile')"],
     [{ platforms: 'amd64' }, env, "Input 'platforms' must be os/arch[/variant] entries"],

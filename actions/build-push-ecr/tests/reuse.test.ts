@@ -16,6 +16,7 @@ import {
 import { Inputs, exec as realExec, githubContext, runContextFrom, mapInputs, recordingIO, type Exec } from '@deploy-actions/action-kit';
 import { getInputs } from '../src/inputs';
 import { run, type Deps } from '../src/run';
+import type { BuiltImage, Provenance } from '../src/provenance';
 import { gitRepo, type GitRepo } from '../../../test/harness/git';
 
 const ecrMock = mockClient(ECRClient);
@@ -24,7 +25,25 @@ const qaDigest = `sha256:${'a'.repeat(64)}`;
 const builtDigest = `sha256:${'b'.repeat(64)}`;
 const manifest = { imageManifest: '{}', imageManifestMediaType: 'application/vnd.docker.distribution.manifest.v2+json' };
 
-function setup(repo: GitRepo, withInputs: Record<string, string> = {}) {
+/** Provenance as the signed statements would answer: every image verifies unless `unproven` names it. */
+function provenanceOf(unproven: ReadonlySet<string>) {
+  const written: BuiltImage[] = [];
+  const provenance: Provenance = {
+    keyArn: 'arn:aws:kms:eu-west-1:111111111111:key/0000',
+    verify: async (c) =>
+      unproven.has(c.digest)
+        ? { ok: false, detail: `${c.digest} has no build provenance (neither the referrers API nor tag ${c.digest.replace(':', '-')} lists one): nothing shows build.yml built it` }
+        : { ok: true, facts: {} as never, detail: `provenance of ${c.digest} verified` },
+    write: async (b) => {
+      written.push(b);
+      return { artifact: `sha256:${'f'.repeat(64)}`, via: 'tag' };
+    },
+  };
+  return { provenance, written };
+}
+
+function setup(repo: GitRepo, withInputs: Record<string, string> = {}, unproven: ReadonlySet<string> = new Set()) {
+  const prov = provenanceOf(unproven);
   const inputs = getInputs(new Inputs(mapInputs({ repository: 'team/api', ...withInputs })), { GITHUB_WORKSPACE: repo.dir, AWS_REGION: 'eu-west-1' });
   const docker: string[][] = [];
   const exec: Exec = async (_file, args) => {
@@ -44,8 +63,9 @@ function setup(repo: GitRepo, withInputs: Record<string, string> = {}) {
     onCancel: () => () => undefined,
     dockerConfigDir: '/nonexistent',
     workspace: { dir: repo.dir, git: realExec, defaultPlatform: 'linux/amd64' },
+    provenance: prov.provenance,
   };
-  return { inputs, deps, docker, io: deps.io as ReturnType<typeof recordingIO> };
+  return { inputs, deps, docker, io: deps.io as ReturnType<typeof recordingIO>, written: prov.written };
 }
 
 type ImageFound = { imageId: { imageTag?: string; imageDigest?: string }; imageManifest?: string; imageManifestMediaType?: string };
@@ -173,5 +193,53 @@ describe('reuse by content key', () => {
     const out = await run(s.inputs, s.deps);
     expect(out.digest).toBe(builtDigest);
     expect(s.io.warnings).toEqual([`Another run tagged ${qaDigest} with content key ${out['content-key']} first; this image keeps its commit tag only`]);
+  });
+});
+
+describe('build provenance decides reuse (issue 20)', () => {
+  test('a new build: its provenance is written for the commit and the content key', async () => {
+    const repo = gitRepo(service);
+    const s = setup(repo);
+    ecrHolding({});
+    const out = await run(s.inputs, s.deps);
+    expect(s.written).toEqual([{ digest: builtDigest, commit: repo.git('rev-parse', 'HEAD'), contentKey: out['content-key'], time: new Date('2026-11-21T10:00:00Z') }]);
+    expect(s.io.lines.some((l) => l.startsWith(`Provenance of ${builtDigest} signed with arn:aws:kms:`))).toBe(true);
+  });
+
+  test('an image planted under the content key: not reused (one warning naming why), built instead, the key not given out', async () => {
+    const repo = gitRepo(service);
+    ecrHolding({});
+    const key = (await run(setup(repo).inputs, setup(repo).deps))['content-key'];
+    ecrMock.reset();
+    const s = setup(repo, {}, new Set([qaDigest]));
+    ecrHolding({ [String(key)]: qaDigest });
+    const out = await run(s.inputs, s.deps);
+    expect(s.io.warnings).toEqual([
+      `Not reused: ${qaDigest} has no build provenance (neither the referrers API nor tag ${qaDigest.replace(':', '-')} lists one): nothing shows build.yml built it; building instead (content key ${key} stays on that image and is not this build's)`,
+    ]);
+    expect(out).toMatchObject({ digest: builtDigest, skipped: false, 'content-key': '' });
+    expect(s.docker.some((a) => a[0] === 'build')).toBe(true);
+  });
+
+  test("an image planted under this commit's SHA tag: refused in one line, nothing built, pushed or tagged", async () => {
+    const repo = gitRepo(service);
+    const s = setup(repo, {}, new Set([qaDigest]));
+    const sha7 = repo.git('rev-parse', 'HEAD').slice(0, 7);
+    ecrHolding({ [sha7]: qaDigest });
+    await expect(run(s.inputs, s.deps)).rejects.toThrow(
+      new RegExp(`^Not reused: ${qaDigest} has no build provenance .*; tag ${sha7} names that image and is immutable, so this commit cannot be built either: nothing was built or pushed`),
+    );
+    expect(s.docker.filter((a) => a[0] === 'build' || a[0] === 'push')).toEqual([]);
+    expect(putTags()).toEqual([]);
+    expect(s.written).toEqual([]);
+  });
+
+  test('without provenance-kms-key: reuse says it is unchecked, a build says no provenance was written', async () => {
+    const repo = gitRepo(service);
+    const s = setup(repo);
+    delete s.deps.provenance;
+    ecrHolding({});
+    await run(s.inputs, s.deps);
+    expect(s.io.warnings).toEqual([`No build provenance written for ${builtDigest}: input provenance-kms-key is empty (deploy-setup sets PROVENANCE_KMS_KEY)`]);
   });
 });

@@ -50,6 +50,10 @@ export const DEPLOY_CLUSTER_ACTIONS = ['eks:DescribeCluster'] as const;
 export const DEPLOY_ALARM_ACTIONS = ['cloudwatch:DescribeAlarms'] as const;
 /** promote-gate record/fail with its own environment's key. */
 export const SIGN_ACTIONS = ['kms:Sign', 'kms:GetPublicKey'] as const;
+/** build-push-ecr: signs the provenance of what it builds, checks the provenance of what it reuses (build provenance key). */
+export const PROVENANCE_SIGN_ACTIONS = ['kms:Sign', 'kms:GetPublicKey'] as const;
+/** Reading provenance artifacts through the registry API needs ECR's token (promote-gate's provenance check). */
+export const REGISTRY_LOGIN_ACTIONS = ['ecr:GetAuthorizationToken'] as const;
 /** promote-gate verify, rollback's plan: statements are checked with the public key. */
 export const VERIFY_ACTIONS = ['kms:GetPublicKey'] as const;
 /** The rollback plan's reads of evidence tags; the release card's image facts and scan findings (deploy.yml's card job). */

@@ -12,6 +12,8 @@ import type { EnvironmentsConfig } from '../config';
 import { ConfigError } from '../errors';
 import {
   BUILD_LOGIN_ACTIONS,
+  PROVENANCE_SIGN_ACTIONS,
+  REGISTRY_LOGIN_ACTIONS,
   BUILD_REPOSITORY_ACTIONS,
   DEPLOY_ALARM_ACTIONS,
   DEPLOY_CLUSTER_ACTIONS,
@@ -66,7 +68,7 @@ export interface SetupPlan {
   keys: KeyRef[];
 }
 
-const pascal = (s: string) =>
+export const pascal = (s: string) =>
   s
     .split(/[^A-Za-z0-9]+/)
     .filter(Boolean)
@@ -191,6 +193,41 @@ function accountStack(
         { Sid: 'EcrLogin', Effect: 'Allow', Action: [...BUILD_LOGIN_ACTIONS], Resource: '*' },
         { Sid: 'EcrRepository', Effect: 'Allow', Action: [...BUILD_REPOSITORY_ACTIONS], Resource: repoArn },
       ]);
+      // Build provenance: only the build role (build.yml only) signs; the deploy roles verify.
+      const verifiers = roles.filter((r) => r.service === s.name && r.kind === 'deploy');
+      resources[`${P}ProvenanceKey`] = {
+        Type: 'AWS::KMS::Key',
+        Properties: {
+          Description: `deploy-actions build provenance: ${s.repository}`,
+          KeySpec: 'ECC_NIST_P256',
+          KeyUsage: 'SIGN_VERIFY',
+          Enabled: true,
+          PendingWindowInDays: 30,
+          KeyPolicy: policy([
+            { Sid: 'KeyAdministration', Effect: 'Allow', Principal: { AWS: ref('KeyAdministratorArn') }, Action: [...KEY_ADMIN_ACTIONS], Resource: '*' },
+            { Sid: 'SignProvenance', Effect: 'Allow', Principal: { AWS: arnOf(`${P}BuildRole`) }, Action: [...PROVENANCE_SIGN_ACTIONS], Resource: '*' },
+            {
+              Sid: 'VerifyProvenance',
+              Effect: 'Allow',
+              Principal: { AWS: [...new Set(verifiers.map((r) => r.account))].sort().map((acct) => `arn:${partition}:iam::${acct}:root`) },
+              Action: [...VERIFY_ACTIONS],
+              Resource: '*',
+              Condition: { ArnEquals: { 'aws:PrincipalArn': verifiers.map((r) => r.arn) } },
+            },
+          ]),
+          Tags: [{ Key: 'deploy-actions:repository', Value: s.repository }],
+        },
+      };
+      hasKeys = true;
+      outputs[`${P}ProvenanceKeyArn`] = { Description: `PROVENANCE_KMS_KEY of ${s.repository}`, Value: arnOf(`${P}ProvenanceKey`) };
+      resources[`${P}BuildRoleProvenancePolicy`] = {
+        Type: 'AWS::IAM::RolePolicy',
+        Properties: {
+          RoleName: ref(`${P}BuildRole`),
+          PolicyName: 'deploy-actions-provenance',
+          PolicyDocument: policy([{ Sid: 'SignProvenance', Effect: 'Allow', Action: [...PROVENANCE_SIGN_ACTIONS], Resource: arnOf(`${P}ProvenanceKey`) }]),
+        },
+      };
       role(`${P}EvidenceReaderRole`, names.reader, `deploy-actions evidence reader of ${s.repository}: the rollback plan (read only)`, trustConditions(id, { refs: branchRefs }, undefined), [
         { Sid: 'EvidenceTags', Effect: 'Allow', Action: [...READER_REPOSITORY_ACTIONS], Resource: repoArn },
         { Sid: 'EvidencePublicKeys', Effect: 'Allow', Action: [...VERIFY_ACTIONS], Resource: uniq(serviceKeys.map(keyArnIn)) },
@@ -207,6 +244,8 @@ function accountStack(
         { Sid: 'FindCluster', Effect: 'Allow', Action: [...DEPLOY_CLUSTER_ACTIONS], Resource: sub(`arn:\${AWS::Partition}:eks:\${AWS::Region}:\${AWS::AccountId}:cluster/${t.cluster}`) },
         { Sid: 'ImageAndEvidenceTags', Effect: 'Allow', Action: [...DEPLOY_REPOSITORY_ACTIONS], Resource: repoArn },
         { Sid: 'BakeAlarms', Effect: 'Allow', Action: [...DEPLOY_ALARM_ACTIONS], Resource: sub(`arn:\${AWS::Partition}:cloudwatch:\${AWS::Region}:\${AWS::AccountId}:alarm:*`) },
+        { Sid: 'ProvenanceArtifacts', Effect: 'Allow', Action: [...REGISTRY_LOGIN_ACTIONS], Resource: '*' },
+        { Sid: 'ProvenancePublicKey', Effect: 'Allow', Action: [...VERIFY_ACTIONS], Resource: isBuild ? arnOf(`${P}ProvenanceKey`) : `arn:${partitionOf(cfg.aws.region)}:kms:${cfg.aws.region}:${cfg.aws.buildAccount}:key/*` },
       ]);
       // The key names its signer; the role's KMS statements name the key: a separate policy keeps
       // CloudFormation's graph acyclic (role -> key -> role policy).

@@ -4,13 +4,14 @@
  *
  * Repository: AWS_REGION, AWS_BUILD_ROLE_ARN, AWS_EVIDENCE_ROLE_ARN (rollback plan),
  * ECR_PULL_ACCOUNTS and ECR_DEPLOY_ROLES (other accounts' clusters and deploy roles, for the
- * repository policy build-push-ecr keeps), EVIDENCE_KMS_KEYS (from the stacks' outputs).
+ * repository policy build-push-ecr keeps), EVIDENCE_KMS_KEYS and PROVENANCE_KMS_KEY (from the
+ * stacks' outputs).
  * Each environment: AWS_DEPLOY_ROLE_ARN, EKS_CLUSTER_NAME, K8S_NAMESPACE, AWS_REGION when it
  * differs, and the file's own `variables` (SMOKE_URL, BAKE_*).
  */
 import { InputError, parseArn, shown, UserError } from '@deploy-actions/action-kit';
 import type { SetupGithubApi } from './github-api';
-import type { KeyRef, SetupConfig, SetupPlan } from './template';
+import { pascal, type KeyRef, type SetupConfig, type SetupPlan } from './template';
 
 /**
  * A key's ARN as its stack's output gives it, parsed (action-kit's parseArn) before it becomes
@@ -30,6 +31,12 @@ export function keyArnOf(k: KeyRef, value: string | undefined): string | undefin
     throw new UserError(`${where} is ${value}: not a KMS key of account ${k.account} in ${k.region}, where the environments file puts ${k.environment}'s evidence key (was the stack deployed from another file?)`);
   }
   return value;
+}
+
+/** The service's build provenance key from the build stack's output, checked like an evidence key. */
+function provenanceArnOf(cfg: SetupConfig, service: string, outputs: ReadonlyMap<string, string>): string | undefined {
+  const output = `${pascal(service)}ProvenanceKeyArn`;
+  return keyArnOf({ service, environment: 'build', account: cfg.aws.buildAccount, region: cfg.aws.region, output }, outputs.get(output));
 }
 
 export interface VariableSpec {
@@ -58,6 +65,7 @@ export function desiredVariables(cfg: SetupConfig, p: SetupPlan, outputs: Readon
     }
     const keys = p.keys.filter((k) => k.service === s.name);
     const arns = keys.map((k) => keyArnOf(k, outputs.get(k.output)));
+    repo('PROVENANCE_KMS_KEY', provenanceArnOf(cfg, s.name, outputs));
     repo('EVIDENCE_KMS_KEYS', arns.every((a) => a) ? keys.map((k, i) => `${k.environment}=${arns[i]}`).join(',') : undefined);
     for (const e of cfg.environments) {
       const env = (name: string, value: string) => out.push({ repository: s.repository, environment: e.name, name, value });

@@ -13,6 +13,8 @@ import {
   DEPLOY_ALARM_ACTIONS,
   DEPLOY_CLUSTER_ACTIONS,
   DEPLOY_REPOSITORY_ACTIONS,
+  PROVENANCE_SIGN_ACTIONS,
+  REGISTRY_LOGIN_ACTIONS,
   READER_REPOSITORY_ACTIONS,
   SIGN_ACTIONS,
   VERIFY_ACTIONS,
@@ -44,8 +46,8 @@ function calls(dir: string): Set<string> {
   return out;
 }
 
-const build = new Set<string>([...BUILD_LOGIN_ACTIONS, ...BUILD_REPOSITORY_ACTIONS]);
-const deploy = new Set<string>([...DEPLOY_CLUSTER_ACTIONS, ...DEPLOY_REPOSITORY_ACTIONS, ...DEPLOY_ALARM_ACTIONS, ...SIGN_ACTIONS, ...VERIFY_ACTIONS]);
+const build = new Set<string>([...BUILD_LOGIN_ACTIONS, ...BUILD_REPOSITORY_ACTIONS, ...PROVENANCE_SIGN_ACTIONS]);
+const deploy = new Set<string>([...DEPLOY_CLUSTER_ACTIONS, ...DEPLOY_REPOSITORY_ACTIONS, ...DEPLOY_ALARM_ACTIONS, ...SIGN_ACTIONS, ...VERIFY_ACTIONS, ...REGISTRY_LOGIN_ACTIONS]);
 
 test('build-push-ecr (and the ECR helpers it uses) calls nothing the build role lacks', () => {
   const used = new Set([...calls('actions/build-push-ecr/src'), ...calls('packages/aws/src')]);

@@ -49,7 +49,7 @@ describe('the example stacks', () => {
   });
   test('resources per account', () => {
     const types = (label: string) => Object.values(resources(byLabel[label]!.template)).map((r) => r.Type).sort();
-    expect(types('build')).toEqual(['AWS::IAM::OIDCProvider', 'AWS::IAM::Role', 'AWS::IAM::Role']);
+    expect(types('build')).toEqual(['AWS::IAM::OIDCProvider', 'AWS::IAM::Role', 'AWS::IAM::Role', 'AWS::IAM::RolePolicy', 'AWS::KMS::Key']);
     expect(types('production')).toEqual(['AWS::EKS::AccessEntry', 'AWS::IAM::OIDCProvider', 'AWS::IAM::Role', 'AWS::IAM::RolePolicy', 'AWS::KMS::Key']);
     expect(types('qa-preprod').length).toBe(9);
   });
@@ -103,7 +103,10 @@ describe('the example stacks', () => {
     expect(fed['Fn::If'][2]).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:oidc-provider/token.actions.githubusercontent.com' });
   });
   test('parameters file: the key administrator of each account', () => {
-    expect(byLabel.build!.parameters).toEqual([{ ParameterKey: 'OidcProvider', ParameterValue: 'create' }]);
+    expect(byLabel.build!.parameters).toEqual([
+      { ParameterKey: 'OidcProvider', ParameterValue: 'create' },
+      { ParameterKey: 'KeyAdministratorArn', ParameterValue: 'arn:aws:iam::111111111111:role/deploy-actions-key-admin' },
+    ]);
     expect(byLabel.production!.parameters[1]).toEqual({ ParameterKey: 'KeyAdministratorArn', ParameterValue: 'arn:aws:iam::333333333333:role/deploy-actions-key-admin' });
   });
 });
@@ -158,10 +161,10 @@ describe('refused before anything is generated, naming the place', () => {
     const sso = 'aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_KmsAdmin_0a1b2c3d';
     const one = FILE.replace(/'333333333333'/, "'222222222222'");
     const byPath = plan(cfgOf(one.replace('region: eu-west-1 }', `region: eu-west-1, key_admin_role: ${sso} }`)), ids);
-    expect(byPath.stacks.find((st) => st.parameters.length > 1)!.parameters[1]!.ParameterValue).toBe(`arn:aws:iam::222222222222:role/${sso}`);
+    expect(byPath.stacks.find((st) => st.account === '222222222222')!.parameters[1]!.ParameterValue).toBe(`arn:aws:iam::222222222222:role/${sso}`);
     const arn = 'arn:aws:iam::222222222222:user/kms-admin';
     const byArn = plan(cfgOf(one.replace('region: eu-west-1 }', `region: eu-west-1, key_admin_role: '${arn}' }`)), ids);
-    expect(byArn.stacks.find((st) => st.parameters.length > 1)!.parameters[1]!.ParameterValue).toBe(arn);
+    expect(byArn.stacks.find((st) => st.account === '222222222222')!.parameters[1]!.ParameterValue).toBe(arn);
   });
 
   test.each([
