@@ -117,6 +117,36 @@ function policy(statements: Obj[]): Obj {
 }
 
 /** The stacks: one per account, in the order build account first, then the environments' accounts. */
+/**
+ * A KMS signing key whose policy lets the key administrator manage it, one role sign with it, and
+ * the named roles (each from its own account) read its public key. `what` names the statements.
+ */
+function signingKey(k: { what: string; description: string; signer: Obj; signActions: readonly string[]; verifiers: RoleRef[]; partition: string; tags: Obj[] }): Obj {
+  return {
+    Type: 'AWS::KMS::Key',
+    Properties: {
+      Description: k.description,
+      KeySpec: 'ECC_NIST_P256',
+      KeyUsage: 'SIGN_VERIFY',
+      Enabled: true,
+      PendingWindowInDays: 30,
+      KeyPolicy: policy([
+        { Sid: 'KeyAdministration', Effect: 'Allow', Principal: { AWS: ref('KeyAdministratorArn') }, Action: [...KEY_ADMIN_ACTIONS], Resource: '*' },
+        { Sid: `Sign${k.what}`, Effect: 'Allow', Principal: { AWS: k.signer }, Action: [...k.signActions], Resource: '*' },
+        {
+          Sid: `Verify${k.what}`,
+          Effect: 'Allow',
+          Principal: { AWS: [...new Set(k.verifiers.map((r) => r.account))].sort().map((acct) => `arn:${k.partition}:iam::${acct}:root`) },
+          Action: [...VERIFY_ACTIONS],
+          Resource: '*',
+          Condition: { ArnEquals: { 'aws:PrincipalArn': k.verifiers.map((r) => r.arn) } },
+        },
+      ]),
+      Tags: k.tags,
+    },
+  };
+}
+
 export function plan(cfg: SetupConfig, identities: ReadonlyMap<string, RepoIdentity>): SetupPlan {
   if (cfg.services.length === 0) throw new ConfigError(`the file has no services: add a 'services' section to generate the AWS set-up`);
   const { roles, keys } = inventory(cfg);
@@ -195,29 +225,15 @@ function accountStack(
       ]);
       // Build provenance: only the build role (build.yml only) signs; the deploy roles verify.
       const verifiers = roles.filter((r) => r.service === s.name && r.kind === 'deploy');
-      resources[`${P}ProvenanceKey`] = {
-        Type: 'AWS::KMS::Key',
-        Properties: {
-          Description: `deploy-actions build provenance: ${s.repository}`,
-          KeySpec: 'ECC_NIST_P256',
-          KeyUsage: 'SIGN_VERIFY',
-          Enabled: true,
-          PendingWindowInDays: 30,
-          KeyPolicy: policy([
-            { Sid: 'KeyAdministration', Effect: 'Allow', Principal: { AWS: ref('KeyAdministratorArn') }, Action: [...KEY_ADMIN_ACTIONS], Resource: '*' },
-            { Sid: 'SignProvenance', Effect: 'Allow', Principal: { AWS: arnOf(`${P}BuildRole`) }, Action: [...PROVENANCE_SIGN_ACTIONS], Resource: '*' },
-            {
-              Sid: 'VerifyProvenance',
-              Effect: 'Allow',
-              Principal: { AWS: [...new Set(verifiers.map((r) => r.account))].sort().map((acct) => `arn:${partition}:iam::${acct}:root`) },
-              Action: [...VERIFY_ACTIONS],
-              Resource: '*',
-              Condition: { ArnEquals: { 'aws:PrincipalArn': verifiers.map((r) => r.arn) } },
-            },
-          ]),
-          Tags: [{ Key: 'deploy-actions:repository', Value: s.repository }],
-        },
-      };
+      resources[`${P}ProvenanceKey`] = signingKey({
+        what: 'Provenance',
+        description: `deploy-actions build provenance: ${s.repository}`,
+        signer: arnOf(`${P}BuildRole`),
+        signActions: PROVENANCE_SIGN_ACTIONS,
+        verifiers,
+        partition,
+        tags: [{ Key: 'deploy-actions:repository', Value: s.repository }],
+      });
       hasKeys = true;
       outputs[`${P}ProvenanceKeyArn`] = { Description: `PROVENANCE_KMS_KEY of ${s.repository}`, Value: arnOf(`${P}ProvenanceKey`) };
       resources[`${P}BuildRoleProvenancePolicy`] = {
@@ -250,34 +266,19 @@ function accountStack(
       // The key names its signer; the role's KMS statements name the key: a separate policy keeps
       // CloudFormation's graph acyclic (role -> key -> role policy).
       const readers = roles.filter((r) => r.service === s.name && (r.kind === 'deploy' || r.kind === 'reader'));
-      const readerAccounts = [...new Set(readers.map((r) => r.account))].sort();
       hasKeys = true;
-      resources[`${E}EvidenceKey`] = {
-        Type: 'AWS::KMS::Key',
-        Properties: {
-          Description: `deploy-actions evidence: ${s.repository} ${envName}`,
-          KeySpec: 'ECC_NIST_P256',
-          KeyUsage: 'SIGN_VERIFY',
-          Enabled: true,
-          PendingWindowInDays: 30,
-          KeyPolicy: policy([
-            { Sid: 'KeyAdministration', Effect: 'Allow', Principal: { AWS: ref('KeyAdministratorArn') }, Action: [...KEY_ADMIN_ACTIONS], Resource: '*' },
-            { Sid: 'SignEvidence', Effect: 'Allow', Principal: { AWS: arnOf(`${E}DeployRole`) }, Action: [...SIGN_ACTIONS], Resource: '*' },
-            {
-              Sid: 'VerifyEvidence',
-              Effect: 'Allow',
-              Principal: { AWS: readerAccounts.map((acct) => `arn:${partition}:iam::${acct}:root`) },
-              Action: [...VERIFY_ACTIONS],
-              Resource: '*',
-              Condition: { ArnEquals: { 'aws:PrincipalArn': readers.map((r) => r.arn) } },
-            },
-          ]),
-          Tags: [
-            { Key: 'deploy-actions:repository', Value: s.repository },
-            { Key: 'deploy-actions:environment', Value: envName },
-          ],
-        },
-      };
+      resources[`${E}EvidenceKey`] = signingKey({
+        what: 'Evidence',
+        description: `deploy-actions evidence: ${s.repository} ${envName}`,
+        signer: arnOf(`${E}DeployRole`),
+        signActions: SIGN_ACTIONS,
+        verifiers: readers,
+        partition,
+        tags: [
+          { Key: 'deploy-actions:repository', Value: s.repository },
+          { Key: 'deploy-actions:environment', Value: envName },
+        ],
+      });
       outputs[own.output] = { Description: `EVIDENCE_KMS_KEYS entry of ${envName} (${s.repository})`, Value: arnOf(`${E}EvidenceKey`) };
       resources[`${E}DeployRoleEvidencePolicy`] = {
         Type: 'AWS::IAM::RolePolicy',
