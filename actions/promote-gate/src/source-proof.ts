@@ -83,9 +83,13 @@ export interface ProvenanceClaimInputs {
   registryId?: string;
   digest: string;
   sha: string;
+  /** The commit's build tag (commit-tag-template); empty: no content-key fallback. */
+  commitTag: string;
   contentKey?: string;
   githubRepository: string;
 }
+
+const CONTENT_KEY_TAG = /^tree-[0-9a-f]{40}$/;
 
 /**
  * The digest's build provenance, checked with the provenance key: signed by it, for this digest,
@@ -99,13 +103,22 @@ export async function proveProvenance(
   aws?: AwsCallOptions,
 ): Promise<SourceProof> {
   const verify = await keys.verifier(keyArn);
+  // A commit that reused another commit's image (same tree: develop's build, main's merge commit)
+  // has only that build's provenance, for its content key. Without a content-key input, that key
+  // counts when the image carries both this commit's build tag and the key's tag (build-push-ecr
+  // puts both on an image it reuses; tags are immutable, and a statement for the key is still needed).
+  let contentKey = c.contentKey;
+  if (!contentKey && c.commitTag) {
+    const tags = (await imageTags(ecr, c, aws)) ?? [];
+    if (tags.includes(c.commitTag)) contentKey = tags.find((t) => CONTENT_KEY_TAG.test(t));
+  }
   const registry = await ecrRegistry(ecr, c.registryId, aws ?? {});
   const verdict = await checkProvenance(registry, verify, {
     digest: c.digest,
     ecrRepository: c.repository,
     githubRepository: c.githubRepository,
     commit: c.sha,
-    ...(c.contentKey ? { contentKey: c.contentKey } : {}),
+    ...(contentKey ? { contentKey } : {}),
   });
   return { ok: verdict.ok, detail: verdict.ok ? verdict.detail : `${verdict.detail} (provenance-kms-key ${keyArn})` };
 }
