@@ -246,7 +246,7 @@ export function getInputs(i: Raw, env: NodeJS.ProcessEnv = process.env, run: Run
   // record proves the commit/digest pair by the commit's build tag; verify too when a content key
   // stands in for the commit (source-proof.ts).
   const commitTemplate = i.string('commit-tag-template');
-  const commitTag = (mode === 'record' || contentKey) && commitTemplate ? tagFrom('commit-tag-template', commitTemplate, vars) : '';
+  const commitTag = (mode === 'record' || contentKey || (mode === 'verify' && i.string('provenance-kms-key'))) && commitTemplate ? tagFrom('commit-tag-template', commitTemplate, vars) : '';
   if (commitTag && commitTag === tag) {
     throw new InputError('commit-tag-template', 'must render to a different tag than tag-template', commitTag);
   }
