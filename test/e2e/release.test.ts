@@ -60,12 +60,15 @@ const withSection = (text: string, version: string, body: string) =>
 
 /**
  * The repository as a maintainer merges it for 1.0.0: this tree with its CHANGELOG (1.0.0 was cut
- * on 2026-12-07: an empty `## [Unreleased]` above `## [1.0.0] - 2026-12-07`), the probe, the CI
+ * on 2026-12-07: an empty `## [Unreleased]` above `## [1.0.0] - 2026-12-07`; entries gathered since are
+ * dropped), the probe, the CI
  * stand-ins. The 1.0.0 release's notes must be that section, read here with the same parser.
  */
 function seedRepository(seed: string): void {
   copyTree(root, seed);
-  const changelog = readFileSync(join(seed, 'CHANGELOG.md'), 'utf8');
+  // The tree as it was at the cut: whatever main has gathered under [Unreleased] since is not yet released.
+  const changelog = readFileSync(join(seed, 'CHANGELOG.md'), 'utf8').replace(/^## \[Unreleased\]\n[\s\S]*?(?=^## \[\d)/m, '## [Unreleased]\n\n');
+  writeFileSync(join(seed, 'CHANGELOG.md'), changelog);
   notes100 = changelogSection(changelog, '1.0.0');
   expect(changelog).toMatch(/^## \[Unreleased\]\n\n## \[1\.0\.0\] - \d{4}-\d{2}-\d{2}$/m);
   for (const [path, text] of Object.entries(probeFiles('1.0.0'))) {

@@ -20,6 +20,7 @@ const KEYS: Record<string, string> = {
   SampleServiceQaEvidenceKeyArn: 'arn:aws:kms:eu-west-1:222222222222:key/11111111-1111-4111-8111-111111111111',
   SampleServicePreprodEvidenceKeyArn: 'arn:aws:kms:eu-west-1:222222222222:key/22222222-2222-4222-8222-222222222222',
   SampleServiceProductionEvidenceKeyArn: 'arn:aws:kms:eu-west-1:333333333333:key/33333333-3333-4333-8333-333333333333',
+  SampleServiceProvenanceKeyArn: 'arn:aws:kms:eu-west-1:111111111111:key/44444444-4444-4444-8444-444444444444',
 };
 
 let gh: GithubStandin;
@@ -131,6 +132,7 @@ describe('github: environments and variables', () => {
     expect(variable('ECR_DEPLOY_ROLES')).toBe(
       'arn:aws:iam::222222222222:role/gha-sample-service-qa,arn:aws:iam::222222222222:role/gha-sample-service-preprod,arn:aws:iam::333333333333:role/gha-sample-service-production',
     );
+    expect(variable('PROVENANCE_KMS_KEY')).toBe(KEYS.SampleServiceProvenanceKeyArn);
     expect(variable('EVIDENCE_KMS_KEYS')).toBe(`qa=${KEYS.SampleServiceQaEvidenceKeyArn},preprod=${KEYS.SampleServicePreprodEvidenceKeyArn},production=${KEYS.SampleServiceProductionEvidenceKeyArn}`);
     expect(variable('AWS_DEPLOY_ROLE_ARN', 'production')).toBe('arn:aws:iam::333333333333:role/gha-sample-service-production');
     expect(variable('EKS_CLUSTER_NAME', 'preprod')).toBe('nonprod');
@@ -140,7 +142,7 @@ describe('github: environments and variables', () => {
 
     const clean = await run(['github', '--file', EXAMPLE, '--check']);
     expect(clean.out).toContain('GitHub matches');
-    expect(clean.code).toBe(0);
+    expect(clean.code, clean.out + clean.err).toBe(0);
 
     gh.state.variables.find((v) => v.name === 'AWS_DEPLOY_ROLE_ARN' && v.environment === 'production')!.value = 'arn:aws:iam::333333333333:role/someone-else';
     const writesBefore = gh.state.requests.filter((q) => q.method !== 'GET').length;
