@@ -84,6 +84,18 @@ function check(stage: string, run: WorkflowRun, want: Expectation): void {
       problems.push(`${stage}: the record step of ${job.names.join(' / ')} does not name the card's hash ${card.outputs['card-sha256']}`);
     }
   }
+  // Build provenance (issue 20): every build writes or checks it, and every gate that let a digest
+  // through checked it (a `provenance` pass row), as the log above shows.
+  for (const s of run.jobs.flatMap((j) => j.steps).filter((s) => s.name === 'Build and push' && s.conclusion === 'success')) {
+    const line = /\| Provenance \| ([^|\n]*)/.exec(s.summary)?.[1]?.trim() ?? '';
+    if (!/^(Provenance of sha256:|provenance of sha256:[0-9a-f]{64} verified)/.test(line)) problems.push(`${stage}: the build's summary has no provenance written or verified (${line || 'no Provenance row'})`);
+    else console.log(`  build provenance: ${line}`);
+  }
+  for (const s of run.jobs.flatMap((j) => j.steps).filter((s) => s.name === 'Promotion gate' && s.outcome === 'success')) {
+    const line = /\| provenance \| pass \| ([^|\n]*)/.exec(s.summary)?.[1]?.trim();
+    if (!line) problems.push(`${stage}: a Promotion gate passed without a provenance check`);
+    else console.log(`  gate provenance check: ${line}`);
+  }
   for (const job of run.jobs.filter((j) => j.environment)) {
     const deploy = job.steps.find((s) => s.name === 'Deploy');
     row.push([stage, job.names.join(' / '), job.environment!.name, job.result, short(deploy?.outputs['image-ref'] ?? job.outputs['image-ref']), deploy?.outputs.revision ?? '-', job.environment!.approvals.join(', ') || '-']);

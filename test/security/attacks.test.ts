@@ -36,6 +36,8 @@ import { startStsStandin, type StsStandinWithSessions } from '../standins/eks/in
 import { startGithubStandin, type GithubStandin } from '../standins/github/index';
 import { IamStore } from '../standins/iam/index';
 import { startEvidenceKms, type EvidenceKms } from './evidence-keys';
+import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { encodeProvenance, OciRegistry, pushProvenance, signEnvelope } from '@deploy-actions/aws/provenance';
 
 const NAME = 'acme/sample-service';
 /** The ECR repository (the example's services.sample-service.ecr_repository, which the deploy roles may read). */
@@ -65,7 +67,7 @@ beforeAll(async () => {
   ecr = await startEcrStandin({ registry, iam, accountId: buildAccount(), region: REGION, front: false });
   prepareSampleService();
   repo = createServiceRepo({ serviceDir: sampleServiceDir, name: NAME, ecrRepository: REPO, release: 'sample-service', imageRepository: `${registry.host}/${REPO}` });
-  for (const name of ['validated', 'newer', 'failed', 'none', 'unsigned', 'qaSigned', 'otherStatement', 'rolledBack']) {
+  for (const name of ['validated', 'newer', 'failed', 'none', 'unsigned', 'qaSigned', 'otherStatement', 'rolledBack', 'built', 'planted', 'otherKey', 'otherDigest']) {
     repo.change('main', `www/${name}.html`, `${name}\n`, `Change ${name}`);
     const sha = repo.head('main');
     const digest = await pushImage(registry, REPO, sha.slice(0, 7), name);
@@ -413,4 +415,69 @@ describe('flooding', () => {
     const ok = await deploy('production', held);
     expect(step(ok, 'Promotion gate')!.outcome).toBe('success');
   }, 300_000);
+});
+
+describe('build provenance (PROVENANCE_KMS_KEY): an image pushed under a commit\'s SHA tag is not its build without a statement signed with the provenance key', () => {
+  const provenanceKey = () => variablesOf(NAME).repository.PROVENANCE_KMS_KEY!;
+  const withProvenance = () => ({ EVIDENCE_KMS_KEYS: evidence.variable, PROVENANCE_KMS_KEY: provenanceKey() });
+  /** A statement as build-push-ecr writes it, signed with `key`, pushed beside `digest` (the registry has no referrers API: the sha256-<hex> tag). */
+  async function provenance(img: { sha: string; digest: string }, key: KeyObject, digest = img.digest): Promise<void> {
+    const time = new Date().toISOString();
+    const statement = encodeProvenance({
+      digest: img.digest,
+      ecrRepository: REPO,
+      contentKey: '',
+      commit: img.sha,
+      githubRepository: NAME,
+      workflowRef: 'org/deploy-actions/.github/workflows/build.yml@refs/heads/v1',
+      runUrl: `https://github.com/${NAME}/actions/runs/1/attempts/1`,
+      time,
+    });
+    const envelope = Buffer.from(JSON.stringify(await signEnvelope({ sign: async (_k: string, m: Buffer) => sign('sha256', m, key) }, provenanceKey(), statement)));
+    await pushProvenance(new OciRegistry(registry.url, registry.authHeader), REPO, digest, envelope, time);
+  }
+
+  beforeAll(async () => {
+    const genuine = Object.values(evidence.keys).find((k) => k.arn === provenanceKey());
+    expect(genuine, `the KMS stand-in holds the generated provenance key ${provenanceKey()}`).toBeDefined();
+    await provenance(image.built!, genuine!.privateKey);
+    // Signed by a key of the attacker's own, not the provenance key.
+    await provenance(image.otherKey!, generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
+    // A genuine statement (for image.built's digest) copied beside another image.
+    await provenance(image.built!, genuine!.privateKey, image.otherDigest!.digest);
+  }, 120_000);
+
+  test('the positive control: the provenance verifies, production\'s gate lets the digest through (the deploy step then runs)', async () => {
+    await legit('preprod', image.built!);
+    const r = await deploy('production', image.built!, { vars: withProvenance() });
+    expect(step(r, 'Promotion gate')!.outcome, step(r, 'Promotion gate')!.annotations.map((a) => a.message).join('\n')).toBe('success');
+    expect(step(r, 'Promotion gate')!.annotations.map((a) => a.message).join('\n')).not.toMatch(/did not check the build provenance/);
+    expect(step(r, 'Deploy')!.outcome).toBe('failure');
+  });
+
+  const cases = [
+    ['planted', 'no provenance', /has no build provenance \(neither the referrers API nor tag sha256-[0-9a-f]{64} lists one\): nothing shows build\.yml built it \(provenance-kms-key arn:aws:kms:[^)]+\)$/],
+    ['otherKey', 'provenance signed with another key', /has no valid build provenance: sha256:[0-9a-f]{12}: its signature does not verify with the provenance key \(provenance-kms-key arn:aws:kms:[^)]+\)$/],
+    ['otherDigest', "another digest's genuine provenance", /has no valid build provenance: sha256:[0-9a-f]{12}: it is signed for sha256:[0-9a-f]{64} \(provenance-kms-key arn:aws:kms:[^)]+\)$/],
+  ] as const;
+  test.each(cases)('%s (%s): production is refused by verify in one line, nothing deployed', async (what, _how, why) => {
+    // Genuine preprod evidence (the digest preprod holds): the provenance is all that is missing.
+    await legit('preprod', image[what]!);
+    const before = productionRecords().length;
+    const r = await deploy('production', image[what]!, { vars: withProvenance() });
+    expectRefused(r, new RegExp(`^Promotion of ${REPO}@${image[what]!.digest} to production refused: ${image[what]!.digest} ${why.source}`));
+    expect(productionRecords().length).toBe(before);
+  });
+
+  test('planted: record refuses to bind it to the commit in one line, nothing written', async () => {
+    const before = github.state.deployments.length;
+    const r = await runGate(
+      { via: 'deploy.yml', environment: 'preprod', role: deployRoleArn('preprod'), mode: 'record', img: image.planted!, with: { environment: 'preprod', ...SIGNED, 'provenance-kms-key': provenanceKey() } },
+      'main',
+    );
+    expect(r.conclusion).toBe('failure');
+    const lines = steps(r).find((s) => s.outcome === 'failure')!.annotations.filter((a) => a.level === 'error').map((a) => a.message);
+    expect(lines.filter((l) => new RegExp(`^Refusing to record ${image.planted!.digest} for commit ${image.planted!.sha.slice(0, 7)} in preprod: ${image.planted!.digest} has no build provenance .*nothing was written$`).test(l)), lines.join('\n')).toHaveLength(1);
+    expect(github.state.deployments.length).toBe(before);
+  });
 });

@@ -2,16 +2,16 @@ import { DescribeImagesCommand, type ECRClient } from '@aws-sdk/client-ecr';
 import { UserError, errorMessage } from '@deploy-actions/action-kit';
 import { awsCall, awsErrorName, findImageByTag, tagExistingImage, type AwsCallOptions, type TagResult } from '@deploy-actions/aws';
 import { evidenceTask, newestFirst, payloadOf, type Deployment, type DeploymentsApi, type DeploymentStatus } from './github';
-import { keyOf, type Inputs } from './inputs';
+import { WEAKENED, keyOf, type Inputs } from './inputs';
 import type { EvidenceKeys } from '@deploy-actions/aws/kms';
 import { refAllowed, sameEnvironment } from './refs';
 import { cardHash } from './card/hash';
 import { decideSigned, signedRecords, type SignedRecord } from './signed-rules';
-import { proveSource } from './source-proof';
+import { proveProvenance, proveSource } from './source-proof';
 import { encodeStatement, openSigned, type SignedEvidence, type StatementInput } from './statement';
 
 export interface Check {
-  source: 'ref' | 'source' | 'github' | 'signed' | 'ecr';
+  source: 'ref' | 'source' | 'provenance' | 'github' | 'signed' | 'ecr';
   ok: boolean;
   detail: string;
   deploymentId?: number;
@@ -245,6 +245,8 @@ export interface VerifyResult {
 /** Every check is made (so a refusal lists everything missing); nothing is written. */
 export async function verifyPromotion(inputs: Inputs, deps: GateDeps): Promise<VerifyResult> {
   const checks: Check[] = [checkRef(inputs.ref, inputs.allowedRefs, inputs.targetEnvironment)];
+  // Every target, promotion target or not: what deploy.yml deploys is build.yml's build of this commit.
+  checks.push(...(await provenanceCheck(inputs, deps)));
   if (!inputs.evidenceEnvironment) return { checks, verified: checks.every((c) => c.ok) };
   // A content key finds evidence of another commit: it counts only with the commit it was built
   // from, the one whose chart is deployed (source-proof.ts).
@@ -271,6 +273,21 @@ export async function verifyPromotion(inputs: Inputs, deps: GateDeps): Promise<V
   }
   const deploymentId = checks.find((c) => c.deploymentId !== undefined)?.deploymentId;
   return { checks, verified: checks.every((c) => c.ok), ...(deploymentId !== undefined ? { deploymentId } : {}) };
+}
+
+/**
+ * The digest's build provenance (source-proof.ts, `proveProvenance`) when provenance-kms-key is
+ * given; without it, nothing is checked and the run says so in an error annotation.
+ */
+async function provenanceCheck(inputs: Inputs, deps: GateDeps): Promise<Check[]> {
+  if (!inputs.provenanceKey) {
+    deps.weakened?.(
+      `${WEAKENED}${inputs.mode} did not check the build provenance of ${inputs.digest}: provenance-kms-key is empty (deploy.yml: the PROVENANCE_KMS_KEY variable deploy-setup sets), so an image tagged by anyone holding the build role is taken for commit ${short(inputs.sha)}'s build (docs/promote-gate.md, Threat model)`,
+    );
+    return [];
+  }
+  const proof = await proveProvenance(need(deps.ecr, 'ecr'), need(deps.keys, 'kms'), inputs.provenanceKey, inputs, deps.aws);
+  return [{ source: 'provenance', ok: proof.ok, detail: proof.detail }];
 }
 
 export interface RecordResult {
@@ -301,6 +318,11 @@ export async function recordPromotion(inputs: Inputs, deps: GateDeps): Promise<R
     deps.weakened?.(
       `record did not check that ${inputs.digest} is the build of commit ${short(inputs.sha)}: ${inputs.commitTag ? 'evidence excludes ecr' : 'commit-tag-template is empty'}, so this evidence binds whatever image it was given to the commit (docs/promote-gate.md, What record writes)`,
     );
+  }
+  for (const proof of await provenanceCheck(inputs, deps)) {
+    if (!proof.ok) throw new UserError(`Refusing to record ${inputs.digest} for commit ${short(inputs.sha)} in ${env}: ${proof.detail}; nothing was written`);
+    deps.info(`Provenance checked: ${proof.detail}`);
+    checks.push(proof);
   }
   if (inputs.evidence.includes('ecr')) {
     const ecr = need(deps.ecr, 'ecr');

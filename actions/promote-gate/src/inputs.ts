@@ -69,6 +69,8 @@ export interface Inputs {
   githubRepository: string;
   /** KMS key ARN of each environment's evidence key, by lowercase environment name. */
   evidenceKeys: EvidenceKeyMap;
+  /** record, verify: the build provenance KMS key (PROVENANCE_KMS_KEY); the digest must carry a statement it signed for this commit (or content key). Unset: not checked, an error annotation. */
+  provenanceKey?: string;
   /** verify: the rules weaken-promotion-gate switched off for this run, one error annotation each. */
   weakened: string[];
 }
@@ -244,7 +246,7 @@ export function getInputs(i: Raw, env: NodeJS.ProcessEnv = process.env, run: Run
   // record proves the commit/digest pair by the commit's build tag; verify too when a content key
   // stands in for the commit (source-proof.ts).
   const commitTemplate = i.string('commit-tag-template');
-  const commitTag = (mode === 'record' || contentKey) && commitTemplate ? tagFrom('commit-tag-template', commitTemplate, vars) : '';
+  const commitTag = (mode === 'record' || contentKey || (mode === 'verify' && i.string('provenance-kms-key'))) && commitTemplate ? tagFrom('commit-tag-template', commitTemplate, vars) : '';
   if (commitTag && commitTag === tag) {
     throw new InputError('commit-tag-template', 'must render to a different tag than tag-template', commitTag);
   }
@@ -299,6 +301,12 @@ export function getInputs(i: Raw, env: NodeJS.ProcessEnv = process.env, run: Run
     );
   }
 
+  const provenanceKey = mode === 'record' || mode === 'verify' ? i.string('provenance-kms-key') : '';
+  if (provenanceKey) {
+    if (!KMS_KEY_ARN_RE.test(provenanceKey)) throw new InputError('provenance-kms-key', 'must be the ARN of a KMS key (arn:aws:kms:<region>:<account>:key/<id>; not an alias)', provenanceKey);
+    parseArn('provenance-kms-key', provenanceKey, { service: 'kms', what: 'KMS key ARNs' });
+  }
+
   const weakened = mode === 'verify' ? failClosed(i, { targetEnvironment, evidenceEnvironment, evidenceKeys, pipeline }) : [];
 
   return {
@@ -335,6 +343,7 @@ export function getInputs(i: Raw, env: NodeJS.ProcessEnv = process.env, run: Run
     context: { runId: ctx.runId, workflow: ctx.workflow, actor: ctx.actor, eventName: ctx.eventName },
     githubRepository: ctx.repository,
     evidenceKeys,
+    ...(provenanceKey ? { provenanceKey } : {}),
     weakened,
   };
 }

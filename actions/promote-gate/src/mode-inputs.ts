@@ -34,6 +34,7 @@ export const MODE_INPUTS: Readonly<Record<string, { modes: readonly AnyMode[]; d
   'production-environment': { modes: ['record'] },
   'transient-environment': { modes: ['record'], default: 'true' },
   'content-key': { modes: ['record', 'verify'] },
+  'provenance-kms-key': { modes: ['record', 'verify'] },
   hotfix: { modes: ['record', 'card'], default: 'false' },
   'refusal-hint': { modes: ['verify'] },
   'weaken-promotion-gate': { modes: ['verify'], default: 'false' },

@@ -31,9 +31,9 @@ export function realDeps(io: ActionIO, inputs: Inputs): Deps {
           }),
         }
       : {}),
-    ...(inputs.evidence.includes('ecr') ? { ecr: makeEcrClient(inputs.region) } : {}),
+    ...(inputs.evidence.includes('ecr') || inputs.provenanceKey ? { ecr: makeEcrClient(inputs.region) } : {}),
     aws: { onRetry },
-    ...(Object.keys(inputs.evidenceKeys).length ? { keys: kmsEvidenceKeys({ onRetry }) } : {}),
+    ...(Object.keys(inputs.evidenceKeys).length || inputs.provenanceKey ? { keys: kmsEvidenceKeys({ onRetry }) } : {}),
   };
 }
 

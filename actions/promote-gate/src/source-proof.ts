@@ -8,10 +8,14 @@
  *
  * One DescribeImages call by digest gives the image's tags; a second (by tag) only to say where a
  * missing tag is instead. Pure decisions (`judgeSource`) apart from the calls (`proveSource`).
- * What this cannot tell apart: a tag planted by someone holding the build role (build provenance).
+ * A tag alone can be planted by anyone holding the build role: with the provenance key
+ * (`provenance-kms-key`), `proveProvenance` also requires a build provenance statement signed with
+ * it for this digest and commit (or content key), read from ECR (@deploy-actions/aws/provenance).
  */
 import { DescribeImagesCommand, type ECRClient } from '@aws-sdk/client-ecr';
 import { awsCall, awsErrorName, findImageByTag, type AwsCallOptions } from '@deploy-actions/aws';
+import type { EvidenceKeys } from '@deploy-actions/aws/kms';
+import { checkProvenance, ecrRegistry } from '@deploy-actions/aws/provenance';
 
 export interface SourceClaim {
   repository: string;
@@ -72,4 +76,49 @@ export async function proveSource(ecr: ECRClient, c: SourceClaim, aws?: AwsCallO
   const tags = await imageTags(ecr, c, aws);
   const elsewhere = tags && !tags.includes(c.commitTag) ? await findImageByTag(ecr, { repositoryName: c.repository, registryId: c.registryId }, c.commitTag, aws) : undefined;
   return judgeSource(c, tags, elsewhere?.imageDigest);
+}
+
+export interface ProvenanceClaimInputs {
+  repository: string;
+  registryId?: string;
+  digest: string;
+  sha: string;
+  /** The commit's build tag (commit-tag-template); empty: no content-key fallback. */
+  commitTag: string;
+  contentKey?: string;
+  githubRepository: string;
+}
+
+const CONTENT_KEY_TAG = /^tree-[0-9a-f]{40}$/;
+
+/**
+ * The digest's build provenance, checked with the provenance key: signed by it, for this digest,
+ * ECR repository and GitHub repository, built from this commit (or from this content key).
+ */
+export async function proveProvenance(
+  ecr: ECRClient,
+  keys: Pick<EvidenceKeys, 'verifier'>,
+  keyArn: string,
+  c: ProvenanceClaimInputs,
+  aws?: AwsCallOptions,
+): Promise<SourceProof> {
+  const verify = await keys.verifier(keyArn);
+  // A commit that reused another commit's image (same tree: develop's build, main's merge commit)
+  // has only that build's provenance, for its content key. Without a content-key input, that key
+  // counts when the image carries both this commit's build tag and the key's tag (build-push-ecr
+  // puts both on an image it reuses; tags are immutable, and a statement for the key is still needed).
+  let contentKey = c.contentKey;
+  if (!contentKey && c.commitTag) {
+    const tags = (await imageTags(ecr, c, aws)) ?? [];
+    if (tags.includes(c.commitTag)) contentKey = tags.find((t) => CONTENT_KEY_TAG.test(t));
+  }
+  const registry = await ecrRegistry(ecr, c.registryId, aws ?? {});
+  const verdict = await checkProvenance(registry, verify, {
+    digest: c.digest,
+    ecrRepository: c.repository,
+    githubRepository: c.githubRepository,
+    commit: c.sha,
+    ...(contentKey ? { contentKey } : {}),
+  });
+  return { ok: verdict.ok, detail: verdict.ok ? verdict.detail : `${verdict.detail} (provenance-kms-key ${keyArn})` };
 }

@@ -350,7 +350,7 @@ describe('record refusals', () => {
   test('an empty commit-tag-template skips the build tag check, and says so in an error annotation', async () => {
     ecr.tags.set(SHA.slice(0, 7), OTHER_DIGEST);
     await expect(record({ 'commit-tag-template': '' })).resolves.toMatchObject({ 'tag-result': 'created' });
-    expect(io.errors).toEqual([
+    expect(io.errors.filter((m) => !m.includes('build provenance'))).toEqual([
       `record did not check that ${DIGEST} is the build of commit ${SHA.slice(0, 7)}: commit-tag-template is empty, so this evidence binds whatever image it was given to the commit (docs/promote-gate.md, What record writes)`,
     ]);
   });
@@ -383,5 +383,19 @@ describe('record refusals', () => {
     };
     await expect(record()).rejects.toThrow('boom');
     expect(gh.api.calls.at(-1)).toMatch(/status \d+ error/);
+  });
+});
+
+describe('build provenance (provenance-kms-key)', () => {
+  test('without the key, record and verify say in an error annotation that the provenance was not checked', async () => {
+    await record();
+    expect(io.errors).toEqual([
+      `${WEAKENED}record did not check the build provenance of ${DIGEST}: provenance-kms-key is empty (deploy.yml: the PROVENANCE_KMS_KEY variable deploy-setup sets), so an image tagged by anyone holding the build role is taken for commit ${SHA.slice(0, 7)}'s build (docs/promote-gate.md, Threat model)`,
+    ]);
+  });
+
+  test('a key that is not a KMS key ARN is refused in one line naming the input, before any call', () => {
+    expect(() => inputs({ mode: 'record', environment: 'preprod', 'provenance-kms-key': 'alias/provenance' })).toThrow(/^Input 'provenance-kms-key' must be the ARN of a KMS key .*not an alias/);
+    expect(gh.api.calls).toEqual([]);
   });
 });
