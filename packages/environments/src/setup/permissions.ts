@@ -8,7 +8,8 @@
  * - deploy role (deploy.yml: promote-gate, helm-deploy-eks): find the cluster, read the image and
  *   the repository policy (pull-access check), record evidence tags, read the bake's alarms, sign
  *   with its environment's evidence key, read the public keys of the service's evidence keys.
- * - evidence reader (the rollback starter's plan job): read evidence tags and public keys.
+ * - evidence reader (the rollback starter's plan job): read evidence tags and public keys, and the
+ *   image's build provenance (ECR's token for the registry API, the provenance key's public key).
  * Kubernetes permissions come from the EKS access entry, not from IAM.
  */
 import { READ_ACTIONS, RECORD_ACTIONS } from '@deploy-actions/aws';

@@ -223,8 +223,9 @@ function accountStack(
         { Sid: 'EcrLogin', Effect: 'Allow', Action: [...BUILD_LOGIN_ACTIONS], Resource: '*' },
         { Sid: 'EcrRepository', Effect: 'Allow', Action: [...BUILD_REPOSITORY_ACTIONS], Resource: repoArn },
       ]);
-      // Build provenance: only the build role (build.yml only) signs; the deploy roles verify.
-      const verifiers = roles.filter((r) => r.service === s.name && r.kind === 'deploy');
+      // Build provenance: only the build role (build.yml only) signs; the deploy roles and the
+      // evidence reader (the rollback plan applies the promotion gate, provenance included) verify.
+      const verifiers = roles.filter((r) => r.service === s.name && (r.kind === 'deploy' || r.kind === 'reader'));
       resources[`${P}ProvenanceKey`] = signingKey({
         what: 'Provenance',
         description: `deploy-actions build provenance: ${s.repository}`,
@@ -247,6 +248,8 @@ function accountStack(
       role(`${P}EvidenceReaderRole`, names.reader, `deploy-actions evidence reader of ${s.repository}: the rollback plan (read only)`, trustConditions(id, { refs: branchRefs }, undefined), [
         { Sid: 'EvidenceTags', Effect: 'Allow', Action: [...READER_REPOSITORY_ACTIONS], Resource: repoArn },
         { Sid: 'EvidencePublicKeys', Effect: 'Allow', Action: [...VERIFY_ACTIONS], Resource: uniq(serviceKeys.map(keyArnIn)) },
+        { Sid: 'ProvenanceArtifacts', Effect: 'Allow', Action: [...REGISTRY_LOGIN_ACTIONS], Resource: '*' },
+        { Sid: 'ProvenancePublicKey', Effect: 'Allow', Action: [...VERIFY_ACTIONS], Resource: arnOf(`${P}ProvenanceKey`) },
       ]);
     }
 

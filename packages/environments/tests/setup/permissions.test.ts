@@ -71,7 +71,7 @@ test('helm-deploy-eks and promote-gate call nothing the deploy role lacks, and t
   expect(used).toContain('cloudwatch:DescribeAlarms');
 });
 
-test("the evidence reader's reads are calls promote-gate makes", () => {
+test("the evidence reader's reads are calls promote-gate makes (the provenance check's registry login included)", () => {
   const used = new Set([...calls('actions/promote-gate/src'), ...calls('packages/aws/src')]);
-  expect([...READER_REPOSITORY_ACTIONS, ...VERIFY_ACTIONS].filter((a) => !used.has(a))).toEqual([]);
+  expect([...READER_REPOSITORY_ACTIONS, ...VERIFY_ACTIONS, ...REGISTRY_LOGIN_ACTIONS].filter((a) => !used.has(a))).toEqual([]);
 });
