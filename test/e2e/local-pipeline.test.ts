@@ -41,7 +41,7 @@ test.skipIf(!hasDocker)('the starter workflows take the sample service from deve
   const rows = whatRanWhere(out);
   const where = rows.map((r) => `${r[0]!.split('.')[0]}:${r[2]}:${r[3]}`);
   expect(where).toEqual(
-    expect.arrayContaining(['1:qa:success', '2:preprod:success', '2:production:success', '3b:production:success', '4:production:success', '5a:production:failure', '5c:qa:failure']),
+    expect.arrayContaining(['1:qa:success', '2:preprod:success', '2:production:success', '3b:production:success', '4:production:success', '5a:production:failure', '5c:qa:failure', '5d:qa:failure']),
   );
   // Build once: the image QA ran from develop is the one the merge (and the squash) commit took
   // to preprod and production, unchanged.

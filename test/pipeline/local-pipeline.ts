@@ -9,7 +9,8 @@
  *   3. a second change, squash-merged        develop: build -> qa; main: build -> preprod -> production
  *   4. redeploy (workflow_dispatch)          production back to stage 2's image, by digest
  *   5. a third change on develop (not merged), then the refusals: its QA-only digest to
- *      production; production from develop; a broken deploy to QA rolled back, QA still serving
+ *      production; production from develop; a broken deploy to QA rolled back, QA still serving;
+ *      a digest build.yml never built (no build provenance) refused by QA's gate
  *
  * `--short` runs stages 1, 2 and 4 only (build once, QA, preprod, production, the redeploy): a
  * rehearsal of another chart layout that does not need the refusals again. `--card-doc FILE`
@@ -25,6 +26,8 @@ import { parseArgs } from 'node:util';
 import { runWorkflow } from '../executor/index';
 import type { GithubEvent, JobRun, WorkflowRun } from '../executor/model';
 import { dockerAvailable, prepareSampleService, prepareService } from '../harness/docker';
+import { pushImage } from '../harness/oci-push';
+import { pushBuildProvenance } from '../harness/provenance';
 import { repoRoot } from '../harness/runner';
 import { useEcrRepository } from '../executor/doubles/aws-trust';
 import { createServiceRepo, dispatchEvent, editsOf, type ServiceRepo } from './service-repo';
@@ -216,7 +219,7 @@ async function main(): Promise<void> {
       failedStep: { job: 'check', step: 'Check digest, commit and branch', error: /production is deployed from refs\/heads\/main/ },
     });
     const serving = imageOf(d3);
-    await run('5c. a broken deploy to QA, rolled back', 'redeploy.yml', dispatchEvent(repo, 'develop', 'redeploy.yml', { environment: 'qa', digest: `sha256:${'0'.repeat(64)}`, sha: d3Sha }), {
+    await run('5c. a broken deploy to QA, rolled back', 'redeploy.yml', dispatchEvent(repo, 'develop', 'redeploy.yml', { environment: 'qa', digest: await unpullableImage(d3Sha, serving), sha: d3Sha }), {
       conclusion: 'failure',
       jobs: { check: 'success', 'redeploy/deploy': 'failure' },
       failedStep: { job: 'redeploy/deploy', step: 'Deploy', error: /ImagePullBackOff|ErrImagePull/ },
@@ -224,6 +227,27 @@ async function main(): Promise<void> {
     const qaImages = runningImages('qa');
     if (qaImages.length === 0 || qaImages.some((i) => i !== serving)) problems.push(`5c: QA pods do not all run the previous image ${serving}: ${qaImages.join(', ')}`);
     else console.log(`  QA still serves the previous image from ${qaImages.length} pod(s): ${serving}`);
+    await run('5d. refused: a digest build.yml never built, to QA', 'redeploy.yml', dispatchEvent(repo, 'develop', 'redeploy.yml', { environment: 'qa', digest: `sha256:${'0'.repeat(64)}`, sha: d3Sha }), {
+      conclusion: 'failure',
+      jobs: { check: 'success', 'redeploy/deploy': 'failure' },
+      failedStep: { job: 'redeploy/deploy', step: 'Promotion gate', error: /has no build provenance/ },
+    });
+  }
+
+  /**
+   * An image the nodes cannot pull (its one layer is not a tar archive) in the repository of
+   * `like`, with the build provenance build.yml gives what it builds for `commit`, signed with the
+   * world's provenance key: build.yml never builds a broken image, so it is pushed here by hand.
+   * The gate lets it through (it checks where an image comes from, not whether it runs).
+   */
+  async function unpullableImage(commit: string, like: string): Promise<string> {
+    const repository = like.split('@')[0]!.slice(world.registryHost.length + 1);
+    const digest = await pushImage(world.registry, repository, `unpullable-${commit.slice(0, 7)}`, `unpullable ${commit}`);
+    const keyArn = world.options(repo).vars?.PROVENANCE_KMS_KEY ?? '';
+    const key = Object.values(world.evidence.keys).find((k) => k.arn === keyArn);
+    if (!key) throw new Error(`the KMS stand-in holds no provenance key ${keyArn || '(PROVENANCE_KMS_KEY is not set)'}`);
+    await pushBuildProvenance(world.registry, { repository, digest, commit, githubRepository: name, keyArn, key: key.privateKey });
+    return digest;
   }
 
   if (!short) await refusals();

@@ -36,8 +36,8 @@ import { startStsStandin, type StsStandinWithSessions } from '../standins/eks/in
 import { startGithubStandin, type GithubStandin } from '../standins/github/index';
 import { IamStore } from '../standins/iam/index';
 import { startEvidenceKms, type EvidenceKms } from './evidence-keys';
-import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { encodeProvenance, OciRegistry, pushProvenance, signEnvelope } from '@deploy-actions/aws/provenance';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { pushBuildProvenance } from '../harness/provenance';
 
 const NAME = 'acme/sample-service';
 /** The ECR repository (the example's services.sample-service.ecr_repository, which the deploy roles may read). */
@@ -421,21 +421,8 @@ describe('build provenance (PROVENANCE_KMS_KEY): an image pushed under a commit\
   const provenanceKey = () => variablesOf(NAME).repository.PROVENANCE_KMS_KEY!;
   const withProvenance = () => ({ EVIDENCE_KMS_KEYS: evidence.variable, PROVENANCE_KMS_KEY: provenanceKey() });
   /** A statement as build-push-ecr writes it, signed with `key`, pushed beside `digest` (the registry has no referrers API: the sha256-<hex> tag). */
-  async function provenance(img: { sha: string; digest: string }, key: KeyObject, digest = img.digest): Promise<void> {
-    const time = new Date().toISOString();
-    const statement = encodeProvenance({
-      digest: img.digest,
-      ecrRepository: REPO,
-      contentKey: '',
-      commit: img.sha,
-      githubRepository: NAME,
-      workflowRef: 'org/deploy-actions/.github/workflows/build.yml@refs/heads/v1',
-      runUrl: `https://github.com/${NAME}/actions/runs/1/attempts/1`,
-      time,
-    });
-    const envelope = Buffer.from(JSON.stringify(await signEnvelope({ sign: async (_k: string, m: Buffer) => sign('sha256', m, key) }, provenanceKey(), statement)));
-    await pushProvenance(new OciRegistry(registry.url, registry.authHeader), REPO, digest, envelope, time);
-  }
+  const provenance = (img: { sha: string; digest: string }, key: KeyObject, digest = img.digest) =>
+    pushBuildProvenance(registry, { repository: REPO, digest: img.digest, commit: img.sha, githubRepository: NAME, keyArn: provenanceKey(), key, storedBeside: digest });
 
   beforeAll(async () => {
     const genuine = Object.values(evidence.keys).find((k) => k.arn === provenanceKey());
