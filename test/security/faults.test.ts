@@ -18,6 +18,10 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { errorsOf, newRunnerDir, repoRoot, runActionBundle, type RunResult } from '../harness/runner';
 import { startEksStandin, startStsStandin } from '../standins/eks/index';
+import { startRegistry } from '../harness/registry';
+import { manifestOf, pushImage } from '../harness/oci-push';
+import { startEcrStandin } from '../standins/ecr';
+import { startGithubStandin } from '../standins/github';
 import { ensureKubeTools } from '../tools/kube-binaries';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
@@ -236,13 +240,52 @@ async function cloudwatchRow(l: Listener): Promise<Outcome> {
 }
 
 const KMS_KEY = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+
+/** One registry, ECR and GitHub for the record rows: an image under the commit's build tag, a token that may write deployments. */
+const WRITER = 'ghs_faults_writer_0123456789';
+const RECORD_SHA = '0123456789abcdef0123456789abcdef01234567';
+let recordWorld: Promise<{ ecr: Awaited<ReturnType<typeof startEcrStandin>>; gh: Awaited<ReturnType<typeof startGithubStandin>>; registry: Awaited<ReturnType<typeof startRegistry>>; digest: string }> | undefined;
+function startRecordWorld() {
+  recordWorld ??= (async () => {
+    const registry = await startRegistry();
+    stops.push(registry.stop);
+    const ecr = await startEcrStandin({ registry });
+    stops.push(ecr.stop);
+    const gh = await startGithubStandin({ repositories: ['acme/app'], tokens: { [WRITER]: { permissions: { deployments: 'write' } } } });
+    stops.push(gh.stop);
+    const digest = await pushImage(registry, 'team/app', RECORD_SHA.slice(0, 7), 'faults-record');
+    ecr.adopt('team/app', 'MUTABLE');
+    return { registry, ecr, gh, digest };
+  })();
+  return recordWorld;
+}
+
+/**
+ * promote-gate record in preprod with preprod's evidence key, the bundle: KMS Sign silent or
+ * resetting ends the step before any write (no deployment, no status, no environment tag).
+ */
+async function recordRow(l: Listener): Promise<Outcome> {
+  const w = await startRecordWorld();
+  const r = await runActionBundle({
+    action: 'promote-gate',
+    with: { mode: 'record', environment: 'preprod', repository: 'team/app', digest: w.digest, 'github-token': WRITER, 'evidence-keys': `preprod=${KMS_KEY}` },
+    env: { ...w.ecr.env, AWS_ENDPOINT_URL_KMS: l.url, GITHUB_API_URL: w.gh.url, GITHUB_SHA: RECORD_SHA, GITHUB_REF: 'refs/heads/main', GITHUB_REF_NAME: 'main', GITHUB_REPOSITORY: 'acme/app' },
+    eventName: 'push',
+    event: {},
+    timeoutMs: 120_000,
+  });
+  expect(w.gh.state.deployments, 'a deployment was written').toEqual([]);
+  expect(w.gh.state.statuses).toEqual([]);
+  expect(await manifestOf(w.registry, 'team/app', 'preprod-0123456'), 'the environment tag was written').toBeUndefined();
+  return { code: r.exitCode, lines: errorsOf(r), endedAt: Date.now() };
+}
 const ROWS: Row[] = [
   ...row('ECR (promote-gate verify)', /^ecr:DescribeImages on team\/app/, url((u) => viaGate({ evidence: 'ecr' }, (x) => ({ AWS_ENDPOINT_URL_ECR: x }), u)), 30.4, 15),
   ...row("STS (helm-deploy-eks, AWS mode: the caller's identity, a warning)", /^sts:GetCallerIdentity on \*/, stsRow, 30.4, 15),
   ...row('EKS (helm-deploy-eks, AWS mode: DescribeCluster)', /^eks:DescribeCluster on prod/, eksRow, 30.4, 15),
   ...row("CloudWatch (helm-deploy-eks: the bake's alarms, before the rollout)", /^The bake's alarms cannot be read, so nothing was deployed: cloudwatch:DescribeAlarms on web-5xx/, cloudwatchRow, 30.4, 15),
   ...row('KMS (promote-gate verify: the public key)', /^kms:GetPublicKey on arn:aws:kms:/, url((u) => viaGate({ 'evidence-keys': `qa=${KMS_KEY}` }, (x) => ({ AWS_ENDPOINT_URL_KMS: x }), u)), 30.4, 15),
-  ...row('KMS (promote-gate record: sign)', /^kms:Sign on arn:aws:kms:/, url(viaCall('kms-sign', 'AWS_ENDPOINT_URL_KMS')), 30.4, 15),
+  ...row('KMS (promote-gate record: sign)', /^kms:Sign on arn:aws:kms:/, recordRow, 30.4, 15),
   // A reset ends helm at once with its own error line, kept whole after ours.
   ...row("the cluster's API server (helm-deploy-eks, kubeconfig mode: helm history)", /^helm history web: the cluster API server/, clusterRow, 60, 15),
   ...row('CloudFormation (deploy-setup github/doctor: the stack outputs)', /^cloudformation:DescribeStacks on stack deploy-actions-build/, url(viaCall('stack-outputs', 'AWS_ENDPOINT_URL_CLOUDFORMATION')), 30.4, 15),
