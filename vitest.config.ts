@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config';
-import SlowestFirst from './test/suite/slowest-first';
+import SlowestFirst from './test/suite/slowest-first.ts';
 
 export default defineConfig({
   test: {

@@ -3,7 +3,7 @@
  * tests), the context built once the tools and the cluster are known, and helm invocation.
  */
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { DEADLINES, DeadlineError, UserError, type ActionIO, type Exec, type ExecResult, type GitHubContext, type Sleep } from '@deploy-actions/action-kit';
+import { DEADLINES, DeadlineError, UserError, type ActionIO, type Exec, type ExecResult, type GitHubContext, type NetworkFault, type Sleep } from '@deploy-actions/action-kit';
 import { accessEntryMessage, isClusterAccessError, type AwsDeps } from './eks';
 import type { HelmMajor, ReleaseRef } from '@deploy-actions/chart';
 import type { Inputs } from './inputs';
@@ -86,6 +86,52 @@ export function clusterDeadline(c: Pick<Ctx, 'apiServer' | 'inputs'>, what: stri
   return new DeadlineError('timeout', { endpoint, operation: `${what} ${c.inputs.release}`, waitedMs: deadlineMs, attempts: 1, deadlineMs });
 }
 
+/**
+ * Go's words for a network fault, as helm prints them (`Get "https://...": read tcp ...: read:
+ * connection reset by peer`, `dial tcp ...: connect: connection refused`, `...: EOF`). A bare
+ * `context deadline exceeded` is not one: helm says it when its own --timeout ends a wait.
+ */
+const GO_FAULTS: Array<[NetworkFault, RegExp]> = [
+  ['reset', /connection reset by peer|broken pipe|"[a-z]+:\/\/[^"]+": (?:unexpected )?EOF\b|http2: server sent GOAWAY/],
+  ['refused', /connect: connection refused/],
+  ['unreachable', /no such host|network is unreachable|no route to host/],
+  ['timeout', /i\/o timeout|TLS handshake timeout|Client\.Timeout exceeded|connect: connection timed out/],
+];
+
+/** A network fault helm (or another Go tool) reported on stderr: its kind, the URL it named, and its error line. */
+export function goNetworkFault(stderr: string): { fault: NetworkFault; origin?: string; said: string } | undefined {
+  for (const line of stderr.split('\n')) {
+    const hit = GO_FAULTS.find(([, re]) => re.test(line));
+    if (!hit) continue;
+    const url = /"(https?:\/\/[^"\s]+)"/.exec(line)?.[1];
+    return { fault: hit[0], origin: url ? safeOrigin(url) : undefined, said: line.trim().replace(/^Error: /, '') };
+  }
+  return undefined;
+}
+
+/**
+ * The one line of a helm command that met a network fault: the operation, the endpoint (the
+ * cluster's API server, or the other host helm named, e.g. a chart repository), the time
+ * waited, then helm's own error line whole.
+ */
+export function helmFault(c: Pick<Ctx, 'apiServer' | 'inputs'>, what: string, stderr: string, waitedMs: number): DeadlineError | undefined {
+  const f = goNetworkFault(stderr);
+  if (!f) return undefined;
+  const server = c.apiServer ? safeOrigin(c.apiServer) : undefined;
+  // Another host than the API server is named as helm named it (a chart repository, a registry).
+  const endpoint = f.origin && server && f.origin !== server ? f.origin : `the cluster API server (${c.apiServer || f.origin || 'from the kubeconfig'})`;
+  // helm's own wait is the deadline of a timeout it reports.
+  return new DeadlineError(f.fault, { endpoint, operation: `${what} ${c.inputs.release}`, waitedMs, attempts: 1, deadlineMs: waitedMs, said: `helm: ${f.said}` });
+}
+
+function safeOrigin(url: string): string | undefined {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Runs one phase in a log group and records how long it took. */
 export async function timed<T>(c: Pick<Ctx, 'deps' | 'timings'>, name: string, fn: () => Promise<T>): Promise<T> {
   const t0 = c.deps.now();
@@ -103,9 +149,12 @@ export function lastLines(text: string, n: number): string {
 
 export async function helmRun(c: Ctx, args: string[], opts: { silent?: boolean; allowFailure?: boolean } = {}): Promise<ExecResult> {
   const deadlineMs = helmDeadlineMs(args, c.inputs.timeoutSeconds);
+  const started = c.deps.now();
   const r = await c.deps.exec(c.helm, args, { env: c.kubeEnv, silent: opts.silent ?? true, allowFailure: true, deadlineMs });
   if (r.timedOut) throw clusterDeadline(c, `helm ${args[0]}`, deadlineMs);
   if (r.exitCode !== 0) {
+    const fault = helmFault(c, `helm ${args[0]}`, r.stderr, c.deps.now() - started);
+    if (fault) throw fault;
     if (isClusterAccessError(r.stderr)) throw accessError(c, r.stderr);
     if (!opts.allowFailure) throw new UserError(`helm ${args[0]} failed: ${lastLines(r.stderr, 5) || `exit code ${r.exitCode}`}`);
   }

@@ -1,5 +1,5 @@
 /** The release as helm records it: history, stuck releases from cancelled runs, restoring a good revision. */
-import { UserError } from '@deploy-actions/action-kit';
+import { DeadlineError, UserError } from '@deploy-actions/action-kit';
 import { helmRun, type Ctx } from './context';
 import {
   helmHistoryArgs,
@@ -67,6 +67,15 @@ export async function ensureRestored(c: Ctx, previous: number | undefined, start
   }
   const to = previous ?? lastGoodRevision(h, last.revision);
   return restore(c, to, `revision ${last.revision} failed`);
+}
+
+/**
+ * What a restore that could not reach the cluster leaves: the release as helm left it (a pending
+ * one is restored by the next run before it upgrades, see releaseState). Other errors are thrown.
+ */
+export function notRestored(err: unknown): string {
+  if (!(err instanceof DeadlineError)) throw err;
+  return `not restored, the cluster could not be reached (${err.message}): the next run restores a release left pending before it upgrades`;
 }
 
 export async function statusOf(c: Ctx): Promise<{ revision: number; status: string }> {

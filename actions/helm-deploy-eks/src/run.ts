@@ -4,14 +4,14 @@
  */
 import { UserError, type Outputs } from '@deploy-actions/action-kit';
 import { clusterAccess, resolveHelm } from './access';
-import { accessError, lastLines, timed, type Ctx, type Deps, type Timings } from './context';
+import { accessError, helmFault, lastLines, timed, type Ctx, type Deps, type Timings } from './context';
 import { dryRun } from './dry-run';
 import { isClusterAccessError } from './eks';
 import { lastGoodRevision } from '@deploy-actions/chart';
 import type { Inputs } from './inputs';
 import { listWorkloads, oneLine } from './kube';
 import { chartValues, imageRef, renderChart } from './render';
-import { ensureRestored, history, latest, releaseState, restore, statusOf } from './release-state';
+import { ensureRestored, history, latest, notRestored, releaseState, restore, statusOf } from './release-state';
 import { failureSummary, successSummary, timingTable } from './report';
 import { upgradeArgs, upgradeWatched } from './upgrade';
 import { validate, ValidationError, type Validation } from './validate';
@@ -78,13 +78,17 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
   if (watched.helm.exitCode !== 0 || watched.diagnosis) {
     const stderr = watched.helm.stderr;
     if (!watched.diagnosis && isClusterAccessError(stderr)) throw accessError(c, stderr);
+    const waitedMs = deps.now() - deployStart;
+    const fault = watched.diagnosis ? undefined : helmFault(c, 'helm upgrade', stderr, waitedMs);
     const restored = await timed(tctx, 'Restore the previous release', () =>
-      inputs.rollbackOnFailure || watched.diagnosis ? ensureRestored(c, previous, startRevision) : Promise.resolve('left as failed (rollback-on-failure is false)'),
+      inputs.rollbackOnFailure || watched.diagnosis ? ensureRestored(c, previous, startRevision).catch(notRestored) : Promise.resolve('left as failed (rollback-on-failure is false)'),
     );
-    const seconds = ((deps.now() - deployStart) / 1000).toFixed(1);
+    const seconds = (waitedMs / 1000).toFixed(1);
     const line = watched.diagnosis
       ? `Deploy of ${inputs.release} failed after ${seconds} s: ${oneLine(watched.diagnosis.failure)}; ${restored}`
-      : `helm upgrade of ${inputs.release} failed after ${seconds} s: ${lastLines(stderr, 2) || `exit code ${watched.helm.exitCode}`}; ${restored}`;
+      : fault
+        ? `${fault.message}; ${restored}`
+        : `helm upgrade of ${inputs.release} failed after ${seconds} s: ${lastLines(stderr, 2) || `exit code ${watched.helm.exitCode}`}; ${restored}`;
     await io.summary(failureSummary(`${inputs.release} failed`, line, { diagnosis: watched.diagnosis, stderr }, timing()));
     throw new UserError(line, await failureOutputs());
   }

@@ -1,5 +1,5 @@
 /** Validation after the rollout: the live digest check, helm test, the smoke check. */
-import { codeBlock, errorMessage, retry, UserError } from '@deploy-actions/action-kit';
+import { codeBlock, DeadlineError, errorMessage, retry, UserError } from '@deploy-actions/action-kit';
 import { helmRun, lastLines, timed, type Ctx } from './context';
 import { helmTestArgs } from '@deploy-actions/chart';
 import { listPodsAndOwners, podLogs } from './kube';
@@ -93,7 +93,10 @@ export async function validate(c: Ctx, objects: readonly K8sObject[], workloads:
   });
   if (inputs.helmTest) {
     await timed(c, 'helm test', async () => {
-      const r = await helmRun(c, helmTestArgs(c.ref, inputs.timeout), { allowFailure: true, silent: false });
+      // A cluster that cannot be reached fails the validation (and the release is restored) like a failing test.
+      const r = await helmRun(c, helmTestArgs(c.ref, inputs.timeout), { allowFailure: true, silent: false }).catch((err: unknown) => {
+        throw err instanceof DeadlineError ? new ValidationError(`helm test failed: ${err.message}`) : err;
+      });
       if (r.exitCode !== 0) {
         const output = await testOutput(c, objects);
         const tail = output ? `; pod ${output.pod} printed: ${shortenCause(output.tail.split('\n').slice(-3).join(' | '), 200)}` : '';

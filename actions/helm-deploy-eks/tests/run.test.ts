@@ -7,6 +7,7 @@ import { describe, expect, test } from 'vitest';
 import { Inputs as Raw, mapInputs, recordingIO, type ExecResult } from '@deploy-actions/action-kit';
 import { getInputs } from '../src/inputs';
 import { run, type Deps, type Proc } from '../src/run';
+import { goNetworkFault, helmFault } from '../src/context';
 import type { Pod } from '../src/pods';
 import type { KubeReader } from '@deploy-actions/kube';
 
@@ -208,6 +209,32 @@ describe('run', () => {
     expect(w.calls.some((c) => c[1] === 'rollback')).toBe(false);
   });
 
+  const RESET = 'Error: Kubernetes cluster unreachable: Get "https://10.0.0.1:6443/version": read tcp 10.1.0.9:41000->10.0.0.1:6443: read: connection reset by peer';
+  test('an API server that resets helm history ends the step in the one fault line, helm\'s words kept; nothing runs after it', async () => {
+    const w: World = { history: [], pods: [], calls: [], killed: [], onKill: 'exit', historyError: RESET };
+    await expect(run(inputs(), fakeDeps(w))).rejects.toThrow(
+      `helm history web: the cluster API server (https://10.0.0.1:6443): the connection was reset (0 s waited); helm: ${RESET.slice('Error: '.length)}`,
+    );
+    expect(w.calls.some((c) => c[1] === 'upgrade')).toBe(false);
+  });
+
+  test.each([
+    ['reset, the cluster back for the restore: rolled back', false, /^helm upgrade web: the cluster API server \(https:\/\/10\.0\.0\.1:6443\): the connection was reset \([\d.]+ s waited\); helm: UPGRADE FAILED: .*connection reset by peer; rolled back web to revision 1 \(revision 2 failed\)$/],
+    ['reset, the cluster still unreachable: says so and what the next run does', true, /^helm upgrade web: the cluster API server \(https:\/\/10\.0\.0\.1:6443\): the connection was reset \([\d.]+ s waited\); helm: UPGRADE FAILED: .*; not restored, the cluster could not be reached \(helm history web: the cluster API server \(https:\/\/10\.0\.0\.1:6443\): the connection was reset \([\d.]+ s waited\); helm: Kubernetes cluster unreachable: .*\): the next run restores a release left pending before it upgrades$/],
+  ])('helm upgrade meets a network fault (%s)', async (_name, stillDown, want) => {
+    const w: World = { history: [{ revision: 1, status: 'deployed' }], pods: [], calls: [], killed: [], onKill: 'exit', upgradeResult: fail('Error: UPGRADE FAILED: Put "https://10.0.0.1:6443/apis/apps/v1/namespaces/default/deployments/web": read tcp 10.1.0.9:41002->10.0.0.1:6443: read: connection reset by peer') };
+    const deps = fakeDeps(w);
+    const start = deps.start;
+    deps.start = (file, args, env) => {
+      const p = start(file, args, env);
+      if (stillDown) w.historyError = RESET;
+      return p;
+    };
+    const err = await run(inputs(), deps).then(() => undefined, (e: Error) => e);
+    expect(err?.message).toMatch(want);
+    expect(err?.message.split('\n')).toHaveLength(1);
+  });
+
   test('a 401 with a given kubeconfig names the kubeconfig, not EKS', async () => {
     const w: World = { history: [], pods: [], calls: [], killed: [], onKill: 'exit', historyError: 'Error: Kubernetes cluster unreachable: the server has asked for the client to provide credentials' };
     await expect(run(inputs(), fakeDeps(w))).rejects.toThrow(/^The cluster refused the credentials of the given kubeconfig \(Kubernetes cluster unreachable: the server has asked for the client to provide credentials\)/);
@@ -267,5 +294,23 @@ describe('run', () => {
     expect(w.calls.filter((c) => c[0] === 'install')).toEqual(installs);
     if (note) expect(deps.io.lines.join('\n')).toContain(note);
     else expect(deps.io.lines.join('\n')).not.toMatch(/runner's|preinstalled/);
+  });
+});
+
+describe('network faults as helm 3.18 and 4.2 print them (seen against listeners that reset, close, refuse)', () => {
+  test.each([
+    ['Error: Kubernetes cluster unreachable: Get "http://127.0.0.1:33023/version": read tcp 127.0.0.1:43702->127.0.0.1:33023: read: connection reset by peer', 'reset'],
+    ['Error: kubernetes cluster unreachable: Get "http://127.0.0.1:39797/version": EOF', 'reset'],
+    ['Error: kubernetes cluster unreachable: Get "http://127.0.0.1:9/version": dial tcp 127.0.0.1:9: connect: connection refused', 'refused'],
+    ['Error: kubernetes cluster unreachable: Get "http://nosuchhost.invalid:443/version": dial tcp: lookup nosuchhost.invalid on 10.255.255.53:53: no such host', 'unreachable'],
+    ['Error: Get "https://10.0.0.1:6443/api/v1/namespaces/web/secrets": dial tcp 10.0.0.1:6443: i/o timeout', 'timeout'],
+    ['Error: UPGRADE FAILED: context deadline exceeded', undefined],
+    ['Error: UPGRADE FAILED: release web failed: YAML parse error: unexpected EOF', undefined],
+  ])('%s -> %s', (stderr, want) => expect(goNetworkFault(`some output\n${stderr}\n`)?.fault).toBe(want));
+
+  test('a host other than the API server (a chart repository) is named as helm named it', () => {
+    const c = { apiServer: 'https://10.0.0.1:6443', inputs: { release: 'web' } } as Parameters<typeof helmFault>[0];
+    const e = helmFault(c, 'helm upgrade', 'Error: Get "https://charts.example.com/index.yaml": read tcp 1.2.3.4:5->5.6.7.8:443: read: connection reset by peer', 1500);
+    expect(e?.message).toBe('helm upgrade web: https://charts.example.com: the connection was reset (1.5 s waited); helm: Get "https://charts.example.com/index.yaml": read tcp 1.2.3.4:5->5.6.7.8:443: read: connection reset by peer');
   });
 });

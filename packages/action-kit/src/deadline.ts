@@ -85,6 +85,11 @@ export interface FaultContext {
   attempts: number;
   /** The per-request deadline, for the timeout wording. */
   deadlineMs: number;
+  /**
+   * What the failing tool itself said (a child process's error line, e.g. helm's `Kubernetes
+   * cluster unreachable: ... connection reset by peer`), kept whole after the line's own words.
+   */
+  said?: string;
 }
 
 /** A network fault, as the one line a step ends in. */
@@ -94,10 +99,10 @@ export class DeadlineError extends UserError {
     readonly fault: NetworkFault,
     readonly context: FaultContext,
   ) {
-    const { endpoint, operation, waitedMs, attempts, deadlineMs } = context;
+    const { endpoint, operation, waitedMs, attempts, deadlineMs, said } = context;
     const what = fault === 'timeout' ? `no answer within ${seconds(deadlineMs)} s` : WORDS[fault];
     const tries = attempts > 1 ? `${attempts} attempts, ` : '';
-    super(`${operation}: ${endpoint}: ${what} (${tries}${seconds(waitedMs)} s waited)`);
+    super(`${operation}: ${endpoint}: ${what} (${tries}${seconds(waitedMs)} s waited)${said ? `; ${said}` : ''}`);
   }
 }
 

@@ -64,6 +64,8 @@ describe('DeadlineError', () => {
     expect(e!.message).toBe('ecr:DescribeImages on team/app: https://api.ecr.eu-west-1.amazonaws.com: no answer within 15 s (2 attempts, 30 s waited)');
     const r = new DeadlineError('reset', { endpoint: 'E', operation: 'O', waitedMs: 1200, attempts: 1, deadlineMs: 15_000 });
     expect(r.message).toBe('O: E: the connection was reset (1.2 s waited)');
+    const said = new DeadlineError('reset', { endpoint: 'E', operation: 'O', waitedMs: 1200, attempts: 1, deadlineMs: 15_000, said: 'helm: read: connection reset by peer' });
+    expect(said.message).toBe('O: E: the connection was reset (1.2 s waited); helm: read: connection reset by peer');
   });
 
   test.each([['GET', true], ['PUT', true], ['DELETE', true], ['POST', false], ['PATCH', false], [undefined, true]])('%s idempotent: %s', (m, want) =>

@@ -563,7 +563,7 @@ export async function startGithubStandin(opts: GithubStandinOptions): Promise<Gi
       if (out) return out;
     }
 
-    if (rest.startsWith('/pulls')) {
+    if (rest.startsWith('/pulls') || /^\/commits\/[^/]+\/pulls$/.test(rest)) {
       const ctx = {
         base,
         pulls: state.pulls,

@@ -2,8 +2,13 @@
  * Pull-request endpoints of the GitHub stand-in, the part a bot that proposes a change uses:
  * list (state, head `owner:branch`, base), create, update title/body. Permissions as GitHub
  * checks them for a GITHUB_TOKEN: pull-requests read to list, write to create or update.
- * Not modelled: that `head` exists in the repository (GitHub answers 422), merges, reviews,
- * drafts, and that a pull request opened with a GITHUB_TOKEN starts no workflow run.
+ * Merges are state set by the test (`merged`: when, and the commits the merge put on the base
+ * branch: the merge commit and the pull request's commits, the squash commit, or the rebased
+ * commits), answered by "list pull requests associated with a commit"
+ * (`GET /repos/{o}/{r}/commits/{sha}/pulls`): the merged pull request that introduced the commit.
+ * Not modelled: that `head` exists in the repository (GitHub answers 422), the merge button itself,
+ * reviews, drafts, open pull requests of a commit not on the default branch, and that a pull
+ * request opened with a GITHUB_TOKEN starts no workflow run.
  */
 export interface StoredPull {
   repo: string;
@@ -16,6 +21,8 @@ export interface StoredPull {
   user: string;
   createdAt: string;
   updatedAt: string;
+  /** A merged pull request: when, and the full SHAs the merge put on the base branch. */
+  merged?: { at: string; commits: string[] };
 }
 
 export interface PullsContext {
@@ -36,6 +43,7 @@ export function pullsRoute(ctx: PullsContext, repo: string, method: string, rest
     url: `${ctx.base}/repos/${repo}/pulls/${p.number}`,
     html_url: `https://github.com/${repo}/pull/${p.number}`,
     state: p.state,
+    merged_at: p.merged?.at ?? null,
     title: p.title,
     body: p.body,
     user: { login: p.user },
@@ -73,6 +81,12 @@ export function pullsRoute(ctx: PullsContext, repo: string, method: string, rest
     const p: StoredPull = { repo, number: ctx.nextNumber(repo), head, base, title, body: text('body', false) ?? '', state: 'open', user: ctx.login, createdAt: t, updatedAt: t };
     ctx.pulls.push(p);
     return { status: 201, body: json(p) };
+  }
+  const c = /^\/commits\/([^/]+)\/pulls$/.exec(rest);
+  if (c && method === 'GET') {
+    ctx.need('read');
+    const sha = c[1]!.toLowerCase();
+    return { status: 200, body: ctx.pulls.filter((p) => p.repo === repo && p.merged?.commits.includes(sha)).map(json) };
   }
   const m = /^\/pulls\/(\d+)$/.exec(rest);
   if (m && (method === 'GET' || method === 'PATCH')) {

@@ -3,8 +3,12 @@
  * (`GET /repos/{owner}/{repo}/compare/{base}...{head}`: `status` is ahead, behind, diverged or
  * identical; `commits` lists at most 250, oldest first; `total_commits` counts them all).
  * A pull request number is read from the message GitHub's merge button writes
- * (`Merge pull request #N from ...`, or a squash commit's title ending in `(#N)`).
+ * (`Merge pull request #N from ...`, or a squash commit's title ending in `(#N)`); a commit whose
+ * message names none (a "Rebase and merge" commit keeps its own message) is looked up with
+ * GitHub's "list pull requests associated with a commit", one request per commit, for at most
+ * PR_LOOKUPS commits, stopping at the first refusal or failure (withPullRequests).
  */
+import { errorMessage } from '@deploy-actions/action-kit';
 
 export interface CommitLine {
   sha: string;
@@ -37,6 +41,40 @@ export interface CommitRange {
   total: number;
   /** diverged: commits running has that the candidate does not. */
   dropped?: number;
+  /** Why some commits' pull requests were not looked up (one line for the card). */
+  pullsNote?: string;
+}
+
+/** At most this many commits get a pull request lookup (one GitHub request each). */
+export const PR_LOOKUPS = 20;
+
+/**
+ * The range with the pull request of each listed commit whose message names none, asked one
+ * commit at a time (newest first) through `pullOf`; a refusal (undefined: the token may not read
+ * pull requests) or a failure stops the lookups, and the card says so in one line.
+ */
+export async function withPullRequests(range: CommitRange, pullOf: ((sha: string) => Promise<number | null | undefined>) | undefined, max = PR_LOOKUPS): Promise<CommitRange> {
+  const missing = range.commits.filter((c) => c.pr === undefined);
+  if (!pullOf || !missing.length) return range;
+  const found = new Map<string, number>();
+  let note = '';
+  for (const c of missing.slice(0, max)) {
+    let pr: number | null | undefined;
+    try {
+      pr = await pullOf(c.sha);
+    } catch (err) {
+      note = `pull requests of commits without one in their message not looked up: ${errorMessage(err).split('\n')[0]}`;
+      break;
+    }
+    if (pr === undefined) {
+      note = 'pull requests of commits without one in their message (e.g. "Rebase and merge") not looked up: the token cannot read pull requests (it needs pull-requests: read)';
+      break;
+    }
+    if (pr !== null) found.set(c.sha, pr);
+  }
+  if (!note && missing.length > max) note = `pull requests looked up for the newest ${max} of ${missing.length} commits without one in their message`;
+  const commits = range.commits.map((c) => (found.has(c.sha) ? { ...c, pr: found.get(c.sha)! } : c));
+  return { ...range, commits, ...(note ? { pullsNote: note } : {}) };
 }
 
 export function pullRequestOf(message: string): number | undefined {

@@ -7,7 +7,7 @@
 import { approvedBy, type ApprovalsApi } from '../approvals';
 import type { DeploymentsApi } from '../github';
 import { lastValidated, newestPerDigest, releasesIn, running, type Release, type SignedView } from '../releases';
-import { commitRange, type CommitRange } from './commits';
+import { commitRange, withPullRequests, type CommitRange } from './commits';
 import { compareImages, type ImageChange } from './image';
 import { errorMessage } from '@deploy-actions/action-kit';
 import { compareManifests, parseRendered, type ManifestChanges } from './manifests';
@@ -100,7 +100,8 @@ export async function gatherCard(s: CardSubject, deps: CardDeps): Promise<CardDa
       (async () => {
         if (!now) return commitRange(undefined);
         const fwd = await deps.compare!.compare(now.sha, s.commit);
-        return commitRange(fwd, fwd.status === 'behind' ? await deps.compare!.compare(s.commit, now.sha) : undefined);
+        const range = commitRange(fwd, fwd.status === 'behind' ? await deps.compare!.compare(s.commit, now.sha) : undefined);
+        return withPullRequests(range, deps.compare!.pullOf?.bind(deps.compare));
       }),
     'no GitHub compare client',
   );

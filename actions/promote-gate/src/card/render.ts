@@ -122,7 +122,8 @@ function commitsSection(d: CardData): string {
         : `${c.total} commit(s) from what runs to the candidate:`;
   const rows = c.commits.slice(0, 50).map((x) => [commitCell(x.sha), plain(x.author, 60), plain(x.title, 120), x.pr !== undefined ? `#${x.pr}` : '-']);
   const more = c.total > rows.length ? `\n_${c.total - rows.length} more commit(s) not listed._\n` : '';
-  return `${out}${lead}\n\n${table(['Commit', 'Author', 'Title', 'PR'], rows)}${more}`;
+  const note = c.pullsNote ? `\n_PR: ${plain(c.pullsNote, 300)}._\n` : '';
+  return `${out}${lead}\n\n${table(['Commit', 'Author', 'Title', 'PR'], rows)}${more}${note}`;
 }
 
 function manifestSection(d: CardData, budget: number): string {

@@ -11,7 +11,7 @@ import { BatchGetImageCommand, DescribeImageScanFindingsCommand, type ECRClient 
 import { getOctokit } from '@actions/github';
 import { UserError, type Exec } from '@deploy-actions/action-kit';
 import { awsCall, awsErrorName, type AwsCallOptions } from '@deploy-actions/aws';
-import { githubCall, githubRequestOptions, type GithubCallOptions } from '@deploy-actions/github';
+import { githubCall, githubRequestOptions, httpStatus, type GithubCallOptions } from '@deploy-actions/github';
 import { helmTemplateArgs, imageValues, valuesLayers, type ImageKeys, type ImageRef } from '@deploy-actions/chart';
 import type { Comparison } from './commits';
 import { findingsOf, parseManifest, pickPlatform, type Finding, type ImageFacts } from './image';
@@ -26,6 +26,19 @@ export interface CompareApi {
    * be the oldest ones); `total_commits` counts them all.
    */
   compare(base: string, head: string): Promise<Comparison>;
+  /**
+   * The pull request that brought a commit in (GitHub's "list pull requests associated with a
+   * commit": the merged one that introduced it when the commit is on the default branch, else
+   * open ones): its number, `null` when none, `undefined` when the token may not read pull
+   * requests (403/404: a GITHUB_TOKEN needs pull-requests: read on a private repository).
+   */
+  pullOf?(sha: string): Promise<number | null | undefined>;
+}
+
+interface AssociatedPull {
+  number: number;
+  merged_at?: string | null;
+  state?: string;
 }
 
 export function octokitCompare(o: GithubCallOptions & { token: string; apiUrl: string; owner: string; repo: string }): CompareApi {
@@ -35,6 +48,18 @@ export function octokitCompare(o: GithubCallOptions & { token: string; apiUrl: s
       githubCall<Comparison>(`compare ${base.slice(0, 7)}...${head.slice(0, 7)}`, () =>
         octokit.request('GET /repos/{owner}/{repo}/compare/{basehead}', { owner: o.owner, repo: o.repo, basehead: `${base}...${head}` }),
       o),
+    async pullOf(sha) {
+      try {
+        const pulls = await githubCall<AssociatedPull[]>(`list the pull requests of ${sha.slice(0, 7)}`, () =>
+          octokit.request('GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls', { owner: o.owner, repo: o.repo, commit_sha: sha, per_page: 10 }),
+        o);
+        const merged = pulls.find((p) => p.merged_at);
+        return (merged ?? pulls[0])?.number ?? null;
+      } catch (err) {
+        if ([403, 404].includes(httpStatus(err))) return undefined;
+        throw err;
+      }
+    },
   };
 }
 
