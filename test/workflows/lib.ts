@@ -265,6 +265,8 @@ export function neededPermissions(job: Obj): Perms {
       else if (need.deployments !== 'write') need.deployments = 'read';
       if (mode === 'status') need.actions = 'read'; // who approved: the runs' review history
     }
+    // A run: step that reads a run's review history (pipeline.yml's preprod-reviews).
+    if (typeof s.run === 'string' && /\/actions\/runs\/[^/]+\/approvals/.test(JSON.stringify(s.env ?? {}))) need.actions = 'read';
   }
   return need;
 }
@@ -571,7 +573,9 @@ export function jobsRunningFor(wf: WorkflowFile, ref: string, resolve: WorkflowR
     let ok = job !== undefined && !seen.includes(id);
     // Without always()/failure() in if:, a job runs only when every job it needs succeeded (ran).
     if (ok && !RUNS_ANYWAY.test(String(job!.if ?? ''))) ok = needsList(job!).every((n) => runs(n, [...seen, id]));
-    if (ok) ok = evaluateIf(job!.if, ctx);
+    // An if: that reads needs.<job>.result (with !cancelled()) sees success for a job that runs, skipped otherwise.
+    const needs = ok ? Object.fromEntries(needsList(job!).map((n) => [n, { result: runs(n, [...seen, id]) ? 'success' : 'skipped', outputs: {} }])) : {};
+    if (ok) ok = evaluateIf(job!.if, { ...ctx, needs });
     decided.set(id, ok);
     return ok;
   };
@@ -609,7 +613,7 @@ export function checkPipeline(wf: WorkflowFile, resolve: WorkflowResolver = reso
   const problems: string[] = [];
   const expected: Record<string, Record<string, string>> = {
     'refs/heads/develop': { build: '', qa: 'qa', status: '' },
-    'refs/heads/main': { build: '', preprod: 'preprod', production: 'production', status: '' },
+    'refs/heads/main': { build: '', preprod: 'preprod', 'preprod-reviews': '', production: 'production', status: '' },
     'refs/heads/feature/x': {},
     'refs/tags/v1.0.0': {},
   };
@@ -635,7 +639,9 @@ export function checkPipeline(wf: WorkflowFile, resolve: WorkflowResolver = reso
     const job = all[stage] as Obj | undefined;
     if (!job) continue;
     for (const ref of Object.keys(expected)) {
-      const ctx = { github: { ref, event_name: 'push' }, inputs: {}, vars: {} };
+      // The jobs it needs succeeded (an if: with !cancelled() may read their results).
+      const needs = Object.fromEntries(needsList(job).map((n) => [n, { result: 'success', outputs: {} }]));
+      const ctx = { github: { ref, event_name: 'push' }, inputs: {}, vars: {}, needs };
       if (evaluateIf(job.if, ctx) !== (ref === only)) {
         problems.push(`${wf.path}: job ${stage}'s own if: ${ref === only ? 'excludes' : 'allows'} ${ref} (only ${only} may deploy ${stage})`);
       }
@@ -653,7 +659,8 @@ export function checkPipeline(wf: WorkflowFile, resolve: WorkflowResolver = reso
     if (!/^\$\{\{\s*needs\.build\.outputs\.image-ref\s*\}\}$/.test(String(job.with?.['image-ref'] ?? ''))) {
       problems.push(`${wf.path}: job ${stage} does not deploy needs.build.outputs.image-ref`);
     }
-    const ctx = { github: { ref: 'refs/heads/main' }, inputs: {}, vars: {}, needs: { build: { outputs: { 'image-ref': 'r@sha256:x' } } } };
+    const needs = Object.fromEntries(needsList(job).map((n) => [n, { result: 'success', outputs: {} }]));
+    const ctx = { github: { ref: 'refs/heads/main' }, inputs: {}, vars: {}, needs: { ...needs, build: { result: 'success', outputs: { 'image-ref': 'r@sha256:x' } } } };
     const values = callInputValues(callee, (job.with ?? {}) as Obj, ctx);
     const deployJob = jobsOf(callee.doc).find(([, j]) => stepsOf(j).some((s) => ownAction(s.uses) === 'helm-deploy-eks'));
     if (!deployJob) continue;

@@ -36,6 +36,15 @@ export function octokitApprovals(o: GithubCallOptions & { token: string; apiUrl:
 }
 
 /**
+ * `api`, except for the run whose reviews were handed in (`run-reviews`, read by a job whose token
+ * may: pipeline.yml's preprod-reviews job), which are answered from them.
+ */
+export function withRunReviews(api: ApprovalsApi | undefined, runId: string, reviews: Approval[] | undefined): ApprovalsApi | undefined {
+  if (!reviews || !runId) return api;
+  return { ofRun: async (id) => (id === runId ? reviews : api ? api.ofRun(id) : undefined) };
+}
+
+/**
  * Who approved `environment` in the run: the logins of its `approved` reviews, '(no review)' when
  * the environment needed none, '(unknown)' when they cannot be read.
  */

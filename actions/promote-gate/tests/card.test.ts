@@ -12,6 +12,8 @@ import { DEFAULT_KEYS } from '@deploy-actions/chart';
 import { exec, recordingIO } from '@deploy-actions/action-kit';
 import { ensureKubeTools } from '../../../test/tools/kube-binaries';
 import { RECORDED_BY } from '../src/gate';
+import { withRunReviews, type ApprovalsApi } from '../src/approvals';
+import { parseRunReviews } from '../src/card/run-reviews';
 import { cardHash } from '../src/card/hash';
 import type { Comparison } from '../src/card/commits';
 import type { Finding, ImageFacts } from '../src/card/image';
@@ -96,11 +98,12 @@ function inputs(over: { environment?: string; digest: string; commit: string; re
     apiUrl: 'http://unused',
     workspace: work,
     evidenceKeys: {},
+    runId: '2',
   };
 }
 
-async function record(gh: ReturnType<typeof fakeGithub>, environment: string, sha: string, digest: string, state = 'success') {
-  const d = await gh.api.create({ ref: sha, environment, description: '', payload: { digest, repository: REPO, recorded_by: RECORDED_BY, run_url: `https://github.com/acme/sample-service/actions/runs/1${gh.deployments.length}`, run_id: '1', actor: 'dev' }, production_environment: false, transient_environment: true });
+async function record(gh: ReturnType<typeof fakeGithub>, environment: string, sha: string, digest: string, state = 'success', runId = '1') {
+  const d = await gh.api.create({ ref: sha, environment, description: '', payload: { digest, repository: REPO, recorded_by: RECORDED_BY, run_url: `https://github.com/acme/sample-service/actions/runs/1${gh.deployments.length}`, run_id: runId, actor: 'dev' }, production_environment: false, transient_environment: true });
   await gh.api.createStatus(d.id, { state: state as 'success', description: '', auto_inactive: false });
 }
 
@@ -132,10 +135,10 @@ function registry(findings: Record<string, Finding[] | 'none'>): RegistryApi {
   };
 }
 
-async function card(i: CardInputs, gh: ReturnType<typeof fakeGithub>, findings: Record<string, Finding[] | 'none'> = {}) {
+async function card(i: CardInputs, gh: ReturnType<typeof fakeGithub>, findings: Record<string, Finding[] | 'none'> = {}, approvals?: ApprovalsApi) {
   const io = recordingIO();
   const render = helmRender({ exec, helm, workspace: work, spec: i.chart });
-  const out = await runCard(i, { io, github: gh.api, compare, registry: registry(findings), render, now: () => new Date('2026-12-07T12:00:00Z') });
+  const out = await runCard(i, { io, github: gh.api, compare, registry: registry(findings), render, now: () => new Date('2026-12-07T12:00:00Z'), ...(approvals ? { approvals } : {}) });
   return { text: String(out.card), hash: String(out['card-sha256']), io };
 }
 
@@ -161,6 +164,34 @@ describe('release card', () => {
     expect(text).toContain('| Candidate | 5.1 MiB (+292.97 KiB) | 2 | 1 new (1.2 MiB), 1 dropped |'.replace('292.97 KiB', '293.0 KiB'));
     expect(text).toContain(`Rollback: a failed rollout or a breached bake goes back to \`${'a'.repeat(12)}\``);
     expect(io.summaries[0]).toContain(hash);
+  });
+
+  test("who approved: this run's reviews handed in (run-reviews) name preprod's reviewer; an earlier run's stay unknown, with the reason", async () => {
+    const gh = fakeGithub();
+    await record(gh, 'preprod', commits.A!, D('a'));
+    await record(gh, 'production', commits.A!, D('a'));
+    await record(gh, 'preprod', commits.B!, D('b'), 'success', '2');
+    // The card job's own token cannot read run reviews (octokitApprovals answers undefined on a 403).
+    const refused: ApprovalsApi = { ofRun: async () => undefined };
+    const reviews = parseRunReviews(JSON.stringify([
+      { state: 'approved', environments: [{ name: 'preprod' }], user: { login: 'rita' }, comment: 'ok' },
+      { state: 'rejected', environments: [{ name: 'preprod' }], user: { login: 'sam' } },
+      { state: 'approved', environments: [{ name: 'qa' }], user: { login: 'quinn' } },
+    ]));
+    const { text } = await card(inputs({ digest: D('b'), commit: commits.B! }), gh, {}, withRunReviews(refused, '2', reviews));
+    expect(text).toMatch(/\| preprod \| success \(unsigned\) \| [^|]+ \| \[run\]\([^)]+\) \| rita \|/);
+    expect(text).toMatch(/\| Running in production \|.*\| \(unknown: the token cannot read the run reviews; it needs actions: read\) \|/);
+    // Without the handed-in reviews, preprod's reviewer is unknown too, and the card says why.
+    const { text: without } = await card(inputs({ digest: D('b'), commit: commits.B! }), gh, {}, withRunReviews(refused, '2', undefined));
+    expect(without).toMatch(/\| preprod \| success \(unsigned\) \| [^|]+ \| \[run\]\([^)]+\) \| \(unknown: the token cannot read the run reviews; it needs actions: read\) \|/);
+  });
+
+  test.each([
+    ['not JSON', '{', 'must be a JSON array (the review history of the run)'],
+    ['not an array', '{"state":"approved"}', 'must be a JSON array of at most 200 reviews'],
+    ['no environments', '[{"state":"approved","user":{"login":"a"}}]', 'review 1 must have a state, environments with names and a user login'],
+  ])('run-reviews refused: %s', (_name, value, message) => {
+    expect(() => parseRunReviews(value)).toThrow(message);
   });
 
   test('first deploy: nothing runs, every object added', async () => {
