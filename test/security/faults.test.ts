@@ -18,6 +18,13 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { errorsOf, newRunnerDir, repoRoot, runActionBundle, type RunResult } from '../harness/runner';
 import { startEksStandin, startStsStandin } from '../standins/eks/index';
+import { startRegistry } from '../harness/registry';
+import { manifestOf, pushImage } from '../harness/oci-push';
+import { startEcrStandin } from '../standins/ecr';
+import { startGithubStandin } from '../standins/github';
+import { startCloudWatchStandin } from '../standins/cloudwatch/index';
+import { startKubeStandin } from '../standins/kube/index';
+import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { ensureKubeTools } from '../tools/kube-binaries';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
@@ -119,7 +126,7 @@ const DEPLOY_DIGEST = `sha256:${'cd'.repeat(32)}`;
  * Returns the outcome, with what the row checks about side effects: whether helm upgrade ran and
  * whether a kubeconfig for the EKS cluster was written.
  */
-async function viaDeploy(o: { server?: string; aws?: Record<string, string>; extra?: Record<string, string> }): Promise<Outcome & { upgraded: boolean; wroteKubeconfig: boolean; warnings: string[] }> {
+async function viaDeploy(o: { server?: string; aws?: Record<string, string>; extra?: Record<string, string> }): Promise<Outcome & { upgraded: boolean; wroteKubeconfig: boolean; warnings: string[]; outputs: Record<string, string> }> {
   const bin = await helmOnPath();
   const runnerDir = newRunnerDir();
   const workspace = join(runnerDir, 'workspace');
@@ -146,6 +153,7 @@ async function viaDeploy(o: { server?: string; aws?: Record<string, string>; ext
     endedAt: Date.now(),
     upgraded: /helm upgrade/.test(r.log),
     wroteKubeconfig: existsSync(join(runnerDir, 'temp', 'helm-deploy-eks', 'kubeconfig-prod.yaml')),
+    outputs: r.outputs,
   };
 }
 
@@ -235,14 +243,113 @@ async function cloudwatchRow(l: Listener): Promise<Outcome> {
   return r;
 }
 
+/**
+ * CloudWatch that answers until the bake starts: a proxy in front of the CloudWatch stand-in
+ * that forwards the first `answered` requests (the alarm check before the rollout) and then
+ * stays silent or resets every request; `firstAt` is the first request it did not answer.
+ */
+async function cloudwatchLost(fault: Fault, answered: number): Promise<Listener> {
+  const cw = await startCloudWatchStandin({ accessKeyId: DEPLOYER.accessKeyId, region: 'eu-west-1' });
+  stops.push(() => cw.stop());
+  cw.setAlarm('web-5xx', 'OK');
+  let firstAt: number | undefined;
+  const requests: string[] = [];
+  let seen = 0;
+  const target = new URL(cw.url);
+  const server = createHttpServer((req, res) => {
+    requests.push(`${req.method} ${req.url}`);
+    if (seen++ < answered) {
+      const up = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      });
+      req.pipe(up);
+      return;
+    }
+    firstAt ??= Date.now();
+    sockets.push(req.socket);
+    if (fault === 'reset') req.socket.resetAndDestroy();
+  });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, firstAt: () => firstAt, requests };
+}
+
+/**
+ * A bake that loses CloudWatch: the alarms were read before the rollout, the release deployed and
+ * validated on a cluster (the Kubernetes stand-in, fake runtime), then CloudWatch goes silent or
+ * resets. The unreadable alarms are a breach: the release is rolled back like any breach (here a
+ * first install, so uninstalled), and the step ends in the breach line naming the read's fault.
+ */
+async function bakeRow(fault: Fault): Promise<Outcome & { url: string; firstAt: () => number | undefined }> {
+  const cw = await cloudwatchLost(fault, 1);
+  const kube = await startKubeStandin({ runtime: 'fake' });
+  stops.push(() => kube.stop());
+  const r = await viaDeploy({ server: kube.url, aws: { ...DEPLOYER_ENV, AWS_ENDPOINT_URL_CLOUDWATCH: cw.url }, extra: { 'bake-duration': '2m', 'bake-interval': '1s', 'bake-alarms': 'web-5xx', timeout: '1m', 'create-namespace': 'true' } });
+  expect(r.upgraded, 'the release was never deployed').toBe(true);
+  expect(r.outputs['bake-result'], r.lines.join('\n')).toBe('breached');
+  expect(r.lines[0]).toMatch(/; uninstalled web \(bake breach; no validated release in this environment, so the previous helm revision; it had no earlier good revision\)$/);
+  const releases = kube.list('Secret', 'web').filter((x) => x.metadata.labels?.owner === 'helm');
+  expect(releases, 'a release record was left').toEqual([]);
+  return { ...r, url: cw.url, firstAt: cw.firstAt };
+}
+const bakeLost = (fault: Fault) => async (l: Listener) => {
+  const r = await bakeRow(fault);
+  // The row's own listener is not used: the proxy above is the endpoint that fails.
+  Object.assign(l, { url: r.url, firstAt: r.firstAt });
+  return r;
+};
+
 const KMS_KEY = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+
+/** One registry, ECR and GitHub for the record rows: an image under the commit's build tag, a token that may write deployments. */
+const WRITER = 'ghs_faults_writer_0123456789';
+const RECORD_SHA = '0123456789abcdef0123456789abcdef01234567';
+let recordWorld: Promise<{ ecr: Awaited<ReturnType<typeof startEcrStandin>>; gh: Awaited<ReturnType<typeof startGithubStandin>>; registry: Awaited<ReturnType<typeof startRegistry>>; digest: string }> | undefined;
+function startRecordWorld() {
+  recordWorld ??= (async () => {
+    const registry = await startRegistry();
+    stops.push(registry.stop);
+    const ecr = await startEcrStandin({ registry });
+    stops.push(ecr.stop);
+    const gh = await startGithubStandin({ repositories: ['acme/app'], tokens: { [WRITER]: { permissions: { deployments: 'write' } } } });
+    stops.push(gh.stop);
+    const digest = await pushImage(registry, 'team/app', RECORD_SHA.slice(0, 7), 'faults-record');
+    ecr.adopt('team/app', 'MUTABLE');
+    return { registry, ecr, gh, digest };
+  })();
+  return recordWorld;
+}
+
+/**
+ * promote-gate record in preprod with preprod's evidence key, the bundle: KMS Sign silent or
+ * resetting ends the step before any write (no deployment, no status, no environment tag).
+ */
+async function recordRow(l: Listener): Promise<Outcome> {
+  const w = await startRecordWorld();
+  const r = await runActionBundle({
+    action: 'promote-gate',
+    with: { mode: 'record', environment: 'preprod', repository: 'team/app', digest: w.digest, 'github-token': WRITER, 'evidence-keys': `preprod=${KMS_KEY}` },
+    env: { ...w.ecr.env, AWS_ENDPOINT_URL_KMS: l.url, GITHUB_API_URL: w.gh.url, GITHUB_SHA: RECORD_SHA, GITHUB_REF: 'refs/heads/main', GITHUB_REF_NAME: 'main', GITHUB_REPOSITORY: 'acme/app' },
+    eventName: 'push',
+    event: {},
+    timeoutMs: 120_000,
+  });
+  expect(w.gh.state.deployments, 'a deployment was written').toEqual([]);
+  expect(w.gh.state.statuses).toEqual([]);
+  expect(await manifestOf(w.registry, 'team/app', 'preprod-0123456'), 'the environment tag was written').toBeUndefined();
+  return { code: r.exitCode, lines: errorsOf(r), endedAt: Date.now() };
+}
 const ROWS: Row[] = [
   ...row('ECR (promote-gate verify)', /^ecr:DescribeImages on team\/app/, url((u) => viaGate({ evidence: 'ecr' }, (x) => ({ AWS_ENDPOINT_URL_ECR: x }), u)), 30.4, 15),
   ...row("STS (helm-deploy-eks, AWS mode: the caller's identity, a warning)", /^sts:GetCallerIdentity on \*/, stsRow, 30.4, 15),
   ...row('EKS (helm-deploy-eks, AWS mode: DescribeCluster)', /^eks:DescribeCluster on prod/, eksRow, 30.4, 15),
   ...row("CloudWatch (helm-deploy-eks: the bake's alarms, before the rollout)", /^The bake's alarms cannot be read, so nothing was deployed: cloudwatch:DescribeAlarms on web-5xx/, cloudwatchRow, 30.4, 15),
+  // The alarm read's worst case (as above), then helm uninstall of the release that breached.
+  { endpoint: "CloudWatch (helm-deploy-eks: the bake's alarms, lost during the bake)", operation: /^Bake of web failed: the alarms cannot be read \(cloudwatch:DescribeAlarms on web-5xx/, fault: 'hang', run: bakeLost('hang'), bound: 45 },
+  { endpoint: "CloudWatch (helm-deploy-eks: the bake's alarms, lost during the bake)", operation: /^Bake of web failed: the alarms cannot be read \(cloudwatch:DescribeAlarms on web-5xx/, fault: 'reset', run: bakeLost('reset'), bound: 30 },
   ...row('KMS (promote-gate verify: the public key)', /^kms:GetPublicKey on arn:aws:kms:/, url((u) => viaGate({ 'evidence-keys': `qa=${KMS_KEY}` }, (x) => ({ AWS_ENDPOINT_URL_KMS: x }), u)), 30.4, 15),
-  ...row('KMS (promote-gate record: sign)', /^kms:Sign on arn:aws:kms:/, url(viaCall('kms-sign', 'AWS_ENDPOINT_URL_KMS')), 30.4, 15),
+  ...row('KMS (promote-gate record: sign)', /^kms:Sign on arn:aws:kms:/, recordRow, 30.4, 15),
   // A reset ends helm at once with its own error line, kept whole after ours.
   ...row("the cluster's API server (helm-deploy-eks, kubeconfig mode: helm history)", /^helm history web: the cluster API server/, clusterRow, 60, 15),
   ...row('CloudFormation (deploy-setup github/doctor: the stack outputs)', /^cloudformation:DescribeStacks on stack deploy-actions-build/, url(viaCall('stack-outputs', 'AWS_ENDPOINT_URL_CLOUDFORMATION')), 30.4, 15),
@@ -255,16 +362,17 @@ const ROWS: Row[] = [
 describe('fault table: every endpoint, silent and reset, ends within its documented bound in one line', () => {
   test.concurrent.each(ROWS)('$endpoint: $fault, the line within $bound s', async ({ operation, fault, run, bound: boundS }: Row) => {
     const l = await listener(fault);
-    const { url, firstAt } = l;
     const r = await run(l);
+    const { url, firstAt } = l;
     expect(r.code, r.lines.join('\n')).toBe(1);
     expect(r.lines).toHaveLength(1);
     const line = r.lines[0]!.replace(/^error: /, '');
     expect(line).toMatch(operation);
     expect(line).toContain(url.replace('http://', ''));
     expect(line).toMatch(fault === 'hang' ? /no answer within \d+ s/ : /the connection was reset/);
-    // After the time waited, a child process's own error line may follow (helm's), never cut.
-    const waited = /\((?:(\d+) attempts, )?([\d.]+) s waited\)(?:$|; helm: .*(?:reset by peer|EOF|timeout)$)/.exec(line);
+    // After the time waited, a child process's own error line may follow (helm's, never cut), or
+    // the rest of the line the fault is the cause of (a bake breach, the restore).
+    const waited = /\((?:(\d+) attempts, )?([\d.]+) s waited\)(?:$|; |\); )/.exec(line);
     expect(waited, line).not.toBeNull();
     expect(Number(waited![2])).toBeLessThanOrEqual(late(boundS));
     expect(firstAt(), 'the step never reached the endpoint').toBeDefined();
