@@ -11,9 +11,11 @@
  *   5. a third change on develop (not merged), then the refusals: its QA-only digest to
  *      production; production from develop; a broken deploy to QA rolled back, QA still serving
  *
- * `--short` runs stages 1, 2 and 4 only (build once, QA, preprod, production, the redeploy): a
- * rehearsal of another chart layout that does not need the refusals again. `--card-doc FILE`
- * writes stage 3b's production release card into FILE between its markers (docs/release-card.md).
+ * `--stages LIST` runs stages 1 and 2 and those of 3, 4 and 5 the list names (`--stages 1,2,4,5`:
+ * no squash merge); `--short` is `--stages 1,2,4` (build once, QA, preprod, production, the
+ * redeploy): a rehearsal of another chart layout that does not need the refusals again. Without
+ * either, every stage runs. `--card-doc FILE` (needs stage 3) writes stage 3b's production
+ * release card into FILE between its markers (docs/release-card.md).
  *
  * Each job and step prints as the Actions UI groups them; the run ends with the table of what
  * ran where and the images each environment's pods run, and exits non-zero when any outcome
@@ -115,9 +117,22 @@ function imageOf(run: WorkflowRun): string {
   return ref;
 }
 
+/** The stages `--stages` / `--short` select (1 and 2 always run: every later stage builds on them). */
+function stagesOf(values: { short?: boolean; stages?: string; 'card-doc'?: string }): Set<number> {
+  if (values.short && values.stages !== undefined) throw new Error('--short and --stages: give one of them (--short is --stages 1,2,4)');
+  const list = values.short ? '1,2,4' : (values.stages ?? '1,2,3,4,5');
+  const stages = list.split(',').map((s) => s.trim());
+  if (!stages.every((s) => /^[1-5]$/.test(s)) || !stages.includes('1') || !stages.includes('2')) {
+    throw new Error(`--stages must list stage numbers 1 to 5 separated by commas, with 1 and 2 (e.g. 1,2,4,5); got '${list}'`);
+  }
+  const chosen = new Set(stages.map(Number));
+  if (values['card-doc'] !== undefined && !chosen.has(3)) throw new Error('--card-doc writes stage 3b\'s card: run stage 3 (not --short, or --stages with 3)');
+  return chosen;
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { service: { type: 'string' }, short: { type: 'boolean' }, 'card-doc': { type: 'string' } } });
-  const short = values.short === true;
+  const { values } = parseArgs({ options: { service: { type: 'string' }, short: { type: 'boolean' }, stages: { type: 'string' }, 'card-doc': { type: 'string' } } });
+  const stages = stagesOf(values);
   if (!(await dockerAvailable())) throw new Error('The Docker engine is not running (scripts/setup.sh starts it as root)');
   const serviceDir = values.service ? resolve(process.env.MAIN_CALLER_CWD ?? process.cwd(), values.service) : prepareSampleService();
   // This repository's fixture services get Debian's busybox, which is not committed.
@@ -168,24 +183,30 @@ async function main(): Promise<void> {
   });
   const m1 = await run('2. PR #1 merged (merge commit)', 'deploy.yml', repo.mergeCommit('develop', 'main', 1), { conclusion: 'success', jobs: pushJobs('main'), builds: EXPECTED_BUILDS.mergeCommit });
   const m1Sha = repo.head('main');
-  if (!short) {
+  /** What production runs when the stages end. */
+  let production = imageOf(m1);
+  if (stages.has(3)) {
     await run('3a. push to develop', 'deploy.yml', repo.change('develop', changed, `${page}\n<!-- change 2 -->\n`, 'Change 2'), {
       conclusion: 'success',
       jobs: pushJobs('develop'),
       builds: EXPECTED_BUILDS.develop,
     });
     const squashed = await run('3b. PR #2 squash-merged', 'deploy.yml', repo.squash('develop', 'main', 2), { conclusion: 'success', jobs: pushJobs('main'), builds: EXPECTED_BUILDS.squash });
+    production = imageOf(squashed);
     if (values['card-doc']) writeCardDoc(resolve(process.env.MAIN_CALLER_CWD ?? process.cwd(), values['card-doc']), squashed);
   }
 
   const digest = (r: WorkflowRun) => imageOf(r).split('@')[1]!;
   // Production back to PR #1's image by digest: preprod has moved on to PR #2's, but production
-  // ran PR #1's image and signed that it did (docs/promote-gate.md, rule 6: rollback). With
-  // --short, production still runs it: the redeploy is a new revision of the same image.
-  await run('4. redeploy production to PR #1', 'redeploy.yml', dispatchEvent(repo, 'main', 'redeploy.yml', { environment: 'production', digest: digest(m1), sha: m1Sha }), {
-    conclusion: 'success',
-    jobs: { check: 'success', 'redeploy/deploy': 'success' },
-  });
+  // ran PR #1's image and signed that it did (docs/promote-gate.md, rule 6: rollback). Without
+  // stage 3, production still runs it: the redeploy is a new revision of the same image.
+  if (stages.has(4)) {
+    await run('4. redeploy production to PR #1', 'redeploy.yml', dispatchEvent(repo, 'main', 'redeploy.yml', { environment: 'production', digest: digest(m1), sha: m1Sha }), {
+      conclusion: 'success',
+      jobs: { check: 'success', 'redeploy/deploy': 'success' },
+    });
+    production = imageOf(m1);
+  }
   async function refusals(): Promise<void> {
     const d3 = await run('5. push to develop (not merged)', 'deploy.yml', repo.change('develop', changed, `${page}\n<!-- change 3 -->\n`, 'Change 3'), {
       conclusion: 'success',
@@ -214,14 +235,15 @@ async function main(): Promise<void> {
     else console.log(`  QA still serves the previous image from ${qaImages.length} pod(s): ${serving}`);
   }
 
-  if (!short) await refusals();
+  if (stages.has(5)) await refusals();
 
   // What runs where, as the cluster says: each environment's running pods and their images.
-  // Production runs PR #1's image exactly as built (registry, repository, digest) after stage 4.
+  // Production runs PR #1's image exactly as built (registry, repository, digest) after stage 4
+  // (PR #2's after stage 3 without 4).
   for (const environment of ENVIRONMENTS) {
     const images = [...new Set(runningImages(environment))];
     console.log(`  ${environment} pods run: ${images.join(', ') || 'nothing'}`);
-    if (environment === 'production' && (images.length !== 1 || images[0] !== imageOf(m1))) problems.push(`production pods run ${images.join(', ') || 'nothing'}, expected ${imageOf(m1)}`);
+    if (environment === 'production' && (images.length !== 1 || images[0] !== production)) problems.push(`production pods run ${images.join(', ') || 'nothing'}, expected ${production}`);
   }
 
   console.log('\n##### What ran where');

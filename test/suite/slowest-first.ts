@@ -4,40 +4,44 @@
  * when the longest files start first and the short ones fill in at the end. Vitest itself
  * sorts by the durations it cached on an earlier run of this checkout, else by file size; a
  * fresh clone (CI) has no cache, and size says little here (local-pipeline.test.ts is one of
- * the smallest files and the longest to run). So: a file's cached duration when vitest has one,
+ * the smallest files and among the longest to run). So: a file's cached duration when vitest has one,
  * else its duration from the list below, else vitest's own order after the listed files.
  */
 import { relative } from 'node:path';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
- * Seconds per file, measured on this 2-core machine with one lane: the e2e files of more than
- * 15 s in the CI log of 2026-12-07 15:43 UTC; local-pipeline and rollback from their passing
- * runs of 16:00-16:40 UTC; build-once less the two rows it no longer has. Refresh it when a
- * file's time changes much (the JSON report of `npm test`, .tmp/vitest-report.json, has each
- * file's duration).
+ * Seconds per file, whole file with its hooks, from the default reporter's lines of the CI log of
+ * 2026-12-07 19:22 UTC (beb6180, two lanes, the machine shared with engineers: about twice what
+ * one lane alone takes, but the order is what counts here); files changed since, as noted.
+ * Refresh it when a file's time changes much (the JSON report of `npm test`,
+ * .tmp/vitest-report.json, has each file's duration without its beforeAll).
  */
 export const MEASURED_SECONDS: Record<string, number> = {
-  'test/e2e/local-pipeline.test.ts': 350,
-  'test/e2e/rollback.test.ts': 200,
-  // card3, 18:17 UTC: 1012 s in all under the session's load (its first test, 676 s, ran beside a
-  // build); the figure is its other three tests as measured (151 + 107 + 54 s) plus the first
-  // taken as long as the second, an estimate until a CI log gives its time.
-  'test/e2e/release-card.test.ts': 460,
-  'test/e2e/bake.test.ts': 101,
-  'test/e2e/helm-deploy-eks.test.ts': 89,
-  'test/security/faults.test.ts': 80,
-  'test/e2e/build-once.test.ts': 62,
-  'test/e2e/helm-deploy-docker.test.ts': 43,
-  'test/security/attacks.test.ts': 42,
-  'test/e2e/kube-helm4-fake.test.ts': 37,
-  'test/e2e/release.test.ts': 36,
-  'test/security/bad-inputs.test.ts': 35,
-  'test/e2e/kube-docker.test.ts': 29,
-  'test/e2e/kube-helm3-fake.test.ts': 27,
-  'test/e2e/cross-account.test.ts': 20,
-  'test/e2e/build-push-ecr.test.ts': 19,
-  'test/e2e/tool-updates.test.ts': 18,
+  // local-pipeline.test.ts held three rehearsals (586 s): the sample's (251 s) stays, the ledger's
+  // (242 s, now without stage 3: about three quarters) and the orders' (94 s) are files of their own.
+  'test/e2e/local-pipeline.test.ts': 255,
+  'test/e2e/local-pipeline-ledger.test.ts': 185,
+  'test/e2e/local-pipeline-orders.test.ts': 95,
+  // 333 s with four releases of three replicas and a helm test each; one replica and no helm test since.
+  'test/e2e/rollback.test.ts': 260,
+  'test/e2e/release-card.test.ts': 222,
+  // 19:22's run failed to collect it; 188 s in the 20:03 run (two CIs at once), 36 s one lane at 16:03.
+  'test/e2e/release.test.ts': 120,
+  'test/e2e/bake.test.ts': 179,
+  'test/security/attacks.test.ts': 168,
+  'test/e2e/build-once.test.ts': 117,
+  'test/e2e/helm-deploy-eks.test.ts': 117,
+  'test/security/faults.test.ts': 102,
+  'test/e2e/helm-deploy-docker.test.ts': 97,
+  'test/security/bad-inputs.test.ts': 67,
+  'test/e2e/kube-helm4-fake.test.ts': 52,
+  'test/e2e/kube-docker.test.ts': 31,
+  'test/e2e/tool-updates.test.ts': 29,
+  'test/e2e/build-push-ecr.test.ts': 29,
+  'test/e2e/cross-account.test.ts': 27,
+  'test/e2e/kube-helm3-fake.test.ts': 25,
+  'packages/release/tests/release.test.ts': 24,
 };
 
 export default class SlowestFirst extends BaseSequencer {
