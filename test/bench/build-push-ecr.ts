@@ -13,6 +13,10 @@
  * action.yml and dist/ (default .tmp/bench/amazon-ecr-login; the `fetch` of
  * github:aws-actions/amazon-ecr-login, `git archive HEAD action.yml dist`). Without it that row
  * is left out and says so.
+ *
+ * BENCH_BEFORE names another checkout of this repository (e.g. `git worktree add --detach DIR
+ * <commit>`): its committed build-push-ecr bundle runs the skip path in the same rounds, so a
+ * change is measured before and after under the same load.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -27,6 +31,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 31);
 const node = process.env.DEPLOY_ACTIONS_TEST_NODE ?? process.execPath;
 const peerDir = resolve(repoRoot, process.env.BENCH_ECR_LOGIN ?? '.tmp/bench/amazon-ecr-login');
 const ACTIONS = ['build-push-ecr', 'helm-deploy-eks', 'promote-gate'];
+const beforeRoot = process.env.BENCH_BEFORE ? resolve(process.env.BENCH_BEFORE) : undefined;
 
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -124,7 +129,8 @@ async function main() {
     // (not bundled): what dropping the SDK alone would give, before bundling it.
     const floorArgs = [join(repoRoot, 'test/bench/skip-floor.mjs'), 'bench/sample', sha.slice(0, 7)];
     const floorEnv = { PATH: process.env.PATH, ...ecr.env, GITHUB_WORKSPACE: skipOpts.workspace };
-    const times: Record<string, Times> = Object.fromEntries(['skip', 'skipCold', 'skipWarm', 'floor', 'peer', 'bare', ...ACTIONS].map((k) => [k, { wall: [], cpu: [] }]));
+    const times: Record<string, Times> = Object.fromEntries(['skip', 'before', 'skipCold', 'skipWarm', 'floor', 'peer', 'bare', ...ACTIONS].map((k) => [k, { wall: [], cpu: [] }]));
+    const beforeCalls: string[][] = [];
     const skipCalls: string[][] = [];
     const skipOverlap: string[] = [];
     let peerCalls: string[] = [];
@@ -138,6 +144,12 @@ async function main() {
       check('skip path', r, r.exitCode === 0 && r.outputs.skipped === 'true');
       skipCalls.push(ecr.calls.slice(before));
       skipOverlap.push(overlap(ecr.spans.slice(before)));
+      if (beforeRoot) {
+        const at = ecr.calls.length;
+        const b = await timed(times.before!, () => runActionBundle({ ...skipOpts, root: beforeRoot }));
+        check('skip path, BENCH_BEFORE build', b, b.exitCode === 0 && b.outputs.skipped === 'true');
+        beforeCalls.push(ecr.calls.slice(at));
+      }
       const cold = mkdtempSync(join(tmpdir(), 'bench-compile-cache-'));
       const c = await timed(times.skipCold!, () => runActionBundle({ ...skipOpts, env: { ...skipOpts.env, NODE_COMPILE_CACHE: cold } }));
       check('skip path, compile cache cold', c, c.exitCode === 0 && c.outputs.skipped === 'true' && readdirSync(cold).length > 0);
@@ -173,6 +185,14 @@ async function main() {
       );
     } else {
       console.log(`amazon-ecr-login: not measured (no ${join(peerDir, 'action.yml')}; see this file's header)`);
+    }
+    if (beforeRoot) {
+      const b = times.before!;
+      const calls = beforeCalls[beforeCalls.length - 1]!;
+      console.log(
+        `skip path of the bundle in ${beforeRoot} (BENCH_BEFORE), same rounds: ${fmt(b)}; AWS calls ${calls.length}; this build / that one: ${(median(skip.wall) / median(b.wall)).toFixed(2)} wall, ${(mean(skip.cpu) / mean(b.cpu)).toFixed(2)} CPU` +
+          (peer ? `; that one / amazon-ecr-login: ${(mean(b.cpu) / mean(times.peer!.cpu)).toFixed(2)} CPU` : ''),
+      );
     }
     const vsPeer = (t: Times) => (peer ? `; / amazon-ecr-login ${(median(t.wall) / median(times.peer!.wall)).toFixed(2)} wall, ${(mean(t.cpu) / mean(times.peer!.cpu)).toFixed(2)} CPU` : '');
     console.log(`skip path with NODE_COMPILE_CACHE, cold (new directory each run, as a job's one run finds it): ${fmt(times.skipCold!)}${vsPeer(times.skipCold!)}`);

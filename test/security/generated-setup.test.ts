@@ -6,8 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ECRClient } from '@aws-sdk/client-ecr';
 import { recordingIO } from '@deploy-actions/action-kit';
+import { ecrApi } from '@deploy-actions/aws';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createRepository } from '../../actions/build-push-ecr/src/repository';
 import type { Inputs } from '../../actions/build-push-ecr/src/inputs';
@@ -91,7 +91,10 @@ describe("the generated build role's permissions, enforced by the ECR stand-in",
   const inputs = { repository, region: build.region, createRepository: true, tagMutability: 'IMMUTABLE', tagMutabilityExclusionFilters: [], scanOnPush: true, untaggedExpiryDays: 0 } as unknown as Inputs;
   const create = () => {
     const creds = iam.issueCredentials(role.arn, 'build-4242');
-    const client = new ECRClient({ region: build.region, endpoint: ecr.url, credentials: { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey, sessionToken: creds.sessionToken } });
+    // The action's own ECR client, with the environment configure-aws-credentials leaves.
+    const client = ecrApi(build.region, {
+      env: { AWS_ENDPOINT_URL_ECR: ecr.url, AWS_ACCESS_KEY_ID: creds.accessKeyId, AWS_SECRET_ACCESS_KEY: creds.secretAccessKey, AWS_SESSION_TOKEN: creds.sessionToken },
+    });
     return createRepository(inputs, { ecr: client, io: recordingIO() } as never, { sleep: async () => {} } as never);
   };
   beforeAll(async () => {

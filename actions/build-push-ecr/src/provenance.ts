@@ -5,7 +5,7 @@
  * says build.yml built it for this commit or from this content. Tags alone are not proof: anyone
  * holding a role with ecr:PutImage can put one on an image of their own.
  */
-import type { ECRClient } from '@aws-sdk/client-ecr';
+import type { EcrApi } from '@deploy-actions/aws';
 import { UserError, type GitHubContext } from '@deploy-actions/action-kit';
 import type { AwsCallOptions } from '@deploy-actions/aws';
 import type { EvidenceKeys } from '@deploy-actions/aws/kms';
@@ -35,7 +35,7 @@ export interface ProvenanceWiring {
   keyArn: string;
   repository: string;
   registryId?: string;
-  ecr: Pick<ECRClient, 'send'>;
+  ecr: EcrApi;
   context: GitHubContext;
   aws: AwsCallOptions;
   keys: Pick<EvidenceKeys, 'sign' | 'verifier'>;

@@ -3,26 +3,25 @@
  * tags, in one round trip), creating it with our settings and a creation marker, and
  * reconciling the settings we own on a repository that carries our marker.
  */
-import {
-  BatchGetImageCommand,
-  CreateRepositoryCommand,
-  DescribeRepositoriesCommand,
-  GetLifecyclePolicyCommand,
-  ListTagsForResourceCommand,
-  PutImageScanningConfigurationCommand,
-  PutLifecyclePolicyCommand,
-  type ECRClient,
-  type Repository,
-} from '@aws-sdk/client-ecr';
 import { UserError, type ActionIO } from '@deploy-actions/action-kit';
-import { MANIFEST_MEDIA_TYPES, awsCall, awsErrorName, isAccessDenied, wildcardRegExp, type AwsCallOptions, type Manifest } from '@deploy-actions/aws';
+import {
+  MANIFEST_MEDIA_TYPES,
+  awsCall,
+  awsErrorName,
+  isAccessDenied,
+  wildcardRegExp,
+  type AwsCallOptions,
+  type EcrApi,
+  type EcrRepository as Repository,
+  type Manifest,
+} from '@deploy-actions/aws';
 import type { Inputs } from './inputs';
 
 /** The repository tag that says build-push-ecr created the repository (and so owns its settings). */
 export const CREATION_MARKER = { Key: 'deploy-actions:created-by', Value: 'build-push-ecr' };
 
 interface Io {
-  ecr: Pick<ECRClient, 'send'>;
+  ecr: EcrApi;
   io: ActionIO;
 }
 
@@ -66,17 +65,17 @@ export interface RepoState {
 export async function readRepoState(inputs: Inputs, { ecr, io }: Io, tags: string[], aws: AwsCallOptions, settings = false): Promise<RepoState> {
   const ref = { repositoryName: inputs.repository, registryId: inputs.registryId };
   const describe = awsCall('ecr:DescribeRepositories', inputs.repository, () =>
-    ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [inputs.repository], registryId: inputs.registryId })),
+    ecr.call('DescribeRepositories', { repositoryNames: [inputs.repository], registryId: inputs.registryId }),
     aws,
   );
   const images = awsCall('ecr:BatchGetImage', inputs.repository, () =>
-    ecr.send(new BatchGetImageCommand({ ...ref, imageIds: tags.map((imageTag) => ({ imageTag })), acceptedMediaTypes: MANIFEST_MEDIA_TYPES })),
+    ecr.call('BatchGetImage', { ...ref, imageIds: tags.map((imageTag) => ({ imageTag })), acceptedMediaTypes: MANIFEST_MEDIA_TYPES }),
     aws,
   );
   const lifecycle =
     settings && inputs.untaggedExpiryDays > 0
       ? readOrWarn(`the lifecycle policy of ${inputs.repository}`, () =>
-          awsCall('ecr:GetLifecyclePolicy', inputs.repository, () => ecr.send(new GetLifecyclePolicyCommand(ref)), aws).then(
+          awsCall('ecr:GetLifecyclePolicy', inputs.repository, () => ecr.call('GetLifecyclePolicy', ref), aws).then(
             () => true,
             (err) => {
               const name = awsErrorName(err);
@@ -109,7 +108,7 @@ export async function readRepoState(inputs: Inputs, { ecr, io }: Io, tags: strin
 
 async function putLifecyclePolicy(inputs: Inputs, { ecr, io }: Io, aws: AwsCallOptions): Promise<void> {
   await awsCall('ecr:PutLifecyclePolicy', inputs.repository, () =>
-    ecr.send(new PutLifecyclePolicyCommand({ repositoryName: inputs.repository, registryId: inputs.registryId, lifecyclePolicyText: untaggedExpiryPolicy(inputs.untaggedExpiryDays) })),
+    ecr.call('PutLifecyclePolicy', { repositoryName: inputs.repository, registryId: inputs.registryId, lifecyclePolicyText: untaggedExpiryPolicy(inputs.untaggedExpiryDays) }),
     aws,
   );
   io.info(`Lifecycle policy: untagged images expire after ${inputs.untaggedExpiryDays} days`);
@@ -128,16 +127,14 @@ export async function createRepository(inputs: Inputs, deps: Io, aws: AwsCallOpt
   try {
     const filters = inputs.tagMutabilityExclusionFilters.map((filter) => ({ filterType: 'WILDCARD' as const, filter }));
     const created = await awsCall('ecr:CreateRepository', inputs.repository, () =>
-      deps.ecr.send(
-        new CreateRepositoryCommand({
-          repositoryName: inputs.repository,
-          registryId: inputs.registryId,
-          imageTagMutability: inputs.tagMutability,
-          ...(filters.length > 0 ? { imageTagMutabilityExclusionFilters: filters } : {}),
-          imageScanningConfiguration: { scanOnPush: inputs.scanOnPush },
-          tags: [CREATION_MARKER],
-        }),
-      ),
+      deps.ecr.call('CreateRepository', {
+        repositoryName: inputs.repository,
+        registryId: inputs.registryId,
+        imageTagMutability: inputs.tagMutability,
+        ...(filters.length > 0 ? { imageTagMutabilityExclusionFilters: filters } : {}),
+        imageScanningConfiguration: { scanOnPush: inputs.scanOnPush },
+        tags: [CREATION_MARKER],
+      }),
       aws,
     );
     repository = created.repository!;
@@ -147,7 +144,7 @@ export async function createRepository(inputs: Inputs, deps: Io, aws: AwsCallOpt
     // Another job created it between our read and this call: use theirs, settings untouched.
     if (awsErrorName(err) !== 'RepositoryAlreadyExistsException') throw err;
     const d = await awsCall('ecr:DescribeRepositories', inputs.repository, () =>
-      deps.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [inputs.repository], registryId: inputs.registryId })),
+      deps.ecr.call('DescribeRepositories', { repositoryNames: [inputs.repository], registryId: inputs.registryId }),
       aws,
     );
     return d.repositories![0]!;
@@ -187,7 +184,7 @@ export async function reconcileRepository(inputs: Inputs, deps: Io, state: RepoS
   if (missing.length === 0) return 'as they were';
   const tags = await readOrWarn(
     `whether deploy-actions created ${name}`,
-    () => awsCall('ecr:ListTagsForResource', name, () => deps.ecr.send(new ListTagsForResourceCommand({ resourceArn: state.repository.repositoryArn })), aws),
+    () => awsCall('ecr:ListTagsForResource', name, () => deps.ecr.call('ListTagsForResource', { resourceArn: state.repository.repositoryArn }), aws),
     deps.io,
   );
   const ours = tags?.tags?.some((t) => t.Key === CREATION_MARKER.Key && t.Value === CREATION_MARKER.Value) ?? false;
@@ -198,7 +195,7 @@ export async function reconcileRepository(inputs: Inputs, deps: Io, state: RepoS
   if (state.hasLifecyclePolicy === false) await putLifecyclePolicy(inputs, deps, aws);
   if (missing.includes('scan on push')) {
     await awsCall('ecr:PutImageScanningConfiguration', name, () =>
-      deps.ecr.send(new PutImageScanningConfigurationCommand({ repositoryName: name, registryId: inputs.registryId, imageScanningConfiguration: { scanOnPush: true } })),
+      deps.ecr.call('PutImageScanningConfiguration', { repositoryName: name, registryId: inputs.registryId, imageScanningConfiguration: { scanOnPush: true } }),
       aws,
     );
   }

@@ -2,9 +2,8 @@
  * Reuse by content: the image found under this commit's SHA tag or under the content key tag is
  * used instead of building. The key tag names the first image built for the key and never moves.
  */
-import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { ActionIO } from '@deploy-actions/action-kit';
-import { findImageByTag, tagExistingImage, type AwsCallOptions } from '@deploy-actions/aws';
+import { findImageByTag, tagExistingImage, type AwsCallOptions, type EcrApi } from '@deploy-actions/aws';
 
 export interface Reusable {
   digest: string;
@@ -42,7 +41,7 @@ export function findReusable(existing: Map<string, string>, shaTag: string, key:
  * image with the key meanwhile, that one stays the key's image: a warning, not a failure.
  */
 export async function tagContentKey(
-  ecr: Pick<ECRClient, 'send'>,
+  ecr: EcrApi,
   ref: { repositoryName: string; registryId?: string },
   digest: string,
   key: string,
@@ -56,10 +55,10 @@ export async function tagContentKey(
     return;
   }
   try {
-    await tagExistingImage(ecr as ECRClient, ref, digest, key, aws);
+    await tagExistingImage(ecr, ref, digest, key, aws);
     io.info(`Tagged ${digest} as ${key}`);
   } catch (err) {
-    const theirs = await findImageByTag(ecr as ECRClient, ref, key, aws);
+    const theirs = await findImageByTag(ecr, ref, key, aws);
     if (!theirs?.imageDigest || theirs.imageDigest === digest) throw err;
     io.warning(`Another run tagged ${theirs.imageDigest} with content key ${key} first; this image keeps its commit tag only`);
   }

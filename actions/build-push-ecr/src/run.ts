@@ -1,7 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync, existsSync, symlinkSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetAuthorizationTokenCommand, type ECRClient } from '@aws-sdk/client-ecr';
 import {
   DEADLINES,
   UserError,
@@ -18,7 +17,7 @@ import {
   type Outputs,
   type Sleep,
 } from '@deploy-actions/action-kit';
-import { awsCall, getManifest, makeEcrClient, tagExistingImage, type AwsCallOptions } from '@deploy-actions/aws';
+import { awsCall, ecrApi, getManifest, tagExistingImage, type AwsCallOptions, type EcrApi } from '@deploy-actions/aws';
 import { conflicts, createRepository, readRepoState, reconcileRepository } from './repository';
 import type { Inputs } from './inputs';
 import { computeTags } from './tags';
@@ -41,7 +40,7 @@ import { kmsEvidenceKeys } from '@deploy-actions/aws/kms';
 
 export interface Deps {
   io: ActionIO;
-  ecr: Pick<ECRClient, 'send'>;
+  ecr: EcrApi;
   exec: Exec;
   sleep: Sleep;
   now: () => Date;
@@ -59,7 +58,7 @@ export interface Deps {
 }
 
 export function realDeps(io: ActionIO, inputs: Inputs): Deps {
-  const ecr = makeEcrClient(inputs.region);
+  const ecr = ecrApi(inputs.region);
   const context = githubContext(runContextFrom(process.env));
   const aws: AwsCallOptions = { sleep: realSleep, onRetry: (m) => io.warning(m) };
   return {
@@ -113,7 +112,7 @@ function privateDockerConfig(deps: Deps): string {
 async function buildAndPush(inputs: Inputs, deps: Deps, source: Source, registry: string, imageRef: string, aws: AwsCallOptions): Promise<string> {
   const { io } = deps;
   const auth = await awsCall('ecr:GetAuthorizationToken', inputs.repository, () =>
-    deps.ecr.send(new GetAuthorizationTokenCommand(inputs.registryId ? { registryIds: [inputs.registryId] } : {})),
+    deps.ecr.call('GetAuthorizationToken', inputs.registryId ? { registryIds: [inputs.registryId] } : {}),
     aws,
   );
   const data = auth.authorizationData?.[0];
@@ -264,8 +263,8 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
     // The manifest is read once (or comes from the lookup), then each tag is one PutImage.
     let manifest = state.manifests.get(finalDigest);
     for (const tag of toAdd) {
-      manifest ??= await getManifest(deps.ecr as ECRClient, ref, finalDigest, aws);
-      if ((await tagExistingImage(deps.ecr as ECRClient, ref, finalDigest, tag, aws, manifest)) === 'created') added.push(tag);
+      manifest ??= await getManifest(deps.ecr, ref, finalDigest, aws);
+      if ((await tagExistingImage(deps.ecr, ref, finalDigest, tag, aws, manifest)) === 'created') added.push(tag);
       io.info(`Tagged ${finalDigest} as ${tag}`);
     }
     if (key) await tagContentKey(deps.ecr, ref, finalDigest, key, state.existing, aws, io);

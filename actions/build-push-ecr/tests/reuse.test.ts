@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, test } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
+import { sdkEcrApi } from '@deploy-actions/aws';
 import {
   BatchGetImageCommand,
   DescribeImagesCommand,
@@ -54,7 +55,7 @@ function setup(repo: GitRepo, withInputs: Record<string, string> = {}, unproven:
   };
   const deps: Deps = {
     io: recordingIO(),
-    ecr: new ECRClient({ region: 'eu-west-1' }),
+    ecr: sdkEcrApi(new ECRClient({ region: 'eu-west-1' })),
     exec,
     sleep: async () => undefined,
     now: () => new Date('2026-11-21T10:00:00Z'),

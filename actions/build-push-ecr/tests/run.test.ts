@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, test } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
+import { sdkEcrApi } from '@deploy-actions/aws';
 import {
   BatchGetImageCommand,
   CreateRepositoryCommand,
@@ -76,7 +77,7 @@ function deps(opts: { buildx: boolean }): Deps & { calls: Call[]; io: ReturnType
   };
   return {
     io: recordingIO(),
-    ecr: new ECRClient({ region: 'eu-west-1' }),
+    ecr: sdkEcrApi(new ECRClient({ region: 'eu-west-1' })),
     exec,
     sleep: async () => undefined,
     now: () => new Date('2026-11-21T10:00:00Z'),

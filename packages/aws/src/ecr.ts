@@ -1,14 +1,7 @@
-import {
-  BatchGetImageCommand,
-  DescribeImagesCommand,
-  ECRClient,
-  GetRepositoryPolicyCommand,
-  PutImageCommand,
-  type ImageDetail,
-} from '@aws-sdk/client-ecr';
+import type { ECRClient } from '@aws-sdk/client-ecr';
 import { UserError } from '@deploy-actions/action-kit';
-import { awsClientConfig, reportEndpoint } from './client';
 import { awsCall, awsErrorName, type AwsCallOptions } from './errors';
+import type { EcrApi, EcrOperations } from './ecr-api';
 
 /** Manifest types BatchGetImage may return; without this list ECR converts to Docker v2 schema 2. */
 export const MANIFEST_MEDIA_TYPES = [
@@ -18,10 +11,17 @@ export const MANIFEST_MEDIA_TYPES = [
   'application/vnd.oci.image.index.v1+json',
 ];
 
-/** An ECR client whose retries are ours (awsCall), configured from the standard chain and AWS_ENDPOINT_URL_ECR. */
-export function makeEcrClient(region: string): ECRClient {
-  return reportEndpoint(new ECRClient(awsClientConfig(region)));
+/** ECR as the helpers below take it: the small client (ecrApi) or an SDK ECRClient (makeEcrClient). */
+export type EcrLike = EcrApi | Pick<ECRClient, 'send'>;
+
+/** `ecr` as an EcrApi; an SDK client is wrapped (its module loaded only then: it is the SDK's). */
+export async function asEcrApi(ecr: EcrLike): Promise<EcrApi> {
+  if ('call' in ecr) return ecr;
+  const { sdkEcrApi } = await import('./ecr-sdk');
+  return sdkEcrApi(ecr);
 }
+
+type ImageDetail = NonNullable<EcrOperations['DescribeImages']['output']['imageDetails']>[number];
 
 export interface ImageRef {
   repositoryName: string;
@@ -30,20 +30,15 @@ export interface ImageRef {
 
 /** The image carrying `tag`, or undefined when no image has it. Repository absence is thrown. */
 export async function findImageByTag(
-  ecr: ECRClient,
+  ecr: EcrLike,
   ref: ImageRef,
   tag: string,
   opts: AwsCallOptions = {},
 ): Promise<ImageDetail | undefined> {
+  const api = await asEcrApi(ecr);
   try {
     const res = await awsCall('ecr:DescribeImages', ref.repositoryName, () =>
-      ecr.send(
-        new DescribeImagesCommand({
-          repositoryName: ref.repositoryName,
-          registryId: ref.registryId,
-          imageIds: [{ imageTag: tag }],
-        }),
-      ),
+      api.call('DescribeImages', { repositoryName: ref.repositoryName, registryId: ref.registryId, imageIds: [{ imageTag: tag }] }),
       opts,
     );
     return res.imageDetails?.[0];
@@ -62,16 +57,15 @@ export interface Manifest {
 }
 
 /** The manifest of the image `digest` (one BatchGetImage); a UserError when there is none. */
-export async function getManifest(ecr: ECRClient, ref: ImageRef, digest: string, opts: AwsCallOptions = {}): Promise<Manifest> {
+export async function getManifest(ecr: EcrLike, ref: ImageRef, digest: string, opts: AwsCallOptions = {}): Promise<Manifest> {
+  const api = await asEcrApi(ecr);
   const got = await awsCall('ecr:BatchGetImage', ref.repositoryName, () =>
-    ecr.send(
-      new BatchGetImageCommand({
-        repositoryName: ref.repositoryName,
-        registryId: ref.registryId,
-        imageIds: [{ imageDigest: digest }],
-        acceptedMediaTypes: MANIFEST_MEDIA_TYPES,
-      }),
-    ),
+    api.call('BatchGetImage', {
+      repositoryName: ref.repositoryName,
+      registryId: ref.registryId,
+      imageIds: [{ imageDigest: digest }],
+      acceptedMediaTypes: MANIFEST_MEDIA_TYPES,
+    }),
     opts,
   );
   const image = got.images?.[0];
@@ -86,33 +80,32 @@ export async function getManifest(ecr: ECRClient, ref: ImageRef, digest: string,
  * one call: PutImage.
  */
 export async function tagExistingImage(
-  ecr: ECRClient,
+  ecr: EcrLike,
   ref: ImageRef,
   digest: string,
   tag: string,
   opts: AwsCallOptions = {},
   manifest?: Manifest,
 ): Promise<TagResult> {
-  const image = manifest ?? (await getManifest(ecr, ref, digest, opts));
+  const api = await asEcrApi(ecr);
+  const image = manifest ?? (await getManifest(api, ref, digest, opts));
   try {
     await awsCall('ecr:PutImage', ref.repositoryName, () =>
-      ecr.send(
-        new PutImageCommand({
-          repositoryName: ref.repositoryName,
-          registryId: ref.registryId,
-          imageManifest: image.imageManifest,
-          imageManifestMediaType: image.imageManifestMediaType,
-          imageDigest: digest,
-          imageTag: tag,
-        }),
-      ),
+      api.call('PutImage', {
+        repositoryName: ref.repositoryName,
+        registryId: ref.registryId,
+        imageManifest: image.imageManifest,
+        imageManifestMediaType: image.imageManifestMediaType,
+        imageDigest: digest,
+        imageTag: tag,
+      }),
       opts,
     );
     return 'created';
   } catch (err) {
     const name = awsErrorName(err);
     if (name !== 'ImageAlreadyExistsException' && name !== 'ImageTagAlreadyExistsException') throw err;
-    const current = await findImageByTag(ecr, ref, tag, opts);
+    const current = await findImageByTag(api, ref, tag, opts);
     if (current?.imageDigest === digest) return 'existed';
     throw new UserError(
       `Tag '${tag}' in ${ref.repositoryName} already points at ${current?.imageDigest ?? 'another image'}, not ${digest}; ECR tags are immutable`,
@@ -121,9 +114,10 @@ export async function tagExistingImage(
 }
 
 /** The repository policy's text; undefined when the repository has none. */
-export async function getRepositoryPolicy(ecr: Pick<ECRClient, 'send'>, ref: ImageRef, opts: AwsCallOptions = {}): Promise<string | undefined> {
+export async function getRepositoryPolicy(ecr: EcrLike, ref: ImageRef, opts: AwsCallOptions = {}): Promise<string | undefined> {
+  const api = await asEcrApi(ecr);
   try {
-    const r = await awsCall('ecr:GetRepositoryPolicy', ref.repositoryName, () => ecr.send(new GetRepositoryPolicyCommand(ref)), opts);
+    const r = await awsCall('ecr:GetRepositoryPolicy', ref.repositoryName, () => api.call('GetRepositoryPolicy', ref), opts);
     return r.policyText;
   } catch (err) {
     if (awsErrorName(err) === 'RepositoryPolicyNotFoundException') return undefined;

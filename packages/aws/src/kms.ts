@@ -7,7 +7,7 @@
  * Reached the standard way: the job's credentials, the ARN's region, AWS_ENDPOINT_URL_KMS.
  */
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
-import { GetPublicKeyCommand, KMSClient, SignCommand, type KMSClientConfig } from '@aws-sdk/client-kms';
+import type { KMSClient, KMSClientConfig } from '@aws-sdk/client-kms';
 import { KMS_KEY_ARN_RE, UserError } from '@deploy-actions/action-kit';
 import { awsCall, type AwsCallOptions } from './errors';
 import { awsClientConfig, reportEndpoint } from './client';
@@ -24,17 +24,20 @@ export interface EvidenceKeys {
 /** `credentials`: the job's (the default chain) unless given. */
 export function kmsEvidenceKeys(aws: AwsCallOptions = {}, credentials?: KMSClientConfig['credentials']): EvidenceKeys {
   const clients = new Map<string, KMSClient>();
-  const client = (keyArn: string) => {
+  // The SDK's KMS client is loaded on first use: build-push-ecr's skip path without a provenance key never needs it.
+  const sdk = () => import('@aws-sdk/client-kms');
+  const client = async (keyArn: string) => {
     const region = KMS_KEY_ARN_RE.exec(keyArn)?.[1] ?? '';
     let c = clients.get(region);
-    if (!c) clients.set(region, (c = reportEndpoint(new KMSClient({ ...awsClientConfig(region), ...(credentials ? { credentials } : {}) }))));
+    if (!c) clients.set(region, (c = reportEndpoint(new (await sdk()).KMSClient({ ...awsClientConfig(region), ...(credentials ? { credentials } : {}) }))));
     return c;
   };
   const keys = new Map<string, KeyObject>();
   return {
     async sign(keyArn, message) {
+      const [kms, { SignCommand }] = await Promise.all([client(keyArn), sdk()]);
       const res = await awsCall('kms:Sign', keyArn, () =>
-        client(keyArn).send(new SignCommand({ KeyId: keyArn, Message: message, MessageType: 'RAW', SigningAlgorithm: SIGNING_ALGORITHM })),
+        kms.send(new SignCommand({ KeyId: keyArn, Message: message, MessageType: 'RAW', SigningAlgorithm: SIGNING_ALGORITHM })),
         aws,
       );
       if (!res.Signature || res.KeyId !== keyArn) throw new UserError(`kms:Sign with ${keyArn} returned no signature of that key`);
@@ -43,7 +46,8 @@ export function kmsEvidenceKeys(aws: AwsCallOptions = {}, credentials?: KMSClien
     async verifier(keyArn) {
       let key = keys.get(keyArn);
       if (!key) {
-        const res = await awsCall('kms:GetPublicKey', keyArn, () => client(keyArn).send(new GetPublicKeyCommand({ KeyId: keyArn })), aws);
+        const [kms, { GetPublicKeyCommand }] = await Promise.all([client(keyArn), sdk()]);
+        const res = await awsCall('kms:GetPublicKey', keyArn, () => kms.send(new GetPublicKeyCommand({ KeyId: keyArn })), aws);
         if (res.KeyId !== keyArn || res.KeyUsage !== 'SIGN_VERIFY' || !res.SigningAlgorithms?.includes(SIGNING_ALGORITHM) || !res.PublicKey) {
           throw new UserError(`KMS key ${keyArn} is not an asymmetric SIGN_VERIFY key for ${SIGNING_ALGORITHM} (create it with key spec ECC_NIST_P256)`);
         }

@@ -13,9 +13,9 @@
  * covers push of a referrer and the tag schema without a docker daemon, hence this small one.
  */
 import { createHash } from 'node:crypto';
-import { GetAuthorizationTokenCommand, type ECRClient } from '@aws-sdk/client-ecr';
 import { DEADLINES, UserError, fetchWithDeadline, networkFailure } from '@deploy-actions/action-kit';
 import { awsCall, type AwsCallOptions } from '../errors';
+import { asEcrApi, type EcrLike } from '../ecr';
 import { IN_TOTO_PAYLOAD_TYPE } from './dsse';
 
 export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -71,8 +71,9 @@ export class OciRegistry {
 }
 
 /** The registry endpoint and token of ECR's GetAuthorizationToken (ecr:GetAuthorizationToken). */
-export async function ecrRegistry(ecr: Pick<ECRClient, 'send'>, registryId: string | undefined, aws: AwsCallOptions = {}, fetchImpl?: typeof fetch): Promise<OciRegistry> {
-  const res = await awsCall('ecr:GetAuthorizationToken', registryId ?? 'registry', () => ecr.send(new GetAuthorizationTokenCommand(registryId ? { registryIds: [registryId] } : {})), aws);
+export async function ecrRegistry(ecr: EcrLike, registryId: string | undefined, aws: AwsCallOptions = {}, fetchImpl?: typeof fetch): Promise<OciRegistry> {
+  const api = await asEcrApi(ecr);
+  const res = await awsCall('ecr:GetAuthorizationToken', registryId ?? 'registry', () => api.call('GetAuthorizationToken', registryId ? { registryIds: [registryId] } : {}), aws);
   const data = res.authorizationData?.[0];
   if (!data?.authorizationToken || !data.proxyEndpoint) throw new UserError('ecr:GetAuthorizationToken returned no token or registry endpoint');
   return new OciRegistry(data.proxyEndpoint.replace(/\/+$/, ''), `Basic ${data.authorizationToken}`, fetchImpl);

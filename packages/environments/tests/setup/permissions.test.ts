@@ -31,10 +31,14 @@ function tsFiles(dir: string): string[] {
   });
 }
 
-/** The IAM actions a source tree calls: SDK commands it imports, awsCall labels it uses. */
+/**
+ * The IAM actions a source tree calls: SDK commands it imports, awsCall labels it uses. Left out:
+ * packages/aws ecr-sdk.ts, the SDK transport of EcrApi, whose table names every ECR operation the
+ * actions may make (the calls themselves are the awsCall labels around `ecr.call(...)`).
+ */
 function calls(dir: string): Set<string> {
   const out = new Set<string>();
-  for (const f of tsFiles(join(ROOT, dir))) {
+  for (const f of tsFiles(join(ROOT, dir)).filter((p) => !p.endsWith('/packages/aws/src/ecr-sdk.ts'))) {
     const text = readFileSync(f, 'utf8');
     for (const m of text.matchAll(/import\s*\{([^}]*)\}\s*from\s*'@aws-sdk\/client-([a-z-]+)'/g)) {
       for (const name of m[1]!.split(',').map((s) => s.trim().replace(/^type\s+/, ''))) {
@@ -54,7 +58,7 @@ test('build-push-ecr (and the ECR helpers it uses) calls nothing the build role 
   expect([...used].filter((a) => !build.has(a))).toEqual([]);
   // CreateRepository with tags is also authorized as ecr:TagResource (the creation marker).
   const create = readFileSync(join(ROOT, 'actions/build-push-ecr/src/repository.ts'), 'utf8');
-  const at = create.indexOf('new CreateRepositoryCommand(');
+  const at = create.indexOf("call('CreateRepository', {");
   expect(at).toBeGreaterThan(0);
   expect(create.slice(at, create.indexOf('aws,', at))).toContain('tags: [');
   used.add('ecr:TagResource');
