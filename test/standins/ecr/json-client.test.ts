@@ -3,6 +3,9 @@
  * stand-in, beside the real SDK client with the same identity: the stand-in checks every SigV4
  * signature and authorizes every call, and both clients get the same answers and the same errors.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ecrApi, sdkEcrApi, type EcrApi, type EcrOperation } from '@deploy-actions/aws';
@@ -73,6 +76,24 @@ describe('the small ECR client against the stand-in, beside the SDK client', () 
     const ours = (await reader.call('GetLifecyclePolicy', { repositoryName: 'team/api' }).catch((e: unknown) => e)) as Error;
     expect(ours.name).toBe('AccessDeniedException');
     expect(ours.message).toMatch(/is not authorized to perform: ecr:GetLifecyclePolicy/);
+  });
+
+  test('credentials not in the environment: the SDK client chain (here a profile of a shared credentials file), loaded on first use', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ecr-profile-'));
+    const c = iam.issueCredentials(`arn:aws:iam::${BUILD}:role/build`, 'profile');
+    writeFileSync(join(dir, 'credentials'), `[ci]\naws_access_key_id = ${c.accessKeyId}\naws_secret_access_key = ${c.secretAccessKey}\naws_session_token = ${c.sessionToken}\n`);
+    const saved = { ...process.env };
+    Object.assign(process.env, { AWS_PROFILE: 'ci', AWS_SHARED_CREDENTIALS_FILE: join(dir, 'credentials'), AWS_CONFIG_FILE: join(dir, 'none'), AWS_EC2_METADATA_DISABLED: 'true' });
+    delete process.env.AWS_ACCESS_KEY_ID;
+    delete process.env.AWS_SECRET_ACCESS_KEY;
+    try {
+      const viaProfile = ecrApi('eu-west-1', { env: { ...process.env, AWS_ENDPOINT_URL_ECR: ecr.url } });
+      const got = await viaProfile.call('DescribeRepositories', { repositoryNames: ['team/api'] });
+      expect(got.repositories?.[0]?.repositoryName).toBe('team/api');
+    } finally {
+      for (const k of ['AWS_PROFILE', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_CONFIG_FILE', 'AWS_EC2_METADATA_DISABLED']) delete process.env[k];
+      Object.assign(process.env, saved);
+    }
   });
 
   test('a wrong secret: the stand-in refuses the signature', async () => {
