@@ -5,10 +5,12 @@
  * endpoint and the time waited. The deadlines are the real ones (no input shortens them), so the
  * rows run side by side: the table takes about as long as its slowest row (helm's 60 s toward a silent
  * API server). A row runs the step itself: the helm-deploy-eks bundle (the cluster's API server in
- * kubeconfig mode, STS and EKS in AWS mode, CloudWatch through the bake's alarm check before the
- * rollout), the promote-gate bundle (ECR, GitHub, KMS GetPublicKey), the deploy-environments
- * command; fault-call.ts makes the call of the two that need a whole recorded release before them
- * (KMS Sign in record, and the action's Kubernetes API client's own list).
+ * kubeconfig mode, at helm history and lost during helm upgrade; STS and EKS in AWS mode;
+ * CloudWatch through the bake's alarm check before the rollout and lost during the bake), the
+ * promote-gate bundle (ECR, GitHub, KMS GetPublicKey in verify, KMS Sign in record), the
+ * deploy-environments command, the tool-updates script; fault-call.ts makes the call of the two
+ * that need more before them (the action's Kubernetes API client's own list, deploy-setup's read
+ * of the stack outputs).
  */
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -126,7 +128,7 @@ const DEPLOY_DIGEST = `sha256:${'cd'.repeat(32)}`;
  * Returns the outcome, with what the row checks about side effects: whether helm upgrade ran and
  * whether a kubeconfig for the EKS cluster was written.
  */
-async function viaDeploy(o: { server?: string; aws?: Record<string, string>; extra?: Record<string, string> }): Promise<Outcome & { upgraded: boolean; wroteKubeconfig: boolean; warnings: string[]; outputs: Record<string, string> }> {
+async function viaDeploy(o: { server?: string; aws?: Record<string, string>; extra?: Record<string, string> }): Promise<Outcome & { upgraded: boolean; wroteKubeconfig: boolean; warnings: string[]; outputs: Record<string, string>; log: string }> {
   const bin = await helmOnPath();
   const runnerDir = newRunnerDir();
   const workspace = join(runnerDir, 'workspace');
@@ -154,6 +156,7 @@ async function viaDeploy(o: { server?: string; aws?: Record<string, string>; ext
     upgraded: /helm upgrade/.test(r.log),
     wroteKubeconfig: existsSync(join(runnerDir, 'temp', 'helm-deploy-eks', 'kubeconfig-prod.yaml')),
     outputs: r.outputs,
+    log: r.log,
   };
 }
 
@@ -244,25 +247,24 @@ async function cloudwatchRow(l: Listener): Promise<Outcome> {
 }
 
 /**
- * CloudWatch that answers until the bake starts: a proxy in front of the CloudWatch stand-in
- * that forwards the first `answered` requests (the alarm check before the rollout) and then
- * stays silent or resets every request; `firstAt` is the first request it did not answer.
+ * An endpoint that answers, then fails: a proxy in front of a stand-in that forwards requests
+ * while `answers(method, url)` says so (asked once per request, in order) and from the first it
+ * refuses on stays silent or resets every request; `firstAt` is that first request. `heal()`
+ * makes it forward again (the next run's cluster is back).
  */
-async function cloudwatchLost(fault: Fault, answered: number): Promise<Listener> {
-  const cw = await startCloudWatchStandin({ accessKeyId: DEPLOYER.accessKeyId, region: 'eu-west-1' });
-  stops.push(() => cw.stop());
-  cw.setAlarm('web-5xx', 'OK');
+async function failingAfter(target: string, fault: Fault, answers: (method: string, url: string) => boolean): Promise<Listener & { heal(): void }> {
   let firstAt: number | undefined;
+  let healed = false;
   const requests: string[] = [];
-  let seen = 0;
-  const target = new URL(cw.url);
+  const to = new URL(target);
   const server = createHttpServer((req, res) => {
     requests.push(`${req.method} ${req.url}`);
-    if (seen++ < answered) {
-      const up = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
+    if (healed || (firstAt === undefined && answers(req.method ?? 'GET', req.url ?? '/'))) {
+      const up = httpRequest({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
         res.writeHead(r.statusCode ?? 502, r.headers);
         r.pipe(res);
       });
+      up.on('error', () => res.destroy());
       req.pipe(up);
       return;
     }
@@ -272,7 +274,16 @@ async function cloudwatchLost(fault: Fault, answered: number): Promise<Listener>
   });
   servers.push(server);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, firstAt: () => firstAt, requests };
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, firstAt: () => firstAt, requests, heal: () => (healed = true) };
+}
+
+/** CloudWatch that answers the alarm check before the rollout (one request), then fails. */
+async function cloudwatchLost(fault: Fault): Promise<Listener> {
+  const cw = await startCloudWatchStandin({ accessKeyId: DEPLOYER.accessKeyId, region: 'eu-west-1' });
+  stops.push(() => cw.stop());
+  cw.setAlarm('web-5xx', 'OK');
+  let seen = 0;
+  return failingAfter(cw.url, fault, () => seen++ < 1);
 }
 
 /**
@@ -282,7 +293,7 @@ async function cloudwatchLost(fault: Fault, answered: number): Promise<Listener>
  * first install, so uninstalled), and the step ends in the breach line naming the read's fault.
  */
 async function bakeRow(fault: Fault): Promise<Outcome & { url: string; firstAt: () => number | undefined }> {
-  const cw = await cloudwatchLost(fault, 1);
+  const cw = await cloudwatchLost(fault);
   const kube = await startKubeStandin({ runtime: 'fake' });
   stops.push(() => kube.stop());
   const r = await viaDeploy({ server: kube.url, aws: { ...DEPLOYER_ENV, AWS_ENDPOINT_URL_CLOUDWATCH: cw.url }, extra: { 'bake-duration': '2m', 'bake-interval': '1s', 'bake-alarms': 'web-5xx', timeout: '1m', 'create-namespace': 'true' } });
@@ -299,6 +310,37 @@ const bakeLost = (fault: Fault) => async (l: Listener) => {
   Object.assign(l, { url: r.url, firstAt: r.firstAt });
   return r;
 };
+
+/**
+ * The cluster's API server lost during helm upgrade (the Kubernetes stand-in, fake runtime, behind
+ * a proxy that resets every request after helm wrote the release's pending record): helm's fault
+ * ends the step in the one line, the restore cannot reach the cluster either and the line says so.
+ * Nothing half-done stays: the next run, the cluster back, finds the release left pending,
+ * removes it (a first install) with its warning, and deploys.
+ */
+async function upgradeLost(l: Listener): Promise<Outcome> {
+  const kube = await startKubeStandin({ runtime: 'fake' });
+  stops.push(() => kube.stop());
+  let pendingWritten = false;
+  const api = await failingAfter(kube.url, 'reset', (method, path) => {
+    if (pendingWritten) return false;
+    if (method === 'POST' && /\/namespaces\/web\/secrets/.test(path)) pendingWritten = true;
+    return true;
+  });
+  const extra = { timeout: '1m', 'create-namespace': 'true' };
+  const r = await viaDeploy({ server: api.url, extra });
+  expect(r.upgraded).toBe(true);
+  expect(r.lines[0]).toMatch(/; not restored, the cluster could not be reached \(helm history web: the cluster API server \(.*\): the connection was reset \([\d.]+ s waited\); helm: .*\): the next run restores a release left pending before it upgrades$/);
+  const left = kube.list('Secret', 'web').filter((x) => x.metadata.labels?.owner === 'helm').map((x) => x.metadata.labels?.status);
+  expect(left, 'the pending record helm wrote').toEqual(['pending-install']);
+  expect(r.outputs.status, 'the release state was not read again from a lost cluster').toBe('unknown');
+  api.heal();
+  const next = await viaDeploy({ server: api.url, extra });
+  expect(next.code, next.lines.join('\n')).toBe(0);
+  expect(next.warnings.join('\n')).toMatch(/Release web was stuck in pending-install \(revision 1\), probably by a cancelled run: uninstalled web/);
+  Object.assign(l, { url: api.url, firstAt: api.firstAt });
+  return r;
+}
 
 const KMS_KEY = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 
@@ -350,9 +392,12 @@ const ROWS: Row[] = [
   { endpoint: "CloudWatch (helm-deploy-eks: the bake's alarms, lost during the bake)", operation: /^Bake of web failed: the alarms cannot be read \(cloudwatch:DescribeAlarms on web-5xx/, fault: 'reset', run: bakeLost('reset'), bound: 30 },
   ...row('KMS (promote-gate verify: the public key)', /^kms:GetPublicKey on arn:aws:kms:/, url((u) => viaGate({ 'evidence-keys': `qa=${KMS_KEY}` }, (x) => ({ AWS_ENDPOINT_URL_KMS: x }), u)), 30.4, 15),
   ...row('KMS (promote-gate record: sign)', /^kms:Sign on arn:aws:kms:/, recordRow, 30.4, 15),
-  // A reset ends helm at once with its own error line, kept whole after ours.
+  // A reset ends helm after its client's own retries (about 10 s) with its error line, kept whole after ours.
   ...row("the cluster's API server (helm-deploy-eks, kubeconfig mode: helm history)", /^helm history web: the cluster API server/, clusterRow, 60, 15),
   ...row('CloudFormation (deploy-setup github/doctor: the stack outputs)', /^cloudformation:DescribeStacks on stack deploy-actions-build/, url(viaCall('stack-outputs', 'AWS_ENDPOINT_URL_CLOUDFORMATION')), 30.4, 15),
+  // Reset only (silent: helm's --timeout + 60 s, then the restore's 60 s: too long for a row). helm's
+  // client retries a reset for about 10 s, twice: the upgrade, then the restore's helm history.
+  { endpoint: "the cluster's API server lost during helm upgrade (helm-deploy-eks)", operation: /^helm upgrade web: the cluster API server/, fault: 'reset', run: upgradeLost, bound: 25 },
   ...row("the cluster's API server (the action's Kubernetes API client)", /^list pods: the Kubernetes API server/, url(viaCall('kube')), 40, 1),
   ...row('GitHub API (promote-gate verify)', /deployments/, url((u) => viaGate({ evidence: 'github' }, (x) => ({ GITHUB_API_URL: x }), u)), 31, 15),
   ...row('GitHub API (deploy-environments --check)', /GitHub|environments/, url(viaEnvironmentsTool), 31, 15),

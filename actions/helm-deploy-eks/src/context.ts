@@ -100,13 +100,16 @@ const GO_FAULTS: Array<[NetworkFault, RegExp]> = [
 
 /** A network fault helm (or another Go tool) reported on stderr: its kind, the URL it named, and its error line. */
 export function goNetworkFault(stderr: string): { fault: NetworkFault; origin?: string; said: string } | undefined {
-  for (const line of stderr.split('\n')) {
-    const hit = GO_FAULTS.find(([, re]) => re.test(line));
-    if (!hit) continue;
-    const url = /"(https?:\/\/[^"\s]+)"/.exec(line)?.[1];
-    return { fault: hit[0], origin: url ? safeOrigin(url) : undefined, said: line.trim().replace(/^Error: /, '') };
-  }
-  return undefined;
+  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  const at = lines.findIndex((l) => GO_FAULTS.some(([, re]) => re.test(l)));
+  if (at < 0) return undefined;
+  const line = lines[at]!;
+  const fault = GO_FAULTS.find(([, re]) => re.test(line))![0];
+  const url = /"(https?:\/\/[^"\s]+)"/.exec(line)?.[1];
+  // helm's error is all of it from its `Error:` line on (one failed call per object can follow): kept whole, lines joined.
+  const from = lines.slice(0, at + 1).findLastIndex((l) => l.startsWith('Error: '));
+  const said = lines.slice(from < 0 ? at : from).join(' | ').replace(/^Error: /, '');
+  return { fault, origin: url ? safeOrigin(url) : undefined, said };
 }
 
 /**

@@ -60,9 +60,11 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
   const previous = lastGoodRevision(h);
   const startRevision = latest(h)?.revision ?? 0;
   /** Outputs of a failed deploy: where the release stands after the restore (never masks the failure). */
-  const failureOutputs = async (): Promise<Outputs> => {
-    const now = await history(c).then(latest, () => undefined);
-    return { ...base, revision: now?.revision ?? '', status: now?.status ?? 'uninstalled', 'previous-revision': previous ?? '' };
+  const failureOutputs = async (clusterLost = false): Promise<Outputs> => {
+    // A cluster the restore could not reach is not asked again (helm's own retries take seconds).
+    const read = clusterLost ? 'lost' : await history(c).then(latest, () => 'lost' as const);
+    const now = read === 'lost' ? undefined : read;
+    return { ...base, revision: now?.revision ?? '', status: read === 'lost' ? 'unknown' : (now?.status ?? 'uninstalled'), 'previous-revision': previous ?? '' };
   };
 
   if (inputs.dryRun) return timed(tctx, 'Dry run: diff against the live release', () => dryRun(c, values, previous, base));
@@ -80,8 +82,11 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
     if (!watched.diagnosis && isClusterAccessError(stderr)) throw accessError(c, stderr);
     const waitedMs = deps.now() - deployStart;
     const fault = watched.diagnosis ? undefined : helmFault(c, 'helm upgrade', stderr, waitedMs);
+    let clusterLost = false;
     const restored = await timed(tctx, 'Restore the previous release', () =>
-      inputs.rollbackOnFailure || watched.diagnosis ? ensureRestored(c, previous, startRevision).catch(notRestored) : Promise.resolve('left as failed (rollback-on-failure is false)'),
+      inputs.rollbackOnFailure || watched.diagnosis
+        ? ensureRestored(c, previous, startRevision).catch((err: unknown) => ((clusterLost = true), notRestored(err)))
+        : Promise.resolve('left as failed (rollback-on-failure is false)'),
     );
     const seconds = (waitedMs / 1000).toFixed(1);
     const line = watched.diagnosis
@@ -90,7 +95,7 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
         ? `${fault.message}; ${restored}`
         : `helm upgrade of ${inputs.release} failed after ${seconds} s: ${lastLines(stderr, 2) || `exit code ${watched.helm.exitCode}`}; ${restored}`;
     await io.summary(failureSummary(`${inputs.release} failed`, line, { diagnosis: watched.diagnosis, stderr }, timing()));
-    throw new UserError(line, await failureOutputs());
+    throw new UserError(line, await failureOutputs(clusterLost));
   }
 
   const status = await statusOf(c);

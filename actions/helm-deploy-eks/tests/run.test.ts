@@ -308,6 +308,19 @@ describe('network faults as helm 3.18 and 4.2 print them (seen against listeners
     ['Error: UPGRADE FAILED: release web failed: YAML parse error: unexpected EOF', undefined],
   ])('%s -> %s', (stderr, want) => expect(goNetworkFault(`some output\n${stderr}\n`)?.fault).toBe(want));
 
+  test("helm's whole error is kept, from its Error: line on (helm 4.1.4, a reset during an install it then failed to uninstall)", () => {
+    const stderr = [
+      'Release "web" does not exist. Installing it now.',
+      'Error: an error occurred while uninstalling the release. original install error: Patch "http://127.0.0.1:36369/apis/policy/v1/namespaces/web/poddisruptionbudgets/web": read tcp 127.0.0.1:41898->127.0.0.1:36369: read: connection reset by peer',
+      'Patch "http://127.0.0.1:36369/apps/v1/namespaces/web/deployments/web": read tcp 127.0.0.1:41924->127.0.0.1:36369: read: connection reset by peer: kubernetes cluster unreachable: Get "http://127.0.0.1:36369/version": EOF',
+    ].join('\n');
+    expect(goNetworkFault(stderr)).toEqual({
+      fault: 'reset',
+      origin: 'http://127.0.0.1:36369',
+      said: 'an error occurred while uninstalling the release. original install error: Patch "http://127.0.0.1:36369/apis/policy/v1/namespaces/web/poddisruptionbudgets/web": read tcp 127.0.0.1:41898->127.0.0.1:36369: read: connection reset by peer | Patch "http://127.0.0.1:36369/apps/v1/namespaces/web/deployments/web": read tcp 127.0.0.1:41924->127.0.0.1:36369: read: connection reset by peer: kubernetes cluster unreachable: Get "http://127.0.0.1:36369/version": EOF',
+    });
+  });
+
   test('a host other than the API server (a chart repository) is named as helm named it', () => {
     const c = { apiServer: 'https://10.0.0.1:6443', inputs: { release: 'web' } } as Parameters<typeof helmFault>[0];
     const e = helmFault(c, 'helm upgrade', 'Error: Get "https://charts.example.com/index.yaml": read tcp 1.2.3.4:5->5.6.7.8:443: read: connection reset by peer', 1500);
