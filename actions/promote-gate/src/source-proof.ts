@@ -78,14 +78,8 @@ export async function proveSource(ecr: ECRClient, c: SourceClaim, aws?: AwsCallO
   return judgeSource(c, tags, elsewhere?.imageDigest);
 }
 
-export interface ProvenanceClaimInputs {
-  repository: string;
-  registryId?: string;
-  digest: string;
-  sha: string;
-  /** The commit's build tag (commit-tag-template); empty: no content-key fallback. */
-  commitTag: string;
-  contentKey?: string;
+/** A source claim with the GitHub repository the provenance must name; an empty `commitTag` gives no content-key fallback. */
+export interface ProvenanceClaimInputs extends SourceClaim {
   githubRepository: string;
 }
 
