@@ -216,7 +216,7 @@ describe.skipIf(!hasDocker)('build-push-ecr when docker pushes meet ECR tag immu
     expect(await digestOf('team/pinned', 'v1')).toBe(first);
   });
 
-  test('losing the race to a concurrent run of the same commit: its image is adopted, nothing is moved', async () => {
+  test('losing the SHA tag race to a concurrent run of the same commit: its image is adopted, nothing is moved, the staging tag goes', async () => {
     // The first run creates the repository; a second commit's run is the one that races.
     const seed = await runActionBundle({
       action: 'build-push-ecr',
@@ -248,8 +248,11 @@ describe.skipIf(!hasDocker)('build-push-ecr when docker pushes meet ECR tag immu
     // no provenance key given: none written (warned).
     expect(warnings.some((w) => w.startsWith('No build provenance written'))).toBe(true);
     expect(warnings.filter((w) => !w.startsWith('No content key:') && !w.startsWith('No build provenance written'))).toEqual([
-      `Another run pushed ${front}/team/raced:${SHA.slice(0, 7)} first (${theirs}); using that image`,
+      `Another run of this commit tagged ${front}/team/raced:${SHA.slice(0, 7)} first (${theirs}); using that image without a provenance check: input provenance-kms-key is empty`,
     ]);
+    // This run's image had only its staging tag: removed, the image with it; no staging tag is left.
+    const listed = (await (await fetch(`${reg.url}/v2/team/raced/tags/list`, { headers: { Authorization: reg.authHeader } })).json()) as { tags: string[] };
+    expect(listed.tags.filter((t) => t.startsWith('staging-'))).toEqual([]);
   });
 });
 

@@ -19,6 +19,8 @@ export interface Registry {
   password: string;
   /** Authorization header value for the registry HTTP API. */
   authHeader: string;
+  /** The filesystem driver's root (distribution's own layout under docker/registry/v2). */
+  storageDir: string;
   stop(): Promise<void>;
 }
 
@@ -94,6 +96,7 @@ export async function startRegistry(opts: { username?: string; password?: string
     username,
     password,
     authHeader: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`,
+    storageDir: join(dir, 'data'),
     stop: async () => {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r));

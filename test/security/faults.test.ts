@@ -8,6 +8,7 @@
  * kubeconfig mode, at helm history and lost during helm upgrade; STS and EKS in AWS mode;
  * CloudWatch through the bake's alarm check before the rollout and lost during the bake), the
  * promote-gate bundle (ECR, GitHub, KMS GetPublicKey in verify, KMS Sign in record), the
+ * build-push-ecr bundle (KMS Sign of the build provenance, between the push and the SHA tag), the
  * deploy-environments command, the tool-updates script; fault-call.ts makes the call of the two
  * that need more before them (the action's Kubernetes API client's own list, deploy-setup's read
  * of the stack outputs).
@@ -27,10 +28,14 @@ import { startEcrStandin } from '../standins/ecr';
 import { startGithubStandin } from '../standins/github';
 import { startCloudWatchStandin } from '../standins/cloudwatch/index';
 import { startKubeStandin } from '../standins/kube/index';
+import { startKmsStandin } from '../standins/kms/index';
+import { startOidcTokenService } from '../executor/doubles/oidc';
+import { dockerAvailable, prepareSampleService } from '../harness/docker';
 import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { ensureKubeTools } from '../tools/kube-binaries';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
+const hasDocker = await dockerAvailable();
 const ECR_IMAGE = `123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/app@${DIGEST}`;
 /**
  * What a loaded 2-core machine adds to a bound: timers fire late and processes exit late (the
@@ -393,6 +398,67 @@ async function recordRow(l: Listener): Promise<Outcome> {
   expect(weakened, lines.join('\n')).toHaveLength(1);
   return { code: r.exitCode, lines, endedAt: Date.now() };
 }
+/** One registry, ECR, KMS (the provenance key) and OIDC token service for the build-push-ecr rows. */
+const BUILD_SHAS: Record<Fault, string> = { hang: 'f1e2d3c4b5a6978812345678901234567890abcd', reset: 'e1d2c3b4a5f6978812345678901234567890abcd' };
+let buildWorld: Promise<{ ecr: Awaited<ReturnType<typeof startEcrStandin>>; kms: Awaited<ReturnType<typeof startKmsStandin>>; registry: Awaited<ReturnType<typeof startRegistry>>; keyArn: string; oidc: Record<string, string> }> | undefined;
+function startBuildWorld() {
+  buildWorld ??= (async () => {
+    const registry = await startRegistry();
+    stops.push(registry.stop);
+    const ecr = await startEcrStandin({ registry });
+    stops.push(ecr.stop);
+    const kms = await startKmsStandin({ iam: ecr.iam, accountId: ecr.accountId });
+    stops.push(kms.stop);
+    const key = kms.createKey({ policy: { Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ecr.accountId}:root` }, Action: 'kms:*', Resource: '*' }] } });
+    const tokens = await startOidcTokenService();
+    stops.push(tokens.stop);
+    const oidc = tokens.jobEnv({ github: { repository: 'acme/app', ref: 'refs/heads/main', run_id: '7001' }, job: { workflowRef: 'org/deploy-actions/.github/workflows/build.yml@refs/tags/v1', permissions: { 'id-token': 'write' } } });
+    return { registry, ecr, kms, keyArn: key.arn, oidc };
+  })();
+  return buildWorld;
+}
+
+/** The digest a tag names in the registry, or undefined. */
+async function tagged(registry: Awaited<ReturnType<typeof startRegistry>>, repo: string, tag: string): Promise<string | undefined> {
+  const res = await fetch(`${registry.url}/v2/${repo}/manifests/${tag}`, {
+    method: 'HEAD',
+    headers: { Authorization: registry.authHeader, Accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json' },
+  });
+  return res.ok ? (res.headers.get('docker-content-digest') ?? undefined) : undefined;
+}
+
+/**
+ * build-push-ecr with provenance-kms-key, the bundle and the real docker: KMS Sign silent or
+ * resetting while the build provenance is written (after the push, before any permanent tag).
+ * The step ends with the one line; no SHA tag (and no staging tag) is left in the registry; a
+ * re-run with KMS back builds, signs and tags the image.
+ */
+const buildRow = (fault: Fault) => async (l: Listener): Promise<Outcome> => {
+  const w = await startBuildWorld();
+  const sha = BUILD_SHAS[fault];
+  const repo = `team/built-${fault}`;
+  const step = (kmsUrl: string) =>
+    runActionBundle({
+      action: 'build-push-ecr',
+      workspace: prepareSampleService(),
+      with: { repository: repo, builder: 'docker', 'provenance-kms-key': w.keyArn },
+      env: { ...w.ecr.env, ...w.oidc, AWS_ENDPOINT_URL_KMS: kmsUrl, GITHUB_SHA: sha, GITHUB_REPOSITORY: 'acme/app', GITHUB_REF: 'refs/heads/main', GITHUB_RUN_ID: '7001' },
+      timeoutMs: 170_000,
+    });
+  const r = await step(l.url);
+  const endedAt = Date.now();
+  const lines = errorsOf(r);
+  expect(await tagged(w.registry, repo, sha.slice(0, 7)), 'the SHA tag was pushed before the provenance').toBeUndefined();
+  const left = ((await (await fetch(`${w.registry.url}/v2/${repo}/tags/list`, { headers: { Authorization: w.registry.authHeader } })).json()) as { tags?: string[] | null }).tags ?? [];
+  expect(left, 'a tag was left behind').toEqual([]);
+  const again = await step(w.kms.url);
+  expect(again.exitCode, again.stdout + again.stderr).toBe(0);
+  expect(again.outputs.skipped).toBe('false');
+  expect(await tagged(w.registry, repo, sha.slice(0, 7))).toBe(again.outputs.digest);
+  expect(again.log).toContain(`Provenance of ${again.outputs.digest} signed with ${w.keyArn}`);
+  return { code: r.exitCode, lines, endedAt };
+};
+
 const ROWS: Row[] = [
   ...row('ECR (promote-gate verify)', /^ecr:DescribeImages on team\/app/, url((u) => viaGate({ evidence: 'ecr' }, (x) => ({ AWS_ENDPOINT_URL_ECR: x }), u)), 30.4, 15),
   ...row("STS (helm-deploy-eks, AWS mode: the caller's identity, a warning)", /^sts:GetCallerIdentity on \*/, stsRow, 30.4, 15),
@@ -403,6 +469,12 @@ const ROWS: Row[] = [
   { endpoint: "CloudWatch (helm-deploy-eks: the bake's alarms, lost during the bake)", operation: /^Bake of web failed: the alarms cannot be read \(cloudwatch:DescribeAlarms on web-5xx/, fault: 'reset', run: bakeLost('reset'), bound: 30 },
   ...row('KMS (promote-gate verify: the public key)', /^kms:GetPublicKey on arn:aws:kms:/, url((u) => viaGate({ 'evidence-keys': `qa=${KMS_KEY}` }, (x) => ({ AWS_ENDPOINT_URL_KMS: x }), u)), 30.4, 15),
   ...row('KMS (promote-gate record: sign)', /^kms:Sign on arn:aws:kms:/, recordRow, 30.4, 15),
+  ...(hasDocker
+    ? [
+        { endpoint: "KMS (build-push-ecr: sign the build provenance, before the SHA tag)", operation: /^kms:Sign on arn:aws:kms:/, fault: 'hang' as const, run: buildRow('hang'), bound: 30.4 },
+        { endpoint: "KMS (build-push-ecr: sign the build provenance, before the SHA tag)", operation: /^kms:Sign on arn:aws:kms:/, fault: 'reset' as const, run: buildRow('reset'), bound: 15 },
+      ]
+    : []),
   // A reset ends helm after its client's own retries (about 10 s) with its error line, kept whole after ours.
   ...row("the cluster's API server (helm-deploy-eks, kubeconfig mode: helm history)", /^helm history web: the cluster API server/, clusterRow, 60, 15),
   ...row('CloudFormation (deploy-setup github/doctor: the stack outputs)', /^cloudformation:DescribeStacks on stack deploy-actions-build/, url(viaCall('stack-outputs', 'AWS_ENDPOINT_URL_CLOUDFORMATION')), 30.4, 15),
@@ -433,5 +505,5 @@ describe('fault table: every endpoint, silent and reset, ends within its documen
     expect(Number(waited![2])).toBeLessThanOrEqual(late(boundS));
     expect(firstAt(), 'the step never reached the endpoint').toBeDefined();
     expect((r.endedAt - firstAt()!) / 1000).toBeLessThanOrEqual(late(boundS) + 1);
-  }, 180_000);
+  }, 300_000);
 });

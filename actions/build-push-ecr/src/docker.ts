@@ -3,7 +3,7 @@
 export interface BuildPlan {
   dockerfile: string;
   context: string;
-  /** The one tag docker pushes (the commit SHA tag); other tags are added in ECR afterwards. */
+  /** The one tag docker pushes (this run's staging tag, staging.ts); the SHA tag and the others are added in ECR afterwards. */
   imageRef: string;
   buildArgs: Array<[string, string]>;
   labels: Array<[string, string]>;

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, existsSync, symlinkSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +38,7 @@ import { findReusable, tagContentKey } from './reuse';
 import { keepPullPolicy } from './pull-policy';
 import { ecrProvenance, jobWorkflowRef, storedLine, type Provenance } from './provenance';
 import { kmsEvidenceKeys } from '@deploy-actions/aws/kms';
+import { putShaTag, removeStagingTag, stagingTag, useWinner, type Staged } from './staging';
 
 export interface Deps {
   io: ActionIO;
@@ -55,7 +57,11 @@ export interface Deps {
   workspace: WorkspaceDeps;
   /** Build provenance (input provenance-kms-key); undefined: none written, reuse unchecked. */
   provenance?: Provenance;
+  /** The random part of the staging tag (default: 8 hex digits). */
+  nonce?: () => string;
 }
+
+const randomNonce = () => randomBytes(4).toString('hex');
 
 export function realDeps(io: ActionIO, inputs: Inputs): Deps {
   const ecr = ecrApi(inputs.region);
@@ -187,7 +193,7 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
   const ref = { repositoryName: inputs.repository, registryId: inputs.registryId };
   const lookup = source.key ? [...tags, source.key] : tags;
 
-  let state = await io.group(`ECR repository ${inputs.repository}`, () => readRepoState(inputs, deps, lookup, aws, true));
+  const state = await io.group(`ECR repository ${inputs.repository}`, () => readRepoState(inputs, deps, lookup, aws, true));
   const found = state.repository;
   const repository = found ?? (await createRepository(inputs, deps, aws));
   const settings = found ? await reconcileRepository(inputs, deps, { ...state, repository: found }, aws) : 'created';
@@ -230,34 +236,42 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
   }
 
   // An image of other content under this commit's tag gets neither the key tag nor the key output.
-  const key = (reused && !reused.keyed) || keyTaken ? undefined : source.key;
+  let key = (reused && !reused.keyed) || keyTaken ? undefined : source.key;
+  const added: string[] = [];
   if (reused && !reused.keyed && source.key) io.warning(`Content key not used: ${reused.why}`);
   else if (skipped) {
     io.info(`${repositoryUri}@${digest} reused, build skipped: ${reused!.why}`);
   } else {
-    let theirs: string | undefined;
+    // Pushed under a staging tag; the SHA tag comes only once the provenance is stored (staging.ts).
+    const staging = stagingTag(deps.context, source.commit, (deps.nonce ?? randomNonce)());
+    const built = await buildAndPush(inputs, deps, source, registry, `${repositoryUri}:${staging}`, aws);
+    const staged: Staged = { ecr: deps.ecr, ref, aws, io, digest: built, staging };
     try {
-      digest = await buildAndPush(inputs, deps, source, registry, `${repositoryUri}:${shaTag}`, aws);
-    } catch (err) {
-      // A concurrent run of the same commit may have pushed the tag first.
-      state = await readRepoState(inputs, deps, [shaTag], aws);
-      theirs = state.existing.get(shaTag);
-      if (!theirs) throw err;
-      io.warning(`Another run pushed ${repositoryUri}:${shaTag} first (${theirs}); using that image`);
-      digest = theirs;
-    }
-    // The run that pushed first writes the provenance of its image.
-    if (!theirs && deps.provenance) {
-      const stored = await io.group('Build provenance', () => deps.provenance!.write({ digest: digest!, commit: source.commit, contentKey: source.key ?? '', time: deps.now() }));
-      provenanceRow = storedLine(digest!, deps.provenance.keyArn, stored);
-      io.info(provenanceRow);
-    } else if (!deps.provenance) {
-      io.warning(`No build provenance written for ${digest}: input provenance-kms-key is empty (deploy-setup sets PROVENANCE_KMS_KEY)`);
+      if (deps.provenance) {
+        const stored = await io.group('Build provenance', () => deps.provenance!.write({ digest: built, commit: source.commit, contentKey: source.key ?? '', time: deps.now() }));
+        provenanceRow = storedLine(built, deps.provenance.keyArn, stored);
+        io.info(provenanceRow);
+      } else {
+        io.warning(`No build provenance written for ${built}: input provenance-kms-key is empty (deploy-setup sets PROVENANCE_KMS_KEY)`);
+      }
+      const manifest = await getManifest(deps.ecr, ref, built, aws);
+      state.manifests.set(built, manifest);
+      const sha = await putShaTag(staged, shaTag, manifest);
+      digest = sha.digest;
+      if (sha.ours) {
+        added.push(shaTag);
+        io.info(`Tagged ${built} as ${shaTag}`);
+      } else {
+        const winner = await useWinner(io, deps.provenance, { repositoryUri, shaTag, built, theirs: sha.digest, commit: source.commit, key });
+        key = winner.key;
+        provenanceRow = winner.row ?? provenanceRow;
+      }
+    } finally {
+      await removeStagingTag(staged);
     }
   }
   const finalDigest = digest!;
 
-  const added: string[] = [];
   await io.group('Tags', async () => {
     const toAdd = tags.filter((tag) => state.existing.get(tag) !== finalDigest && !(tag === shaTag && !skipped));
     // The manifest is read once (or comes from the lookup), then each tag is one PutImage.

@@ -1,14 +1,10 @@
-import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { beforeEach, describe, expect, test } from 'vitest';
-import { mockClient } from 'aws-sdk-client-mock';
-import { sdkEcrApi } from '@deploy-actions/aws';
 import {
+  BatchDeleteImageCommand,
   BatchGetImageCommand,
   CreateRepositoryCommand,
   DescribeRepositoriesCommand,
-  ECRClient,
   ECRServiceException,
   GetAuthorizationTokenCommand,
   GetLifecyclePolicyCommand,
@@ -19,85 +15,8 @@ import {
   GetRepositoryPolicyCommand,
   SetRepositoryPolicyCommand,
 } from '@aws-sdk/client-ecr';
-import { exec as realExec, githubContext, runContextFrom, recordingIO, type Exec, type ExecOptions } from '@deploy-actions/action-kit';
-import { run, type Deps } from '../src/run';
-import type { Inputs } from '../src/inputs';
-
-const ecrMock = mockClient(ECRClient);
-/** Cleanups registered for a cancel and not unregistered yet. */
-const cancelCleanups = new Set<() => void>();
-const digest = `sha256:${'c'.repeat(64)}`;
-const uri = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/api';
-const password = 'eyJwYXlsb2FkIjoi-secret-password';
-
-const inputs: Inputs = {
-  repository: 'team/api',
-  region: 'eu-west-1',
-  context: '/ws',
-  dockerfile: '/ws/Dockerfile',
-  buildArgs: [],
-  labels: [],
-  platforms: [],
-  builder: 'auto',
-  tagSemver: true,
-  tagBranch: false,
-  tagRunNumber: false,
-  tagTimestamp: false,
-  extraTags: [],
-  createRepository: true,
-  tagMutability: 'IMMUTABLE',
-  tagMutabilityExclusionFilters: [],
-  scanOnPush: true,
-  untaggedExpiryDays: 14,
-  skipExisting: true,
-  pullPrincipals: [],
-  readPrincipals: [],
-  recordPrincipals: [],
-  provenance: false,
-  sbom: false,
-};
-
-interface Call {
-  args: readonly string[];
-  opts?: ExecOptions;
-}
-
-function deps(opts: { buildx: boolean }): Deps & { calls: Call[]; io: ReturnType<typeof recordingIO>; tempDirs: string[] } {
-  const calls: Call[] = [];
-  const tempDirs: string[] = [];
-  const exec: Exec = async (_file, args, o) => {
-    calls.push({ args, opts: o });
-    if (args[0] === 'buildx' && args[1] === 'version') return { exitCode: opts.buildx ? 0 : 1, stdout: '', stderr: '' };
-    if (args[0] === 'buildx') {
-      const meta = args[args.indexOf('--metadata-file') + 1]!;
-      writeFileSync(meta, JSON.stringify({ 'containerimage.digest': digest }));
-    }
-    if (args[0] === 'push') return { exitCode: 0, stdout: `0123456: digest: ${digest} size: 528\n`, stderr: '' };
-    return { exitCode: 0, stdout: '', stderr: '' };
-  };
-  return {
-    io: recordingIO(),
-    ecr: sdkEcrApi(new ECRClient({ region: 'eu-west-1' })),
-    exec,
-    sleep: async () => undefined,
-    now: () => new Date('2026-11-21T10:00:00Z'),
-    context: githubContext(runContextFrom({ GITHUB_SHA: '0123456789abcdef0123456789abcdef01234567', GITHUB_REF: 'refs/heads/main', GITHUB_REPOSITORY: 'acme/api' })),
-    makeTempDir: () => {
-      const d = mkdtempSync(join(tmpdir(), 'cfg-'));
-      tempDirs.push(d);
-      return d;
-    },
-    dockerConfigDir: '/nonexistent',
-    onCancel: (cleanup) => {
-      cancelCleanups.add(cleanup);
-      return () => void cancelCleanups.delete(cleanup);
-    },
-    // '/ws' does not exist: no git checkout, so no content key (tests/reuse.test.ts has real ones).
-    workspace: { dir: '/ws', git: realExec, defaultPlatform: 'linux/amd64' },
-    calls,
-    tempDirs,
-  };
-}
+import { run } from '../src/run';
+import { STAGING, cancelCleanups, deps, digest, ecrMock, inputs, manifestOf, password, uri } from './fixtures';
 
 const notFound = new ECRServiceException({ name: 'RepositoryNotFoundException', $fault: 'client', $metadata: {}, message: 'no repo' });
 
@@ -114,6 +33,7 @@ describe('run', () => {
     ecrMock.on(BatchGetImageCommand).rejects(notFound);
     ecrMock.on(CreateRepositoryCommand).resolves({ repository: { repositoryUri: uri, imageTagMutability: 'IMMUTABLE' } });
     ecrMock.on(PutLifecyclePolicyCommand).resolves({});
+    manifestOf();
     const d = deps({ buildx: true });
     const out = await run(inputs, d);
     expect(out).toEqual({
@@ -137,7 +57,9 @@ describe('run', () => {
     expect(login.args.join(' ')).not.toContain(password);
     expect(d.io.secrets).toContain(password);
     const build = d.calls.find((c) => c.args[0] === 'buildx' && c.args[1] === 'build')!;
-    expect(build.args).toContain(`${uri}:0123456`);
+    // Pushed under the run's staging tag; the SHA tag is put by ECR PutImage afterwards.
+    expect(build.args.find((a) => a.startsWith(`${uri}:`))!.slice(uri.length + 1)).toMatch(STAGING);
+    expect(ecrMock.commandCalls(PutImageCommand).map((c) => c.args[0].input.imageTag)).toEqual(['0123456']);
     expect(build.opts?.env?.DOCKER_CONFIG).toBe(d.tempDirs[0]);
     // The private docker config (holding the ECR password) is gone afterwards, and nothing is
     // left registered for a cancel.
@@ -150,6 +72,7 @@ describe('run', () => {
     ecrMock.on(DescribeRepositoriesCommand).resolves({ repositories: [{ repositoryUri: uri, imageTagMutability: 'IMMUTABLE', repositoryArn: 'arn' }] });
     ecrMock.on(BatchGetImageCommand).resolves({ images: [] });
     ecrMock.on(GetLifecyclePolicyCommand).resolves({ lifecyclePolicyText: '{}' });
+    manifestOf();
     const d = deps({ buildx: false });
     let during: { dir: string; registered: number } | undefined;
     const exec = d.exec;
@@ -165,7 +88,7 @@ describe('run', () => {
     expect(existsSync(during!.dir)).toBe(false);
   });
 
-  test('classic builder when buildx is absent: build, then push the SHA tag; other tags via PutImage', async () => {
+  test('classic builder when buildx is absent: build, push the staging tag; the SHA tag and the others via PutImage', async () => {
     ecrMock.on(DescribeRepositoriesCommand).resolves({ repositories: [{ repositoryUri: uri, imageTagMutability: 'IMMUTABLE' }] });
     ecrMock.on(BatchGetImageCommand, { imageIds: [{ imageTag: '0123456' }, { imageTag: 'rc' }] }).resolves({ images: [] });
     ecrMock.on(BatchGetImageCommand, { imageIds: [{ imageDigest: digest }] }).resolves({
@@ -176,8 +99,11 @@ describe('run', () => {
     const out = await run({ ...inputs, extraTags: ['rc'] }, d);
     expect(out.digest).toBe(digest);
     expect(d.calls.map((c) => c.args[0])).toEqual(['login', 'buildx', 'build', 'push']);
-    expect(d.calls.find((c) => c.args[0] === 'push')!.args).toEqual(['push', `${uri}:0123456`]);
-    expect(ecrMock.commandCalls(PutImageCommand).map((c) => c.args[0].input.imageTag)).toEqual(['rc']);
+    const pushed = d.calls.find((c) => c.args[0] === 'push')!.args;
+    expect(pushed).toHaveLength(2);
+    expect(pushed[1]!.slice(uri.length + 1)).toMatch(STAGING);
+    expect(ecrMock.commandCalls(PutImageCommand).map((c) => c.args[0].input.imageTag)).toEqual(['0123456', 'rc']);
+    expect(ecrMock.commandCalls(BatchDeleteImageCommand).map((c) => c.args[0].input.imageIds)).toEqual([[{ imageTag: pushed[1]!.slice(uri.length + 1) }]]);
     expect(ecrMock.commandCalls(CreateRepositoryCommand)).toHaveLength(0);
   });
 
@@ -204,6 +130,7 @@ describe('run', () => {
   test('skip-existing false in a MUTABLE repository rebuilds and moves the SHA tag', async () => {
     ecrMock.on(DescribeRepositoriesCommand).resolves({ repositories: [{ repositoryUri: uri, imageTagMutability: 'MUTABLE' }] });
     ecrMock.on(BatchGetImageCommand).resolves({ images: [{ imageId: { imageTag: '0123456', imageDigest: `sha256:${'d'.repeat(64)}` } }] });
+    manifestOf();
     const d = deps({ buildx: false });
     const out = await run({ ...inputs, skipExisting: false }, d);
     expect(out).toMatchObject({ skipped: false, digest });
@@ -217,22 +144,6 @@ describe('run', () => {
       "ECR repository 'team/api' does not exist and create-repository is false",
     );
     expect(ecrMock.commandCalls(CreateRepositoryCommand)).toHaveLength(0);
-  });
-
-  test('a failed push whose SHA tag was pushed meanwhile by a concurrent run uses that image', async () => {
-    ecrMock.on(DescribeRepositoriesCommand).resolves({ repositories: [{ repositoryUri: uri, imageTagMutability: 'IMMUTABLE' }] });
-    ecrMock
-      .on(BatchGetImageCommand)
-      .resolvesOnce({ images: [] })
-      .resolves({ images: [{ imageId: { imageTag: '0123456', imageDigest: digest } }] });
-    const d = deps({ buildx: false });
-    const failingExec: Exec = async (file, args, o) => {
-      if (args[0] === 'push') throw new Error('tag invalid: already exists and cannot be overwritten');
-      return d.exec(file, args, o);
-    };
-    const out = await run(inputs, { ...d, exec: failingExec });
-    expect(out.digest).toBe(digest);
-    expect(d.io.warnings).toContainEqual(expect.stringContaining('Another run pushed'));
   });
 
   const other = `sha256:${'e'.repeat(64)}`;
@@ -255,7 +166,7 @@ describe('run', () => {
     const running = run({ ...inputs, extraTags }, d);
     if (builds) {
       await expect(running).resolves.toMatchObject({ digest, tags: `0123456,${extraTags[0]}` });
-      expect(ecrMock.commandCalls(PutImageCommand).map((c) => c.args[0].input.imageTag)).toEqual(extraTags);
+      expect(ecrMock.commandCalls(PutImageCommand).map((c) => c.args[0].input.imageTag)).toEqual(['0123456', ...extraTags]);
     } else {
       await expect(running).rejects.toThrow(`Tag ${extraTags[0]} already exists in team/api on another image and is immutable there; nothing was built or pushed`);
       expect(d.calls).toEqual([]);
@@ -316,6 +227,7 @@ describe('run', () => {
     ecrMock.on(BatchGetImageCommand).rejects(notFound);
     ecrMock.on(GetLifecyclePolicyCommand).rejects(notFound);
     ecrMock.on(CreateRepositoryCommand).resolves({ repository: { repositoryUri: uri, imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION' } });
+    manifestOf();
     await run({ ...inputs, tagMutability: 'IMMUTABLE_WITH_EXCLUSION', tagMutabilityExclusionFilters: ['main'] }, deps({ buildx: true }));
     expect(ecrMock.commandCalls(CreateRepositoryCommand)[0]!.args[0].input).toMatchObject({
       tags: [{ Key: 'deploy-actions:created-by', Value: 'build-push-ecr' }],

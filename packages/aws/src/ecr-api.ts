@@ -21,6 +21,7 @@ export type Wire<T> = T extends Date
 type Op<I, O> = { input: I; output: Wire<O> };
 
 export interface EcrOperations {
+  BatchDeleteImage: Op<ECR.BatchDeleteImageCommandInput, ECR.BatchDeleteImageCommandOutput>;
   BatchGetImage: Op<ECR.BatchGetImageCommandInput, ECR.BatchGetImageCommandOutput>;
   CreateRepository: Op<ECR.CreateRepositoryCommandInput, ECR.CreateRepositoryCommandOutput>;
   DescribeImages: Op<ECR.DescribeImagesCommandInput, ECR.DescribeImagesCommandOutput>;

@@ -4,6 +4,7 @@
  * (aws-sdk-client-mock). Answers are put in ECR's wire form (ecr-api.ts `Wire`).
  */
 import {
+  BatchDeleteImageCommand,
   BatchGetImageCommand,
   CreateRepositoryCommand,
   DescribeImagesCommand,
@@ -27,6 +28,7 @@ export function makeEcrClient(region: string): ECRClient {
 }
 
 const COMMANDS: Record<EcrOperation, new (input: never) => unknown> = {
+  BatchDeleteImage: BatchDeleteImageCommand,
   BatchGetImage: BatchGetImageCommand,
   CreateRepository: CreateRepositoryCommand,
   DescribeImages: DescribeImagesCommand,

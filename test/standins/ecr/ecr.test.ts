@@ -3,13 +3,17 @@
  * checked with plain registry HTTP requests (no docker needed for these).
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createHash } from 'node:crypto';
 import {
+  BatchDeleteImageCommand,
+  BatchGetImageCommand,
   CreateRepositoryCommand,
   DescribeRepositoriesCommand,
   ECRClient,
   GetAuthorizationTokenCommand,
   GetRepositoryPolicyCommand,
   ListTagsForResourceCommand,
+  PutImageCommand,
   PutImageTagMutabilityCommand,
   SetRepositoryPolicyCommand,
 } from '@aws-sdk/client-ecr';
@@ -108,5 +112,30 @@ describe('ECR stand-in with accounts', () => {
     expect([tagIsImmutable(r, 'main'), tagIsImmutable(r, 'dev-1'), tagIsImmutable(r, 'a1b2c3d'), tagIsImmutable(r, 'mainline')]).toEqual([false, false, true, true]);
     const m = { imageTagMutability: 'MUTABLE_WITH_EXCLUSION', imageTagMutabilityExclusionFilters: [{ filterType: 'WILDCARD', filter: 'release-*' }] };
     expect([tagIsImmutable(m, 'release-1'), tagIsImmutable(m, 'main')]).toEqual([true, false]);
+  });
+
+  test('BatchDeleteImage by tag removes only that tag while the image keeps another; its last tag takes the image', async () => {
+    const b = client(builder());
+    await b.send(new CreateRepositoryCommand({ repositoryName: 'team/tags', imageTagMutability: 'IMMUTABLE' }));
+    const config = Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}');
+    const configDigest = `sha256:${createHash('sha256').update(config).digest('hex')}`;
+    const started = await fetch(`${registry.url}/v2/team/tags/blobs/uploads/`, { method: 'POST', headers: { Authorization: registry.authHeader } });
+    const location = new URL(started.headers.get('location')!, registry.url);
+    location.searchParams.set('digest', configDigest);
+    expect((await fetch(location, { method: 'PUT', headers: { Authorization: registry.authHeader, 'Content-Type': 'application/octet-stream' }, body: config })).status).toBe(201);
+    const manifest = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length }, layers: [] });
+    for (const imageTag of ['staging-1', 'a1b2c3d']) await b.send(new PutImageCommand({ repositoryName: 'team/tags', imageManifest: manifest, imageTag }));
+    const byTag = async (imageTag: string) => (await b.send(new BatchGetImageCommand({ repositoryName: 'team/tags', imageIds: [{ imageTag }] }))).images?.map((i) => i.imageId?.imageDigest) ?? [];
+    const digest = (await byTag('a1b2c3d'))[0]!;
+
+    const first = await b.send(new BatchDeleteImageCommand({ repositoryName: 'team/tags', imageIds: [{ imageTag: 'staging-1' }] }));
+    expect(first.imageIds).toEqual([{ imageDigest: digest, imageTag: 'staging-1' }]);
+    expect([await byTag('staging-1'), await byTag('a1b2c3d')]).toEqual([[], [digest]]);
+
+    await b.send(new BatchDeleteImageCommand({ repositoryName: 'team/tags', imageIds: [{ imageTag: 'a1b2c3d' }] }));
+    const gone = await b.send(new BatchGetImageCommand({ repositoryName: 'team/tags', imageIds: [{ imageDigest: digest }] }));
+    expect(gone.images).toEqual([]);
+    const again = await b.send(new BatchDeleteImageCommand({ repositoryName: 'team/tags', imageIds: [{ imageTag: 'a1b2c3d' }] }));
+    expect(again.failures?.map((f) => f.failureCode)).toEqual(['ImageNotFound']);
   });
 });

@@ -3,6 +3,8 @@
  * digests and manifests are the registry's own.
  */
 import { createHash } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Registry } from '../../harness/registry';
 import { MANIFEST_ACCEPT } from './registry-front';
 
@@ -39,6 +41,15 @@ export class RegistryImages {
     if (res.status === 404) return [];
     const json = (await res.json()) as { tags?: string[] | null };
     return json.tags ?? [];
+  }
+
+  /**
+   * Removes one tag and leaves the image and its other tags, as ECR's BatchDeleteImage by tag does.
+   * distribution 2.8's API deletes manifests by digest only (a tag there is refused as an invalid
+   * digest), so the tag's entry goes from the registry's own storage (tags/<tag> under _manifests).
+   */
+  untag(name: string, tag: string): void {
+    rmSync(join(this.registry.storageDir, 'docker/registry/v2/repositories', name, '_manifests/tags', tag), { recursive: true, force: true });
   }
 
   /** Every tagged image of the repository, grouped by digest. */

@@ -458,7 +458,11 @@ export async function startEcrStandin(opts: {
     async BatchDeleteImage(input, _caller, registryId) {
       const r = repo(input.repositoryName, registryId);
       const { found, failures } = await images.resolve(r.repositoryName, (input.imageIds ?? []) as ImageId[]);
-      for (const { info } of found) await images.request('DELETE', `/v2/${r.repositoryName}/manifests/${info.digest}`);
+      // By tag: only that tag goes while the image keeps another; its last tag takes the image (ECR's documented behaviour).
+      for (const { id, info } of found) {
+        if (id.imageTag !== undefined && id.imageDigest === undefined && info.tags.length > 1) images.untag(r.repositoryName, id.imageTag);
+        else await images.request('DELETE', `/v2/${r.repositoryName}/manifests/${info.digest}`);
+      }
       return { imageIds: found.map((f) => ({ imageDigest: f.info.digest, imageTag: f.id.imageTag })), failures };
     },
   };

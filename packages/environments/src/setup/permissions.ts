@@ -4,7 +4,7 @@
  *
  * - build role (build.yml, build-push-ecr): log in to ECR, find or create the repository (with its
  *   creation tag: ecr:TagResource), keep its settings and repository policy, look images up by tag,
- *   push layers and manifests, add tags to an existing image.
+ *   push layers and manifests, add tags to an existing image, remove its run's staging tag.
  * - deploy role (deploy.yml: promote-gate, helm-deploy-eks): find the cluster, read the image and
  *   the repository policy (pull-access check), record evidence tags, read the bake's alarms, sign
  *   with its environment's evidence key, read the public keys of the service's evidence keys.
@@ -32,6 +32,9 @@ export const BUILD_REPOSITORY_ACTIONS = [
   'ecr:DescribeImages',
   'ecr:BatchGetImage',
   'ecr:PutImage',
+  // staging.ts: the run's staging tag, removed once the permanent tags are on the image (no IAM
+  // condition narrows it to one tag: docs/build-push-ecr.md, "Order of writes")
+  'ecr:BatchDeleteImage',
   // docker push (the registry API) and a pull of a layer that exists
   'ecr:BatchCheckLayerAvailability',
   'ecr:InitiateLayerUpload',
