@@ -56,7 +56,7 @@ export async function removeStagingTag(s: Staged): Promise<void> {
       s.ecr.call('BatchDeleteImage', { repositoryName: s.ref.repositoryName, registryId: s.ref.registryId, imageIds: [{ imageTag: s.staging }] }),
       s.aws,
     );
-    const failure = res.failures?.find((f) => f.failureCode !== 'ImageNotFound');
+    const failure = res?.failures?.find((f) => f.failureCode !== 'ImageNotFound');
     if (failure) throw new UserError(`ECR answered ${failure.failureCode}: ${failure.failureReason ?? ''}`);
     s.io.info(`Staging tag ${s.staging} removed`);
   } catch (err) {

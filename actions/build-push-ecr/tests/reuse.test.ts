@@ -131,7 +131,11 @@ describe('reuse by content key', () => {
     const build = s.docker.find((a) => a[0] === 'build')!;
     expect(build).toContain(`org.opencontainers.image.revision=${head}`);
     expect(build).toContain(`dev.deploy-actions.content-key=${out['content-key']}`);
-    expect(putTags()).toEqual([[out['content-key'], builtDigest]]);
+    // The SHA tag first (once the provenance is stored), the key last.
+    expect(putTags()).toEqual([
+      [head.slice(0, 7), builtDigest],
+      [out['content-key'], builtDigest],
+    ]);
   });
 
   test('the SHA tag wins over the key (a re-run keeps its own image)', async () => {
@@ -180,16 +184,18 @@ describe('reuse by content key', () => {
     const out = await run(s.inputs, s.deps);
     expect(out).toMatchObject({ skipped: false, digest: builtDigest, 'content-key': key });
     expect(s.docker.map((a) => a[0])).toContain('build');
-    expect(putTags()).toEqual([]);
+    expect(putTags()).toEqual([[repo.git('rev-parse', 'HEAD').slice(0, 7), builtDigest]]);
   });
 
   test('another run tagged another image with the key meanwhile: a warning, the build stands', async () => {
     const repo = gitRepo(service);
     const s = setup(repo);
     ecrHolding({});
-    ecrMock.on(PutImageCommand).rejects(
-      new ECRServiceException({ name: 'ImageTagAlreadyExistsException', $fault: 'client', $metadata: {}, message: 'exists' }),
-    );
+    // The key's PutImage loses; the SHA tag's is this run's.
+    ecrMock.on(PutImageCommand).callsFake((input: { imageTag?: string }) => {
+      if (input.imageTag?.startsWith('tree-')) throw new ECRServiceException({ name: 'ImageTagAlreadyExistsException', $fault: 'client', $metadata: {}, message: 'exists' });
+      return {};
+    });
     ecrMock.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageDigest: qaDigest }] });
     const out = await run(s.inputs, s.deps);
     expect(out.digest).toBe(builtDigest);
