@@ -519,9 +519,13 @@ describe('flooding', () => {
     }
     console.log(`flood: 10,000 junk deployments created in ${Date.now() - t0} ms`);
     const before = github.state.requests.length;
+    const t1 = Date.now();
     const r = await deploy('production', older);
     expectRefused(r, /preprod has moved on to sha256:[0-9a-f]{64}/);
     const lists = github.state.requests.slice(before).filter((q) => q.method === 'GET' && q.path.endsWith('/deployments')).length;
+    // The verifier's cost, printed (figures, not a timed assertion): the whole deploy.yml run and the gate step's own time.
+    const gate = step(r, 'Promotion gate')!;
+    console.log(`flood: production's gate over 10,000 junk deployments: ${lists} list requests, ${github.state.requests.length - before} GitHub requests in the run; deploy.yml run ${Date.now() - t1} ms, gate step ${gate.durationMs} ms`);
     expect(step(r, 'Promotion gate')!.log).toMatch(/Read 100\d\d preprod evidence deployments \(\d+ statements verified; ignored: 100\d\d unsigned/);
     // The head read (10,000+ deployments newer than the held statement) and the commit's read (its half of the junk), 100 per page.
     expect(lists).toBeLessThanOrEqual(101 + 51 + 2 * 2);
