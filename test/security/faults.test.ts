@@ -457,7 +457,7 @@ async function recordRow(l: Listener): Promise<Outcome> {
   return { code: r.exitCode, lines, endedAt: Date.now() };
 }
 /** One registry, ECR, KMS (the provenance key) and OIDC token service for the build-push-ecr rows. */
-const BUILD_SHAS: Record<Fault, string> = { hang: 'f1e2d3c4b5a6978812345678901234567890abcd', reset: 'e1d2c3b4a5f6978812345678901234567890abcd' };
+const BUILD_SHAS: Record<'hang' | 'reset', string> = { hang: 'f1e2d3c4b5a6978812345678901234567890abcd', reset: 'e1d2c3b4a5f6978812345678901234567890abcd' };
 let buildWorld: Promise<{ ecr: Awaited<ReturnType<typeof startEcrStandin>>; kms: Awaited<ReturnType<typeof startKmsStandin>>; registry: Awaited<ReturnType<typeof startRegistry>>; keyArn: string; oidc: Record<string, string> }> | undefined;
 function startBuildWorld() {
   buildWorld ??= (async () => {
@@ -491,7 +491,7 @@ async function tagged(registry: Awaited<ReturnType<typeof startRegistry>>, repo:
  * The step ends with the one line; no SHA tag (and no staging tag) is left in the registry; a
  * re-run with KMS back builds, signs and tags the image.
  */
-const buildRow = (fault: Fault) => async (l: Listener): Promise<Outcome> => {
+const buildRow = (fault: 'hang' | 'reset') => async (l: Listener): Promise<Outcome> => {
   const w = await startBuildWorld();
   const sha = BUILD_SHAS[fault];
   const repo = `team/built-${fault}`;
