@@ -13,10 +13,11 @@ export default defineConfig({
     // container labels (test/README.md, "How the suite runs").
     fileParallelism: true,
     maxWorkers: 2,
-    // The longest files first (test/suite/slowest-first.ts); helm, kubectl and the helm archives
-    // made once before any file starts (test/suite/global-setup.ts).
+    // The longest files first (test/suite/slowest-first.ts); one temp directory for the whole run,
+    // removed at its end (test/suite/run-temp-dir.ts: TMPDIR for every file and process); helm,
+    // kubectl and the helm archives made once before any file starts (test/suite/global-setup.ts).
     sequence: { sequencer: SlowestFirst },
-    globalSetup: ['test/suite/global-setup.ts'],
+    globalSetup: ['test/suite/run-temp-dir.ts', 'test/suite/global-setup.ts'],
     reporters: ['default'],
   },
 });

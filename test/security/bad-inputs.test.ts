@@ -354,6 +354,11 @@ const MORE_CASES: Case[] = [
   ['helm-deploy-eks', 'registry-id', '123', 'must be a 12-digit AWS account id'],
   ['helm-deploy-eks', 'image', `${ECR}/team/app:v1`, 'must be an image pinned by digest'],
   ['helm-deploy-eks', 'image-repository-key', 'image.repository', 'cannot be combined with image-reference-key', { 'image-reference-key': 'image.ref' }],
+  // helm-deploy-eks: inputs the chosen way of working does not read.
+  ['helm-deploy-eks', 'kube-context', 'other', 'is read only with kubeconfig'],
+  ['helm-deploy-eks', 'helm-version', '3.18.0', 'is not read with tools-from-path: true', { 'tools-from-path': 'true' }],
+  ['helm-deploy-eks', 'helm-base-url', 'https://mirror.example', 'is not read with tools-from-path: true', { 'tools-from-path': 'true' }],
+  ['helm-deploy-eks', 'smoke-attempts', '3', 'is read only with smoke-url'],
 ];
 
 function snapshot(dir: string): string[] {
