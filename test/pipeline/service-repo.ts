@@ -149,7 +149,7 @@ export function createServiceRepo(opts: { serviceDir: string; name: string; ecrR
         base_ref: null,
         head_commit: { id: after, message, tree_id: git('rev-parse', `${after}^{tree}`), author: { name: 'Dev', email: 'dev@example.com' } },
         pusher: { name: 'dev' },
-        repository: { full_name: opts.name, name: opts.name.split('/')[1]!, owner: { login: opts.name.split('/')[0]! }, default_branch: 'main', visibility: 'private' },
+        repository: repositoryPayload(opts.name),
       },
     };
   };
@@ -191,8 +191,17 @@ export function createServiceRepo(opts: { serviceDir: string; name: string; ecrR
   };
 }
 
+/**
+ * The event payload's `repository` (push and workflow_dispatch payloads both carry it, with the
+ * default branch: GitHub's webhook schema `repository-webhooks`; a `schedule` payload has none).
+ * The repository's default branch is main (createServiceRepo's initial branch).
+ */
+function repositoryPayload(name: string) {
+  return { full_name: name, name: name.split('/')[1]!, owner: { login: name.split('/')[0]! }, default_branch: 'main', visibility: 'private' };
+}
+
 /** A workflow_dispatch event ("Run workflow" on `branch`). */
 export function dispatchEvent(repo: ServiceRepo, branch: string, workflow: string, inputs: Record<string, string>): GithubEvent {
   const ref = `refs/heads/${branch}`;
-  return { name: 'workflow_dispatch', ref, sha: repo.head(branch), actor: 'dev', inputs, payload: { ref, inputs, workflow, repository: { full_name: repo.name } } };
+  return { name: 'workflow_dispatch', ref, sha: repo.head(branch), actor: 'dev', inputs, payload: { ref, inputs, workflow, repository: repositoryPayload(repo.name) } };
 }

@@ -21,7 +21,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createActionDoubles } from '../executor/doubles/index';
 import { mergeRepositoryPolicy } from '@deploy-actions/aws';
-import { buildAccount, buildRoleArn, deployRoleArn, projectTrust, repositoryIds, variablesOf } from '../executor/doubles/aws-trust';
+import { buildAccount, buildRoleArn, deployRoleArn, evidenceRoleArn, projectTrust, repositoryIds, variablesOf } from '../executor/doubles/aws-trust';
 import { loadEnvironments, projectEnvironmentsFile } from '../executor/doubles/environments';
 import { startOidcTokenService, subjectsFromGithub, type OidcTokenService } from '../executor/doubles/oidc';
 import { runWorkflow } from '../executor/index';
@@ -82,15 +82,30 @@ afterAll(async () => {
   for (const s of [github, ecr, registry, evidence?.kms, sts, tokens]) await s?.stop();
 });
 
-function run(workflow: string, branch: string, vars: Record<string, string> = { EVIDENCE_KMS_KEYS: evidence.variable }, overrides?: Record<string, string>): Promise<WorkflowRun> {
+/** The reviewers' answer to the next approval requests (the environments' required reviewers). */
+let reviewersApprove = true;
+
+/**
+ * `workflow` (the service's attack.yml) run with "Run workflow" on `branch`; or, with `file`, the
+ * service repository's own workflow of that name (its starter copy), `workflow` then replacing its
+ * text when given, with the dispatch `inputs`.
+ */
+function run(
+  workflow: string | undefined,
+  branch: string,
+  vars: Record<string, string> = { EVIDENCE_KMS_KEYS: evidence.variable },
+  overrides?: Record<string, string>,
+  o: { file?: string; inputs?: Record<string, string>; environmentVars?: boolean } = {},
+): Promise<WorkflowRun> {
+  const file = o.file ?? 'attack.yml';
   return runWorkflow({
-    workflow: { path: '.github/workflows/attack.yml', text: workflow },
-    event: dispatchEvent(repo, branch, 'attack.yml', {}),
+    workflow: { path: `.github/workflows/${file}`, text: workflow },
+    event: dispatchEvent(repo, branch, file, o.inputs ?? {}),
     repository: { root: repo.root, name: NAME, ...repositoryIds(NAME) },
     ...(overrides ? { overrides } : {}),
     vars: { AWS_REGION: REGION, ECR_REGISTRY_ID: buildAccount(), ...vars },
     actions: createActionDoubles({ repositories: { [NAME]: repo.root } }),
-    environments: loadEnvironments({ file: projectEnvironmentsFile(), owner: 'acme', teams: { 'acme/platform': ['alice'] }, approver: () => ({ approve: true, reviewer: 'alice' }) }),
+    environments: loadEnvironments({ file: projectEnvironmentsFile(), owner: 'acme', teams: { 'acme/platform': ['alice'] }, ...(o.environmentVars ? { vars: environmentVars() } : {}), approver: () => ({ approve: reviewersApprove, reviewer: 'alice' }) }),
     idTokens: tokens,
     mintToken: (permissions) => github.mintToken(granted(permissions)),
     apiUrl: github.url,
@@ -167,7 +182,7 @@ permissions: {}
 jobs:
   target:
     uses: org/deploy-actions/.github/workflows/deploy.yml@v1
-    permissions: { contents: read, id-token: write, deployments: write }
+    permissions: { contents: read, id-token: write, deployments: write, actions: read, pull-requests: read }
     with:
       environment: '${environment}'
       image-ref: ${img.ref}
@@ -388,6 +403,104 @@ describe('gaps in the chain', () => {
   }, 120_000);
 });
 
+/** The service's own starter workflow on `branch` (redeploy.yml, rollback.yml), with a team's edits. */
+const starter = (file: string, branch = 'main') => repo.git('show', `${branch}:.github/workflows/${file}`);
+/** The environments' variables deploy-setup sets that the starters rely on (their deploy role and cluster). */
+const environmentVars = () => Object.fromEntries(['qa', 'preprod', 'production'].map((e) => [e, { AWS_DEPLOY_ROLE_ARN: deployRoleArn(e), EKS_CLUSTER_NAME: variablesOf(NAME).environments[e]!.EKS_CLUSTER_NAME! }]));
+const recordsOf = (environment: string) => github.state.deployments.filter((d) => d.task === `deploy:evidence:${environment}`).length;
+/** A new commit on `branch` and its image pushed under the commit's SHA tag (what build.yml leaves). */
+async function built(branch: string, name: string, file = `www/${name}.html`, text = `${name}\n`) {
+  repo.change(branch, file, text, `Change ${name}`);
+  const sha = repo.head(branch);
+  const digest = await pushImage(registry, REPO, sha.slice(0, 7), name);
+  return { sha, digest, ref: `${registry.host}/${REPO}@${digest}` };
+}
+
+describe("the gate's rules and preprod's QA evidence", () => {
+  test("the gate's rules come from the default branch: a dispatched commit whose environments file drops QA from the chain is still held to main's chain (preprod needs QA evidence), one line, nothing deployed", async () => {
+    const rules = (chain: string) => `${projectEnvironmentsFile()}\npromotion:\n  chain: [${chain}]\n  refs: [refs/heads/main]\n`;
+    // The default branch's rules: QA before preprod before production.
+    repo.change('main', '.github/environments.yml', rules('qa, preprod, production'), 'QA evidence before preprod');
+    try {
+      // An insider's commit on develop (built, its SHA tag on its image) whose own file drops QA from the chain.
+      const weakened = await built('develop', 'weakened', '.github/environments.yml', rules('preprod, production'));
+      const before = recordsOf('preprod');
+      // A caller on main passes that commit (deploy.yml checks out its chart): no require-environment.
+      const r = await deploy('preprod', weakened);
+      expectRefused(r, new RegExp(`^Promotion of ${REPO}@${weakened.digest} to preprod refused: .*no statement signed with qa's key says digest ${weakened.digest} passed qa`));
+      expect(recordsOf('preprod')).toBe(before);
+    } finally {
+      repo.git('checkout', '--quiet', 'main');
+      repo.git('rm', '--quiet', '.github/environments.yml');
+      repo.git('commit', '--quiet', '-m', 'Default chain again');
+    }
+  }, 120_000);
+
+  test('redeploy.yml to preprod of an image without QA evidence: refused by the gate in one line, nothing deployed; with QA evidence the gate lets it through', async () => {
+    // The team's redeploy.yml, its chart one that does not exist (no cluster here: the deploy step
+    // fails at once when the gate lets the digest through) and no release card.
+    const text = starter('redeploy.yml')
+      .replace(/^(\s*chart: )chart(\s+# EDIT)/m, '$1no-such-chart$2')
+      .replace(/^(\s*release-card: ).+?(\s+# EDIT)/m, '$1false$2');
+    expect(text).toContain('chart: no-such-chart');
+    const redeploy = (img: { sha: string; digest: string }) =>
+      run(text, 'main', { EVIDENCE_KMS_KEYS: evidence.variable }, undefined, { file: 'redeploy.yml', inputs: { environment: 'preprod', digest: img.digest, sha: img.sha }, environmentVars: true });
+    const untested = await built('develop', 'untested');
+    const before = recordsOf('preprod');
+    const r = await redeploy(untested);
+    expectRefused(r, new RegExp(`^Promotion of ${REPO}@${untested.digest} to preprod refused: .*no statement signed with qa's key says digest ${untested.digest} passed qa`));
+    expect(recordsOf('preprod')).toBe(before);
+    // The control: the same starter with an image QA validated.
+    const tested = await built('develop', 'tested');
+    await legit('qa', tested);
+    const ok = await redeploy(tested);
+    expect(step(ok, 'Promotion gate')!.outcome, step(ok, 'Promotion gate')!.annotations.map((a) => a.message).join('\n')).toBe('success');
+    expect(step(ok, 'Deploy')!.outcome).toBe('failure');
+  }, 180_000);
+});
+
+describe('unsigned fields of a signed record', () => {
+  test("rollback.yml after genuine statements replayed under forged payloads (image host evil.example.com, actor mallory, another run): the plan, status and last-validated take the signed fields; the rollback deploys the signed image, nothing else", async () => {
+    // X then Y passed preprod and ran in production: Y runs, X is the rollback target.
+    const X = await built('main', 'rollbackTarget');
+    const Y = await built('main', 'rollbackRunning');
+    for (const img of [X, Y]) {
+      await legit('preprod', img);
+      await legit('production', img);
+    }
+    // Each genuine production statement replayed in a new deployment whose unsigned payload names
+    // an image of the same digest on another host, another actor, run and workflow.
+    const post = asWriter();
+    for (const img of [X, Y]) {
+      const genuine = github.state.deployments.filter((d) => d.task === 'deploy:evidence:production' && (d.payload as { digest?: string; signed?: unknown }).digest === img.digest && (d.payload as { signed?: unknown }).signed).at(-1)!;
+      const forged = { ...(genuine.payload as object), image: `evil.example.com/${REPO}@${img.digest}`, actor: 'mallory', run_id: '31337', run_url: 'https://evil.example.com/run', workflow: 'evil' };
+      const d = await post('/deployments', { ref: img.sha, task: 'deploy:evidence:production', environment: 'production', payload: forged, transient_environment: true, required_contexts: [] });
+      await post(`/deployments/${d.id}/statuses`, { state: 'success', auto_inactive: false });
+    }
+    const before = productionRecords().length;
+    // The team's rollback.yml, its chart one that does not exist (no cluster here) and no release card.
+    const text = starter('rollback.yml')
+      .replace(/^(\s*chart: )chart(\s+# EDIT)/m, '$1no-such-chart$2')
+      .replace(/^(\s*release-card: ).+?(\s+# EDIT)/m, '$1false$2');
+    const r = await run(text, 'main', { EVIDENCE_KMS_KEYS: evidence.variable, AWS_EVIDENCE_ROLE_ARN: evidenceRoleArn() }, undefined, { file: 'rollback.yml', inputs: { environment: 'production' }, environmentVars: true });
+    const plan = r.jobs.find((j) => j.path.join('/') === 'plan')!;
+    const why = JSON.stringify(r.jobs.map((j) => [j.path.join('/'), j.error, j.steps.map((s) => [s.name, s.outcome, s.annotations.map((a) => a.message)])]));
+    expect(plan.result, why).toBe('success');
+    expect(plan.outputs).toMatchObject({ 'image-ref': X.ref, sha: X.sha, running: Y.ref, 'running-sha': Y.sha });
+    const target = plan.steps.find((s) => s.name === 'Previous validated release')!;
+    expect(target.outputs).toMatchObject({ digest: X.digest, 'image-ref': X.ref, 'validated-by': 'dev' });
+    expect(target.outputs['run-url']).toMatch(/\/actions\/runs\/\d+$/);
+    // Nothing the plan outputs, writes to its summary or gives the rollback job comes from the forged payloads.
+    const shown = JSON.stringify([plan.outputs, plan.steps.map((s) => [s.outputs, s.summary])]);
+    expect(shown).not.toMatch(/evil|mallory|31337/);
+    // The rollback: deploy.yml re-verifies the signed target and deploys it (the deploy step fails at once: no such chart).
+    expect(step(r, 'Promotion gate')!.outcome, why).toBe('success');
+    expect(step(r, 'Promotion gate')!.log).toContain(X.digest);
+    expect(step(r, 'Deploy')!.outcome).toBe('failure');
+    expect(productionRecords().length).toBe(before);
+  }, 240_000);
+});
+
 describe('flooding', () => {
   test('10,000 junk deployments (and a replayed older statement) do not let a digest preprod moved on from through; the held one still passes', async () => {
     // Last in this file: every later read would page through the junk too.
@@ -406,9 +519,13 @@ describe('flooding', () => {
     }
     console.log(`flood: 10,000 junk deployments created in ${Date.now() - t0} ms`);
     const before = github.state.requests.length;
+    const t1 = Date.now();
     const r = await deploy('production', older);
     expectRefused(r, /preprod has moved on to sha256:[0-9a-f]{64}/);
     const lists = github.state.requests.slice(before).filter((q) => q.method === 'GET' && q.path.endsWith('/deployments')).length;
+    // The verifier's cost, printed (figures, not a timed assertion): the whole deploy.yml run and the gate step's own time.
+    const gate = step(r, 'Promotion gate')!;
+    console.log(`flood: production's gate over 10,000 junk deployments: ${lists} list requests, ${github.state.requests.length - before} GitHub requests in the run; deploy.yml run ${Date.now() - t1} ms, gate step ${gate.durationMs} ms`);
     expect(step(r, 'Promotion gate')!.log).toMatch(/Read 100\d\d preprod evidence deployments \(\d+ statements verified; ignored: 100\d\d unsigned/);
     // The head read (10,000+ deployments newer than the held statement) and the commit's read (its half of the junk), 100 per page.
     expect(lists).toBeLessThanOrEqual(101 + 51 + 2 * 2);

@@ -266,8 +266,6 @@ const MORE_CASES: Case[] = [
   inMode('card', 'registry-id', '210987654321', "must match the image reference's registry host (account 123456789012)"),
   inMode('card', 'aws-region', 'us-east-1', "must match the image reference's registry host (region eu-west-1)"),
   inMode('card', 'github-token', '', 'is required for mode card'),
-  inMode('card', 'run-reviews', 'alice approved', 'must be a JSON array (the review history of the run)'),
-  inMode('card', 'run-reviews', '[{"state":"approved","user":{"login":"alice"}}]', 'review 1 must have a state, environments with names and a user login'),
   inMode('card', 'github-token', 'ghs_a\nb', 'must be a token without spaces or control characters'),
   inMode('card', 'evidence-keys', '', 'must name the KMS key of production, preprod', { 'require-signed-evidence': 'true' }),
   inMode('card', 'hotfix', 'perhaps', 'must be true or false'),
@@ -354,6 +352,11 @@ const MORE_CASES: Case[] = [
   ['helm-deploy-eks', 'registry-id', '123', 'must be a 12-digit AWS account id'],
   ['helm-deploy-eks', 'image', `${ECR}/team/app:v1`, 'must be an image pinned by digest'],
   ['helm-deploy-eks', 'image-repository-key', 'image.repository', 'cannot be combined with image-reference-key', { 'image-reference-key': 'image.ref' }],
+  // helm-deploy-eks: inputs the chosen way of working does not read.
+  ['helm-deploy-eks', 'kube-context', 'other', 'is read only with kubeconfig'],
+  ['helm-deploy-eks', 'helm-version', '3.18.0', 'is not read with tools-from-path: true', { 'tools-from-path': 'true' }],
+  ['helm-deploy-eks', 'helm-base-url', 'https://mirror.example', 'is not read with tools-from-path: true', { 'tools-from-path': 'true' }],
+  ['helm-deploy-eks', 'smoke-attempts', '3', 'is read only with smoke-url'],
 ];
 
 function snapshot(dir: string): string[] {

@@ -80,10 +80,10 @@ export function helmDeadlineMs(args: readonly string[], timeoutSeconds: number):
   return (args.includes('--timeout') ? timeoutSeconds * 1000 : 0) + 3 * DEADLINES.kubeMs;
 }
 
-/** The fault line of a helm command stopped at its deadline. */
-export function clusterDeadline(c: Pick<Ctx, 'apiServer' | 'inputs'>, what: string, deadlineMs: number): DeadlineError {
+/** The fault line of a helm command stopped at its deadline (`waitedMs`: until it was stopped, when longer). */
+export function clusterDeadline(c: Pick<Ctx, 'apiServer' | 'inputs'>, what: string, deadlineMs: number, waitedMs = deadlineMs): DeadlineError {
   const endpoint = `the cluster API server${c.apiServer ? ` (${c.apiServer})` : ''}`;
-  return new DeadlineError('timeout', { endpoint, operation: `${what} ${c.inputs.release}`, waitedMs: deadlineMs, attempts: 1, deadlineMs });
+  return new DeadlineError('timeout', { endpoint, operation: `${what} ${c.inputs.release}`, waitedMs, attempts: 1, deadlineMs });
 }
 
 /**

@@ -250,6 +250,9 @@ export function getInputs(i: Raw, ctx: InputContext = defaultContext()): Inputs 
     throw new InputError('kubeconfig', `must be a kubeconfig file that exists${ctx.isDirectory(kubeconfig) ? ', not a directory' : ''}`, kubeconfigText);
   }
   const kubeContext = noControl(i, 'kube-context');
+  if (kubeContext !== '' && kubeconfig === '') {
+    throw new InputError('kube-context', 'is read only with kubeconfig (with cluster-name the action writes a kubeconfig of its own, with one context); remove it', kubeContext);
+  }
   const watchesAlarms = bake.alarmNames.length > 0 || bake.alarmPrefix !== '';
   if (kubeconfig !== '' && i.string('aws-region') !== '' && !watchesAlarms) {
     throw new InputError('aws-region', 'is read only with cluster-name or bake alarms (with kubeconfig the cluster is the one the kubeconfig names)', i.string('aws-region'));
@@ -273,6 +276,11 @@ export function getInputs(i: Raw, ctx: InputContext = defaultContext()): Inputs 
   const helmVersion = helmVersionText === '3' || helmVersionText === '4' ? DEFAULT_HELM_VERSIONS[helmVersionText] : helmVersionText;
   if (!VERSION_RE.test(helmVersion)) throw new InputError('helm-version', `must be a version such as ${DEFAULT_HELM_VERSION}, or 4 or 3 for the newest known of that line`, helmVersion);
   if (!/^[34]\./.test(helmVersion)) throw new InputError('helm-version', `must be a helm 3 or helm 4 version (3.x.y or 4.x.y, or 3 or 4)`, helmVersion);
+  const toolsFromPath = i.bool('tools-from-path', false);
+  const notWithPath = ([['helm-version', DEFAULT_HELM_VERSION], ['helm-base-url', DEFAULT_HELM_BASE_URL]] as const).find(([name, fallback]) => i.string(name, fallback) !== fallback);
+  if (toolsFromPath && notWithPath) {
+    throw new InputError(notWithPath[0], 'is not read with tools-from-path: true (the helm on PATH is used as it is); remove one of them', i.string(notWithPath[0]));
+  }
   const url = (name: string, fallback: string): string => {
     const v = i.string(name, fallback).replace(/\/+$/, '');
     if (!/^https?:\/\/[^\s/]+/.test(v)) throw new InputError(name, 'must be an http(s) URL', v);
@@ -280,6 +288,10 @@ export function getInputs(i: Raw, ctx: InputContext = defaultContext()): Inputs 
   };
   const smokeUrl = i.string('smoke-url');
   if (smokeUrl !== '' && !/^https?:\/\/[^\s/]+\S*$/.test(smokeUrl)) throw new InputError('smoke-url', 'must be an http(s) URL', smokeUrl);
+  const smokeAttempts = i.int('smoke-attempts', 10, { min: 1, max: 100 });
+  if (smokeUrl === '' && i.string('smoke-attempts', '10') !== '10') {
+    throw new InputError('smoke-attempts', 'is read only with smoke-url (set smoke-url, or remove it)', i.string('smoke-attempts'));
+  }
 
   const dryRun = i.bool('dry-run', false);
   const helmTest = i.bool('helm-test', false);
@@ -324,7 +336,7 @@ export function getInputs(i: Raw, ctx: InputContext = defaultContext()): Inputs 
     exportKubeconfig: i.bool('export-kubeconfig', false),
     helmVersion,
     helmBaseUrl: url('helm-base-url', DEFAULT_HELM_BASE_URL),
-    toolsFromPath: i.bool('tools-from-path', false),
+    toolsFromPath,
     dryRun,
     failFast: i.bool('fail-fast', true),
     crashLoopRestarts: i.int('crash-loop-restarts', 3, { min: 1, max: 100 }),
@@ -333,7 +345,7 @@ export function getInputs(i: Raw, ctx: InputContext = defaultContext()): Inputs 
     logLines: i.int('log-lines', 30, { min: 0, max: 1000 }),
     helmTest,
     smokeUrl,
-    smokeAttempts: i.int('smoke-attempts', 10, { min: 1, max: 100 }),
+    smokeAttempts,
   };
 }
 

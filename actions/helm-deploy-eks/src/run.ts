@@ -81,7 +81,7 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
     const stderr = watched.helm.stderr;
     if (!watched.diagnosis && isClusterAccessError(stderr)) throw accessError(c, stderr);
     const waitedMs = deps.now() - deployStart;
-    const fault = watched.diagnosis ? undefined : helmFault(c, 'helm upgrade', stderr, waitedMs);
+    const fault = watched.diagnosis ? undefined : (watched.deadline ?? helmFault(c, 'helm upgrade', stderr, waitedMs));
     let clusterLost = false;
     const restored = await timed(tctx, 'Restore the previous release', () =>
       inputs.rollbackOnFailure || watched.diagnosis

@@ -1,5 +1,5 @@
 /** helm upgrade --install, watched: the rollout's pods are judged while helm waits, and helm is stopped at the first unrecoverable one. */
-import type { ExecResult } from '@deploy-actions/action-kit';
+import type { DeadlineError, ExecResult } from '@deploy-actions/action-kit';
 import { clusterDeadline, helmDeadlineMs, type Ctx } from './context';
 import { helmUpgradeArgs, type ChartValues, type HelmMajor } from '@deploy-actions/chart';
 import { diagnose, oneLine, watchPodsAndOwners, type Diagnosis } from './kube';
@@ -46,6 +46,8 @@ export interface WatchResult {
   diagnosis?: Diagnosis;
   failedAt?: number;
   pods: PodView[];
+  /** helm did not finish within its deadline (the API server went silent) and was stopped: the step's line. */
+  deadline?: DeadlineError;
 }
 
 /** What helm waits for, in one line: a hook Job's pod, or N of M new pods ready and the oldest unready one. */
@@ -112,7 +114,8 @@ async function watchWhileHelmRuns(
       proc.kill('SIGTERM');
       if ((await deps.within(done, deps.killGraceMs)) === 'timeout') proc.kill('SIGKILL');
       const r = await done;
-      return { helm: { ...r, exitCode: 124, stderr: `${r.stderr}\nError: ${clusterDeadline(c, 'helm upgrade', deadlineMs).message}` }, pods: lastViews };
+      const deadline = clusterDeadline(c, 'helm upgrade', deadlineMs, deps.now() - startedAt);
+      return { helm: { ...r, exitCode: 124, stderr: `${r.stderr}\nError: ${deadline.message}` }, pods: lastViews, deadline };
     }
     const items = current();
     if (!items || finished) continue;

@@ -168,6 +168,11 @@ describe('getInputs', () => {
     [{ 'history-max': '-1' }, "Input 'history-max' must be a whole number from 0 to 1000"],
     [{ 'smoke-url': 'localhost:8080' }, "Input 'smoke-url' must be an http(s) URL"],
     [{ set: 'no-equals' }, "Input 'set' must be KEY=VALUE lines"],
+    // Inputs the chosen way of working does not read (issue 23).
+    [{ 'kube-context': 'ctx' }, "Input 'kube-context' is read only with kubeconfig (with cluster-name the action writes a kubeconfig of its own, with one context); remove it (got 'ctx')"],
+    [{ 'tools-from-path': 'true', 'helm-version': '3.18.0' }, "Input 'helm-version' is not read with tools-from-path: true (the helm on PATH is used as it is); remove one of them (got '3.18.0')"],
+    [{ 'tools-from-path': 'true', 'helm-base-url': 'https://mirror.example' }, "Input 'helm-base-url' is not read with tools-from-path: true"],
+    [{ 'smoke-attempts': '3' }, "Input 'smoke-attempts' is read only with smoke-url (set smoke-url, or remove it) (got '3')"],
   ])('%o fails with one line', (extra, message) => {
     let err: Error | undefined;
     try {
@@ -221,5 +226,12 @@ describe('getInputs', () => {
     expect(getInputs(new Raw(mapInputs({ ...kcBase, image: `r:v1@${DIGEST}`, 'image-tag': 'v1' })), ctx).image?.tag).toBe('v1');
     const i = getInputs(new Raw(mapInputs({ ...kcBase, 'aws-region': 'eu-west-1', 'bake-duration': '5m', 'bake-alarms': 'web-5xx' })), { ...ctx, envRegion: '' });
     expect(i.region).toBe('eu-west-1');
+  });
+
+  test('tools-from-path with the default helm-version and helm-base-url, smoke-attempts with smoke-url, kube-context with kubeconfig, are accepted', async () => {
+    expect(read({ 'tools-from-path': 'true', 'helm-version': '4.3.0', 'helm-base-url': 'https://get.helm.sh' }).toolsFromPath).toBe(true);
+    expect(read({ 'smoke-url': 'https://web.example', 'smoke-attempts': '3' }).smokeAttempts).toBe(3);
+    const kc = await readInputs(new Raw(mapInputs({ ...kcBase, 'kube-context': 'c' })), { ...ctx, envRegion: '' });
+    expect(kc.kubeContext).toBe('c');
   });
 });

@@ -191,6 +191,16 @@ describe('run', () => {
     expect(deps.io.summaries.join('')).toContain('Failed to pull image');
   });
 
+  test('a helm upgrade that never ends (a silent API server) is stopped at timeout + 60 s: one line names the operation, the endpoint and the time waited, then the restore', async () => {
+    const w: World = { history: [{ revision: 1, status: 'deployed' }], pods: [], calls: [], killed: [], onKill: 'ignore' };
+    const deps = fakeDeps(w);
+    const err = (await run(inputs({ timeout: '1s' }), deps).catch((e: unknown) => e)) as Error;
+    expect(w.killed).toEqual(['SIGTERM', 'SIGKILL']);
+    // 61 s (timeout + 60 s) then the 30 s SIGTERM grace, on the fake clock (2 s polls).
+    expect(err.message).toMatch(/^helm upgrade web: the cluster API server( \([^)]*\))?: no answer within 61 s \(9\d s waited\); rolled back web to revision 1 \(revision 2 failed\)$/);
+    expect(deps.io.lines.join('\n')).toContain('helm did not finish within 61 s (its --timeout and 60 s for the API calls around it); stopping it');
+  });
+
   test('fail-fast restores even with rollback-on-failure false; a first install is uninstalled', async () => {
     const w: World = { history: [], pods: [], calls: [], killed: [], onKill: 'exit' };
     const deps = withPodAfterStart(w, pullFailing);
