@@ -10,7 +10,8 @@
  * (reset, silent) during helm upgrade; STS and EKS in AWS mode;
  * CloudWatch through the bake's alarm check before the rollout and lost during the bake), the
  * promote-gate bundle (ECR, GitHub, KMS GetPublicKey in verify, KMS Sign in record), the
- * deploy-environments command, the tool-updates script; fault-call.ts makes the call of the two
+ * deploy-environments and pnpm status commands (and, for the GitHub API, a port nothing listens
+ * on), the tool-updates script; fault-call.ts makes the call of the two
  * that need more before them (the action's Kubernetes API client's own list, deploy-setup's read
  * of the stack outputs).
  */
@@ -40,7 +41,8 @@ const ECR_IMAGE = `123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/app@${DIGES
  */
 const late = (bound: number) => bound * 1.1 + 2;
 
-type Fault = 'hang' | 'reset';
+/** hang: accepts, never answers; reset: resets once the request arrives; refused: nothing listens on the port (the GitHub rows only). */
+type Fault = 'hang' | 'reset' | 'refused';
 const servers: Server[] = [];
 const sockets: Socket[] = [];
 
@@ -56,6 +58,14 @@ interface Listener {
   requests: string[];
 }
 async function listener(fault: Fault): Promise<Listener> {
+  if (fault === 'refused') {
+    // A port that was just free: the connection is refused (nothing reaches it, so no firstAt).
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as { port: number }).port;
+    await new Promise((r) => closed.close(r));
+    return { url: `http://127.0.0.1:${port}`, firstAt: () => undefined, requests: [] };
+  }
   let firstAt: number | undefined;
   const requests: string[] = [];
   const server = createServer((socket) => {
@@ -179,6 +189,11 @@ async function viaEnvironmentsTool(url: string) {
   const dir = mkdtempSync(join(tmpdir(), 'faults-'));
   writeFileSync(join(dir, 'envs.yml'), 'environments:\n  qa: {}\n');
   return runProcess(tsx, [resolve(repoRoot, 'packages/environments/src/cli.ts'), '--repo', 'acme/app', '--file', join(dir, 'envs.yml'), '--check'], { GITHUB_TOKEN: 'ghs_token', GITHUB_API_URL: url });
+}
+
+/** `pnpm status` (promote-gate's command), its GitHub API at the listener. */
+function viaStatus(url: string): Promise<Outcome> {
+  return runProcess(tsx, [resolve(repoRoot, 'actions/promote-gate/src/cli.ts'), '--repo', 'acme/app', '--repository', 'team/app'], { GITHUB_TOKEN: 'ghs_token', GITHUB_API_URL: url });
 }
 
 interface Outcome {
@@ -460,6 +475,14 @@ const ROWS: Row[] = [
   ...row("the cluster's API server (the action's Kubernetes API client)", /^list pods: the Kubernetes API server/, url(viaCall('kube')), 40, 1),
   ...row('GitHub API (promote-gate verify)', /deployments/, url((u) => viaGate({ evidence: 'github' }, (x) => ({ GITHUB_API_URL: x }), u)), 31, 15),
   ...row('GitHub API (deploy-environments --check)', /GitHub|environments/, url(viaEnvironmentsTool), 31, 15),
+  ...row('GitHub API (pnpm status)', /^GitHub: .*deployments/, url(viaStatus), 31, 15),
+  // Nothing listening (issue 23: `connect ECONNREFUSED 127.0.0.1:port` named neither the service
+  // nor the call): up to 5 attempts, backoff of at most 1, 2, 4, 8 s.
+  ...[
+    ['GitHub API (promote-gate verify)', /deployments/, url((u) => viaGate({ evidence: 'github' }, (x) => ({ GITHUB_API_URL: x }), u))],
+    ['GitHub API (deploy-environments --check)', /GitHub|environments/, url(viaEnvironmentsTool)],
+    ['GitHub API (pnpm status)', /^GitHub: .*deployments/, url(viaStatus)],
+  ].map(([endpoint, operation, run]): Row => ({ endpoint: endpoint as string, operation: operation as RegExp, fault: 'refused', run: run as Row['run'], bound: 15 })),
   ...row('GitHub API (tool-updates: the releases list)', /^releases of helm\/helm: GET /, url(viaToolUpdates), 15, 15),
 ];
 
@@ -476,12 +499,13 @@ describe('fault table: every endpoint, silent and reset, ends within its documen
     const line = r.lines[0]!.replace(/^error: /, '');
     expect(line).toMatch(operation);
     expect(line).toContain(url.replace('http://', ''));
-    expect(line).toMatch(fault === 'hang' ? /no answer within \d+ s/ : /the connection was reset/);
+    expect(line).toMatch({ hang: /no answer within \d+ s/, reset: /the connection was reset/, refused: /the connection was refused/ }[fault]);
     // After the time waited, a child process's own error line may follow (helm's, never cut), or
     // the rest of the line the fault is the cause of (a bake breach, the restore).
     const waited = /\((?:(\d+) attempts, )?([\d.]+) s waited\)(?:$|; |\); )/.exec(line);
     expect(waited, line).not.toBeNull();
     expect(Number(waited![2])).toBeLessThanOrEqual(late(boundS));
+    if (fault === 'refused') return;
     expect(firstAt(), 'the step never reached the endpoint').toBeDefined();
     expect((r.endedAt - firstAt()!) / 1000).toBeLessThanOrEqual(late(boundS) + 1);
   }, 360_000);
