@@ -58,7 +58,6 @@ async function scenario(name: string, helm: string, valuesBefore: string, values
       apiUrl: '',
       workspace: work,
       evidenceKeys: {},
-      runId: '1',
     };
     const compare = { compare: async (): Promise<Comparison> => ({ status: 'ahead', ahead_by: 1, behind_by: 0, total_commits: 1, commits: [{ sha: b, commit: { message: 'candidate (#2)' }, author: { login: 'b' } }] }) };
     const registry = { image: async () => ({ size: 1, layers: [] }), findings: async () => [] };

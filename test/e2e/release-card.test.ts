@@ -35,6 +35,8 @@ const findingsOf = new Map<string, ScanFinding[]>();
 const SECRET_1 = 'pw-first-Zq8Kx3vT';
 const SECRET_2 = 'pw-second-Lm4Nw7rY';
 const b64 = (s: string) => Buffer.from(s).toString('base64');
+/** Who approves production in the next run (preprod: alice, its only reviewer). */
+let productionReviewer = 'bob';
 
 const run = (event: GithubEvent, workflow = '.github/workflows/deploy.yml'): Promise<WorkflowRun> => runWorkflow({ ...world.options(repo), workflow: { path: workflow }, event });
 const job = (r: WorkflowRun, path: string): JobRun | undefined => r.jobs.find((j) => j.path.join('/') === path);
@@ -60,7 +62,13 @@ const everythingShown = (r: WorkflowRun) => r.jobs.flatMap((j) => [...j.steps.fl
 
 describe.skipIf(!hasDocker)('the release card through the executor (issue 22)', () => {
   beforeAll(async () => {
-    world = await startPipelineWorld({ runtime: 'fake', repository: NAME, scanner: (_repository, image) => image.tags.map((t) => findingsOf.get(t)).find(Boolean) ?? [] });
+    world = await startPipelineWorld({
+      runtime: 'fake',
+      repository: NAME,
+      scanner: (_repository, image) => image.tags.map((t) => findingsOf.get(t)).find(Boolean) ?? [],
+      // Production's reviewers are alice and bob (workflows/environments.yml's teams in the world): who approves it changes per run.
+      approver: ({ environment, eligible }) => ({ approve: true, reviewer: environment === 'production' ? productionReviewer : eligible[0]! }),
+    });
     repo = createServiceRepo({ serviceDir: prepareSampleService(), name: NAME, ecrRepository: NAME, release: 'sample-service', imageRepository: `${world.registryHost}/${NAME}` });
     // The commits' e-mail belongs to a GitHub account: compare names the login.
     world.github.state.users.push({ login: 'dev-login', id: 4242, emails: ['dev@example.com'] });
@@ -105,7 +113,13 @@ describe.skipIf(!hasDocker)('the release card through the executor (issue 22)', 
     ]);
     const qa = await run(push);
     expect(qa.conclusion, why(qa)).toBe('success');
-    const main = await run(repo.mergeCommit('develop', 'main', 2));
+    const change2 = repo.head('develop');
+    const merge = repo.mergeCommit('develop', 'main', 2);
+    // GitHub knows PR #2 merged (its commit and the merge commit): "list pull requests associated with a commit" names it.
+    const at = new Date().toISOString();
+    world.github.state.pulls.push({ repo: NAME, number: 2, head: 'develop', base: 'main', title: 'Change 2', body: '', state: 'closed', user: 'dev-login', createdAt: at, updatedAt: at, merged: { at, commits: [change2, repo.head('main')] } });
+    productionReviewer = 'alice';
+    const main = await run(merge);
     expect(main.conclusion, why(main)).toBe('success');
     s = { image: deployed(main, 'pipeline/production/deploy'), sha: repo.head('main') };
 
@@ -118,16 +132,18 @@ describe.skipIf(!hasDocker)('the release card through the executor (issue 22)', 
       expect(card.text).toContain('Secret/sample-service-db: keys added password (values are never shown)');
       expect(card.text).toContain('2 commit(s) from what runs to the candidate:');
       expect(card.text).toMatch(/\| `[0-9a-f]{7}` \| dev-login \| Merge pull request #2 from acme\/develop \| #2 \|/);
-      expect(card.text).toMatch(/\| `[0-9a-f]{7}` \| dev-login \| Change 2: a database secret and 200 config maps \| - \|/);
+      // Its message names no pull request: the card job's pull-requests: read gets the number from GitHub.
+      expect(card.text).toMatch(/\| `[0-9a-f]{7}` \| dev-login \| Change 2: a database secret and 200 config maps \| #2 \|/);
+      expect(card.text).not.toContain('not looked up');
       expect(card.text).toContain('Scan findings: new 1 HIGH, 1 LOW; fixed none; candidate in all 1 HIGH, 1 LOW. New critical/high: CVE-2026-0001 (openssl).');
     }
-    // Who approved preprod in this run: pipeline.yml's preprod-reviews job (actions: read) reads the
-    // run's review history and hands it to production's card; the card job's own token cannot read it
-    // (docs/release-card.md), so who approved what runs in production (an earlier run) stays unknown.
-    const reviewer = world.github.state.approvals.filter((a) => a.environments.includes('preprod')).at(-1)!.login;
+    // Who approved, from the review history of each run the evidence names (the card job's actions: read):
+    // what runs in production was approved by bob in the first run, preprod by alice in this one.
     const production = cardOf(main, 'pipeline/production/card').text;
-    expect(production).toMatch(new RegExp(`\\| preprod \\| success \\(signed\\) \\| [^|]+ \\| \\[run\\]\\([^)]+\\) \\| ${reviewer} \\|`));
-    expect(production).toMatch(/\| Running in production \|.*\| \(unknown: the token cannot read the run reviews; it needs actions: read\) \|/);
+    expect(production).toMatch(/\| Running in production \| [^\n]* \| bob \|\n/);
+    expect(production).toMatch(/\| preprod \| success \(signed\) \| [^|]+ \| \[run\]\([^)]+\) \| alice \|/);
+    expect(production).toMatch(/- Rollback: a failed rollout or a breached bake goes back to `[0-9a-f]{12}` \(commit `[0-9a-f]{7}`, validated [^)]*, approved by bob\)/);
+    expect(production).not.toContain('(unknown');
     const shown = everythingShown(main);
     for (const value of [SECRET_1, b64(SECRET_1)]) expect(shown).not.toContain(value);
   }, 1_500_000);
@@ -141,6 +157,7 @@ describe.skipIf(!hasDocker)('the release card through the executor (issue 22)', 
       { name: 'CVE-2026-0002', severity: 'LOW', package: 'zlib' },
       { name: 'CVE-2026-0003', severity: 'CRITICAL', package: 'busybox' },
     ]);
+    productionReviewer = 'bob';
     const hotfix = await run(dispatchEvent(repo, 'main', 'deploy.yml', { hotfix: 'true' }));
     expect(hotfix.conclusion, why(hotfix)).toBe('success');
     const card = cardOf(hotfix, 'pipeline/preprod/card');
@@ -153,20 +170,33 @@ describe.skipIf(!hasDocker)('the release card through the executor (issue 22)', 
     for (const value of [SECRET_1, SECRET_2, b64(SECRET_1), b64(SECRET_2)]) expect(shown).not.toContain(value);
   }, 1_200_000);
 
-  test('production redeployed to the previous release: a rollback, with the commit it takes away', async () => {
+  test("production redeployed to the previous release: a rollback, with the commit it takes away; preprod's record replayed with another card is reported by verify", async () => {
     const digest = s.image.split('@')[1]!;
+    // Mutation: a deployments: write token replays preprod's genuine signed record of this digest with another card beside it.
+    const genuine = world.github.state.deployments
+      .filter((d) => d.environment === 'preprod' && (d.payload as { digest?: string; signed?: unknown }).digest === digest && (d.payload as { signed?: unknown }).signed)
+      .at(-1)!;
+    const token = world.github.mintToken({ deployments: 'write' });
+    const post = (path: string, body: unknown) =>
+      fetch(`${world.github.url}/repos/${NAME}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) }).then((r) => r.json() as Promise<{ id: number }>);
+    const forged = await post('/deployments', { ref: genuine.sha, task: genuine.task, environment: 'preprod', payload: { ...(genuine.payload as object), card: '## Release card: sample-service to preprod\n\nnothing to see here' }, transient_environment: true, required_contexts: [] });
+    await post(`/deployments/${forged.id}/statuses`, { state: 'success', auto_inactive: false });
     const back = await run(dispatchEvent(repo, 'main', 'redeploy.yml', { environment: 'production', digest, sha: s.sha }), '.github/workflows/redeploy.yml');
     expect(back.conclusion, why(back)).toBe('success');
     const card = cardOf(back, 'redeploy/card');
     expect(card.text).toContain('**rollback**: 1 commit(s) taken away');
     expect(card.text).toContain('**Rollback**: the candidate is 1 commit(s) behind what runs; these are taken away:');
     expect(card.text).toMatch(/\| `[0-9a-f]{7}` \| dev-login \| Hotfix: rotate the database password \| - \|/);
-    expect(card.text).toMatch(/\| production \| ran here before \(success\) \(signed\)/);
-    // redeploy.yml calls deploy.yml without run reviews, and the card job's token may not read them:
-    // the run goes on, and the card says who approved is unknown, and why.
-    expect(card.text).toMatch(/\| preprod \| success \(signed\) \| [^|]+ \| \[run\]\([^)]+\) \| \(unknown: the token cannot read the run reviews; it needs actions: read\) \|/);
+    // redeploy.yml's card names the reviewers too: what runs (the hotfix, bob), the candidate's statements (alice, in PR #2's run).
+    expect(card.text).toMatch(/\| Running in production \| [^\n]* \| bob \|\n/);
+    expect(card.text).toMatch(/\| production \| ran here before \(success\) \(signed\) \| [^|]+ \| \[run\]\([^)]+\) \| alice \|/);
+    expect(card.text).toMatch(/\| preprod \| success \(signed\) \| [^|]+ \| \[run\]\([^)]+\) \| alice \|/);
     expect(card.text).toContain('Secret/sample-service-db: keys changed password (values are never shown)');
     expect(card.text).toContain('Scan findings: new 1 HIGH; fixed 1 CRITICAL;');
     expect(deployed(back, 'redeploy/deploy')).toBe(s.image);
+    // verify reports the card that is not the signed one (a warning; the signed statement still lets the digest through).
+    const gate = job(back, 'redeploy/deploy')!.steps.find((x) => x.name === 'Promotion gate')!;
+    const warned = gate.annotations.filter((a) => a.level === 'warning').map((a) => a.message).join('\n');
+    expect(warned).toMatch(new RegExp(`the release card kept with preprod's evidence \\(deployment ${forged.id}\\) hashes to sha256:[0-9a-f]{64}, not sha256:[0-9a-f]{64}, the card its signed statement says the reviewers saw: that card was not the one approved`));
   }, 900_000);
 });

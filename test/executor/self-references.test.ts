@@ -86,7 +86,7 @@ permissions: {}
 jobs:
   pipeline:
     uses: org/deploy-actions/.github/workflows/pipeline.yml@${ref}
-    permissions: { contents: read, id-token: write, deployments: write, actions: read }
+    permissions: { contents: read, id-token: write, deployments: write, actions: read, pull-requests: read }
     with: { repository: team/svc, release: svc }
 `;
 }
@@ -111,7 +111,7 @@ describe('a caller pinning pipeline.yml to a commit SHA, with $/ inside', () => 
     expect(run.error).toBeUndefined();
     expect(run.conclusion).toBe('success');
     const jobs = run.jobs.filter((j) => !j.calls && j.result !== 'skipped');
-    expect(jobs.map((j) => j.path.join('/'))).toEqual(['pipeline/build/build', 'pipeline/preprod/card', 'pipeline/preprod/deploy', 'pipeline/preprod-reviews', 'pipeline/production/card', 'pipeline/production/deploy', 'pipeline/status']);
+    expect(jobs.map((j) => j.path.join('/'))).toEqual(['pipeline/build/build', 'pipeline/preprod/card', 'pipeline/preprod/deploy', 'pipeline/production/card', 'pipeline/production/deploy', 'pipeline/status']);
     for (const j of run.jobs.filter((x) => x.result !== 'skipped')) expect(j.workflowRef).toMatch(new RegExp(`@${withSelf}$`));
     // Every call, qa's too (skipped on main, resolved when the run started).
     expect(run.jobs.filter((j) => j.calls).map((j) => j.calls)).toEqual([

@@ -182,7 +182,7 @@ permissions: {}
 jobs:
   target:
     uses: org/deploy-actions/.github/workflows/deploy.yml@v1
-    permissions: { contents: read, id-token: write, deployments: write }
+    permissions: { contents: read, id-token: write, deployments: write, actions: read, pull-requests: read }
     with:
       environment: '${environment}'
       image-ref: ${img.ref}

@@ -266,8 +266,6 @@ const MORE_CASES: Case[] = [
   inMode('card', 'registry-id', '210987654321', "must match the image reference's registry host (account 123456789012)"),
   inMode('card', 'aws-region', 'us-east-1', "must match the image reference's registry host (region eu-west-1)"),
   inMode('card', 'github-token', '', 'is required for mode card'),
-  inMode('card', 'run-reviews', 'alice approved', 'must be a JSON array (the review history of the run)'),
-  inMode('card', 'run-reviews', '[{"state":"approved","user":{"login":"alice"}}]', 'review 1 must have a state, environments with names and a user login'),
   inMode('card', 'github-token', 'ghs_a\nb', 'must be a token without spaces or control characters'),
   inMode('card', 'evidence-keys', '', 'must name the KMS key of production, preprod', { 'require-signed-evidence': 'true' }),
   inMode('card', 'hotfix', 'perhaps', 'must be true or false'),

@@ -27,7 +27,7 @@ permissions: {}
 jobs:
   production:
     uses: org/deploy-actions/.github/workflows/deploy.yml@v1
-    permissions: { contents: read, id-token: write, deployments: write }
+    permissions: { contents: read, id-token: write, deployments: write, actions: read, pull-requests: read }
     with:
       environment: production
       image-ref: ${IMAGE}

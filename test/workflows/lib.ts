@@ -264,8 +264,12 @@ export function neededPermissions(job: Obj): Perms {
       if (mode === 'record' || mode === 'fail') need.deployments = 'write';
       else if (need.deployments !== 'write') need.deployments = 'read';
       if (mode === 'status') need.actions = 'read'; // who approved: the runs' review history
+      if (mode === 'card') {
+        need.actions = 'read'; // who approved: the review history of the runs in the evidence
+        need['pull-requests'] = 'read'; // GET /commits/{sha}/pulls (a private repository)
+      }
     }
-    // A run: step that reads a run's review history (pipeline.yml's preprod-reviews).
+    // A run: step that reads a run's review history.
     if (typeof s.run === 'string' && /\/actions\/runs\/[^/]+\/approvals/.test(JSON.stringify(s.env ?? {}))) need.actions = 'read';
   }
   return need;
@@ -613,7 +617,7 @@ export function checkPipeline(wf: WorkflowFile, resolve: WorkflowResolver = reso
   const problems: string[] = [];
   const expected: Record<string, Record<string, string>> = {
     'refs/heads/develop': { build: '', qa: 'qa', status: '' },
-    'refs/heads/main': { build: '', preprod: 'preprod', 'preprod-reviews': '', production: 'production', status: '' },
+    'refs/heads/main': { build: '', preprod: 'preprod', production: 'production', status: '' },
     'refs/heads/feature/x': {},
     'refs/tags/v1.0.0': {},
   };

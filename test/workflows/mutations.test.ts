@@ -87,6 +87,8 @@ jobs:
       contents: read
       id-token: write
       deployments: write
+      actions: read
+      pull-requests: read
     with:
       environment: qa
       image-ref: ${IMAGE_REPOSITORY}:not-pinned

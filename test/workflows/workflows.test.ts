@@ -196,7 +196,7 @@ describe('reusable workflows', () => {
   test('pipeline: develop -> qa; main -> preprod -> production, production gated on preprod', () => {
     const pipeline = readWorkflow('.github/workflows/pipeline.yml');
     expect(checkPipeline(pipeline)).toEqual([]);
-    expect(jobsRunningFor(pipeline, 'refs/heads/main')).toEqual({ build: '', preprod: 'preprod', 'preprod-reviews': '', production: 'production', status: '' });
+    expect(jobsRunningFor(pipeline, 'refs/heads/main')).toEqual({ build: '', preprod: 'preprod', production: 'production', status: '' });
     expect(jobsRunningFor(pipeline, 'refs/heads/develop')).toEqual({ build: '', qa: 'qa', status: '' });
   });
 });

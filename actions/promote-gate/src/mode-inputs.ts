@@ -55,7 +55,6 @@ export const MODE_INPUTS: Readonly<Record<string, { modes: readonly AnyMode[]; d
   'bake-alarms': { modes: ['card'] },
   'bake-alarm-prefix': { modes: ['card'] },
   helm: { modes: ['card'] },
-  'run-reviews': { modes: ['card'] },
 };
 
 const named = (modes: readonly string[]) => (modes.length === 1 ? `mode ${modes[0]}` : `modes ${modes.slice(0, -1).join(', ')} and ${modes[modes.length - 1]}`);

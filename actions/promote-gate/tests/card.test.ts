@@ -12,8 +12,7 @@ import { DEFAULT_KEYS } from '@deploy-actions/chart';
 import { exec, recordingIO } from '@deploy-actions/action-kit';
 import { ensureKubeTools } from '../../../test/tools/kube-binaries';
 import { RECORDED_BY } from '../src/gate';
-import { withRunReviews, type ApprovalsApi } from '../src/approvals';
-import { parseRunReviews } from '../src/card/run-reviews';
+import type { Approval, ApprovalsApi } from '../src/approvals';
 import { cardHash } from '../src/card/hash';
 import type { Comparison } from '../src/card/commits';
 import type { Finding, ImageFacts } from '../src/card/image';
@@ -98,7 +97,6 @@ function inputs(over: { environment?: string; digest: string; commit: string; re
     apiUrl: 'http://unused',
     workspace: work,
     evidenceKeys: {},
-    runId: '2',
   };
 }
 
@@ -166,32 +164,33 @@ describe('release card', () => {
     expect(io.summaries[0]).toContain(hash);
   });
 
-  test("who approved: this run's reviews handed in (run-reviews) name preprod's reviewer; an earlier run's stay unknown, with the reason", async () => {
+  test('who approved, everywhere: the review history of each run the evidence names (running, what let it through, the rollback target), each run asked once', async () => {
     const gh = fakeGithub();
-    await record(gh, 'preprod', commits.A!, D('a'));
-    await record(gh, 'production', commits.A!, D('a'));
-    await record(gh, 'preprod', commits.B!, D('b'), 'success', '2');
-    // The card job's own token cannot read run reviews (octokitApprovals answers undefined on a 403).
-    const refused: ApprovalsApi = { ofRun: async () => undefined };
-    const reviews = parseRunReviews(JSON.stringify([
-      { state: 'approved', environments: [{ name: 'preprod' }], user: { login: 'rita' }, comment: 'ok' },
-      { state: 'rejected', environments: [{ name: 'preprod' }], user: { login: 'sam' } },
-      { state: 'approved', environments: [{ name: 'qa' }], user: { login: 'quinn' } },
-    ]));
-    const { text } = await card(inputs({ digest: D('b'), commit: commits.B! }), gh, {}, withRunReviews(refused, '2', reviews));
+    await record(gh, 'preprod', commits.A!, D('a'), 'success', '11');
+    await record(gh, 'production', commits.A!, D('a'), 'success', '12');
+    await record(gh, 'preprod', commits.B!, D('b'), 'success', '13');
+    const history: Record<string, Approval[]> = {
+      '11': [{ state: 'approved', environments: [{ name: 'preprod' }], user: { login: 'paula' } }],
+      '12': [
+        { state: 'rejected', environments: [{ name: 'production' }], user: { login: 'sam' } },
+        { state: 'approved', environments: [{ name: 'Production' }], user: { login: 'olga' } },
+      ],
+      '13': [{ state: 'approved', environments: [{ name: 'preprod' }], user: { login: 'rita' } }],
+    };
+    const asked: string[] = [];
+    const reviews: ApprovalsApi = { ofRun: async (id) => (asked.push(id), history[id] ?? []) };
+    const { text } = await card(inputs({ digest: D('b'), commit: commits.B! }), gh, {}, reviews);
+    expect(text).toMatch(/\| Running in production \|.*\| olga \|\n/);
     expect(text).toMatch(/\| preprod \| success \(unsigned\) \| [^|]+ \| \[run\]\([^)]+\) \| rita \|/);
-    expect(text).toMatch(/\| Running in production \|.*\| \(unknown: the token cannot read the run reviews; it needs actions: read\) \|/);
-    // Without the handed-in reviews, preprod's reviewer is unknown too, and the card says why.
-    const { text: without } = await card(inputs({ digest: D('b'), commit: commits.B! }), gh, {}, withRunReviews(refused, '2', undefined));
-    expect(without).toMatch(/\| preprod \| success \(unsigned\) \| [^|]+ \| \[run\]\([^)]+\) \| \(unknown: the token cannot read the run reviews; it needs actions: read\) \|/);
-  });
+    expect(text).toContain('(commit `' + commits.A!.slice(0, 7) + '`, validated ');
+    expect(text).toMatch(/goes back to `a{12}` \(commit `[0-9a-f]{7}`, validated [^)]*, approved by olga\)/);
+    expect(asked.sort()).toEqual(['12', '12', '13']); // the card's own memo is octokitApprovals' (approvals.test.ts)
 
-  test.each([
-    ['not JSON', '{', 'must be a JSON array (the review history of the run)'],
-    ['not an array', '{"state":"approved"}', 'must be a JSON array of at most 200 reviews'],
-    ['no environments', '[{"state":"approved","user":{"login":"a"}}]', 'review 1 must have a state, environments with names and a user login'],
-  ])('run-reviews refused: %s', (_name, value, message) => {
-    expect(() => parseRunReviews(value)).toThrow(message);
+    // A token that may not read them, and a read that fails: the card says why, and is made all the same.
+    const { text: refused } = await card(inputs({ digest: D('b'), commit: commits.B! }), gh, {}, { ofRun: async () => undefined });
+    expect(refused).toMatch(/\| Running in production \|.*\| \(unknown: the token cannot read the run reviews; it needs actions: read\) \|\n/);
+    const { text: failed } = await card(inputs({ digest: D('b'), commit: commits.B! }), gh, {}, { ofRun: async (id) => { throw new Error(`run ${id} is not in acme/sample-service any more (deleted?)`); } });
+    expect(failed).toMatch(/\| preprod \| success \(unsigned\) \| [^|]+ \| \[run\]\([^)]+\) \| \(unknown: run 13 is not in acme\/sample-service any more \(deleted\?\)\) \|/);
   });
 
   test('first deploy: nothing runs, every object added', async () => {

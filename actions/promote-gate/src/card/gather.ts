@@ -160,6 +160,6 @@ export async function gatherCard(s: CardSubject, deps: CardDeps): Promise<CardDa
     valuesFiles,
     image: i,
     scan: sc,
-    guards: { bake: s.bake, alarms: s.alarms, ...(back ? { rollbackTo: await asCard(back, undefined, s.environment) } : {}) },
+    guards: { bake: s.bake, alarms: s.alarms, ...(back ? { rollbackTo: await asCard(back, deps.approvals, s.environment) } : {}) },
   };
 }

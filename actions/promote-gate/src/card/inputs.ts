@@ -4,9 +4,7 @@ import { InputError, githubContext, runContextFrom, type Inputs as Raw, type Run
 import { imageHostAgrees, keyOf, parseEvidenceKeys, type EvidenceKeyMap } from '../inputs';
 import { environmentName, loadPipeline, requiredBefore } from '../pipeline';
 import { DIGEST_RE, ECR_REPOSITORY_RE, SHA_RE, parseImageRef } from '../refs';
-import type { Approval } from '../approvals';
 import type { CardSubject } from './gather';
-import { parseRunReviews } from './run-reviews';
 import type { ChartSpec } from './sources';
 
 export interface CardInputs {
@@ -22,9 +20,6 @@ export interface CardInputs {
   apiUrl: string;
   workspace: string;
   evidenceKeys: EvidenceKeyMap;
-  /** This run's id, and its reviews when a job that may read them handed them in (`run-reviews`). */
-  runId: string;
-  runReviews?: Approval[];
 }
 
 /** A card that could not be made (GitHub, ECR, KMS or the chart unreadable): what `noCard` (mode.ts) says instead. */
@@ -86,12 +81,6 @@ export function getCardInputs(i: Raw, run: RunContext = runContextFrom(process.e
     const unkeyed = [environment, ...(requireEnvironment ? [requireEnvironment] : [])].filter((e) => !keyOf(evidenceKeys, e));
     if (unkeyed.length) throw new InputError('evidence-keys', `must name the KMS key of ${unkeyed.join(', ')}: require-signed-evidence is true, and the card shows only signed evidence`);
   }
-  let runReviews: Approval[] | undefined;
-  try {
-    runReviews = parseRunReviews(i.string('run-reviews'));
-  } catch (err) {
-    throw new InputError('run-reviews', err instanceof Error ? err.message : String(err));
-  }
   const registryHost = parsed.registry;
   // The tag as helm-deploy-eks reads it: after the last ':' that follows the last '/'.
   const name = imageRef.slice(0, imageRef.lastIndexOf('@'));
@@ -133,7 +122,5 @@ export function getCardInputs(i: Raw, run: RunContext = runContextFrom(process.e
     apiUrl: ctx.apiUrl.replace(/\/+$/, ''),
     workspace,
     evidenceKeys,
-    runId: ctx.runId,
-    ...(runReviews ? { runReviews } : {}),
   };
 }

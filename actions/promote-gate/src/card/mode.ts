@@ -7,7 +7,7 @@
  */
 import { errorMessage, exec, type ActionIO, type Exec, type Outputs } from '@deploy-actions/action-kit';
 import { makeEcrClient } from '@deploy-actions/aws';
-import { octokitApprovals, withRunReviews, type ApprovalsApi } from '../approvals';
+import { octokitApprovals, type ApprovalsApi } from '../approvals';
 import { octokitDeployments, type DeploymentsApi } from '../github';
 import { keyOf } from '../inputs';
 import { kmsEvidenceKeys, type EvidenceKeys } from '@deploy-actions/aws/kms';
@@ -38,7 +38,7 @@ export function realCardDeps(io: ActionIO, inputs: CardInputs, env: NodeJS.Proce
   return {
     io,
     github: octokitDeployments({ ...gh, need: 'read' }),
-    approvals: withRunReviews(octokitApprovals(gh), inputs.runId, inputs.runReviews),
+    approvals: octokitApprovals(gh),
     compare: octokitCompare(gh),
     ...(Object.keys(inputs.evidenceKeys).length ? { keys: kmsEvidenceKeys({ onRetry: gh.onRetry }) } : {}),
     ...(aws ? { registry: ecrRegistry(makeEcrClient(inputs.region), { repositoryName: inputs.subject.imageRepository, ...(inputs.registryId ? { registryId: inputs.registryId } : {}) }, { onRetry: gh.onRetry }) } : {}),

@@ -178,7 +178,7 @@ function imageSection(d: CardData): string {
 function guardsSection(d: CardData): string {
   const r = d.guards.rollbackTo;
   const back = r
-    ? `a failed rollout or a breached bake goes back to \`${shortDigest(r.digest)}\` (commit \`${r.commit.slice(0, 7)}\`${r.since ? `, validated ${r.since}` : ''})`
+    ? `a failed rollout or a breached bake goes back to \`${shortDigest(r.digest)}\` (commit \`${r.commit.slice(0, 7)}\`${r.since ? `, validated ${r.since}` : ''}${r.approvedBy ? `, approved by ${plain(r.approvedBy, 120)}` : ''})`
     : 'nothing to go back to: a failed first install is removed';
   return `### Guards\n\n- Bake window: ${plain(d.guards.bake, 200)}\n- Alarms: ${plain(d.guards.alarms, 400)}\n- Rollback: ${back}\n`;
 }
