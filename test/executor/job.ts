@@ -4,6 +4,8 @@
  * masks; then the job's outputs (an output holding a masked value is dropped, as on GitHub) and
  * the environment url.
  */
+import { appendFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { newRunnerDir } from '../harness/runner';
 import { evaluateCondition, evaluateStrings, evaluateToken, isTruthy, toText, type Contexts, type Json } from './expressions';
@@ -246,6 +248,7 @@ async function admitted(job: Job, scope: JobScope, run: JobRun, raw: MappingToke
     run.error = pinningRefusal(refused, options.repository.name);
     log(`  ✗ ${run.error}`);
     await deployment?.finish('failure');
+    discard(runnerDir);
     return run;
   }
 
@@ -313,6 +316,7 @@ async function admitted(job: Job, scope: JobScope, run: JobRun, raw: MappingToke
       if (record.conclusion === 'failure') status.failed = true;
     }
     record.durationMs = Date.now() - started;
+    if (process.env.DA_STEP_TIMES) appendFileSync(process.env.DA_STEP_TIMES, `${JSON.stringify({ job: run.names.join(' / '), step: record.name, uses: uses ?? 'run', ms: record.durationMs, rss: Math.round(process.memoryUsage().rss / 1e6) })}\n`);
     if (step.id && !step.id.startsWith('__')) stepsContext[step.id] = { outcome: record.outcome, conclusion: record.conclusion, outputs: record.outputs };
     run.steps.push(record);
     log(`  ${record.conclusion === 'success' ? '✓' : record.conclusion === 'skipped' ? '○' : '✗'} ${record.name}${record.outcome !== record.conclusion ? ` (${record.outcome}, continue-on-error)` : ''}`);
@@ -336,5 +340,24 @@ async function admitted(job: Job, scope: JobScope, run: JobRun, raw: MappingToke
   }
   await deployment?.finish(run.result === 'success' ? 'success' : 'failure');
   log(`  ${run.result === 'success' ? '✓' : '✗'} job ${run.names.join(' / ')}: ${run.result}`);
+  discard(runnerDir);
   return run;
+}
+
+/**
+ * A job's runner directory (workspace, home, temp, file commands) goes when the job ends, as a
+ * hosted runner's does; removed in the background, so the next job need not wait, and gone
+ * when runWorkflow returns. Whatever is left (a job that threw) goes with the run's temp
+ * directory (test/suite/run-temp-dir.ts).
+ */
+function discard(runnerDir: string): void {
+  const removal = rm(runnerDir, { recursive: true, force: true, maxRetries: 2 }).catch(() => undefined);
+  removals.add(removal);
+  void removal.finally(() => removals.delete(removal));
+}
+const removals = new Set<Promise<void>>();
+
+/** Resolves when every runner directory of a finished job is gone (runWorkflow waits for it). */
+export async function runnerDirsRemoved(): Promise<void> {
+  await Promise.all([...removals]);
 }

@@ -1,4 +1,5 @@
 /** Jobs and steps against GitHub's documented behaviour, on small workflows in temporary repositories. */
+import { existsSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import type { JobRun } from './model';
 import { runFiles } from './testing';
@@ -7,6 +8,24 @@ const wf = (jobs: string, head = 'on: push\n') => ({ '.github/workflows/main.yml
 const step = (run: JobRun, name: string) => run.steps.find((s) => s.name === name)!;
 
 describe('run steps', () => {
+  test("a job's runner directory (workspace, temp, home) is gone when the run returns, as a hosted runner's", async () => {
+    const r = await runFiles(
+      wf(`  a:
+    runs-on: ubuntu-latest
+    outputs:
+      dirs: \${{ steps.where.outputs.dirs }}
+    steps:
+      - id: where
+        run: |
+          touch "$GITHUB_WORKSPACE/made" "$RUNNER_TEMP/made" "$HOME/made"
+          echo "dirs=$GITHUB_WORKSPACE $RUNNER_TEMP $HOME" >> "$GITHUB_OUTPUT"
+`),
+    );
+    const dirs = r.jobs[0]!.outputs.dirs!.split(' ');
+    expect(dirs).toHaveLength(3);
+    for (const dir of dirs) expect(existsSync(dir), dir).toBe(false);
+  });
+
   test('default shell is bash -e without pipefail; shell: bash adds pipefail', async () => {
     const r = await runFiles(
       wf(`  a:

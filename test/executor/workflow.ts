@@ -8,7 +8,7 @@
 import picomatch from 'picomatch';
 import { repoRoot } from '../harness/runner';
 import { evaluateCondition, evaluateStrings, evaluateToken, toText, type Contexts, type Json } from './expressions';
-import { runJob, type PassedSecrets } from './job';
+import { runJob, runnerDirsRemoved, type PassedSecrets } from './job';
 import type { ExecutorOptions, JobConcurrency, JobRun, Result, WorkflowRun } from './model';
 import {
   field,
@@ -410,8 +410,16 @@ async function holdWorkflowGroup(workflow: LoadedWorkflow, contexts: Contexts, l
   return { admitted: true, concurrency: { ...concurrency, ...(admission.waited ? { waited: true } : {}) }, signal, release: admission.release };
 }
 
-/** Runs a workflow for an event, as GitHub would. */
+/** Runs a workflow for an event, as GitHub would; its jobs' runner directories are gone when it returns. */
 export async function runWorkflow(given: ExecutorOptions): Promise<WorkflowRun> {
+  try {
+    return await runWorkflowOnce(given);
+  } finally {
+    await runnerDirsRemoved();
+  }
+}
+
+async function runWorkflowOnce(given: ExecutorOptions): Promise<WorkflowRun> {
   const options: ExecutorOptions = { ...given, concurrency: given.concurrency ?? new ConcurrencyGroups() };
   const sources: Sources = {
     self: options.self ?? 'org/deploy-actions',

@@ -123,6 +123,10 @@ export function createServiceRepo(opts: { serviceDir: string; name: string; ecrR
   }
   git('add', '-A');
   git('commit', '--quiet', '-m', 'Service, chart and workflows');
+  // Packed, as a hosted repository keeps its objects: each checkout's fetch then sends the busybox
+  // binary's compressed data as it is, instead of compressing 2 MB of loose object again (about
+  // 1.2 s against 0.3 s per fetch under load; nine checkouts per pipeline run).
+  git('repack', '-a', '-d', '-q');
   git('branch', 'develop');
 
   const head = (branch: string) => git('rev-parse', `refs/heads/${branch}`);
