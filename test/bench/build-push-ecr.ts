@@ -2,7 +2,10 @@
  * What an action costs before it does any work, side by side in one run on one node binary:
  * - build-push-ecr's skip path (the SHA is already in ECR) against the ECR stand-in, beside
  *   amazon-ecr-login's main step (GetAuthorizationToken + docker login) against the same
- *   stand-in; goal: skip path <= 0.5 of the peer's;
+ *   stand-in; goal: skip path <= 0.5 of the peer's. Measured as a real run takes it: with
+ *   `provenance-kms-key` (build.yml passes PROVENANCE_KMS_KEY), the image carrying a signed
+ *   statement, so the path also reads the statement from the registry and the key's public key
+ *   from the KMS stand-in; and without the key, as a second row;
  * - each action's bad-input path (fails on its first input check) beside a bare `node -e 0`;
  *   goal: < 60 ms above bare node;
  * - each bundle's size (every chunk of dist/), goal <= 1.5 MB per action.
@@ -19,13 +22,15 @@
  * change is measured before and after under the same load.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { newRunnerDir, repoRoot, runActionBundle, type RunResult } from '../harness/runner';
 import { startRegistry } from '../harness/registry';
 import { prepareSampleService } from '../harness/docker';
+import { pushBuildProvenance } from '../harness/provenance';
 import { startEcrStandin } from '../standins/ecr';
+import { startKmsStandin } from '../standins/kms';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 31);
 const node = process.env.DEPLOY_ACTIONS_TEST_NODE ?? process.execPath;
@@ -109,107 +114,167 @@ async function main() {
   }
 
   const registry = await startRegistry();
-  const ecr = await startEcrStandin({ registry });
+  // The token-checking registry front: every registry request a run makes is decided, and counted, there.
+  const ecr = await startEcrStandin({ registry, front: true });
+  // The provenance key, in the stand-ins' account; the ECR stand-in's caller may use it (its IAM
+  // policy allows everything, the key policy names the account).
+  const kms = await startKmsStandin({ iam: ecr.iam, accountId: ecr.accountId, region: ecr.region });
+  const key = kms.createKey({
+    policy: { Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ecr.accountId}:root` }, Action: ['kms:GetPublicKey', 'kms:Sign'], Resource: '*' }] },
+  });
+  // Every action runs from a copy outside the repository (no node_modules above it): a chunk
+  // that is not in dist/, or a package it requires from outside, fails the run.
+  const copied = copyActions();
+  const warmCache = mkdtempSync(join(tmpdir(), 'bench-compile-cache-'));
   try {
     const sha = '1111111111111111111111111111111111111111';
-    const skipOpts = { action: 'build-push-ecr', workspace: prepareSampleService(), with: { repository: 'bench/sample' }, env: { ...ecr.env, GITHUB_SHA: sha }, node };
+    const skipOpts = { action: 'build-push-ecr', root: copied, workspace: prepareSampleService(), with: { repository: 'bench/sample' }, env: { ...ecr.env, GITHUB_SHA: sha }, node };
     const first = await runActionBundle(skipOpts);
     if (first.exitCode !== 0) throw new Error(`first build failed:\n${first.stdout}\n${first.stderr}`);
+    // The statement build.yml's run would have written beside the image, signed with the key.
+    const repository = first.outputs['repository-uri']!.slice(first.outputs['repository-uri']!.indexOf('/') + 1);
+    await pushBuildProvenance(registry, {
+      repository,
+      digest: first.outputs.digest!,
+      commit: sha,
+      githubRepository: 'acme/sample-service',
+      keyArn: key.arn,
+      key: key.privateKey,
+      contentKey: first.outputs['content-key'],
+    });
+    const provOpts = { ...skipOpts, with: { ...skipOpts.with, 'provenance-kms-key': key.arn }, env: { ...skipOpts.env, ...kms.env } };
     const peer = existsSync(join(peerDir, 'action.yml'))
       ? { action: basename(peerDir), root: dirname(peerDir), env: { ...ecr.env, DOCKER_CONFIG: join(newRunnerDir(), 'docker') }, node }
       : undefined;
 
-    // Node's compile cache (NODE_COMPILE_CACHE, as module.enableCompileCache() would set it):
-    // warm = one directory across rounds, as a later run in the same job would find it; cold = a
-    // new directory each round, as the one run of a job finds it (RUNNER_TEMP is the job's own).
-    const warmCache = mkdtempSync(join(tmpdir(), 'bench-compile-cache-'));
-    await runActionBundle({ ...skipOpts, env: { ...skipOpts.env, NODE_COMPILE_CACHE: warmCache } });
-    // A small client's skip path (bench/skip-floor.mjs): node, the content key's two git reads and
-    // the three ECR reads signed by @smithy/signature-v4 over fetch, loaded from node_modules
-    // (not bundled): what dropping the SDK alone would give, before bundling it.
+    // BENCH_VARIANTS=1 adds rows that explain the figure rather than make it: Node's compile cache
+    // (NODE_COMPILE_CACHE; warm = one directory across rounds, as a later run in the same job
+    // would find it; cold = a new directory each round, as the one run of a job finds it) and the
+    // floor of any small client (bench/skip-floor.mjs: node, the content key's two git reads and
+    // the three ECR reads signed by @smithy/signature-v4 over fetch, from node_modules).
+    const variants = process.env.BENCH_VARIANTS === '1';
+    if (variants) await runActionBundle({ ...skipOpts, env: { ...skipOpts.env, NODE_COMPILE_CACHE: warmCache } });
     const floorArgs = [join(repoRoot, 'test/bench/skip-floor.mjs'), 'bench/sample', sha.slice(0, 7)];
     const floorEnv = { PATH: process.env.PATH, ...ecr.env, GITHUB_WORKSPACE: skipOpts.workspace };
-    const times: Record<string, Times> = Object.fromEntries(['skip', 'before', 'skipCold', 'skipWarm', 'floor', 'peer', 'bare', ...ACTIONS].map((k) => [k, { wall: [], cpu: [] }]));
-    const beforeCalls: string[][] = [];
-    const skipCalls: string[][] = [];
-    const skipOverlap: string[] = [];
-    let peerCalls: string[] = [];
+    const times: Record<string, Times> = Object.fromEntries(['prov', 'skip', 'before', 'skipCold', 'skipWarm', 'floor', 'peer', 'bare', ...ACTIONS].map((k) => [k, { wall: [], cpu: [] }]));
+    const calls: Record<'prov' | 'skip' | 'before' | 'peer', { aws: string[]; registry: number; overlap: string }> = {} as never;
     const badLine: Record<string, string> = {};
+    let provLine = '';
     const check = (what: string, r: RunResult, ok: boolean) => {
       if (!ok) throw new Error(`${what}: unexpected result (exit ${r.exitCode}):\n${r.stdout}\n${r.stderr}`);
     };
+    const skipped = (r: RunResult) => r.exitCode === 0 && r.outputs.skipped === 'true';
+    /** One timed run of `opts`, the AWS calls counted at the stand-ins and the registry requests it made. */
+    const measured = async (name: keyof typeof calls, opts: Parameters<typeof runActionBundle>[0]) => {
+      const at = { ecr: ecr.calls.length, spans: ecr.spans.length, kms: kms.calls.length, registry: ecr.registryCalls.length };
+      const r = await timed(times[name]!, () => runOnce(opts));
+      calls[name] = {
+        aws: [...ecr.calls.slice(at.ecr).map((c) => `ECR ${c}`), ...kms.calls.slice(at.kms).map((c) => `KMS ${c.operation}`)],
+        registry: ecr.registryCalls.length - at.registry,
+        overlap: overlap(ecr.spans.slice(at.spans)),
+      };
+      return r;
+    };
     for (let i = 0; i < RUNS; i++) {
-      const before = ecr.spans.length;
-      const r = await timed(times.skip!, () => runActionBundle(skipOpts));
-      check('skip path', r, r.exitCode === 0 && r.outputs.skipped === 'true');
-      skipCalls.push(ecr.calls.slice(before));
-      skipOverlap.push(overlap(ecr.spans.slice(before)));
+      const p = await measured('prov', provOpts);
+      check('skip path with provenance-kms-key', p, skipped(p) && /Provenance checked: provenance of sha256:[0-9a-f]{64} verified/.test(p.stdout));
+      provLine = p.stdout.split('\n').find((l) => l.startsWith('Provenance checked')) ?? '';
+      const r = await measured('skip', skipOpts);
+      check('skip path', r, skipped(r));
       if (beforeRoot) {
-        const at = ecr.calls.length;
-        const b = await timed(times.before!, () => runActionBundle({ ...skipOpts, root: beforeRoot }));
-        check('skip path, BENCH_BEFORE build', b, b.exitCode === 0 && b.outputs.skipped === 'true');
-        beforeCalls.push(ecr.calls.slice(at));
+        const b = await measured('before', { ...provOpts, root: beforeRoot });
+        check('skip path with provenance-kms-key, BENCH_BEFORE build', b, skipped(b));
       }
-      const cold = mkdtempSync(join(tmpdir(), 'bench-compile-cache-'));
-      const c = await timed(times.skipCold!, () => runActionBundle({ ...skipOpts, env: { ...skipOpts.env, NODE_COMPILE_CACHE: cold } }));
-      check('skip path, compile cache cold', c, c.exitCode === 0 && c.outputs.skipped === 'true' && readdirSync(cold).length > 0);
-      const w = await timed(times.skipWarm!, () => runActionBundle({ ...skipOpts, env: { ...skipOpts.env, NODE_COMPILE_CACHE: warmCache } }));
-      check('skip path, compile cache warm', w, w.exitCode === 0 && w.outputs.skipped === 'true');
-      const f = await timed(times.floor!, () => spawnRun(floorArgs, floorEnv));
-      if (f.exitCode !== 0) throw new Error(`skip-floor.mjs failed: ${f.stderr}`);
+      if (variants) {
+        const cold = mkdtempSync(join(tmpdir(), 'bench-compile-cache-'));
+        const c = await timed(times.skipCold!, () => runOnce({ ...provOpts, env: { ...provOpts.env, NODE_COMPILE_CACHE: cold } }));
+        check('skip path, compile cache cold', c, skipped(c) && readdirSync(cold).length > 0);
+        rmSync(cold, { recursive: true, force: true });
+        const w = await timed(times.skipWarm!, () => runOnce({ ...provOpts, env: { ...provOpts.env, NODE_COMPILE_CACHE: warmCache } }));
+        check('skip path, compile cache warm', w, skipped(w));
+        const f = await timed(times.floor!, () => spawnRun(floorArgs, floorEnv));
+        if (f.exitCode !== 0) throw new Error(`skip-floor.mjs failed: ${f.stderr}`);
+      }
       if (peer) {
-        const at = ecr.calls.length;
-        const p = await timed(times.peer!, () => runActionBundle(peer));
-        check('amazon-ecr-login', p, p.exitCode === 0);
-        peerCalls = ecr.calls.slice(at);
+        const q = await measured('peer', peer);
+        check('amazon-ecr-login', q, q.exitCode === 0);
       }
       for (const a of ACTIONS) {
         // No inputs at all (defaults from action.yml aside): the first required input fails.
-        const b = await timed(times[a]!, () => runActionBundle({ action: a, node, env: { AWS_REGION: 'eu-west-1' } }));
+        const b = await timed(times[a]!, () => runOnce({ action: a, root: copied, node, env: { AWS_REGION: 'eu-west-1' } }));
         const error = b.annotations.find((x) => x.level === 'error')?.message ?? '';
         check(`${a} bad input`, b, b.exitCode === 1 && error.startsWith('Input '));
         badLine[a] = error;
       }
       await timed(times.bare!, async () => ({ durationMs: await spawnMs(['-e', '0']) }));
     }
-    const bare = times.bare!;
-    const skip = times.skip!;
-    console.log(`\nbuild-push-ecr skip path (SHA already in ECR), wall time incl. node start: ${fmt(times.skip!)}`);
-    const calls = skipCalls[skipCalls.length - 1]!;
-    console.log(`  AWS calls per run, counted at the ECR stand-in: ${calls.length} (${calls.join(', ')}); last run: ${skipOverlap[skipOverlap.length - 1]}`);
+    const callLine = (c: (typeof calls)[keyof typeof calls]) =>
+      `AWS calls per run, counted at the stand-ins: ${c.aws.length} (${c.aws.join(', ')}); registry requests: ${c.registry}; ECR calls of the last run: ${c.overlap}`;
+    const ratio = (t: Times, p: Times) => `${(median(t.wall) / median(p.wall)).toFixed(2)} by wall time, ${(mean(t.cpu) / mean(p.cpu)).toFixed(2)} by CPU time`;
+    console.log(`\nbuild-push-ecr skip path (SHA already in ECR) with provenance-kms-key, the image carrying its signed statement (a real run's path), wall time incl. node start: ${fmt(times.prov!)}`);
+    console.log(`  ${callLine(calls.prov)}`);
+    console.log(`  its log: "${provLine}"`);
+    console.log(`build-push-ecr skip path without provenance-kms-key: ${fmt(times.skip!)}`);
+    console.log(`  ${callLine(calls.skip)}`);
     if (peer) {
-      const p = times.peer!;
-      console.log(`amazon-ecr-login main step (GetAuthorizationToken + docker login): ${fmt(p)}; AWS calls: ${peerCalls.length} (${peerCalls.join(', ')})`);
-      console.log(
-        `  ratio skip path / amazon-ecr-login: ${(median(skip.wall) / median(p.wall)).toFixed(2)} by wall time, ${(mean(skip.cpu) / mean(p.cpu)).toFixed(2)} by CPU time (goal <= 0.5)`,
-      );
+      const q = times.peer!;
+      console.log(`amazon-ecr-login main step (GetAuthorizationToken + docker login): ${fmt(q)}; ${callLine(calls.peer)}`);
+      console.log(`  ratio skip path with provenance-kms-key / amazon-ecr-login: ${ratio(times.prov!, q)} (goal <= 0.5)`);
+      console.log(`  ratio skip path without provenance-kms-key / amazon-ecr-login: ${ratio(times.skip!, q)}`);
     } else {
       console.log(`amazon-ecr-login: not measured (no ${join(peerDir, 'action.yml')}; see this file's header)`);
     }
     if (beforeRoot) {
       const b = times.before!;
-      const calls = beforeCalls[beforeCalls.length - 1]!;
       console.log(
-        `skip path of the bundle in ${beforeRoot} (BENCH_BEFORE), same rounds: ${fmt(b)}; AWS calls ${calls.length}; this build / that one: ${(median(skip.wall) / median(b.wall)).toFixed(2)} wall, ${(mean(skip.cpu) / mean(b.cpu)).toFixed(2)} CPU` +
-          (peer ? `; that one / amazon-ecr-login: ${(mean(b.cpu) / mean(times.peer!.cpu)).toFixed(2)} CPU` : ''),
+        `skip path with provenance-kms-key of the bundle in ${beforeRoot} (BENCH_BEFORE), same rounds: ${fmt(b)}; ${callLine(calls.before)}; this build / that one: ${ratio(times.prov!, b)}` +
+          (peer ? `; that one / amazon-ecr-login: ${ratio(b, times.peer!)}` : ''),
       );
     }
-    const vsPeer = (t: Times) => (peer ? `; / amazon-ecr-login ${(median(t.wall) / median(times.peer!.wall)).toFixed(2)} wall, ${(mean(t.cpu) / mean(times.peer!.cpu)).toFixed(2)} CPU` : '');
-    console.log(`skip path with NODE_COMPILE_CACHE, cold (new directory each run, as a job's one run finds it): ${fmt(times.skipCold!)}${vsPeer(times.skipCold!)}`);
-    console.log(`skip path with NODE_COMPILE_CACHE, warm (the directory of an earlier run): ${fmt(times.skipWarm!)}${vsPeer(times.skipWarm!)}`);
-    console.log(`small client, unbundled (bench/skip-floor.mjs: node, 2 git reads, 3 ECR reads signed by @smithy/signature-v4 over fetch, from node_modules): ${fmt(times.floor!)}${vsPeer(times.floor!)}`);
-    console.log(`bare \`node -e 0\`: ${fmt(times.bare!)}`);
+    if (variants) {
+      const vsPeer = (t: Times) => (peer ? `; / amazon-ecr-login ${ratio(t, times.peer!)}` : '');
+      console.log(`skip path with provenance-kms-key and NODE_COMPILE_CACHE, cold (new directory each run): ${fmt(times.skipCold!)}${vsPeer(times.skipCold!)}`);
+      console.log(`skip path with provenance-kms-key and NODE_COMPILE_CACHE, warm (the directory of an earlier run): ${fmt(times.skipWarm!)}${vsPeer(times.skipWarm!)}`);
+      console.log(`small client without provenance, unbundled (bench/skip-floor.mjs): ${fmt(times.floor!)}${vsPeer(times.floor!)}`);
+    }
+    const bare = times.bare!;
+    console.log(`bare \`node -e 0\`: ${fmt(bare)}`);
     console.log(`\nBad-input path (first input check fails), wall time incl. node start; goal < 60 ms above bare node:`);
     for (const a of ACTIONS) {
       const t = times[a]!;
       const above = `${(median(t.wall) - median(bare.wall)).toFixed(0)} ms (wall) / ${(mean(t.cpu) - mean(bare.cpu)).toFixed(0)} ms (CPU)`;
       console.log(`  ${a.padEnd(18)} ${fmt(t)}: ${above} above bare node ("${badLine[a]}")`);
     }
-    console.log(`\nload average ${loadavg()[0]!.toFixed(1)} at the end`);
+    console.log(`\nEvery action ran from a copy of its action.yml and dist/ outside the repository (${copied}): each bundle is self-contained.`);
+    console.log(`load average ${loadavg()[0]!.toFixed(1)} at the end`);
   } finally {
+    rmSync(copied, { recursive: true, force: true });
+    rmSync(warmCache, { recursive: true, force: true });
+    await kms.stop();
     await ecr.stop();
     await registry.stop();
   }
+}
+
+/** Runs one action in a runner directory of its own, removed after (the bench makes hundreds). */
+async function runOnce(opts: Parameters<typeof runActionBundle>[0]): Promise<RunResult> {
+  const runnerDir = newRunnerDir();
+  try {
+    return await runActionBundle({ ...opts, runnerDir });
+  } finally {
+    rmSync(runnerDir, { recursive: true, force: true });
+  }
+}
+
+/** A temporary root holding each action's action.yml and dist/, as a release lays them out, and nothing else. */
+function copyActions(): string {
+  const root = mkdtempSync(join(tmpdir(), 'bench-actions-'));
+  for (const a of ACTIONS) {
+    mkdirSync(join(root, a));
+    cpSync(join(repoRoot, a, 'action.yml'), join(root, a, 'action.yml'));
+    cpSync(join(repoRoot, 'actions', a, 'dist'), join(root, 'actions', a, 'dist'), { recursive: true });
+  }
+  return root;
 }
 
 main().catch((e) => {

@@ -20,7 +20,7 @@ import { Inputs, mapInputs, runContextFrom } from '@deploy-actions/action-kit';
 import { errorsOf, newRunnerDir, readActionMetadata, runActionBundle } from '../harness/runner';
 import { getInputs as buildInputs } from '../../actions/build-push-ecr/src/inputs';
 import { readInputs as helmInputs } from '../../actions/helm-deploy-eks/src/inputs';
-import { getAnyInputs as gateInputs } from '../../actions/promote-gate/src/modes';
+import { readAnyInputs as gateInputs } from '../../actions/promote-gate/src/modes';
 import { realPathFs } from '@deploy-actions/action-kit';
 import { MODE_INPUTS, MODES } from '../../actions/promote-gate/src/mode-inputs';
 import { main as statusMain } from '../../actions/promote-gate/src/cli';
@@ -471,7 +471,7 @@ async function runCase(action: string, input: string, value: string, extra: Reco
 const record = { mode: 'record', environment: 'preprod' };
 const ALL: Case[] = [...CASES, ...RECORD_CASES.map(([a, i, v, e]): Case => [a, i, v, e, record]), ...MODE_CASES, ...MORE_CASES];
 
-/** getInputs of the action (helm-deploy-eks: readInputs, async), with the action.yml defaults under `with`, as the runner passes them. */
+/** getInputs of the action (helm-deploy-eks: readInputs, promote-gate: readAnyInputs, both async, as their entries call them), with the action.yml defaults under `with`, as the runner passes them. */
 function readInputs(action: string, values: Record<string, string>): unknown {
   const defaults = Object.fromEntries(Object.entries(readActionMetadata(action).inputs).map(([k, v]) => [k, String(v.default ?? '')]));
   const raw = new Inputs(mapInputs({ ...defaults, ...values }));

@@ -1,4 +1,4 @@
 import { runAction } from '@deploy-actions/action-kit';
-import { getAnyInputs, loadMode } from './modes';
+import { readAnyInputs, loadMode } from './modes';
 
-void runAction(getAnyInputs, loadMode);
+void runAction(readAnyInputs, loadMode);

@@ -13,7 +13,7 @@ import {
 import { CARD_HASH_RE } from './statement';
 import { cardHash } from './card/hash';
 import { environmentName as knownEnvironment, isProductionEnvironment, loadPipeline, requiredBefore, type Pipeline } from './pipeline';
-import { DEFAULT_PROMOTION } from '@deploy-actions/environments/config';
+import { DEFAULT_PROMOTION } from '@deploy-actions/environments/promotion';
 
 export type Mode = 'record' | 'verify';
 export type EvidenceSource = 'github' | 'ecr';

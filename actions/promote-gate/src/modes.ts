@@ -4,10 +4,13 @@
  * logic (Octokit, the AWS clients, helm) is imported when that mode runs, so ncc puts it in a
  * chunk of its own.
  */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { runContextFrom, type ActionLogic, type Inputs as Raw, type RunContext } from '@deploy-actions/action-kit';
 import { getCardInputs, type CardInputs } from './card/inputs';
 import { getInputs, type Inputs } from './inputs';
 import { checkModeInputs } from './mode-inputs';
+import { loadPipelineParser } from './pipeline';
 import { getQueryInputs, isQueryMode, type QueryInputs } from './query-inputs';
 
 export type AnyInputs = { query: QueryInputs } | { gate: Inputs } | { card: CardInputs };
@@ -20,6 +23,17 @@ export function getAnyInputs(i: Raw, env: NodeJS.ProcessEnv = process.env, run: 
   // whatever became of the card job; the evidence then records that no card was shown.
   if (mode === 'card') return { card: getCardInputs(i, run, env) };
   return isQueryMode(mode) ? { query: getQueryInputs(i, run, env) } : { gate: getInputs(i, env, run) };
+}
+
+/**
+ * The entry's reader: getAnyInputs, with the environments file's parser (YAML, its own chunk)
+ * loaded first when the file is there. Without the file (the default pipeline), or on an input
+ * refused before it is read, no YAML is loaded: the bad-input path stays small (issue 25).
+ */
+export async function readAnyInputs(i: Raw, env: NodeJS.ProcessEnv = process.env, run: RunContext = runContextFrom(env)): Promise<AnyInputs> {
+  const file = i.string('environments-file');
+  if (file !== '' && existsSync(resolve(env.GITHUB_WORKSPACE || process.cwd(), file))) await loadPipelineParser();
+  return getAnyInputs(i, env, run);
 }
 
 /** The inputs of one mode, for the logic loaded for it (never called with another mode's). */

@@ -8,7 +8,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { InputError, confinedPath } from '@deploy-actions/action-kit';
-import { ConfigError, DEFAULT_PROMOTION, parseEnvironmentsConfig, type Promotion } from '@deploy-actions/environments/config';
+import { DEFAULT_PROMOTION, type Promotion } from '@deploy-actions/environments/promotion';
+import type { parsePipelineFile } from './pipeline-file';
 
 export interface Pipeline {
   /** Known environment names, in their configured spelling. */
@@ -24,6 +25,17 @@ export const DEFAULT_PIPELINE: Pipeline = {
   source: 'the built-in default (qa, preprod, production; preprod -> production from refs/heads/main)',
 };
 
+let parseFile: typeof parsePipelineFile | undefined;
+
+/**
+ * Loads the environments file's parser (YAML, in a chunk of its own): the entry awaits it before
+ * reading the inputs when the file is there (modes.ts readAnyInputs), so a run without the file,
+ * and a bad input, never load YAML. Whoever calls loadPipeline on a file that exists awaits it first.
+ */
+export async function loadPipelineParser(): Promise<void> {
+  parseFile ??= (await import('./pipeline-file')).parsePipelineFile;
+}
+
 /**
  * The pipeline of the environments file `file` (relative to the workspace) when it exists, else
  * the built-in default. A file that exists but is invalid fails, naming the input.
@@ -37,13 +49,8 @@ export function loadPipeline(file: string, workspace: string, owner: string): Pi
     if (err instanceof InputError && /that exists/.test(err.message)) return DEFAULT_PIPELINE;
     throw err;
   }
-  try {
-    const cfg = parseEnvironmentsConfig(readFileSync(path, 'utf8'), owner, file);
-    return { names: cfg.environments.map((e) => e.name), promotion: cfg.promotion, source: file };
-  } catch (err) {
-    if (err instanceof ConfigError) throw new InputError('environments-file', `is not a valid environments file: ${err.message}`);
-    throw err;
-  }
+  if (!parseFile) throw new Error(`internal: the environments file parser was not loaded before reading ${file} (await loadPipelineParser())`);
+  return { ...parseFile(readFileSync(path, 'utf8'), owner, file), source: file };
 }
 
 /** The configured spelling of `value`, or an InputError naming `input`. */

@@ -45,7 +45,7 @@ export function parseImageRef(ref: string): ParsedImageRef | undefined {
 }
 
 /** Exact branch or tag refs only: no patterns, so `refs/**` or `refs/heads/*` can never widen what may deploy. */
-export { EXACT_REF_RE } from '@deploy-actions/environments/config';
+export { EXACT_REF_RE } from '@deploy-actions/environments/promotion';
 
 export function refAllowed(ref: string, allowed: readonly string[]): boolean {
   return allowed.includes(ref);

@@ -2,8 +2,9 @@ import { Inputs as Raw, runContextFrom, InputError, mapInputs } from '@deploy-ac
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { getInputs } from '../src/inputs';
+import { loadPipelineParser } from '../src/pipeline';
 import { parseImageRef, refAllowed, renderTag } from '../src/refs';
 import { actionDefaults, DIGEST, SHA } from './fakes';
 
@@ -182,6 +183,8 @@ describe('fail closed (issue 20): production refused by default when its evidenc
   // A file without preprod: no promotion chain, so production would require nothing at all.
   writeFileSync(join(workspace, 'environments.yml'), 'environments:\n  qa: {}\n  production: {}\n');
   const inWorkspace = { ...env, GITHUB_WORKSPACE: workspace };
+  // As the entry (modes.ts readAnyInputs) does when the file is there.
+  beforeAll(() => loadPipelineParser());
 
   test.each([
     ['no key of preprod (signing off, or a key missing)', { 'evidence-keys': '' }, env, 'evidence-keys', "names no key of preprod: production is a promotion target, and unsigned evidence (a GitHub deployment and an ECR tag) can be forged by anyone with deployments: write and the build role"],

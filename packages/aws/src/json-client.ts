@@ -180,33 +180,50 @@ export interface Answer {
 /** Sends one POST and reads its answer. */
 export type Send = (url: URL, headers: Record<string, string>, body: string) => Promise<Answer>;
 
+/** An HTTP answer of httpExchange: the body as bytes. */
+export interface RawAnswer {
+  status: number;
+  header: (name: string) => string | undefined;
+  body: Buffer;
+}
+
 /**
- * POST over node:http(s), the whole exchange (connection to last byte) under `deadlineMs`: a
- * request that runs out is destroyed with a TimeoutError (networkFailure's "no answer"). Not
+ * One request over node:http(s), the whole exchange (connection to last byte) under `deadlineMs`:
+ * a request that runs out is destroyed with a TimeoutError (networkFailure's "no answer"). Not
  * fetch: its first use loads undici and compiles its WebAssembly parser (about 90 ms of CPU, more
- * than the three calls of the skip path).
+ * than the three calls of the skip path). Redirects are not followed (the caller decides).
  */
-export function httpSend(deadlineMs: number = DEADLINES.awsMs): Send {
-  return (url, headers, body) =>
-    new Promise<Answer>((resolve, reject) => {
-      const req = (url.protocol === 'http:' ? http : https).request(url, { method: 'POST', headers: { ...headers, 'content-length': Buffer.byteLength(body) } });
-      const timer = setTimeout(() => req.destroy(Object.assign(new Error(`no answer within ${deadlineMs} ms`), { name: 'TimeoutError', code: 'ETIMEDOUT' })), deadlineMs);
-      req.on('error', (err) => (clearTimeout(timer), reject(err)));
-      req.on('response', (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', (err) => (clearTimeout(timer), reject(err)));
-        res.on('end', () => {
-          clearTimeout(timer);
-          const header = (name: string) => {
-            const v = res.headers[name.toLowerCase()];
-            return Array.isArray(v) ? v.join(', ') : v;
-          };
-          resolve({ status: res.statusCode ?? 0, header, text: Buffer.concat(chunks).toString('utf8') });
-        });
-      });
-      req.end(body);
+export function httpExchange(url: URL, method: string, headers: Record<string, string>, body: string | Buffer | undefined, deadlineMs: number = DEADLINES.awsMs): Promise<RawAnswer> {
+  return new Promise<RawAnswer>((resolve, reject) => {
+    const req = (url.protocol === 'http:' ? http : https).request(url, {
+      method,
+      headers: body === undefined ? headers : { ...headers, 'content-length': Buffer.byteLength(body) },
     });
+    const timer = setTimeout(() => req.destroy(Object.assign(new Error(`no answer within ${deadlineMs} ms`), { name: 'TimeoutError', code: 'ETIMEDOUT' })), deadlineMs);
+    req.on('error', (err) => (clearTimeout(timer), reject(err)));
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', (err) => (clearTimeout(timer), reject(err)));
+      res.on('end', () => {
+        clearTimeout(timer);
+        const header = (name: string) => {
+          const v = res.headers[name.toLowerCase()];
+          return Array.isArray(v) ? v.join(', ') : v;
+        };
+        resolve({ status: res.statusCode ?? 0, header, body: Buffer.concat(chunks) });
+      });
+    });
+    req.end(body);
+  });
+}
+
+/** POST over node:http(s) (httpExchange), the answer read as text. */
+export function httpSend(deadlineMs: number = DEADLINES.awsMs): Send {
+  return async (url, headers, body) => {
+    const { status, header, body: bytes } = await httpExchange(url, 'POST', headers, body, deadlineMs);
+    return { status, header, text: bytes.toString('utf8') };
+  };
 }
 
 export interface JsonClientOptions {

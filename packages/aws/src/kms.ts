@@ -5,15 +5,55 @@
  * through KMS (the private key never leaves it); verifying uses the public key KMS gives for the
  * configured key ARN (one GetPublicKey per key and run, then every statement locally).
  * Reached the standard way: the job's credentials, the ARN's region, AWS_ENDPOINT_URL_KMS.
+ *
+ * Spoken over KMS's JSON 1.1 protocol by the small client of json-client.ts (aws4-signed, one POST
+ * per call, DEADLINES.awsMs, awsCall's retries), not @aws-sdk/client-kms: build-push-ecr's skip
+ * path with a provenance key makes one GetPublicKey, and loading the SDK for it cost more than the
+ * rest of the path (issue 25). The SDK client is loaded only where json-client.ts needs its
+ * resolvers (credentials not in the environment, an unusual endpoint).
  */
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
-import type { KMSClient, KMSClientConfig } from '@aws-sdk/client-kms';
 import { KMS_KEY_ARN_RE, UserError } from '@deploy-actions/action-kit';
 import { awsCall, type AwsCallOptions } from './errors';
-import { awsClientConfig, reportEndpoint } from './client';
+import { jsonClient, type Credentials, type JsonClient, type JsonClientOptions, type JsonService, type SdkResolvers } from './json-client';
 export { KMS_KEY_ARN_RE };
 
 export const SIGNING_ALGORITHM = 'ECDSA_SHA_256';
+
+export const KMS_SERVICE: JsonService = {
+  signingName: 'kms',
+  targetPrefix: 'TrentService',
+  endpointId: 'KMS',
+  host: 'kms',
+  sdk: async (region): Promise<SdkResolvers> => {
+    const { KMSClient } = await import('@aws-sdk/client-kms');
+    const { config } = new KMSClient({ region });
+    return { credentials: () => config.credentials(), endpoint: (params) => config.endpointProvider(params) };
+  },
+};
+
+/** KMS's answers in their JSON form (blobs base64), as far as the actions read them. */
+export interface KmsOperations {
+  Sign: {
+    input: { KeyId: string; Message: string; MessageType: 'RAW' | 'DIGEST'; SigningAlgorithm: string };
+    output: { KeyId?: string; Signature?: string; SigningAlgorithm?: string };
+  };
+  GetPublicKey: {
+    input: { KeyId: string };
+    output: { KeyId?: string; PublicKey?: string; KeySpec?: string; KeyUsage?: string; SigningAlgorithms?: string[] };
+  };
+}
+
+export interface KmsApi {
+  /** One request; errors carry AWS's code as `name` (awsErrorName) and `$endpoint`. Retries are awsCall's. */
+  call<O extends keyof KmsOperations>(operation: O, input: KmsOperations[O]['input']): Promise<KmsOperations[O]['output']>;
+}
+
+/** KMS in `region` over its JSON protocol, credentials and endpoint as the SDK would find them. */
+export function kmsApi(region: string, opts: JsonClientOptions = {}): KmsApi {
+  const client: JsonClient = jsonClient(KMS_SERVICE, region, opts);
+  return { call: (operation, input) => client.call(operation, input) };
+}
 
 export interface EvidenceKeys {
   sign(keyArn: string, message: Buffer): Promise<Buffer>;
@@ -21,37 +61,36 @@ export interface EvidenceKeys {
   verifier(keyArn: string): Promise<(message: Buffer, signature: Buffer) => boolean>;
 }
 
-/** `credentials`: the job's (the default chain) unless given. */
-export function kmsEvidenceKeys(aws: AwsCallOptions = {}, credentials?: KMSClientConfig['credentials']): EvidenceKeys {
-  const clients = new Map<string, KMSClient>();
-  // The SDK's KMS client is loaded on first use: build-push-ecr's skip path without a provenance key never needs it.
-  const sdk = () => import('@aws-sdk/client-kms');
-  const client = async (keyArn: string) => {
+/** `credentials`: the job's (AWS_* variables, else the SDK's default chain) unless given. */
+export function kmsEvidenceKeys(aws: AwsCallOptions = {}, credentials?: Credentials | (() => Promise<Credentials>)): EvidenceKeys {
+  const clients = new Map<string, KmsApi>();
+  const given = typeof credentials === 'function' ? credentials : credentials ? async () => credentials : undefined;
+  const client = (keyArn: string) => {
     const region = KMS_KEY_ARN_RE.exec(keyArn)?.[1] ?? '';
     let c = clients.get(region);
-    if (!c) clients.set(region, (c = reportEndpoint(new (await sdk()).KMSClient({ ...awsClientConfig(region), ...(credentials ? { credentials } : {}) }))));
+    if (!c) clients.set(region, (c = kmsApi(region, given ? { credentials: given } : {})));
     return c;
   };
   const keys = new Map<string, KeyObject>();
   return {
     async sign(keyArn, message) {
-      const [kms, { SignCommand }] = await Promise.all([client(keyArn), sdk()]);
-      const res = await awsCall('kms:Sign', keyArn, () =>
-        kms.send(new SignCommand({ KeyId: keyArn, Message: message, MessageType: 'RAW', SigningAlgorithm: SIGNING_ALGORITHM })),
+      const res = await awsCall(
+        'kms:Sign',
+        keyArn,
+        () => client(keyArn).call('Sign', { KeyId: keyArn, Message: message.toString('base64'), MessageType: 'RAW', SigningAlgorithm: SIGNING_ALGORITHM }),
         aws,
       );
       if (!res.Signature || res.KeyId !== keyArn) throw new UserError(`kms:Sign with ${keyArn} returned no signature of that key`);
-      return Buffer.from(res.Signature);
+      return Buffer.from(res.Signature, 'base64');
     },
     async verifier(keyArn) {
       let key = keys.get(keyArn);
       if (!key) {
-        const [kms, { GetPublicKeyCommand }] = await Promise.all([client(keyArn), sdk()]);
-        const res = await awsCall('kms:GetPublicKey', keyArn, () => kms.send(new GetPublicKeyCommand({ KeyId: keyArn })), aws);
+        const res = await awsCall('kms:GetPublicKey', keyArn, () => client(keyArn).call('GetPublicKey', { KeyId: keyArn }), aws);
         if (res.KeyId !== keyArn || res.KeyUsage !== 'SIGN_VERIFY' || !res.SigningAlgorithms?.includes(SIGNING_ALGORITHM) || !res.PublicKey) {
           throw new UserError(`KMS key ${keyArn} is not an asymmetric SIGN_VERIFY key for ${SIGNING_ALGORITHM} (create it with key spec ECC_NIST_P256)`);
         }
-        key = createPublicKey({ key: Buffer.from(res.PublicKey), format: 'der', type: 'spki' });
+        key = createPublicKey({ key: Buffer.from(res.PublicKey, 'base64'), format: 'der', type: 'spki' });
         keys.set(keyArn, key);
       }
       const publicKey = key;

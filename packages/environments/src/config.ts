@@ -16,6 +16,9 @@
 import { parse as parseYaml } from 'yaml';
 import { isMap, parseAws, parseServices, parseTarget, parseVariables, type AwsSettings, type EnvironmentTarget, type ServiceSpec } from './aws-config';
 import { ConfigError } from './errors';
+import { DEFAULT_PROMOTION, EXACT_REF_RE, type Promotion } from './promotion';
+
+export { DEFAULT_PROMOTION, EXACT_REF_RE, type Promotion };
 
 export type BranchPolicySpec = { name: string; type: 'branch' | 'tag' };
 export type DeploymentBranches = { mode: 'all' } | { mode: 'protected' } | { mode: 'custom'; policies: BranchPolicySpec[] };
@@ -39,12 +42,6 @@ export interface EnvironmentSpec {
   variables: Record<string, string>;
 }
 
-/** The pipeline's promotion chain: environments after the first need evidence from the one before. */
-export interface Promotion {
-  chain: string[];
-  /** Exact refs allowed to deploy to a promotion target. */
-  refs: string[];
-}
 
 export interface EnvironmentsConfig {
   environments: EnvironmentSpec[];
@@ -54,13 +51,10 @@ export interface EnvironmentsConfig {
   services: ServiceSpec[];
 }
 
-export const DEFAULT_PROMOTION: Promotion = { chain: ['preprod', 'production'], refs: ['refs/heads/main'] };
 
 export { ConfigError };
 
 const ENV_KEYS = new Set(['reviewers', 'prevent_self_review', 'wait_timer', 'deployment_branches', 'can_admins_bypass', 'account', 'region', 'cluster', 'variables']);
-/** An exact branch or tag ref (no patterns). */
-export const EXACT_REF_RE = /^refs\/(heads|tags)\/[A-Za-z0-9._\/-]+$/;
 const LOGIN_RE = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/;
 const SLUG_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const ENV_NAME_RE = /^[^\s/][^\n]{0,254}$/;

@@ -120,10 +120,12 @@ async function checkout(ctx: ActionDoubleContext, step: Step, world: CheckoutWor
     const shallowRepository = existsSync(join(repositoryPath, '.git', 'shallow'));
     const specs = fetchDepth <= 0 ? refSpecsForAllHistory(target) : refSpecs(target);
     await git(repositoryPath, [...viaLocal, ...fetchArgs(specs, { fetchDepth, fetchTags: fetchTags && fetchDepth > 0, showProgress, shallowRepository })], step);
-    const lookup = {
-      remoteBranch: (await git(repositoryPath, ['branch', '--list', '--remote', `origin/${target.ref}`], step)).trim() !== '',
-      tag: (await git(repositoryPath, ['tag', '--list', target.ref], step)).trim() !== '',
-    };
+    // As ref-helper: an unqualified ref is looked up as a remote branch, then as a tag; a
+    // qualified ref or a commit needs no lookup (two git processes fewer per checkout).
+    const unqualified = target.ref !== '' && !target.ref.toUpperCase().startsWith('REFS/');
+    const remoteBranch = unqualified && (await git(repositoryPath, ['branch', '--list', '--remote', `origin/${target.ref}`], step)).trim() !== '';
+    const tag = unqualified && !remoteBranch && (await git(repositoryPath, ['tag', '--list', target.ref], step)).trim() !== '';
+    const lookup = { remoteBranch, tag };
     let info;
     try {
       info = checkoutInfo(target, lookup);

@@ -11,10 +11,14 @@
  * Spoken over the registry HTTP API (distribution spec) with the token ECR's
  * GetAuthorizationToken gives; a handful of requests, each under DEADLINES.awsMs. No npm client
  * covers push of a referrer and the tag schema without a docker daemon, hence this small one.
+ * Requests go over node:http(s) (httpRegistryFetch), not fetch: build-push-ecr's skip path with
+ * a provenance key reads the statement, and fetch's first use (undici) cost more CPU than the
+ * rest of that path (issue 25).
  */
 import { createHash } from 'node:crypto';
-import { DEADLINES, UserError, fetchWithDeadline, networkFailure } from '@deploy-actions/action-kit';
+import { DEADLINES, UserError, networkFailure } from '@deploy-actions/action-kit';
 import { awsCall, type AwsCallOptions } from '../errors';
+import { httpExchange } from '../json-client';
 import { asEcrApi, type EcrLike } from '../ecr';
 import { IN_TOTO_PAYLOAD_TYPE } from './dsse';
 
@@ -42,15 +46,57 @@ export interface Descriptor {
 const sha256 = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 export const fallbackTag = (digest: string) => digest.replace(':', '-');
 
+/** What the registry client reads of an answer: a subset of fetch's Response. */
+export interface RegistryAnswer {
+  status: number;
+  headers: { get(name: string): string | null };
+  text(): Promise<string>;
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+/** How the registry client sends a request: a subset of fetch (a real fetch, or a fake answering Responses, fits). */
+export type RegistryFetch = (url: string, init: { method: string; headers: Record<string, string>; body?: Buffer | string }) => Promise<RegistryAnswer>;
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+/**
+ * RegistryFetch over node:http(s), each request under `deadlineMs`. Redirects of GET and HEAD
+ * are followed as fetch follows them (at most 5; Authorization dropped when the origin changes,
+ * as for a registry's blob redirect to storage); other methods get the redirect as it came.
+ */
+export function httpRegistryFetch(deadlineMs: number = DEADLINES.awsMs): RegistryFetch {
+  return async (url, init) => {
+    let target = new URL(url);
+    let headers = init.headers;
+    for (let hop = 0; ; hop++) {
+      const res = await httpExchange(target, init.method, headers, init.body, deadlineMs);
+      const location = res.header('location');
+      if (REDIRECTS.has(res.status) && location && /^(GET|HEAD)$/.test(init.method) && hop < 5) {
+        const next = new URL(location, target);
+        if (next.origin !== target.origin) headers = Object.fromEntries(Object.entries(headers).filter(([k]) => k.toLowerCase() !== 'authorization'));
+        target = next;
+        continue;
+      }
+      const { body } = res;
+      return {
+        status: res.status,
+        headers: { get: (name) => res.header(name) ?? null },
+        text: async () => body.toString('utf8'),
+        arrayBuffer: async () => body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer,
+      };
+    }
+  };
+}
+
 /** A registry reached with ECR's basic-auth token. */
 export class OciRegistry {
   constructor(
     readonly url: string,
     private readonly authorization: string,
-    private readonly fetchImpl: typeof fetch = fetchWithDeadline(DEADLINES.awsMs),
+    private readonly fetchImpl: RegistryFetch = httpRegistryFetch(),
   ) {}
 
-  async request(method: string, path: string, init: { body?: Buffer | string; contentType?: string; accept?: string } = {}): Promise<Response> {
+  async request(method: string, path: string, init: { body?: Buffer | string; contentType?: string; accept?: string } = {}): Promise<RegistryAnswer> {
     const url = /^https?:\/\//.test(path) ? path : `${this.url}${path}`;
     const headers: Record<string, string> = { Authorization: this.authorization, Accept: init.accept ?? ACCEPT };
     if (init.contentType) headers['Content-Type'] = init.contentType;
@@ -63,7 +109,7 @@ export class OciRegistry {
     }
   }
 
-  async expect(res: Response, what: string, ok: number[]): Promise<Response> {
+  async expect(res: RegistryAnswer, what: string, ok: number[]): Promise<RegistryAnswer> {
     if (ok.includes(res.status)) return res;
     const text = (await res.text().catch(() => '')).slice(0, 300);
     throw new UserError(`${what}: the registry answered ${res.status}${text ? ` ${text}` : ''}`);
@@ -71,7 +117,7 @@ export class OciRegistry {
 }
 
 /** The registry endpoint and token of ECR's GetAuthorizationToken (ecr:GetAuthorizationToken). */
-export async function ecrRegistry(ecr: EcrLike, registryId: string | undefined, aws: AwsCallOptions = {}, fetchImpl?: typeof fetch): Promise<OciRegistry> {
+export async function ecrRegistry(ecr: EcrLike, registryId: string | undefined, aws: AwsCallOptions = {}, fetchImpl?: RegistryFetch): Promise<OciRegistry> {
   const api = await asEcrApi(ecr);
   const res = await awsCall('ecr:GetAuthorizationToken', registryId ?? 'registry', () => api.call('GetAuthorizationToken', registryId ? { registryIds: [registryId] } : {}), aws);
   const data = res.authorizationData?.[0];
