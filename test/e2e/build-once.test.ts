@@ -6,8 +6,11 @@
  * stand-in, which stay the only record of which images exist. Pods run on the fake runtime:
  * containers are not the point here.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runWorkflow } from '../executor/index';
 import type { GithubEvent, JobRun, WorkflowRun } from '../executor/model';
@@ -16,6 +19,9 @@ import { buildRoleArn } from '../executor/doubles/aws-trust';
 import { dockerAvailable, prepareSampleService } from '../harness/docker';
 import { createServiceRepo, dispatchEvent, type ServiceRepo } from '../pipeline/service-repo';
 import { namespaceOf, startPipelineWorld, type PipelineWorld } from '../pipeline/world';
+import { pushImage } from '../harness/oci-push';
+import { repoRoot } from '../harness/runner';
+import { contentKey, hostPlatform } from '../../actions/build-push-ecr/src/content-key';
 
 const NAME = 'acme/sample-service';
 const hasDocker = await dockerAvailable();
@@ -232,4 +238,106 @@ jobs:
     const tags = await registryTags();
     for (const out of [same, withArg, changed]) expect(tags.get(out['content-key']!)).toBe(out.digest);
   }, 300_000);
+  // Issue 20: an insider's workflow on develop, run in place of build.yml so that it holds the build
+  // role (the generated trust admits build.yml's job_workflow_ref), pushes an image of its own and,
+  // with one ecr:PutImage per tag, names it under the content key (then the SHA tag) of a commit
+  // that is about to be pushed. build.yml on that commit must not reuse it, and no gate takes it.
+  test("an image planted by a develop workflow holding the build role under a later commit's content key, then its SHA tag: build.yml does not reuse it (one line why), the gate refuses it, nothing of it deployed", async () => {
+    // The ECR client the insider's script uses (the SDK's, as any workflow could install it).
+    const sdk = pathToFileURL(createRequire(join(repoRoot, 'packages/aws/package.json')).resolve('@aws-sdk/client-ecr')).href;
+    const script = join(mkdtempSync(join(tmpdir(), 'da-plant-')), 'plant.mjs');
+    writeFileSync(
+      script,
+      `const { ECRClient, BatchGetImageCommand, PutImageCommand } = await import(process.env.ECR_CLIENT);
+const ecr = new ECRClient({ region: process.env.REGION });
+const repositoryName = process.env.REPOSITORY;
+const [image] = (await ecr.send(new BatchGetImageCommand({ repositoryName, imageIds: [{ imageTag: process.env.SOURCE_TAG }] }))).images;
+for (const imageTag of process.env.TAGS.split(',')) {
+  await ecr.send(new PutImageCommand({ repositoryName, imageTag, imageManifest: image.imageManifest, imageManifestMediaType: image.imageManifestMediaType }));
+  console.log('planted ' + imageTag);
+}
+`,
+    );
+    const plant = async (sourceTag: string, tags: string[]) => {
+      const caller = `on: workflow_dispatch
+permissions: {}
+jobs:
+  plant:
+    uses: org/deploy-actions/.github/workflows/build.yml@v1
+    permissions: { contents: read, id-token: write }
+    with: { repository: ${NAME} }
+`;
+      const job = `on:
+  workflow_call:
+    inputs:
+      repository: { type: string, required: true }
+permissions: {}
+jobs:
+  plant:
+    runs-on: ubuntu-latest
+    permissions: { contents: read, id-token: write }
+    steps:
+      - uses: aws-actions/configure-aws-credentials@a03048d87541d1d9fcf2ecf528a4a65ba9bd7838
+        with: { role-to-assume: '\${{ vars.AWS_BUILD_ROLE_ARN }}', aws-region: '\${{ vars.AWS_REGION }}' }
+      - name: Plant
+        env: { ECR_CLIENT: '${sdk}', REGION: '\${{ vars.AWS_REGION }}', REPOSITORY: '\${{ inputs.repository }}', SOURCE_TAG: ${sourceTag}, TAGS: '${tags.join(',')}' }
+        run: '"${process.execPath}" "${script}"'
+`;
+      const r = await runWorkflow({ ...world.options(repo), workflow: { path: '.github/workflows/plant.yml', text: caller }, event: dispatchEvent(repo, 'develop', 'plant.yml', {}), overrides: { '.github/workflows/build.yml': job } });
+      expect(r.conclusion, why(r)).toBe('success');
+      expect(r.jobs.flatMap((j) => j.steps).find((s) => s.name === 'Plant')!.log).toContain(`planted ${tags.at(-1)}`);
+    };
+    /** The content key build-push-ecr computes for a commit of this repository (context ., ./Dockerfile, the host platform, no build args). */
+    const keyOf = (sha: string) =>
+      contentKey({ tree: repo.git('rev-parse', `${sha}^{tree}`), dockerfile: 'Dockerfile', dockerfileBlob: repo.git('rev-parse', `${sha}:Dockerfile`), platforms: [hostPlatform(process.platform, process.arch)], buildArgs: [] });
+    const registryTagged = async (tag: string) => (await registryTags()).get(tag);
+
+    // Run alone, the repository first needs build.yml's first image (it creates the ECR repository).
+    if ((await registryTags()).size === 0) expect((await run(changeOn('develop'))).conclusion).toBe('success');
+    // The insider's image, pushed with the build role (any tag it likes).
+    const qaBefore = runningIn('qa');
+    const sourceTag = `planted-${changes}`;
+    const planted = await pushImage(world.registry, NAME, sourceTag, 'planted');
+
+    // 1. The content key of the commit pushed next (a harmless change: its tree is known before it lands).
+    const next = changeOn('develop');
+    const key = keyOf(next.sha);
+    await plant(sourceTag, [key]);
+    expect(await registryTagged(key)).toBe(planted);
+    const r = await run(next);
+    expect(r.conclusion, why(r)).toBe('success');
+    const build = buildStep(r)!;
+    expect(build.log).toContain(`Content key ${key} `);
+    expect(build.outputs).toMatchObject({ skipped: 'false', 'content-key': '' });
+    expect(build.outputs.digest).not.toBe(planted);
+    const warnings = build.annotations.filter((a) => a.level === 'warning').map((a) => a.message);
+    expect(warnings.filter((w) => w.startsWith(`Not reused: ${planted} has no build provenance `) && w.includes(`building instead (content key ${key} stays on that image`)), warnings.join('\n')).toHaveLength(1);
+    expect(deployedBy(r, 'qa')).toBe(build.outputs['image-ref']);
+    expect(runningIn('qa').join(' ')).not.toContain(planted);
+
+    // 2. The SHA tag of the commit pushed next: that commit cannot be built (the tag is immutable); refused in one line, nothing deployed.
+    const after = changeOn('develop');
+    const sha7 = after.sha.slice(0, 7);
+    await plant(sourceTag, [sha7]);
+    const qaNow = runningIn('qa');
+    const refused = await run(after);
+    expect(refused.conclusion).toBe('failure');
+    expect(builds(refused)).toBe(0);
+    const failed = refused.jobs.flatMap((j) => j.steps).find((s) => s.outcome === 'failure')!;
+    expect(failed.name).toBe('Build and push');
+    const lines = failed.annotations.filter((a) => a.level === 'error').map((a) => a.message);
+    expect(lines.filter((l) => new RegExp(`^Not reused: ${planted} has no build provenance .*tag ${sha7} names that image and is immutable`).test(l)), lines.join('\n')).toHaveLength(1);
+    expect(job(refused, 'pipeline/qa/deploy')?.steps.find((s) => s.name === 'Deploy')?.outcome ?? 'not started').not.toMatch(/success|failure/);
+    expect(runningIn('qa')).toEqual(qaNow);
+
+    // 3. The planted digest with that commit, by redeploy.yml to QA: the gate refuses it (no build provenance).
+    const redeploy = await run(dispatchEvent(repo, 'develop', 'redeploy.yml', { environment: 'qa', digest: planted, sha: after.sha }), '.github/workflows/redeploy.yml');
+    expect(redeploy.conclusion).toBe('failure');
+    const gate = redeploy.jobs.flatMap((j) => j.steps).find((s) => s.name === 'Promotion gate')!;
+    expect(gate.outcome).toBe('failure');
+    expect(gate.annotations.filter((a) => a.level === 'error').at(-1)!.message).toMatch(new RegExp(`^Promotion of ${NAME}@${planted} to qa refused: ${planted} has no build provenance`));
+    expect(redeploy.jobs.flatMap((j) => j.steps).find((s) => s.name === 'Deploy')?.outcome ?? 'not started').not.toMatch(/success|failure/);
+    expect(runningIn('qa')).toEqual(qaNow);
+    expect(qaBefore.join(' ')).not.toContain(planted);
+  }, 600_000);
 });

@@ -1,5 +1,5 @@
 /** Validation after the rollout: the live digest check, helm test, the smoke check. */
-import { codeBlock, DeadlineError, errorMessage, retry, UserError } from '@deploy-actions/action-kit';
+import { codeBlock, DEADLINES, DeadlineError, errorMessage, networkFault, retry, UserError, type NetworkFault } from '@deploy-actions/action-kit';
 import { helmRun, lastLines, timed, type Ctx } from './context';
 import { helmTestArgs } from '@deploy-actions/chart';
 import { listPodsAndOwners, podLogs } from './kube';
@@ -9,17 +9,30 @@ import { hookOf } from './manifests';
 import type { Workload } from './release-pods';
 import { shortenCause } from './shorten';
 
+/** A smoke request that met a network fault (no answer within its deadline, reset, refused). */
+class SmokeFault extends Error {
+  constructor(
+    readonly fault: NetworkFault,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 async function smokeCheck(c: Ctx): Promise<string> {
   const { inputs, deps } = c;
   let attempts = 0;
+  const started = deps.now();
   return retry(
     async () => {
       attempts++;
       let res: Response;
       try {
-        res = await deps.fetch(inputs.smokeUrl, { signal: AbortSignal.timeout(10_000), redirect: 'manual' });
+        res = await deps.fetch(inputs.smokeUrl, { signal: AbortSignal.timeout(DEADLINES.probeMs), redirect: 'manual' });
       } catch (err) {
-        throw new Error(`${inputs.smokeUrl}: ${errorMessage((err as { cause?: unknown }).cause ?? err)}`);
+        const message = `${inputs.smokeUrl}: ${errorMessage((err as { cause?: unknown }).cause ?? err)}`;
+        const fault = networkFault(err);
+        throw fault ? new SmokeFault(fault, message) : new Error(message);
       }
       if (res.status >= 400) throw new Error(`${inputs.smokeUrl} answered HTTP ${res.status}`);
       await res.body?.cancel();
@@ -33,7 +46,19 @@ async function smokeCheck(c: Ctx): Promise<string> {
       sleep: deps.sleep,
       onRetry: (err, n, delay) => deps.io.info(`smoke check attempt ${n} failed (${errorMessage(err)}); again in ${delay} ms`),
     },
-  );
+  ).catch((err: unknown) => {
+    // The last attempt met a network fault: the deadline line (the URL's origin, the call, the time waited).
+    if (!(err instanceof SmokeFault)) throw err;
+    throw new DeadlineError(err.fault, { endpoint: origin(inputs.smokeUrl), operation: `smoke check GET ${inputs.smokeUrl}`, waitedMs: deps.now() - started, attempts, deadlineMs: DEADLINES.probeMs });
+  });
+}
+
+function origin(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return url;
+  }
 }
 
 /** A failed validation: the one line, and the output worth showing in the summary. */
@@ -110,7 +135,7 @@ export async function validate(c: Ctx, objects: readonly K8sObject[], workloads:
       try {
         out.passed.push(`smoke check ${inputs.smokeUrl}: ${await smokeCheck(c)}`);
       } catch (err) {
-        throw new ValidationError(`smoke check failed: ${errorMessage(err)}`);
+        throw new ValidationError(err instanceof DeadlineError ? err.message : `smoke check failed: ${errorMessage(err)}`);
       }
     });
   }

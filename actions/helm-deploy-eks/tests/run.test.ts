@@ -273,6 +273,22 @@ describe('run', () => {
     expect(order.indexOf('template')).toBeLessThan(order.indexOf('history'));
   });
 
+  test.each([
+    ['no answer', () => new DOMException('The operation was aborted due to timeout', 'TimeoutError'), 'no answer within 10 s'],
+    ['a reset', () => new TypeError('fetch failed', { cause: Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }) }), 'the connection was reset'],
+  ])('a smoke URL that gives %s: the deadline line (the call, the endpoint, the attempts and time waited), and the release rolled back', async (_name, error, words) => {
+    const w: World = { history: [{ revision: 1, status: 'deployed' }], pods: [running(DIGEST)], calls: [], killed: [], onKill: 'exit', upgradeResult: ok() };
+    const deps = fakeDeps(w);
+    let asked = 0;
+    deps.fetch = async () => {
+      asked++;
+      throw error();
+    };
+    const err = (await run(inputs({ 'smoke-url': 'https://web.example/health', 'smoke-attempts': '2' }), deps).catch((e: unknown) => e)) as Error;
+    expect(asked).toBe(2);
+    expect(err.message).toMatch(new RegExp(`^smoke check GET https://web\\.example/health: https://web\\.example: ${words} \\(2 attempts, [\\d.]+ s waited\\); rolled back web to revision 1 \\(revision 2 failed validation\\)$`));
+  });
+
   test('a hook Job pod that cannot pull its image fails the deploy naming the Job', async () => {
     const hook = `kind: Job\nmetadata: { name: web-migrate, annotations: { helm.sh/hook: pre-upgrade } }\nspec: { template: { spec: { containers: [{ name: migrate, image: "reg/app@${DIGEST}" }] } } }\n`;
     const w: World = { history: [{ revision: 1, status: 'deployed' }], pods: [], calls: [], killed: [], onKill: 'exit', template: hook };
