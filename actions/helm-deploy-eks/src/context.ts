@@ -127,7 +127,8 @@ export function helmFault(c: Pick<Ctx, 'apiServer' | 'inputs'>, what: string, st
   return new DeadlineError(f.fault, { endpoint, operation: `${what} ${c.inputs.release}`, waitedMs, attempts: 1, deadlineMs: waitedMs, said: `helm: ${f.said}` });
 }
 
-function safeOrigin(url: string): string | undefined {
+/** The origin of `url` (scheme, host, port), undefined when it is not a URL. */
+export function safeOrigin(url: string): string | undefined {
   try {
     return new URL(url).origin;
   } catch {

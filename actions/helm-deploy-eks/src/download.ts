@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { DEADLINES, networkFault, realSleep, retryNetworkCall, UserError, type Sleep } from '@deploy-actions/action-kit';
+import { safeOrigin } from './context';
 
 export interface DownloadOptions {
   fetch?: typeof fetch;
@@ -66,16 +67,9 @@ export async function downloadFile(url: string, dir: string, what: string, opts:
     deadlineMs: idleMs,
     retryableAnswer: (err) => err instanceof HttpStatusError && (err.status >= 500 || err.status === 429),
     resendable: () => true,
-    describe: () => ({ endpoint: origin(url), operation: `download ${what} (${url})` }),
+    describe: () => ({ endpoint: safeOrigin(url) ?? url, operation: `download ${what} (${url})` }),
     sleep: opts.sleep ?? realSleep,
     now: opts.now,
   });
 }
 
-function origin(url: string): string {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return url; // the input was checked to be an http(s) URL; keep it whole
-  }
-}

@@ -1,6 +1,6 @@
 /** Validation after the rollout: the live digest check, helm test, the smoke check. */
 import { codeBlock, DEADLINES, DeadlineError, errorMessage, networkFault, retry, UserError, type NetworkFault } from '@deploy-actions/action-kit';
-import { helmRun, lastLines, timed, type Ctx } from './context';
+import { helmRun, lastLines, safeOrigin, timed, type Ctx } from './context';
 import { helmTestArgs } from '@deploy-actions/chart';
 import { listPodsAndOwners, podLogs } from './kube';
 import { expectsRunningPods, judgeLive, runningImages, type RunningImage } from './live';
@@ -49,17 +49,10 @@ async function smokeCheck(c: Ctx): Promise<string> {
   ).catch((err: unknown) => {
     // The last attempt met a network fault: the deadline line (the URL's origin, the call, the time waited).
     if (!(err instanceof SmokeFault)) throw err;
-    throw new DeadlineError(err.fault, { endpoint: origin(inputs.smokeUrl), operation: `smoke check GET ${inputs.smokeUrl}`, waitedMs: deps.now() - started, attempts, deadlineMs: DEADLINES.probeMs });
+    throw new DeadlineError(err.fault, { endpoint: safeOrigin(inputs.smokeUrl) ?? inputs.smokeUrl, operation: `smoke check GET ${inputs.smokeUrl}`, waitedMs: deps.now() - started, attempts, deadlineMs: DEADLINES.probeMs });
   });
 }
 
-function origin(url: string): string {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return url;
-  }
-}
 
 /** A failed validation: the one line, and the output worth showing in the summary. */
 export class ValidationError extends UserError {
