@@ -281,6 +281,10 @@ export async function runActionBundle(opts: RunOptions): Promise<RunResult> {
     GITHUB_ACTION: opts.action,
     GITHUB_SERVER_URL: 'https://github.com',
     GITHUB_API_URL: 'https://api.github.com',
+    // The test run's Node compile cache (test/suite/run-temp-dir.ts), when there is one: every
+    // run of a bundle after the first skips most of compiling it. Not a runner variable; a
+    // caller's env (a bench's cold/warm variants) wins.
+    NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE,
     ...files,
     ...inputEnv,
     ...opts.env,

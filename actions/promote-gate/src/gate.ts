@@ -1,6 +1,5 @@
-import { DescribeImagesCommand, type ECRClient } from '@aws-sdk/client-ecr';
 import { UserError, errorMessage } from '@deploy-actions/action-kit';
-import { awsCall, awsErrorName, findImageByTag, tagExistingImage, type AwsCallOptions, type TagResult } from '@deploy-actions/aws';
+import { asEcrApi, awsCall, awsErrorName, findImageByTag, tagExistingImage, type AwsCallOptions, type EcrLike, type TagResult } from '@deploy-actions/aws';
 import { evidenceTask, newestFirst, payloadOf, type Deployment, type DeploymentsApi, type DeploymentStatus } from './github';
 import { WEAKENED, keyOf, type Inputs } from './inputs';
 import type { EvidenceKeys } from '@deploy-actions/aws/kms';
@@ -22,7 +21,7 @@ export interface Check {
 
 export interface GateDeps {
   github?: DeploymentsApi;
-  ecr?: ECRClient;
+  ecr?: EcrLike;
   aws?: AwsCallOptions;
   /** The environments' KMS evidence keys: needed when evidence-keys names the environment. */
   keys?: EvidenceKeys;
@@ -222,7 +221,7 @@ export async function supersedeEarlierEvidence(api: DeploymentsApi, s: Subject, 
 }
 
 /** The ECR evidence tag exists and is on this digest. */
-export async function ecrEvidence(ecr: ECRClient, s: Subject, aws: AwsCallOptions = {}): Promise<Check> {
+export async function ecrEvidence(ecr: EcrLike, s: Subject, aws: AwsCallOptions = {}): Promise<Check> {
   const image = await findImageByTag(ecr, { repositoryName: s.repository, registryId: s.registryId }, s.tag, aws);
   if (!image) return { source: 'ecr', ok: false, detail: `ECR tag ${s.tag} does not exist in ${s.repository}`, tag: s.tag };
   if (image.imageDigest !== s.digest) {
@@ -477,12 +476,13 @@ function need<T>(value: T | undefined, what: string): T {
   return value;
 }
 
-async function imageExists(ecr: ECRClient, ref: { repositoryName: string; registryId?: string }, digest: string, aws?: AwsCallOptions): Promise<boolean> {
+async function imageExists(ecr: EcrLike, ref: { repositoryName: string; registryId?: string }, digest: string, aws?: AwsCallOptions): Promise<boolean> {
+  const api = await asEcrApi(ecr);
   try {
     const res = await awsCall(
       'ecr:DescribeImages',
       ref.repositoryName,
-      () => ecr.send(new DescribeImagesCommand({ ...ref, imageIds: [{ imageDigest: digest }] })),
+      () => api.call('DescribeImages', { ...ref, imageIds: [{ imageDigest: digest }] }),
       aws,
     );
     return (res.imageDetails ?? []).some((d) => d.imageDigest === digest);

@@ -1,6 +1,5 @@
-import type { ECRClient } from '@aws-sdk/client-ecr';
 import { UserError, table, type ActionIO, type Outputs } from '@deploy-actions/action-kit';
-import { makeEcrClient, type AwsCallOptions } from '@deploy-actions/aws';
+import { ecrApi, type AwsCallOptions, type EcrLike } from '@deploy-actions/aws';
 import { recordPromotion, verifyPromotion, type Check } from './gate';
 import { octokitDeployments, type DeploymentsApi } from './github';
 import type { Inputs } from './inputs';
@@ -9,7 +8,8 @@ import { kmsEvidenceKeys, type EvidenceKeys } from '@deploy-actions/aws/kms';
 export interface Deps {
   io: ActionIO;
   github?: DeploymentsApi;
-  ecr?: ECRClient;
+  /** ECR: ecrApi (the JSON-protocol client, no SDK) in the action; tests may pass a mocked SDK client. */
+  ecr?: EcrLike;
   aws?: AwsCallOptions;
   keys?: EvidenceKeys;
   now?: () => Date;
@@ -31,7 +31,7 @@ export function realDeps(io: ActionIO, inputs: Inputs): Deps {
           }),
         }
       : {}),
-    ...(inputs.evidence.includes('ecr') || inputs.provenanceKey ? { ecr: makeEcrClient(inputs.region) } : {}),
+    ...(inputs.evidence.includes('ecr') || inputs.provenanceKey ? { ecr: ecrApi(inputs.region) } : {}),
     aws: { onRetry },
     ...(Object.keys(inputs.evidenceKeys).length || inputs.provenanceKey ? { keys: kmsEvidenceKeys({ onRetry }) } : {}),
   };

@@ -12,8 +12,7 @@
  * (`provenance-kms-key`), `proveProvenance` also requires a build provenance statement signed with
  * it for this digest and commit (or content key), read from ECR (@deploy-actions/aws/provenance).
  */
-import { DescribeImagesCommand, type ECRClient } from '@aws-sdk/client-ecr';
-import { awsCall, awsErrorName, findImageByTag, type AwsCallOptions } from '@deploy-actions/aws';
+import { asEcrApi, awsCall, awsErrorName, findImageByTag, type AwsCallOptions, type EcrLike } from '@deploy-actions/aws';
 import type { EvidenceKeys } from '@deploy-actions/aws/kms';
 import { checkProvenance, ecrRegistry } from '@deploy-actions/aws/provenance';
 
@@ -56,12 +55,13 @@ export function judgeSource(c: SourceClaim, tags: readonly string[] | undefined,
 }
 
 /** The image's tags, or undefined when the repository has no image with this digest. */
-async function imageTags(ecr: ECRClient, c: SourceClaim, aws?: AwsCallOptions): Promise<string[] | undefined> {
+async function imageTags(ecr: EcrLike, c: SourceClaim, aws?: AwsCallOptions): Promise<string[] | undefined> {
+  const api = await asEcrApi(ecr);
   try {
     const res = await awsCall(
       'ecr:DescribeImages',
       c.repository,
-      () => ecr.send(new DescribeImagesCommand({ repositoryName: c.repository, registryId: c.registryId, imageIds: [{ imageDigest: c.digest }] })),
+      () => api.call('DescribeImages', { repositoryName: c.repository, registryId: c.registryId, imageIds: [{ imageDigest: c.digest }] }),
       aws,
     );
     const detail = (res.imageDetails ?? []).find((d) => d.imageDigest === c.digest);
@@ -72,7 +72,7 @@ async function imageTags(ecr: ECRClient, c: SourceClaim, aws?: AwsCallOptions): 
   }
 }
 
-export async function proveSource(ecr: ECRClient, c: SourceClaim, aws?: AwsCallOptions): Promise<SourceProof> {
+export async function proveSource(ecr: EcrLike, c: SourceClaim, aws?: AwsCallOptions): Promise<SourceProof> {
   const tags = await imageTags(ecr, c, aws);
   const elsewhere = tags && !tags.includes(c.commitTag) ? await findImageByTag(ecr, { repositoryName: c.repository, registryId: c.registryId }, c.commitTag, aws) : undefined;
   return judgeSource(c, tags, elsewhere?.imageDigest);
@@ -90,7 +90,7 @@ const CONTENT_KEY_TAG = /^tree-[0-9a-f]{40}$/;
  * ECR repository and GitHub repository, built from this commit (or from this content key).
  */
 export async function proveProvenance(
-  ecr: ECRClient,
+  ecr: EcrLike,
   keys: Pick<EvidenceKeys, 'verifier'>,
   keyArn: string,
   c: ProvenanceClaimInputs,

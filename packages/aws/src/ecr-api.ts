@@ -25,6 +25,7 @@ export interface EcrOperations {
   BatchGetImage: Op<ECR.BatchGetImageCommandInput, ECR.BatchGetImageCommandOutput>;
   CreateRepository: Op<ECR.CreateRepositoryCommandInput, ECR.CreateRepositoryCommandOutput>;
   DescribeImages: Op<ECR.DescribeImagesCommandInput, ECR.DescribeImagesCommandOutput>;
+  DescribeImageScanFindings: Op<ECR.DescribeImageScanFindingsCommandInput, ECR.DescribeImageScanFindingsCommandOutput>;
   DescribeRepositories: Op<ECR.DescribeRepositoriesCommandInput, ECR.DescribeRepositoriesCommandOutput>;
   GetAuthorizationToken: Op<ECR.GetAuthorizationTokenCommandInput, ECR.GetAuthorizationTokenCommandOutput>;
   GetLifecyclePolicy: Op<ECR.GetLifecyclePolicyCommandInput, ECR.GetLifecyclePolicyCommandOutput>;

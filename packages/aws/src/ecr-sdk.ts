@@ -1,13 +1,13 @@
 /**
- * EcrApi over an SDK ECRClient (made with makeEcrClient): for the actions that load the SDK
- * anyway (promote-gate, helm-deploy-eks) and for tests that mock the client
- * (aws-sdk-client-mock). Answers are put in ECR's wire form (ecr-api.ts `Wire`).
+ * EcrApi over an SDK ECRClient (made with makeEcrClient): for tests that mock the client
+ * (aws-sdk-client-mock); the actions reach ECR through ecrApi (json-client.ts). Answers are put in ECR's wire form (ecr-api.ts `Wire`).
  */
 import {
   BatchDeleteImageCommand,
   BatchGetImageCommand,
   CreateRepositoryCommand,
   DescribeImagesCommand,
+  DescribeImageScanFindingsCommand,
   DescribeRepositoriesCommand,
   GetAuthorizationTokenCommand,
   GetLifecyclePolicyCommand,
@@ -32,6 +32,7 @@ const COMMANDS: Record<EcrOperation, new (input: never) => unknown> = {
   BatchGetImage: BatchGetImageCommand,
   CreateRepository: CreateRepositoryCommand,
   DescribeImages: DescribeImagesCommand,
+  DescribeImageScanFindings: DescribeImageScanFindingsCommand,
   DescribeRepositories: DescribeRepositoriesCommand,
   GetAuthorizationToken: GetAuthorizationTokenCommand,
   GetLifecyclePolicy: GetLifecyclePolicyCommand,

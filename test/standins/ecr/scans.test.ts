@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { CreateRepositoryCommand, DescribeImageScanFindingsCommand, ECRClient, type ECRClient as Client } from '@aws-sdk/client-ecr';
+import { ecrApi, type EcrLike } from '@deploy-actions/aws';
 import { ecrRegistry } from '../../../actions/promote-gate/src/card/sources';
 import { startRegistry, type Registry } from '../../harness/registry';
 import { pushImage } from '../../harness/oci-push';
@@ -20,6 +21,8 @@ let ecr: EcrStandin;
 let admin: Client;
 let reader: Client;
 let noScan: Client;
+/** The same identities through packages/aws's JSON-protocol client, as promote-gate's card reaches ECR. */
+let small: Record<'reader' | 'puller', EcrLike>;
 const digests: Record<string, string> = {};
 const findings: Record<string, ScanFinding[]> = {};
 
@@ -34,6 +37,11 @@ beforeAll(async () => {
   admin = client('build');
   reader = client('reader');
   noScan = client('puller');
+  const json = (role: string) => {
+    const c = iam.issueCredentials(`arn:aws:iam::${BUILD}:role/${role}`, 'gha');
+    return ecrApi('eu-west-1', { env: { AWS_ENDPOINT_URL_ECR: ecr.url, AWS_ACCESS_KEY_ID: c.accessKeyId, AWS_SECRET_ACCESS_KEY: c.secretAccessKey, AWS_SESSION_TOKEN: c.sessionToken } });
+  };
+  small = { reader: json('reader'), puller: json('puller') };
   await admin.send(new CreateRepositoryCommand({ repositoryName: 'svc', imageScanningConfiguration: { scanOnPush: true } }));
   await admin.send(new CreateRepositoryCommand({ repositoryName: 'unscanned', imageScanningConfiguration: { scanOnPush: false } }));
   for (const t of ['old', 'new', 'busy']) digests[t] = await pushImage(registry, 'svc', t, t);
@@ -82,8 +90,9 @@ test('in progress: a status and no findings; never scanned: ScanNotFoundExceptio
   expect(await errorOf(describe('svc', { imageTag: 'new' }, {}, noScan))).toMatch(/^AccessDeniedException: .*ecr:DescribeImageScanFindings/);
 });
 
-test("the release card's registry client: findings of both images, size and layers, and why a scan is not there", async () => {
-  const api = ecrRegistry(reader, { repositoryName: 'svc' });
+test.each(['sdk', 'json'] as const)("the release card's registry client (%s transport): findings of both images, size and layers, and why a scan is not there", async (transport) => {
+  const [reader_, noScan_]: [EcrLike, EcrLike] = transport === 'sdk' ? [reader, noScan] : [small.reader, small.puller];
+  const api = ecrRegistry(reader_, { repositoryName: 'svc' });
   const now = await api.findings(digests.new!);
   expect(now).toHaveLength(151);
   expect(now.filter((f) => f.severity === 'CRITICAL')).toEqual([{ id: 'CVE-2026-1000', severity: 'CRITICAL' }]);
@@ -92,6 +101,6 @@ test("the release card's registry client: findings of both images, size and laye
   const img = await api.image(digests.new!);
   expect(img.layers).toHaveLength(1);
   expect(img.size).toBeGreaterThan(img.layers[0]!.size);
-  expect(await errorOf(ecrRegistry(reader, { repositoryName: 'unscanned' }).findings(digests.plain!))).toMatch(/no scan of sha256:\w{12} \(scan on push off, or not scanned yet\)/);
-  expect(await errorOf(ecrRegistry(noScan, { repositoryName: 'svc' }).findings(digests.new!))).toMatch(/the role may not call ecr:DescribeImageScanFindings/);
+  expect(await errorOf(ecrRegistry(reader_, { repositoryName: 'unscanned' }).findings(digests.plain!))).toMatch(/no scan of sha256:\w{12} \(scan on push off, or not scanned yet\)/);
+  expect(await errorOf(ecrRegistry(noScan_, { repositoryName: 'svc' }).findings(digests.new!))).toMatch(/the role may not call ecr:DescribeImageScanFindings/);
 });

@@ -6,7 +6,7 @@
  * no cluster.
  */
 import { errorMessage, exec, type ActionIO, type Exec, type Outputs } from '@deploy-actions/action-kit';
-import { makeEcrClient } from '@deploy-actions/aws';
+import { ecrApi } from '@deploy-actions/aws';
 import { octokitApprovals, type ApprovalsApi } from '../approvals';
 import { octokitDeployments, type DeploymentsApi } from '../github';
 import { keyOf } from '../inputs';
@@ -41,7 +41,7 @@ export function realCardDeps(io: ActionIO, inputs: CardInputs, env: NodeJS.Proce
     approvals: octokitApprovals(gh),
     compare: octokitCompare(gh),
     ...(Object.keys(inputs.evidenceKeys).length ? { keys: kmsEvidenceKeys({ onRetry: gh.onRetry }) } : {}),
-    ...(aws ? { registry: ecrRegistry(makeEcrClient(inputs.region), { repositoryName: inputs.subject.imageRepository, ...(inputs.registryId ? { registryId: inputs.registryId } : {}) }, { onRetry: gh.onRetry }) } : {}),
+    ...(aws ? { registry: ecrRegistry(ecrApi(inputs.region), { repositoryName: inputs.subject.imageRepository, ...(inputs.registryId ? { registryId: inputs.registryId } : {}) }, { onRetry: gh.onRetry }) } : {}),
     render: helmRender({ exec: run, helm: findHelm(inputs.helm, env), workspace: inputs.workspace, spec: inputs.chart, ...(env.RUNNER_TEMP ? { tmp: env.RUNNER_TEMP } : {}) }),
   };
 }

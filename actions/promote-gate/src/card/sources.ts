@@ -7,10 +7,9 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { BatchGetImageCommand, DescribeImageScanFindingsCommand, type ECRClient } from '@aws-sdk/client-ecr';
 import { getOctokit } from '@actions/github';
 import { UserError, type Exec } from '@deploy-actions/action-kit';
-import { awsCall, awsErrorName, type AwsCallOptions } from '@deploy-actions/aws';
+import { asEcrApi, awsCall, awsErrorName, type AwsCallOptions, type EcrLike } from '@deploy-actions/aws';
 import { githubCall, githubRequestOptions, httpStatus, type GithubCallOptions } from '@deploy-actions/github';
 import { helmTemplateArgs, imageValues, valuesLayers, type ImageKeys, type ImageRef } from '@deploy-actions/chart';
 import type { Comparison } from './commits';
@@ -76,10 +75,11 @@ const MANIFEST_TYPES = [
   'application/vnd.docker.distribution.manifest.list.v2+json',
 ];
 
-export function ecrRegistry(ecr: ECRClient, ref: { repositoryName: string; registryId?: string }, aws: AwsCallOptions = {}): RegistryApi {
+export function ecrRegistry(ecr: EcrLike, ref: { repositoryName: string; registryId?: string }, aws: AwsCallOptions = {}): RegistryApi {
   const manifest = async (digest: string) => {
+    const api = await asEcrApi(ecr);
     const res = await awsCall('ecr:BatchGetImage', ref.repositoryName, () =>
-      ecr.send(new BatchGetImageCommand({ ...ref, imageIds: [{ imageDigest: digest }], acceptedMediaTypes: MANIFEST_TYPES })),
+      api.call('BatchGetImage', { ...ref, imageIds: [{ imageDigest: digest }], acceptedMediaTypes: MANIFEST_TYPES }),
     aws);
     const img = res.images?.[0];
     if (!img?.imageManifest) throw new Unavailable(`ECR has no image ${digest} in ${ref.repositoryName}`);
@@ -98,11 +98,12 @@ export function ecrRegistry(ecr: ECRClient, ref: { repositoryName: string; regis
     async findings(digest) {
       const out: Finding[] = [];
       let nextToken: string | undefined;
+      const api = await asEcrApi(ecr);
       for (let page = 0; page < 10; page++) {
         let res;
         try {
           res = await awsCall('ecr:DescribeImageScanFindings', ref.repositoryName, () =>
-            ecr.send(new DescribeImageScanFindingsCommand({ ...ref, imageId: { imageDigest: digest }, maxResults: 1000, ...(nextToken ? { nextToken } : {}) })),
+            api.call('DescribeImageScanFindings', { ...ref, imageId: { imageDigest: digest }, maxResults: 1000, ...(nextToken ? { nextToken } : {}) }),
           aws);
         } catch (err) {
           const name = awsErrorName(err);
