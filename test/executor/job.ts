@@ -112,6 +112,16 @@ function actionVariables(id: string, uses: string | undefined, workflow: LoadedW
   return { GITHUB_ACTION: id, GITHUB_ACTION_REPOSITORY: path!.split('/').slice(0, 2).join('/'), GITHUB_ACTION_REF: ref ?? '' };
 }
 
+/**
+ * The test run's Node compile cache (test/suite/run-temp-dir.ts) for every step's processes
+ * (action bundles, node in run: steps), when the run has one. Not a runner variable: the runner's
+ * env, the workflow's and the step's win over it.
+ */
+function compileCacheEnv(): Record<string, string> {
+  const dir = process.env.NODE_COMPILE_CACHE;
+  return dir ? { NODE_COMPILE_CACHE: dir } : {};
+}
+
 /** The UI's name of a step without `name:`. */
 function stepName(uses: string | undefined, run: string): string {
   return uses ? `Run ${uses}` : `Run ${run.trim().split('\n')[0]}`;
@@ -279,7 +289,7 @@ async function admitted(job: Job, scope: JobScope, run: JobRun, raw: MappingToke
           site: siteOf(workflow),
           contexts: { ...stepContexts, env: stepEnv },
           evaluation: { status, workspace },
-          env: { ...options.runnerEnv, PATH: [...pathAdds, options.runnerEnv?.PATH ?? process.env.PATH].join(':'), HOME: join(runnerDir, 'home'), ...defaultVariables(github, runner, workspace), ...actionVariables(step.id, uses, workflow), ...idTokenEnv, ...stepEnv },
+          env: { ...compileCacheEnv(), ...options.runnerEnv, PATH: [...pathAdds, options.runnerEnv?.PATH ?? process.env.PATH].join(':'), HOME: join(runnerDir, 'home'), ...defaultVariables(github, runner, workspace), ...actionVariables(step.id, uses, workflow), ...idTokenEnv, ...stepEnv },
           workspace,
           runnerDir,
           defaultsRun,

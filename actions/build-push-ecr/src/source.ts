@@ -13,9 +13,9 @@
  */
 import { realpathSync } from 'node:fs';
 import { relative, sep } from 'node:path';
-import { UserError, type ActionIO, type Exec, type GitHubContext } from '@deploy-actions/action-kit';
+import { UserError, type ActionIO, type Exec, type ExecResult, type GitHubContext } from '@deploy-actions/action-kit';
 import type { Inputs } from './inputs';
-import { contentKey, parseRevParse, parseStatus, revParseArgs, statusArgs, type KeyMaterial } from './content-key';
+import { bothReadsArgs, contentKey, parseRevParse, parseStatus, revParseArgs, splitBothReads, statusArgs, type KeyMaterial } from './content-key';
 
 export interface WorkspaceDeps {
   /** GITHUB_WORKSPACE: a repository found above it is not the checkout. */
@@ -44,18 +44,28 @@ function within(path: string, dir: string): boolean {
   return path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);
 }
 
+/**
+ * git rev-parse and git status, in one child through sh where sh runs (bothReadsArgs), else in two
+ * (no sh on PATH, as on a Windows runner without Git's shell; or the script did not run through).
+ */
+async function gitReads(ws: WorkspaceDeps, dockerfile: string, paths: string[], cwd: string): Promise<[ExecResult, ExecResult]> {
+  const opts = { cwd, silent: true, allowFailure: true } as const;
+  const both = await ws.git('sh', bothReadsArgs(dockerfile, paths), opts).catch(() => undefined);
+  const split = both && splitBothReads(both.stdout, both.stderr);
+  if (split) return split;
+  return Promise.all([ws.git('git', revParseArgs(dockerfile), opts), ws.git('git', statusArgs(paths), opts)]);
+}
+
 async function readGit(inputs: Inputs, ws: WorkspaceDeps): Promise<GitSource> {
   const dockerfile = relative(inputs.context, inputs.dockerfile).split(sep).join('/');
-  const opts = { cwd: inputs.context, silent: true, allowFailure: true } as const;
   let rev, status;
   try {
-    [rev, status] = await Promise.all([
-      ws.git('git', revParseArgs(dockerfile), opts),
-      ws.git('git', statusArgs([inputs.context, inputs.dockerfile]), opts),
-    ]);
+    [rev, status] = await gitReads(ws, dockerfile, [inputs.context, inputs.dockerfile], inputs.context);
   } catch (err) {
     return { noKey: `git could not be run (${(err as Error).message})` };
   }
+  // sh's "command not found": as if git could not be spawned.
+  if (rev.exitCode === 127 && !rev.stdout) return { noKey: `git could not be run (${rev.stderr.trim().split('\n')[0]})` };
   const parsed = parseRevParse(rev.stdout);
   if (!parsed.toplevel || !parsed.commit) {
     return { noKey: `the build context is not in a git checkout (${rev.stderr.trim().split('\n')[0] || 'git rev-parse failed'})` };

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import {
+  bothReadsArgs,
   contentKey,
   hostPlatform,
   isContentKey,
@@ -7,6 +8,7 @@ import {
   parseRevParse,
   parseStatus,
   revParseArgs,
+  splitBothReads,
   statusArgs,
   type KeyMaterial,
 } from '../src/content-key';
@@ -90,6 +92,25 @@ describe('git command lines and their output', () => {
     ['not a repository', '', {}],
     ['a Windows top level', `C:/ws\n${c}\n${tree}\n${blob}`, { toplevel: 'C:/ws', commit: c, tree, dockerfileBlob: blob }],
   ])('parseRevParse: %s', (_name, stdout, expected) => expect(parseRevParse(stdout)).toEqual(expected));
+
+  test('bothReadsArgs: the paths are sh positional parameters, not script text', () => {
+    const [flag, script, name, ...params] = bothReadsArgs('../docker/app.Dockerfile', ['/ws/svc', '/ws/docker/app.Dockerfile']);
+    expect([flag, name, params]).toEqual(['-c', 'sh', ['../docker/app.Dockerfile', '/ws/svc', '/ws/docker/app.Dockerfile']]);
+    expect(script).not.toContain('/ws');
+    expect(script).toContain(`git ${statusArgs([]).join(' ')} "$@"`);
+  });
+
+  test.each([
+    ['both ran', `/ws\n${c}\n\x000\x00?? svc/new\x00 M svc/a\x00\x000\x00`, 'w\x00', [[0, `/ws\n${c}\n`, 'w'], [0, '?? svc/new\x00 M svc/a\x00', '']]],
+    ['clean status', `/ws\n\x000\x00\x000\x00`, '\x00', [[0, '/ws\n', ''], [0, '', '']]],
+    ['rev-parse failed, status failed', `\x00128\x00\x00128\x00`, 'fatal: not a git repository\n\x00fatal: not a git repository\n', [[128, '', 'fatal: not a git repository\n'], [128, '', 'fatal: not a git repository\n']]],
+    ['sh stopped after rev-parse', `/ws\n\x000\x00`, '\x00', undefined],
+    ['no stderr frame', `/ws\n\x000\x00\x000\x00`, '', undefined],
+    ['nothing', '', '', undefined],
+  ])('splitBothReads: %s', (_name, stdout, stderr, expected) => {
+    const split = splitBothReads(stdout, stderr);
+    expect(split?.map((r) => [r.exitCode, r.stdout, r.stderr])).toEqual(expected);
+  });
 
   test.each([
     ['clean', '', []],

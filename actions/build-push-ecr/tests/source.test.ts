@@ -1,9 +1,9 @@
 /** The commit and content key read from real git checkouts in temp directories. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { Inputs, exec, githubContext, runContextFrom, mapInputs, recordingIO } from '@deploy-actions/action-kit';
+import { Inputs, exec, githubContext, runContextFrom, mapInputs, recordingIO, type Exec } from '@deploy-actions/action-kit';
 import { getInputs } from '../src/inputs';
 import { identifySource } from '../src/source';
 import { gitRepo } from '../../../test/harness/git';
@@ -16,14 +16,14 @@ const service = {
   'docs/README.md': 'docs\n',
 };
 
-async function identify(ws: string, withInputs: Record<string, string> = {}, env: Record<string, string> = {}) {
+async function identify(ws: string, withInputs: Record<string, string> = {}, env: Record<string, string> = {}, git: Exec = exec) {
   const inputs = getInputs(new Inputs(mapInputs({ repository: 'team/api', context: 'svc', ...withInputs })), {
     GITHUB_WORKSPACE: ws,
     AWS_REGION: 'eu-west-1',
   });
   const io = recordingIO();
   const context = githubContext(runContextFrom({ GITHUB_SHA: EVENT_SHA, GITHUB_REF: 'refs/heads/develop', ...env }));
-  const source = await identifySource(inputs, { io, context, workspace: { dir: ws, git: exec, defaultPlatform: 'linux/amd64' } });
+  const source = await identifySource(inputs, { io, context, workspace: { dir: ws, git, defaultPlatform: 'linux/amd64' } });
   return { source, io };
 }
 
@@ -47,6 +47,33 @@ describe('identifySource', () => {
     expect(outside.source.key).toBe(first.source.key);
     repo.commit({ 'svc/app': 'v2\n' });
     expect((await identify(repo.dir)).source.key).not.toBe(first.source.key);
+  });
+
+  test('one child process (sh running both git reads); without sh, two git processes give the same source', async () => {
+    const repo = gitRepo(service);
+    const spawned: string[] = [];
+    const recording: Exec = (file, args, opts) => (spawned.push(file), exec(file, args, opts));
+    const one = await identify(repo.dir, {}, {}, recording);
+    expect(spawned).toEqual(['sh']);
+    spawned.length = 0;
+    const noSh: Exec = (file, args, opts) => (spawned.push(file), file === 'sh' ? Promise.reject(new Error('sh was not found on PATH')) : exec(file, args, opts));
+    const two = await identify(repo.dir, {}, {}, noSh);
+    expect(spawned).toEqual(['sh', 'git', 'git']);
+    expect(two.source).toEqual(one.source);
+    expect(one.source.key).toMatch(/^tree-[0-9a-f]{40}$/);
+    // A dirty context is seen through sh too (status's frame).
+    repo.write({ 'svc/new.txt': 'x' });
+    expect((await identify(repo.dir, {}, {}, recording)).io.warnings[0]).toContain('1 uncommitted change (svc/new.txt)');
+  });
+
+  test('sh without git on PATH: no key, git could not be run', async () => {
+    const repo = gitRepo(service);
+    const bin = mkdtempSync(join(tmpdir(), 'sh-only-'));
+    symlinkSync('/bin/sh', join(bin, 'sh'));
+    const shOnly: Exec = (file, args, opts) => exec(file, args, { ...opts, env: { PATH: bin } });
+    const { source, io } = await identify(repo.dir, {}, {}, shOnly);
+    expect([source.commit, source.key]).toEqual([EVENT_SHA, undefined]);
+    expect(io.warnings[0]).toMatch(/^No content key: git could not be run \(.*git.*not found/);
   });
 
   test('a Dockerfile outside the context, a target, platforms and build args are part of the key', async () => {
