@@ -4,7 +4,7 @@
  * access to the repository; a GITHUB_TOKEN needs actions: read). One request per run, under the
  * GitHub deadline; the answer is one array (no pages).
  */
-import { getOctokit } from '@actions/github';
+import { githubClient } from '@deploy-actions/github/octokit';
 import { errorMessage } from '@deploy-actions/action-kit';
 import { githubCall, githubRequestOptions, httpStatus, type GithubCallOptions } from '@deploy-actions/github';
 import { sameEnvironment } from './refs';
@@ -22,7 +22,7 @@ export interface ApprovalsApi {
 }
 
 export function octokitApprovals(o: GithubCallOptions & { token: string; apiUrl: string; owner: string; repo: string }): ApprovalsApi {
-  const octokit = getOctokit(o.token, { baseUrl: o.apiUrl, userAgent: 'deploy-actions-promote-gate', ...githubRequestOptions() });
+  const octokit = githubClient(o.token, { baseUrl: o.apiUrl, userAgent: 'deploy-actions-promote-gate', ...githubRequestOptions() });
   // A run is asked once however many rows name it (the card's running release, its rollback target).
   const asked = new Map<string, Promise<Approval[] | undefined>>();
   const read = async (runId: string) => {

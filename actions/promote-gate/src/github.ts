@@ -1,4 +1,4 @@
-import { getOctokit } from '@actions/github';
+import { githubClient } from '@deploy-actions/github/octokit';
 import { UserError, type Sleep } from '@deploy-actions/action-kit';
 import { firstLine, githubCall, githubRequestOptions, httpStatus, isRetryableGithubError } from '@deploy-actions/github';
 
@@ -114,9 +114,9 @@ export interface OctokitDeploymentsOptions {
   onRetry?: (message: string) => void;
 }
 
-/** The deployments API over @actions/github's Octokit (baseUrl = GITHUB_API_URL), with our retry policy. */
+/** The deployments API over Octokit (githubClient) (baseUrl = GITHUB_API_URL), with our retry policy. */
 export function octokitDeployments(opts: OctokitDeploymentsOptions): DeploymentsApi {
-  const octokit = getOctokit(opts.token, { baseUrl: opts.apiUrl, userAgent: 'deploy-actions-promote-gate', ...githubRequestOptions() });
+  const octokit = githubClient(opts.token, { baseUrl: opts.apiUrl, userAgent: 'deploy-actions-promote-gate', ...githubRequestOptions() });
   const { owner, repo } = opts;
   const repository = `${owner}/${repo}`;
   const call = async <T>(what: string, fn: () => Promise<{ data: unknown }>): Promise<T> => {

@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { getOctokit } from '@actions/github';
+import { githubClient } from '@deploy-actions/github/octokit';
 import { UserError, type Exec } from '@deploy-actions/action-kit';
 import { asEcrApi, awsCall, awsErrorName, type AwsCallOptions, type EcrLike } from '@deploy-actions/aws';
 import { githubCall, githubRequestOptions, httpStatus, type GithubCallOptions } from '@deploy-actions/github';
@@ -41,7 +41,7 @@ interface AssociatedPull {
 }
 
 export function octokitCompare(o: GithubCallOptions & { token: string; apiUrl: string; owner: string; repo: string }): CompareApi {
-  const octokit = getOctokit(o.token, { baseUrl: o.apiUrl, userAgent: 'deploy-actions-promote-gate', ...githubRequestOptions() });
+  const octokit = githubClient(o.token, { baseUrl: o.apiUrl, userAgent: 'deploy-actions-promote-gate', ...githubRequestOptions() });
   return {
     compare: (base, head) =>
       githubCall<Comparison>(`compare ${base.slice(0, 7)}...${head.slice(0, 7)}`, () =>
