@@ -9,11 +9,11 @@
  *   evaluated as expressions (`${{ github.token }}`);
  * - `uses:` of a third-party action goes to its double.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseFileCommand, parseWorkflowCommands, runActionBundle, type Annotation } from '../harness/runner';
+import { spawnLight } from '../harness/spawn-light';
 import type { ActionDouble } from './doubles/types';
 import { evaluateStrings, evaluateToken, toText, type Contexts, type EvaluationOptions } from './expressions';
 import type { Result, StepRun } from './model';
@@ -96,7 +96,7 @@ function fileCommandFiles(runnerDir: string) {
  * Cancelling a step as the runner does: SIGINT to its process, SIGKILL if it has not stopped
  * after the grace period (the runner waits 7.5 s, then SIGTERM, then kills).
  */
-export function cancelOnAbort(child: ChildProcess, signal: AbortSignal | undefined, onCancel: () => void): () => void {
+export function cancelOnAbort(child: { kill(signal: NodeJS.Signals): boolean }, signal: AbortSignal | undefined, onCancel: () => void): () => void {
   if (!signal) return () => undefined;
   let grace: NodeJS.Timeout | undefined;
   const stop = () => {
@@ -116,7 +116,8 @@ const CANCEL_GRACE_MS = 7_500;
 
 function spawnLogged(argv: string[], cwd: string, env: Record<string, string>, timeoutMs?: number, signal?: AbortSignal): Promise<{ code: number; output: string; timedOut: boolean; cancelled: boolean }> {
   return new Promise((done, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Through the spawn helper: the worker's fork would copy its page tables (spawn-light.ts).
+    const child = spawnLight(argv[0]!, argv.slice(1), { cwd, env });
     let cancelled = false;
     const detach = cancelOnAbort(child, signal, () => (cancelled = true));
     const chunks: Buffer[] = [];

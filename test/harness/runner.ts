@@ -5,12 +5,12 @@
  * GITHUB_* context variables and an event payload file, and the stdout workflow
  * commands (::error::, ::warning::, ::add-mask::, ::group::, ::debug::).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
+import { spawnLight, type LightChild } from './spawn-light';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -35,7 +35,7 @@ export interface RunOptions {
   /** Reuse a runner directory (tool cache and temp survive between steps of one job). */
   runnerDir?: string;
   /** Called with the action's process once started (a test cancels the job by signalling it). */
-  onStart?: (child: ChildProcess) => void;
+  onStart?: (child: LightChild) => void;
 }
 
 export interface Annotation {
@@ -296,7 +296,8 @@ export async function runActionBundle(opts: RunOptions): Promise<RunResult> {
   let timedOut = false;
   const { exitCode, stdout, stderr } = await new Promise<{ exitCode: number; stdout: string; stderr: string }>(
     (resolvePromise, reject) => {
-      const child = spawn(node, [main, ...(opts.args ?? [])], { cwd: workspace, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      // Started by the spawn helper, not forked from this (large) test worker: spawn-light.ts.
+      const child = spawnLight(node, [main, ...(opts.args ?? [])], { cwd: workspace, env });
       opts.onStart?.(child);
       const out: Buffer[] = [];
       const err: Buffer[] = [];

@@ -8,17 +8,14 @@
  * and is removed again at the end unless persist-credentials is true.
  * Not modelled (the step fails saying so): ssh-key, submodules, lfs, sparse-checkout, filter.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
+import { execFileLight } from '../../harness/spawn-light';
 import { checkoutArgs, checkoutInfo, fetchArgs, refSpecs, refSpecsForAllHistory, targetFor } from './checkout-refs';
 import { runStep, StepFailure, type ActionMetadata, type Step } from './step';
 import type { ActionDouble, ActionDoubleContext } from './types';
-
-const run = promisify(execFile);
 
 /** Inputs of action.yml at v5.0.0 and their defaults. */
 export const CHECKOUT_INPUTS: ActionMetadata = {
@@ -54,7 +51,8 @@ const flag = (step: Step, name: string, byDefault: 'true' | 'false') => (step.in
 
 async function git(cwd: string, args: string[], step: Step): Promise<string> {
   try {
-    const { stdout } = await run('git', args, { cwd, env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true' }, maxBuffer: 64 << 20 });
+    // Through the spawn helper (harness/spawn-light.ts): about ten git processes per checkout.
+    const { stdout } = await execFileLight('git', args, { cwd, env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true' } });
     return stdout;
   } catch (err) {
     const e = err as { stderr?: string; code?: number };
