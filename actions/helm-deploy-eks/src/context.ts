@@ -2,7 +2,6 @@
  * What every phase of a deploy shares: the dependencies the action runs on (replaced by
  * tests), the context built once the tools and the cluster are known, and helm invocation.
  */
-import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DEADLINES, DeadlineError, UserError, type ActionIO, type Exec, type ExecResult, type GitHubContext, type NetworkFault, type Sleep } from '@deploy-actions/action-kit';
 import { accessEntryMessage, isClusterAccessError, type AwsDeps } from './eks';
 import type { HelmMajor, ReleaseRef } from '@deploy-actions/chart';
@@ -11,6 +10,7 @@ import type { Kube } from './kube';
 import type { Connection, KubeReader } from '@deploy-actions/kube';
 import type { ReadPolicy } from './pull-access';
 import type { Download, Found } from './tools';
+import type { CloudWatch } from './bake/cloudwatch';
 
 /** A running child process that can be stopped. */
 export interface Proc {
@@ -32,7 +32,7 @@ export interface Deps {
   /** Reads an ECR repository policy (pull-access.ts); with an EKS cluster. */
   readPolicy?: ReadPolicy;
   /** The bake's alarms (when it watches any). */
-  cloudwatch?: CloudWatchClient;
+  cloudwatch?: CloudWatch;
   installTool(d: Download): Promise<string>;
   /** The first executable of that name on PATH and its sha256, if any. */
   onPath(tool: string): Promise<Found | undefined>;

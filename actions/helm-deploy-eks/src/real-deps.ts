@@ -2,16 +2,15 @@
 import { spawn } from 'node:child_process';
 import { accessSync, chmodSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { chmod, readFile } from 'node:fs/promises';
-import * as tc from '@actions/tool-cache';
 import { exec as realExec, exportVariable, githubContext, LogLines, realSleep, runContextFrom, type ActionIO, type ExecResult } from '@deploy-actions/action-kit';
-import { getRepositoryPolicy, makeEcrClient } from '@deploy-actions/aws';
+import { ecrApi, getRepositoryPolicy } from '@deploy-actions/aws';
 import { KubeClient } from '@deploy-actions/kube';
 import type { Deps, Proc } from './context';
 import { makeCloudWatch } from './bake/cloudwatch';
 import { awsDeps } from './eks';
 import type { ReadPolicy } from './pull-access';
 import type { Inputs } from './inputs';
-import { installTool, runnerArch, sha256File } from './tools';
+import { installTool, lazyToolCache, runnerArch, sha256File } from './tools';
 import { downloadFile } from './download';
 
 function startProcess(file: string, args: readonly string[], env: Record<string, string>): Proc {
@@ -62,7 +61,7 @@ export function realDeps(io: ActionIO, inputs: Inputs): Deps {
     cloudwatch: inputs.bake.durationMs > 0 && (inputs.bake.alarmNames.length > 0 || inputs.bake.alarmPrefix) ? makeCloudWatch(inputs.region || (process.env.AWS_REGION ?? '')) : undefined,
     installTool: (d) =>
       installTool(d, runnerArch(), {
-        tc: { ...tc, downloadTool: (url) => downloadFile(url, `${env.RUNNER_TEMP ?? '/tmp'}/helm-deploy-eks/downloads`, `${d.tool} ${d.version}`) },
+        tc: lazyToolCache(env, (url) => downloadFile(url, `${env.RUNNER_TEMP ?? '/tmp'}/helm-deploy-eks/downloads`, `${d.tool} ${d.version}`)),
         readFile: (p) => readFile(p, 'utf8'),
         chmod: (p, m) => chmod(p, m),
         log: (m) => io.info(m),
@@ -104,5 +103,5 @@ export function realDeps(io: ActionIO, inputs: Inputs): Deps {
 }
 
 function realReadPolicy(onRetry: (m: string) => void): ReadPolicy {
-  return ({ registryId, region, repository }) => getRepositoryPolicy(makeEcrClient(region), { registryId, repositoryName: repository }, { onRetry });
+  return ({ registryId, region, repository }) => getRepositoryPolicy(ecrApi(region), { registryId, repositoryName: repository }, { onRetry });
 }

@@ -3,10 +3,9 @@
  * `k8s-aws-v1.` + base64url (no padding) of a presigned STS GetCallerIdentity URL
  * whose signature covers the `x-k8s-aws-id: <cluster>` header.
  */
-import { Hash } from '@smithy/hash-node';
-import { HttpRequest } from '@smithy/protocol-http';
-import { SignatureV4 } from '@smithy/signature-v4';
-import { DEADLINES, fetchWithDeadline } from '@deploy-actions/action-kit';
+import aws4 from 'aws4';
+import { DEADLINES } from '@deploy-actions/action-kit';
+import { httpExchange, type RawAnswer } from '@deploy-actions/aws';
 
 export const TOKEN_PREFIX = 'k8s-aws-v1.';
 export const PRESIGN_SECONDS = 60;
@@ -37,40 +36,26 @@ export function stsEndpoint(region: string, env: NodeJS.ProcessEnv): string {
   return `https://sts.${region}.amazonaws.com`;
 }
 
-/** RFC 3986 encoding, as SigV4 canonicalises query strings. */
-function encode(s: string): string {
-  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-}
-
 export function base64UrlNoPad(text: string): string {
   return Buffer.from(text, 'utf8').toString('base64url').replace(/=+$/, '');
 }
 
+/** SigV4's timestamp form: 20261121T100000Z. */
+const amzDate = (d: Date) => d.toISOString().replace(/[:-]|\.\d{3}/g, '');
+
+/**
+ * The presigned STS GetCallerIdentity URL (aws4, query signing): `host` and `x-k8s-aws-id` signed,
+ * valid PRESIGN_SECONDS, the session token in the query.
+ */
 export async function presignGetCallerIdentity(req: TokenRequest): Promise<string> {
   const endpoint = new URL(req.stsEndpoint ?? `https://sts.${req.region}.amazonaws.com`);
-  const hostHeader = endpoint.host; // includes a non-default port
-  const request = new HttpRequest({
-    method: 'GET',
-    protocol: endpoint.protocol,
-    hostname: endpoint.hostname,
-    port: endpoint.port ? Number(endpoint.port) : undefined,
-    path: endpoint.pathname === '' ? '/' : endpoint.pathname,
-    query: { Action: 'GetCallerIdentity', Version: '2011-06-15' },
-    headers: { host: hostHeader, 'x-k8s-aws-id': req.cluster },
-  });
-  const signer = new SignatureV4({
-    credentials: req.credentials,
-    region: req.region,
-    service: 'sts',
-    sha256: Hash.bind(null, 'sha256'),
-    uriEscapePath: true,
-  });
-  const signed = await signer.presign(request, { expiresIn: PRESIGN_SECONDS, signingDate: req.now });
-  const query = Object.entries(signed.query ?? {})
-    .flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => [k, x]) : [[k, v ?? '']]))
-    .map(([k, v]) => `${encode(k!)}=${encode(v!)}`)
-    .join('&');
-  return `${endpoint.protocol}//${hostHeader}${signed.path}?${query}`;
+  const base = endpoint.pathname === '' ? '/' : endpoint.pathname;
+  const query = `Action=GetCallerIdentity&Version=2011-06-15&X-Amz-Date=${amzDate(req.now ?? new Date())}&X-Amz-Expires=${PRESIGN_SECONDS}`;
+  const signed = aws4.sign(
+    { method: 'GET', host: endpoint.host, path: `${base}?${query}`, service: 'sts', region: req.region, signQuery: true, headers: { 'x-k8s-aws-id': req.cluster } },
+    req.credentials,
+  );
+  return `${endpoint.protocol}//${endpoint.host}${signed.path}`;
 }
 
 export interface ExecCredential {
@@ -114,15 +99,15 @@ export function parseTokenArgs(argv: readonly string[]): { cluster: string; regi
  * issue 13). A failure throws an error shaped like the SDK's (name, $metadata.httpStatusCode)
  * so awsCall retries and explains it as it would an SDK call.
  */
-export async function callerArnViaSts(req: TokenRequest, fetchFn: typeof fetch = fetchWithDeadline(DEADLINES.awsMs)): Promise<string> {
-  const url = await presignGetCallerIdentity(req);
-  let res: Response;
+export async function callerArnViaSts(req: TokenRequest, get: (url: URL, headers: Record<string, string>) => Promise<RawAnswer> = (u, h) => httpExchange(u, 'GET', h, undefined, DEADLINES.awsMs)): Promise<string> {
+  const url = new URL(await presignGetCallerIdentity(req));
+  let res: RawAnswer;
   let body: string;
   try {
-    res = await fetchFn(url, { headers: { 'x-k8s-aws-id': req.cluster, accept: 'application/json' } });
-    body = await res.text();
+    res = await get(url, { 'x-k8s-aws-id': req.cluster, accept: 'application/json' });
+    body = res.body.toString('utf8');
   } catch (err) {
-    throw Object.assign(err as object, { $endpoint: new URL(url).origin });
+    throw Object.assign(err as object, { $endpoint: url.origin });
   }
   let parsed: { GetCallerIdentityResponse?: { GetCallerIdentityResult?: { Arn?: string } }; Error?: { Code?: string; Message?: string } } = {};
   try {
@@ -130,7 +115,7 @@ export async function callerArnViaSts(req: TokenRequest, fetchFn: typeof fetch =
   } catch {
     // STS answers XML when it ignores the Accept header; the code and message are read below.
   }
-  if (res.ok) {
+  if (res.status >= 200 && res.status <= 299) {
     const arn = parsed.GetCallerIdentityResponse?.GetCallerIdentityResult?.Arn ?? /<Arn>([^<]+)<\/Arn>/.exec(body)?.[1];
     if (arn) return arn;
   }

@@ -4,7 +4,9 @@
  * against sha256 pins compiled into the bundle; kept in the runner's tool cache.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
+import { arch as osArch } from 'node:os';
+import { join } from 'node:path';
 import { DeadlineError, UserError } from '@deploy-actions/action-kit';
 
 export type Arch = 'amd64' | 'arm64';
@@ -114,6 +116,28 @@ export interface ToolCache {
   extractTar(file: string): Promise<string>;
   cacheDir(dir: string, tool: string, version: string, arch?: string): Promise<string>;
   cacheFile(file: string, target: string, tool: string, version: string, arch?: string): Promise<string>;
+}
+
+/**
+ * @actions/tool-cache, loaded only when a tool must be downloaded and cached: its module loads
+ * @actions/http-client and undici (about 0.5 MB of JavaScript) that a run finding its tool in the
+ * cache never uses (issue 25). `find` is the lookup tool-cache's own find makes for an exact
+ * version: `<RUNNER_TOOL_CACHE>/<tool>/<version>/<arch>` with its `<arch>.complete` marker.
+ */
+export function lazyToolCache(env: NodeJS.ProcessEnv, downloadTool: ToolCache['downloadTool']): ToolCache {
+  const tc = () => import('@actions/tool-cache');
+  return {
+    find(tool, version, arch = osArch()) {
+      const root = env.RUNNER_TOOL_CACHE;
+      if (!root) throw new Error('Expected RUNNER_TOOL_CACHE to be defined');
+      const dir = join(root, tool, version.replace(/^[=v]+/, ''), arch);
+      return existsSync(dir) && existsSync(`${dir}.complete`) ? dir : '';
+    },
+    downloadTool,
+    extractTar: async (file) => (await tc()).extractTar(file),
+    cacheDir: async (dir, tool, version, arch) => (await tc()).cacheDir(dir, tool, version, arch),
+    cacheFile: async (file, target, tool, version, arch) => (await tc()).cacheFile(file, target, tool, version, arch),
+  };
 }
 
 export interface InstallDeps {

@@ -8,8 +8,6 @@ import { Inputs as Raw, mapInputs, recordingIO, UserError, type ExecResult } fro
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { closeServer, listenLocal } from '../../../test/harness/net';
 import { startCloudWatchStandin, type CloudWatchStandin } from '../../../test/standins/cloudwatch';
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { awsClientConfig } from '@deploy-actions/aws';
 import { bakePhase, checkBakeAlarms, digestOfRevision, watchBake } from '../src/bake/bake';
 import { alarmBreach, httpBreach, podBreach, podWatch, servingPods } from '../src/bake/checks';
 import { describeAlarms, makeCloudWatch } from '../src/bake/cloudwatch';
@@ -209,7 +207,7 @@ describe('the bake phase', () => {
 });
 
 describe('a bake that cannot read what it watches fails closed', () => {
-  const badCredentials = () => new CloudWatchClient({ ...awsClientConfig('eu-west-1'), credentials: { accessKeyId: 'AKIDNOTKNOWN', secretAccessKey: 'x' } });
+  const badCredentials = () => makeCloudWatch('eu-west-1', { credentials: async () => ({ accessKeyId: 'AKIDNOTKNOWN', secretAccessKey: 'x' }) });
 
   test('alarms that cannot be read are a breach, and the release is rolled back', async () => {
     const s = scripted({ 'bake-duration': '5m', 'bake-interval': '10s', 'bake-alarms': 'orders-5xx', 'bake-rollback-digest': D('a') });

@@ -41,6 +41,8 @@ export interface JsonService {
   endpointId: string;
   /** The host's service part: `api.ecr` (api.ecr.<region>.amazonaws.com). */
   host: string;
+  /** The protocol's version: AWS JSON 1.1 (ECR, KMS) unless given; CloudWatch speaks 1.0. */
+  jsonVersion?: '1.0' | '1.1';
 }
 
 export const ECR_SERVICE: JsonService = {
@@ -88,7 +90,9 @@ export function answerError({ status, header, text }: Answer, endpoint: string):
   } catch {
     // Not JSON (a proxy's page, say): the status and the start of the text say what happened.
   }
-  const name = errorCode(header('x-amzn-errortype') ?? null, body) || (status >= 500 ? 'InternalFailure' : `Http${status}`);
+  // A query-compatible service (CloudWatch) names the error by its query code, as the SDK reports it.
+  const queryCode = header('x-amzn-query-error')?.split(';')[0]?.trim();
+  const name = queryCode || errorCode(header('x-amzn-errortype') ?? null, body) || (status >= 500 ? 'InternalFailure' : `Http${status}`);
   const message = String(body.message ?? body.Message ?? body.errorMessage ?? '') || (text && !text.startsWith('{') ? text.slice(0, 200) : `HTTP ${status}`);
   return new AwsServiceError(name, message, status, header('x-amzn-requestid'), endpoint);
 }
@@ -117,7 +121,7 @@ const PLAIN_PARTITIONS: Array<[RegExp, string]> = [
  * (AWS_ENDPOINT_URL_<ID>, AWS_ENDPOINT_URL), the regional host of a commercial, GovCloud or China
  * region, and for anything else (FIPS, dual-stack, other partitions) the SDK's own endpoint rules.
  */
-export async function serviceEndpoint(service: JsonService, region: string, env: Env, sdk: () => Promise<SdkResolvers>): Promise<URL> {
+export async function serviceEndpoint(service: Pick<JsonService, 'endpointId' | 'host'>, region: string, env: Env, sdk: () => Promise<SdkResolvers>): Promise<URL> {
   const configured = configuredEndpoint(env, service.endpointId);
   if (configured) return new URL(configured);
   const fips = env.AWS_USE_FIPS_ENDPOINT === 'true';
@@ -160,7 +164,7 @@ export function signedHeaders(service: JsonService, region: string, url: URL, op
     service: service.signingName,
     region,
     body,
-    headers: { Host: url.host, 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': `${service.targetPrefix}.${operation}` } as Record<string, string | number>,
+    headers: { Host: url.host, 'Content-Type': `application/x-amz-json-${service.jsonVersion ?? '1.1'}`, 'X-Amz-Target': `${service.targetPrefix}.${operation}` } as Record<string, string | number>,
   };
   const { headers } = aws4.sign(request, credentials);
   return Object.fromEntries(

@@ -3,14 +3,13 @@
  * release's pods for `bake-duration`. The first breach rolls the release back to the last
  * validated release of the environment and fails the step in one line naming the check.
  */
-import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { errorMessage, InputError, table, UserError, type Outputs } from '@deploy-actions/action-kit';
 import { helmRun, type Ctx } from '../context';
 import { helmRollbackArgs, type HelmRevision } from '@deploy-actions/chart';
 import { listPods } from '../kube';
 import { history, restore } from '../release-state';
 import { alarmBreach, httpBreach, podBreach, podWatch, servingPods, type Alarm } from './checks';
-import { describeAlarms } from './cloudwatch';
+import { describeAlarms, type CloudWatch } from './cloudwatch';
 
 export interface BakeResult {
   timeline: Array<[number, string]>;
@@ -31,7 +30,7 @@ async function probe(c: Ctx, url: string): Promise<boolean> {
 }
 
 /** Watches until the window ends or the first breach. */
-export async function watchBake(c: Ctx, cw: CloudWatchClient | undefined): Promise<BakeResult> {
+export async function watchBake(c: Ctx, cw: CloudWatch | undefined): Promise<BakeResult> {
   const { deps, inputs } = c;
   const b = inputs.bake;
   const start = deps.now();
@@ -89,7 +88,7 @@ export async function watchBake(c: Ctx, cw: CloudWatchClient | undefined): Promi
  * permissions, a name CloudWatch does not have or a prefix that matches nothing are known now,
  * so they refuse the deploy instead of failing its bake after the new revision serves.
  */
-export async function checkBakeAlarms(c: Pick<Ctx, 'inputs' | 'deps'>, cw: CloudWatchClient | undefined): Promise<void> {
+export async function checkBakeAlarms(c: Pick<Ctx, 'inputs' | 'deps'>, cw: CloudWatch | undefined): Promise<void> {
   const b = c.inputs.bake;
   if (b.durationMs === 0 || (b.alarmNames.length === 0 && !b.alarmPrefix)) return;
   if (!cw) throw new UserError('The bake watches alarms but no CloudWatch client was made: set aws-region (or AWS_REGION)');
@@ -138,7 +137,7 @@ export function bakeMarkdown(r: BakeResult): string {
 }
 
 /** Runs the bake; on a breach rolls back and throws the step's one-line failure. */
-export async function bakePhase(c: Ctx, cw: CloudWatchClient | undefined, previous: number | undefined, outputs: Outputs): Promise<BakeResult> {
+export async function bakePhase(c: Ctx, cw: CloudWatch | undefined, previous: number | undefined, outputs: Outputs): Promise<BakeResult> {
   const digest = c.inputs.bake.rollbackDigest;
   const revision = await revisionOf(c, digest);
   const r = await watchBake(c, cw);
