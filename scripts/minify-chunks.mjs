@@ -12,8 +12,15 @@ if (!dist) {
   console.error('usage: node scripts/minify-chunks.mjs <dist directory>');
   process.exit(2);
 }
+// The chunks' module format is the bundle's: dist/package.json's type (build-cjs.mjs writes commonjs).
+let format = 'esm';
+try {
+  if (JSON.parse(readFileSync(join(dist, 'package.json'), 'utf8')).type === 'commonjs') format = 'cjs';
+} catch {
+  // No dist/package.json: ncc's ES module output.
+}
 for (const name of readdirSync(dist).filter((n) => /^\d+\.index\.js$/.test(n))) {
   const file = join(dist, name);
-  const { code } = transformSync(readFileSync(file, 'utf8'), { minify: true, format: 'esm', target: 'es2022', legalComments: 'none', charset: 'utf8' });
+  const { code } = transformSync(readFileSync(file, 'utf8'), { minify: true, format, target: 'es2022', legalComments: 'none', charset: 'utf8' });
   writeFileSync(file, code);
 }
