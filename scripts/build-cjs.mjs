@@ -19,6 +19,10 @@ for (const f of readdirSync(dist).filter((n) => n.endsWith('.js'))) rmSync(join(
 
 const { code, assets, stats } = await ncc(resolve('src/index.ts'), {
   esm: false,
+  // No webpack cache: ncc names its cache after the entry path alone (~/.cache/ncc/<cwd hash>,
+  // ncc_<entry hash>), not the options, so an earlier ES module build of this entry at the same
+  // path came back from it as an ES module entry (a CI clone at a path built before this script).
+  cache: false,
   minify: true,
   target: 'es2022',
   sourceMap: false,

@@ -1,6 +1,6 @@
 import aws4 from 'aws4';
 import { DEADLINES, UserError } from '@deploy-actions/action-kit';
-import { answerError, awsCall, awsErrorName, httpExchange, jobCredentials, serviceEndpoint, type Credentials, type SdkResolvers } from '@deploy-actions/aws';
+import { answerError, awsCall, awsErrorName, httpExchange, jobCredentials, sdkResolvers, serviceEndpoint, type Credentials, type SdkResolvers } from '@deploy-actions/aws';
 import { callerArnViaSts, eksToken, stsEndpoint } from './token';
 
 export interface ClusterInfo {
@@ -30,10 +30,7 @@ const EKS_ENDPOINT = { endpointId: 'EKS', host: 'eks' };
 export function eksSdk(region: string): () => Promise<SdkResolvers> {
   let loaded: Promise<SdkResolvers> | undefined;
   return () =>
-    (loaded ??= import('@aws-sdk/client-eks').then(({ EKSClient }) => {
-      const { config } = new EKSClient({ region });
-      return { credentials: () => config.credentials(), endpoint: (params) => config.endpointProvider(params) };
-    }));
+    (loaded ??= import('@aws-sdk/client-eks').then(({ EKSClient }) => sdkResolvers(new EKSClient({ region }))));
 }
 
 /** The job's AWS credentials, as the SDK's default chain finds them (jobCredentials: the environment first). */

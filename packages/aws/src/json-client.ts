@@ -52,8 +52,7 @@ export const ECR_SERVICE: JsonService = {
   host: 'api.ecr',
   sdk: async (region) => {
     const { ECRClient } = await import('@aws-sdk/client-ecr');
-    const { config } = new ECRClient({ region });
-    return { credentials: () => config.credentials(), endpoint: (params) => config.endpointProvider(params) };
+    return sdkResolvers(new ECRClient({ region }));
   },
 };
 
@@ -107,6 +106,14 @@ export function configuredEndpoint(env: Env, endpointId: string): string | undef
 export interface SdkResolvers {
   credentials: () => Promise<Credentials>;
   endpoint: (params: { Region: string; UseFIPS: boolean; UseDualStack: boolean }) => { url: URL };
+}
+
+/**
+ * The resolvers of a service's SDK client (its `config`): what `JsonService.sdk` gives, once the
+ * service's client module was imported on demand (each import stays in its own bundle chunk).
+ */
+export function sdkResolvers({ config }: { config: { credentials: () => Promise<Credentials>; endpointProvider: SdkResolvers['endpoint'] } }): SdkResolvers {
+  return { credentials: () => config.credentials(), endpoint: (params) => config.endpointProvider(params) };
 }
 
 /** Partitions whose regions a pattern tells, with their DNS suffix (AWS's partition data). */

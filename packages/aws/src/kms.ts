@@ -15,7 +15,7 @@
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { KMS_KEY_ARN_RE, UserError } from '@deploy-actions/action-kit';
 import { awsCall, type AwsCallOptions } from './errors';
-import { jsonClient, type Credentials, type JsonClient, type JsonClientOptions, type JsonService, type SdkResolvers } from './json-client';
+import { jsonClient, sdkResolvers, type Credentials, type JsonClient, type JsonClientOptions, type JsonService, type SdkResolvers } from './json-client';
 export { KMS_KEY_ARN_RE };
 
 export const SIGNING_ALGORITHM = 'ECDSA_SHA_256';
@@ -27,8 +27,7 @@ export const KMS_SERVICE: JsonService = {
   host: 'kms',
   sdk: async (region): Promise<SdkResolvers> => {
     const { KMSClient } = await import('@aws-sdk/client-kms');
-    const { config } = new KMSClient({ region });
-    return { credentials: () => config.credentials(), endpoint: (params) => config.endpointProvider(params) };
+    return sdkResolvers(new KMSClient({ region }));
   },
 };
 

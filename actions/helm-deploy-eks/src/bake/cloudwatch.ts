@@ -5,7 +5,7 @@
  * (issue 25). The SDK client is loaded only for credentials not in the environment or unusual
  * endpoints (jsonClient's rules).
  */
-import { awsCall, jsonClient, type AwsCallOptions, type JsonClient, type JsonClientOptions, type JsonService } from '@deploy-actions/aws';
+import { awsCall, jsonClient, sdkResolvers, type AwsCallOptions, type JsonClient, type JsonClientOptions, type JsonService } from '@deploy-actions/aws';
 import type { Alarm } from './checks';
 
 export const CLOUDWATCH_SERVICE: JsonService = {
@@ -16,8 +16,7 @@ export const CLOUDWATCH_SERVICE: JsonService = {
   jsonVersion: '1.0',
   sdk: async (region) => {
     const { CloudWatchClient } = await import('@aws-sdk/client-cloudwatch');
-    const { config } = new CloudWatchClient({ region });
-    return { credentials: () => config.credentials(), endpoint: (params) => config.endpointProvider(params) };
+    return sdkResolvers(new CloudWatchClient({ region }));
   },
 };
 
