@@ -1,6 +1,6 @@
 import aws4 from 'aws4';
 import { DEADLINES, UserError } from '@deploy-actions/action-kit';
-import { answerError, awsCall, awsErrorName, httpExchange, jobCredentials, sdkResolvers, serviceEndpoint, type Credentials, type SdkResolvers } from '@deploy-actions/aws';
+import { awsCall, awsJsonAnswer, awsErrorName, httpExchange, jobCredentials, sdkResolvers, serviceEndpoint, type Credentials, type SdkResolvers } from '@deploy-actions/aws';
 import { callerArnViaSts, eksToken, stsEndpoint } from './token';
 
 export interface ClusterInfo {
@@ -48,16 +48,11 @@ export async function describeClusterCall(name: string, region: string, credenti
   const path = `${endpoint.pathname.replace(/\/+$/, '')}/clusters/${encodeURIComponent(name)}`;
   const signed = aws4.sign({ method: 'GET', host: endpoint.host, path, service: 'eks', region, headers: { Accept: 'application/json' } }, credentials);
   const headers = Object.fromEntries(Object.entries(signed.headers ?? {}).filter(([k]) => !/^host$/i.test(k)).map(([k, v]) => [k, String(v)]));
-  let answer;
-  try {
-    answer = await httpExchange(new URL(path, endpoint), 'GET', headers, undefined, DEADLINES.awsMs);
-  } catch (err) {
-    if (err && typeof err === 'object') Object.assign(err, { $endpoint: endpoint.origin });
-    throw err;
-  }
-  const text = answer.body.toString('utf8');
-  if (answer.status < 200 || answer.status > 299) throw answerError({ status: answer.status, header: answer.header, text }, endpoint.origin);
-  return text ? JSON.parse(text) : {};
+  const url = new URL(path, endpoint);
+  return awsJsonAnswer(url, async () => {
+    const { status, header, body } = await httpExchange(url, 'GET', headers, undefined, DEADLINES.awsMs);
+    return { status, header, text: body.toString('utf8') };
+  });
 }
 
 /**

@@ -260,15 +260,23 @@ export function jsonClient(service: JsonService, region: string, opts: JsonClien
     async call<T>(operation: string, input: object): Promise<T> {
       const url = await (endpoint ??= serviceEndpoint(service, region, env, sdk));
       const body = JSON.stringify(input);
-      let answer: Answer;
-      try {
-        answer = await send(url, signedHeaders(service, region, url, operation, body, await credentials()), body);
-      } catch (err) {
-        if (err && typeof err === 'object') Object.assign(err, { $endpoint: url.origin });
-        throw err;
-      }
-      if (answer.status < 200 || answer.status > 299) throw answerError(answer, url.origin);
-      return (answer.text ? JSON.parse(answer.text) : {}) as T;
+      return awsJsonAnswer<T>(url, async () => send(url, signedHeaders(service, region, url, operation, body, await credentials()), body));
     },
   };
+}
+
+/**
+ * One exchange with an AWS endpoint at `url`: a network error gets `$endpoint`, an answer outside
+ * 2xx is an AwsServiceError (answerError), a 2xx answer's JSON is returned (an empty body: {}).
+ */
+export async function awsJsonAnswer<T>(url: URL, exchange: () => Promise<Answer>): Promise<T> {
+  let answer: Answer;
+  try {
+    answer = await exchange();
+  } catch (err) {
+    if (err && typeof err === 'object') Object.assign(err, { $endpoint: url.origin });
+    throw err;
+  }
+  if (answer.status < 200 || answer.status > 299) throw answerError(answer, url.origin);
+  return (answer.text ? JSON.parse(answer.text) : {}) as T;
 }
